@@ -1,0 +1,280 @@
+//! The `tracewarden` command: a thin layer over the `tracewarden` library. Flags are defined here,
+//! each documented where it is declared; the work is the library's.
+//!
+//! Exit codes: 0 no finding at or above `--fail-on`; 1 findings at or above it; 2 usage error, input
+//! error (`--strict`), refused rule pack, or a rule stopped during the scan (the report is still
+//! written, but it is incomplete).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use tracewarden::rules::PackSource;
+use tracewarden::{InputFormat, ReportFormat, RuleSet, RuleSetOptions, ScanOptions, Severity};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Offline audit engine for API and database logs.
+#[derive(Parser)]
+#[command(name = "tracewarden", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Scan logs with the built-in and given rule packs and report findings.
+    Scan(ScanArgs),
+    /// Print inputs as normalized events, one JSON object per line (what Rego rules see).
+    Normalize(NormalizeArgs),
+    /// Inspect rules.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// List the rules that would run.
+    List(RulesArgs),
+}
+
+#[derive(Args)]
+struct RulesArgs {
+    /// A rule pack directory (with `pack.toml`) or a single `.wasm`/`.rego` rule; repeatable.
+    #[arg(long = "rules", value_name = "PATH")]
+    rules: Vec<PathBuf>,
+    /// Do not load the built-in packs.
+    #[arg(long)]
+    no_builtin: bool,
+}
+
+#[derive(Args)]
+struct InputArgs {
+    /// Log files or directories (searched recursively; gzip is detected by content).
+    #[arg(required = true, value_name = "INPUT")]
+    inputs: Vec<PathBuf>,
+    /// Read every input as this format instead of detecting it: cloudtrail or events.
+    #[arg(long, value_name = "FORMAT")]
+    input_format: Option<InputFormat>,
+    /// Stop at the first malformed record (exit 2) instead of skipping and counting it.
+    #[arg(long)]
+    strict: bool,
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    rules: RulesArgs,
+    /// Report format: text or json.
+    #[arg(long, default_value = "text", value_name = "FORMAT")]
+    format: ReportFormat,
+    /// Write the report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Exit 1 when a finding is at or above this severity (info, low, medium, high, critical), or
+    /// `none` to exit 0 whatever the findings.
+    #[arg(long, default_value = "info", value_name = "SEVERITY")]
+    fail_on: FailOn,
+    /// Threads for running rules (default: all cores). The report does not depend on it.
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+}
+
+#[derive(Args)]
+struct NormalizeArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Write the events to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy)]
+enum FailOn {
+    Never,
+    AtLeast(Severity),
+}
+
+impl std::str::FromStr for FailOn {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "none" {
+            Ok(FailOn::Never)
+        } else {
+            s.parse()
+                .map(FailOn::AtLeast)
+                .map_err(|e| format!("{e} (or none)"))
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Scan(args) => scan(args),
+        Command::Normalize(args) => normalize(args),
+        Command::Rules {
+            command: RulesCommand::List(args),
+        } => list_rules(args),
+    }
+}
+
+fn load_rules(args: &RulesArgs) -> anyhow::Result<RuleSet> {
+    let extra = args
+        .rules
+        .iter()
+        .map(|p| {
+            if p.is_dir() {
+                PackSource::Dir(p.clone())
+            } else {
+                PackSource::File(p.clone())
+            }
+        })
+        .collect();
+    Ok(RuleSet::load(&RuleSetOptions {
+        builtin: !args.no_builtin,
+        extra,
+        ..RuleSetOptions::default()
+    })?)
+}
+
+fn ingest_options(args: &InputArgs) -> tracewarden::IngestOptions {
+    tracewarden::IngestOptions {
+        format: args.input_format,
+        strict: args.strict,
+    }
+}
+
+fn write_output(path: Option<&PathBuf>, text: &str) -> anyhow::Result<()> {
+    match path {
+        Some(p) => {
+            std::fs::write(p, text).with_context(|| format!("cannot write `{}`", p.display()))
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())
+                .context("cannot write to standard output")
+        }
+    }
+}
+
+fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
+    let rules = load_rules(&args.rules)?;
+    let mut options = ScanOptions {
+        ingest: ingest_options(&args.input),
+        ..ScanOptions::default()
+    };
+    if let Some(n) = args.threads {
+        options.threads = n.max(1);
+    }
+    let report = tracewarden::scan(&args.input.inputs, &rules, &options)?;
+    write_output(args.output.as_ref(), &report.render(args.format))?;
+
+    for input in &report.inputs {
+        let malformed = input
+            .skipped_reasons
+            .get("malformed record")
+            .copied()
+            .unwrap_or(0);
+        if malformed > 0 {
+            eprintln!(
+                "warning: `{}`: {malformed} malformed record(s) skipped (listed in the report)",
+                input.path
+            );
+        }
+        if let Some(e) = &input.error {
+            eprintln!("warning: `{}` was not read: {e}", input.path);
+        }
+    }
+    for failure in &report.rule_errors {
+        eprintln!(
+            "error: rule file `{}` of pack `{}` ({}) was stopped: {}",
+            failure.file,
+            failure.pack,
+            failure.rules.join(", "),
+            failure.reason
+        );
+    }
+    if !report.rule_errors.is_empty() {
+        return Ok(ExitCode::from(2));
+    }
+    let failing = match args.fail_on {
+        FailOn::Never => false,
+        FailOn::AtLeast(threshold) => report.max_severity().is_some_and(|s| s >= threshold),
+    };
+    Ok(ExitCode::from(u8::from(failing)))
+}
+
+fn normalize(args: NormalizeArgs) -> anyhow::Result<ExitCode> {
+    let ingested =
+        tracewarden::ingest::read_inputs(&args.input.inputs, &ingest_options(&args.input))?;
+    let mut text = String::new();
+    for e in &ingested.events {
+        text.push_str(&serde_json_line(e)?);
+    }
+    write_output(args.output.as_ref(), &text)?;
+    for input in &ingested.inputs {
+        eprintln!(
+            "{}: {} records, {} events, {} skipped",
+            input.path, input.records, input.events, input.skipped
+        );
+        for e in &input.errors {
+            eprintln!("  error: {e}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn serde_json_line(e: &tracewarden::Event) -> anyhow::Result<String> {
+    let mut line = tracewarden::event::to_json(e)?;
+    line.push('\n');
+    Ok(line)
+}
+
+fn list_rules(args: RulesArgs) -> anyhow::Result<ExitCode> {
+    let rules = load_rules(&args)?;
+    let mut out = String::new();
+    for pack in rules.packs() {
+        for file in &pack.files {
+            for r in file.rules() {
+                let maps: Vec<&str> = r
+                    .owasp
+                    .iter()
+                    .chain(&r.soc2)
+                    .chain(&r.cwe)
+                    .map(String::as_str)
+                    .collect();
+                out.push_str(&format!(
+                    "{:<14} {:<8} {:<5} {:<9} {}  [{}]\n",
+                    r.id,
+                    pack.name,
+                    file.kind().as_str(),
+                    r.severity.as_str(),
+                    r.title,
+                    maps.join(", ")
+                ));
+            }
+        }
+    }
+    write_output(None, &out)?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,396 @@
+//! The normalized event: what every input format becomes and every rule sees.
+//!
+//! Mirrors the `event` record of `wit/rule.wit`; its JSON form is what Rego rules see as
+//! `input.events[_]` and what `tracewarden normalize` prints. `docs/events.md` documents each field.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// One normalized event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Stable id, unique within a scan (CloudTrail: `ct:<eventID>`).
+    pub id: String,
+    /// Unix time in nanoseconds, as the log recorded it.
+    pub time_ns: i64,
+    /// The time's precision in nanoseconds (1e9 for CloudTrail's whole seconds).
+    #[serde(default = "default_precision")]
+    pub precision_ns: u64,
+    /// Where the event came from.
+    pub source: SourceRef,
+    /// Who acted.
+    #[serde(default)]
+    pub actor: Actor,
+    /// Links to other events.
+    #[serde(default)]
+    pub correlation: Correlation,
+    /// How the operation ended.
+    pub outcome: Outcome,
+    /// The kind-specific part, serialized as one field named after the kind.
+    #[serde(flatten)]
+    pub detail: Detail,
+    /// Format-specific extras.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// The event as one line of JSON, as `tracewarden normalize` prints it.
+pub fn to_json(event: &Event) -> Result<String, serde_json::Error> {
+    serde_json::to_string(event)
+}
+
+fn default_precision() -> u64 {
+    1
+}
+
+impl Event {
+    /// The event's kind.
+    pub fn kind(&self) -> EventKind {
+        match self.detail {
+            Detail::Http(_) => EventKind::Http,
+            Detail::DbOperation(_) => EventKind::DbOperation,
+            Detail::KeyLifecycle(_) => EventKind::KeyLifecycle,
+            Detail::AuthDecision(_) => EventKind::AuthDecision,
+        }
+    }
+
+    /// The operation name rules subscribe by: the DB operation, the HTTP method, the key action,
+    /// or the auth action.
+    pub fn operation(&self) -> &str {
+        match &self.detail {
+            Detail::Http(h) => &h.method,
+            Detail::DbOperation(d) => &d.operation,
+            Detail::KeyLifecycle(k) => k.action.as_str(),
+            Detail::AuthDecision(a) => &a.action,
+        }
+    }
+}
+
+/// Where an event came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceRef {
+    /// The input file as given (`-` for stdin).
+    pub file: String,
+    /// 1-based record index within the file.
+    pub record: u64,
+    /// 1-based line of the record's start, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// The input format (`cloudtrail`, `events`).
+    pub format: String,
+}
+
+impl fmt::Display for SourceRef {
+    /// `file:line` when the line is known, else `file#record`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{line}", self.file),
+            None => write!(f, "{}#{}", self.file, self.record),
+        }
+    }
+}
+
+/// Who acted. Absent fields are empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Actor {
+    /// The authenticated principal (an ARN, a user id).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub principal: String,
+    /// A stable key id, never key material.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub key_id: String,
+    /// Tenant or account.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub tenant: String,
+    /// Client address.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub ip: String,
+    /// Client user agent.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub user_agent: String,
+    /// Session.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub session: String,
+}
+
+/// Links between events.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Correlation {
+    /// Trace id.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub trace_id: String,
+    /// Span id.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub span_id: String,
+    /// Parent span id.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub parent_span_id: String,
+    /// Request id (AWS `requestID`, `X-Request-Id`).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub request_id: String,
+    /// The event this one was linked to.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub linked_event: String,
+    /// How it was linked.
+    #[serde(skip_serializing_if = "LinkMethod::is_none")]
+    pub link: LinkMethod,
+}
+
+/// How a correlated event was linked to its request, strongest first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkMethod {
+    /// Not linked.
+    #[default]
+    None,
+    /// Same trace/span ids.
+    TraceId,
+    /// Same AWS request id.
+    AwsRequestId,
+    /// Same application request-id header.
+    RequestHeader,
+    /// Same principal within a time window.
+    PrincipalWindow,
+}
+
+impl LinkMethod {
+    fn is_none(&self) -> bool {
+        *self == LinkMethod::None
+    }
+}
+
+/// How an operation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// It worked.
+    Success,
+    /// Authentication or authorization refused.
+    Denied,
+    /// The target did not exist.
+    NotFound,
+    /// A condition check failed or a transaction was cancelled.
+    Conflict,
+    /// Rate limited.
+    Throttled,
+    /// Any other error.
+    Error,
+    /// The source does not say.
+    Unknown,
+}
+
+/// What an event records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// HTTP request/response.
+    Http,
+    /// Database operation.
+    DbOperation,
+    /// Credential lifecycle change.
+    KeyLifecycle,
+    /// Authentication/authorization decision.
+    AuthDecision,
+}
+
+impl EventKind {
+    /// Every kind.
+    pub const ALL: [EventKind; 4] = [
+        EventKind::Http,
+        EventKind::DbOperation,
+        EventKind::KeyLifecycle,
+        EventKind::AuthDecision,
+    ];
+
+    /// The kind's name in JSON and in rule metadata.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            EventKind::Http => "http",
+            EventKind::DbOperation => "db_operation",
+            EventKind::KeyLifecycle => "key_lifecycle",
+            EventKind::AuthDecision => "auth_decision",
+        }
+    }
+}
+
+/// The kind-specific part of an event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Detail {
+    /// HTTP request/response.
+    Http(Http),
+    /// Database operation.
+    DbOperation(DbOperation),
+    /// Credential lifecycle change.
+    KeyLifecycle(KeyLifecycle),
+    /// Authentication/authorization decision.
+    AuthDecision(AuthDecision),
+}
+
+/// An HTTP request and response.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Http {
+    /// Method.
+    pub method: String,
+    /// Path without the query.
+    pub path: String,
+    /// Route template when known (`/users/{id}`).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub route: String,
+    /// Status; 0 when no response was recorded.
+    pub status: u16,
+    /// Query string.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub query: String,
+    /// Path parameters / object ids.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, String>,
+}
+
+/// A database operation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DbOperation {
+    /// `dynamodb` for DynamoDB.
+    pub service: String,
+    /// API operation (`GetItem`, `UpdateItem`, ...).
+    pub operation: String,
+    /// Table.
+    pub table: String,
+    /// Item key: attribute name to canonical value (strings as-is, numbers as written, binary as
+    /// base64).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub key: BTreeMap<String, String>,
+    /// Whether a condition was present (ConditionExpression or legacy `Expected`).
+    pub has_condition: bool,
+    /// The condition's text.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub condition: String,
+    /// The update expression.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub update_expression: String,
+    /// Consistent read, when the request said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consistent_read: Option<bool>,
+    /// Secondary index read.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub index_name: String,
+    /// Transaction or batch group.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub group_id: String,
+    /// Whether the operation writes.
+    pub is_write: bool,
+    /// Service error code; empty on success.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub error_code: String,
+}
+
+/// What happened to a credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyAction {
+    /// Created.
+    Created,
+    /// Enabled again.
+    Activated,
+    /// Disabled.
+    Deactivated,
+    /// Deleted.
+    Deleted,
+    /// Replaced by a new key.
+    Rotated,
+    /// Scopes changed.
+    ScopeChanged,
+}
+
+impl KeyAction {
+    /// The action's name in JSON.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            KeyAction::Created => "created",
+            KeyAction::Activated => "activated",
+            KeyAction::Deactivated => "deactivated",
+            KeyAction::Deleted => "deleted",
+            KeyAction::Rotated => "rotated",
+            KeyAction::ScopeChanged => "scope_changed",
+        }
+    }
+}
+
+/// A credential lifecycle change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyLifecycle {
+    /// What happened.
+    pub action: KeyAction,
+    /// The key acted on (not the caller's key).
+    pub key_id: String,
+    /// The key's owner.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub owner: String,
+    /// Scopes after the change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+}
+
+/// An authentication or authorization decision.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthDecision {
+    /// Whether access was granted.
+    pub allowed: bool,
+    /// Action asked for.
+    pub action: String,
+    /// Resource asked for.
+    pub resource: String,
+    /// Deciding policy or mechanism.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub policy: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_round_trip_names_the_detail_after_its_kind() {
+        let e = Event {
+            id: "ct:1".into(),
+            time_ns: 5,
+            precision_ns: 1_000_000_000,
+            source: SourceRef {
+                file: "a.json".into(),
+                record: 1,
+                line: Some(3),
+                format: "cloudtrail".into(),
+            },
+            actor: Actor {
+                principal: "alice".into(),
+                ..Actor::default()
+            },
+            correlation: Correlation::default(),
+            outcome: Outcome::Success,
+            detail: Detail::DbOperation(DbOperation {
+                service: "dynamodb".into(),
+                operation: "GetItem".into(),
+                table: "orders".into(),
+                key: [("id".to_owned(), "1".to_owned())].into(),
+                ..DbOperation::default()
+            }),
+            attributes: BTreeMap::new(),
+        };
+        let json = serde_json::to_string(&e).unwrap();
+        assert_eq!(
+            json,
+            r#"{"id":"ct:1","time_ns":5,"precision_ns":1000000000,"source":{"file":"a.json","record":1,"line":3,"format":"cloudtrail"},"actor":{"principal":"alice"},"correlation":{},"outcome":"success","db_operation":{"service":"dynamodb","operation":"GetItem","table":"orders","key":{"id":"1"},"has_condition":false,"is_write":false}}"#
+        );
+        assert_eq!(serde_json::from_str::<Event>(&json).unwrap(), e);
+        assert_eq!(e.source.to_string(), "a.json:3");
+    }
+}

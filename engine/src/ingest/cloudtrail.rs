@@ -1,0 +1,409 @@
+//! AWS CloudTrail: `{"Records": [...]}` log files (as S3 delivers them, gzip or not) and one record
+//! per line. DynamoDB data events become DB-operation events; other records are counted as
+//! skipped with the reason.
+//!
+//! CloudTrail's limits, which rules must respect: `eventTime` has one-second precision, records
+//! are unordered, attribute values are never logged (only key values and expression text), and
+//! data events are off unless a trail enables them.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use super::{Record, for_each_line};
+use crate::event::{Actor, Correlation, DbOperation, Detail, Event, Outcome, SourceRef};
+use crate::time::parse_rfc3339;
+
+const FORMAT: &str = "cloudtrail";
+
+#[derive(Deserialize)]
+struct Document<'a> {
+    #[serde(rename = "Records", borrow)]
+    records: Vec<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CtRecord<'a> {
+    #[serde(borrow)]
+    event_time: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    event_source: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    event_name: Option<Cow<'a, str>>,
+    #[serde(rename = "eventID", borrow)]
+    event_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    event_type: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    aws_region: Option<Cow<'a, str>>,
+    #[serde(rename = "sourceIPAddress", borrow)]
+    source_ip_address: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    user_agent: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    error_code: Option<Cow<'a, str>>,
+    #[serde(rename = "requestID", borrow)]
+    request_id: Option<Cow<'a, str>>,
+    management_event: Option<bool>,
+    #[serde(default)]
+    user_identity: Option<UserIdentity>,
+    #[serde(default)]
+    request_parameters: Option<Map<String, Value>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct UserIdentity {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    arn: Option<String>,
+    principal_id: Option<String>,
+    account_id: Option<String>,
+    access_key_id: Option<String>,
+    invoked_by: Option<String>,
+}
+
+/// DynamoDB operations that write.
+const WRITES: &[&str] = &[
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "BatchWriteItem",
+    "TransactWriteItems",
+];
+
+/// DynamoDB data-plane operations (the rest of `dynamodb.amazonaws.com` is control plane).
+const DATA_PLANE: &[&str] = &[
+    "GetItem",
+    "BatchGetItem",
+    "Query",
+    "Scan",
+    "TransactGetItems",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "BatchWriteItem",
+    "TransactWriteItems",
+    "ExecuteStatement",
+    "BatchExecuteStatement",
+    "ExecuteTransaction",
+    "GetRecords",
+];
+
+/// Reads a `Records` document or CloudTrail JSON lines.
+pub(super) fn read(
+    file: &str,
+    text: &str,
+    sink: &mut impl FnMut(u64, Option<u64>, Record),
+) -> Result<(), String> {
+    let trimmed = text.trim_start();
+    let is_document = trimmed.starts_with('{')
+        && trimmed
+            .get(1..)
+            .is_some_and(|r| r.trim_start().starts_with("\"Records\""));
+    if is_document {
+        let doc: Document<'_> = serde_json::from_str(text).map_err(|e| {
+            format!("not a CloudTrail log file: {e}: expected `{{\"Records\": [...]}}`")
+        })?;
+        let mut lines = LineCounter::new(text);
+        for (i, raw) in doc.records.into_iter().enumerate() {
+            let line = lines.line_of(raw.get());
+            let index = i as u64 + 1;
+            sink(index, line, convert(file, index, line, raw.get()));
+        }
+    } else {
+        let mut index = 0;
+        for_each_line(text, |line_no, line| {
+            index += 1;
+            sink(
+                index,
+                Some(line_no),
+                convert(file, index, Some(line_no), line),
+            );
+        });
+    }
+    Ok(())
+}
+
+/// Maps a slice of the document back to its 1-based line, counting newlines incrementally
+/// (records come in document order).
+struct LineCounter<'a> {
+    text: &'a str,
+    offset: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(text: &'a str) -> Self {
+        LineCounter {
+            text,
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    fn line_of(&mut self, slice: &str) -> Option<u64> {
+        let start = (slice.as_ptr() as usize).checked_sub(self.text.as_ptr() as usize)?;
+        let between = self.text.get(self.offset..start)?;
+        self.line += between.bytes().filter(|&b| b == b'\n').count() as u64;
+        self.offset = start;
+        Some(self.line)
+    }
+}
+
+fn convert(file: &str, index: u64, line: Option<u64>, json: &str) -> Record {
+    let rec: CtRecord<'_> = match serde_json::from_str(json) {
+        Ok(r) => r,
+        Err(e) => {
+            let found = match json.trim_start().as_bytes().first() {
+                Some(b'{') => return Record::Malformed(format!("invalid CloudTrail record: {e}")),
+                Some(b'"') => "a string",
+                Some(b'[') => "an array",
+                _ => "something else",
+            };
+            return Record::Malformed(format!(
+                "expected a CloudTrail record object, found {found}"
+            ));
+        }
+    };
+    let Some(source) = rec.event_source.as_deref() else {
+        return Record::Malformed(
+            "missing `eventSource`: expected e.g. `dynamodb.amazonaws.com`".to_owned(),
+        );
+    };
+    let Some(name) = rec.event_name.as_deref() else {
+        return Record::Malformed("missing `eventName`: expected the API operation".to_owned());
+    };
+    if source != "dynamodb.amazonaws.com" {
+        return Record::Skip("not a DynamoDB event (event source not modelled yet)");
+    }
+    if rec.management_event == Some(true) || !DATA_PLANE.contains(&name) {
+        return Record::Skip("DynamoDB control-plane event");
+    }
+    let Some(time) = rec.event_time.as_deref() else {
+        return Record::Malformed("missing `eventTime`: expected an RFC 3339 time".to_owned());
+    };
+    let Some(time_ns) = parse_rfc3339(time) else {
+        return Record::Malformed(format!(
+            "invalid `eventTime` `{time}`: expected an RFC 3339 time like `2026-03-14T10:00:00Z`"
+        ));
+    };
+    let identity = rec.user_identity.unwrap_or_default();
+    let params = rec.request_parameters.unwrap_or_default();
+    let db = DbOperation {
+        service: "dynamodb".to_owned(),
+        operation: name.to_owned(),
+        table: param(&params, "tableName")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        key: param(&params, "key").map(item_key).unwrap_or_default(),
+        has_condition: param(&params, "conditionExpression").is_some()
+            || param(&params, "expected").is_some(),
+        condition: param(&params, "conditionExpression")
+            .map(text_of)
+            .unwrap_or_default(),
+        update_expression: param(&params, "updateExpression")
+            .map(text_of)
+            .unwrap_or_default(),
+        consistent_read: param(&params, "consistentRead").and_then(Value::as_bool),
+        index_name: param(&params, "indexName").map(text_of).unwrap_or_default(),
+        group_id: String::new(),
+        is_write: WRITES.contains(&name),
+        error_code: rec.error_code.as_deref().unwrap_or_default().to_owned(),
+    };
+    let principal = identity
+        .arn
+        .clone()
+        .or_else(|| identity.principal_id.clone())
+        .or_else(|| identity.invoked_by.clone())
+        .unwrap_or_default();
+    let mut attributes = BTreeMap::new();
+    for (k, v) in [
+        ("aws_region", rec.aws_region.as_deref()),
+        ("event_type", rec.event_type.as_deref()),
+        ("identity_type", identity.kind.as_deref()),
+    ] {
+        if let Some(v) = v {
+            attributes.insert(k.to_owned(), v.to_owned());
+        }
+    }
+    let id = match rec.event_id.as_deref() {
+        Some(id) => format!("ct:{id}"),
+        None => format!("ct:{file}#{index}"),
+    };
+    Record::Event(Box::new(Event {
+        id,
+        time_ns,
+        precision_ns: 1_000_000_000,
+        source: SourceRef {
+            file: file.to_owned(),
+            record: index,
+            line,
+            format: FORMAT.to_owned(),
+        },
+        actor: Actor {
+            principal,
+            key_id: identity.access_key_id.unwrap_or_default(),
+            tenant: identity.account_id.unwrap_or_default(),
+            ip: rec
+                .source_ip_address
+                .as_deref()
+                .unwrap_or_default()
+                .to_owned(),
+            user_agent: rec.user_agent.as_deref().unwrap_or_default().to_owned(),
+            session: String::new(),
+        },
+        correlation: Correlation {
+            request_id: rec.request_id.as_deref().unwrap_or_default().to_owned(),
+            ..Correlation::default()
+        },
+        outcome: outcome(rec.error_code.as_deref()),
+        detail: Detail::DbOperation(db),
+        attributes,
+    }))
+}
+
+/// `requestParameters` member, matched case-insensitively: AWS's own samples mix `key` and `Key`.
+fn param<'v>(params: &'v Map<String, Value>, name: &str) -> Option<&'v Value> {
+    params
+        .get(name)
+        .or_else(|| {
+            params
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+        })
+        .filter(|v| !v.is_null())
+}
+
+fn text_of(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The item key as canonical name/value pairs: untyped values as logged, typed `{"S": ..}`,
+/// `{"N": ..}`, `{"B": ..}` unwrapped.
+fn item_key(key: &Value) -> BTreeMap<String, String> {
+    let Some(obj) = key.as_object() else {
+        return BTreeMap::new();
+    };
+    obj.iter()
+        .map(|(name, v)| {
+            let value = match v {
+                Value::Object(typed) if typed.len() == 1 => match typed.iter().next() {
+                    Some((t, Value::String(s))) if matches!(t.as_str(), "S" | "N" | "B") => {
+                        s.clone()
+                    }
+                    _ => v.to_string(),
+                },
+                other => text_of(other),
+            };
+            (name.clone(), value)
+        })
+        .collect()
+}
+
+/// The outcome of a call from its error code.
+fn outcome(error_code: Option<&str>) -> Outcome {
+    match error_code {
+        None | Some("") => Outcome::Success,
+        Some(
+            "ConditionalCheckFailedException"
+            | "TransactionCanceledException"
+            | "TransactionConflictException",
+        ) => Outcome::Conflict,
+        Some(c) if c.starts_with("AccessDenied") || c == "UnrecognizedClientException" => {
+            Outcome::Denied
+        }
+        Some("ResourceNotFoundException") => Outcome::NotFound,
+        Some(
+            "ProvisionedThroughputExceededException"
+            | "ThrottlingException"
+            | "RequestLimitExceeded",
+        ) => Outcome::Throttled,
+        Some(_) => Outcome::Error,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(text: &str) -> Vec<(u64, Option<u64>, Result<Event, String>)> {
+        let mut out = Vec::new();
+        read("t.json", text, &mut |i, line, r| {
+            out.push((
+                i,
+                line,
+                match r {
+                    Record::Event(e) => Ok(*e),
+                    Record::Skip(s) => Err(format!("skip: {s}")),
+                    Record::Malformed(m) => Err(m),
+                },
+            ))
+        })
+        .unwrap();
+        out
+    }
+
+    const UPDATE: &str = r#"{"eventVersion":"1.08","eventTime":"2020-09-03T22:27:15Z","eventSource":"dynamodb.amazonaws.com","eventName":"UpdateItem","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/r/bob","accountId":"1","accessKeyId":"ASIAX"},"requestParameters":{"tableName":"Music","Key":{"Artist":{"S":"No One"},"Year":{"N":"1999"}},"conditionExpression":"attribute_not_exists(#Y)"},"errorCode":"ConditionalCheckFailedException","requestID":"R1","eventID":"e1","managementEvent":false}"#;
+
+    #[test]
+    fn a_dynamodb_data_event_becomes_a_db_operation() {
+        let out = collect(UPDATE);
+        let (index, line, e) = &out[0];
+        assert_eq!((*index, *line), (1, Some(1)));
+        let e = e.as_ref().unwrap();
+        assert_eq!(e.id, "ct:e1");
+        assert_eq!(e.time_ns, 1_599_172_035_000_000_000);
+        assert_eq!(e.actor.principal, "arn:aws:sts::1:assumed-role/r/bob");
+        assert_eq!(e.actor.key_id, "ASIAX");
+        assert_eq!(e.correlation.request_id, "R1");
+        assert_eq!(e.outcome, Outcome::Conflict);
+        let Detail::DbOperation(db) = &e.detail else {
+            panic!("not a db event")
+        };
+        assert_eq!(db.table, "Music");
+        assert_eq!(db.key.get("Artist").map(String::as_str), Some("No One"));
+        assert_eq!(db.key.get("Year").map(String::as_str), Some("1999"));
+        assert!(db.has_condition && db.is_write);
+        assert_eq!(db.error_code, "ConditionalCheckFailedException");
+    }
+
+    #[test]
+    fn records_documents_report_lines_and_bad_records() {
+        let text = format!(
+            "{{\"Records\": [\n{UPDATE},\n\"garbage\",\n{}\n]}}",
+            UPDATE.replace("2020-09-03T22:27:15Z", "soon")
+        );
+        let out = collect(&text);
+        assert_eq!(out.len(), 3);
+        assert_eq!((out[0].0, out[0].1), (1, Some(2)));
+        assert_eq!(
+            out[1].2.as_ref().unwrap_err(),
+            "expected a CloudTrail record object, found a string"
+        );
+        assert_eq!(out[1].1, Some(3));
+        assert_eq!(
+            out[2].2.as_ref().unwrap_err(),
+            "invalid `eventTime` `soon`: expected an RFC 3339 time like `2026-03-14T10:00:00Z`"
+        );
+    }
+
+    #[test]
+    fn other_sources_are_skipped_with_a_reason() {
+        let kms = r#"{"eventTime":"2020-09-03T22:27:15Z","eventSource":"kms.amazonaws.com","eventName":"Decrypt"}"#;
+        let out = collect(kms);
+        assert_eq!(
+            out[0].2.as_ref().unwrap_err(),
+            "skip: not a DynamoDB event (event source not modelled yet)"
+        );
+    }
+}

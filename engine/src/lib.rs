@@ -1,0 +1,61 @@
+//! tracewarden: an offline audit engine for API and database logs.
+//!
+//! The pipeline, one module per stage:
+//! [`ingest`] (detect, parse, normalize to [`Event`]s, order by time) →
+//! [`rules`] (WASM and Rego rule packs, sandboxed, fed in batches) →
+//! [`Finding`]s (completed with the catalog mappings and a fingerprint) →
+//! [`report`] (text, JSON).
+//!
+//! The library never prints and never exits; errors are [`Error`] values.
+//!
+//! ```no_run
+//! use tracewarden::{RuleSet, RuleSetOptions, ScanOptions, ReportFormat};
+//!
+//! let rules = RuleSet::load(&RuleSetOptions::default())?;
+//! let report = tracewarden::scan(&["logs/".into()], &rules, &ScanOptions::default())?;
+//! print!("{}", report.render(ReportFormat::Json));
+//! # Ok::<(), tracewarden::Error>(())
+//! ```
+
+pub mod catalog;
+mod error;
+pub mod event;
+mod finding;
+pub mod ingest;
+pub mod report;
+pub mod rules;
+mod time;
+
+use std::path::PathBuf;
+
+pub use error::{Error, InputError, PackRefusal};
+pub use event::Event;
+pub use finding::{Evidence, Finding};
+pub use ingest::{IngestOptions, InputFormat};
+pub use report::{Report, ReportFormat};
+pub use rules::{RuleSet, RuleSetOptions, Severity};
+
+/// Options of a scan.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// How inputs are read.
+    pub ingest: IngestOptions,
+    /// Worker threads for rules; the report does not depend on it.
+    pub threads: usize,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            ingest: IngestOptions::default(),
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+}
+
+/// Reads `inputs`, runs `rules` over their events and reports.
+pub fn scan(inputs: &[PathBuf], rules: &RuleSet, options: &ScanOptions) -> Result<Report, Error> {
+    let ingested = ingest::read_inputs(inputs, &options.ingest)?;
+    let outcome = rules.run(&ingested.events, options.threads);
+    Ok(Report::new(ingested.inputs, rules, outcome))
+}

@@ -1,0 +1,185 @@
+//! Reports: one [`Report`] per scan, rendered by one module per output format.
+
+mod json;
+mod text;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::finding::Finding;
+use crate::ingest::InputReport;
+use crate::rules::{RuleFailure, RuleOutcome, RuleSet, Severity};
+
+/// The JSON report's schema version (`docs/output.md`). Bumped on any incompatible change.
+pub const SCHEMA_VERSION: &str = "1.0";
+
+/// Output formats. Closed set: adding one is adding a module here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// A terminal summary.
+    Text,
+    /// One JSON document.
+    Json,
+}
+
+impl std::str::FromStr for ReportFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "text" => Ok(ReportFormat::Text),
+            "json" => Ok(ReportFormat::Json),
+            _ => Err(format!(
+                "unknown report format `{s}`: expected text or json"
+            )),
+        }
+    }
+}
+
+/// Everything a scan found and how it got there.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: &'static str,
+    /// The tool.
+    pub tool: Tool,
+    /// Per-input accounting.
+    pub inputs: Vec<InputReport>,
+    /// Every rule that ran.
+    pub rules: Vec<RuleRun>,
+    /// Findings, ordered by time, rule, resource, fingerprint.
+    pub findings: Vec<Finding>,
+    /// Counts.
+    pub summary: Summary,
+    /// Rule files stopped during the scan: their rules' findings are incomplete.
+    pub rule_errors: Vec<RuleFailure>,
+}
+
+/// The tool that wrote the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    /// `tracewarden`.
+    pub name: &'static str,
+    /// The engine's version.
+    pub version: &'static str,
+    /// The rule contract it implements.
+    pub contract: String,
+}
+
+/// One rule in a scan.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleRun {
+    /// Rule id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Pack name.
+    pub pack: String,
+    /// Pack version.
+    pub version: String,
+    /// `wasm` or `rego`.
+    pub kind: &'static str,
+    /// The rule file within its pack.
+    pub file: String,
+    /// `sha256:` digest of the rule file.
+    pub digest: String,
+    /// `ok`, or `failed` when its file was stopped (see `rule_errors`).
+    pub status: &'static str,
+    /// Events it was sent.
+    pub events: u64,
+}
+
+/// Counts of findings.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    /// All findings.
+    pub findings: u64,
+    /// By severity (every severity listed).
+    pub by_severity: BTreeMap<Severity, u64>,
+    /// By OWASP API 2023 id.
+    pub owasp: BTreeMap<String, u64>,
+    /// By SOC 2 id.
+    pub soc2: BTreeMap<String, u64>,
+    /// By CWE id.
+    pub cwe: BTreeMap<String, u64>,
+    /// Events read from all inputs.
+    pub events: u64,
+    /// Records skipped in all inputs.
+    pub skipped: u64,
+}
+
+impl Report {
+    /// Assembles the report of a scan.
+    pub fn new(inputs: Vec<InputReport>, rules: &RuleSet, outcome: RuleOutcome) -> Report {
+        let mut runs = Vec::new();
+        for pack in rules.packs() {
+            for file in &pack.files {
+                let failed = outcome
+                    .failures
+                    .iter()
+                    .any(|f| f.pack == pack.name && f.file == file.file);
+                for meta in file.rules() {
+                    runs.push(RuleRun {
+                        id: meta.id.clone(),
+                        title: meta.title.clone(),
+                        pack: pack.name.clone(),
+                        version: pack.version.clone(),
+                        kind: file.kind().as_str(),
+                        file: file.file.clone(),
+                        digest: file.digest.clone(),
+                        status: if failed { "failed" } else { "ok" },
+                        events: outcome.events_seen.get(&meta.id).copied().unwrap_or(0),
+                    });
+                }
+            }
+        }
+        runs.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut summary = Summary {
+            findings: outcome.findings.len() as u64,
+            by_severity: Severity::ALL.into_iter().map(|s| (s, 0)).collect(),
+            events: inputs.iter().map(|i| i.events).sum(),
+            skipped: inputs.iter().map(|i| i.skipped).sum(),
+            ..Summary::default()
+        };
+        for f in &outcome.findings {
+            *summary.by_severity.entry(f.severity).or_default() += 1;
+            for (map, ids) in [
+                (&mut summary.owasp, &f.owasp),
+                (&mut summary.soc2, &f.soc2),
+                (&mut summary.cwe, &f.cwe),
+            ] {
+                for id in ids {
+                    *map.entry(id.clone()).or_default() += 1;
+                }
+            }
+        }
+        let (major, minor, patch) = crate::rules::CONTRACT_VERSION;
+        Report {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool {
+                name: "tracewarden",
+                version: env!("CARGO_PKG_VERSION"),
+                contract: format!("tracewarden:rule@{major}.{minor}.{patch}"),
+            },
+            inputs,
+            rules: runs,
+            findings: outcome.findings,
+            summary,
+            rule_errors: outcome.failures,
+        }
+    }
+
+    /// Renders the report.
+    pub fn render(&self, format: ReportFormat) -> String {
+        match format {
+            ReportFormat::Text => text::render(self),
+            ReportFormat::Json => json::render(self),
+        }
+    }
+
+    /// The highest severity among the findings.
+    pub fn max_severity(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.severity).max()
+    }
+}

@@ -1,0 +1,112 @@
+//! The terminal summary: findings grouped by severity, then inputs, rules and errors.
+
+use std::fmt::Write;
+
+use super::Report;
+
+/// Renders `report` for a person at a terminal.
+pub(super) fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let mut findings: Vec<_> = report.findings.iter().collect();
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.sort_key().cmp(&b.sort_key()))
+    });
+    for f in findings {
+        let _ = writeln!(
+            out,
+            "[{}] {} {}",
+            f.severity.as_str().to_uppercase(),
+            f.rule_id,
+            f.title
+        );
+        let _ = writeln!(out, "  {}", f.message);
+        if !f.principal.is_empty() {
+            let _ = writeln!(out, "  principal: {}", f.principal);
+        }
+        if !f.resource.is_empty() {
+            let _ = writeln!(out, "  resource:  {}", f.resource);
+        }
+        let _ = writeln!(out, "  time:      {}", f.time);
+        for e in &f.evidence {
+            let role = if e.role.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", e.role)
+            };
+            let _ = writeln!(out, "  evidence:  {}{role} {}", e.source, e.event_id);
+        }
+        let mut maps: Vec<&str> = Vec::new();
+        maps.extend(f.owasp.iter().map(String::as_str));
+        maps.extend(f.soc2.iter().map(String::as_str));
+        maps.extend(f.cwe.iter().map(String::as_str));
+        let _ = writeln!(out, "  maps to:   {}", maps.join(", "));
+        let _ = writeln!(out, "  fix:       {}", f.remediation);
+        out.push('\n');
+    }
+    let s = &report.summary;
+    let by_sev: Vec<String> = s
+        .by_severity
+        .iter()
+        .rev()
+        .filter(|(_, n)| **n > 0)
+        .map(|(sev, n)| format!("{n} {sev}"))
+        .collect();
+    let _ = writeln!(
+        out,
+        "{} finding{}{}",
+        s.findings,
+        if s.findings == 1 { "" } else { "s" },
+        if by_sev.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", by_sev.join(", "))
+        }
+    );
+    let _ = writeln!(out, "\ninputs:");
+    for i in &report.inputs {
+        let format = i.format.map(|f| f.as_str()).unwrap_or("unreadable");
+        let _ = writeln!(
+            out,
+            "  {} [{format}]: {} records, {} events, {} skipped",
+            i.path, i.records, i.events, i.skipped
+        );
+        for (reason, n) in &i.skipped_reasons {
+            let _ = writeln!(out, "    skipped {n}: {reason}");
+        }
+        for e in &i.errors {
+            let _ = writeln!(out, "    error: {e}");
+        }
+        if let Some(e) = &i.error {
+            let _ = writeln!(out, "    error: {e}");
+        }
+    }
+    let _ = writeln!(out, "\nrules:");
+    for r in &report.rules {
+        let note = if r.status != "ok" {
+            " FAILED"
+        } else if r.events == 0 {
+            " (no matching events: no coverage)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "  {} [{} {}] {} events{note}",
+            r.id, r.pack, r.kind, r.events
+        );
+    }
+    for e in &report.rule_errors {
+        let _ = writeln!(
+            out,
+            "\nrule error: `{}` in pack `{}` ({}) stopped after {} events: {}",
+            e.file,
+            e.pack,
+            e.rules.join(", "),
+            e.events_before_failure,
+            e.reason
+        );
+    }
+    out
+}

@@ -1,0 +1,390 @@
+//! Rule packs: a directory with `pack.toml` (name, version, description, rules with file, kind and
+//! sha256) and the files it names. Loading verifies every digest, loads every rule and lists every
+//! problem at once; a pack with any problem is refused whole.
+
+use std::path::{Component as PathComponent, Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::meta::RuleMeta;
+use super::rego::RegoRule;
+use super::wasm::{WasmComponent, WasmLimits};
+use crate::error::PackRefusal;
+
+/// The runtime of a rule file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleKind {
+    /// A WebAssembly component implementing `wit/rule.wit`.
+    Wasm,
+    /// A Rego module.
+    Rego,
+}
+
+impl RuleKind {
+    /// The kind's name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RuleKind::Wasm => "wasm",
+            RuleKind::Rego => "rego",
+        }
+    }
+}
+
+/// `pack.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Manifest {
+    name: String,
+    version: String,
+    #[serde(default)]
+    description: String,
+    rules: Vec<ManifestRule>,
+}
+
+/// One `[[rules]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManifestRule {
+    file: String,
+    kind: RuleKind,
+    #[serde(default)]
+    sha256: Option<String>,
+    /// `cargo`: built from the pack's crate by the engine's build (built-in packs only).
+    #[serde(default)]
+    build: Option<String>,
+}
+
+/// Where a pack's files come from.
+#[derive(Debug, Clone)]
+pub enum PackSource {
+    /// A directory with `pack.toml`.
+    Dir(PathBuf),
+    /// A single `.wasm` or `.rego` file: a pack of one rule named after the file.
+    File(PathBuf),
+    /// Compiled into the binary.
+    Embedded(&'static EmbeddedPack),
+}
+
+/// A built-in pack, as the build embeds it.
+#[derive(Debug)]
+pub struct EmbeddedPack {
+    /// `pack.toml`, with digests filled in by the build.
+    pub manifest: &'static str,
+    /// `(file name, bytes)`.
+    pub files: &'static [(&'static str, &'static [u8])],
+}
+
+/// A loaded pack.
+#[derive(Debug, Clone)]
+pub struct RulePack {
+    /// Pack name.
+    pub name: String,
+    /// Pack version.
+    pub version: String,
+    /// One line.
+    pub description: String,
+    /// `built-in` or the path it was loaded from.
+    pub origin: String,
+    /// Its rule files, loaded.
+    pub files: Vec<RuleFile>,
+}
+
+/// One rule file of a pack, loaded: a component (one or more rules) or a Rego module (one rule).
+#[derive(Debug, Clone)]
+pub struct RuleFile {
+    /// File name within the pack.
+    pub file: String,
+    /// `sha256:<hex>` of the file.
+    pub digest: String,
+    /// The loaded runtime.
+    pub runtime: Runtime,
+}
+
+/// A loaded rule file. Closed set: openness comes through WIT and Rego only.
+#[derive(Debug, Clone)]
+pub enum Runtime {
+    /// WASM component.
+    Wasm(WasmComponent),
+    /// Rego module.
+    Rego(RegoRule),
+}
+
+impl RuleFile {
+    /// The rule file's kind.
+    pub fn kind(&self) -> RuleKind {
+        match self.runtime {
+            Runtime::Wasm(_) => RuleKind::Wasm,
+            Runtime::Rego(_) => RuleKind::Rego,
+        }
+    }
+
+    /// Metadata of the rules in this file.
+    pub fn rules(&self) -> &[RuleMeta] {
+        match &self.runtime {
+            Runtime::Wasm(c) => c.rules(),
+            Runtime::Rego(r) => std::slice::from_ref(r.meta()),
+        }
+    }
+}
+
+/// `sha256:<hex>` of `bytes`.
+pub fn digest(bytes: &[u8]) -> String {
+    let d = Sha256::digest(bytes);
+    let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+impl RulePack {
+    /// Loads a pack; every problem found refuses it.
+    pub fn load(source: &PackSource, limits: WasmLimits) -> Result<RulePack, PackRefusal> {
+        match source {
+            PackSource::Dir(dir) => {
+                let origin = dir.display().to_string();
+                let manifest =
+                    std::fs::read_to_string(dir.join("pack.toml")).map_err(|e| PackRefusal {
+                        pack: origin.clone(),
+                        problems: vec![format!("cannot read `pack.toml`: {e}")],
+                    })?;
+                load_manifest(&origin, &manifest, |name| read_in_dir(dir, name), limits)
+            }
+            PackSource::Embedded(pack) => load_manifest(
+                "built-in",
+                pack.manifest,
+                |name| {
+                    pack.files
+                        .iter()
+                        .find(|(n, _)| *n == name)
+                        .map(|(_, b)| b.to_vec())
+                        .ok_or_else(|| format!("`{name}` is missing from the built-in pack"))
+                },
+                limits,
+            ),
+            PackSource::File(path) => load_single(path, limits),
+        }
+    }
+}
+
+/// Reads `name` inside `dir`, refusing names that would leave it.
+fn read_in_dir(dir: &Path, name: &str) -> Result<Vec<u8>, String> {
+    let rel = Path::new(name);
+    if !rel
+        .components()
+        .all(|c| matches!(c, PathComponent::Normal(_)))
+    {
+        return Err(format!(
+            "file `{name}` must be a relative path inside the pack"
+        ));
+    }
+    std::fs::read(dir.join(rel)).map_err(|e| format!("cannot read `{name}`: {e}"))
+}
+
+fn load_manifest(
+    origin: &str,
+    manifest: &str,
+    read: impl Fn(&str) -> Result<Vec<u8>, String>,
+    limits: WasmLimits,
+) -> Result<RulePack, PackRefusal> {
+    let refuse = |pack: &str, problems: Vec<String>| PackRefusal {
+        pack: pack.to_owned(),
+        problems,
+    };
+    let m: Manifest = toml::from_str(manifest).map_err(|e| {
+        refuse(
+            origin,
+            vec![format!("invalid `pack.toml`: {}", e.message())],
+        )
+    })?;
+    let label = if origin == "built-in" {
+        m.name.clone()
+    } else {
+        format!("{} ({origin})", m.name)
+    };
+    let mut problems = Vec::new();
+    if m.rules.is_empty() {
+        problems.push("`pack.toml` lists no rules".to_owned());
+    }
+    let mut files = Vec::new();
+    for entry in &m.rules {
+        let bytes = match read(&entry.file) {
+            Ok(b) => b,
+            Err(e) => {
+                let hint = if entry.build.is_some() {
+                    " (built from source by the tracewarden build; it ships inside the binary)"
+                } else {
+                    ""
+                };
+                problems.push(format!("{e}{hint}"));
+                continue;
+            }
+        };
+        let actual = digest(&bytes);
+        match &entry.sha256 {
+            None => {
+                problems.push(format!(
+                    "`{}` has no `sha256` in `pack.toml` (it is `{actual}`)",
+                    entry.file
+                ));
+                continue;
+            }
+            Some(expected) if normalize_digest(expected) != actual => {
+                problems.push(format!(
+                    "`{}` does not match its digest: `pack.toml` says `{}`, the file is `{actual}`",
+                    entry.file,
+                    normalize_digest(expected)
+                ));
+                continue;
+            }
+            Some(_) => {}
+        }
+        match load_file(&entry.file, entry.kind, &bytes, limits) {
+            Ok(runtime) => files.push(RuleFile {
+                file: entry.file.clone(),
+                digest: actual,
+                runtime,
+            }),
+            Err(ps) => problems.extend(ps.into_iter().map(|p| format!("`{}`: {p}", entry.file))),
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for f in &files {
+        for r in f.rules() {
+            if !seen.insert(r.id.clone()) {
+                problems.push(format!("rule id `{}` is declared twice", r.id));
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(refuse(&label, problems));
+    }
+    Ok(RulePack {
+        name: m.name,
+        version: m.version,
+        description: m.description,
+        origin: origin.to_owned(),
+        files,
+    })
+}
+
+fn normalize_digest(d: &str) -> String {
+    let hex = d.strip_prefix("sha256:").unwrap_or(d);
+    format!("sha256:{}", hex.to_ascii_lowercase())
+}
+
+fn load_file(
+    name: &str,
+    kind: RuleKind,
+    bytes: &[u8],
+    limits: WasmLimits,
+) -> Result<Runtime, Vec<String>> {
+    match kind {
+        RuleKind::Wasm => WasmComponent::load(bytes, limits).map(Runtime::Wasm),
+        RuleKind::Rego => {
+            let source =
+                std::str::from_utf8(bytes).map_err(|_| vec!["is not UTF-8 text".to_owned()])?;
+            RegoRule::load(name, source).map(Runtime::Rego)
+        }
+    }
+}
+
+fn load_single(path: &Path, limits: WasmLimits) -> Result<RulePack, PackRefusal> {
+    let origin = path.display().to_string();
+    let refuse = |problems| PackRefusal {
+        pack: origin.clone(),
+        problems,
+    };
+    let kind = match path.extension().and_then(|e| e.to_str()) {
+        Some("wasm") => RuleKind::Wasm,
+        Some("rego") => RuleKind::Rego,
+        _ => {
+            return Err(refuse(vec![
+                "expected a pack directory (with `pack.toml`), a `.wasm` or a `.rego` file"
+                    .to_owned(),
+            ]));
+        }
+    };
+    let bytes = std::fs::read(path).map_err(|e| refuse(vec![format!("cannot read: {e}")]))?;
+    let name = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("rule")
+        .to_owned();
+    let file = path
+        .file_name()
+        .and_then(|s| s.to_str())
+        .unwrap_or("rule")
+        .to_owned();
+    let runtime = load_file(&file, kind, &bytes, limits).map_err(refuse)?;
+    Ok(RulePack {
+        name,
+        version: "0.0.0".to_owned(),
+        description: String::new(),
+        origin: origin.clone(),
+        files: vec![RuleFile {
+            file,
+            digest: digest(&bytes),
+            runtime,
+        }],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_are_prefixed_lowercase_hex() {
+        assert_eq!(
+            digest(b"abc"),
+            "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(normalize_digest("BA78"), "sha256:ba78");
+    }
+
+    #[test]
+    fn pack_files_cannot_escape_the_pack() {
+        let dir = Path::new(".");
+        assert!(
+            read_in_dir(dir, "../etc/passwd")
+                .unwrap_err()
+                .contains("inside the pack")
+        );
+        assert!(
+            read_in_dir(dir, "/etc/passwd")
+                .unwrap_err()
+                .contains("inside the pack")
+        );
+    }
+
+    #[test]
+    fn a_digest_mismatch_and_a_missing_file_are_both_listed() {
+        let manifest = r#"
+            name = "p"
+            version = "1.0.0"
+            [[rules]]
+            file = "a.rego"
+            kind = "rego"
+            sha256 = "0000"
+            [[rules]]
+            file = "b.rego"
+            kind = "rego"
+            sha256 = "0000"
+        "#;
+        let read = |name: &str| {
+            if name == "a.rego" {
+                Ok(b"package tracewarden.rules.a".to_vec())
+            } else {
+                Err(format!("cannot read `{name}`"))
+            }
+        };
+        let err = load_manifest("dir", manifest, read, WasmLimits::default()).unwrap_err();
+        assert_eq!(err.pack, "p (dir)");
+        assert_eq!(err.problems.len(), 2);
+        assert!(
+            err.problems[0]
+                .starts_with("`a.rego` does not match its digest: `pack.toml` says `sha256:0000`")
+        );
+        assert_eq!(err.problems[1], "cannot read `b.rego`");
+    }
+}

@@ -1,0 +1,350 @@
+//! The Rego rule host (regorus). A rule module is `package tracewarden.rules.<name>` with a plain
+//! `metadata` object and a `findings` set; it sees a batch of events as `input.events`. Each module
+//! is parsed, checked and warmed up once at load; each scan works on a clone.
+
+use std::collections::BTreeSet;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use regorus::utils::limits::ExecutionTimerConfig;
+use regorus::{Engine, Value};
+use serde::Deserialize;
+
+use super::meta::{Confidence, RuleMeta, Severity};
+use crate::event::Event;
+use crate::finding::{Evidence, RawFinding};
+
+const PACKAGE_PREFIX: &str = "data.tracewarden.rules.";
+
+/// Builtins refused even though regorus has them: their results depend on the clock, randomness
+/// or the host, so a scan would not be reproducible. "Now" is the log's time.
+const NON_DETERMINISTIC: &[&str] = &["time.now_ns", "rand.intn", "uuid.rfc4122", "opa.runtime"];
+
+/// A loaded, warmed Rego rule.
+#[derive(Clone)]
+pub struct RegoRule {
+    meta: RuleMeta,
+    engine: Engine,
+    findings_path: String,
+}
+
+impl std::fmt::Debug for RegoRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegoRule")
+            .field("meta", &self.meta)
+            .finish()
+    }
+}
+
+/// A finding as a Rego rule writes it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegoFinding {
+    message: String,
+    evidence: Vec<EvidenceRef>,
+    #[serde(default)]
+    principal: String,
+    #[serde(default)]
+    resource: String,
+    #[serde(default)]
+    severity: Option<Severity>,
+    #[serde(default)]
+    confidence: Option<Confidence>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum EvidenceRef {
+    Id(String),
+    Full {
+        event_id: String,
+        #[serde(default)]
+        role: String,
+    },
+}
+
+impl RegoRule {
+    /// Parses and checks `source` (named `file`), reads its metadata and runs one warm-up
+    /// evaluation. Returns every problem found.
+    pub fn load(file: &str, source: &str) -> Result<RegoRule, Vec<String>> {
+        let mut engine = Engine::new();
+        engine.set_strict_builtin_errors(true);
+        engine
+            .add_policy(file.to_owned(), source.to_owned())
+            .map_err(|e| vec![format!("does not parse: {e}")])?;
+        let mut problems = Vec::new();
+        let package = match engine.get_packages().ok().as_deref() {
+            Some([p])
+                if p.strip_prefix(PACKAGE_PREFIX)
+                    .is_some_and(|n| !n.is_empty() && !n.contains('.')) =>
+            {
+                p.clone()
+            }
+            Some([p]) => {
+                problems.push(format!(
+                    "package `{}` is not `tracewarden.rules.<name>`",
+                    p.trim_start_matches("data.")
+                ));
+                return Err(problems);
+            }
+            _ => return Err(vec!["expected exactly one package".to_owned()]),
+        };
+        problems.extend(builtin_problems(&engine));
+
+        let meta =
+            match engine.eval_rule(format!("{package}.metadata")) {
+                Ok(Value::Undefined) => {
+                    problems.push("has no `metadata` object".to_owned());
+                    None
+                }
+                Ok(v) => match v.to_json_str().map_err(|e| e.to_string()).and_then(|json| {
+                    serde_json::from_str::<RuleMeta>(&json).map_err(|e| e.to_string())
+                }) {
+                    Ok(meta) => Some(meta),
+                    Err(e) => {
+                        problems.push(format!("invalid `metadata`: {e}"));
+                        None
+                    }
+                },
+                Err(e) => {
+                    problems.push(format!("`metadata` does not evaluate: {e}"));
+                    None
+                }
+            };
+        if let Some(meta) = &meta {
+            problems.extend(meta.problems());
+        }
+        let findings_path = format!("{package}.findings");
+        // Warm-up: evaluating once before cloning keeps clones cheap, and proves `findings` exists.
+        engine.set_input(empty_input());
+        match engine.eval_rule(findings_path.clone()) {
+            Ok(Value::Set(_)) => {}
+            Ok(Value::Undefined) => problems.push("has no `findings` set".to_owned()),
+            Ok(_) => problems
+                .push("`findings` is not a set (use `findings contains f if { ... }`)".to_owned()),
+            Err(e) => problems.push(format!(
+                "`findings` does not evaluate on an empty batch: {e}"
+            )),
+        }
+        engine.set_execution_timer_config(ExecutionTimerConfig {
+            limit: Duration::from_secs(10),
+            check_interval: NonZeroU32::MIN.saturating_add(63),
+        });
+        match meta {
+            Some(meta) if problems.is_empty() => Ok(RegoRule {
+                meta,
+                engine,
+                findings_path,
+            }),
+            _ => Err(problems),
+        }
+    }
+
+    /// The rule's metadata.
+    pub fn meta(&self) -> &RuleMeta {
+        &self.meta
+    }
+
+    /// A copy for one scan.
+    pub(crate) fn session(&self) -> RegoSession {
+        RegoSession {
+            engine: self.engine.clone(),
+            findings_path: self.findings_path.clone(),
+            rule_id: self.meta.id.clone(),
+        }
+    }
+}
+
+fn empty_input() -> Value {
+    Value::from_json_str(r#"{"events":[]}"#).unwrap_or(Value::Undefined)
+}
+
+/// Every function a policy calls that is neither defined in the module nor a regorus builtin, and
+/// every non-deterministic builtin.
+fn builtin_problems(engine: &Engine) -> Vec<String> {
+    let ast = match engine
+        .get_ast_as_json()
+        .map(|s| serde_json::from_str::<serde_json::Value>(&s))
+    {
+        Ok(Ok(ast)) => ast,
+        Ok(Err(e)) => return vec![format!("cannot inspect the policy: {e}")],
+        Err(e) => return vec![format!("cannot inspect the policy: {e}")],
+    };
+    let mut defined = BTreeSet::new();
+    let mut called = BTreeSet::new();
+    collect_functions(&ast, &mut defined, &mut called);
+    let mut problems = Vec::new();
+    for name in called {
+        if defined.contains(&name) {
+            continue;
+        }
+        if NON_DETERMINISTIC.contains(&name.as_str()) {
+            problems.push(format!(
+                "calls `{name}`, which is not deterministic: rules must take time and ids from events"
+            ));
+        } else if !regorus::unstable::BUILTINS.contains_key(name.as_str()) && !is_operator(&name) {
+            problems.push(format!(
+                "calls `{name}`, which this engine (regorus) does not provide"
+            ));
+        }
+    }
+    problems
+}
+
+/// Names regorus evaluates directly rather than through its builtin table.
+fn is_operator(name: &str) -> bool {
+    matches!(
+        name,
+        "print"
+            | "equal"
+            | "neq"
+            | "lt"
+            | "lte"
+            | "gt"
+            | "gte"
+            | "plus"
+            | "minus"
+            | "mul"
+            | "div"
+            | "rem"
+    )
+}
+
+/// Walks the AST JSON: function definitions are rules whose head is `Func`; calls are `Call`
+/// nodes whose `fcn` is a `Var` or a dotted `RefDot` chain.
+fn collect_functions(
+    node: &serde_json::Value,
+    defined: &mut BTreeSet<String>,
+    called: &mut BTreeSet<String>,
+) {
+    match node {
+        serde_json::Value::Object(map) => {
+            if let Some(call) = map.get("Call") {
+                if let Some(name) = call.get("fcn").and_then(path_of) {
+                    called.insert(name);
+                }
+            }
+            if let Some(func) = map.get("Func") {
+                if let Some(name) = func.get("refr").and_then(path_of) {
+                    defined.insert(name);
+                }
+            }
+            for v in map.values() {
+                collect_functions(v, defined, called);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for v in items {
+                collect_functions(v, defined, called);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `a.b.c` from a `Var` / `RefDot` expression, as regorus serializes them.
+fn path_of(expr: &serde_json::Value) -> Option<String> {
+    if let Some(var) = expr.get("Var") {
+        return var_name(var);
+    }
+    let dot = expr.get("RefDot")?;
+    let base = path_of(dot.get("refr")?)?;
+    let field = dot.get("field").and_then(var_name)?;
+    Some(format!("{base}.{field}"))
+}
+
+/// The name inside a `[span, value]` pair or a `{span, value}` object.
+fn var_name(v: &serde_json::Value) -> Option<String> {
+    let value = match v {
+        serde_json::Value::Array(parts) => parts.get(1)?,
+        serde_json::Value::Object(map) => map.get("value").or_else(|| map.get("name"))?,
+        _ => return None,
+    };
+    match value {
+        serde_json::Value::String(s) => Some(s.clone()),
+        other => other
+            .get("String")
+            .and_then(|s| s.as_str())
+            .map(str::to_owned),
+    }
+}
+
+/// One Rego rule's evaluation state for a scan.
+pub(crate) struct RegoSession {
+    engine: Engine,
+    findings_path: String,
+    rule_id: String,
+}
+
+impl RegoSession {
+    /// Evaluates `findings` over one batch.
+    pub(crate) fn on_events(&mut self, events: &[&Event]) -> Result<Vec<RawFinding>, String> {
+        #[derive(serde::Serialize)]
+        struct Input<'a> {
+            events: &'a [&'a Event],
+        }
+        let json = serde_json::to_string(&Input { events })
+            .map_err(|e| format!("cannot encode events: {e}"))?;
+        let input =
+            Value::from_json_str(&json).map_err(|e| format!("cannot encode events: {e}"))?;
+        self.engine.set_input(input);
+        let value = self
+            .engine
+            .eval_rule(self.findings_path.clone())
+            .map_err(|e| format!("evaluation failed: {e}"))?;
+        let set = match &value {
+            Value::Set(set) => set,
+            Value::Undefined => return Ok(Vec::new()),
+            _ => return Err("`findings` is not a set".to_owned()),
+        };
+        let mut out = Vec::with_capacity(set.len());
+        for (i, item) in set.iter().enumerate() {
+            let json = item
+                .to_json_str()
+                .map_err(|e| format!("finding {}: {e}", i + 1))?;
+            let f: RegoFinding = serde_json::from_str(&json).map_err(|e| {
+                format!(
+                    "finding {} is malformed: {e}: expected {{message, evidence, ...}}",
+                    i + 1
+                )
+            })?;
+            out.push(self.complete(f, events)?);
+        }
+        Ok(out)
+    }
+
+    /// Resolves evidence ids against the batch: the finding's time is its latest evidence's.
+    fn complete(&self, f: RegoFinding, events: &[&Event]) -> Result<RawFinding, String> {
+        if f.evidence.is_empty() {
+            return Err("a finding has no evidence".to_owned());
+        }
+        let mut time_ns = i64::MIN;
+        let mut evidence = Vec::with_capacity(f.evidence.len());
+        for r in f.evidence {
+            let (event_id, role) = match r {
+                EvidenceRef::Id(id) => (id, String::new()),
+                EvidenceRef::Full { event_id, role } => (event_id, role),
+            };
+            let event = events
+                .iter()
+                .find(|e| e.id == event_id)
+                .ok_or_else(|| format!("evidence `{event_id}` is not an event of the batch"))?;
+            time_ns = time_ns.max(event.time_ns);
+            evidence.push(Evidence {
+                source: event.source.to_string(),
+                event_id,
+                role,
+            });
+        }
+        Ok(RawFinding {
+            rule_id: self.rule_id.clone(),
+            severity: f.severity,
+            confidence: f.confidence,
+            message: f.message,
+            principal: f.principal,
+            resource: f.resource,
+            time_ns,
+            evidence,
+        })
+    }
+}

@@ -1,0 +1,217 @@
+//! Encodes events into the wire batch of `wit/rule.wit`: every distinct string once, in one blob,
+//! so a batch costs a handful of guest allocations however many strings its events hold.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::bindings::tracewarden::rule::types as wire;
+use crate::event::{self, Detail, Event};
+
+/// Reusable buffers for encoding batches.
+#[derive(Default)]
+pub(crate) struct BatchEncoder {
+    batch: Option<wire::Batch>,
+}
+
+/// A string blob larger than the wire's u32 offsets can address.
+#[derive(Debug)]
+pub(crate) struct BatchTooLarge;
+
+struct Builder<'e> {
+    strings: String,
+    offsets: Vec<u32>,
+    pairs: Vec<wire::Pair>,
+    intern: HashMap<&'e str, u32>,
+    too_large: bool,
+}
+
+impl<'e> Builder<'e> {
+    fn str(&mut self, s: &'e str) -> u32 {
+        if s.is_empty() {
+            return 0;
+        }
+        if let Some(&i) = self.intern.get(s) {
+            return i;
+        }
+        self.strings.push_str(s);
+        let (Ok(index), Ok(end)) = (
+            u32::try_from(self.offsets.len() - 1),
+            u32::try_from(self.strings.len()),
+        ) else {
+            self.too_large = true;
+            return 0;
+        };
+        self.offsets.push(end);
+        self.intern.insert(s, index);
+        index
+    }
+
+    fn range<I>(&mut self, items: I) -> wire::PairsRange
+    where
+        I: IntoIterator<Item = (&'e str, &'e str)>,
+    {
+        let start = self.pairs.len();
+        for (name, value) in items {
+            let pair = wire::Pair {
+                name: self.str(name),
+                value: self.str(value),
+            };
+            self.pairs.push(pair);
+        }
+        let (Ok(start32), Ok(len)) = (
+            u32::try_from(start),
+            u32::try_from(self.pairs.len() - start),
+        ) else {
+            self.too_large = true;
+            return wire::PairsRange { start: 0, len: 0 };
+        };
+        wire::PairsRange {
+            start: start32,
+            len,
+        }
+    }
+
+    fn map(&mut self, m: &'e BTreeMap<String, String>) -> wire::PairsRange {
+        self.range(m.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
+
+    fn event(&mut self, e: &'e Event) -> wire::Event {
+        let detail = match &e.detail {
+            Detail::Http(h) => wire::Detail::Http(wire::Http {
+                method: self.str(&h.method),
+                path: self.str(&h.path),
+                route: self.str(&h.route),
+                status: h.status,
+                query: self.str(&h.query),
+                params: self.map(&h.params),
+            }),
+            Detail::DbOperation(d) => wire::Detail::DbOperation(wire::DbOperation {
+                service: self.str(&d.service),
+                operation: self.str(&d.operation),
+                table: self.str(&d.table),
+                key: self.map(&d.key),
+                has_condition: d.has_condition,
+                condition: self.str(&d.condition),
+                update_expression: self.str(&d.update_expression),
+                consistent_read: d.consistent_read,
+                index_name: self.str(&d.index_name),
+                group_id: self.str(&d.group_id),
+                is_write: d.is_write,
+                error_code: self.str(&d.error_code),
+            }),
+            Detail::KeyLifecycle(k) => wire::Detail::KeyLifecycle(wire::KeyLifecycle {
+                action: key_action(k.action),
+                key_id: self.str(&k.key_id),
+                owner: self.str(&k.owner),
+                scopes: self.range(k.scopes.iter().map(|s| (s.as_str(), ""))),
+            }),
+            Detail::AuthDecision(a) => wire::Detail::AuthDecision(wire::AuthDecision {
+                allowed: a.allowed,
+                action: self.str(&a.action),
+                resource: self.str(&a.resource),
+                policy: self.str(&a.policy),
+            }),
+        };
+        wire::Event {
+            id: self.str(&e.id),
+            time_ns: e.time_ns,
+            precision_ns: e.precision_ns,
+            source: wire::SourceRef {
+                file: self.str(&e.source.file),
+                record: e.source.record,
+                line: e.source.line.unwrap_or(0),
+                format: self.str(&e.source.format),
+            },
+            actor: wire::Actor {
+                principal: self.str(&e.actor.principal),
+                key_id: self.str(&e.actor.key_id),
+                tenant: self.str(&e.actor.tenant),
+                ip: self.str(&e.actor.ip),
+                user_agent: self.str(&e.actor.user_agent),
+                session: self.str(&e.actor.session),
+            },
+            correlation: wire::Correlation {
+                trace_id: self.str(&e.correlation.trace_id),
+                span_id: self.str(&e.correlation.span_id),
+                parent_span_id: self.str(&e.correlation.parent_span_id),
+                request_id: self.str(&e.correlation.request_id),
+                linked_event: self.str(&e.correlation.linked_event),
+                link: link_method(e.correlation.link),
+            },
+            outcome: outcome(e.outcome),
+            detail,
+            attributes: self.map(&e.attributes),
+        }
+    }
+}
+
+impl BatchEncoder {
+    /// Encodes `events` into a batch; the returned batch's buffers are reused by the next call.
+    pub(crate) fn encode<'e, I>(&mut self, events: I) -> Result<&wire::Batch, BatchTooLarge>
+    where
+        I: IntoIterator<Item = &'e Event>,
+    {
+        let old = self.batch.take();
+        let (mut strings, mut offsets, mut pairs, mut out) = match old {
+            Some(b) => (b.strings, b.offsets, b.pairs, b.events),
+            None => (String::new(), Vec::new(), Vec::new(), Vec::new()),
+        };
+        strings.clear();
+        offsets.clear();
+        pairs.clear();
+        out.clear();
+        offsets.extend([0, 0]);
+        let mut b = Builder {
+            strings,
+            offsets,
+            pairs,
+            intern: HashMap::new(),
+            too_large: false,
+        };
+        for e in events {
+            let encoded = b.event(e);
+            out.push(encoded);
+        }
+        if b.too_large {
+            return Err(BatchTooLarge);
+        }
+        Ok(self.batch.insert(wire::Batch {
+            strings: b.strings,
+            offsets: b.offsets,
+            pairs: b.pairs,
+            events: out,
+        }))
+    }
+}
+
+fn outcome(o: event::Outcome) -> wire::Outcome {
+    match o {
+        event::Outcome::Success => wire::Outcome::Success,
+        event::Outcome::Denied => wire::Outcome::Denied,
+        event::Outcome::NotFound => wire::Outcome::NotFound,
+        event::Outcome::Conflict => wire::Outcome::Conflict,
+        event::Outcome::Throttled => wire::Outcome::Throttled,
+        event::Outcome::Error => wire::Outcome::Error,
+        event::Outcome::Unknown => wire::Outcome::Unknown,
+    }
+}
+
+fn link_method(l: event::LinkMethod) -> wire::LinkMethod {
+    match l {
+        event::LinkMethod::None => wire::LinkMethod::None,
+        event::LinkMethod::TraceId => wire::LinkMethod::TraceId,
+        event::LinkMethod::AwsRequestId => wire::LinkMethod::AwsRequestId,
+        event::LinkMethod::RequestHeader => wire::LinkMethod::RequestHeader,
+        event::LinkMethod::PrincipalWindow => wire::LinkMethod::PrincipalWindow,
+    }
+}
+
+fn key_action(a: event::KeyAction) -> wire::KeyAction {
+    match a {
+        event::KeyAction::Created => wire::KeyAction::Created,
+        event::KeyAction::Activated => wire::KeyAction::Activated,
+        event::KeyAction::Deactivated => wire::KeyAction::Deactivated,
+        event::KeyAction::Deleted => wire::KeyAction::Deleted,
+        event::KeyAction::Rotated => wire::KeyAction::Rotated,
+        event::KeyAction::ScopeChanged => wire::KeyAction::ScopeChanged,
+    }
+}

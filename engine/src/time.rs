@@ -1,0 +1,33 @@
+//! Log time: parsing the timestamps formats write and printing them back. "Now" is always the
+//! log's time, never the clock.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+/// Parses an RFC 3339 timestamp to Unix ns.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .and_then(|t| t.timestamp_nanos_opt())
+}
+
+/// Formats Unix ns as RFC 3339 UTC, with as many fraction digits as needed.
+pub fn format_rfc3339(ns: i64) -> String {
+    DateTime::<Utc>::from_timestamp_nanos(ns).to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let ns = parse_rfc3339("2020-09-03T22:27:15Z").unwrap();
+        assert_eq!(ns, 1_599_172_035_000_000_000);
+        assert_eq!(format_rfc3339(ns), "2020-09-03T22:27:15Z");
+        assert_eq!(
+            format_rfc3339(ns + 1_500_000),
+            "2020-09-03T22:27:15.001500Z"
+        );
+        assert_eq!(parse_rfc3339("not-a-time"), None);
+    }
+}

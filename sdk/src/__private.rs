@@ -1,0 +1,59 @@
+//! Glue called by [`crate::export_rule!`]; not for direct use.
+
+use std::cell::RefCell;
+
+use crate::bindings::tracewarden::rule::types as wire;
+use crate::event::Strings;
+use crate::{Event, Findings, Rule, RuleMeta};
+
+pub use wit_bindgen;
+
+/// `rules` export: the metadata of `R`, on the wire.
+pub fn rules<R: Rule>() -> Vec<wire::RuleInfo> {
+    R::rules().iter().map(rule_info).collect()
+}
+
+fn strings(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| (*s).to_owned()).collect()
+}
+
+fn rule_info(meta: &RuleMeta) -> wire::RuleInfo {
+    wire::RuleInfo {
+        id: meta.id.to_owned(),
+        title: meta.title.to_owned(),
+        description: meta.description.to_owned(),
+        severity: meta.severity,
+        confidence: meta.confidence,
+        owasp: strings(meta.owasp),
+        soc2: strings(meta.soc2),
+        cwe: strings(meta.cwe),
+        remediation: meta.remediation.to_owned(),
+        kinds: meta.kinds.to_vec(),
+        operations: strings(meta.operations),
+        partitioning: meta.partitioning,
+    }
+}
+
+/// `on-events` export: decodes the batch into borrowed views and feeds them to the rule.
+pub fn on_events<R: Rule>(state: &RefCell<Option<R>>, batch: &wire::Batch) -> Vec<wire::Finding> {
+    let mut state = state.borrow_mut();
+    let rule = state.get_or_insert_with(R::default);
+    let strings = Strings {
+        blob: &batch.strings,
+        offsets: &batch.offsets,
+    };
+    let mut out = Findings::default();
+    for e in &batch.events {
+        rule.on_event(&Event::from_wire(e, &batch.pairs, strings), &mut out);
+    }
+    out.into_vec().into_iter().map(|f| f.into_wire()).collect()
+}
+
+/// `finish` export.
+pub fn finish<R: Rule>(state: &RefCell<Option<R>>) -> Vec<wire::Finding> {
+    let mut state = state.borrow_mut();
+    let rule = state.get_or_insert_with(R::default);
+    let mut out = Findings::default();
+    rule.finish(&mut out);
+    out.into_vec().into_iter().map(|f| f.into_wire()).collect()
+}

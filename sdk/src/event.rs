@@ -1,0 +1,393 @@
+//! Borrowed views of normalized events: what a rule reads. Decoded from a wire batch without
+//! allocating, or built directly in native tests.
+
+use crate::bindings::tracewarden::rule::types as wire;
+use crate::{EventKind, KeyAction, LinkMethod, Outcome};
+
+/// A batch's string table: string `i` is `blob[offsets[i]..offsets[i + 1]]`.
+#[derive(Clone, Copy)]
+pub(crate) struct Strings<'a> {
+    pub(crate) blob: &'a str,
+    pub(crate) offsets: &'a [u32],
+}
+
+impl<'a> Strings<'a> {
+    /// The string at `index`; the empty string for index 0 or an index out of range.
+    pub(crate) fn get(&self, index: u32) -> &'a str {
+        let i = index as usize;
+        match (self.offsets.get(i), self.offsets.get(i + 1)) {
+            (Some(&start), Some(&end)) => self.blob.get(start as usize..end as usize).unwrap_or(""),
+            _ => "",
+        }
+    }
+}
+
+/// Name/value pairs: an item key, attributes, path parameters, scopes.
+#[derive(Clone, Copy)]
+pub struct Pairs<'a>(PairsRepr<'a>);
+
+#[derive(Clone, Copy)]
+enum PairsRepr<'a> {
+    Wire {
+        pairs: &'a [wire::Pair],
+        strings: Strings<'a>,
+    },
+    Slice(&'a [(&'a str, &'a str)]),
+}
+
+impl<'a> Pairs<'a> {
+    /// No pairs.
+    pub const EMPTY: Pairs<'static> = Pairs(PairsRepr::Slice(&[]));
+
+    /// Pairs from a slice (native tests, builders).
+    pub const fn from_slice(pairs: &'a [(&'a str, &'a str)]) -> Self {
+        Pairs(PairsRepr::Slice(pairs))
+    }
+
+    pub(crate) fn from_wire(
+        range: wire::PairsRange,
+        all: &'a [wire::Pair],
+        strings: Strings<'a>,
+    ) -> Self {
+        let start = range.start as usize;
+        let end = start.saturating_add(range.len as usize);
+        Pairs(PairsRepr::Wire {
+            pairs: all.get(start..end).unwrap_or(&[]),
+            strings,
+        })
+    }
+
+    /// The number of pairs.
+    pub fn len(&self) -> usize {
+        match self.0 {
+            PairsRepr::Wire { pairs, .. } => pairs.len(),
+            PairsRepr::Slice(pairs) => pairs.len(),
+        }
+    }
+
+    /// Whether there are no pairs.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The pairs, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        let this = *self;
+        (0..this.len()).filter_map(move |i| this.at(i))
+    }
+
+    /// The value of the first pair named `name`.
+    pub fn get(&self, name: &str) -> Option<&'a str> {
+        self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    fn at(&self, i: usize) -> Option<(&'a str, &'a str)> {
+        match self.0 {
+            PairsRepr::Wire { pairs, strings } => pairs
+                .get(i)
+                .map(|p| (strings.get(p.name), strings.get(p.value))),
+            PairsRepr::Slice(pairs) => pairs.get(i).copied(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Pairs<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl PartialEq for Pairs<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl std::fmt::Display for Pairs<'_> {
+    /// `name=value` pairs joined by `,`: a canonical text form of an item key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (name, value)) in self.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            write!(f, "{name}={value}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Where an event came from.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SourceRef<'a> {
+    /// The input file.
+    pub file: &'a str,
+    /// 1-based record index within the file.
+    pub record: u64,
+    /// 1-based line, 0 when unknown.
+    pub line: u64,
+    /// The input format.
+    pub format: &'a str,
+}
+
+impl std::fmt::Display for SourceRef<'_> {
+    /// `file:line` when the line is known, else `file#record`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.line > 0 {
+            write!(f, "{}:{}", self.file, self.line)
+        } else {
+            write!(f, "{}#{}", self.file, self.record)
+        }
+    }
+}
+
+/// Who acted. Empty strings mean "not known".
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Actor<'a> {
+    /// The authenticated principal.
+    pub principal: &'a str,
+    /// A stable key id, never key material.
+    pub key_id: &'a str,
+    /// The tenant or account.
+    pub tenant: &'a str,
+    /// The client address.
+    pub ip: &'a str,
+    /// The client's user agent.
+    pub user_agent: &'a str,
+    /// The session.
+    pub session: &'a str,
+}
+
+/// Links between events.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Correlation<'a> {
+    /// Trace id.
+    pub trace_id: &'a str,
+    /// Span id.
+    pub span_id: &'a str,
+    /// Parent span id.
+    pub parent_span_id: &'a str,
+    /// Request id.
+    pub request_id: &'a str,
+    /// The event this one was linked to.
+    pub linked_event: &'a str,
+    /// How it was linked.
+    pub link: LinkMethod,
+}
+
+impl Default for Correlation<'_> {
+    fn default() -> Self {
+        Correlation {
+            trace_id: "",
+            span_id: "",
+            parent_span_id: "",
+            request_id: "",
+            linked_event: "",
+            link: LinkMethod::None,
+        }
+    }
+}
+
+/// An HTTP request and response.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Http<'a> {
+    /// Method.
+    pub method: &'a str,
+    /// Path, without the query.
+    pub path: &'a str,
+    /// Route template when known.
+    pub route: &'a str,
+    /// Status; 0 when no response was recorded.
+    pub status: u16,
+    /// Query string.
+    pub query: &'a str,
+    /// Path parameters / object ids.
+    pub params: Pairs<'a>,
+}
+
+/// A database operation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DbOperation<'a> {
+    /// `dynamodb` for DynamoDB.
+    pub service: &'a str,
+    /// API operation (`GetItem`, `UpdateItem`, ...).
+    pub operation: &'a str,
+    /// Table.
+    pub table: &'a str,
+    /// Item key, sorted by name.
+    pub key: Pairs<'a>,
+    /// Whether a condition was present.
+    pub has_condition: bool,
+    /// The condition's text.
+    pub condition: &'a str,
+    /// The update expression.
+    pub update_expression: &'a str,
+    /// Consistent read, when the request said.
+    pub consistent_read: Option<bool>,
+    /// Secondary index read.
+    pub index_name: &'a str,
+    /// Transaction or batch group.
+    pub group_id: &'a str,
+    /// Whether the operation writes.
+    pub is_write: bool,
+    /// Error code, empty on success.
+    pub error_code: &'a str,
+}
+
+/// A credential lifecycle change.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KeyLifecycle<'a> {
+    /// What happened.
+    pub action: KeyAction,
+    /// The key acted on.
+    pub key_id: &'a str,
+    /// Its owner.
+    pub owner: &'a str,
+    /// Scopes after the change (scope in the name).
+    pub scopes: Pairs<'a>,
+}
+
+/// An authentication or authorization decision.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AuthDecision<'a> {
+    /// Whether access was granted.
+    pub allowed: bool,
+    /// The action asked for.
+    pub action: &'a str,
+    /// The resource.
+    pub resource: &'a str,
+    /// The deciding policy or mechanism.
+    pub policy: &'a str,
+}
+
+/// The kind-specific part of an event.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Detail<'a> {
+    /// HTTP.
+    Http(Http<'a>),
+    /// Database operation.
+    Db(DbOperation<'a>),
+    /// Key lifecycle.
+    Key(KeyLifecycle<'a>),
+    /// Auth decision.
+    Auth(AuthDecision<'a>),
+}
+
+/// One normalized event, borrowed from its batch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Event<'a> {
+    /// Stable id.
+    pub id: &'a str,
+    /// Unix time, ns.
+    pub time_ns: i64,
+    /// Time precision, ns.
+    pub precision_ns: u64,
+    /// Origin.
+    pub source: SourceRef<'a>,
+    /// Who acted.
+    pub actor: Actor<'a>,
+    /// Links.
+    pub correlation: Correlation<'a>,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Kind-specific part.
+    pub detail: Detail<'a>,
+    /// Format-specific extras.
+    pub attributes: Pairs<'a>,
+}
+
+impl<'a> Event<'a> {
+    /// The event's kind.
+    pub fn kind(&self) -> EventKind {
+        match self.detail {
+            Detail::Http(_) => EventKind::Http,
+            Detail::Db(_) => EventKind::DbOperation,
+            Detail::Key(_) => EventKind::KeyLifecycle,
+            Detail::Auth(_) => EventKind::AuthDecision,
+        }
+    }
+
+    /// The DB operation, if this is one.
+    pub fn db(&self) -> Option<&DbOperation<'a>> {
+        match &self.detail {
+            Detail::Db(db) => Some(db),
+            _ => None,
+        }
+    }
+
+    /// The HTTP exchange, if this is one.
+    pub fn http(&self) -> Option<&Http<'a>> {
+        match &self.detail {
+            Detail::Http(http) => Some(http),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn from_wire(e: &wire::Event, pairs: &'a [wire::Pair], s: Strings<'a>) -> Self {
+        let detail = match &e.detail {
+            wire::Detail::Http(h) => Detail::Http(Http {
+                method: s.get(h.method),
+                path: s.get(h.path),
+                route: s.get(h.route),
+                status: h.status,
+                query: s.get(h.query),
+                params: Pairs::from_wire(h.params, pairs, s),
+            }),
+            wire::Detail::DbOperation(d) => Detail::Db(DbOperation {
+                service: s.get(d.service),
+                operation: s.get(d.operation),
+                table: s.get(d.table),
+                key: Pairs::from_wire(d.key, pairs, s),
+                has_condition: d.has_condition,
+                condition: s.get(d.condition),
+                update_expression: s.get(d.update_expression),
+                consistent_read: d.consistent_read,
+                index_name: s.get(d.index_name),
+                group_id: s.get(d.group_id),
+                is_write: d.is_write,
+                error_code: s.get(d.error_code),
+            }),
+            wire::Detail::KeyLifecycle(k) => Detail::Key(KeyLifecycle {
+                action: k.action,
+                key_id: s.get(k.key_id),
+                owner: s.get(k.owner),
+                scopes: Pairs::from_wire(k.scopes, pairs, s),
+            }),
+            wire::Detail::AuthDecision(a) => Detail::Auth(AuthDecision {
+                allowed: a.allowed,
+                action: s.get(a.action),
+                resource: s.get(a.resource),
+                policy: s.get(a.policy),
+            }),
+        };
+        Event {
+            id: s.get(e.id),
+            time_ns: e.time_ns,
+            precision_ns: e.precision_ns,
+            source: SourceRef {
+                file: s.get(e.source.file),
+                record: e.source.record,
+                line: e.source.line,
+                format: s.get(e.source.format),
+            },
+            actor: Actor {
+                principal: s.get(e.actor.principal),
+                key_id: s.get(e.actor.key_id),
+                tenant: s.get(e.actor.tenant),
+                ip: s.get(e.actor.ip),
+                user_agent: s.get(e.actor.user_agent),
+                session: s.get(e.actor.session),
+            },
+            correlation: Correlation {
+                trace_id: s.get(e.correlation.trace_id),
+                span_id: s.get(e.correlation.span_id),
+                parent_span_id: s.get(e.correlation.parent_span_id),
+                request_id: s.get(e.correlation.request_id),
+                linked_event: s.get(e.correlation.linked_event),
+                link: e.correlation.link,
+            },
+            outcome: e.outcome,
+            detail,
+            attributes: Pairs::from_wire(e.attributes, pairs, s),
+        }
+    }
+}

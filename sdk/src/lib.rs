@@ -1,0 +1,150 @@
+//! Write tracewarden detection rules in Rust.
+//!
+//! A rule is a type implementing [`Rule`]; [`export_rule!`] turns it into a WebAssembly component
+//! implementing the `tracewarden:rule` world (see `wit/rule.wit`). The SDK hides the wire format:
+//! events arrive as borrowed [`Event`] views (no allocation per event), findings leave through
+//! [`Findings`]. The same rule compiles natively, so its logic is unit-tested with `cargo test` and
+//! the [`testing`] helpers.
+//!
+//! ```
+//! use tracewarden_sdk::prelude::*;
+//!
+//! #[derive(Default)]
+//! struct Unconditional;
+//!
+//! const META: RuleMeta = RuleMeta {
+//!     id: "EX-001",
+//!     title: "Unconditional DynamoDB write",
+//!     kinds: &[EventKind::DbOperation],
+//!     operations: &["PutItem"],
+//!     ..RuleMeta::DEFAULT
+//! };
+//!
+//! impl Rule for Unconditional {
+//!     fn rules() -> Vec<RuleMeta> {
+//!         vec![META]
+//!     }
+//!     fn on_event(&mut self, event: &Event<'_>, out: &mut Findings) {
+//!         if let Some(db) = event.db() {
+//!             if !db.has_condition {
+//!                 out.push(Finding::new(META.id, "write without a condition").evidence(event, "use"));
+//!             }
+//!         }
+//!     }
+//! }
+//!
+//! let findings = tracewarden_sdk::testing::run::<Unconditional>(&[
+//!     EventBuilder::db("PutItem", "orders").key("id", "1").build(),
+//! ]);
+//! assert_eq!(findings.len(), 1);
+//! ```
+
+extern crate self as tracewarden_sdk;
+
+mod event;
+mod finding;
+mod meta;
+pub mod testing;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use event::{
+    Actor, AuthDecision, Correlation, DbOperation, Detail, Event, Http, KeyLifecycle, Pairs,
+    SourceRef,
+};
+pub use finding::{Evidence, Finding, Findings};
+pub use meta::RuleMeta;
+pub use testing::EventBuilder;
+
+/// The generated bindings of `wit/rule.wit`. Not part of the SDK's stable surface: use the types
+/// re-exported at the crate root.
+#[doc(hidden)]
+#[allow(missing_docs, clippy::all, unsafe_code)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "tracewarden:rule/rule",
+        pub_export_macro: true,
+        export_macro_name: "__export_world",
+        default_bindings_module: "::tracewarden_sdk::bindings",
+        runtime_path: "::tracewarden_sdk::__private::wit_bindgen::rt",
+        additional_derives: [Hash],
+    });
+}
+
+/// A finding's confidence.
+pub use bindings::tracewarden::rule::types::Confidence;
+/// What an event records.
+pub use bindings::tracewarden::rule::types::EventKind;
+/// What happened to a credential.
+pub use bindings::tracewarden::rule::types::KeyAction;
+/// How a correlated event was linked to its request.
+pub use bindings::tracewarden::rule::types::LinkMethod;
+/// How an operation ended.
+pub use bindings::tracewarden::rule::types::Outcome;
+/// How the host may split a rule's event stream.
+pub use bindings::tracewarden::rule::types::Partitioning;
+/// A finding's severity.
+pub use bindings::tracewarden::rule::types::Severity;
+
+/// A detection rule (or several rules of one pack sharing one component).
+///
+/// One value of the type lives for a whole scan: it sees every event it subscribed to, in time order,
+/// then `finish`. State kept in `self` is the rule's own.
+pub trait Rule: Default {
+    /// Metadata of the rules this type reports under. Findings must use one of these ids.
+    fn rules() -> Vec<RuleMeta>;
+
+    /// Called once per event, in time order.
+    fn on_event(&mut self, event: &Event<'_>, out: &mut Findings);
+
+    /// Called once after the last event: report what is still pending.
+    fn finish(&mut self, out: &mut Findings) {
+        let _ = out;
+    }
+}
+
+/// Common imports for rule authors.
+pub mod prelude {
+    pub use crate::{
+        Confidence, DbOperation, Detail, Event, EventBuilder, EventKind, Evidence, Finding,
+        Findings, KeyAction, Outcome, Partitioning, Rule, RuleMeta, Severity,
+    };
+}
+
+/// Exports a [`Rule`] type as the component's implementation of the `tracewarden:rule` world.
+///
+/// Use it once per rule crate, whose `crate-type` includes `cdylib`; build with
+/// `cargo build --target wasm32-wasip2 --release`. On other targets it expands to nothing, so the
+/// crate still builds and tests natively.
+#[macro_export]
+macro_rules! export_rule {
+    ($rule:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            struct __TracewardenExport;
+
+            ::std::thread_local! {
+                static __STATE: ::std::cell::RefCell<::std::option::Option<$rule>> =
+                    const { ::std::cell::RefCell::new(::std::option::Option::None) };
+            }
+
+            impl $crate::bindings::Guest for __TracewardenExport {
+                fn rules() -> ::std::vec::Vec<$crate::bindings::RuleInfo> {
+                    $crate::__private::rules::<$rule>()
+                }
+                fn on_events(
+                    batch: $crate::bindings::Batch,
+                ) -> ::std::vec::Vec<$crate::bindings::Finding> {
+                    __STATE.with(|state| $crate::__private::on_events::<$rule>(state, &batch))
+                }
+                fn finish() -> ::std::vec::Vec<$crate::bindings::Finding> {
+                    __STATE.with(|state| $crate::__private::finish::<$rule>(state))
+                }
+            }
+
+    $crate::bindings::__export_world!(__TracewardenExport with_types_in $crate::bindings);
+        };
+    };
+}
