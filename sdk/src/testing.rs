@@ -152,12 +152,12 @@ impl EventBuilder {
     /// The event. Key parts are sorted by name, as the host sends them.
     pub fn build(self) -> Event<'static> {
         let mut event = self.event;
-        if let Detail::Db(db) = &mut event.detail {
-            if !self.key.is_empty() {
-                let mut key = self.key;
-                key.sort_unstable();
-                db.key = Pairs::from_slice(Vec::leak(key));
-            }
+        if let Detail::Db(db) = &mut event.detail
+            && !self.key.is_empty()
+        {
+            let mut key = self.key;
+            key.sort_unstable();
+            db.key = Pairs::from_slice(Vec::leak(key));
         }
         event
     }

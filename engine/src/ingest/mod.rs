@@ -238,10 +238,10 @@ fn read_file(
         path: name.clone(),
         message,
     })?;
-    if options.strict {
-        if let Some(err) = first_error {
-            return Err(Error::Input(err));
-        }
+    if options.strict
+        && let Some(err) = first_error
+    {
+        return Err(Error::Input(err));
     }
     Ok(report)
 }

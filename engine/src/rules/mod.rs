@@ -124,6 +124,12 @@ impl RuleSet {
         }
     }
 
+    /// The same rules, keeping only the packs for which `keep` is true.
+    pub fn retain_packs(mut self, keep: impl Fn(&RulePack) -> bool) -> RuleSet {
+        self.packs.retain(|p| keep(p));
+        self
+    }
+
     /// The loaded packs.
     pub fn packs(&self) -> &[RulePack] {
         &self.packs
@@ -150,10 +156,10 @@ impl RuleSet {
                             break;
                         };
                         let result = run_file(pack, file, events);
-                        if let Ok(mut r) = results.lock() {
-                            if let Some(slot) = r.get_mut(i) {
-                                *slot = Some(result);
-                            }
+                        if let Ok(mut r) = results.lock()
+                            && let Some(slot) = r.get_mut(i)
+                        {
+                            *slot = Some(result);
                         }
                     }
                 });
@@ -185,8 +191,8 @@ struct FileResult {
 
 /// A rule file's session for one scan.
 enum Session {
-    Wasm(wasm::WasmSession),
-    Rego(rego::RegoSession),
+    Wasm(Box<wasm::WasmSession>),
+    Rego(Box<rego::RegoSession>),
 }
 
 impl Session {
@@ -223,13 +229,13 @@ fn run_file(pack: &RulePack, file: &RuleFile, events: &[Event]) -> FileResult {
     };
     let mut session = match &file.runtime {
         Runtime::Wasm(c) => match c.instantiate() {
-            Ok(s) => Session::Wasm(s),
+            Ok(s) => Session::Wasm(Box::new(s)),
             Err(reason) => {
                 result.failure = Some(fail(reason, 0));
                 return result;
             }
         },
-        Runtime::Rego(r) => Session::Rego(r.session()),
+        Runtime::Rego(r) => Session::Rego(Box::new(r.session())),
     };
     let mut sent = 0u64;
     let mut batch: Vec<&Event> = Vec::with_capacity(BATCH_SIZE);

@@ -108,7 +108,7 @@ pub enum Runtime {
     /// WASM component.
     Wasm(WasmComponent),
     /// Rego module.
-    Rego(RegoRule),
+    Rego(Box<RegoRule>),
 }
 
 impl RuleFile {
@@ -283,7 +283,7 @@ fn load_file(
         RuleKind::Rego => {
             let source =
                 std::str::from_utf8(bytes).map_err(|_| vec!["is not UTF-8 text".to_owned()])?;
-            RegoRule::load(name, source).map(Runtime::Rego)
+            RegoRule::load(name, source).map(|r| Runtime::Rego(Box::new(r)))
         }
     }
 }

@@ -219,15 +219,15 @@ fn collect_functions(
 ) {
     match node {
         serde_json::Value::Object(map) => {
-            if let Some(call) = map.get("Call") {
-                if let Some(name) = call.get("fcn").and_then(path_of) {
-                    called.insert(name);
-                }
+            if let Some(name) = map.get("Call").and_then(|c| c.get("fcn")).and_then(path_of) {
+                called.insert(name);
             }
-            if let Some(func) = map.get("Func") {
-                if let Some(name) = func.get("refr").and_then(path_of) {
-                    defined.insert(name);
-                }
+            if let Some(name) = map
+                .get("Func")
+                .and_then(|f| f.get("refr"))
+                .and_then(path_of)
+            {
+                defined.insert(name);
             }
             for v in map.values() {
                 collect_functions(v, defined, called);

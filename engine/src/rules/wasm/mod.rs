@@ -305,22 +305,34 @@ fn call_metered<T>(
 
 /// Why a call failed, in words: fuel, memory, a trap (with the guest's panic message if any).
 fn describe_failure(e: &wasmtime::Error, store: &Store<HostState>, limits: WasmLimits) -> String {
+    // A Rust guest's panic message, on one line, without the backtrace hint.
     let stderr = String::from_utf8_lossy(&store.data().stderr.contents())
-        .trim()
-        .to_owned();
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE"))
+        .collect::<Vec<_>>()
+        .join(" ");
     let detail = if stderr.is_empty() {
         String::new()
     } else {
-        format!(" (guest stderr: {stderr})")
+        format!(": {stderr}")
     };
     let text = format!("{e:#}");
     match e.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => "exceeded its CPU budget (ran out of fuel)".to_owned(),
-        _ if text.contains("forcing trap when growing memory") => format!(
-            "exceeded its memory cap of {} MiB",
-            limits.memory_bytes >> 20
-        ),
-        Some(trap) => format!("trapped: {trap}{detail}"),
+        _ if text.contains("forcing trap when growing memory") => {
+            format!(
+                "exceeded its memory cap of {} MiB",
+                limits.memory_bytes >> 20
+            )
+        }
+        Some(trap) => {
+            let trap = trap.to_string();
+            format!(
+                "trapped ({}){detail}",
+                trap.trim_start_matches("wasm trap: ")
+            )
+        }
         None => format!("failed: {text}{detail}"),
     }
 }

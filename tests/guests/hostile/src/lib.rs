@@ -22,6 +22,7 @@ pub struct Hostile {
 
 impl Hostile {
     fn misbehave(&mut self) {
+        std::hint::black_box(&self.hoard);
         #[cfg(feature = "looping")]
         loop {
             std::hint::black_box(&mut self.hoard);

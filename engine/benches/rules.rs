@@ -1,0 +1,98 @@
+//! Events per second through the built-in rules: the WASM TOCTOU rule (batched string-table
+//! crossing) and the Rego DynamoDB rule, each alone, on synthetic DynamoDB events.
+
+#![allow(
+    missing_docs,
+    reason = "criterion's macros generate undocumented items"
+)]
+#![expect(
+    clippy::expect_used,
+    reason = "a benchmark without its rules has nothing to measure"
+)]
+
+use std::collections::BTreeMap;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use tracewarden::event::{Actor, Correlation, DbOperation, Detail, Event, Outcome, SourceRef};
+use tracewarden::rules::{RuleSet, RuleSetOptions};
+
+const EVENTS: usize = 20_000;
+
+/// Reads and writes over 500 items by 50 principals, a tenth of writes unconditional.
+fn events() -> Vec<Event> {
+    (0..EVENTS)
+        .map(|i| {
+            let write = i % 3 == 2;
+            Event {
+                id: format!("ev-{i}"),
+                time_ns: 1_773_482_400_000_000_000 + i as i64 * 1_000_000,
+                precision_ns: 1_000,
+                source: SourceRef {
+                    file: "bench.jsonl".into(),
+                    record: i as u64 + 1,
+                    line: Some(i as u64 + 1),
+                    format: "events".into(),
+                },
+                actor: Actor {
+                    principal: format!(
+                        "arn:aws:sts::111122223333:assumed-role/api/user-{}",
+                        i % 50
+                    ),
+                    key_id: format!("ASIA{:016}", i % 50),
+                    ip: "192.0.2.10".into(),
+                    user_agent:
+                        "Boto3/1.34.0 md/Botocore#1.34.0 ua/2.0 os/linux lang/python#3.11.7".into(),
+                    ..Actor::default()
+                },
+                correlation: Correlation {
+                    request_id: format!("REQ{i:049}"),
+                    ..Correlation::default()
+                },
+                outcome: Outcome::Success,
+                detail: Detail::DbOperation(DbOperation {
+                    service: "dynamodb".into(),
+                    operation: if write { "UpdateItem" } else { "GetItem" }.into(),
+                    table: "orders".into(),
+                    key: BTreeMap::from([("orderId".to_owned(), format!("o-{}", i % 500))]),
+                    has_condition: write && i % 10 != 2,
+                    condition: if write && i % 10 != 2 {
+                        "owner_id = :uid".into()
+                    } else {
+                        String::new()
+                    },
+                    update_expression: if write {
+                        "SET #s = :s".into()
+                    } else {
+                        String::new()
+                    },
+                    is_write: write,
+                    ..DbOperation::default()
+                }),
+                attributes: BTreeMap::from([("aws_region".to_owned(), "us-east-1".to_owned())]),
+            }
+        })
+        .collect()
+}
+
+/// The built-in packs, keeping only the one named `pack`.
+fn only(pack: &str) -> RuleSet {
+    let all = RuleSet::load(&RuleSetOptions::default()).expect("built-in packs load");
+    all.retain_packs(|p| p.name == pack)
+}
+
+fn bench(c: &mut Criterion) {
+    let events = events();
+    let mut group = c.benchmark_group("rules");
+    group.throughput(Throughput::Elements(EVENTS as u64));
+    group.sample_size(10);
+    for pack in ["toctou", "dynamodb"] {
+        let rules = only(pack);
+        group.bench_function(format!("{pack} events/s"), |b| {
+            b.iter(|| rules.run(&events, 1))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,102 @@
+//! Running the binary and reading its JSON report.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A fixture under `tests/fixtures`.
+pub fn fixture(rel: &str) -> String {
+    root()
+        .join("tests/fixtures")
+        .join(rel)
+        .display()
+        .to_string()
+}
+
+/// What one run of the binary did.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// The stdout as the JSON report.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+}
+
+/// Runs `tracewarden` with `args` from the workspace root.
+pub fn tracewarden(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_tracewarden"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run tracewarden");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// `scan --format json` over `inputs` with extra args; returns the run.
+pub fn scan_json(inputs: &[&str], extra: &[&str]) -> Run {
+    let mut args = vec!["scan", "--format", "json"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(inputs);
+    tracewarden(&args)
+}
+
+/// `(rule_id, principal, resource, [evidence event ids])` of every finding, in report order.
+pub fn findings(report: &Value) -> Vec<(String, String, String, Vec<String>)> {
+    report["findings"]
+        .as_array()
+        .expect("findings array")
+        .iter()
+        .map(|f| {
+            (
+                f["rule_id"].as_str().unwrap().to_owned(),
+                f["principal"].as_str().unwrap().to_owned(),
+                f["resource"].as_str().unwrap().to_owned(),
+                f["evidence"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| e["event_id"].as_str().unwrap().to_owned())
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// Asserts that every input accounts for every record: `records == events + skipped`.
+pub fn assert_accounted(report: &Value) {
+    for input in report["inputs"].as_array().unwrap() {
+        let n = |k: &str| input[k].as_u64().unwrap();
+        assert_eq!(
+            n("records"),
+            n("events") + n("skipped"),
+            "accounting of {input}"
+        );
+        let by_reason: u64 = input["skipped_reasons"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum();
+        assert_eq!(by_reason, n("skipped"), "skipped reasons of {input}");
+    }
+}

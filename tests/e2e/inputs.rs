@@ -1,0 +1,1 @@
+//! Input accounting and malformed records.

@@ -1,0 +1,16 @@
+//! End-to-end tests: the real `tracewarden` binary against the fixtures in `tests/fixtures` and
+//! the bundled example.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failed expectation is a failed test"
+)]
+
+mod common;
+mod inputs;
+mod packs;
+mod sandbox;
+mod scan;

@@ -1,0 +1,143 @@
+//! Packs load fail-closed: every problem is listed at once and the pack is refused.
+
+use self::sha2_free::sha256_hex;
+
+use crate::common::{fixture, tracewarden};
+
+/// Digests computed independently of the engine, with coreutils' `sha256sum`.
+mod sha2_free {
+    pub fn sha256_hex(bytes: &[u8]) -> String {
+        use std::io::Write;
+        let mut child = std::process::Command::new("sha256sum")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("sha256sum");
+        child.stdin.take().unwrap().write_all(bytes).unwrap();
+        let out = child.wait_with_output().unwrap();
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+}
+
+const GOOD: &str = r#"package tracewarden.rules.good
+metadata := {"id": "T-GOOD", "title": "good", "severity": "low", "confidence": "low", "owasp": ["API1:2023"]}
+findings contains f if {
+	some e in input.events
+	f := {"message": "m", "evidence": [e.id]}
+}
+"#;
+
+const BAD: &str = r#"package tracewarden.rules.bad
+metadata := {"id": "T-BAD", "title": "bad", "severity": "low", "confidence": "low", "owasp": ["API11:2023"], "cwe": ["CWE-367"]}
+findings contains f if {
+	some e in input.events
+	net.lookup_ip_addr(e.id)
+	f := {"message": "m", "evidence": [e.id]}
+}
+"#;
+
+fn write_pack(dir: &std::path::Path, good_digest: &str) {
+    std::fs::write(dir.join("good.rego"), GOOD).unwrap();
+    std::fs::write(dir.join("bad.rego"), BAD).unwrap();
+    let manifest = format!(
+        "name = \"testpack\"\nversion = \"1.0.0\"\n\n[[rules]]\nfile = \"good.rego\"\nkind = \"rego\"\nsha256 = \"{good_digest}\"\n\n\
+         [[rules]]\nfile = \"bad.rego\"\nkind = \"rego\"\nsha256 = \"sha256:{}\"\n",
+        sha256_hex(BAD.as_bytes())
+    );
+    std::fs::write(dir.join("pack.toml"), manifest).unwrap();
+}
+
+#[test]
+fn a_pack_lists_every_problem_and_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let wrong = format!("sha256:{}", "0".repeat(64));
+    write_pack(dir.path(), &wrong);
+    let path = dir.path().display().to_string();
+    let run = tracewarden(&[
+        "scan",
+        "--rules",
+        &path,
+        &fixture("events/hostile-trigger.jsonl"),
+    ]);
+    assert_eq!(run.code, 2);
+    assert_eq!(run.stdout, "", "nothing runs when a pack is refused");
+    let expected = format!(
+        "error: rule pack `testpack ({path})` refused:\n  \
+         - `good.rego` does not match its digest: `pack.toml` says `{wrong}`, the file is `sha256:{}`\n  \
+         - `bad.rego`: calls `net.lookup_ip_addr`, which this engine (regorus) does not provide\n  \
+         - `bad.rego`: rule `T-BAD` maps to unknown OWASP API 2023 id `API11:2023`\n",
+        sha256_hex(GOOD.as_bytes())
+    );
+    assert_eq!(run.stderr, expected);
+}
+
+#[test]
+fn a_pack_with_correct_digests_but_a_bad_rule_is_still_refused_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    write_pack(
+        dir.path(),
+        &format!("sha256:{}", sha256_hex(GOOD.as_bytes())),
+    );
+    let run = tracewarden(&[
+        "rules",
+        "list",
+        "--rules",
+        &dir.path().display().to_string(),
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(!run.stderr.contains("good.rego"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("unknown OWASP API 2023 id `API11:2023`"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stdout, "");
+}
+
+#[test]
+fn a_single_rego_file_with_an_unknown_owasp_id_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("typo.rego");
+    std::fs::write(&file, GOOD.replace("API1:2023", "API1:2019")).unwrap();
+    let file = file.display().to_string();
+    let run = tracewarden(&["rules", "list", "--rules", &file]);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: rule pack `{file}` refused:\n  - rule `T-GOOD` maps to unknown OWASP API 2023 id `API1:2019`\n"
+        )
+    );
+}
+
+#[test]
+fn a_valid_extra_rego_rule_runs_beside_the_built_ins() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("good.rego");
+    std::fs::write(&file, GOOD).unwrap();
+    let run = tracewarden(&["rules", "list", "--rules", &file.display().to_string()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let ids: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(ids, ["TW-DDB-001", "TW-TOCTOU-001", "T-GOOD"]);
+}
+
+#[test]
+fn built_in_packs_are_listed() {
+    let run = tracewarden(&["rules", "list"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        "TW-DDB-001     dynamodb rego  low       DynamoDB write without a ConditionExpression  [API6:2023, CC8.1, CWE-362, CWE-367]\n\
+         TW-TOCTOU-001  toctou   wasm  medium    Item read then written without a condition  [API1:2023, API6:2023, CC6.1, CC8.1, CWE-367, CWE-362]\n"
+    );
+}

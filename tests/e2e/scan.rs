@@ -1,0 +1,1 @@
+//! Findings on the fixtures, finding by finding.
