@@ -1,1 +1,161 @@
-//! Input accounting and malformed records.
+//! Input accounting: malformed records are named with file, record and line; the rest is
+//! scanned; every record is an event or a counted skip.
+
+use crate::common::{assert_accounted, findings, fixture, scan_json, tracewarden};
+
+#[test]
+fn malformed_records_are_reported_and_the_rest_is_scanned() {
+    let path = fixture("cloudtrail/malformed.json");
+    let run = scan_json(&[&path], &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = run.json();
+    let input = &report["inputs"][0];
+    assert_eq!(input["format"], "cloudtrail");
+    assert_eq!(
+        (input["records"].as_u64(), input["events"].as_u64()),
+        (Some(4), Some(2))
+    );
+    assert_eq!(input["skipped"], 2);
+    assert_eq!(
+        input["skipped_reasons"],
+        serde_json::json!({"malformed record": 2})
+    );
+    assert_eq!(
+        input["errors"],
+        serde_json::json!([
+            {"file": path, "record": 2, "line": 59, "message": "invalid `eventTime` `not-a-time`: expected an RFC 3339 time like `2026-03-14T10:00:00Z`"},
+            {"file": path, "record": 4, "line": 176, "message": "expected a CloudTrail record object, found a string"},
+        ])
+    );
+    // The valid records were scanned: record 1 reads o-3001, record 3 overwrites it without a
+    // condition 5 s later.
+    let ids: Vec<String> = findings(&report).into_iter().map(|f| f.0).collect();
+    assert_eq!(ids, ["TW-DDB-001", "TW-TOCTOU-001"]);
+    assert!(
+        run.stderr.contains("2 malformed record(s) skipped"),
+        "{}",
+        run.stderr
+    );
+    assert_accounted(&report);
+}
+
+#[test]
+fn strict_mode_stops_at_the_first_malformed_record() {
+    let path = fixture("cloudtrail/malformed.json");
+    let run = tracewarden(&["scan", "--strict", &path]);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: `{path}`: record 2 (line 59): invalid `eventTime` `not-a-time`: expected an RFC 3339 time like `2026-03-14T10:00:00Z`\n"
+        )
+    );
+}
+
+#[test]
+fn json_lines_other_sources_are_skipped_with_a_reason() {
+    let run = scan_json(&[&fixture("cloudtrail/mixed-sources.jsonl")], &[]);
+    let report = run.json();
+    let input = &report["inputs"][0];
+    assert_eq!(
+        (input["records"].as_u64(), input["events"].as_u64()),
+        (Some(3), Some(2))
+    );
+    assert_eq!(
+        input["skipped_reasons"],
+        serde_json::json!({"not a DynamoDB event (event source not modelled yet)": 1})
+    );
+    assert_eq!(input["errors"], serde_json::json!([]));
+    assert_accounted(&report);
+}
+
+#[test]
+fn gzip_inputs_are_read_and_corrupt_ones_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read("examples/dynamodb-orders/CloudTrail/111122223333_CloudTrail_us-east-1_20260314T1005Z_example.json.gz")
+        .or_else(|_| std::fs::read(crate::common::root().join("examples/dynamodb-orders/CloudTrail/111122223333_CloudTrail_us-east-1_20260314T1005Z_example.json.gz")))
+        .unwrap();
+    let truncated = dir.path().join("truncated.json.gz");
+    std::fs::write(&truncated, &good[..good.len() / 2]).unwrap();
+    let truncated = truncated.display().to_string();
+    let run = scan_json(&[&truncated], &[]);
+    assert_eq!(
+        run.code, 0,
+        "an unreadable file is reported, not fatal: {}",
+        run.stderr
+    );
+    let input = &run.json()["inputs"][0];
+    assert_eq!(input["records"], 0);
+    assert!(
+        input["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("corrupt or truncated gzip"),
+        "{input}"
+    );
+    let strict = tracewarden(&["scan", "--strict", &truncated]);
+    assert_eq!(strict.code, 2);
+    assert!(
+        strict
+            .stderr
+            .starts_with(&format!("error: `{truncated}`: corrupt or truncated gzip")),
+        "{}",
+        strict.stderr
+    );
+}
+
+#[test]
+fn unrecognized_input_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("notes.txt");
+    std::fs::write(&file, "hello\n").unwrap();
+    let file = file.display().to_string();
+    let run = tracewarden(&["scan", "--strict", &file]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .starts_with(&format!("error: `{file}`: unrecognized format")),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_missing_input_is_a_usage_error() {
+    let run = tracewarden(&["scan", "does/not/exist.json"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .starts_with("error: cannot read `does/not/exist.json`"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Real CloudTrail (Invictus IR's public AWS dataset, in `../shared/corpora` on development
+/// machines; absent elsewhere, where this test has nothing to read).
+#[test]
+fn a_real_cloudtrail_corpus_is_fully_accounted_for() {
+    let corpus = crate::common::root().join("../shared/corpora/invictus-aws-dataset/CloudTrail");
+    if !corpus.is_dir() {
+        eprintln!("skipped: {} not present", corpus.display());
+        return;
+    }
+    let mut expected_records = 0;
+    for entry in std::fs::read_dir(&corpus).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        expected_records += doc["Records"].as_array().unwrap().len() as u64;
+    }
+    let run = scan_json(&[&corpus.display().to_string()], &[]);
+    let report = run.json();
+    assert_accounted(&report);
+    let inputs = report["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 55);
+    let total: u64 = inputs.iter().map(|i| i["records"].as_u64().unwrap()).sum();
+    assert_eq!(total, expected_records);
+    for i in inputs {
+        assert_eq!(i["errors"], serde_json::json!([]), "{i}");
+        assert!(i["error"].is_null(), "{i}");
+    }
+}

@@ -1,1 +1,208 @@
-//! Findings on the fixtures, finding by finding.
+//! Findings on the fixtures, finding by finding, and the bundled example.
+
+use crate::common::{assert_accounted, findings, fixture, scan_json, tracewarden};
+
+const ALICE: &str = "arn:aws:sts::111122223333:assumed-role/orders-api/alice";
+const CAROL: &str = "arn:aws:sts::111122223333:assumed-role/orders-api/carol";
+const OPS: &str = "arn:aws:sts::111122223333:assumed-role/admin/ops";
+
+fn f(
+    rule: &str,
+    principal: &str,
+    resource: &str,
+    evidence: &[&str],
+) -> (String, String, String, Vec<String>) {
+    (
+        rule.to_owned(),
+        principal.to_owned(),
+        resource.to_owned(),
+        evidence.iter().map(|e| format!("ct:{e}")).collect(),
+    )
+}
+
+#[test]
+fn read_then_unconditional_update_is_flagged_by_both_hosts() {
+    let run = scan_json(&[&fixture("cloudtrail/toctou-positive.json")], &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(
+        findings(&report),
+        [
+            f(
+                "TW-DDB-001",
+                ALICE,
+                "orders/orderId=o-1001",
+                &["94b740b4-c7d9-56cd-a77b-0320a06f6fc2"]
+            ),
+            f(
+                "TW-TOCTOU-001",
+                ALICE,
+                "orders/orderId=o-1001",
+                &[
+                    "854ca517-b1f4-5a16-a297-62b9269a2c6e",
+                    "94b740b4-c7d9-56cd-a77b-0320a06f6fc2"
+                ]
+            ),
+        ]
+    );
+    let toctou = &report["findings"][1];
+    assert_eq!(toctou["severity"], "medium");
+    assert_eq!(toctou["confidence"], "medium");
+    assert_eq!(toctou["time"], "2026-03-14T10:00:02Z");
+    assert_eq!(
+        toctou["owasp"],
+        serde_json::json!(["API1:2023", "API6:2023"])
+    );
+    assert_eq!(toctou["soc2"], serde_json::json!(["CC6.1", "CC8.1"]));
+    assert_eq!(toctou["cwe"], serde_json::json!(["CWE-367", "CWE-362"]));
+    let path = fixture("cloudtrail/toctou-positive.json");
+    assert_eq!(toctou["evidence"][0]["source"], format!("{path}:3"));
+    assert_eq!(toctou["evidence"][0]["role"], "check");
+    assert_eq!(toctou["evidence"][1]["role"], "use");
+    assert_eq!(toctou["fingerprint"].as_str().map(str::len), Some(32));
+    assert_eq!(report["summary"]["findings"], 2);
+    assert_eq!(report["summary"]["by_severity"]["medium"], 1);
+    assert_eq!(report["summary"]["by_severity"]["low"], 1);
+    assert_eq!(report["summary"]["owasp"]["API6:2023"], 2);
+    assert_accounted(&report);
+}
+
+#[test]
+fn conditional_other_principal_late_and_denied_writes_are_not_toctou() {
+    let run = scan_json(&[&fixture("cloudtrail/toctou-negative.json")], &[]);
+    let report = run.json();
+    assert_eq!(
+        findings(&report),
+        [f(
+            "TW-DDB-001",
+            ALICE,
+            "orders/orderId=o-2003",
+            &["ab9b3292-b6b4-5d98-b85e-4d8feeaac939"]
+        )]
+    );
+    assert_eq!(run.code, 1);
+    assert_eq!(report["inputs"][0]["records"], 8);
+    assert_eq!(report["inputs"][0]["events"], 8);
+}
+
+#[test]
+fn fail_on_sets_the_exit_code() {
+    let input = fixture("cloudtrail/toctou-negative.json");
+    assert_eq!(
+        tracewarden(&["scan", "--fail-on", "medium", &input]).code,
+        0
+    );
+    assert_eq!(tracewarden(&["scan", "--fail-on", "low", &input]).code, 1);
+    assert_eq!(
+        tracewarden(&[
+            "scan",
+            "--fail-on",
+            "none",
+            &fixture("cloudtrail/toctou-positive.json")
+        ])
+        .code,
+        0
+    );
+    let bad = tracewarden(&["scan", "--fail-on", "severe", &input]);
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr.contains("unknown severity `severe`"),
+        "{}",
+        bad.stderr
+    );
+}
+
+#[test]
+fn the_bundled_example_has_findings_from_both_hosts() {
+    let run = scan_json(&["examples/dynamodb-orders"], &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(
+        findings(&report),
+        [
+            f(
+                "TW-DDB-001",
+                ALICE,
+                "orders/orderId=o-9001",
+                &["9c0c4dfa-b038-5945-8e1b-6d2c89871dca"]
+            ),
+            f(
+                "TW-TOCTOU-001",
+                ALICE,
+                "orders/orderId=o-9001",
+                &[
+                    "8c1805a0-1766-5d45-8ecf-2de8967e7013",
+                    "9c0c4dfa-b038-5945-8e1b-6d2c89871dca"
+                ]
+            ),
+            f(
+                "TW-DDB-001",
+                CAROL,
+                "carts/cartId=c-77",
+                &["7bdbd25b-7343-53ce-9a02-1448ba39d699"]
+            ),
+            f(
+                "TW-TOCTOU-001",
+                CAROL,
+                "carts/cartId=c-77",
+                &[
+                    "ea49c309-92c9-5892-85de-beba80238611",
+                    "7bdbd25b-7343-53ce-9a02-1448ba39d699"
+                ]
+            ),
+            f(
+                "TW-DDB-001",
+                OPS,
+                "orders/orderId=o-9004",
+                &["7a18023a-7708-5daf-ae37-99a17fe17767"]
+            ),
+        ]
+    );
+    let rules: Vec<(&str, &str, &str)> = report["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap(),
+                r["kind"].as_str().unwrap(),
+                r["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            ("TW-DDB-001", "rego", "ok"),
+            ("TW-TOCTOU-001", "wasm", "ok")
+        ]
+    );
+    for r in report["rules"].as_array().unwrap() {
+        assert!(r["digest"].as_str().unwrap().starts_with("sha256:"), "{r}");
+    }
+    assert_accounted(&report);
+}
+
+#[test]
+fn json_output_is_byte_identical_whatever_the_thread_count() {
+    let inputs = ["examples/dynamodb-orders", &fixture("cloudtrail")];
+    let one = scan_json(&inputs, &["--threads", "1"]);
+    let four = scan_json(&inputs, &["--threads", "4"]);
+    assert_eq!(one.code, 1);
+    assert_eq!(one.stdout, four.stdout);
+}
+
+#[test]
+fn normalized_events_scan_like_their_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.jsonl");
+    let events = events.display().to_string();
+    let input = fixture("cloudtrail/toctou-positive.json");
+    let norm = tracewarden(&["normalize", "-o", &events, &input]);
+    assert_eq!(norm.code, 0, "{}", norm.stderr);
+    let text = std::fs::read_to_string(&events).unwrap();
+    assert_eq!(text.lines().count(), 2);
+    let from_events = findings(&scan_json(&[&events], &[]).json());
+    let from_source = findings(&scan_json(&[&input], &[]).json());
+    assert_eq!(from_events, from_source);
+}

@@ -29,7 +29,9 @@ impl Hostile {
         }
         #[cfg(feature = "hungry")]
         loop {
-            self.hoard.push(std::hint::black_box(vec![1u8; 1 << 20]));
+            // Untouched 16 MiB capacity: the memory cap must stop it, not the CPU budget.
+            self.hoard
+                .push(std::hint::black_box(Vec::with_capacity(16 << 20)));
         }
         #[cfg(feature = "trapping")]
         {
