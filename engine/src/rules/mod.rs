@@ -273,8 +273,8 @@ fn run_file(pack: &RulePack, file: &RuleFile, events: &[Event]) -> FileResult {
             return result;
         }
         for e in &batch {
-            for (id, n) in result.events_seen.iter_mut() {
-                if rules.iter().any(|r| &r.id == id && r.wants(e)) {
+            for (rule, (_, n)) in rules.iter().zip(result.events_seen.iter_mut()) {
+                if rule.wants(e) {
                     *n += 1;
                 }
             }

@@ -106,6 +106,10 @@ impl RegoRule {
                         None
                     }
                 },
+                Err(e) if is_missing_rule(&e) => {
+                    problems.push("has no `metadata` object".to_owned());
+                    None
+                }
                 Err(e) => {
                     problems.push(format!("`metadata` does not evaluate: {e}"));
                     None
@@ -120,6 +124,7 @@ impl RegoRule {
         match engine.eval_rule(findings_path.clone()) {
             Ok(Value::Set(_)) => {}
             Ok(Value::Undefined) => problems.push("has no `findings` set".to_owned()),
+            Err(e) if is_missing_rule(&e) => problems.push("has no `findings` set".to_owned()),
             Ok(_) => problems
                 .push("`findings` is not a set (use `findings contains f if { ... }`)".to_owned()),
             Err(e) => problems.push(format!(
@@ -153,6 +158,11 @@ impl RegoRule {
             rule_id: self.meta.id.clone(),
         }
     }
+}
+
+/// regorus's error for evaluating a rule the policy does not declare.
+fn is_missing_rule(e: &impl std::fmt::Display) -> bool {
+    e.to_string().contains("not a valid rule path")
 }
 
 fn empty_input() -> Value {
@@ -346,5 +356,103 @@ impl RegoSession {
             time_ns,
             evidence,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{DbOperation, Detail, Outcome, SourceRef};
+
+    const META: &str =
+        r#"metadata := {"id": "T-1", "title": "t", "severity": "low", "confidence": "high"}"#;
+
+    fn load(body: &str) -> Result<RegoRule, Vec<String>> {
+        RegoRule::load("t.rego", &format!("package tracewarden.rules.t\n{body}"))
+    }
+
+    fn event(id: &str) -> Event {
+        Event {
+            id: id.into(),
+            time_ns: 7,
+            precision_ns: 1,
+            source: SourceRef {
+                file: "f".into(),
+                record: 1,
+                line: Some(2),
+                format: "events".into(),
+            },
+            actor: Default::default(),
+            correlation: Default::default(),
+            outcome: Outcome::Success,
+            detail: Detail::DbOperation(DbOperation::default()),
+            attributes: Default::default(),
+        }
+    }
+
+    #[test]
+    fn the_package_must_be_under_tracewarden_rules() {
+        let err = RegoRule::load("t.rego", "package acme.t\nfindings := set()").unwrap_err();
+        assert_eq!(err, ["package `acme.t` is not `tracewarden.rules.<name>`"]);
+    }
+
+    #[test]
+    fn metadata_and_findings_are_required() {
+        assert_eq!(
+            load("x := 1").unwrap_err(),
+            ["has no `metadata` object", "has no `findings` set"]
+        );
+        let err = load(&format!("{META}\nfindings := 3")).unwrap_err();
+        assert_eq!(
+            err,
+            ["`findings` is not a set (use `findings contains f if { ... }`)"]
+        );
+        let err = load(
+            r#"metadata := {"id": "T-1", "title": "t", "severity": "severe", "confidence": "high"}
+findings contains 1 if false"#,
+        )
+        .unwrap_err();
+        assert!(
+            err[0].starts_with("invalid `metadata`: unknown variant `severe`"),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn findings_resolve_evidence_against_the_batch() {
+        let rule = load(&format!(
+            "{META}\nfindings contains f if {{ some e in input.events\n f := {{\"message\": \"m\", \"evidence\": [e.id], \"severity\": \"high\"}} }}"
+        ))
+        .unwrap();
+        let events = [event("a")];
+        let refs: Vec<&Event> = events.iter().collect();
+        let found = rule.session().on_events(&refs).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].severity, Some(Severity::High));
+        assert_eq!(found[0].time_ns, 7);
+        assert_eq!(found[0].evidence[0].source, "f:2");
+    }
+
+    #[test]
+    fn a_malformed_finding_or_unknown_evidence_fails_the_rule() {
+        let rule = load(&format!(
+            "{META}\nfindings contains {{\"msg\": \"x\"}} if true"
+        ))
+        .unwrap();
+        let events = [event("a")];
+        let refs: Vec<&Event> = events.iter().collect();
+        let err = rule.session().on_events(&refs).unwrap_err();
+        assert!(
+            err.starts_with("finding 1 is malformed: unknown field `msg`"),
+            "{err}"
+        );
+        let rule = load(&format!(
+            "{META}\nfindings contains {{\"message\": \"x\", \"evidence\": [\"zz\"]}} if true"
+        ))
+        .unwrap();
+        assert_eq!(
+            rule.session().on_events(&refs).unwrap_err(),
+            "evidence `zz` is not an event of the batch"
+        );
     }
 }
