@@ -206,3 +206,61 @@ fn normalized_events_scan_like_their_source() {
     let from_source = findings(&scan_json(&[&input], &[]).json());
     assert_eq!(from_events, from_source);
 }
+
+/// Every built-in rule has at least one fixture where it fires and one where it sees events but
+/// stays quiet.
+#[test]
+fn every_built_in_rule_has_a_hit_and_a_miss_fixture() {
+    let dir = crate::common::root().join("tests/fixtures/cloudtrail");
+    let mut fixtures: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json" || e == "jsonl"))
+        .collect();
+    fixtures.sort();
+    let reports: Vec<serde_json::Value> = fixtures
+        .iter()
+        .map(|p| scan_json(&[&p.display().to_string()], &["--fail-on", "none"]).json())
+        .collect();
+    let listed = tracewarden(&["rules", "list"]);
+    for id in listed
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+    {
+        let hit = reports
+            .iter()
+            .any(|r| findings(r).iter().any(|f| f.0 == id));
+        let miss = reports.iter().any(|r| {
+            let saw = r["rules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x["id"] == id && x["events"].as_u64() > Some(0));
+            saw && !findings(r).iter().any(|f| f.0 == id)
+        });
+        assert!(
+            hit,
+            "no fixture in tests/fixtures/cloudtrail makes {id} fire"
+        );
+        assert!(
+            miss,
+            "no fixture in tests/fixtures/cloudtrail feeds {id} without a finding"
+        );
+    }
+}
+
+#[test]
+fn conditional_writes_and_denied_writes_raise_nothing() {
+    let run = scan_json(&[&fixture("cloudtrail/conditional-writes.json")], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(findings(&report), []);
+    let seen: Vec<(&str, u64)> = report["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["id"].as_str().unwrap(), r["events"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(seen, [("TW-DDB-001", 4), ("TW-TOCTOU-001", 5)]);
+}
