@@ -411,6 +411,42 @@ fn raw_finding(f: wire::Finding) -> RawFinding {
 mod tests {
     use super::*;
 
+    fn load_wat(wat: &str) -> Vec<String> {
+        load_wat_bytes(&wat::parse_str(wat).unwrap())
+    }
+
+    #[test]
+    fn an_incompatible_contract_and_a_foreign_import_are_both_listed() {
+        let problems = load_wat(
+            r#"(component
+                (import "tracewarden:rule/types@0.2.0" (instance))
+                (import "acme:net/sockets@1.0.0" (instance))
+            )"#,
+        );
+        assert_eq!(
+            problems,
+            [
+                "built for contract `tracewarden:rule@0.2.0`, this host implements `tracewarden:rule@0.1.0`",
+                "imports `acme:net/sockets@1.0.0`, which the host does not provide",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_component_without_the_contract_is_refused() {
+        assert_eq!(
+            load_wat("(component)"),
+            [
+                "does not implement the `tracewarden:rule` contract (no `tracewarden:rule/types` import)"
+            ]
+        );
+        assert!(load_wat_bytes(b"\0asm garbage")[0].starts_with("not a valid component"));
+    }
+
+    fn load_wat_bytes(bytes: &[u8]) -> Vec<String> {
+        WasmComponent::load(bytes, WasmLimits::default()).unwrap_err()
+    }
+
     #[test]
     fn contract_versions_follow_semver() {
         assert!(compatible("0.1.0"));
