@@ -63,7 +63,7 @@ fn json_lines_other_sources_are_skipped_with_a_reason() {
     );
     assert_eq!(
         input["skipped_reasons"],
-        serde_json::json!({"not a DynamoDB event (event source not modelled yet)": 1})
+        serde_json::json!({"not a DynamoDB data event or a key lifecycle event": 1})
     );
     assert_eq!(input["errors"], serde_json::json!([]));
     assert_accounted(&report);
@@ -158,4 +158,109 @@ fn a_real_cloudtrail_corpus_is_fully_accounted_for() {
         assert_eq!(i["errors"], serde_json::json!([]), "{i}");
         assert!(i["error"].is_null(), "{i}");
     }
+
+    // The corpus's access-key lifecycle: two backdoor keys created, then deleted.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("events.jsonl");
+    let run = tracewarden(&[
+        "normalize",
+        "-o",
+        &out.display().to_string(),
+        &corpus.display().to_string(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let keys: Vec<(String, String, String)> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let e: serde_json::Value = serde_json::from_str(l).unwrap();
+            let k = &e["key_lifecycle"];
+            (
+                k["action"].as_str().unwrap().into(),
+                k["key_id"].as_str().unwrap().into(),
+                k["owner"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let k = |a: &str, id: &str, owner: &str| (a.to_owned(), id.to_owned(), owner.to_owned());
+    assert_eq!(
+        keys,
+        [
+            k(
+                "created",
+                "AKIATFQR7NSC3ZO6PKAZ",
+                "stratus-red-team-backdoor-u-user"
+            ),
+            k("created", "AKIATFQR7NSCQLA2F4OD", "malicious-iam-user"),
+            k("deleted", "AKIATFQR7NSCQLA2F4OD", "malicious-iam-user"),
+            k(
+                "deleted",
+                "AKIATFQR7NSC3ZO6PKAZ",
+                "stratus-red-team-backdoor-u-user"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn key_lifecycle_management_events_become_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("events.jsonl");
+    let input = fixture("cloudtrail/key-lifecycle.json");
+    let run = tracewarden(&["normalize", "-o", &out.display().to_string(), &input]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        format!("{input}: 11 records, 8 events, 3 skipped\n")
+    );
+    let events: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let summary: Vec<(&str, &str, &str, &str)> = events
+        .iter()
+        .map(|e| {
+            let k = &e["key_lifecycle"];
+            (
+                e["outcome"].as_str().unwrap(),
+                k["action"].as_str().unwrap(),
+                k["key_id"].as_str().unwrap(),
+                k.get("owner").and_then(|o| o.as_str()).unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("success", "created", "AKIAEXAMPLEORDERS001", "svc-orders"),
+            (
+                "success",
+                "deactivated",
+                "AKIAEXAMPLEORDERS001",
+                "svc-orders"
+            ),
+            ("success", "activated", "AKIAEXAMPLEORDERS001", "svc-orders"),
+            ("success", "deleted", "AKIAEXAMPLEORDERS001", "svc-orders"),
+            // No `userName`: the caller's own key.
+            ("success", "created", "AKIAEXAMPLEADMIN0002", "admin-alice"),
+            ("success", "created", "k7x2p9q4r1", ""),
+            ("success", "deactivated", "k7x2p9q4r1", ""),
+            ("success", "deleted", "k7x2p9q4r1", ""),
+        ]
+    );
+    // The caller's key is the actor's, not the key acted on.
+    assert_eq!(events[0]["actor"]["key_id"], "AKIAEXAMPLEADMIN0001");
+    assert_eq!(events[0]["precision_ns"], 1_000_000_000);
+
+    let report = scan_json(&[&input], &[]).json();
+    assert_eq!(
+        report["inputs"][0]["skipped_reasons"],
+        serde_json::json!({
+            "API key change that neither enables nor disables it": 1,
+            "not a DynamoDB data event or a key lifecycle event": 1,
+            "refused key change whose target CloudTrail did not log": 1,
+        })
+    );
+    assert_accounted(&report);
 }

@@ -1,10 +1,14 @@
 //! AWS CloudTrail: `{"Records": [...]}` log files (as S3 delivers them, gzip or not) and one record
-//! per line. DynamoDB data events become DB-operation events; other records are counted as
-//! skipped with the reason.
+//! per line. DynamoDB data events become DB-operation events ([`dynamodb`]); IAM access-key and
+//! API Gateway API-key changes become key-lifecycle events ([`keys`]); other records are counted
+//! as skipped with the reason.
 //!
 //! CloudTrail's limits, which rules must respect: `eventTime` has one-second precision, records
 //! are unordered, attribute values are never logged (only key values and expression text), and
 //! data events are off unless a trail enables them.
+
+mod dynamodb;
+mod keys;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -14,7 +18,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::{Record, for_each_line};
-use crate::event::{Actor, Correlation, DbOperation, Detail, Event, Outcome, SourceRef};
+use crate::event::{Actor, Correlation, Detail, Event, Outcome, SourceRef};
 use crate::time::parse_rfc3339;
 
 const FORMAT: &str = "cloudtrail";
@@ -51,8 +55,11 @@ struct CtRecord<'a> {
     management_event: Option<bool>,
     #[serde(default)]
     user_identity: Option<UserIdentity>,
-    #[serde(default)]
-    request_parameters: Option<Map<String, Value>>,
+    /// Parsed only for the records that become events.
+    #[serde(default, borrow)]
+    request_parameters: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    response_elements: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize, Default)]
@@ -65,34 +72,8 @@ struct UserIdentity {
     account_id: Option<String>,
     access_key_id: Option<String>,
     invoked_by: Option<String>,
+    user_name: Option<String>,
 }
-
-/// DynamoDB operations that write.
-const WRITES: &[&str] = &[
-    "PutItem",
-    "UpdateItem",
-    "DeleteItem",
-    "BatchWriteItem",
-    "TransactWriteItems",
-];
-
-/// DynamoDB data-plane operations (the rest of `dynamodb.amazonaws.com` is control plane).
-const DATA_PLANE: &[&str] = &[
-    "GetItem",
-    "BatchGetItem",
-    "Query",
-    "Scan",
-    "TransactGetItems",
-    "PutItem",
-    "UpdateItem",
-    "DeleteItem",
-    "BatchWriteItem",
-    "TransactWriteItems",
-    "ExecuteStatement",
-    "BatchExecuteStatement",
-    "ExecuteTransaction",
-    "GetRecords",
-];
 
 /// Reads a `Records` document or CloudTrail JSON lines.
 pub(super) fn read(
@@ -155,6 +136,16 @@ impl<'a> LineCounter<'a> {
     }
 }
 
+/// What a record's source-specific part became.
+enum Classified {
+    Detail(Detail),
+    Skip(&'static str),
+    Malformed(String),
+}
+
+/// The skip reason of records from sources and operations the engine does not model.
+const NOT_MODELLED: &str = "not a DynamoDB data event or a key lifecycle event";
+
 fn convert(file: &str, index: u64, line: Option<u64>, json: &str) -> Record {
     let rec: CtRecord<'_> = match serde_json::from_str(json) {
         Ok(r) => r,
@@ -178,12 +169,16 @@ fn convert(file: &str, index: u64, line: Option<u64>, json: &str) -> Record {
     let Some(name) = rec.event_name.as_deref() else {
         return Record::Malformed("missing `eventName`: expected the API operation".to_owned());
     };
-    if source != "dynamodb.amazonaws.com" {
-        return Record::Skip("not a DynamoDB event (event source not modelled yet)");
-    }
-    if rec.management_event == Some(true) || !DATA_PLANE.contains(&name) {
-        return Record::Skip("DynamoDB control-plane event");
-    }
+    let detail = match source {
+        "dynamodb.amazonaws.com" => dynamodb::classify(name, &rec),
+        "iam.amazonaws.com" | "apigateway.amazonaws.com" => keys::classify(name, &rec),
+        _ => Classified::Skip(NOT_MODELLED),
+    };
+    let detail = match detail {
+        Classified::Detail(d) => d,
+        Classified::Skip(reason) => return Record::Skip(reason),
+        Classified::Malformed(m) => return Record::Malformed(m),
+    };
     let Some(time) = rec.event_time.as_deref() else {
         return Record::Malformed("missing `eventTime`: expected an RFC 3339 time".to_owned());
     };
@@ -193,29 +188,6 @@ fn convert(file: &str, index: u64, line: Option<u64>, json: &str) -> Record {
         ));
     };
     let identity = rec.user_identity.unwrap_or_default();
-    let params = rec.request_parameters.unwrap_or_default();
-    let db = DbOperation {
-        service: "dynamodb".to_owned(),
-        operation: name.to_owned(),
-        table: param(&params, "tableName")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned(),
-        key: param(&params, "key").map(item_key).unwrap_or_default(),
-        has_condition: param(&params, "conditionExpression").is_some()
-            || param(&params, "expected").is_some(),
-        condition: param(&params, "conditionExpression")
-            .map(text_of)
-            .unwrap_or_default(),
-        update_expression: param(&params, "updateExpression")
-            .map(text_of)
-            .unwrap_or_default(),
-        consistent_read: param(&params, "consistentRead").and_then(Value::as_bool),
-        index_name: param(&params, "indexName").map(text_of).unwrap_or_default(),
-        group_id: String::new(),
-        is_write: WRITES.contains(&name),
-        error_code: rec.error_code.as_deref().unwrap_or_default().to_owned(),
-    };
     let principal = identity
         .arn
         .clone()
@@ -263,12 +235,19 @@ fn convert(file: &str, index: u64, line: Option<u64>, json: &str) -> Record {
             ..Correlation::default()
         },
         outcome: outcome(rec.error_code.as_deref()),
-        detail: Detail::DbOperation(db),
+        detail,
         attributes,
     }))
 }
 
-/// `requestParameters` member, matched case-insensitively: AWS's own samples mix `key` and `Key`.
+/// A JSON object member of the record (`requestParameters`, `responseElements`), parsed on
+/// demand; absent, `null` or not an object gives an empty map.
+fn object(raw: Option<&RawValue>) -> Map<String, Value> {
+    raw.and_then(|r| serde_json::from_str::<Map<String, Value>>(r.get()).ok())
+        .unwrap_or_default()
+}
+
+/// Member `name` of a record object, matched case-insensitively: AWS's own samples mix `key` and `Key`.
 fn param<'v>(params: &'v Map<String, Value>, name: &str) -> Option<&'v Value> {
     params
         .get(name)
@@ -286,28 +265,6 @@ fn text_of(v: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
-}
-
-/// The item key as canonical name/value pairs: untyped values as logged, typed `{"S": ..}`,
-/// `{"N": ..}`, `{"B": ..}` unwrapped.
-fn item_key(key: &Value) -> BTreeMap<String, String> {
-    let Some(obj) = key.as_object() else {
-        return BTreeMap::new();
-    };
-    obj.iter()
-        .map(|(name, v)| {
-            let value = match v {
-                Value::Object(typed) if typed.len() == 1 => match typed.iter().next() {
-                    Some((t, Value::String(s))) if matches!(t.as_str(), "S" | "N" | "B") => {
-                        s.clone()
-                    }
-                    _ => v.to_string(),
-                },
-                other => text_of(other),
-            };
-            (name.clone(), value)
-        })
-        .collect()
 }
 
 /// The outcome of a call from its error code.
@@ -403,7 +360,7 @@ mod tests {
         let out = collect(kms);
         assert_eq!(
             out[0].2.as_ref().unwrap_err(),
-            "skip: not a DynamoDB event (event source not modelled yet)"
+            "skip: not a DynamoDB data event or a key lifecycle event"
         );
     }
 }

@@ -1,0 +1,109 @@
+//! Key lifecycle from CloudTrail management events: IAM access keys (`CreateAccessKey`,
+//! `UpdateAccessKey` to `Inactive`/`Active`, `DeleteAccessKey`) and API Gateway API keys
+//! (`CreateApiKey`, `UpdateApiKey` patching `/enabled`, `DeleteApiKey`).
+//!
+//! The key acted on is `requestParameters.accessKeyId` / `apiKey` (update, delete) or the created
+//! key in `responseElements`; `userIdentity.accessKeyId` is the caller's key. A refused call keeps
+//! its outcome (`denied`, `error`): it is an attempt, not a change.
+
+use serde_json::{Map, Value};
+
+use super::{Classified, CtRecord, NOT_MODELLED, object, param};
+use crate::event::{Detail, KeyAction, KeyLifecycle};
+
+pub(super) fn classify(name: &str, rec: &CtRecord<'_>) -> Classified {
+    let params = object(rec.request_parameters);
+    let response = object(rec.response_elements);
+    let caller = rec
+        .user_identity
+        .as_ref()
+        .and_then(|u| u.user_name.as_deref())
+        .unwrap_or_default();
+    let text = |map: &Map<String, Value>, key: &str| {
+        param(map, key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (action, key_id, owner) = match name {
+        "CreateAccessKey" => {
+            let created = param(&response, "accessKey").and_then(Value::as_object);
+            let owner = created
+                .map(|k| text(k, "userName"))
+                .filter(|o| !o.is_empty())
+                .unwrap_or_else(|| text(&params, "userName"));
+            let key_id = created.map(|k| text(k, "accessKeyId")).unwrap_or_default();
+            (KeyAction::Created, key_id, owner)
+        }
+        "UpdateAccessKey" | "DeleteAccessKey" => {
+            if params.is_empty() {
+                return Classified::Skip("refused key change whose target CloudTrail did not log");
+            }
+            let action = if name == "DeleteAccessKey" {
+                KeyAction::Deleted
+            } else {
+                match text(&params, "status").as_str() {
+                    "Inactive" | "Expired" => KeyAction::Deactivated,
+                    "Active" => KeyAction::Activated,
+                    other => {
+                        return Classified::Malformed(format!(
+                            "UpdateAccessKey with status `{other}`: expected `Active` or `Inactive`"
+                        ));
+                    }
+                }
+            };
+            (
+                action,
+                text(&params, "accessKeyId"),
+                text(&params, "userName"),
+            )
+        }
+        "CreateApiKey" => (KeyAction::Created, text(&response, "id"), String::new()),
+        "UpdateApiKey" | "DeleteApiKey" => {
+            if params.is_empty() {
+                return Classified::Skip("refused key change whose target CloudTrail did not log");
+            }
+            let action = if name == "DeleteApiKey" {
+                KeyAction::Deleted
+            } else {
+                match enabled_patch(&params) {
+                    Some(false) => KeyAction::Deactivated,
+                    Some(true) => KeyAction::Activated,
+                    None => {
+                        return Classified::Skip(
+                            "API key change that neither enables nor disables it",
+                        );
+                    }
+                }
+            };
+            (action, text(&params, "apiKey"), String::new())
+        }
+        _ => return Classified::Skip(NOT_MODELLED),
+    };
+    // IAM keys without a `userName` belong to the caller.
+    let owner = if owner.is_empty() && name.ends_with("AccessKey") {
+        caller.to_owned()
+    } else {
+        owner
+    };
+    Classified::Detail(Detail::KeyLifecycle(KeyLifecycle {
+        action,
+        key_id,
+        owner,
+        scopes: Vec::new(),
+    }))
+}
+
+/// The value an `UpdateApiKey` sets `/enabled` to, from `patchOperations`.
+fn enabled_patch(params: &Map<String, Value>) -> Option<bool> {
+    param(params, "patchOperations")?
+        .as_array()?
+        .iter()
+        .filter(|op| op.get("path").and_then(Value::as_str) == Some("/enabled"))
+        .filter_map(|op| match op.get("value")? {
+            Value::String(s) => s.parse::<bool>().ok(),
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        })
+        .next_back()
+}
