@@ -66,7 +66,8 @@ fn read_prefix(file: &mut std::fs::File, buf: &mut [u8; 2]) -> std::io::Result<u
 }
 
 /// Detects the format from the text: a `Records` document or CloudTrail lines (records have
-/// `eventVersion` and `eventSource`), or tracewarden events (`time_ns` and `source`).
+/// `eventVersion` and `eventSource`; EventBridge envelopes have `detail-type` and `detail`), or
+/// tracewarden events (`time_ns` and `source`).
 pub(super) fn detect(text: &str) -> Option<InputFormat> {
     let head = text.trim_start();
     if head.starts_with('{')
@@ -79,9 +80,10 @@ pub(super) fn detect(text: &str) -> Option<InputFormat> {
     let first = head.lines().next()?;
     let value: serde_json::Value = serde_json::from_str(first).ok()?;
     let obj = value.as_object()?;
-    if obj.contains_key("Records")
+    let cloudtrail = obj.contains_key("Records")
         || (obj.contains_key("eventVersion") && obj.contains_key("eventSource"))
-    {
+        || (obj.contains_key("detail-type") && obj.contains_key("detail"));
+    if cloudtrail {
         Some(InputFormat::CloudTrail)
     } else if obj.contains_key("time_ns") && obj.contains_key("source") {
         Some(InputFormat::Events)
@@ -107,6 +109,10 @@ mod tests {
         assert_eq!(
             detect("{\"id\":\"x\",\"time_ns\":1,\"source\":{}}"),
             Some(InputFormat::Events)
+        );
+        assert_eq!(
+            detect("{\"detail-type\":\"AWS API Call via CloudTrail\",\"detail\":{}}"),
+            Some(InputFormat::CloudTrail)
         );
         assert_eq!(detect("hello"), None);
         assert_eq!(detect(""), None);

@@ -1,7 +1,8 @@
 //! AWS CloudTrail: `{"Records": [...]}` log files (as S3 delivers them, gzip or not) and one record
 //! per line. DynamoDB data events become DB-operation events ([`dynamodb`]); IAM access-key and
 //! API Gateway API-key changes become key-lifecycle events ([`keys`]); other records are counted
-//! as skipped with the reason.
+//! as skipped with the reason. EventBridge envelopes (`detail-type` "AWS API Call via CloudTrail")
+//! are unwrapped.
 //!
 //! CloudTrail's limits, which rules must respect: `eventTime` has one-second precision, records
 //! are unordered, attribute values are never logged (only key values and expression text), and
@@ -60,6 +61,11 @@ struct CtRecord<'a> {
     request_parameters: Option<&'a RawValue>,
     #[serde(default, borrow)]
     response_elements: Option<&'a RawValue>,
+    /// EventBridge's envelope: the CloudTrail record is its `detail`.
+    #[serde(default, borrow)]
+    detail: Option<&'a RawValue>,
+    #[serde(rename = "detail-type", default, borrow)]
+    detail_type: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -161,6 +167,15 @@ fn convert(file: &str, index: u64, line: Option<u64>, json: &str) -> Record {
             ));
         }
     };
+    if rec.event_source.is_none()
+        && let (Some(detail), Some(kind)) = (rec.detail, rec.detail_type.as_deref())
+    {
+        return if kind.ends_with("via CloudTrail") {
+            convert(file, index, line, detail.get())
+        } else {
+            Record::Skip("EventBridge event that does not carry a CloudTrail record")
+        };
+    }
     let Some(source) = rec.event_source.as_deref() else {
         return Record::Malformed(
             "missing `eventSource`: expected e.g. `dynamodb.amazonaws.com`".to_owned(),
@@ -351,6 +366,21 @@ mod tests {
         assert_eq!(
             out[2].2.as_ref().unwrap_err(),
             "invalid `eventTime` `soon`: expected an RFC 3339 time like `2026-03-14T10:00:00Z`"
+        );
+    }
+
+    #[test]
+    fn eventbridge_envelopes_are_unwrapped() {
+        let wrapped = format!(
+            r#"{{"version":"0","id":"x","detail-type":"AWS API Call via CloudTrail","source":"aws.dynamodb","time":"2020-09-03T22:27:15Z","detail":{UPDATE}}}"#
+        );
+        let other = r#"{"version":"0","detail-type":"EC2 Instance State-change Notification","source":"aws.ec2","detail":{"state":"running"}}"#;
+        let out = collect(&format!("{wrapped}\n{other}\n"));
+        assert_eq!(out[0].2.as_ref().unwrap().id, "ct:e1");
+        assert_eq!(out[0].1, Some(1));
+        assert_eq!(
+            out[1].2.as_ref().unwrap_err(),
+            "skip: EventBridge event that does not carry a CloudTrail record"
         );
     }
 
