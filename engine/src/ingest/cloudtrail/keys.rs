@@ -35,13 +35,15 @@ pub(super) fn classify(name: &str, rec: &CtRecord<'_>) -> Classified {
             let key_id = created.map(|k| text(k, "accessKeyId")).unwrap_or_default();
             (KeyAction::Created, key_id, owner)
         }
-        "UpdateAccessKey" | "DeleteAccessKey" => {
+        "CreateApiKey" => (KeyAction::Created, text(&response, "id"), String::new()),
+        "UpdateAccessKey" | "DeleteAccessKey" | "UpdateApiKey" | "DeleteApiKey" => {
             if params.is_empty() {
                 return Classified::Skip("refused key change whose target CloudTrail did not log");
             }
-            let action = if name == "DeleteAccessKey" {
+            let iam = name.ends_with("AccessKey");
+            let action = if name.starts_with("Delete") {
                 KeyAction::Deleted
-            } else {
+            } else if iam {
                 match text(&params, "status").as_str() {
                     "Inactive" | "Expired" => KeyAction::Deactivated,
                     "Active" => KeyAction::Activated,
@@ -51,20 +53,6 @@ pub(super) fn classify(name: &str, rec: &CtRecord<'_>) -> Classified {
                         ));
                     }
                 }
-            };
-            (
-                action,
-                text(&params, "accessKeyId"),
-                text(&params, "userName"),
-            )
-        }
-        "CreateApiKey" => (KeyAction::Created, text(&response, "id"), String::new()),
-        "UpdateApiKey" | "DeleteApiKey" => {
-            if params.is_empty() {
-                return Classified::Skip("refused key change whose target CloudTrail did not log");
-            }
-            let action = if name == "DeleteApiKey" {
-                KeyAction::Deleted
             } else {
                 match enabled_patch(&params) {
                     Some(false) => KeyAction::Deactivated,
@@ -76,7 +64,15 @@ pub(super) fn classify(name: &str, rec: &CtRecord<'_>) -> Classified {
                     }
                 }
             };
-            (action, text(&params, "apiKey"), String::new())
+            if iam {
+                (
+                    action,
+                    text(&params, "accessKeyId"),
+                    text(&params, "userName"),
+                )
+            } else {
+                (action, text(&params, "apiKey"), String::new())
+            }
         }
         _ => return Classified::Skip(NOT_MODELLED),
     };

@@ -370,6 +370,15 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_access_key_status_is_malformed() {
+        let rec = r#"{"eventTime":"2020-09-03T22:27:15Z","eventSource":"iam.amazonaws.com","eventName":"UpdateAccessKey","requestParameters":{"accessKeyId":"AKIAX","status":"Paused"}}"#;
+        assert_eq!(
+            collect(rec)[0].2.as_ref().unwrap_err(),
+            "UpdateAccessKey with status `Paused`: expected `Active` or `Inactive`"
+        );
+    }
+
+    #[test]
     fn eventbridge_envelopes_are_unwrapped() {
         let wrapped = format!(
             r#"{{"version":"0","id":"x","detail-type":"AWS API Call via CloudTrail","source":"aws.dynamodb","time":"2020-09-03T22:27:15Z","detail":{UPDATE}}}"#
