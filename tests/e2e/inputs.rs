@@ -72,9 +72,10 @@ fn json_lines_other_sources_are_skipped_with_a_reason() {
 #[test]
 fn gzip_inputs_are_read_and_corrupt_ones_reported() {
     let dir = tempfile::tempdir().unwrap();
-    let good = std::fs::read("examples/dynamodb-orders/CloudTrail/111122223333_CloudTrail_us-east-1_20260314T1005Z_example.json.gz")
-        .or_else(|_| std::fs::read(crate::common::root().join("examples/dynamodb-orders/CloudTrail/111122223333_CloudTrail_us-east-1_20260314T1005Z_example.json.gz")))
-        .unwrap();
+    let good = std::fs::read(crate::common::root().join(
+        "examples/dynamodb-orders/CloudTrail/111122223333_CloudTrail_us-east-1_20260314T1005Z_example.json.gz",
+    ))
+    .unwrap();
     let truncated = dir.path().join("truncated.json.gz");
     std::fs::write(&truncated, &good[..good.len() / 2]).unwrap();
     let truncated = truncated.display().to_string();

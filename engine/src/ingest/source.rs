@@ -69,15 +69,10 @@ fn read_prefix(file: &mut std::fs::File, buf: &mut [u8; 2]) -> std::io::Result<u
 /// `eventVersion` and `eventSource`; EventBridge envelopes have `detail-type` and `detail`), or
 /// tracewarden events (`time_ns` and `source`).
 pub(super) fn detect(text: &str) -> Option<InputFormat> {
-    let head = text.trim_start();
-    if head.starts_with('{')
-        && head
-            .get(1..)
-            .is_some_and(|r| r.trim_start().starts_with("\"Records\""))
-    {
+    if super::cloudtrail::is_records_document(text) {
         return Some(InputFormat::CloudTrail);
     }
-    let first = head.lines().next()?;
+    let first = text.trim_start().lines().next()?;
     let value: serde_json::Value = serde_json::from_str(first).ok()?;
     let obj = value.as_object()?;
     let cloudtrail = obj.contains_key("Records")

@@ -126,7 +126,7 @@ impl RuleSet {
 
     /// The same rules, keeping only the packs for which `keep` is true.
     pub fn retain_packs(mut self, keep: impl Fn(&RulePack) -> bool) -> RuleSet {
-        self.packs.retain(|p| keep(p));
+        self.packs.retain(keep);
         self
     }
 

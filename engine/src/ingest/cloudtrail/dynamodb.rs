@@ -39,6 +39,7 @@ pub(super) fn classify(name: &str, rec: &CtRecord<'_>) -> Classified {
         return Classified::Skip("DynamoDB control-plane event");
     }
     let params = object(rec.request_parameters);
+    let condition = param(&params, "conditionExpression");
     Classified::Detail(Detail::DbOperation(DbOperation {
         service: "dynamodb".to_owned(),
         operation: name.to_owned(),
@@ -47,11 +48,8 @@ pub(super) fn classify(name: &str, rec: &CtRecord<'_>) -> Classified {
             .unwrap_or_default()
             .to_owned(),
         key: param(&params, "key").map(item_key).unwrap_or_default(),
-        has_condition: param(&params, "conditionExpression").is_some()
-            || param(&params, "expected").is_some(),
-        condition: param(&params, "conditionExpression")
-            .map(text_of)
-            .unwrap_or_default(),
+        has_condition: condition.is_some() || param(&params, "expected").is_some(),
+        condition: condition.map(text_of).unwrap_or_default(),
         update_expression: param(&params, "updateExpression")
             .map(text_of)
             .unwrap_or_default(),

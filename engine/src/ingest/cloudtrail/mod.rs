@@ -81,18 +81,22 @@ struct UserIdentity {
     user_name: Option<String>,
 }
 
+/// Whether `text` is a CloudTrail log file: a JSON object whose first member is `Records`.
+pub(super) fn is_records_document(text: &str) -> bool {
+    let head = text.trim_start();
+    head.starts_with('{')
+        && head
+            .get(1..)
+            .is_some_and(|r| r.trim_start().starts_with("\"Records\""))
+}
+
 /// Reads a `Records` document or CloudTrail JSON lines.
 pub(super) fn read(
     file: &str,
     text: &str,
     sink: &mut impl FnMut(u64, Option<u64>, Record),
 ) -> Result<(), String> {
-    let trimmed = text.trim_start();
-    let is_document = trimmed.starts_with('{')
-        && trimmed
-            .get(1..)
-            .is_some_and(|r| r.trim_start().starts_with("\"Records\""));
-    if is_document {
+    if is_records_document(text) {
         let doc: Document<'_> = serde_json::from_str(text).map_err(|e| {
             format!("not a CloudTrail log file: {e}: expected `{{\"Records\": [...]}}`")
         })?;
