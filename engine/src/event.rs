@@ -45,6 +45,10 @@ fn default_precision() -> u64 {
     1
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 impl Event {
     /// The event's kind.
     pub fn kind(&self) -> EventKind {
@@ -130,9 +134,15 @@ pub struct Correlation {
     /// Parent span id.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub parent_span_id: String,
-    /// Request id (AWS `requestID`, `X-Request-Id`).
+    /// The id the logging service gave this call: AWS `requestID` / `x-amzn-RequestId` for AWS
+    /// calls, the gateway's request id for HTTP requests.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub request_id: String,
+    /// The application request id propagated in headers (`X-Request-Id`, or the root of
+    /// `X-Amzn-Trace-Id`): on an HTTP event, the request's own; on a DB event, the one of the HTTP
+    /// request being served when the call was made.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub app_request_id: String,
     /// The event this one was linked to.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub linked_event: String,
@@ -245,6 +255,9 @@ pub struct Http {
     pub route: String,
     /// Status; 0 when no response was recorded.
     pub status: u16,
+    /// How long the request took, in nanoseconds; 0 when not recorded.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub duration_ns: u64,
     /// Query string.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub query: String,

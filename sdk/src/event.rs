@@ -166,8 +166,10 @@ pub struct Correlation<'a> {
     pub span_id: &'a str,
     /// Parent span id.
     pub parent_span_id: &'a str,
-    /// Request id.
+    /// The id the logging service gave this call (AWS request id, gateway request id).
     pub request_id: &'a str,
+    /// The application request id propagated in headers (`X-Request-Id`).
+    pub app_request_id: &'a str,
     /// The event this one was linked to.
     pub linked_event: &'a str,
     /// How it was linked.
@@ -181,6 +183,7 @@ impl Default for Correlation<'_> {
             span_id: "",
             parent_span_id: "",
             request_id: "",
+            app_request_id: "",
             linked_event: "",
             link: LinkMethod::None,
         }
@@ -198,6 +201,8 @@ pub struct Http<'a> {
     pub route: &'a str,
     /// Status; 0 when no response was recorded.
     pub status: u16,
+    /// How long the request took, in nanoseconds; 0 when not recorded.
+    pub duration_ns: u64,
     /// Query string.
     pub query: &'a str,
     /// Path parameters / object ids.
@@ -329,6 +334,7 @@ impl<'a> Event<'a> {
                 path: s.get(h.path),
                 route: s.get(h.route),
                 status: h.status,
+                duration_ns: h.duration_ns,
                 query: s.get(h.query),
                 params: Pairs::from_wire(h.params, pairs, s),
             }),
@@ -382,6 +388,7 @@ impl<'a> Event<'a> {
                 span_id: s.get(e.correlation.span_id),
                 parent_span_id: s.get(e.correlation.parent_span_id),
                 request_id: s.get(e.correlation.request_id),
+                app_request_id: s.get(e.correlation.app_request_id),
                 linked_event: s.get(e.correlation.linked_event),
                 link: e.correlation.link,
             },

@@ -73,6 +73,7 @@ impl EventBuilder {
             path,
             route: "",
             status,
+            duration_ns: 0,
             query: "",
             params: Pairs::EMPTY,
         }))
