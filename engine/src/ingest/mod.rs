@@ -3,6 +3,8 @@
 //! as skipped with a reason; malformed records are listed with file, record and line.
 
 mod cloudtrail;
+mod credentials;
+mod dynamodb;
 mod events;
 mod source;
 
@@ -252,5 +254,33 @@ fn for_each_line(text: &str, mut f: impl FnMut(u64, &str)) {
         if !line.trim().is_empty() {
             f(i as u64 + 1, line);
         }
+    }
+}
+
+/// Maps a slice of the document back to its 1-based line, counting newlines incrementally
+/// (records come in document order).
+pub(super) struct LineCounter<'a> {
+    text: &'a str,
+    offset: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    pub(super) fn new(text: &'a str) -> Self {
+        LineCounter {
+            text,
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    /// The line where `slice`, a subslice of the text at or after the last one asked about,
+    /// starts.
+    pub(super) fn line_of(&mut self, slice: &str) -> Option<u64> {
+        let start = (slice.as_ptr() as usize).checked_sub(self.text.as_ptr() as usize)?;
+        let between = self.text.get(self.offset..start)?;
+        self.line += between.bytes().filter(|&b| b == b'\n').count() as u64;
+        self.offset = start;
+        Some(self.line)
     }
 }

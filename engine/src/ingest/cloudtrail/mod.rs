@@ -18,8 +18,9 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::{Record, for_each_line};
-use crate::event::{Actor, Correlation, Detail, Event, Outcome, SourceRef};
+use super::dynamodb::member as param;
+use super::{LineCounter, Record, for_each_line};
+use crate::event::{Actor, Correlation, DbOperation, Detail, Event, SourceRef};
 use crate::time::parse_rfc3339;
 
 const FORMAT: &str = "cloudtrail";
@@ -51,6 +52,8 @@ struct CtRecord<'a> {
     user_agent: Option<Cow<'a, str>>,
     #[serde(borrow)]
     error_code: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    error_message: Option<Cow<'a, str>>,
     #[serde(rename = "requestID", borrow)]
     request_id: Option<Cow<'a, str>>,
     management_event: Option<bool>,
@@ -104,51 +107,27 @@ pub(super) fn read(
         for (i, raw) in doc.records.into_iter().enumerate() {
             let line = lines.line_of(raw.get());
             let index = i as u64 + 1;
-            sink(index, line, convert(file, index, line, raw.get()));
+            for record in convert(file, index, line, raw.get()) {
+                sink(index, line, record);
+            }
         }
     } else {
         let mut index = 0;
         for_each_line(text, |line_no, line| {
             index += 1;
-            sink(
-                index,
-                Some(line_no),
-                convert(file, index, Some(line_no), line),
-            );
+            for record in convert(file, index, Some(line_no), line) {
+                sink(index, Some(line_no), record);
+            }
         });
     }
     Ok(())
 }
 
-/// Maps a slice of the document back to its 1-based line, counting newlines incrementally
-/// (records come in document order).
-struct LineCounter<'a> {
-    text: &'a str,
-    offset: usize,
-    line: u64,
-}
-
-impl<'a> LineCounter<'a> {
-    fn new(text: &'a str) -> Self {
-        LineCounter {
-            text,
-            offset: 0,
-            line: 1,
-        }
-    }
-
-    fn line_of(&mut self, slice: &str) -> Option<u64> {
-        let start = (slice.as_ptr() as usize).checked_sub(self.text.as_ptr() as usize)?;
-        let between = self.text.get(self.offset..start)?;
-        self.line += between.bytes().filter(|&b| b == b'\n').count() as u64;
-        self.offset = start;
-        Some(self.line)
-    }
-}
-
 /// What a record's source-specific part became.
 enum Classified {
     Detail(Detail),
+    /// One operation per item the request touched.
+    Db(Vec<DbOperation>),
     Skip(&'static str),
     Malformed(String),
 }
@@ -156,55 +135,84 @@ enum Classified {
 /// The skip reason of records from sources and operations the engine does not model.
 const NOT_MODELLED: &str = "not a DynamoDB data event or a key lifecycle event";
 
-fn convert(file: &str, index: u64, line: Option<u64>, json: &str) -> Record {
+/// Converts one record: to one event, or to one per item for transactions and batches.
+fn convert(file: &str, index: u64, line: Option<u64>, json: &str) -> Vec<Record> {
+    match convert_record(file, index, line, json) {
+        Ok(events) => events
+            .into_iter()
+            .map(|e| Record::Event(Box::new(e)))
+            .collect(),
+        Err(record) => vec![record],
+    }
+}
+
+fn convert_record(
+    file: &str,
+    index: u64,
+    line: Option<u64>,
+    json: &str,
+) -> Result<Vec<Event>, Record> {
     let rec: CtRecord<'_> = match serde_json::from_str(json) {
         Ok(r) => r,
         Err(e) => {
             let found = match json.trim_start().as_bytes().first() {
-                Some(b'{') => return Record::Malformed(format!("invalid CloudTrail record: {e}")),
+                Some(b'{') => {
+                    return Err(Record::Malformed(format!("invalid CloudTrail record: {e}")));
+                }
                 Some(b'"') => "a string",
                 Some(b'[') => "an array",
                 _ => "something else",
             };
-            return Record::Malformed(format!(
+            return Err(Record::Malformed(format!(
                 "expected a CloudTrail record object, found {found}"
-            ));
+            )));
         }
     };
     if rec.event_source.is_none()
         && let (Some(detail), Some(kind)) = (rec.detail, rec.detail_type.as_deref())
     {
         return if kind.ends_with("via CloudTrail") {
-            convert(file, index, line, detail.get())
+            convert_record(file, index, line, detail.get())
         } else {
-            Record::Skip("EventBridge event that does not carry a CloudTrail record")
+            Err(Record::Skip(
+                "EventBridge event that does not carry a CloudTrail record",
+            ))
         };
     }
     let Some(source) = rec.event_source.as_deref() else {
-        return Record::Malformed(
+        return Err(Record::Malformed(
             "missing `eventSource`: expected e.g. `dynamodb.amazonaws.com`".to_owned(),
-        );
+        ));
     };
     let Some(name) = rec.event_name.as_deref() else {
-        return Record::Malformed("missing `eventName`: expected the API operation".to_owned());
+        return Err(Record::Malformed(
+            "missing `eventName`: expected the API operation".to_owned(),
+        ));
     };
-    let detail = match source {
-        "dynamodb.amazonaws.com" => dynamodb::classify(name, &rec),
+    let id = match rec.event_id.as_deref() {
+        Some(id) => format!("ct:{id}"),
+        None => format!("ct:{file}#{index}"),
+    };
+    let details = match source {
+        "dynamodb.amazonaws.com" => dynamodb::classify(name, &rec, &id),
         "iam.amazonaws.com" | "apigateway.amazonaws.com" => keys::classify(name, &rec),
         _ => Classified::Skip(NOT_MODELLED),
     };
-    let detail = match detail {
-        Classified::Detail(d) => d,
-        Classified::Skip(reason) => return Record::Skip(reason),
-        Classified::Malformed(m) => return Record::Malformed(m),
+    let details: Vec<Detail> = match details {
+        Classified::Detail(d) => vec![d],
+        Classified::Db(ops) => ops.into_iter().map(Detail::DbOperation).collect(),
+        Classified::Skip(reason) => return Err(Record::Skip(reason)),
+        Classified::Malformed(m) => return Err(Record::Malformed(m)),
     };
     let Some(time) = rec.event_time.as_deref() else {
-        return Record::Malformed("missing `eventTime`: expected an RFC 3339 time".to_owned());
+        return Err(Record::Malformed(
+            "missing `eventTime`: expected an RFC 3339 time".to_owned(),
+        ));
     };
     let Some(time_ns) = parse_rfc3339(time) else {
-        return Record::Malformed(format!(
+        return Err(Record::Malformed(format!(
             "invalid `eventTime` `{time}`: expected an RFC 3339 time like `2026-03-14T10:00:00Z`"
-        ));
+        )));
     };
     let identity = rec.user_identity.unwrap_or_default();
     let principal = identity
@@ -223,40 +231,54 @@ fn convert(file: &str, index: u64, line: Option<u64>, json: &str) -> Record {
             attributes.insert(k.to_owned(), v.to_owned());
         }
     }
-    let id = match rec.event_id.as_deref() {
-        Some(id) => format!("ct:{id}"),
-        None => format!("ct:{file}#{index}"),
+    let actor = Actor {
+        principal,
+        key_id: identity.access_key_id.unwrap_or_default(),
+        tenant: identity.account_id.unwrap_or_default(),
+        ip: rec
+            .source_ip_address
+            .as_deref()
+            .unwrap_or_default()
+            .to_owned(),
+        user_agent: rec.user_agent.as_deref().unwrap_or_default().to_owned(),
+        session: String::new(),
     };
-    Record::Event(Box::new(Event {
-        id,
-        time_ns,
-        precision_ns: 1_000_000_000,
-        source: SourceRef {
-            file: file.to_owned(),
-            record: index,
-            line,
-            format: FORMAT.to_owned(),
-        },
-        actor: Actor {
-            principal,
-            key_id: identity.access_key_id.unwrap_or_default(),
-            tenant: identity.account_id.unwrap_or_default(),
-            ip: rec
-                .source_ip_address
-                .as_deref()
-                .unwrap_or_default()
-                .to_owned(),
-            user_agent: rec.user_agent.as_deref().unwrap_or_default().to_owned(),
-            session: String::new(),
-        },
-        correlation: Correlation {
-            request_id: rec.request_id.as_deref().unwrap_or_default().to_owned(),
-            ..Correlation::default()
-        },
-        outcome: outcome(rec.error_code.as_deref()),
-        detail,
-        attributes,
-    }))
+    let correlation = Correlation {
+        request_id: rec.request_id.as_deref().unwrap_or_default().to_owned(),
+        ..Correlation::default()
+    };
+    let record_error = rec.error_code.as_deref().unwrap_or_default();
+    let many = details.len() > 1;
+    Ok(details
+        .into_iter()
+        .enumerate()
+        .map(|(i, detail)| {
+            let error = match &detail {
+                Detail::DbOperation(db) => db.error_code.as_str(),
+                _ => record_error,
+            };
+            Event {
+                id: if many {
+                    format!("{id}/{}", i + 1)
+                } else {
+                    id.clone()
+                },
+                time_ns,
+                precision_ns: 1_000_000_000,
+                source: SourceRef {
+                    file: file.to_owned(),
+                    record: index,
+                    line,
+                    format: FORMAT.to_owned(),
+                },
+                actor: actor.clone(),
+                correlation: correlation.clone(),
+                outcome: outcome(error),
+                detail,
+                attributes: attributes.clone(),
+            }
+        })
+        .collect())
 }
 
 /// A JSON object member of the record (`requestParameters`, `responseElements`), parsed on
@@ -266,51 +288,15 @@ fn object(raw: Option<&RawValue>) -> Map<String, Value> {
         .unwrap_or_default()
 }
 
-/// Member `name` of a record object, matched case-insensitively: AWS's own samples mix `key` and `Key`.
-fn param<'v>(params: &'v Map<String, Value>, name: &str) -> Option<&'v Value> {
-    params
-        .get(name)
-        .or_else(|| {
-            params
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v)
-        })
-        .filter(|v| !v.is_null())
-}
-
-fn text_of(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 /// The outcome of a call from its error code.
-fn outcome(error_code: Option<&str>) -> Outcome {
-    match error_code {
-        None | Some("") => Outcome::Success,
-        Some(
-            "ConditionalCheckFailedException"
-            | "TransactionCanceledException"
-            | "TransactionConflictException",
-        ) => Outcome::Conflict,
-        Some(c) if c.starts_with("AccessDenied") || c == "UnrecognizedClientException" => {
-            Outcome::Denied
-        }
-        Some("ResourceNotFoundException") => Outcome::NotFound,
-        Some(
-            "ProvisionedThroughputExceededException"
-            | "ThrottlingException"
-            | "RequestLimitExceeded",
-        ) => Outcome::Throttled,
-        Some(_) => Outcome::Error,
-    }
+fn outcome(error_code: &str) -> crate::event::Outcome {
+    crate::ingest::dynamodb::outcome(error_code)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::Outcome;
 
     fn collect(text: &str) -> Vec<(u64, Option<u64>, Result<Event, String>)> {
         let mut out = Vec::new();

@@ -1,0 +1,463 @@
+//! DynamoDB requests, decoded once for every input that carries them: the low-level request body
+//! as the API receives it (wire logs, HAR bodies: `TableName`, `Key`, typed values) and the
+//! request CloudTrail echoes (`tableName`, `key`, values untyped or typed, attribute values
+//! removed). Member names are matched case-insensitively, since AWS's own samples mix
+//! `tableName`/`TableName` and `key`/`Key`.
+//!
+//! A transaction or batch becomes one operation per item, sharing a `group_id`; a cancelled
+//! transaction's per-item reasons (`[ConditionalCheckFailed, None]` in the error message) are
+//! given to the items they belong to.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::{Map, Value};
+
+use crate::event::{DbOperation, Outcome};
+
+/// DynamoDB operations that write.
+const WRITES: &[&str] = &[
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "BatchWriteItem",
+    "TransactWriteItems",
+];
+
+/// DynamoDB data-plane operations (the rest of the API is control plane).
+const DATA_PLANE: &[&str] = &[
+    "GetItem",
+    "BatchGetItem",
+    "Query",
+    "Scan",
+    "TransactGetItems",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "BatchWriteItem",
+    "TransactWriteItems",
+    "ExecuteStatement",
+    "BatchExecuteStatement",
+    "ExecuteTransaction",
+    "GetRecords",
+];
+
+/// Whether `operation` is a DynamoDB data-plane operation.
+pub(super) fn is_data_plane(operation: &str) -> bool {
+    DATA_PLANE.contains(&operation)
+}
+
+/// The key attribute names of each table, learnt from the `Key` members seen so far, so that a
+/// wire-level `PutItem` (which sends the whole `Item`, no `Key`) can be given its key without
+/// keeping the item's other values.
+#[derive(Debug, Default)]
+pub(super) struct KeySchemas {
+    tables: HashMap<String, Vec<String>>,
+}
+
+impl KeySchemas {
+    fn learn(&mut self, table: &str, key: &BTreeMap<String, String>) {
+        if !table.is_empty() && !key.is_empty() && !self.tables.contains_key(table) {
+            self.tables
+                .insert(table.to_owned(), key.keys().cloned().collect());
+        }
+    }
+}
+
+/// One request to decode.
+pub(super) struct Request<'a> {
+    /// The API operation (`UpdateItem`).
+    pub operation: &'a str,
+    /// The request body (wire) or `requestParameters` (CloudTrail).
+    pub params: &'a Map<String, Value>,
+    /// The service's error code (`ConditionalCheckFailedException`), empty on success.
+    pub error_code: &'a str,
+    /// The service's error message, for a cancelled transaction's per-item reasons.
+    pub error_message: &'a str,
+    /// The group id given to the items of a transaction or batch.
+    pub group_id: &'a str,
+}
+
+/// Decodes a data-plane request into one operation per item it touches (one for single-item
+/// operations, queries and scans).
+pub(super) fn decode(req: &Request<'_>, schemas: &mut KeySchemas) -> Vec<DbOperation> {
+    let op = req.operation;
+    let p = req.params;
+    match op {
+        "TransactWriteItems" | "TransactGetItems" => transaction(req, schemas),
+        "BatchWriteItem" | "BatchGetItem" => batch(req, schemas),
+        _ => {
+            let mut one = single(op, p, schemas);
+            one.error_code = req.error_code.to_owned();
+            vec![one]
+        }
+    }
+}
+
+/// A single-item operation, query or scan.
+fn single(operation: &str, p: &Map<String, Value>, schemas: &mut KeySchemas) -> DbOperation {
+    let table = member(p, "TableName").map(text_of).unwrap_or_default();
+    let mut key = member(p, "Key").map(item_key).unwrap_or_default();
+    if key.is_empty() && operation == "PutItem" {
+        key = put_key(&table, member(p, "Item"), schemas);
+    } else {
+        schemas.learn(&table, &key);
+    }
+    let condition = member(p, "ConditionExpression");
+    DbOperation {
+        service: "dynamodb".to_owned(),
+        operation: operation.to_owned(),
+        table,
+        key,
+        has_condition: condition.is_some() || member(p, "Expected").is_some(),
+        condition: condition.map(text_of).unwrap_or_default(),
+        update_expression: member(p, "UpdateExpression")
+            .map(text_of)
+            .unwrap_or_default(),
+        consistent_read: member(p, "ConsistentRead").and_then(as_bool),
+        index_name: member(p, "IndexName").map(text_of).unwrap_or_default(),
+        group_id: String::new(),
+        is_write: WRITES.contains(&operation),
+        error_code: String::new(),
+    }
+}
+
+/// A PutItem's key: the learnt key attributes of its item. The item's other values are not kept.
+fn put_key(table: &str, item: Option<&Value>, schemas: &KeySchemas) -> BTreeMap<String, String> {
+    let (Some(names), Some(Value::Object(item))) = (schemas.tables.get(table), item) else {
+        return BTreeMap::new();
+    };
+    names
+        .iter()
+        .filter_map(|n| item.get(n).map(|v| (n.clone(), scalar(v))))
+        .collect()
+}
+
+/// `TransactWriteItems` / `TransactGetItems`: wire `TransactItems: [{"Update": {...}}]`, or
+/// CloudTrail `requestItems: [{"operation": "Update", ...}]` (also `transactItems`).
+fn transaction(req: &Request<'_>, schemas: &mut KeySchemas) -> Vec<DbOperation> {
+    let items = member(req.params, "TransactItems")
+        .or_else(|| member(req.params, "RequestItems"))
+        .and_then(Value::as_array);
+    let reasons = cancellation_reasons(req.error_message);
+    let mut out = Vec::new();
+    for (i, item) in items.into_iter().flatten().enumerate() {
+        let Some(obj) = item.as_object() else {
+            continue;
+        };
+        let (action, body) = match member(obj, "operation").and_then(Value::as_str) {
+            Some(action) => (action.to_owned(), obj),
+            None => match obj.iter().find_map(|(k, v)| v.as_object().map(|b| (k, b))) {
+                Some((k, b)) => (k.clone(), b),
+                None => continue,
+            },
+        };
+        let mut one = single(&item_operation(&action), body, schemas);
+        one.group_id = req.group_id.to_owned();
+        one.error_code = match reasons.as_ref().and_then(|r| r.get(i)) {
+            Some(r) if r == "None" => req.error_code.to_owned(),
+            Some(r) if r.ends_with("Exception") => r.clone(),
+            Some(r) => format!("{r}Exception"),
+            None => req.error_code.to_owned(),
+        };
+        out.push(one);
+    }
+    if out.is_empty() {
+        let mut one = single(req.operation, req.params, schemas);
+        one.error_code = req.error_code.to_owned();
+        out.push(one);
+    }
+    out
+}
+
+/// The single-item operation an item of a transaction or batch performs.
+fn item_operation(action: &str) -> String {
+    let lower = action.to_ascii_lowercase();
+    match lower.trim_end_matches("request") {
+        "put" => "PutItem".to_owned(),
+        "update" => "UpdateItem".to_owned(),
+        "delete" => "DeleteItem".to_owned(),
+        "get" => "GetItem".to_owned(),
+        "conditioncheck" => "ConditionCheck".to_owned(),
+        _ => action.to_owned(),
+    }
+}
+
+/// The positional reasons of a cancelled transaction, from its message:
+/// `Transaction cancelled, please refer cancellation reasons for specific reasons [ConditionalCheckFailed, None]`.
+fn cancellation_reasons(message: &str) -> Option<Vec<String>> {
+    let start = message.rfind('[')?;
+    let end = message.get(start..)?.find(']')? + start;
+    let inner = message.get(start + 1..end)?;
+    Some(inner.split(',').map(|r| r.trim().to_owned()).collect())
+}
+
+/// `BatchWriteItem` / `BatchGetItem`: `RequestItems: {table: [{PutRequest: {Item}}, {DeleteRequest:
+/// {Key}}]}` or `{table: {Keys: [...], ConsistentRead}}`.
+fn batch(req: &Request<'_>, schemas: &mut KeySchemas) -> Vec<DbOperation> {
+    let mut out = Vec::new();
+    let tables = member(req.params, "RequestItems").and_then(Value::as_object);
+    for (table, requests) in tables.into_iter().flatten() {
+        let table_param = |body: &Map<String, Value>| {
+            let mut b = body.clone();
+            b.insert("TableName".to_owned(), Value::String(table.clone()));
+            b
+        };
+        match requests {
+            Value::Array(writes) => {
+                for w in writes.iter().filter_map(Value::as_object) {
+                    for (action, body) in w {
+                        let Some(body) = body.as_object() else {
+                            continue;
+                        };
+                        out.push(single(&item_operation(action), &table_param(body), schemas));
+                    }
+                }
+            }
+            Value::Object(reads) => {
+                let consistent = member(reads, "ConsistentRead").and_then(as_bool);
+                for key in member(reads, "Keys")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    let mut body = Map::new();
+                    body.insert("Key".to_owned(), key.clone());
+                    let mut one = single("GetItem", &table_param(&body), schemas);
+                    one.consistent_read = consistent;
+                    out.push(one);
+                }
+            }
+            _ => {}
+        }
+    }
+    for one in &mut out {
+        one.group_id = req.group_id.to_owned();
+        one.error_code = req.error_code.to_owned();
+    }
+    if out.is_empty() {
+        let mut one = single(req.operation, req.params, schemas);
+        one.error_code = req.error_code.to_owned();
+        out.push(one);
+    }
+    out
+}
+
+/// Member `name` of an object, matched case-insensitively; `null` counts as absent.
+pub(super) fn member<'v>(obj: &'v Map<String, Value>, name: &str) -> Option<&'v Value> {
+    obj.get(name)
+        .or_else(|| {
+            obj.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+        })
+        .filter(|v| !v.is_null())
+}
+
+fn text_of(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn as_bool(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    }
+}
+
+/// An attribute value in canonical text: typed `{"S": ..}`, `{"N": ..}`, `{"B": ..}` unwrapped,
+/// untyped values as logged, anything else as compact JSON.
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::Object(typed) if typed.len() == 1 => match typed.iter().next() {
+            Some((t, Value::String(s))) if matches!(t.as_str(), "S" | "N" | "B") => s.clone(),
+            _ => v.to_string(),
+        },
+        other => text_of(other),
+    }
+}
+
+/// The item key as canonical name/value pairs.
+fn item_key(key: &Value) -> BTreeMap<String, String> {
+    let Some(obj) = key.as_object() else {
+        return BTreeMap::new();
+    };
+    obj.iter()
+        .map(|(name, v)| (name.clone(), scalar(v)))
+        .collect()
+}
+
+/// The outcome of a DynamoDB call from its error code (the short name, `ConditionalCheckFailedException`).
+pub(super) fn outcome(error_code: &str) -> Outcome {
+    match error_code {
+        "" => Outcome::Success,
+        "ConditionalCheckFailedException"
+        | "TransactionCanceledException"
+        | "TransactionConflictException" => Outcome::Conflict,
+        c if c.starts_with("AccessDenied") || c == "UnrecognizedClientException" => Outcome::Denied,
+        "ResourceNotFoundException" => Outcome::NotFound,
+        "ProvisionedThroughputExceededException"
+        | "ThrottlingException"
+        | "RequestLimitExceeded" => Outcome::Throttled,
+        _ => Outcome::Error,
+    }
+}
+
+/// The short error code of a DynamoDB `__type` (`com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException`).
+pub(super) fn short_error_type(error_type: &str) -> &str {
+    error_type.rsplit('#').next().unwrap_or(error_type)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_json(op: &str, body: &str, code: &str, message: &str) -> Vec<DbOperation> {
+        let params: Map<String, Value> = serde_json::from_str(body).unwrap();
+        decode(
+            &Request {
+                operation: op,
+                params: &params,
+                error_code: code,
+                error_message: message,
+                group_id: "g1",
+            },
+            &mut KeySchemas::default(),
+        )
+    }
+
+    #[test]
+    fn wire_and_cloudtrail_spellings_decode_alike() {
+        let wire = decode_json(
+            "UpdateItem",
+            r#"{"TableName":"orders","Key":{"orderId":{"S":"o-1"},"n":{"N":"7"}},"UpdateExpression":"SET #s = :s","ConditionExpression":"owner_id = :uid","ExpressionAttributeValues":{":s":{"S":"paid"}}}"#,
+            "",
+            "",
+        );
+        let ct = decode_json(
+            "UpdateItem",
+            r#"{"tableName":"orders","key":{"orderId":"o-1","n":"7"},"updateExpression":"SET #s = :s","conditionExpression":"owner_id = :uid"}"#,
+            "",
+            "",
+        );
+        assert_eq!(wire, ct);
+        assert_eq!(wire[0].key.get("orderId").map(String::as_str), Some("o-1"));
+        assert!(wire[0].has_condition && wire[0].is_write && wire[0].group_id.is_empty());
+    }
+
+    #[test]
+    fn transactions_expand_per_item_with_their_cancellation_reasons() {
+        let wire = decode_json(
+            "TransactWriteItems",
+            r#"{"TransactItems":[{"ConditionCheck":{"TableName":"users","Key":{"id":{"S":"u1"}},"ConditionExpression":"attribute_exists(id)"}},{"Update":{"TableName":"orders","Key":{"orderId":{"S":"o-1"}},"UpdateExpression":"SET a = :a"}}]}"#,
+            "TransactionCanceledException",
+            "Transaction cancelled, please refer cancellation reasons for specific reasons [ConditionalCheckFailed, None]",
+        );
+        let ops: Vec<_> = wire
+            .iter()
+            .map(|o| {
+                (
+                    o.operation.as_str(),
+                    o.table.as_str(),
+                    o.is_write,
+                    o.has_condition,
+                    o.error_code.as_str(),
+                    o.group_id.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            ops,
+            [
+                (
+                    "ConditionCheck",
+                    "users",
+                    false,
+                    true,
+                    "ConditionalCheckFailedException",
+                    "g1"
+                ),
+                (
+                    "UpdateItem",
+                    "orders",
+                    true,
+                    false,
+                    "TransactionCanceledException",
+                    "g1"
+                ),
+            ]
+        );
+        let ct = decode_json(
+            "TransactWriteItems",
+            r#"{"requestItems":[{"operation":"Put","tableName":"orders","key":{"orderId":"o-2"},"items":["orderId","total"]},{"operation":"Delete","TableName":"orders","Key":{"orderId":"o-3"},"ConditionExpression":"attribute_exists(orderId)"}]}"#,
+            "",
+            "",
+        );
+        assert_eq!(ct.len(), 2);
+        assert_eq!(
+            (
+                ct[0].operation.as_str(),
+                ct[0].key.get("orderId").map(String::as_str)
+            ),
+            ("PutItem", Some("o-2"))
+        );
+        assert_eq!(
+            (ct[1].operation.as_str(), ct[1].has_condition),
+            ("DeleteItem", true)
+        );
+    }
+
+    #[test]
+    fn batches_expand_per_item_and_puts_learn_their_key() {
+        let mut schemas = KeySchemas::default();
+        let get: Map<String, Value> =
+            serde_json::from_str(r#"{"TableName":"orders","Key":{"orderId":{"S":"o-1"}}}"#)
+                .unwrap();
+        let req = |op, params| Request {
+            operation: op,
+            params,
+            error_code: "",
+            error_message: "",
+            group_id: "b",
+        };
+        decode(&req("GetItem", &get), &mut schemas);
+        let put: Map<String, Value> = serde_json::from_str(
+            r#"{"RequestItems":{"orders":[{"PutRequest":{"Item":{"orderId":{"S":"o-9"},"secret":{"S":"x"}}}},{"DeleteRequest":{"Key":{"orderId":{"S":"o-8"}}}}]}}"#,
+        )
+        .unwrap();
+        let ops = decode(&req("BatchWriteItem", &put), &mut schemas);
+        assert_eq!(ops.len(), 2);
+        assert_eq!(ops[0].operation, "PutItem");
+        assert_eq!(
+            ops[0].key,
+            [("orderId".to_owned(), "o-9".to_owned())].into()
+        );
+        assert_eq!(
+            (ops[1].operation.as_str(), ops[1].group_id.as_str()),
+            ("DeleteItem", "b")
+        );
+        let reads: Map<String, Value> = serde_json::from_str(
+            r#"{"RequestItems":{"orders":{"Keys":[{"orderId":{"S":"o-1"}},{"orderId":{"S":"o-2"}}],"ConsistentRead":true}}}"#,
+        )
+        .unwrap();
+        let ops = decode(&req("BatchGetItem", &reads), &mut schemas);
+        assert_eq!(ops.len(), 2);
+        assert_eq!(ops[1].consistent_read, Some(true));
+    }
+
+    #[test]
+    fn error_types_are_shortened() {
+        assert_eq!(
+            short_error_type("com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException"),
+            "ConditionalCheckFailedException"
+        );
+        assert_eq!(
+            outcome("ConditionalCheckFailedException"),
+            Outcome::Conflict
+        );
+    }
+}
