@@ -88,7 +88,7 @@ fn bench(c: &mut Criterion) {
     for pack in ["toctou", "dynamodb"] {
         let rules = only(pack);
         group.bench_function(format!("{pack} events/s"), |b| {
-            b.iter(|| rules.run(&events, 1))
+            b.iter(|| rules.run(events.iter().cloned(), 1))
         });
     }
     group.finish();

@@ -55,7 +55,8 @@ impl Default for ScanOptions {
 
 /// Reads `inputs`, runs `rules` over their events and reports.
 pub fn scan(inputs: &[PathBuf], rules: &RuleSet, options: &ScanOptions) -> Result<Report, Error> {
-    let ingested = ingest::read_inputs(inputs, &options.ingest)?;
-    let outcome = rules.run(&ingested.events, options.threads);
-    Ok(Report::new(ingested.inputs, rules, outcome))
+    let mut stream = ingest::open(inputs, &options.ingest)?;
+    let outcome = rules.run(stream.by_ref(), options.threads);
+    let inputs = stream.finish()?;
+    Ok(Report::new(inputs, rules, outcome))
 }

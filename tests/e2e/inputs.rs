@@ -212,7 +212,7 @@ fn key_lifecycle_management_events_become_events() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         run.stderr,
-        format!("{input}: 11 records, 8 events, 3 skipped\n")
+        format!("{input}: 11 records, 8 events, 0 merged, 3 skipped\n")
     );
     let events: Vec<serde_json::Value> = std::fs::read_to_string(&out)
         .unwrap()

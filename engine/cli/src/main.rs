@@ -161,6 +161,7 @@ fn ingest_options(args: &InputArgs) -> tracewarden::IngestOptions {
     tracewarden::IngestOptions {
         format: args.input_format,
         strict: args.strict,
+        ..tracewarden::IngestOptions::default()
     }
 }
 
@@ -225,29 +226,42 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn normalize(args: NormalizeArgs) -> anyhow::Result<ExitCode> {
-    let ingested =
-        tracewarden::ingest::read_inputs(&args.input.inputs, &ingest_options(&args.input))?;
-    let mut text = String::new();
-    for e in &ingested.events {
-        text.push_str(&serde_json_line(e)?);
+    let mut stream = tracewarden::ingest::open(&args.input.inputs, &ingest_options(&args.input))?;
+    let (mut out, target): (Box<dyn Write>, String) = match &args.output {
+        Some(p) => (
+            Box::new(
+                std::fs::File::create(p)
+                    .with_context(|| format!("cannot write `{}`", p.display()))?,
+            ),
+            format!("`{}`", p.display()),
+        ),
+        None => (
+            Box::new(std::io::stdout().lock()),
+            "standard output".to_owned(),
+        ),
+    };
+    let mut out = std::io::BufWriter::new(out.as_mut());
+    for e in stream.by_ref() {
+        let mut line = tracewarden::event::to_json(&e)?;
+        line.push('\n');
+        out.write_all(line.as_bytes())
+            .with_context(|| format!("cannot write to {target}"))?;
     }
-    write_output(args.output.as_ref(), &text)?;
-    for input in &ingested.inputs {
+    out.flush()
+        .with_context(|| format!("cannot write to {target}"))?;
+    for input in &stream.finish()? {
         eprintln!(
-            "{}: {} records, {} events, {} skipped",
-            input.path, input.records, input.events, input.skipped
+            "{}: {} records, {} events, {} merged, {} skipped",
+            input.path, input.records, input.events, input.merged, input.skipped
         );
         for e in &input.errors {
             eprintln!("  error: {e}");
         }
+        if let Some(e) = &input.error {
+            eprintln!("  stopped: {e}");
+        }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn serde_json_line(e: &tracewarden::Event) -> anyhow::Result<String> {
-    let mut line = tracewarden::event::to_json(e)?;
-    line.push('\n');
-    Ok(line)
 }
 
 fn list_rules(args: RulesArgs) -> anyhow::Result<ExitCode> {

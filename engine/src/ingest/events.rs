@@ -1,22 +1,25 @@
 //! tracewarden's own normalized events as input: one JSON event per line, as `tracewarden
 //! normalize` prints them. Each event keeps its original source reference.
 
-use super::{Record, for_each_line};
+use super::Record;
 use crate::event::Event;
 
-/// Reads JSON lines of events.
-pub(super) fn read(
-    text: &str,
+/// Reads one line of events.
+pub(super) fn read_line(
+    index: &mut u64,
+    line_no: u64,
+    line: &str,
     sink: &mut impl FnMut(u64, Option<u64>, Record),
-) -> Result<(), String> {
-    let mut index = 0;
-    for_each_line(text, |line_no, line| {
-        index += 1;
-        let record = match serde_json::from_str::<Event>(line) {
-            Ok(e) => Record::Event(Box::new(e)),
-            Err(e) => Record::Malformed(format!("not a tracewarden event: {e}")),
-        };
-        sink(index, Some(line_no), record);
-    });
-    Ok(())
+) {
+    *index += 1;
+    let record = match serde_json::from_str::<Event>(line) {
+        Ok(e) => Record::Event(Box::new(e)),
+        Err(e) => Record::Malformed(format!("not a tracewarden event: {e}")),
+    };
+    sink(*index, Some(line_no), record);
+}
+
+/// Whether the first object of an input is a tracewarden event.
+pub(super) fn looks_like(obj: &serde_json::Map<String, serde_json::Value>) -> bool {
+    obj.contains_key("time_ns") && obj.contains_key("source")
 }

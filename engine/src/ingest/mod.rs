@@ -1,11 +1,23 @@
-//! Ingestion: open inputs (files, directories, gzip), detect each one's format by content, and
-//! turn records into events. Every record is accounted for: it becomes an event, or it is counted
-//! as skipped with a reason; malformed records are listed with file, record and line.
+//! Ingestion: open inputs (files, directories, gzip, standard input), detect each one's format by
+//! content, turn records into events, put them in time order across inputs and correlate them.
+//!
+//! The pipeline, stage by stage:
+//! 1. [`source`]: open, decompress, peek; [`detect`]: the format and whether the input is one JSON
+//!    document (read whole, bounded) or lines (streamed, each line bounded);
+//! 2. one reader module per format turns records into events; every record is accounted for
+//!    (an event, or skipped with a reason; malformed records listed with file, record and line);
+//! 3. [`sort`]: sorted runs within a memory budget, spilled to temporary files, merged k-way by log
+//!    time then read order;
+//! 4. [`correlate`]: the same call from two sources merged into one event; DB calls linked to
+//!    their HTTP requests.
 
 mod cloudtrail;
+pub(crate) mod correlate;
 mod credentials;
+mod detect;
 mod dynamodb;
 mod events;
+mod sort;
 mod source;
 
 use std::collections::BTreeMap;
@@ -15,14 +27,19 @@ use serde::Serialize;
 
 use crate::error::{Error, InputError};
 use crate::event::Event;
+use correlate::{Correlator, Pending};
+use detect::Layout;
+use source::{Line, LineReader, Origin};
 
+pub use correlate::CorrelationOptions;
 pub use source::MAX_INPUT_BYTES;
 
 /// The input formats the engine reads. Closed set: adding one is adding a module here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum InputFormat {
-    /// AWS CloudTrail: `{"Records": [...]}` files or one record per line.
+    /// AWS CloudTrail: `{"Records": [...]}` files, one record per line, EventBridge envelopes,
+    /// CloudTrail Lake query results.
     #[serde(rename = "cloudtrail")]
     CloudTrail,
     /// tracewarden's own normalized events, one JSON object per line.
@@ -33,7 +50,7 @@ impl InputFormat {
     /// Every format.
     pub const ALL: [InputFormat; 2] = [InputFormat::CloudTrail, InputFormat::Events];
 
-    /// The format's name (`--input-format`, reports).
+    /// The format's name (`--input-format`, reports, `source.format`).
     pub fn as_str(&self) -> &'static str {
         match self {
             InputFormat::CloudTrail => "cloudtrail",
@@ -49,34 +66,58 @@ impl std::str::FromStr for InputFormat {
         InputFormat::ALL
             .into_iter()
             .find(|f| f.as_str() == s)
-            .ok_or_else(|| format!("unknown input format `{s}`: expected cloudtrail or events"))
+            .ok_or_else(|| {
+                let names: Vec<&str> = InputFormat::ALL.iter().map(|f| f.as_str()).collect();
+                format!(
+                    "unknown input format `{s}`: expected one of {}",
+                    names.join(", ")
+                )
+            })
     }
 }
 
 /// Most record errors listed per input; the rest are still counted.
 pub const MAX_LISTED_ERRORS: usize = 100;
 
-/// The accounting of one input file: `records == events + skipped`.
+/// The accounting of one input: `records == events + merged + skipped`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InputReport {
-    /// The file.
+    /// The input as given (`-` for standard input).
     pub path: String,
-    /// Its detected (or forced) format; absent when the file could not be read as a whole.
+    /// Its detected (or forced) format; absent when the input could not be read at all.
     pub format: Option<InputFormat>,
     /// Records read.
     pub records: u64,
-    /// Events produced.
+    /// Events produced and passed to rules.
     pub events: u64,
+    /// Events merged into an event of another input (the same call seen twice).
+    pub merged: u64,
     /// Records skipped.
     pub skipped: u64,
     /// Skipped records by reason.
     pub skipped_reasons: BTreeMap<String, u64>,
     /// The first malformed records, with file, record, line and what was wrong.
     pub errors: Vec<InputError>,
-    /// Why the file could not be read at all (bad gzip, not JSON, unknown format); its records are
-    /// not counted.
+    /// Why reading stopped early (a truncated gzip, a read error) or never started (not a known
+    /// format). Records read before it are counted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+impl InputReport {
+    fn new(path: String, format: Option<InputFormat>) -> Self {
+        InputReport {
+            path,
+            format,
+            records: 0,
+            events: 0,
+            merged: 0,
+            skipped: 0,
+            skipped_reasons: BTreeMap::new(),
+            errors: Vec::new(),
+            error: None,
+        }
+    }
 }
 
 /// What one record became.
@@ -88,64 +129,154 @@ enum Record {
     Malformed(String),
 }
 
+/// The skip reason counted for malformed records.
+pub const MALFORMED: &str = "malformed record";
+
 /// Options for reading inputs.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct IngestOptions {
     /// Force a format instead of detecting it.
     pub format: Option<InputFormat>,
-    /// Stop at the first malformed record.
+    /// Stop at the first malformed record or unreadable input.
     pub strict: bool,
+    /// Longest line of a JSON-lines input; longer lines are skipped as malformed (default 16 MiB).
+    pub max_line_bytes: usize,
+    /// Events held in memory for sorting before a run is spilled to a temporary file
+    /// (default 250,000).
+    pub sort_budget: usize,
+    /// Correlation settings.
+    pub correlation: CorrelationOptions,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            format: None,
+            strict: false,
+            max_line_bytes: 16 << 20,
+            sort_budget: 250_000,
+            correlation: CorrelationOptions::default(),
+        }
+    }
 }
 
 /// Events read from inputs, in time order, and the accounting of each input.
 #[derive(Debug, Clone, Default)]
 pub struct Ingested {
-    /// Every event, ordered by time, then input order, then record.
+    /// Every event, ordered by time, then read order.
     pub events: Vec<Event>,
-    /// One report per input file.
+    /// One report per input.
     pub inputs: Vec<InputReport>,
 }
 
-/// Reads `paths` (files or directories, recursively; `.gz` by content) into events ordered by
-/// time. Ties keep input order, so the result is deterministic.
+/// Reads `paths` and collects the whole stream (for tests and small inputs; scans stream).
 pub fn read_inputs(paths: &[PathBuf], options: &IngestOptions) -> Result<Ingested, Error> {
-    let mut files = Vec::new();
-    for p in paths {
-        expand(p, &mut files)?;
-    }
-    let mut out = Ingested::default();
-    for file in &files {
-        match read_file(file, options, &mut out.events) {
-            Ok(report) => out.inputs.push(report),
-            Err(Error::UnreadableInput { path, message }) if !options.strict => {
-                out.inputs.push(InputReport {
-                    path,
-                    format: None,
-                    records: 0,
-                    events: 0,
-                    skipped: 0,
-                    skipped_reasons: BTreeMap::new(),
-                    errors: Vec::new(),
-                    error: Some(message),
-                })
+    let mut stream = open(paths, options)?;
+    let events = stream.by_ref().collect();
+    Ok(Ingested {
+        events,
+        inputs: stream.finish()?,
+    })
+}
+
+/// The time-ordered, correlated events of a set of inputs. Iterate it, then call
+/// [`EventStream::finish`] for the per-input accounting.
+pub struct EventStream {
+    merged: sort::Merged,
+    correlator: Correlator,
+    inputs: Vec<InputReport>,
+    flushing: bool,
+}
+
+impl Iterator for EventStream {
+    type Item = Event;
+
+    fn next(&mut self) -> Option<Event> {
+        loop {
+            if let Some(e) = self.correlator.pop(self.flushing) {
+                return Some(e);
             }
-            Err(e) => return Err(e),
+            if self.flushing {
+                return None;
+            }
+            match self.merged.next() {
+                Some(p) => self.correlator.push(p),
+                None => self.flushing = true,
+            }
         }
     }
-    // A stable sort keeps file and record order for equal times.
-    out.events.sort_by_key(|e| e.time_ns);
-    Ok(out)
+}
+
+impl EventStream {
+    /// The inputs' accounting, once the stream is drained.
+    pub fn finish(mut self) -> Result<Vec<InputReport>, Error> {
+        if let Some(source) = self.merged.error.take() {
+            return Err(Error::Io {
+                path: std::env::temp_dir(),
+                source,
+            });
+        }
+        for (report, merged) in self.inputs.iter_mut().zip(&self.correlator.merged) {
+            report.merged = *merged;
+            report.events -= (*merged).min(report.events);
+        }
+        Ok(self.inputs)
+    }
+
+    /// The inputs' accounting so far (complete except `merged` until the stream is drained).
+    pub fn inputs(&self) -> &[InputReport] {
+        &self.inputs
+    }
+}
+
+/// Reads every input (files, directories recursively, `-` for standard input) into sorted runs
+/// and returns the merged, correlated stream.
+pub fn open(paths: &[PathBuf], options: &IngestOptions) -> Result<EventStream, Error> {
+    let mut origins = Vec::new();
+    for p in paths {
+        if source::is_stdin(p) {
+            origins.push(Origin::Stdin);
+        } else {
+            expand(p, &mut origins)?;
+        }
+    }
+    let mut sorter = sort::Sorter::new(options.sort_budget);
+    let mut inputs = Vec::new();
+    let mut seq = 0u64;
+    for (i, origin) in origins.iter().enumerate() {
+        let input = u32::try_from(i).unwrap_or(u32::MAX);
+        let report = read_input(origin, options, &mut |event| {
+            seq += 1;
+            sorter
+                .push(Pending {
+                    key: (event.time_ns, seq, 0),
+                    input,
+                    event,
+                })
+                .map_err(|source| Error::Io {
+                    path: std::env::temp_dir(),
+                    source,
+                })
+        })?;
+        inputs.push(report);
+    }
+    Ok(EventStream {
+        merged: sorter.into_merged(),
+        correlator: Correlator::new(options.correlation, inputs.len()),
+        inputs,
+        flushing: false,
+    })
 }
 
 /// Files under `path`, sorted, hidden files skipped.
-fn expand(path: &Path, files: &mut Vec<PathBuf>) -> Result<(), Error> {
+fn expand(path: &Path, files: &mut Vec<Origin>) -> Result<(), Error> {
     let io = |source| Error::Io {
         path: path.to_owned(),
         source,
     };
     let meta = std::fs::metadata(path).map_err(io)?;
     if !meta.is_dir() {
-        files.push(path.to_owned());
+        files.push(Origin::File(path.to_owned()));
         return Ok(());
     }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
@@ -166,46 +297,56 @@ fn expand(path: &Path, files: &mut Vec<PathBuf>) -> Result<(), Error> {
     Ok(())
 }
 
-fn read_file(
-    path: &Path,
+/// Reads one input, passing its events to `emit`; returns its accounting. An input that cannot
+/// be read is reported (or, with `strict`, an error).
+fn read_input(
+    origin: &Origin,
     options: &IngestOptions,
-    events: &mut Vec<Event>,
+    emit: &mut dyn FnMut(Event) -> Result<(), Error>,
 ) -> Result<InputReport, Error> {
-    let name = path.display().to_string();
-    let data = source::read_all(path)?;
-    let text = std::str::from_utf8(&data).map_err(|e| Error::UnreadableInput {
-        path: name.clone(),
-        message: format!(
-            "invalid UTF-8 at byte {}: expected JSON text",
-            e.valid_up_to()
-        ),
-    })?;
-    let format = match options.format {
-        Some(f) => f,
-        None => source::detect(text).ok_or_else(|| Error::UnreadableInput {
-            path: name.clone(),
-            message: "unrecognized format: expected CloudTrail JSON (`{\"Records\": [...]}` or one record per line) \
-                      or tracewarden events (JSON lines); use --input-format to say which"
-                .to_owned(),
-        })?,
+    let name = origin.name();
+    let mut report = InputReport::new(name.clone(), None);
+    let fail = |report: &mut InputReport, e: Error| match e {
+        Error::UnreadableInput { message, .. } if !options.strict => {
+            report.error = Some(message);
+            Ok(())
+        }
+        other => Err(other),
     };
-    let mut report = InputReport {
-        path: name.clone(),
-        format: Some(format),
-        records: 0,
-        events: 0,
-        skipped: 0,
-        skipped_reasons: BTreeMap::new(),
-        errors: Vec::new(),
-        error: None,
+    let opened = match source::open(origin) {
+        Ok(o) => o,
+        Err(e) => {
+            fail(&mut report, e)?;
+            return Ok(report);
+        }
     };
-    let mut first_error = None;
+    let (format, layout) = match detect::detect(&opened.prefix, options.format) {
+        Ok(d) => d,
+        Err(message) => {
+            fail(
+                &mut report,
+                Error::UnreadableInput {
+                    path: name,
+                    message,
+                },
+            )?;
+            return Ok(report);
+        }
+    };
+    report.format = Some(format);
+    let mut first_error: Option<InputError> = None;
+    let malformed_seen = std::cell::Cell::new(false);
+    let mut emit_error: Option<Error> = None;
     let mut sink = |index: u64, line: Option<u64>, record: Record| {
         report.records += 1;
         match record {
             Record::Event(e) => {
                 report.events += 1;
-                events.push(*e);
+                if emit_error.is_none()
+                    && let Err(e) = emit(*e)
+                {
+                    emit_error = Some(e);
+                }
             }
             Record::Skip(reason) => {
                 report.skipped += 1;
@@ -215,7 +356,7 @@ fn read_file(
                 report.skipped += 1;
                 *report
                     .skipped_reasons
-                    .entry("malformed record".to_owned())
+                    .entry(MALFORMED.to_owned())
                     .or_default() += 1;
                 let err = InputError {
                     file: name.clone(),
@@ -225,6 +366,7 @@ fn read_file(
                 };
                 if first_error.is_none() {
                     first_error = Some(err.clone());
+                    malformed_seen.set(true);
                 }
                 if report.errors.len() < MAX_LISTED_ERRORS {
                     report.errors.push(err);
@@ -232,20 +374,119 @@ fn read_file(
             }
         }
     };
-    match format {
-        InputFormat::CloudTrail => cloudtrail::read(&name, text, &mut sink),
-        InputFormat::Events => events::read(text, &mut sink),
+    let gzip = opened.gzip;
+    let stopped: Result<(), Error> = match layout {
+        Layout::Document => source::read_document(origin, opened).and_then(|text| {
+            read_document(format, &name, &text, &mut sink).map_err(|message| {
+                Error::UnreadableInput {
+                    path: name.clone(),
+                    message,
+                }
+            })
+        }),
+        Layout::Lines => {
+            let mut lines = LineReader::new(opened.reader, options.max_line_bytes);
+            let mut state = LineState::new(format);
+            let mut index = 0u64;
+            loop {
+                if options.strict && malformed_seen.get() {
+                    break Ok(());
+                }
+                let (line_no, line) = match lines.next_line() {
+                    Ok(Some(l)) => l,
+                    Ok(None) => break Ok(()),
+                    Err(e) => {
+                        break Err(Error::UnreadableInput {
+                            path: name.clone(),
+                            message: source::read_error(gzip, &e, Some(lines.line_no())),
+                        });
+                    }
+                };
+                match line {
+                    Line::Text(t) if t.trim().is_empty() => {}
+                    Line::Text(t) => state.read_line(&name, &mut index, line_no, t, &mut sink),
+                    Line::NotUtf8 { valid_up_to } => {
+                        index += 1;
+                        sink(
+                            index,
+                            Some(line_no),
+                            Record::Malformed(format!(
+                                "invalid UTF-8 at byte {valid_up_to} of the line: expected JSON text"
+                            )),
+                        );
+                    }
+                    Line::TooLong { bytes } => {
+                        index += 1;
+                        sink(
+                            index,
+                            Some(line_no),
+                            Record::Malformed(format!(
+                                "line of {bytes} bytes is longer than the {} MiB limit: skipped unread",
+                                options.max_line_bytes >> 20
+                            )),
+                        );
+                    }
+                }
+            }
+        }
+    };
+    if let Some(e) = emit_error {
+        return Err(e);
     }
-    .map_err(|message| Error::UnreadableInput {
-        path: name.clone(),
-        message,
-    })?;
+    if let Err(e) = stopped {
+        fail(&mut report, e)?;
+    }
     if options.strict
         && let Some(err) = first_error
     {
         return Err(Error::Input(err));
     }
     Ok(report)
+}
+
+/// Reads a whole-document input.
+fn read_document(
+    format: InputFormat,
+    file: &str,
+    text: &str,
+    sink: &mut impl FnMut(u64, Option<u64>, Record),
+) -> Result<(), String> {
+    match format {
+        InputFormat::CloudTrail => cloudtrail::read(file, text, sink),
+        InputFormat::Events => {
+            let mut state = LineState::new(format);
+            let mut index = 0;
+            for_each_line(text, |line_no, line| {
+                state.read_line(file, &mut index, line_no, line, sink)
+            });
+            Ok(())
+        }
+    }
+}
+
+/// Per-input state of a JSON-lines reader.
+struct LineState {
+    format: InputFormat,
+}
+
+impl LineState {
+    fn new(format: InputFormat) -> Self {
+        LineState { format }
+    }
+
+    fn read_line(
+        &mut self,
+        file: &str,
+        index: &mut u64,
+        line_no: u64,
+        line: &str,
+        sink: &mut impl FnMut(u64, Option<u64>, Record),
+    ) {
+        match self.format {
+            InputFormat::CloudTrail => cloudtrail::read_line(file, index, line_no, line, sink),
+            InputFormat::Events => events::read_line(index, line_no, line, sink),
+        }
+    }
 }
 
 /// Calls `f` for each non-blank line with its 1-based line number.

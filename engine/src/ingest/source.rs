@@ -1,115 +1,246 @@
-//! Opening inputs: whole-file reads with a size cap, gzip detected by its magic bytes, and format
-//! detection by content.
+//! Opening inputs: files or standard input, gzip detected by its magic bytes, a peek at the start
+//! for format detection, then either a bounded whole-document read or a stream of bounded lines.
 
-use std::io::Read;
-use std::path::Path;
+use std::io::{BufRead, BufReader, Cursor, Read};
+use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
 
-use super::InputFormat;
 use crate::error::Error;
 
-/// Most bytes read from one input (after decompression): larger inputs, and gzip bombs, are
-/// refused with an error rather than exhausting memory.
+/// Most bytes read from one whole-document input (a HAR, a CloudTrail `Records` file, a pretty
+/// OTLP document) after decompression: larger documents, and gzip bombs, are refused with an
+/// error rather than exhausting memory. JSON-lines inputs are streamed and have no total limit.
 pub const MAX_INPUT_BYTES: u64 = 1 << 30;
 
-/// Reads a file, decompressing gzip, up to [`MAX_INPUT_BYTES`].
-pub(super) fn read_all(path: &Path) -> Result<Vec<u8>, Error> {
-    let io = |source| Error::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let mut file = std::fs::File::open(path).map_err(io)?;
-    let mut magic = [0u8; 2];
-    let n = read_prefix(&mut file, &mut magic).map_err(io)?;
-    let prefix = magic.get(..n).unwrap_or(&[]);
-    let reader: Box<dyn Read> = if prefix == [0x1f, 0x8b] {
-        Box::new(MultiGzDecoder::new(std::io::Cursor::new(magic).chain(file)))
-    } else {
-        Box::new(std::io::Cursor::new(prefix.to_vec()).chain(file))
-    };
-    let mut data = Vec::new();
-    reader
-        .take(MAX_INPUT_BYTES + 1)
-        .read_to_end(&mut data)
-        .map_err(|e| Error::UnreadableInput {
-            path: path.display().to_string(),
-            message: if prefix == [0x1f, 0x8b] {
-                format!("corrupt or truncated gzip: {e}")
-            } else {
-                format!("read failed: {e}")
-            },
-        })?;
-    if data.len() as u64 > MAX_INPUT_BYTES {
-        return Err(Error::UnreadableInput {
-            path: path.display().to_string(),
-            message: format!(
-                "larger than {} MiB once decompressed",
-                MAX_INPUT_BYTES >> 20
-            ),
-        });
-    }
-    Ok(data)
+/// How many bytes of an input are looked at to detect its format.
+const PEEK_BYTES: usize = 1 << 20;
+
+/// Where an input comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Origin {
+    File(PathBuf),
+    Stdin,
 }
 
-fn read_prefix(file: &mut std::fs::File, buf: &mut [u8; 2]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match file.read(buf.get_mut(n..).unwrap_or(&mut [])) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+impl Origin {
+    /// The name used in reports and source references: the path as given, or `-`.
+    pub(super) fn name(&self) -> String {
+        match self {
+            Origin::File(p) => p.display().to_string(),
+            Origin::Stdin => "-".to_owned(),
         }
     }
-    Ok(n)
 }
 
-/// Detects the format from the text: a `Records` document or CloudTrail lines (records have
-/// `eventVersion` and `eventSource`; EventBridge envelopes have `detail-type` and `detail`), or
-/// tracewarden events (`time_ns` and `source`).
-pub(super) fn detect(text: &str) -> Option<InputFormat> {
-    if super::cloudtrail::is_records_document(text) {
-        return Some(InputFormat::CloudTrail);
-    }
-    let first = text.trim_start().lines().next()?;
-    let value: serde_json::Value = serde_json::from_str(first).ok()?;
-    let obj = value.as_object()?;
-    let cloudtrail = obj.contains_key("Records")
-        || (obj.contains_key("eventVersion") && obj.contains_key("eventSource"))
-        || (obj.contains_key("detail-type") && obj.contains_key("detail"));
-    if cloudtrail {
-        Some(InputFormat::CloudTrail)
-    } else if obj.contains_key("time_ns") && obj.contains_key("source") {
-        Some(InputFormat::Events)
+/// An open input: its first bytes (for detection) and a reader that yields all of it, prefix
+/// included, decompressed.
+pub(super) struct Opened {
+    pub prefix: Vec<u8>,
+    pub reader: Box<dyn BufRead + Send>,
+    pub gzip: bool,
+}
+
+/// Opens an input, decompressing gzip, and peeks at its start.
+pub(super) fn open(origin: &Origin) -> Result<Opened, Error> {
+    let raw: Box<dyn Read + Send> = match origin {
+        Origin::File(path) => Box::new(std::fs::File::open(path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?),
+        Origin::Stdin => Box::new(std::io::stdin()),
+    };
+    let mut raw = BufReader::new(raw);
+    let gzip = raw
+        .fill_buf()
+        .map_err(|e| unreadable(origin, format!("read failed: {e}")))?
+        .starts_with(&[0x1f, 0x8b]);
+    let mut inner: Box<dyn Read + Send> = if gzip {
+        Box::new(MultiGzDecoder::new(raw))
     } else {
-        None
+        Box::new(raw)
+    };
+    let mut prefix = Vec::with_capacity(64 * 1024);
+    (&mut inner)
+        .take(PEEK_BYTES as u64)
+        .read_to_end(&mut prefix)
+        .map_err(|e| unreadable(origin, read_error(gzip, &e, None)))?;
+    // A UTF-8 byte-order mark (browsers' HAR exports) is not part of the JSON.
+    let skip = if prefix.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    let reader = BufReader::with_capacity(256 * 1024, Cursor::new(prefix.clone()).chain(inner));
+    let mut reader: Box<dyn BufRead + Send> = Box::new(reader);
+    if skip > 0 {
+        reader.consume(skip);
+        prefix.drain(..skip);
     }
+    Ok(Opened {
+        prefix,
+        reader,
+        gzip,
+    })
+}
+
+fn unreadable(origin: &Origin, message: String) -> Error {
+    Error::UnreadableInput {
+        path: origin.name(),
+        message,
+    }
+}
+
+/// The message for a read error, naming gzip damage as such.
+pub(super) fn read_error(gzip: bool, e: &std::io::Error, after_line: Option<u64>) -> String {
+    let place = after_line.map_or(String::new(), |l| format!(" after line {l}"));
+    if gzip {
+        format!("corrupt or truncated gzip{place}: {e}")
+    } else {
+        format!("read failed{place}: {e}")
+    }
+}
+
+/// Reads a whole document, up to [`MAX_INPUT_BYTES`], as UTF-8 text.
+pub(super) fn read_document(origin: &Origin, opened: Opened) -> Result<String, Error> {
+    let mut data = Vec::new();
+    opened
+        .reader
+        .take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| unreadable(origin, read_error(opened.gzip, &e, None)))?;
+    if data.len() as u64 > MAX_INPUT_BYTES {
+        return Err(unreadable(
+            origin,
+            format!(
+                "larger than {} MiB once decompressed: a single JSON document this large is not read \
+                 (JSON-lines inputs have no such limit)",
+                MAX_INPUT_BYTES >> 20
+            ),
+        ));
+    }
+    String::from_utf8(data).map_err(|e| {
+        unreadable(
+            origin,
+            format!(
+                "invalid UTF-8 at byte {}: expected JSON text",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })
+}
+
+/// One line read by [`LineReader`].
+pub(super) enum Line<'a> {
+    /// A line (without its newline), as text.
+    Text(&'a str),
+    /// A line that is not UTF-8: where the first bad byte is.
+    NotUtf8 { valid_up_to: usize },
+    /// A line longer than the limit: its length (it was skipped, not stored).
+    TooLong { bytes: u64 },
+}
+
+/// Reads lines of at most `max_bytes`, reusing one buffer; longer lines are skipped to their end
+/// without being stored.
+pub(super) struct LineReader {
+    reader: Box<dyn BufRead + Send>,
+    buf: Vec<u8>,
+    max_bytes: usize,
+    line: u64,
+}
+
+impl LineReader {
+    pub(super) fn new(reader: Box<dyn BufRead + Send>, max_bytes: usize) -> Self {
+        LineReader {
+            reader,
+            buf: Vec::new(),
+            max_bytes,
+            line: 0,
+        }
+    }
+
+    /// The number of the last line read (1-based).
+    pub(super) fn line_no(&self) -> u64 {
+        self.line
+    }
+
+    /// The next line and its number, `None` at the end.
+    pub(super) fn next_line(&mut self) -> std::io::Result<Option<(u64, Line<'_>)>> {
+        self.buf.clear();
+        let mut total: u64 = 0;
+        let mut too_long = false;
+        loop {
+            let chunk = self.reader.fill_buf()?;
+            if chunk.is_empty() {
+                if total == 0 {
+                    return Ok(None);
+                }
+                break;
+            }
+            let (part, done) = match chunk.iter().position(|&b| b == b'\n') {
+                Some(i) => (chunk.get(..i).unwrap_or_default(), Some(i + 1)),
+                None => (chunk, None),
+            };
+            total += part.len() as u64;
+            if !too_long {
+                if self.buf.len() + part.len() > self.max_bytes {
+                    too_long = true;
+                    self.buf.clear();
+                } else {
+                    self.buf.extend_from_slice(part);
+                }
+            }
+            let used = done.unwrap_or(chunk.len());
+            self.reader.consume(used);
+            if done.is_some() {
+                total += 1;
+                break;
+            }
+        }
+        self.line += 1;
+        if too_long {
+            return Ok(Some((self.line, Line::TooLong { bytes: total })));
+        }
+        if self.buf.last() == Some(&b'\r') {
+            self.buf.pop();
+        }
+        let line = match std::str::from_utf8(&self.buf) {
+            Ok(s) => Line::Text(s),
+            Err(e) => Line::NotUtf8 {
+                valid_up_to: e.valid_up_to(),
+            },
+        };
+        Ok(Some((self.line, line)))
+    }
+}
+
+/// Whether `path` names standard input.
+pub(super) fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn lines(text: &[u8], max: usize) -> Vec<String> {
+        let mut r = LineReader::new(Box::new(Cursor::new(text.to_vec())), max);
+        let mut out = Vec::new();
+        while let Some((_, l)) = r.next_line().unwrap() {
+            out.push(match l {
+                Line::Text(t) => t.to_owned(),
+                Line::NotUtf8 { valid_up_to } => format!("<bad utf8 at {valid_up_to}>"),
+                Line::TooLong { bytes } => format!("<too long: {bytes}>"),
+            });
+        }
+        out
+    }
+
     #[test]
-    fn detects_by_content() {
+    fn long_lines_are_skipped_and_bad_utf8_is_named() {
         assert_eq!(
-            detect("  {\n \"Records\": []}"),
-            Some(InputFormat::CloudTrail)
+            lines(b"ab\r\n0123456789\nx\xffy\n\nlast", 5),
+            ["ab", "<too long: 11>", "<bad utf8 at 1>", "", "last"]
         );
-        assert_eq!(
-            detect("{\"eventVersion\":\"1.08\",\"eventSource\":\"dynamodb.amazonaws.com\"}\n"),
-            Some(InputFormat::CloudTrail)
-        );
-        assert_eq!(
-            detect("{\"id\":\"x\",\"time_ns\":1,\"source\":{}}"),
-            Some(InputFormat::Events)
-        );
-        assert_eq!(
-            detect("{\"detail-type\":\"AWS API Call via CloudTrail\",\"detail\":{}}"),
-            Some(InputFormat::CloudTrail)
-        );
-        assert_eq!(detect("hello"), None);
-        assert_eq!(detect(""), None);
     }
 }

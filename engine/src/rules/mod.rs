@@ -6,8 +6,7 @@ mod pack;
 mod rego;
 mod wasm;
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -135,43 +134,86 @@ impl RuleSet {
         &self.packs
     }
 
-    /// Runs every rule file over `events` (in time order) on up to `threads` threads. The result
-    /// does not depend on the thread count.
-    pub fn run(&self, events: &[Event], threads: usize) -> RuleOutcome {
+    /// Runs every rule over `events` (in stream order) and collects findings, sorted. Events are
+    /// passed to worker threads in shared chunks through bounded queues, so memory stays bounded
+    /// whatever the stream's length; each rule file sees the same events in the same batches
+    /// whatever `threads` is, so the result does not depend on it.
+    pub fn run(&self, events: impl Iterator<Item = Event>, threads: usize) -> RuleOutcome {
         let jobs: Vec<(&RulePack, &RuleFile)> = self
             .packs
             .iter()
             .flat_map(|p| p.files.iter().map(move |f| (p, f)))
             .collect();
-        let results: Mutex<Vec<Option<FileResult>>> =
-            Mutex::new(jobs.iter().map(|_| None).collect());
-        let next = AtomicUsize::new(0);
         let workers = threads.clamp(1, jobs.len().max(1));
+        let mut results: Vec<Option<FileResult>> = jobs.iter().map(|_| None).collect();
         std::thread::scope(|s| {
-            for _ in 0..workers {
-                s.spawn(|| {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some((pack, file)) = jobs.get(i) else {
-                            break;
-                        };
-                        let result = run_file(pack, file, events);
-                        if let Ok(mut r) = results.lock()
-                            && let Some(slot) = r.get_mut(i)
-                        {
-                            *slot = Some(result);
+            let mut senders = Vec::new();
+            let mut handles = Vec::new();
+            for w in 0..workers {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Arc<[Event]>>(QUEUED_CHUNKS);
+                senders.push(tx);
+                let mine: Vec<(usize, &RulePack, &RuleFile)> = jobs
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| i % workers == w)
+                    .map(|(i, (p, f))| (i, *p, *f))
+                    .collect();
+                handles.push(s.spawn(move || {
+                    let mut runs: Vec<(usize, FileRun<'_>)> = mine
+                        .into_iter()
+                        .map(|(i, p, f)| (i, FileRun::start(p, f)))
+                        .collect();
+                    for chunk in rx {
+                        for (_, run) in &mut runs {
+                            run.feed(&chunk);
                         }
                     }
-                });
+                    runs.into_iter()
+                        .map(|(i, run)| (i, run.finish()))
+                        .collect::<Vec<_>>()
+                }));
+            }
+            let mut chunk = Vec::with_capacity(CHUNK);
+            let send = |chunk: Vec<Event>| {
+                let shared: Arc<[Event]> = chunk.into();
+                for tx in &senders {
+                    // A worker only hangs up by panicking; its files are then reported below.
+                    let _ = tx.send(Arc::clone(&shared));
+                }
+            };
+            for e in events {
+                chunk.push(e);
+                if chunk.len() == CHUNK {
+                    send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)));
+                }
+            }
+            if !chunk.is_empty() {
+                send(chunk);
+            }
+            drop(senders);
+            for h in handles {
+                if let Ok(done) = h.join() {
+                    for (i, r) in done {
+                        if let Some(slot) = results.get_mut(i) {
+                            *slot = Some(r);
+                        }
+                    }
+                }
             }
         });
         let mut outcome = RuleOutcome::default();
-        for result in results
-            .into_inner()
-            .unwrap_or_default()
-            .into_iter()
-            .flatten()
-        {
+        for (result, (pack, file)) in results.into_iter().zip(&jobs) {
+            let result = result.unwrap_or_else(|| FileResult {
+                findings: Vec::new(),
+                failure: Some(RuleFailure {
+                    pack: pack.name.clone(),
+                    file: file.file.clone(),
+                    rules: file.rules().iter().map(|r| r.id.clone()).collect(),
+                    reason: "the host's worker thread for this rule file failed".to_owned(),
+                    events_before_failure: 0,
+                }),
+                events_seen: Vec::new(),
+            });
             outcome.findings.extend(result.findings);
             outcome.failures.extend(result.failure);
             outcome.events_seen.extend(result.events_seen);
@@ -182,6 +224,11 @@ impl RuleSet {
         outcome
     }
 }
+
+/// Events per chunk handed to the rule workers.
+const CHUNK: usize = 1024;
+/// Chunks queued per worker before the reader waits.
+const QUEUED_CHUNKS: usize = 8;
 
 struct FileResult {
     findings: Vec<Finding>,
@@ -213,79 +260,125 @@ impl Session {
 
 /// Feeds one rule file the events its rules subscribe to, in batches; stops it at its first
 /// failure (its instance is discarded, never fed again).
-fn run_file(pack: &RulePack, file: &RuleFile, events: &[Event]) -> FileResult {
-    let rules = file.rules();
-    let mut result = FileResult {
-        findings: Vec::new(),
-        failure: None,
-        events_seen: rules.iter().map(|r| (r.id.clone(), 0)).collect(),
-    };
-    let fail = |reason: String, sent: u64| RuleFailure {
-        pack: pack.name.clone(),
-        file: file.file.clone(),
-        rules: rules.iter().map(|r| r.id.clone()).collect(),
-        reason,
-        events_before_failure: sent,
-    };
-    let mut session = match &file.runtime {
-        Runtime::Wasm(c) => match c.instantiate() {
-            Ok(s) => Session::Wasm(Box::new(s)),
-            Err(reason) => {
-                result.failure = Some(fail(reason, 0));
-                return result;
-            }
-        },
-        Runtime::Rego(r) => Session::Rego(Box::new(r.session())),
-    };
-    let mut sent = 0u64;
-    let mut batch: Vec<&Event> = Vec::with_capacity(BATCH_SIZE);
-    let mut wanted = events
-        .iter()
-        .filter(|e| rules.iter().any(|r| r.wants(e)))
-        .peekable();
-    let collect = |raw: Vec<RawFinding>, result: &mut FileResult| -> Result<(), String> {
-        for f in raw {
-            let meta = rules
-                .iter()
-                .find(|r| r.id == f.rule_id)
-                .ok_or_else(|| format!("returned a finding for undeclared rule `{}`", f.rule_id))?;
-            result.findings.push(f.complete(meta, &pack.name));
-        }
-        if result.findings.len() > MAX_FINDINGS_PER_FILE {
-            return Err(format!(
-                "returned more than {MAX_FINDINGS_PER_FILE} findings"
-            ));
-        }
-        Ok(())
-    };
-    loop {
-        batch.clear();
-        batch.extend(wanted.by_ref().take(BATCH_SIZE));
-        let last = wanted.peek().is_none();
-        let outcome = if batch.is_empty() {
-            Ok(Vec::new())
-        } else {
-            session.on_events(&batch)
+/// One rule file's session over the stream.
+struct FileRun<'a> {
+    pack: &'a RulePack,
+    file: &'a RuleFile,
+    session: Option<Session>,
+    result: FileResult,
+    /// Wanted events waiting for a full batch, by chunk and position.
+    pending: Vec<(Arc<[Event]>, usize)>,
+    sent: u64,
+}
+
+impl<'a> FileRun<'a> {
+    fn start(pack: &'a RulePack, file: &'a RuleFile) -> Self {
+        let mut run = FileRun {
+            pack,
+            file,
+            session: None,
+            result: FileResult {
+                findings: Vec::new(),
+                failure: None,
+                events_seen: file.rules().iter().map(|r| (r.id.clone(), 0)).collect(),
+            },
+            pending: Vec::with_capacity(BATCH_SIZE),
+            sent: 0,
         };
-        let outcome = outcome.and_then(|raw| collect(raw, &mut result));
-        if let Err(reason) = outcome {
-            result.failure = Some(fail(reason, sent));
-            return result;
+        match &file.runtime {
+            Runtime::Wasm(c) => match c.instantiate() {
+                Ok(s) => run.session = Some(Session::Wasm(Box::new(s))),
+                Err(reason) => run.fail(reason),
+            },
+            Runtime::Rego(r) => run.session = Some(Session::Rego(Box::new(r.session()))),
         }
+        run
+    }
+
+    fn fail(&mut self, reason: String) {
+        self.session = None;
+        self.pending.clear();
+        self.result.failure = Some(RuleFailure {
+            pack: self.pack.name.clone(),
+            file: self.file.file.clone(),
+            rules: self.file.rules().iter().map(|r| r.id.clone()).collect(),
+            reason,
+            events_before_failure: self.sent,
+        });
+    }
+
+    fn feed(&mut self, chunk: &Arc<[Event]>) {
+        if self.session.is_none() {
+            return;
+        }
+        let rules = self.file.rules();
+        for (i, e) in chunk.iter().enumerate() {
+            if rules.iter().any(|r| r.wants(e)) {
+                self.pending.push((Arc::clone(chunk), i));
+                if self.pending.len() == BATCH_SIZE {
+                    self.flush();
+                }
+            }
+        }
+    }
+
+    /// Sends the pending batch.
+    fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let batch: Vec<&Event> = pending
+            .iter()
+            .filter_map(|(chunk, i)| chunk.get(*i))
+            .collect();
+        let outcome = match self.session.as_mut() {
+            Some(session) => session.on_events(&batch),
+            None => return,
+        };
+        if let Err(reason) = outcome.and_then(|raw| self.collect(raw)) {
+            self.fail(reason);
+            return;
+        }
+        let rules = self.file.rules();
         for e in &batch {
-            for (rule, (_, n)) in rules.iter().zip(result.events_seen.iter_mut()) {
+            for (rule, (_, n)) in rules.iter().zip(self.result.events_seen.iter_mut()) {
                 if rule.wants(e) {
                     *n += 1;
                 }
             }
         }
-        sent += batch.len() as u64;
-        if last {
-            break;
+        self.sent += batch.len() as u64;
+        drop(batch);
+        self.pending = pending;
+        self.pending.clear();
+    }
+
+    fn collect(&mut self, raw: Vec<RawFinding>) -> Result<(), String> {
+        let rules = self.file.rules();
+        for f in raw {
+            let meta = rules
+                .iter()
+                .find(|r| r.id == f.rule_id)
+                .ok_or_else(|| format!("returned a finding for undeclared rule `{}`", f.rule_id))?;
+            self.result.findings.push(f.complete(meta, &self.pack.name));
         }
+        if self.result.findings.len() > MAX_FINDINGS_PER_FILE {
+            return Err(format!(
+                "returned more than {MAX_FINDINGS_PER_FILE} findings"
+            ));
+        }
+        Ok(())
     }
-    if let Err(reason) = session.finish().and_then(|raw| collect(raw, &mut result)) {
-        result.failure = Some(fail(reason, sent));
+
+    fn finish(mut self) -> FileResult {
+        self.flush();
+        if let Some(session) = self.session.as_mut() {
+            let done = session.finish();
+            if let Err(reason) = done.and_then(|raw| self.collect(raw)) {
+                self.fail(reason);
+            }
+        }
+        self.result
     }
-    result
 }

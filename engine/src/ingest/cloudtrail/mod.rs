@@ -10,6 +10,7 @@
 
 mod dynamodb;
 mod keys;
+mod lake;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -19,7 +20,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::dynamodb::member as param;
-use super::{LineCounter, Record, for_each_line};
+use super::{LineCounter, Record};
 use crate::event::{Actor, Correlation, DbOperation, Detail, Event, SourceRef};
 use crate::time::parse_rfc3339;
 
@@ -93,34 +94,58 @@ pub(super) fn is_records_document(text: &str) -> bool {
             .is_some_and(|r| r.trim_start().starts_with("\"Records\""))
 }
 
-/// Reads a `Records` document or CloudTrail JSON lines.
+/// Reads a CloudTrail document: a `Records` log file, a JSON array of records, or CloudTrail
+/// Lake query results.
 pub(super) fn read(
     file: &str,
     text: &str,
     sink: &mut impl FnMut(u64, Option<u64>, Record),
 ) -> Result<(), String> {
-    if is_records_document(text) {
+    if lake::is_lake_document(text) {
+        return lake::read(file, text, sink);
+    }
+    let records: Vec<&RawValue> = if is_records_document(text) {
         let doc: Document<'_> = serde_json::from_str(text).map_err(|e| {
             format!("not a CloudTrail log file: {e}: expected `{{\"Records\": [...]}}`")
         })?;
-        let mut lines = LineCounter::new(text);
-        for (i, raw) in doc.records.into_iter().enumerate() {
-            let line = lines.line_of(raw.get());
-            let index = i as u64 + 1;
-            for record in convert(file, index, line, raw.get()) {
-                sink(index, line, record);
-            }
-        }
+        doc.records
     } else {
-        let mut index = 0;
-        for_each_line(text, |line_no, line| {
-            index += 1;
-            for record in convert(file, index, Some(line_no), line) {
-                sink(index, Some(line_no), record);
-            }
-        });
+        serde_json::from_str(text).map_err(|e| {
+            format!(
+                "not CloudTrail JSON: {e}: expected `{{\"Records\": [...]}}` or an array of records"
+            )
+        })?
+    };
+    let mut lines = LineCounter::new(text);
+    for (i, raw) in records.into_iter().enumerate() {
+        let line = lines.line_of(raw.get());
+        let index = i as u64 + 1;
+        for record in convert(file, index, line, raw.get()) {
+            sink(index, line, record);
+        }
     }
     Ok(())
+}
+
+/// Reads one line of CloudTrail JSON lines (a record, or an EventBridge envelope).
+pub(super) fn read_line(
+    file: &str,
+    index: &mut u64,
+    line_no: u64,
+    line: &str,
+    sink: &mut impl FnMut(u64, Option<u64>, Record),
+) {
+    *index += 1;
+    for record in convert(file, *index, Some(line_no), line) {
+        sink(*index, Some(line_no), record);
+    }
+}
+
+/// Whether the first object of a JSON-lines input is a CloudTrail record or an EventBridge
+/// envelope.
+pub(super) fn looks_like(obj: &Map<String, Value>) -> bool {
+    (obj.contains_key("eventVersion") && obj.contains_key("eventSource"))
+        || (obj.contains_key("detail-type") && obj.contains_key("detail"))
 }
 
 /// What a record's source-specific part became.
@@ -300,7 +325,7 @@ mod tests {
 
     fn collect(text: &str) -> Vec<(u64, Option<u64>, Result<Event, String>)> {
         let mut out = Vec::new();
-        read("t.json", text, &mut |i, line, r| {
+        let mut sink = |i, line, r| {
             out.push((
                 i,
                 line,
@@ -310,8 +335,15 @@ mod tests {
                     Record::Malformed(m) => Err(m),
                 },
             ))
-        })
-        .unwrap();
+        };
+        if text.starts_with('{') && !text.starts_with("{\"Records\"") {
+            let mut index = 0;
+            for (n, line) in text.lines().enumerate() {
+                read_line("t.json", &mut index, n as u64 + 1, line, &mut sink);
+            }
+        } else {
+            read("t.json", text, &mut sink).unwrap();
+        }
         out
     }
 

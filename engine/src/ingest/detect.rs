@@ -1,0 +1,141 @@
+//! Format detection by content, from the first bytes of an input: whole JSON documents by their
+//! first member (`Records`, `log`, `resourceSpans`, `QueryResultRows`) or a top-level array; JSON
+//! lines by asking each format whether it recognizes the first line's object; CSV by its header.
+//! A forced format (`--input-format`) still has its layout detected.
+
+use serde_json::{Map, Value};
+
+use super::InputFormat;
+
+/// How an input is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Layout {
+    /// One JSON (or CSV) document, read whole (bounded).
+    Document,
+    /// One record per line, streamed.
+    Lines,
+}
+
+/// What was expected when nothing matched.
+const EXPECTED: &str = "unrecognized format: expected CloudTrail JSON (`{\"Records\": [...]}`, an array or \
+     one record per line, Lake query results), or tracewarden events (JSON lines); use \
+     --input-format to say which";
+
+/// Detects the format and layout of an input from its first bytes.
+pub(super) fn detect(
+    prefix: &[u8],
+    forced: Option<InputFormat>,
+) -> Result<(InputFormat, Layout), String> {
+    let valid = match std::str::from_utf8(prefix) {
+        Ok(s) => s,
+        // The peek may cut a character in two; anything earlier is a real error.
+        Err(e) if prefix.len() - e.valid_up_to() < 4 => {
+            std::str::from_utf8(prefix.get(..e.valid_up_to()).unwrap_or_default()).unwrap_or("")
+        }
+        Err(e) => {
+            return Err(format!(
+                "invalid UTF-8 at byte {}: expected JSON text",
+                e.valid_up_to()
+            ));
+        }
+    };
+    let text = valid.trim_start();
+    let document_key = text.starts_with('{').then(|| first_key(text)).flatten();
+    let first_line: Option<Map<String, Value>> = text
+        .lines()
+        .next()
+        .and_then(|l| serde_json::from_str(l).ok());
+    if let Some(format) = forced {
+        let layout = match format {
+            InputFormat::CloudTrail
+                if text.starts_with('[')
+                    || matches!(
+                        document_key.as_deref(),
+                        Some("Records" | "QueryResultRows" | "QueryStatus" | "QueryStatistics")
+                    ) =>
+            {
+                Layout::Document
+            }
+            _ => Layout::Lines,
+        };
+        return Ok((format, layout));
+    }
+    if let Some("Records" | "QueryResultRows" | "QueryStatus" | "QueryStatistics") =
+        document_key.as_deref()
+    {
+        return Ok((InputFormat::CloudTrail, Layout::Document));
+    }
+    if let Some(obj) = &first_line {
+        if super::cloudtrail::looks_like(obj) {
+            return Ok((InputFormat::CloudTrail, Layout::Lines));
+        }
+        if super::events::looks_like(obj) {
+            return Ok((InputFormat::Events, Layout::Lines));
+        }
+    }
+    if text.starts_with('[') {
+        let first: Option<Map<String, Value>> = first_array_object(text);
+        if first.as_ref().is_some_and(super::cloudtrail::looks_like) {
+            return Ok((InputFormat::CloudTrail, Layout::Document));
+        }
+    }
+    Err(EXPECTED.to_owned())
+}
+
+/// The first member name of the JSON object `text` starts with.
+fn first_key(text: &str) -> Option<String> {
+    let rest = text.strip_prefix('{')?.trim_start();
+    let rest = rest.strip_prefix('"')?;
+    let end = rest.find('"')?;
+    Some(rest.get(..end)?.to_owned())
+}
+
+/// The first element of a JSON array, if it is an object that fits in the peeked text.
+fn first_array_object(text: &str) -> Option<Map<String, Value>> {
+    let rest = text.strip_prefix('[')?.trim_start();
+    let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<Map<String, Value>>();
+    stream.next()?.ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(text: &str) -> Result<(InputFormat, Layout), String> {
+        detect(text.as_bytes(), None)
+    }
+
+    #[test]
+    fn detects_by_content() {
+        assert_eq!(
+            d("  {\n \"Records\": []}"),
+            Ok((InputFormat::CloudTrail, Layout::Document))
+        );
+        assert_eq!(
+            d("{\"eventVersion\":\"1.08\",\"eventSource\":\"dynamodb.amazonaws.com\"}\n"),
+            Ok((InputFormat::CloudTrail, Layout::Lines))
+        );
+        assert_eq!(
+            d("[{\"eventVersion\":\"1.08\",\"eventSource\":\"iam.amazonaws.com\"}]"),
+            Ok((InputFormat::CloudTrail, Layout::Document))
+        );
+        assert_eq!(
+            d("{\"QueryStatus\":\"FINISHED\",\"QueryResultRows\":[]}"),
+            Ok((InputFormat::CloudTrail, Layout::Document))
+        );
+        assert_eq!(
+            d("{\"id\":\"x\",\"time_ns\":1,\"source\":{}}"),
+            Ok((InputFormat::Events, Layout::Lines))
+        );
+        assert_eq!(
+            d("{\"detail-type\":\"AWS API Call via CloudTrail\",\"detail\":{}}"),
+            Ok((InputFormat::CloudTrail, Layout::Lines))
+        );
+        assert_eq!(d("hello"), Err(EXPECTED.to_owned()));
+        assert_eq!(d(""), Err(EXPECTED.to_owned()));
+        assert_eq!(
+            detect(b"{\"a\":1}\n\xff\xfe rest of a binary file", None),
+            Err("invalid UTF-8 at byte 8: expected JSON text".to_owned())
+        );
+    }
+}
