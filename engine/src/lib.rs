@@ -57,6 +57,6 @@ impl Default for ScanOptions {
 pub fn scan(inputs: &[PathBuf], rules: &RuleSet, options: &ScanOptions) -> Result<Report, Error> {
     let mut stream = ingest::open(inputs, &options.ingest)?;
     let outcome = rules.run(stream.by_ref(), options.threads);
-    let inputs = stream.finish()?;
-    Ok(Report::new(inputs, rules, outcome))
+    let (inputs, stats) = stream.finish()?;
+    Ok(Report::new(inputs, &stats, rules, outcome))
 }

@@ -249,7 +249,7 @@ fn normalize(args: NormalizeArgs) -> anyhow::Result<ExitCode> {
     }
     out.flush()
         .with_context(|| format!("cannot write to {target}"))?;
-    for input in &stream.finish()? {
+    for input in &stream.finish()?.0 {
         eprintln!(
             "{}: {} records, {} events, {} merged, {} skipped",
             input.path, input.records, input.events, input.merged, input.skipped

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{Error, InputError};
-use crate::event::Event;
+use crate::event::{Event, EventKind};
 use correlate::{Correlator, Pending};
 use detect::Layout;
 use source::{Line, LineReader, Origin};
@@ -175,7 +175,7 @@ pub fn read_inputs(paths: &[PathBuf], options: &IngestOptions) -> Result<Ingeste
     let events = stream.by_ref().collect();
     Ok(Ingested {
         events,
-        inputs: stream.finish()?,
+        inputs: stream.finish()?.0,
     })
 }
 
@@ -186,6 +186,38 @@ pub struct EventStream {
     correlator: Correlator,
     inputs: Vec<InputReport>,
     flushing: bool,
+    stats: StreamStats,
+}
+
+/// What the stream carried, for coverage statements.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamStats {
+    /// Events by kind.
+    pub by_kind: BTreeMap<EventKind, u64>,
+    /// DB-operation events by source format.
+    pub db_by_format: BTreeMap<String, u64>,
+    /// DB-operation events timed finer than a second.
+    pub db_subsecond: u64,
+    /// DB-operation events linked to an HTTP request.
+    pub db_linked: u64,
+}
+
+impl StreamStats {
+    fn count(&mut self, e: &Event) {
+        *self.by_kind.entry(e.kind()).or_default() += 1;
+        if let crate::event::Detail::DbOperation(_) = e.detail {
+            *self
+                .db_by_format
+                .entry(e.source.format.clone())
+                .or_default() += 1;
+            if e.precision_ns < 1_000_000_000 {
+                self.db_subsecond += 1;
+            }
+            if e.correlation.link != crate::event::LinkMethod::None {
+                self.db_linked += 1;
+            }
+        }
+    }
 }
 
 impl Iterator for EventStream {
@@ -194,6 +226,7 @@ impl Iterator for EventStream {
     fn next(&mut self) -> Option<Event> {
         loop {
             if let Some(e) = self.correlator.pop(self.flushing) {
+                self.stats.count(&e);
                 return Some(e);
             }
             if self.flushing {
@@ -208,8 +241,8 @@ impl Iterator for EventStream {
 }
 
 impl EventStream {
-    /// The inputs' accounting, once the stream is drained.
-    pub fn finish(mut self) -> Result<Vec<InputReport>, Error> {
+    /// The inputs' accounting and what the stream carried, once it is drained.
+    pub fn finish(mut self) -> Result<(Vec<InputReport>, StreamStats), Error> {
         if let Some(source) = self.merged.error.take() {
             return Err(Error::Io {
                 path: std::env::temp_dir(),
@@ -220,7 +253,7 @@ impl EventStream {
             report.merged = *merged;
             report.events -= (*merged).min(report.events);
         }
-        Ok(self.inputs)
+        Ok((self.inputs, self.stats))
     }
 
     /// The inputs' accounting so far (complete except `merged` until the stream is drained).
@@ -265,6 +298,7 @@ pub fn open(paths: &[PathBuf], options: &IngestOptions) -> Result<EventStream, E
         correlator: Correlator::new(options.correlation, inputs.len()),
         inputs,
         flushing: false,
+        stats: StreamStats::default(),
     })
 }
 

@@ -1,5 +1,6 @@
 //! Reports: one [`Report`] per scan, rendered by one module per output format.
 
+mod coverage;
 mod json;
 mod text;
 
@@ -8,8 +9,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::finding::Finding;
-use crate::ingest::InputReport;
-use crate::rules::{RuleFailure, RuleOutcome, RuleSet, Severity};
+use crate::ingest::{InputReport, StreamStats};
+
+use crate::rules::{RuleFailure, RuleKind, RuleOutcome, RuleSet, Severity};
+pub use coverage::{Coverage, CoverageStatus};
 
 /// The JSON report's schema version (`docs/output.md`). Bumped on any incompatible change.
 pub const SCHEMA_VERSION: &str = "1.0";
@@ -88,6 +91,8 @@ pub struct RuleRun {
     pub status: &'static str,
     /// Events it was sent.
     pub events: u64,
+    /// Whether it had the data it needs.
+    pub coverage: Coverage,
 }
 
 /// Counts of findings.
@@ -105,13 +110,20 @@ pub struct Summary {
     pub cwe: BTreeMap<String, u64>,
     /// Events read from all inputs.
     pub events: u64,
+    /// Events merged into another input's event (the same call seen twice).
+    pub merged: u64,
     /// Records skipped in all inputs.
     pub skipped: u64,
 }
 
 impl Report {
     /// Assembles the report of a scan.
-    pub fn new(inputs: Vec<InputReport>, rules: &RuleSet, outcome: RuleOutcome) -> Report {
+    pub fn new(
+        inputs: Vec<InputReport>,
+        stats: &StreamStats,
+        rules: &RuleSet,
+        outcome: RuleOutcome,
+    ) -> Report {
         let mut runs = Vec::new();
         for pack in rules.packs() {
             for file in &pack.files {
@@ -120,6 +132,7 @@ impl Report {
                     .iter()
                     .any(|f| f.pack == pack.name && f.file == file.file);
                 for meta in file.rules() {
+                    let seen = outcome.events_seen.get(&meta.id).copied().unwrap_or(0);
                     runs.push(RuleRun {
                         id: meta.id.clone(),
                         title: meta.title.clone(),
@@ -129,7 +142,14 @@ impl Report {
                         file: file.file.clone(),
                         digest: file.digest.clone(),
                         status: if failed { "failed" } else { "ok" },
-                        events: outcome.events_seen.get(&meta.id).copied().unwrap_or(0),
+                        events: seen,
+                        coverage: coverage::assess(
+                            meta,
+                            file.kind() == RuleKind::Wasm,
+                            seen,
+                            stats,
+                            &inputs,
+                        ),
                     });
                 }
             }
@@ -139,6 +159,7 @@ impl Report {
             findings: outcome.findings.len() as u64,
             by_severity: Severity::ALL.into_iter().map(|s| (s, 0)).collect(),
             events: inputs.iter().map(|i| i.events).sum(),
+            merged: inputs.iter().map(|i| i.merged).sum(),
             skipped: inputs.iter().map(|i| i.skipped).sum(),
             ..Summary::default()
         };

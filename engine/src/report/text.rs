@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::Report;
+use super::{CoverageStatus, Report};
 
 /// Renders `report` for a person at a terminal.
 pub(super) fn render(report: &Report) -> String {
@@ -69,8 +69,8 @@ pub(super) fn render(report: &Report) -> String {
         let format = i.format.map(|f| f.as_str()).unwrap_or("unreadable");
         let _ = writeln!(
             out,
-            "  {} [{format}]: {} records, {} events, {} skipped",
-            i.path, i.records, i.events, i.skipped
+            "  {} [{format}]: {} records, {} events, {} merged, {} skipped",
+            i.path, i.records, i.events, i.merged, i.skipped
         );
         for (reason, n) in &i.skipped_reasons {
             let _ = writeln!(out, "    skipped {n}: {reason}");
@@ -84,18 +84,20 @@ pub(super) fn render(report: &Report) -> String {
     }
     let _ = writeln!(out, "\nrules:");
     for r in &report.rules {
-        let note = if r.status != "ok" {
-            " FAILED"
-        } else if r.events == 0 {
-            " (no matching events: no coverage)"
-        } else {
-            ""
+        let note = match (r.status, r.coverage.status) {
+            (s, _) if s != "ok" => " FAILED",
+            (_, CoverageStatus::None) => " NO COVERAGE",
+            (_, CoverageStatus::Partial) => " partial coverage",
+            (_, CoverageStatus::Full) => "",
         };
         let _ = writeln!(
             out,
             "  {} [{} {}] {} events{note}",
             r.id, r.pack, r.kind, r.events
         );
+        for n in &r.coverage.notes {
+            let _ = writeln!(out, "    {n}");
+        }
     }
     for e in &report.rule_errors {
         let _ = writeln!(

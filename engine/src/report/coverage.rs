@@ -1,0 +1,126 @@
+//! Coverage: for each rule, whether the inputs held the data it needs, so that a clean report is
+//! never mistaken for a clean system. The statement is derived from the kinds of events a rule
+//! reads, what the stream carried, and what the inputs skipped.
+
+use serde::Serialize;
+
+use crate::event::EventKind;
+use crate::ingest::{InputFormat, InputReport, StreamStats};
+use crate::rules::RuleMeta;
+
+/// How well a rule's needs were met.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CoverageStatus {
+    /// It saw the data it reads, from sources precise enough.
+    Full,
+    /// It saw data, with a stated limit (e.g. one-second CloudTrail times only).
+    Partial,
+    /// It saw nothing it reads: its silence means nothing.
+    None,
+}
+
+/// A rule's coverage statement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Coverage {
+    /// The verdict.
+    pub status: CoverageStatus,
+    /// Why, in plain words.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// The coverage of `rule`, which was sent `seen` events. Only a stateful rule (WASM: it relates
+/// events over time) is limited by coarse times; a Rego rule judges each event on its own.
+pub(super) fn assess(
+    rule: &RuleMeta,
+    stateful: bool,
+    seen: u64,
+    stats: &StreamStats,
+    inputs: &[InputReport],
+) -> Coverage {
+    let mut notes = Vec::new();
+    let kinds: Vec<EventKind> = if rule.kinds.is_empty() {
+        EventKind::ALL.to_vec()
+    } else {
+        rule.kinds.clone()
+    };
+    if seen == 0 {
+        for kind in &kinds {
+            let present = stats.by_kind.get(kind).copied().unwrap_or(0);
+            if present > 0 {
+                notes.push(format!(
+                    "{present} {} event(s) in the inputs, none of the operations it reads ({})",
+                    kind.as_str(),
+                    rule.operations.join(", ")
+                ));
+            } else {
+                notes.push(missing(*kind, inputs));
+            }
+        }
+        return Coverage {
+            status: CoverageStatus::None,
+            notes,
+        };
+    }
+    let mut status = CoverageStatus::Full;
+    if kinds.contains(&EventKind::DbOperation) {
+        let db: u64 = stats.db_by_format.values().sum();
+        if stateful && db > 0 && stats.db_subsecond == 0 {
+            status = CoverageStatus::Partial;
+            notes.push(
+                "DynamoDB operations only with one-second times (CloudTrail): order within a second \
+                 is unknown, so races can be inferred but not observed"
+                    .to_owned(),
+            );
+        }
+        if db > 0
+            && stats.by_kind.get(&EventKind::Http).copied().unwrap_or(0) > 0
+            && stats.db_linked == 0
+        {
+            notes.push(
+                "no DynamoDB operation could be linked to an HTTP request (no shared trace id, \
+                 request id or principal)"
+                    .to_owned(),
+            );
+        }
+    }
+    for kind in &kinds {
+        if stats.by_kind.get(kind).copied().unwrap_or(0) == 0 && kinds.len() > 1 {
+            status = CoverageStatus::Partial;
+            notes.push(missing(*kind, inputs));
+        }
+    }
+    Coverage { status, notes }
+}
+
+/// Why the inputs held no events of `kind`.
+fn missing(kind: EventKind, inputs: &[InputReport]) -> String {
+    let cloudtrail = inputs
+        .iter()
+        .filter(|i| i.format == Some(InputFormat::CloudTrail))
+        .count();
+    match kind {
+        EventKind::DbOperation if cloudtrail > 0 => {
+            "no DynamoDB operations: the CloudTrail inputs hold management events but no DynamoDB \
+             data events (data events are off unless a trail logs AWS::DynamoDB::Table); add wire \
+             logs, OTLP traces or a HAR of the DynamoDB endpoint"
+                .to_owned()
+        }
+        EventKind::DbOperation => {
+            "no DynamoDB operations among the inputs (CloudTrail data events, DynamoDB wire logs, \
+             OTLP DynamoDB spans, a HAR of the DynamoDB endpoint)"
+                .to_owned()
+        }
+        EventKind::Http => {
+            "no HTTP requests among the inputs (HAR, OTLP server spans, gateway access logs)"
+                .to_owned()
+        }
+        EventKind::KeyLifecycle => {
+            "no key lifecycle source among the inputs (CloudTrail IAM or API Gateway key \
+             management events, or a key inventory)"
+                .to_owned()
+        }
+        EventKind::AuthDecision => "no authorization decisions among the inputs".to_owned(),
+    }
+}
