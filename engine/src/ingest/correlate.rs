@@ -228,43 +228,48 @@ impl Correlator {
         (!same.is_empty()).then_some(same)
     }
 
-    /// Merges `p` with the buffered events at `targets`; returns the keys of the results.
+    /// Merges `p` with the buffered events at `targets`; returns the keys of the results. The
+    /// event that carries the facts (the keyed one; else the finer-timed one) keeps its id and
+    /// source, takes the finer time and its place in the stream, and lists the other in
+    /// `merged_from`; the other's input counts one `merged`.
     fn merge(&mut self, p: Pending, targets: Vec<Key>) -> Vec<Key> {
         let mut out = Vec::new();
-        let keyless_newcomer = is_keyless(&p.event);
-        if keyless_newcomer {
-            // The span is absorbed into every keyed item it covers.
+        if is_keyless(&p.event) {
+            // A span without item keys is absorbed into every keyed item its call touched.
             self.count_merge(p.input);
             for (i, key) in targets.into_iter().enumerate() {
                 if let Some((input, keyed)) = self.remove(key) {
-                    let (new_key, merged) = combine(
-                        (key, keyed),
-                        ((p.key.0, p.key.1, i as u32), p.event.clone()),
-                    );
-                    self.insert(new_key, input, merged);
+                    let new_key = if p.event.precision_ns < keyed.precision_ns {
+                        (p.key.0, p.key.1, i as u32)
+                    } else {
+                        key
+                    };
+                    self.insert(new_key, input, combine(keyed, &p.event));
                     out.push(new_key);
                 }
             }
             return out;
         }
-        // A keyed newcomer merges with one keyed twin, or absorbs a keyless span.
-        let Some(&first) = targets.first() else {
+        let Some((first, (input, other))) = targets
+            .first()
+            .and_then(|&k| self.remove(k).map(|v| (k, v)))
+        else {
             return out;
         };
-        let Some((input, other)) = self.remove(first) else {
-            return out;
-        };
-        let (new_key, merged, survivor_input) = if is_keyless(&other) {
-            self.count_merge(input);
-            let (k, e) = combine((p.key, p.event), (first, other));
-            (k, e, p.input)
+        let newcomer_is_base = is_keyless(&other) || p.event.precision_ns < other.precision_ns;
+        let ((base_key, base_input, base), (give_key, give_input, give)) = if newcomer_is_base {
+            ((p.key, p.input, p.event), (first, input, other))
         } else {
-            self.count_merge(p.input);
-            let (k, e) = combine((first, other), (p.key, p.event));
-            (k, e, input)
+            ((first, input, other), (p.key, p.input, p.event))
         };
-        self.insert(new_key, survivor_input, merged);
-        out.push(new_key);
+        self.count_merge(give_input);
+        let key = if give.precision_ns < base.precision_ns {
+            give_key
+        } else {
+            base_key
+        };
+        self.insert(key, base_input, combine(base, &give));
+        out.push(key);
         out
     }
 
@@ -467,40 +472,25 @@ fn closest(
         .min_by_key(|k| (k.0.abs_diff(key.0), *k))
 }
 
-/// Combines two records of one call. The event with the finer time keeps its place in the stream
-/// (both are still buffered, so order is kept); the other's facts fill the gaps and its id is
-/// listed in `merged_from`.
-fn combine(a: (Key, Event), b: (Key, Event)) -> (Key, Event) {
-    let (keep, give) = if b.1.precision_ns < a.1.precision_ns {
-        (b, a)
-    } else {
-        (a, b)
-    };
-    let (key, mut e) = keep;
-    let (_, other) = give;
-    let keyless = is_keyless(&e);
-    let other_keyless = is_keyless(&other);
-    match (&mut e.detail, other.detail) {
+/// Combines two records of one call: `base` keeps its id and source, takes the finer time, and
+/// fills its gaps from `other`.
+fn combine(mut e: Event, other: &Event) -> Event {
+    if other.precision_ns < e.precision_ns {
+        e.time_ns = other.time_ns;
+        e.precision_ns = other.precision_ns;
+    }
+    match (&mut e.detail, &other.detail) {
         (Detail::DbOperation(d), Detail::DbOperation(o)) => {
-            if keyless && !other_keyless {
-                let error = std::mem::take(&mut d.error_code);
-                *d = o;
-                if d.error_code.is_empty() {
-                    d.error_code = error;
-                }
-                e.attributes.remove(KEY_UNKNOWN);
-            } else {
-                if d.key.is_empty() {
-                    d.key = o.key;
-                }
-                fill(&mut d.condition, &o.condition);
-                d.has_condition |= o.has_condition;
-                fill(&mut d.update_expression, &o.update_expression);
-                fill(&mut d.index_name, &o.index_name);
-                fill(&mut d.group_id, &o.group_id);
-                fill(&mut d.error_code, &o.error_code);
-                d.consistent_read = d.consistent_read.or(o.consistent_read);
+            if d.key.is_empty() {
+                d.key = o.key.clone();
             }
+            fill(&mut d.condition, &o.condition);
+            d.has_condition |= o.has_condition;
+            fill(&mut d.update_expression, &o.update_expression);
+            fill(&mut d.index_name, &o.index_name);
+            fill(&mut d.group_id, &o.group_id);
+            fill(&mut d.error_code, &o.error_code);
+            d.consistent_read = d.consistent_read.or(o.consistent_read);
         }
         (Detail::Http(h), Detail::Http(o)) => {
             fill(&mut h.route, &o.route);
@@ -511,7 +501,7 @@ fn combine(a: (Key, Event), b: (Key, Event)) -> (Key, Event) {
                 h.duration_ns = o.duration_ns;
             }
             if h.params.is_empty() {
-                h.params = o.params;
+                h.params = o.params.clone();
             }
         }
         _ => {}
@@ -532,9 +522,9 @@ fn combine(a: (Key, Event), b: (Key, Event)) -> (Key, Event) {
     if e.outcome == crate::event::Outcome::Unknown {
         e.outcome = other.outcome;
     }
-    for (k, v) in other.attributes {
+    for (k, v) in &other.attributes {
         if k != MERGED_FROM && k != KEY_UNKNOWN {
-            e.attributes.entry(k).or_insert(v);
+            e.attributes.entry(k.clone()).or_insert_with(|| v.clone());
         }
     }
     let merged = e.attributes.entry(MERGED_FROM.to_owned()).or_default();
@@ -542,7 +532,7 @@ fn combine(a: (Key, Event), b: (Key, Event)) -> (Key, Event) {
         merged.push(' ');
     }
     merged.push_str(&format!("{} ({})", other.id, other.source));
-    (key, e)
+    e
 }
 
 /// The index entries of an event.
@@ -578,4 +568,225 @@ fn index_keys(e: &Event) -> Vec<(Index, String)> {
         _ => {}
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Actor, Correlation, DbOperation, Http, Outcome, SourceRef};
+
+    const T0: i64 = 1_773_482_400_250_000_000;
+
+    fn event(id: &str, time_ns: i64, precision_ns: u64, format: &str, detail: Detail) -> Event {
+        Event {
+            id: id.to_owned(),
+            time_ns,
+            precision_ns,
+            source: SourceRef {
+                file: format!("{format}.log"),
+                record: 1,
+                line: None,
+                format: format.to_owned(),
+            },
+            actor: Actor::default(),
+            correlation: Correlation::default(),
+            outcome: Outcome::Success,
+            detail,
+            attributes: BTreeMap::new(),
+        }
+    }
+
+    fn http(method: &str, path: &str, duration_ns: u64) -> Detail {
+        Detail::Http(Http {
+            method: method.into(),
+            path: path.into(),
+            status: 200,
+            duration_ns,
+            ..Http::default()
+        })
+    }
+
+    fn db(op: &str, key: &str) -> Detail {
+        Detail::DbOperation(DbOperation {
+            service: "dynamodb".into(),
+            operation: op.into(),
+            table: "orders".into(),
+            key: if key.is_empty() {
+                BTreeMap::new()
+            } else {
+                [("orderId".to_owned(), key.to_owned())].into()
+            },
+            is_write: op != "GetItem",
+            ..DbOperation::default()
+        })
+    }
+
+    /// Runs events (given in stream order, one input each) through a correlator.
+    fn run(events: Vec<Event>) -> (Vec<Event>, Vec<u64>) {
+        let mut c = Correlator::new(CorrelationOptions::default(), events.len());
+        let mut sorted: Vec<(Key, u32, Event)> = events
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| ((e.time_ns, i as u64, 0), i as u32, e))
+            .collect();
+        sorted.sort_by_key(|(k, _, _)| *k);
+        let mut out = Vec::new();
+        for (key, input, event) in sorted {
+            c.push(Pending { key, input, event });
+            while let Some(e) = c.pop(false) {
+                out.push(e);
+            }
+        }
+        while let Some(e) = c.pop(true) {
+            out.push(e);
+        }
+        (out, c.merged)
+    }
+
+    #[test]
+    fn an_otel_span_and_a_cloudtrail_record_of_one_call_become_one_linked_event() {
+        let mut server = event(
+            "otel:t:s1",
+            T0,
+            1,
+            "otlp",
+            http("POST", "/orders/o-1/pay", 50_000_000),
+        );
+        server.correlation.trace_id = "t".into();
+        server.correlation.span_id = "s1".into();
+        server.actor.principal = "alice".into();
+        let mut span = event(
+            "otel:t:s2",
+            T0 + 10_000_000,
+            1,
+            "otlp",
+            db("UpdateItem", ""),
+        );
+        span.correlation = Correlation {
+            trace_id: "t".into(),
+            span_id: "s2".into(),
+            parent_span_id: "s1".into(),
+            request_id: "R1".into(),
+            ..Correlation::default()
+        };
+        span.attributes.insert(KEY_UNKNOWN.into(), "otel".into());
+        let mut ct = event(
+            "ct:e1",
+            T0 - 250_000_000,
+            1_000_000_000,
+            "cloudtrail",
+            db("UpdateItem", "o-1"),
+        );
+        ct.correlation.request_id = "R1".into();
+        ct.actor.principal = "arn:aws:sts::1:assumed-role/app/i-1".into();
+        if let Detail::DbOperation(d) = &mut ct.detail {
+            d.update_expression = "SET #s = :s".into();
+        }
+        let (out, merged) = run(vec![server, span, ct]);
+        assert_eq!(merged, [0, 1, 0]);
+        let ids: Vec<&str> = out.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["otel:t:s1", "ct:e1"]);
+        let call = &out[1];
+        assert_eq!(call.time_ns, T0 + 10_000_000, "the finer time is kept");
+        assert_eq!(call.precision_ns, 1);
+        let Detail::DbOperation(d) = &call.detail else {
+            panic!()
+        };
+        assert_eq!(d.key.get("orderId").map(String::as_str), Some("o-1"));
+        assert_eq!(d.update_expression, "SET #s = :s");
+        assert_eq!(call.correlation.trace_id, "t");
+        assert_eq!(call.correlation.linked_event, "otel:t:s1");
+        assert_eq!(call.correlation.link, LinkMethod::TraceId);
+        assert_eq!(call.actor.principal, "alice");
+        assert_eq!(
+            call.attributes.get(AWS_PRINCIPAL).map(String::as_str),
+            Some("arn:aws:sts::1:assumed-role/app/i-1")
+        );
+        assert_eq!(
+            call.attributes.get(MERGED_FROM).map(String::as_str),
+            Some("otel:t:s2 (otlp.log#1)")
+        );
+    }
+
+    #[test]
+    fn a_request_header_links_a_har_request_and_a_wire_log_both_ways() {
+        let mut req = event(
+            "har:1",
+            T0,
+            1_000_000,
+            "har",
+            http("GET", "/orders/o-1", 20_000_000),
+        );
+        req.correlation.app_request_id = "req-7".into();
+        req.actor.key_id = "hk:0123456789abcdef".into();
+        let mut call = event(
+            "ddb:1",
+            T0 + 5_000_000,
+            1_000,
+            "dynamodb_wire",
+            db("GetItem", "o-1"),
+        );
+        call.correlation.app_request_id = "req-7".into();
+        call.actor.principal = "alice".into();
+        let (out, merged) = run(vec![req, call]);
+        assert_eq!(merged, [0, 0]);
+        assert_eq!(
+            out[0].actor.principal, "alice",
+            "the request learns the DB log's user"
+        );
+        assert_eq!(out[1].correlation.link, LinkMethod::RequestHeader);
+        assert_eq!(out[1].correlation.linked_event, "har:1");
+    }
+
+    #[test]
+    fn the_same_principal_links_only_within_the_window() {
+        let mut req = event("h", T0, 1_000_000, "har", http("GET", "/a", 0));
+        req.actor.principal = "bob".into();
+        let mut near = event(
+            "d1",
+            T0 + 100_000_000,
+            1_000,
+            "dynamodb_wire",
+            db("GetItem", "1"),
+        );
+        near.actor.principal = "bob".into();
+        let mut far = event(
+            "d2",
+            T0 + 10_000_000_000,
+            1_000,
+            "dynamodb_wire",
+            db("GetItem", "2"),
+        );
+        far.actor.principal = "bob".into();
+        let (out, _) = run(vec![req, near, far]);
+        assert_eq!(out[1].correlation.link, LinkMethod::PrincipalWindow);
+        assert_eq!(out[2].correlation.link, LinkMethod::None);
+    }
+
+    #[test]
+    fn one_request_seen_by_a_har_and_a_server_span_is_merged() {
+        let mut har = event("har:1", T0, 1_000_000, "har", http("GET", "/orders/o-1", 0));
+        har.correlation.app_request_id = "req-9".into();
+        har.actor.key_id = "hk:1".into();
+        let mut span = event(
+            "otel:t:s",
+            T0 + 1_000_000,
+            1,
+            "otlp",
+            http("GET", "/orders/o-1", 9),
+        );
+        span.correlation.app_request_id = "req-9".into();
+        span.actor.principal = "carol".into();
+        let (out, merged) = run(vec![har, span]);
+        assert_eq!(merged, [1, 0]);
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            (
+                out[0].id.as_str(),
+                out[0].actor.principal.as_str(),
+                out[0].actor.key_id.as_str()
+            ),
+            ("otel:t:s", "carol", "hk:1")
+        );
+    }
 }
