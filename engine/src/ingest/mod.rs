@@ -6,7 +6,9 @@ mod cloudtrail;
 mod credentials;
 mod dynamodb;
 mod events;
+mod http;
 mod source;
+mod wire;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
