@@ -6,6 +6,7 @@ mod cloudtrail;
 mod credentials;
 mod dynamodb;
 mod events;
+mod har;
 mod http;
 mod source;
 mod wire;
