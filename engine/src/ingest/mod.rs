@@ -18,7 +18,10 @@ mod detect;
 mod dynamodb;
 mod events;
 mod sort;
+mod har;
+mod http;
 mod source;
+mod wire;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,250 @@
+//! What every reader of HTTP records shares: the outcome of a status, the object ids a path
+//! names, and the credentials a URL may carry (redacted before anything is stored).
+
+use std::collections::BTreeMap;
+
+use super::credentials::key_id_of;
+use crate::event::Outcome;
+
+/// The outcome of an HTTP status: 2xx/3xx success, 401/403 denied, 404 not found, 409/412
+/// conflict, 429 throttled, other 4xx/5xx error; 0 (no response) and anything else unknown.
+pub(super) fn http_outcome(status: u16) -> Outcome {
+    match status {
+        200..=399 => Outcome::Success,
+        401 | 403 => Outcome::Denied,
+        404 => Outcome::NotFound,
+        409 | 412 => Outcome::Conflict,
+        429 => Outcome::Throttled,
+        400..=599 => Outcome::Error,
+        _ => Outcome::Unknown,
+    }
+}
+
+/// The object ids in a path, keyed by the segment before each: `/users/42/profile` gives
+/// `users: 42`. An id is a number, a UUID, a ULID or 16+ hex digits; an id without a name
+/// before it (`/42`, the second of `/a/1/2`) is not kept, and a repeated name keeps its first
+/// id. Segments are taken as written (not percent-decoded), without `;` parameters.
+pub(super) fn object_ids(path: &str) -> BTreeMap<String, String> {
+    let mut ids = BTreeMap::new();
+    let mut name: Option<&str> = None;
+    for segment in path.split('/') {
+        let segment = segment.split(';').next().unwrap_or_default();
+        if segment.is_empty() {
+            continue;
+        }
+        if is_object_id(segment) {
+            if let Some(n) = name.take() {
+                ids.entry(n.to_owned())
+                    .or_insert_with(|| segment.to_owned());
+            }
+        } else {
+            name = Some(segment);
+        }
+    }
+    ids
+}
+
+fn is_object_id(segment: &str) -> bool {
+    let hex = |s: &str| s.bytes().all(|b| b.is_ascii_hexdigit());
+    let numeric = segment.bytes().all(|b| b.is_ascii_digit());
+    let long_hex = segment.len() >= 16 && hex(segment);
+    let uuid = segment.len() == 36
+        && segment.split('-').map(str::len).eq([8, 4, 4, 4, 12])
+        && hex(&segment.replace('-', ""));
+    numeric || long_hex || uuid || is_ulid(segment)
+}
+
+/// 26 Crockford base32 digits, starting with 0-7 (a 48-bit millisecond time).
+fn is_ulid(s: &str) -> bool {
+    s.len() == 26
+        && s.starts_with(|c: char| ('0'..='7').contains(&c))
+        && s.bytes().all(|b| {
+            let b = b.to_ascii_uppercase();
+            b.is_ascii_digit()
+                || (b.is_ascii_uppercase() && !matches!(b, b'I' | b'L' | b'O' | b'U'))
+        })
+}
+
+/// A URL part with its credentials replaced by key ids.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct Redacted {
+    /// The text, each credential value replaced by its [`key_id_of`].
+    pub(super) text: String,
+    /// The key id of the first API key or access token found, for the actor when the headers
+    /// gave none.
+    pub(super) key_id: Option<String>,
+}
+
+/// Parameter names (lowercase, `-`/`_` removed) whose value is a credential.
+const SECRET_PARAMS: &[&str] = &[
+    "key",
+    "code",
+    "sig",
+    "pwd",
+    "pass",
+    "sid",
+    "auth",
+    "jsessionid",
+    "phpsessid",
+];
+
+/// Name fragments that mark a credential parameter.
+const SECRET_FRAGMENTS: &[&str] = &[
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "signature",
+    "apikey",
+    "session",
+];
+
+/// Parameters whose credential identifies the caller's key.
+const KEY_PARAMS: &[&str] = &[
+    "key",
+    "apikey",
+    "apitoken",
+    "token",
+    "accesstoken",
+    "authtoken",
+];
+
+fn normalized(name: &str) -> String {
+    name.chars()
+        .filter(|c| !matches!(c, '-' | '_'))
+        .collect::<String>()
+        .to_ascii_lowercase()
+}
+
+fn is_secret_param(normalized: &str) -> bool {
+    SECRET_PARAMS.contains(&normalized) || SECRET_FRAGMENTS.iter().any(|f| normalized.contains(f))
+}
+
+/// Redacts `name=value` parameters separated by `separator` (`&` in a query, `;` in a path
+/// segment).
+fn redact_params(params: &str, separator: char, out: &mut Redacted) -> String {
+    params
+        .split(separator)
+        .map(|param| match param.split_once('=') {
+            Some((name, value)) if !value.is_empty() => {
+                let name_key = normalized(name);
+                if !is_secret_param(&name_key) {
+                    return param.to_owned();
+                }
+                let id = key_id_of(value);
+                if out.key_id.is_none() && KEY_PARAMS.contains(&name_key.as_str()) {
+                    out.key_id = Some(id.clone());
+                }
+                format!("{name}={id}")
+            }
+            _ => param.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(&separator.to_string())
+}
+
+/// A raw query string (without `?`) with credential parameters (`api_key`, `access_token`,
+/// `X-Amz-Signature`, `password`, `session`...) replaced by their key ids.
+pub(super) fn redact_query(query: &str) -> Redacted {
+    let mut out = Redacted::default();
+    out.text = redact_params(query, '&', &mut out);
+    out
+}
+
+/// A path with credential `;` parameters (`;jsessionid=...`) replaced by their key ids.
+pub(super) fn redact_path(path: &str) -> Redacted {
+    let mut out = Redacted::default();
+    if !path.contains(';') {
+        out.text = path.to_owned();
+        return out;
+    }
+    out.text = path
+        .split('/')
+        .map(|segment| match segment.split_once(';') {
+            Some((head, params)) => format!("{head};{}", redact_params(params, ';', &mut out)),
+            None => segment.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("/");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_map_to_outcomes() {
+        let cases = [
+            (0, Outcome::Unknown),
+            (101, Outcome::Unknown),
+            (200, Outcome::Success),
+            (304, Outcome::Success),
+            (400, Outcome::Error),
+            (401, Outcome::Denied),
+            (403, Outcome::Denied),
+            (404, Outcome::NotFound),
+            (409, Outcome::Conflict),
+            (412, Outcome::Conflict),
+            (429, Outcome::Throttled),
+            (500, Outcome::Error),
+            (503, Outcome::Error),
+            (600, Outcome::Unknown),
+        ];
+        for (status, outcome) in cases {
+            assert_eq!(http_outcome(status), outcome, "{status}");
+        }
+    }
+
+    #[test]
+    fn object_ids_are_keyed_by_the_segment_before_them() {
+        let ids = |p| object_ids(p).into_iter().collect::<Vec<(String, String)>>();
+        let pairs = |v: &[(&str, &str)]| {
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids("/users/42/profile"), pairs(&[("users", "42")]));
+        assert_eq!(
+            ids("/orgs/7/docs/3f2504e0-4f89-11d3-9a0c-0305e82c3301;v=2"),
+            pairs(&[
+                ("docs", "3f2504e0-4f89-11d3-9a0c-0305e82c3301"),
+                ("orgs", "7")
+            ])
+        );
+        assert_eq!(
+            ids("/orders/01ARZ3NDEKTSV4RRFFQ69G5FAV/items/507f1f77bcf86cd799439011"),
+            pairs(&[
+                ("items", "507f1f77bcf86cd799439011"),
+                ("orders", "01ARZ3NDEKTSV4RRFFQ69G5FAV")
+            ])
+        );
+        assert_eq!(ids("/42/a/1/2"), pairs(&[("a", "1")]));
+        assert_eq!(ids("/a/1/a/2"), pairs(&[("a", "1")]));
+        assert_eq!(ids("/v1/users/me/deadbeef"), pairs(&[]));
+        assert_eq!(ids("/"), pairs(&[]));
+    }
+
+    #[test]
+    fn credentials_in_queries_and_paths_become_key_ids() {
+        let q = redact_query("page=2&api_key=k1&X-Amz-Signature=abc&access_token=t1&flag");
+        assert_eq!(
+            q.text,
+            format!(
+                "page=2&api_key={}&X-Amz-Signature={}&access_token={}&flag",
+                key_id_of("k1"),
+                key_id_of("abc"),
+                key_id_of("t1")
+            )
+        );
+        assert_eq!(q.key_id, Some(key_id_of("k1")));
+        assert_eq!(redact_query("page=2&sort=asc").text, "page=2&sort=asc");
+        assert_eq!(redact_query("page=2").key_id, None);
+        let p = redact_path("/app/cart;jsessionid=ABC123/items;v=1");
+        assert_eq!(
+            p.text,
+            format!("/app/cart;jsessionid={}/items;v=1", key_id_of("ABC123"))
+        );
+        assert_eq!(p.key_id, None);
+    }
+}
