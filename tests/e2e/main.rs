@@ -9,6 +9,7 @@
     reason = "test code: a failed expectation is a failed test"
 )]
 
+mod bad_input;
 mod common;
 mod inputs;
 mod packs;

@@ -21,30 +21,30 @@ const EXPECTED: &str = "unrecognized format: expected CloudTrail JSON (`{\"Recor
      one record per line, Lake query results), or tracewarden events (JSON lines); use \
      --input-format to say which";
 
+/// How many lines are tried, looking for the first JSON object of a JSON-lines input.
+const DETECT_LINES: usize = 64;
+
 /// Detects the format and layout of an input from its first bytes.
 pub(super) fn detect(
     prefix: &[u8],
     forced: Option<InputFormat>,
 ) -> Result<(InputFormat, Layout), String> {
-    let valid = match std::str::from_utf8(prefix) {
-        Ok(s) => s,
-        // The peek may cut a character in two; anything earlier is a real error.
-        Err(e) if prefix.len() - e.valid_up_to() < 4 => {
-            std::str::from_utf8(prefix.get(..e.valid_up_to()).unwrap_or_default()).unwrap_or("")
-        }
-        Err(e) => {
-            return Err(format!(
-                "invalid UTF-8 at byte {}: expected JSON text",
-                e.valid_up_to()
-            ));
-        }
+    // Detection looks at the text before the first invalid UTF-8 byte: a bad line further on is
+    // that line's error, reported when it is read.
+    let (valid, bad_at) = match std::str::from_utf8(prefix) {
+        Ok(s) => (s, None),
+        Err(e) => (
+            std::str::from_utf8(prefix.get(..e.valid_up_to()).unwrap_or_default()).unwrap_or(""),
+            Some(e.valid_up_to()),
+        ),
     };
     let text = valid.trim_start();
     let document_key = text.starts_with('{').then(|| first_key(text)).flatten();
+    // The first line holding a JSON object: a JSON-lines input may open with a damaged record.
     let first_line: Option<Map<String, Value>> = text
         .lines()
-        .next()
-        .and_then(|l| serde_json::from_str(l).ok());
+        .take(DETECT_LINES)
+        .find_map(|l| serde_json::from_str(l).ok());
     if let Some(format) = forced {
         let layout = match format {
             InputFormat::CloudTrail
@@ -79,7 +79,13 @@ pub(super) fn detect(
             return Ok((InputFormat::CloudTrail, Layout::Document));
         }
     }
-    Err(EXPECTED.to_owned())
+    match bad_at {
+        // The peek may cut a character in two at its end; anything earlier is a real error.
+        Some(at) if prefix.len() - at >= 4 || text.is_empty() => {
+            Err(format!("invalid UTF-8 at byte {at}: expected JSON text"))
+        }
+        _ => Err(EXPECTED.to_owned()),
+    }
 }
 
 /// The first member name of the JSON object `text` starts with.

@@ -17,9 +17,9 @@ mod credentials;
 mod detect;
 mod dynamodb;
 mod events;
-mod sort;
 mod har;
 mod http;
+mod sort;
 mod source;
 mod wire;
 

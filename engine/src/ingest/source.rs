@@ -61,17 +61,23 @@ pub(super) fn open(origin: &Origin) -> Result<Opened, Error> {
         Box::new(raw)
     };
     let mut prefix = Vec::with_capacity(64 * 1024);
-    (&mut inner)
+    // A read error inside the peek (a gzip stream cut short) is not the input's end: what was
+    // read before it is kept, and the error is met again, in order, by whoever reads past it.
+    let peek_error = (&mut inner)
         .take(PEEK_BYTES as u64)
         .read_to_end(&mut prefix)
-        .map_err(|e| unreadable(origin, read_error(gzip, &e, None)))?;
+        .err();
+    let rest: Box<dyn Read + Send> = match peek_error {
+        Some(e) => Box::new(FailingRead(Some(e))),
+        None => inner,
+    };
     // A UTF-8 byte-order mark (browsers' HAR exports) is not part of the JSON.
     let skip = if prefix.starts_with(b"\xEF\xBB\xBF") {
         3
     } else {
         0
     };
-    let reader = BufReader::with_capacity(256 * 1024, Cursor::new(prefix.clone()).chain(inner));
+    let reader = BufReader::with_capacity(256 * 1024, Cursor::new(prefix.clone()).chain(rest));
     let mut reader: Box<dyn BufRead + Send> = Box::new(reader);
     if skip > 0 {
         reader.consume(skip);
@@ -82,6 +88,18 @@ pub(super) fn open(origin: &Origin) -> Result<Opened, Error> {
         reader,
         gzip,
     })
+}
+
+/// A reader that fails once with a stored error, then reports the end.
+struct FailingRead(Option<std::io::Error>);
+
+impl Read for FailingRead {
+    fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+        match self.0.take() {
+            Some(e) => Err(e),
+            None => Ok(0),
+        }
+    }
 }
 
 fn unreadable(origin: &Origin, message: String) -> Error {

@@ -9,7 +9,10 @@ pub(super) fn classify(name: &str, rec: &CtRecord<'_>, group_id: &str) -> Classi
     if rec.management_event == Some(true) || !dynamodb::is_data_plane(name) {
         return Classified::Skip("DynamoDB control-plane event");
     }
-    let params = object(rec.request_parameters);
+    let params = match object(rec.request_parameters, "requestParameters") {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
     let ops = dynamodb::decode(
         &Request {
             operation: name,

@@ -12,8 +12,13 @@ use super::{Classified, CtRecord, NOT_MODELLED, object, param};
 use crate::event::{Detail, KeyAction, KeyLifecycle};
 
 pub(super) fn classify(name: &str, rec: &CtRecord<'_>) -> Classified {
-    let params = object(rec.request_parameters);
-    let response = object(rec.response_elements);
+    let (params, response) = match (
+        object(rec.request_parameters, "requestParameters"),
+        object(rec.response_elements, "responseElements"),
+    ) {
+        (Ok(p), Ok(r)) => (p, r),
+        (Err(e), _) | (_, Err(e)) => return e,
+    };
     let caller = rec
         .user_identity
         .as_ref()

@@ -186,7 +186,11 @@ fn convert_record(
                 }
                 Some(b'"') => "a string",
                 Some(b'[') => "an array",
-                _ => "something else",
+                _ => {
+                    return Err(Record::Malformed(format!(
+                        "not JSON ({e}): expected a CloudTrail record object"
+                    )));
+                }
             };
             return Err(Record::Malformed(format!(
                 "expected a CloudTrail record object, found {found}"
@@ -307,10 +311,23 @@ fn convert_record(
 }
 
 /// A JSON object member of the record (`requestParameters`, `responseElements`), parsed on
-/// demand; absent, `null` or not an object gives an empty map.
-fn object(raw: Option<&RawValue>) -> Map<String, Value> {
-    raw.and_then(|r| serde_json::from_str::<Map<String, Value>>(r.get()).ok())
-        .unwrap_or_default()
+/// demand; absent or `null` gives an empty map. Anything else that is not an object — including
+/// an object too deeply nested to parse — is the record's error, not an empty map.
+fn object(raw: Option<&RawValue>, name: &str) -> Result<Map<String, Value>, Classified> {
+    let Some(raw) = raw else {
+        return Ok(Map::new());
+    };
+    if raw.get() == "null" {
+        return Ok(Map::new());
+    }
+    serde_json::from_str::<Map<String, Value>>(raw.get()).map_err(|e| {
+        // serde's position is relative to the member, not the line: leave it out.
+        let e = e.to_string();
+        let what = e.split(" at line ").next().unwrap_or_default();
+        Classified::Malformed(format!(
+            "invalid `{name}`: {what}: expected an object or null"
+        ))
+    })
 }
 
 /// The outcome of a call from its error code.
