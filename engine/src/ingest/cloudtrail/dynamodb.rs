@@ -11,7 +11,7 @@ pub(super) fn classify(name: &str, rec: &CtRecord<'_>, group_id: &str) -> Classi
     }
     let params = match object(rec.request_parameters, "requestParameters") {
         Ok(p) => p,
-        Err(e) => return e,
+        Err(e) => return Classified::Malformed(e),
     };
     let ops = dynamodb::decode(
         &Request {

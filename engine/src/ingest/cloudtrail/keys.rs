@@ -17,7 +17,7 @@ pub(super) fn classify(name: &str, rec: &CtRecord<'_>) -> Classified {
         object(rec.response_elements, "responseElements"),
     ) {
         (Ok(p), Ok(r)) => (p, r),
-        (Err(e), _) | (_, Err(e)) => return e,
+        (Err(e), _) | (_, Err(e)) => return Classified::Malformed(e),
     };
     let caller = rec
         .user_identity

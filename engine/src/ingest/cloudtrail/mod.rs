@@ -313,7 +313,7 @@ fn convert_record(
 /// A JSON object member of the record (`requestParameters`, `responseElements`), parsed on
 /// demand; absent or `null` gives an empty map. Anything else that is not an object — including
 /// an object too deeply nested to parse — is the record's error, not an empty map.
-fn object(raw: Option<&RawValue>, name: &str) -> Result<Map<String, Value>, Classified> {
+fn object(raw: Option<&RawValue>, name: &str) -> Result<Map<String, Value>, String> {
     let Some(raw) = raw else {
         return Ok(Map::new());
     };
