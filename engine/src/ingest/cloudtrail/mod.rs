@@ -324,9 +324,7 @@ fn object(raw: Option<&RawValue>, name: &str) -> Result<Map<String, Value>, Stri
         // serde's position is relative to the member, not the line: leave it out.
         let e = e.to_string();
         let what = e.split(" at line ").next().unwrap_or_default();
-        Classified::Malformed(format!(
-            "invalid `{name}`: {what}: expected an object or null"
-        ))
+        format!("invalid `{name}`: {what}: expected an object or null")
     })
 }
 
