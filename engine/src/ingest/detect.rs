@@ -18,7 +18,8 @@ pub(super) enum Layout {
 
 /// What was expected when nothing matched.
 const EXPECTED: &str = "unrecognized format: expected CloudTrail JSON (`{\"Records\": [...]}`, an array or \
-     one record per line, Lake query results), or tracewarden events (JSON lines); use \
+     one record per line, Lake query results), a HAR (`{\"log\": ...}`), a DynamoDB wire log \
+     (JSON lines with `time`, `operation`, `request`) or tracewarden events (JSON lines); use \
      --input-format to say which";
 
 /// How many lines are tried, looking for the first JSON object of a JSON-lines input.
@@ -45,17 +46,15 @@ pub(super) fn detect(
         .lines()
         .take(DETECT_LINES)
         .find_map(|l| serde_json::from_str(l).ok());
+    let cloudtrail_document = text.starts_with('[')
+        || matches!(
+            document_key.as_deref(),
+            Some("Records" | "QueryResultRows" | "QueryStatus" | "QueryStatistics")
+        );
     if let Some(format) = forced {
         let layout = match format {
-            InputFormat::CloudTrail
-                if text.starts_with('[')
-                    || matches!(
-                        document_key.as_deref(),
-                        Some("Records" | "QueryResultRows" | "QueryStatus" | "QueryStatistics")
-                    ) =>
-            {
-                Layout::Document
-            }
+            InputFormat::Har => Layout::Document,
+            InputFormat::CloudTrail if cloudtrail_document => Layout::Document,
             _ => Layout::Lines,
         };
         return Ok((format, layout));
@@ -65,12 +64,22 @@ pub(super) fn detect(
     {
         return Ok((InputFormat::CloudTrail, Layout::Document));
     }
+    // A HAR is one document, usually pretty-printed: its first member is `log`.
+    if document_key.as_deref() == Some("log") {
+        return Ok((InputFormat::Har, Layout::Document));
+    }
     if let Some(obj) = &first_line {
         if super::cloudtrail::looks_like(obj) {
             return Ok((InputFormat::CloudTrail, Layout::Lines));
         }
         if super::events::looks_like(obj) {
             return Ok((InputFormat::Events, Layout::Lines));
+        }
+        if super::wire::looks_like(obj) {
+            return Ok((InputFormat::DynamoDbWire, Layout::Lines));
+        }
+        if super::har::looks_like(obj) {
+            return Ok((InputFormat::Har, Layout::Document));
         }
     }
     if text.starts_with('[') {

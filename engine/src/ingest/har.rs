@@ -7,9 +7,6 @@
 //! ([`super::credentials`]), credential query and path parameters are replaced by theirs, URL
 //! user info and fragments are dropped, and bodies are read only for DynamoDB keys.
 
-// wired by ingest::mod (pending)
-#![allow(dead_code)]
-
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 

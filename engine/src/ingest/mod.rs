@@ -45,18 +45,30 @@ pub enum InputFormat {
     /// CloudTrail Lake query results.
     #[serde(rename = "cloudtrail")]
     CloudTrail,
+    /// HAR 1.2 HTTP archives (browser devtools, mitmproxy, Burp, ZAP).
+    Har,
+    /// DynamoDB wire request logs: one low-level API call per line (`docs/inputs.md`).
+    #[serde(rename = "dynamodb_wire")]
+    DynamoDbWire,
     /// tracewarden's own normalized events, one JSON object per line.
     Events,
 }
 
 impl InputFormat {
     /// Every format.
-    pub const ALL: [InputFormat; 2] = [InputFormat::CloudTrail, InputFormat::Events];
+    pub const ALL: [InputFormat; 4] = [
+        InputFormat::CloudTrail,
+        InputFormat::Har,
+        InputFormat::DynamoDbWire,
+        InputFormat::Events,
+    ];
 
     /// The format's name (`--input-format`, reports, `source.format`).
     pub fn as_str(&self) -> &'static str {
         match self {
             InputFormat::CloudTrail => "cloudtrail",
+            InputFormat::Har => "har",
+            InputFormat::DynamoDbWire => "dynamodb_wire",
             InputFormat::Events => "events",
         }
     }
@@ -490,7 +502,8 @@ fn read_document(
 ) -> Result<(), String> {
     match format {
         InputFormat::CloudTrail => cloudtrail::read(file, text, sink),
-        InputFormat::Events => {
+        InputFormat::Har => har::read_document(file, text, sink),
+        InputFormat::DynamoDbWire | InputFormat::Events => {
             let mut state = LineState::new(format);
             let mut index = 0;
             for_each_line(text, |line_no, line| {
@@ -504,11 +517,16 @@ fn read_document(
 /// Per-input state of a JSON-lines reader.
 struct LineState {
     format: InputFormat,
+    /// Tables' key attributes learnt from earlier lines (a wire `PutItem` has only the item).
+    schemas: dynamodb::KeySchemas,
 }
 
 impl LineState {
     fn new(format: InputFormat) -> Self {
-        LineState { format }
+        LineState {
+            format,
+            schemas: dynamodb::KeySchemas::default(),
+        }
     }
 
     fn read_line(
@@ -521,7 +539,19 @@ impl LineState {
     ) {
         match self.format {
             InputFormat::CloudTrail => cloudtrail::read_line(file, index, line_no, line, sink),
+            InputFormat::DynamoDbWire => {
+                wire::read_line(file, index, line_no, line, &mut self.schemas, sink)
+            }
             InputFormat::Events => events::read_line(index, line_no, line, sink),
+            // Detection always reads these as whole documents.
+            InputFormat::Har => {
+                *index += 1;
+                sink(
+                    *index,
+                    Some(line_no),
+                    Record::Malformed("a HAR file is one JSON document, not JSON lines".to_owned()),
+                );
+            }
         }
     }
 }

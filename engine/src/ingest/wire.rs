@@ -6,9 +6,6 @@
 //! Unlike CloudTrail, the wire log has the caller's own clock at sub-second precision and the
 //! whole request; attribute values are still never copied into events, only key values.
 
-// wired by ingest::mod (pending)
-#![allow(dead_code)]
-
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
