@@ -55,6 +55,26 @@ pub(super) struct KeySchemas {
 }
 
 impl KeySchemas {
+    /// Learns a table's key from a `CreateTable` request (`KeySchema: [{AttributeName, KeyType}]`):
+    /// the call itself is control plane and becomes no event, but it names the key before any
+    /// `PutItem` does.
+    pub(super) fn learn_create_table(&mut self, params: &Map<String, Value>) {
+        let table = member(params, "TableName").map(text_of).unwrap_or_default();
+        let names: Vec<String> = member(params, "KeySchema")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| k.as_object().and_then(|k| member(k, "AttributeName")))
+            .map(text_of)
+            .filter(|n| !n.is_empty())
+            .collect();
+        if !table.is_empty() && !names.is_empty() {
+            let mut names = names;
+            names.sort();
+            self.tables.insert(table, names);
+        }
+    }
+
     fn learn(&mut self, table: &str, key: &BTreeMap<String, String>) {
         if !table.is_empty() && !key.is_empty() && !self.tables.contains_key(table) {
             self.tables
@@ -447,6 +467,38 @@ mod tests {
         let ops = decode(&req("BatchGetItem", &reads), &mut schemas);
         assert_eq!(ops.len(), 2);
         assert_eq!(ops[1].consistent_read, Some(true));
+    }
+
+    #[test]
+    fn create_table_names_the_key_before_any_put() {
+        let mut schemas = KeySchemas::default();
+        let create: Map<String, Value> = serde_json::from_str(
+            r#"{"TableName":"orders","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}]}"#,
+        )
+        .unwrap();
+        schemas.learn_create_table(&create);
+        let put: Map<String, Value> = serde_json::from_str(
+            r#"{"TableName":"orders","Item":{"pk":{"S":"USER#1"},"sk":{"S":"ORDER#7"},"total":{"N":"3"}}}"#,
+        )
+        .unwrap();
+        let ops = decode(
+            &Request {
+                operation: "PutItem",
+                params: &put,
+                error_code: "",
+                error_message: "",
+                group_id: "",
+            },
+            &mut schemas,
+        );
+        assert_eq!(
+            ops[0].key,
+            [
+                ("pk".to_owned(), "USER#1".to_owned()),
+                ("sk".to_owned(), "ORDER#7".to_owned())
+            ]
+            .into()
+        );
     }
 
     #[test]

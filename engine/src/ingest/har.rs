@@ -155,7 +155,12 @@ fn convert(
     let response = entry.get("response").and_then(Value::as_object);
     let response_headers = response.map(headers).unwrap_or_default();
     let operation = header(&request_headers, "x-amz-target").and_then(target_operation);
-    if operation.is_some_and(|op| !dynamodb::is_data_plane(op)) {
+    if let Some(op) = operation.filter(|op| !dynamodb::is_data_plane(op)) {
+        if op == "CreateTable"
+            && let Some(params) = request_body(request)
+        {
+            schemas.learn_create_table(&params);
+        }
         return Err(Record::Skip(CONTROL_PLANE));
     }
     let started = text(entry, "startedDateTime")
@@ -328,6 +333,13 @@ fn dynamodb_operations(
         },
         schemas,
     ))
+}
+
+/// A request's JSON body, when it has one that parses.
+fn request_body(request: &Map<String, Value>) -> Option<Map<String, Value>> {
+    let post = request.get("postData").and_then(Value::as_object)?;
+    let body = decoded(text(post, "text")?, text(post, "encoding"))?;
+    serde_json::from_str(&body).ok()
 }
 
 /// The JSON object of a DynamoDB response body (`{"__type": ..., "message": ...}` on errors);

@@ -87,6 +87,11 @@ fn convert(
         }
     };
     if !dynamodb::is_data_plane(operation) {
+        if operation == "CreateTable"
+            && let Some(Value::Object(params)) = obj.get("request")
+        {
+            schemas.learn_create_table(params);
+        }
         return Err(Record::Skip(CONTROL_PLANE));
     }
     let (time_ns, precision_ns) = time(obj.get("time"))?;
