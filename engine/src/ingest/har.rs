@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 use super::credentials::identity_from_headers;
 use super::dynamodb::{self, KeySchemas, Request};
-use super::http::{http_outcome, object_ids, redact_path, redact_query};
+use super::http::{http_outcome, object_ids, redact_path, redact_query, xray_trace_id};
 use super::wire::{
     CONTROL_PLANE, call_outcome, fraction_precision_ns, kind_of, ms_to_ns, target_operation,
 };
@@ -208,7 +208,7 @@ fn convert(
             format: FORMAT.to_owned(),
         },
         actor: actor.clone(),
-        correlation: correlation(&request_headers, &response_headers),
+        correlation: correlation(&request_headers, &response_headers, operation.is_some()),
         outcome,
         detail,
         attributes,
@@ -364,28 +364,49 @@ fn decoded<'t>(text: &'t str, encoding: Option<&str>) -> Option<Cow<'t, str>> {
     }
 }
 
-/// Correlation from headers: `traceparent` (request) gives the trace and parent span; the
-/// application request id is `X-Request-Id` (request, else response), else the `Root` of
-/// `X-Amzn-Trace-Id`; the request id is the response's `x-amzn-RequestId` or `apigw-requestid`.
-fn correlation(request: &[(&str, &str)], response: &[(&str, &str)]) -> Correlation {
-    let (trace_id, parent_span_id) = header(request, "traceparent")
-        .and_then(traceparent)
-        .unwrap_or_default();
+/// Correlation from headers. The trace: a W3C `traceparent` (request), else the `Root` and
+/// `Parent` of `X-Amzn-Trace-Id` (X-Ray ids, `1-<8 hex>-<24 hex>`, are W3C trace ids written
+/// differently: OpenTelemetry's X-Ray propagator maps them this way). The header's parent id is
+/// the span of the *sender*: for a DynamoDB call (`is_call`) that is the call's own client span
+/// (`span_id`, so the entry merges with the OTel span of the same call); for a request to an
+/// application it is the caller's span (`parent_span_id`). The application request id is
+/// `X-Request-Id` (request, else response), else the `Root` of `X-Amzn-Trace-Id`; the request id
+/// is the response's `x-amzn-RequestId` or `apigw-requestid`.
+fn correlation(request: &[(&str, &str)], response: &[(&str, &str)], is_call: bool) -> Correlation {
     let either = |name| header(request, name).or_else(|| header(response, name));
-    let app_request_id = either("x-request-id")
-        .or_else(|| {
-            either("x-amzn-trace-id").and_then(|v| {
-                v.split(';')
-                    .find_map(|p| p.trim().strip_prefix("Root="))
-                    .filter(|r| !r.is_empty())
-            })
+    let amzn_trace = either("x-amzn-trace-id");
+    let amzn_part = |part: &str| {
+        amzn_trace.and_then(|v| {
+            v.split(';')
+                .find_map(|p| p.trim().strip_prefix(part))
+                .filter(|r| !r.is_empty())
         })
+    };
+    let (trace_id, sender_span) = header(request, "traceparent")
+        .and_then(traceparent)
+        .or_else(|| {
+            let trace = xray_trace_id(amzn_part("Root=")?)?;
+            let parent = amzn_part("Parent=")
+                .filter(|p| p.len() == 16 && p.bytes().all(|b| b.is_ascii_hexdigit()))
+                .map(str::to_ascii_lowercase)
+                .unwrap_or_default();
+            Some((trace, parent))
+        })
+        .unwrap_or_default();
+    let (span_id, parent_span_id) = if is_call {
+        (sender_span, String::new())
+    } else {
+        (String::new(), sender_span)
+    };
+    let app_request_id = either("x-request-id")
+        .or_else(|| amzn_part("Root="))
         .unwrap_or_default();
     let request_id = header(response, "x-amzn-requestid")
         .or_else(|| header(response, "apigw-requestid"))
         .unwrap_or_default();
     Correlation {
         trace_id,
+        span_id,
         parent_span_id,
         request_id: request_id.to_owned(),
         app_request_id: app_request_id.to_owned(),
@@ -580,6 +601,8 @@ mod tests {
             e.correlation.app_request_id,
             "1-5759e988-bd862e3fe1be46a994272793"
         );
+        assert_eq!(e.correlation.trace_id, "5759e988bd862e3fe1be46a994272793");
+        assert_eq!(xray_trace_id("1-5759e988-bd862e3fe1be46a99427279"), None);
         assert_eq!((http(&e).status, http(&e).duration_ns), (0, 0));
         let e = one(
             r#"{"startedDateTime":"2026-03-14T11:00:00.123456+01:00","request":{"method":"DELETE","url":"https://h","headers":[]},"response":{"status":409,"headers":[{"name":"x-request-id","value":"resp-1"},{"name":"apigw-requestid","value":"A1"}]}}"#,

@@ -65,6 +65,16 @@ fn is_ulid(s: &str) -> bool {
         })
 }
 
+/// The W3C form of an X-Ray trace id: `1-5759e988-bd862e3fe1be46a994272793` gives
+/// `5759e988bd862e3fe1be46a994272793`; `None` if it is not one.
+pub(super) fn xray_trace_id(root: &str) -> Option<String> {
+    let mut parts = root.split('-');
+    let (version, time, id) = (parts.next()?, parts.next()?, parts.next()?);
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    (version == "1" && hex(time, 8) && hex(id, 24) && parts.next().is_none())
+        .then(|| format!("{time}{id}").to_ascii_lowercase())
+}
+
 /// A URL part with its credentials replaced by key ids.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(super) struct Redacted {
