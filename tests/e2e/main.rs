@@ -11,6 +11,7 @@
 
 mod bad_input;
 mod common;
+mod formats;
 mod inputs;
 mod packs;
 mod sandbox;

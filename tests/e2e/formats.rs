@@ -1,0 +1,422 @@
+//! Each input format through the binary, on fixtures recorded from real tools
+//! (`tests/fixtures/recorded/`, see its README): event counts, the fields that matter, format
+//! detection by content, and correlation across formats.
+
+use serde_json::Value;
+
+use crate::common::{fixture, tracewarden};
+
+/// `normalize`s `inputs`; returns the accounting lines (stderr) and the events.
+fn normalize(inputs: &[&str]) -> (String, Vec<Value>) {
+    let mut args = vec!["normalize"];
+    args.extend_from_slice(inputs);
+    let run = tracewarden(&args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let events = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (run.stderr, events)
+}
+
+fn s<'v>(v: &'v Value, path: &str) -> &'v str {
+    v.pointer(path).and_then(Value::as_str).unwrap_or("")
+}
+
+/// (operation, key, conditional, outcome, error code) of a DB event.
+fn db(e: &Value) -> (String, String, bool, String, String) {
+    let op = &e["db_operation"];
+    let key: Vec<String> = op["key"]
+        .as_object()
+        .map(|k| {
+            k.iter()
+                .map(|(n, v)| format!("{n}={}", v.as_str().unwrap()))
+                .collect()
+        })
+        .unwrap_or_default();
+    (
+        s(e, "/db_operation/operation").to_owned(),
+        format!("{}/{}", s(e, "/db_operation/table"), key.join(",")),
+        op["has_condition"].as_bool().unwrap(),
+        s(e, "/outcome").to_owned(),
+        s(e, "/db_operation/error_code").to_owned(),
+    )
+}
+
+/// The DynamoDB calls of the recorded scenario, in order, as every DB source must see them.
+fn recorded_calls() -> Vec<(String, String, bool, String, String)> {
+    let c = |op: &str, key: &str, cond: bool, outcome: &str, error: &str| {
+        (
+            op.to_owned(),
+            format!("orders/order_id={key}"),
+            cond,
+            outcome.to_owned(),
+            error.to_owned(),
+        )
+    };
+    let ccf = "ConditionalCheckFailedException";
+    vec![
+        c("PutItem", "o-1", true, "success", ""),
+        c("GetItem", "o-1", false, "success", ""),
+        c("GetItem", "o-1", false, "success", ""),
+        c("UpdateItem", "o-1", false, "success", ""),
+        c("UpdateItem", "o-1", true, "success", ""),
+        c("UpdateItem", "o-1", true, "conflict", ccf),
+        c("GetItem", "o-1", false, "success", ""),
+        c("PutItem", "o-2", true, "success", ""),
+        c("PutItem", "o-3", true, "success", ""),
+        c("PutItem", "o-3", true, "conflict", ccf),
+        c(
+            "PutItem",
+            "o-4",
+            true,
+            "conflict",
+            "TransactionCanceledException",
+        ),
+        c("DeleteItem", "o-2", true, "conflict", ccf),
+        c("DeleteItem", "o-1", true, "success", ""),
+        c("GetItem", "o-1", false, "success", ""),
+    ]
+}
+
+fn assert_time_ordered(events: &[Value]) {
+    let times: Vec<i64> = events
+        .iter()
+        .map(|e| e["time_ns"].as_i64().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+}
+
+#[test]
+fn har_entries_become_http_events_without_key_material() {
+    let har = fixture("recorded/app.har");
+    let (stderr, events) = normalize(&[&har]);
+    assert_eq!(
+        stderr,
+        format!("{har}: 12 records, 12 events, 0 merged, 0 skipped\n")
+    );
+    assert_time_ordered(&events);
+    let alice_jwt = "hk:1cc9a552d81ff62e";
+    let alice_api_key = "hk:d8ee0d5ab0db6c68";
+    let bob_api_key = "hk:e21b13ef6edfe3ad";
+    let bob_jwt = "hk:b86ef6430507b22e";
+    let seen: Vec<(&str, &str, u64, &str, &str, &str, &str)> = events
+        .iter()
+        .map(|e| {
+            assert_eq!(s(e, "/source/format"), "har");
+            (
+                s(e, "/http/method"),
+                s(e, "/http/path"),
+                e["http"]["status"].as_u64().unwrap(),
+                s(e, "/outcome"),
+                s(e, "/actor/principal"),
+                s(e, "/actor/key_id"),
+                s(e, "/correlation/app_request_id"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                "POST", "/orders", 201, "success", "alice", alice_jwt, "req-0001"
+            ),
+            (
+                "GET",
+                "/orders/o-1",
+                200,
+                "success",
+                "alice",
+                alice_jwt,
+                "req-0002"
+            ),
+            (
+                "PUT",
+                "/orders/o-1",
+                200,
+                "success",
+                "alice",
+                alice_jwt,
+                "req-0003"
+            ),
+            (
+                "PUT",
+                "/v2/orders/o-1",
+                200,
+                "success",
+                "",
+                alice_api_key,
+                "req-0004"
+            ),
+            (
+                "PUT",
+                "/v2/orders/o-1",
+                403,
+                "denied",
+                "",
+                bob_api_key,
+                "req-0005"
+            ),
+            (
+                "GET",
+                "/orders/o-1",
+                200,
+                "success",
+                "",
+                bob_api_key,
+                "req-0006"
+            ),
+            (
+                "GET",
+                "/orders/o-1",
+                401,
+                "denied",
+                "",
+                "",
+                "gen-8c3f846c-c6a9-42d3-83f8-4c485e5c4176"
+            ),
+            (
+                "POST",
+                "/orders/batch",
+                201,
+                "success",
+                "alice",
+                alice_jwt,
+                "req-0007"
+            ),
+            (
+                "POST",
+                "/orders/batch",
+                409,
+                "conflict",
+                "bob",
+                bob_jwt,
+                "req-0008"
+            ),
+            (
+                "DELETE",
+                "/orders/o-2",
+                403,
+                "denied",
+                "bob",
+                bob_jwt,
+                "req-0009"
+            ),
+            (
+                "DELETE",
+                "/orders/o-1",
+                204,
+                "success",
+                "",
+                alice_api_key,
+                "req-0010"
+            ),
+            (
+                "GET",
+                "/orders/o-1",
+                404,
+                "not_found",
+                "alice",
+                alice_jwt,
+                "req-0011"
+            ),
+        ]
+    );
+    // The client's traceparent gives the trace and the caller's span.
+    assert_eq!(
+        s(&events[2], "/correlation/trace_id"),
+        "fedcf6bc05060128554c479eb5686b61"
+    );
+    assert_eq!(
+        s(&events[2], "/correlation/parent_span_id"),
+        "12ea1b757fc8ae02"
+    );
+    assert!(events[2]["http"]["duration_ns"].as_u64().unwrap() > 0);
+    // The HAR holds live credentials; none of them reaches the output.
+    let out = tracewarden(&["normalize", &har]).stdout;
+    for secret in [
+        "twk_test_alice_4f1c9a7e2b",
+        "twk_test_bob_8d3e5b0a6c",
+        "eyJ",
+    ] {
+        assert!(!out.contains(secret), "{secret} leaked");
+    }
+}
+
+#[test]
+fn a_har_of_the_dynamodb_endpoint_becomes_db_operations() {
+    let har = fixture("recorded/dynamodb.har");
+    let run = tracewarden(&["scan", "--format", "json", &har]);
+    let input = &run.json()["inputs"][0];
+    assert_eq!(input["format"], "har");
+    assert_eq!(
+        (&input["records"], &input["events"], &input["skipped"]),
+        (&15.into(), &14.into(), &1.into())
+    );
+    assert_eq!(
+        input["skipped_reasons"],
+        serde_json::json!({"DynamoDB control-plane call": 1})
+    );
+    let (_, events) = normalize(&[&har]);
+    assert_eq!(events.iter().map(db).collect::<Vec<_>>(), recorded_calls());
+    for e in &events {
+        assert_eq!(s(e, "/source/format"), "har");
+        assert_eq!(s(e, "/actor/key_id"), "AKIAIOSFODNN7EXAMPLE");
+        assert_eq!(e["precision_ns"], 1000, "mitmproxy writes microseconds");
+    }
+    // X-Amzn-Trace-Id: the X-Ray root is the W3C trace id, its parent the call's own span.
+    let update = &events[3];
+    assert_eq!(
+        s(update, "/correlation/trace_id"),
+        "fedcf6bc05060128554c479eb5686b61"
+    );
+    assert_eq!(s(update, "/correlation/span_id"), "953a5154281fa6f5");
+    assert_eq!(
+        s(update, "/correlation/request_id"),
+        "82tOFiAoLKuPPyQ1rIHNOjGj9le0j9nXZ1KhFfEdRkPKDvBC8TfE"
+    );
+    // A transaction is one record per item, sharing the call's group.
+    assert_eq!(
+        s(&events[7], "/db_operation/group_id"),
+        s(&events[8], "/db_operation/group_id")
+    );
+}
+
+#[test]
+fn a_wire_log_becomes_db_operations_with_the_application_context() {
+    let wire = fixture("recorded/app-wire.jsonl");
+    let (stderr, events) = normalize(&[&wire]);
+    assert_eq!(
+        stderr,
+        format!("{wire}: 15 records, 14 events, 0 merged, 1 skipped\n")
+    );
+    assert_eq!(events.iter().map(db).collect::<Vec<_>>(), recorded_calls());
+    let who: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| {
+            assert_eq!(s(e, "/source/format"), "dynamodb_wire");
+            assert_eq!(e["precision_ns"], 1000);
+            (
+                s(e, "/actor/principal"),
+                s(e, "/correlation/app_request_id"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        who,
+        [
+            ("alice", "req-0001"),
+            ("alice", "req-0002"),
+            ("alice", "req-0003"),
+            ("alice", "req-0003"),
+            ("alice", "req-0004"),
+            ("bob", "req-0005"),
+            ("bob", "req-0006"),
+            ("alice", "req-0007"),
+            ("alice", "req-0007"),
+            ("bob", "req-0008"),
+            ("bob", "req-0008"),
+            ("bob", "req-0009"),
+            ("alice", "req-0010"),
+            ("alice", "req-0011"),
+        ]
+    );
+    // The PutItem sends only the item: its key comes from the CreateTable logged before it.
+    assert_eq!(s(&events[0], "/db_operation/operation"), "PutItem");
+    assert_eq!(s(&events[0], "/db_operation/key/order_id"), "o-1");
+}
+
+/// The HTTP event an event is linked to.
+fn linked<'e>(events: &'e [Value], e: &Value) -> Option<&'e Value> {
+    let id = s(e, "/correlation/linked_event");
+    events.iter().find(|h| h["id"] == id)
+}
+
+#[test]
+fn a_har_and_a_wire_log_are_linked_request_by_request() {
+    let har = fixture("recorded/app.har");
+    let wire = fixture("recorded/app-wire.jsonl");
+    let (_, events) = normalize(&[&wire, &har]);
+    assert_time_ordered(&events);
+    let calls: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["db_operation"].is_object())
+        .collect();
+    assert_eq!(calls.len(), 14);
+    for call in calls {
+        let request = linked(&events, call).unwrap_or_else(|| panic!("unlinked: {call}"));
+        assert_eq!(s(request, "/source/format"), "har");
+        // Both carry the trace of the client's traceparent: the strongest join.
+        assert_eq!(s(call, "/correlation/link"), "trace_id");
+        assert_eq!(
+            s(request, "/correlation/app_request_id"),
+            s(call, "/correlation/app_request_id")
+        );
+        assert!(request["time_ns"].as_i64() <= call["time_ns"].as_i64());
+    }
+    // An API-key request has no user name; the DB log behind it knows it.
+    let v2 = events
+        .iter()
+        .find(|e| s(e, "/correlation/app_request_id") == "req-0004" && e["http"].is_object())
+        .unwrap();
+    assert_eq!(s(v2, "/actor/principal"), "alice");
+}
+
+#[test]
+fn without_trace_ids_the_application_request_id_links_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let wire = dir.path().join("wire.jsonl");
+    let text = std::fs::read_to_string(fixture("recorded/app-wire.jsonl")).unwrap();
+    let untraced: Vec<String> = text
+        .lines()
+        .map(|l| {
+            let mut v: Value = serde_json::from_str(l).unwrap();
+            let o = v.as_object_mut().unwrap();
+            o.remove("trace_id");
+            o.remove("span_id");
+            v.to_string()
+        })
+        .collect();
+    std::fs::write(&wire, untraced.join("\n")).unwrap();
+    let (_, events) = normalize(&[&wire.display().to_string(), &fixture("recorded/app.har")]);
+    let links: Vec<(&str, &str)> = events
+        .iter()
+        .filter(|e| e["db_operation"].is_object())
+        .map(|call| {
+            let request = linked(&events, call).unwrap();
+            (
+                s(call, "/correlation/link"),
+                s(request, "/correlation/app_request_id"),
+            )
+        })
+        .collect();
+    assert_eq!(links.len(), 14);
+    for (link, request) in &links {
+        assert_eq!(*link, "request_header");
+        assert!(request.starts_with("req-"));
+    }
+}
+
+#[test]
+fn one_call_logged_by_two_sources_is_one_event() {
+    let wire = fixture("recorded/app-wire.jsonl");
+    let har = fixture("recorded/dynamodb.har");
+    let (stderr, events) = normalize(&[&wire, &har]);
+    assert_eq!(
+        stderr,
+        format!(
+            "{wire}: 15 records, 14 events, 0 merged, 1 skipped\n\
+             {har}: 15 records, 0 events, 14 merged, 1 skipped\n"
+        )
+    );
+    assert_eq!(events.iter().map(db).collect::<Vec<_>>(), recorded_calls());
+    // The wire line (with the application's principal) keeps its id; the HAR entry is named.
+    let first = &events[0];
+    assert!(s(first, "/id").starts_with("ddb:"));
+    assert_eq!(s(first, "/actor/principal"), "alice");
+    assert!(
+        s(first, "/attributes/merged_from").starts_with(&format!("har:{har}#2 ")),
+        "{first}"
+    );
+}
