@@ -420,3 +420,114 @@ fn one_call_logged_by_two_sources_is_one_event() {
         "{first}"
     );
 }
+
+#[test]
+fn eventbridge_envelopes_and_lake_query_results_are_cloudtrail() {
+    let eb = fixture("cloudtrail/eventbridge.jsonl");
+    let lake = fixture("cloudtrail/lake-results.json");
+    let (stderr, events) = normalize(&[&eb, &lake]);
+    assert_eq!(
+        stderr,
+        format!(
+            "{eb}: 3 records, 2 events, 0 merged, 1 skipped\n\
+             {lake}: 3 records, 3 events, 0 merged, 0 skipped\n"
+        )
+    );
+    let seen: Vec<(&str, &str, u64, String)> = events
+        .iter()
+        .map(|e| {
+            let (op, key, ..) = db(e);
+            (
+                s(e, "/actor/principal").rsplit('/').next().unwrap(),
+                s(e, "/outcome"),
+                e["source"]["line"].as_u64().unwrap(),
+                format!("{op} {key}"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                "erin",
+                "success",
+                1,
+                "GetItem orders/orderId=o-5001".to_owned()
+            ),
+            (
+                "erin",
+                "success",
+                3,
+                "UpdateItem orders/orderId=o-5001".to_owned()
+            ),
+            (
+                "frank",
+                "success",
+                9,
+                "GetItem orders/orderId=o-6001".to_owned()
+            ),
+            (
+                "frank",
+                "success",
+                35,
+                "DeleteItem orders/orderId=o-6001".to_owned()
+            ),
+            (
+                "mallory",
+                "denied",
+                61,
+                "UpdateItem orders/orderId=o-6001".to_owned()
+            ),
+        ]
+    );
+    // Lake's `2026-03-14 14:00:00.000` is read as UTC.
+    assert_eq!(events[2]["time_ns"], 1_773_496_800_000_000_000_i64);
+    let run = tracewarden(&["scan", "--format", "json", &eb]);
+    assert_eq!(
+        run.json()["inputs"][0]["skipped_reasons"],
+        serde_json::json!({"EventBridge event that does not carry a CloudTrail record": 1})
+    );
+}
+
+/// Every fixture, detected by content alone: the name of each file says nothing the engine reads.
+#[test]
+fn every_fixture_is_detected_by_content() {
+    let expected = [
+        ("cloudtrail/conditional-writes.json", "cloudtrail"),
+        ("cloudtrail/eventbridge.jsonl", "cloudtrail"),
+        ("cloudtrail/key-lifecycle.json", "cloudtrail"),
+        ("cloudtrail/lake-results.json", "cloudtrail"),
+        ("cloudtrail/malformed.json", "cloudtrail"),
+        ("cloudtrail/mixed-sources.jsonl", "cloudtrail"),
+        ("cloudtrail/toctou-negative.json", "cloudtrail"),
+        ("cloudtrail/toctou-positive.json", "cloudtrail"),
+        ("events/hostile-trigger.jsonl", "events"),
+        ("recorded/app-wire.jsonl", "dynamodb_wire"),
+        ("recorded/app.har", "har"),
+        ("recorded/dynamodb.har", "har"),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let mut inputs = Vec::new();
+    for (i, (path, _)) in expected.iter().enumerate() {
+        let renamed = dir.path().join(format!("input-{i:02}"));
+        std::fs::copy(fixture(path), &renamed).unwrap();
+        inputs.push(renamed.display().to_string());
+    }
+    let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    let run = tracewarden(
+        &[
+            &["scan", "--format", "json", "--fail-on", "none"],
+            &inputs[..],
+        ]
+        .concat(),
+    );
+    let report = run.json();
+    let detected: Vec<(&str, &str)> = report["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(expected)
+        .map(|(input, (path, _))| (path, input["format"].as_str().unwrap_or("none")))
+        .collect();
+    assert_eq!(detected, expected);
+}
