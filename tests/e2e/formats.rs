@@ -502,6 +502,8 @@ fn every_fixture_is_detected_by_content() {
         ("cloudtrail/toctou-negative.json", "cloudtrail"),
         ("cloudtrail/toctou-positive.json", "cloudtrail"),
         ("events/hostile-trigger.jsonl", "events"),
+        ("recorded/app-otlp.json", "otlp"),
+        ("recorded/app-otlp.jsonl", "otlp"),
         ("recorded/app-wire.jsonl", "dynamodb_wire"),
         ("recorded/app.har", "har"),
         ("recorded/dynamodb.har", "har"),
@@ -530,4 +532,214 @@ fn every_fixture_is_detected_by_content() {
         .map(|(input, (path, _))| (path, input["format"].as_str().unwrap_or("none")))
         .collect();
     assert_eq!(detected, expected);
+}
+
+/// (method or operation, path or table, principal, outcome, error code) of an OTLP event.
+fn summary(e: &Value) -> (String, String, String, String, String) {
+    if e["http"].is_object() {
+        (
+            s(e, "/http/method").to_owned(),
+            format!("{} {}", s(e, "/http/path"), e["http"]["status"]),
+            s(e, "/actor/principal").to_owned(),
+            s(e, "/outcome").to_owned(),
+            s(e, "/http/route").to_owned(),
+        )
+    } else {
+        (
+            s(e, "/db_operation/operation").to_owned(),
+            s(e, "/db_operation/table").to_owned(),
+            s(e, "/actor/principal").to_owned(),
+            s(e, "/outcome").to_owned(),
+            s(e, "/db_operation/error_code").to_owned(),
+        )
+    }
+}
+
+#[test]
+fn otlp_spans_of_one_trace_are_a_request_and_its_dynamodb_calls() {
+    let otlp = fixture("recorded/app-otlp.json");
+    let run = tracewarden(&["scan", "--format", "json", "--fail-on", "none", &otlp]);
+    let input = &run.json()["inputs"][0];
+    assert_eq!(
+        (
+            &input["format"],
+            &input["records"],
+            &input["events"],
+            &input["skipped"]
+        ),
+        (&"otlp".into(), &26.into(), &24.into(), &2.into())
+    );
+    assert_eq!(
+        input["skipped_reasons"],
+        serde_json::json!({
+            "DynamoDB control-plane call": 1,
+            "span is neither an HTTP server request nor a DynamoDB call": 1
+        })
+    );
+    let (_, events) = normalize(&[&otlp]);
+    assert_time_ordered(&events);
+    let t = |a: &str, b: &str, c: &str, d: &str, e: &str| {
+        (
+            a.to_owned(),
+            b.to_owned(),
+            c.to_owned(),
+            d.to_owned(),
+            e.to_owned(),
+        )
+    };
+    let (order, ccf) = ("/orders/{order_id}", "ConditionalCheckFailedException");
+    assert_eq!(
+        events.iter().map(summary).collect::<Vec<_>>(),
+        [
+            t("POST", "/orders 201", "alice", "success", "/orders"),
+            t("PutItem", "orders", "alice", "success", ""),
+            t("GET", "/orders/o-1 200", "alice", "success", order),
+            t("GetItem", "orders", "alice", "success", ""),
+            t("PUT", "/orders/o-1 200", "alice", "success", order),
+            t("GetItem", "orders", "alice", "success", ""),
+            t("UpdateItem", "orders", "alice", "success", ""),
+            t(
+                "PUT",
+                "/v2/orders/o-1 200",
+                "alice",
+                "success",
+                "/v2/orders/{order_id}"
+            ),
+            t("UpdateItem", "orders", "alice", "success", ""),
+            t(
+                "PUT",
+                "/v2/orders/o-1 403",
+                "bob",
+                "denied",
+                "/v2/orders/{order_id}"
+            ),
+            t("UpdateItem", "orders", "bob", "conflict", ccf),
+            t("GET", "/orders/o-1 200", "bob", "success", order),
+            t("GetItem", "orders", "bob", "success", ""),
+            t("GET", "/orders/o-1 401", "", "denied", order),
+            t(
+                "POST",
+                "/orders/batch 201",
+                "alice",
+                "success",
+                "/orders/batch"
+            ),
+            t("TransactWriteItems", "", "alice", "success", ""),
+            t(
+                "POST",
+                "/orders/batch 409",
+                "bob",
+                "conflict",
+                "/orders/batch"
+            ),
+            t(
+                "TransactWriteItems",
+                "",
+                "bob",
+                "conflict",
+                "TransactionCanceledException"
+            ),
+            t("DELETE", "/orders/o-2 403", "bob", "denied", order),
+            t("DeleteItem", "orders", "bob", "conflict", ccf),
+            t("DELETE", "/orders/o-1 204", "alice", "success", order),
+            t("DeleteItem", "orders", "alice", "success", ""),
+            t("GET", "/orders/o-1 404", "alice", "not_found", order),
+            t("GetItem", "orders", "alice", "success", ""),
+        ]
+    );
+    // Every DynamoDB span is linked, by its trace, to the server span it ran under (its parent),
+    // and inherits that request's user; OTel knows no item keys.
+    for call in events.iter().filter(|e| e["db_operation"].is_object()) {
+        let request = linked(&events, call).unwrap_or_else(|| panic!("unlinked: {call}"));
+        assert_eq!(s(call, "/correlation/link"), "trace_id");
+        assert_eq!(
+            s(request, "/correlation/span_id"),
+            s(call, "/correlation/parent_span_id")
+        );
+        assert_eq!(s(request, "/actor/principal"), s(call, "/actor/principal"));
+        assert_eq!(call["db_operation"].get("key"), None);
+        assert_eq!(s(call, "/attributes/key_unknown"), "otel");
+        assert_eq!(call["precision_ns"], 1);
+    }
+    assert_eq!(
+        s(&events[6], "/correlation/request_id"),
+        "82tOFiAoLKuPPyQ1rIHNOjGj9le0j9nXZ1KhFfEdRkPKDvBC8TfE"
+    );
+    assert_eq!(s(&events[4], "/correlation/app_request_id"), "req-0003");
+}
+
+#[test]
+fn collector_json_lines_read_the_same_as_the_document() {
+    let doc = fixture("recorded/app-otlp.json");
+    let lines = fixture("recorded/app-otlp.jsonl");
+    let (_, from_doc) = normalize(&[&doc]);
+    let (stderr, from_lines) = normalize(&[&lines]);
+    assert_eq!(
+        stderr,
+        format!("{lines}: 26 records, 24 events, 0 merged, 2 skipped\n")
+    );
+    let strip = |events: &[Value]| -> Vec<Value> {
+        events
+            .iter()
+            .map(|e| {
+                let mut e = e.clone();
+                e.as_object_mut().unwrap().remove("source");
+                e
+            })
+            .collect()
+    };
+    assert_eq!(strip(&from_doc), strip(&from_lines));
+    assert!(from_lines.iter().all(|e| s(e, "/source/format") == "otlp"));
+}
+
+#[test]
+fn four_sources_of_one_scenario_give_one_event_per_call() {
+    let otlp = fixture("recorded/app-otlp.json");
+    let wire = fixture("recorded/app-wire.jsonl");
+    let har = fixture("recorded/app.har");
+    let ddb = fixture("recorded/dynamodb.har");
+    let (stderr, events) = normalize(&[&otlp, &wire, &har, &ddb]);
+    assert_eq!(
+        stderr,
+        format!(
+            "{otlp}: 26 records, 12 events, 12 merged, 2 skipped\n\
+             {wire}: 15 records, 14 events, 0 merged, 1 skipped\n\
+             {har}: 12 records, 0 events, 12 merged, 0 skipped\n\
+             {ddb}: 15 records, 0 events, 14 merged, 1 skipped\n"
+        )
+    );
+    assert_time_ordered(&events);
+    // The DB calls: keyed (from the wire log), each linked to the OTel server span.
+    let calls: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["db_operation"].is_object())
+        .collect();
+    assert_eq!(
+        calls.iter().map(|e| db(e)).collect::<Vec<_>>(),
+        recorded_calls()
+    );
+    for call in &calls {
+        assert_eq!(s(call, "/source/format"), "dynamodb_wire");
+        let request = linked(&events, call).unwrap();
+        assert_eq!(s(request, "/source/format"), "otlp");
+        assert!(
+            s(call, "/attributes/merged_from").contains("har:"),
+            "{call}"
+        );
+    }
+    // The OTel span of a single-item call is folded into the wire event of the same request id.
+    assert!(
+        s(calls[3], "/attributes/merged_from")
+            .contains("otel:fedcf6bc05060128554c479eb5686b61:953a5154281fa6f5")
+    );
+    // The HTTP requests: OTel server spans, each merged with its HAR entry.
+    let requests: Vec<&Value> = events.iter().filter(|e| e["http"].is_object()).collect();
+    assert_eq!(requests.len(), 12);
+    for r in requests {
+        assert_eq!(s(r, "/source/format"), "otlp");
+        assert!(
+            s(r, "/attributes/merged_from").starts_with(&format!("har:{har}#")),
+            "{r}"
+        );
+    }
 }

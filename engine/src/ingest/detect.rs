@@ -18,7 +18,8 @@ pub(super) enum Layout {
 
 /// What was expected when nothing matched.
 const EXPECTED: &str = "unrecognized format: expected CloudTrail JSON (`{\"Records\": [...]}`, an array or \
-     one record per line, Lake query results), a HAR (`{\"log\": ...}`), a DynamoDB wire log \
+     one record per line, Lake query results), a HAR (`{\"log\": ...}`), OTLP/JSON traces \
+     (`{\"resourceSpans\": [...]}`), a DynamoDB wire log \
      (JSON lines with `time`, `operation`, `request`) or tracewarden events (JSON lines); use \
      --input-format to say which";
 
@@ -51,9 +52,15 @@ pub(super) fn detect(
             document_key.as_deref(),
             Some("Records" | "QueryResultRows" | "QueryStatus" | "QueryStatistics")
         );
+    // Whether the very first line is a whole JSON object (JSON lines, not a pretty document).
+    let first_line_is_object = text
+        .lines()
+        .next()
+        .is_some_and(|l| serde_json::from_str::<Map<String, Value>>(l).is_ok());
     if let Some(format) = forced {
         let layout = match format {
             InputFormat::Har => Layout::Document,
+            InputFormat::Otlp if !first_line_is_object => Layout::Document,
             InputFormat::CloudTrail if cloudtrail_document => Layout::Document,
             _ => Layout::Lines,
         };
@@ -63,6 +70,16 @@ pub(super) fn detect(
         document_key.as_deref()
     {
         return Ok((InputFormat::CloudTrail, Layout::Document));
+    }
+    // OTLP: compact export requests one per line (the Collector's file exporter), or one
+    // pretty-printed document.
+    if document_key.as_deref() == Some("resourceSpans") {
+        let layout = if first_line_is_object {
+            Layout::Lines
+        } else {
+            Layout::Document
+        };
+        return Ok((InputFormat::Otlp, layout));
     }
     // A HAR is one document, usually pretty-printed: its first member is `log`.
     if document_key.as_deref() == Some("log") {
@@ -77,6 +94,9 @@ pub(super) fn detect(
         }
         if super::wire::looks_like(obj) {
             return Ok((InputFormat::DynamoDbWire, Layout::Lines));
+        }
+        if super::otlp::looks_like(obj) {
+            return Ok((InputFormat::Otlp, Layout::Lines));
         }
         if super::har::looks_like(obj) {
             return Ok((InputFormat::Har, Layout::Document));
@@ -145,6 +165,22 @@ mod tests {
         assert_eq!(
             d("{\"detail-type\":\"AWS API Call via CloudTrail\",\"detail\":{}}"),
             Ok((InputFormat::CloudTrail, Layout::Lines))
+        );
+        assert_eq!(
+            d("{\"resourceSpans\":[]}\n{\"resourceSpans\":[]}\n"),
+            Ok((InputFormat::Otlp, Layout::Lines))
+        );
+        assert_eq!(
+            d("{\n \"resourceSpans\": [\n{\"stringValue\": \"x\"}\n]}"),
+            Ok((InputFormat::Otlp, Layout::Document))
+        );
+        assert_eq!(
+            d("{\n  \"log\": {\"version\": \"1.2\"}}"),
+            Ok((InputFormat::Har, Layout::Document))
+        );
+        assert_eq!(
+            d("{\"time\":\"2026-01-01T00:00:00Z\",\"operation\":\"GetItem\",\"request\":{}}"),
+            Ok((InputFormat::DynamoDbWire, Layout::Lines))
         );
         assert_eq!(d("hello"), Err(EXPECTED.to_owned()));
         assert_eq!(d(""), Err(EXPECTED.to_owned()));

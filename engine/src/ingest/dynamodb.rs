@@ -41,6 +41,11 @@ const DATA_PLANE: &[&str] = &[
     "GetRecords",
 ];
 
+/// Whether `operation` writes.
+pub(super) fn is_write(operation: &str) -> bool {
+    WRITES.contains(&operation)
+}
+
 /// Whether `operation` is a DynamoDB data-plane operation.
 pub(super) fn is_data_plane(operation: &str) -> bool {
     DATA_PLANE.contains(&operation)

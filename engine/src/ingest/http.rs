@@ -65,6 +65,26 @@ fn is_ulid(s: &str) -> bool {
         })
 }
 
+/// A route template in one notation, `{name}` per parameter: Flask's `<id>` / `<int:id>` and
+/// Express's `:id` are rewritten; `{id}` (OpenAPI, API Gateway, Spring, Django's converted
+/// routes) is kept.
+pub(super) fn normalize_route(route: &str) -> String {
+    route
+        .split('/')
+        .map(|segment| {
+            if let Some(inner) = segment.strip_prefix('<').and_then(|s| s.strip_suffix('>')) {
+                let name = inner.rsplit(':').next().unwrap_or(inner);
+                format!("{{{name}}}")
+            } else if let Some(name) = segment.strip_prefix(':').filter(|n| !n.is_empty()) {
+                format!("{{{}}}", name.trim_end_matches('?'))
+            } else {
+                segment.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// The W3C form of an X-Ray trace id: `1-5759e988-bd862e3fe1be46a994272793` gives
 /// `5759e988bd862e3fe1be46a994272793`; `None` if it is not one.
 pub(super) fn xray_trace_id(root: &str) -> Option<String> {
@@ -182,6 +202,20 @@ pub(super) fn redact_path(path: &str) -> Redacted {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn routes_are_written_one_way() {
+        assert_eq!(
+            normalize_route("/users/<int:user_id>/profile"),
+            "/users/{user_id}/profile"
+        );
+        assert_eq!(normalize_route("/orders/<order_id>"), "/orders/{order_id}");
+        assert_eq!(
+            normalize_route("/users/:id/posts/:post?"),
+            "/users/{id}/posts/{post}"
+        );
+        assert_eq!(normalize_route("/items/{id}"), "/items/{id}");
+    }
 
     #[test]
     fn statuses_map_to_outcomes() {

@@ -19,6 +19,7 @@ mod dynamodb;
 mod events;
 mod har;
 mod http;
+mod otlp;
 mod sort;
 mod source;
 mod wire;
@@ -47,6 +48,8 @@ pub enum InputFormat {
     CloudTrail,
     /// HAR 1.2 HTTP archives (browser devtools, mitmproxy, Burp, ZAP).
     Har,
+    /// OpenTelemetry OTLP/JSON traces: a file exporter's document or Collector JSON lines.
+    Otlp,
     /// DynamoDB wire request logs: one low-level API call per line (`docs/inputs.md`).
     #[serde(rename = "dynamodb_wire")]
     DynamoDbWire,
@@ -56,9 +59,10 @@ pub enum InputFormat {
 
 impl InputFormat {
     /// Every format.
-    pub const ALL: [InputFormat; 4] = [
+    pub const ALL: [InputFormat; 5] = [
         InputFormat::CloudTrail,
         InputFormat::Har,
+        InputFormat::Otlp,
         InputFormat::DynamoDbWire,
         InputFormat::Events,
     ];
@@ -68,6 +72,7 @@ impl InputFormat {
         match self {
             InputFormat::CloudTrail => "cloudtrail",
             InputFormat::Har => "har",
+            InputFormat::Otlp => "otlp",
             InputFormat::DynamoDbWire => "dynamodb_wire",
             InputFormat::Events => "events",
         }
@@ -503,6 +508,7 @@ fn read_document(
     match format {
         InputFormat::CloudTrail => cloudtrail::read(file, text, sink),
         InputFormat::Har => har::read_document(file, text, sink),
+        InputFormat::Otlp => otlp::read_document(file, text, sink),
         InputFormat::DynamoDbWire | InputFormat::Events => {
             let mut state = LineState::new(format);
             let mut index = 0;
@@ -543,6 +549,7 @@ impl LineState {
                 wire::read_line(file, index, line_no, line, &mut self.schemas, sink)
             }
             InputFormat::Events => events::read_line(index, line_no, line, sink),
+            InputFormat::Otlp => otlp::read_line(file, index, line_no, line, sink),
             // Detection always reads these as whole documents.
             InputFormat::Har => {
                 *index += 1;
