@@ -26,7 +26,6 @@ pub(super) fn key_id_of(material: &str) -> String {
 
 /// The key id for a full SHA-256 hex digest of key material (as a key inventory may list it),
 /// matching [`key_id_of`] of the material; `None` if `hex` is not 64 hex digits.
-#[allow(dead_code)] // wired by ingest::mod (pending)
 pub(super) fn key_id_of_digest(hex: &str) -> Option<String> {
     let hex = hex.trim();
     (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| {

@@ -19,7 +19,8 @@ pub(super) enum Layout {
 /// What was expected when nothing matched.
 const EXPECTED: &str = "unrecognized format: expected CloudTrail JSON (`{\"Records\": [...]}`, an array or \
      one record per line, Lake query results), a HAR (`{\"log\": ...}`), OTLP/JSON traces \
-     (`{\"resourceSpans\": [...]}`), a DynamoDB wire log \
+     (`{\"resourceSpans\": [...]}`), API Gateway / ALB JSON access logs, a key inventory (JSON or CSV with a \
+     `key_id` column), a DynamoDB wire log \
      (JSON lines with `time`, `operation`, `request`) or tracewarden events (JSON lines); use \
      --input-format to say which";
 
@@ -61,6 +62,7 @@ pub(super) fn detect(
         let layout = match format {
             InputFormat::Har => Layout::Document,
             InputFormat::Otlp if !first_line_is_object => Layout::Document,
+            InputFormat::KeyInventory if !first_line_is_object => Layout::Document,
             InputFormat::CloudTrail if cloudtrail_document => Layout::Document,
             _ => Layout::Lines,
         };
@@ -81,6 +83,10 @@ pub(super) fn detect(
         };
         return Ok((InputFormat::Otlp, layout));
     }
+    // A key inventory document: `{"keys": [...]}`.
+    if document_key.as_deref() == Some("keys") && !first_line_is_object {
+        return Ok((InputFormat::KeyInventory, Layout::Document));
+    }
     // A HAR is one document, usually pretty-printed: its first member is `log`.
     if document_key.as_deref() == Some("log") {
         return Ok((InputFormat::Har, Layout::Document));
@@ -95,6 +101,12 @@ pub(super) fn detect(
         if super::wire::looks_like(obj) {
             return Ok((InputFormat::DynamoDbWire, Layout::Lines));
         }
+        if super::access_log::looks_like(obj) {
+            return Ok((InputFormat::AccessLog, Layout::Lines));
+        }
+        if super::inventory::looks_like(obj) {
+            return Ok((InputFormat::KeyInventory, Layout::Lines));
+        }
         if super::otlp::looks_like(obj) {
             return Ok((InputFormat::Otlp, Layout::Lines));
         }
@@ -107,6 +119,16 @@ pub(super) fn detect(
         if first.as_ref().is_some_and(super::cloudtrail::looks_like) {
             return Ok((InputFormat::CloudTrail, Layout::Document));
         }
+        if first.as_ref().is_some_and(super::inventory::looks_like) {
+            return Ok((InputFormat::KeyInventory, Layout::Document));
+        }
+    }
+    if text
+        .lines()
+        .next()
+        .is_some_and(super::inventory::looks_like_csv)
+    {
+        return Ok((InputFormat::KeyInventory, Layout::Document));
     }
     match bad_at {
         // The peek may cut a character in two at its end; anything earlier is a real error.

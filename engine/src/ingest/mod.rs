@@ -11,6 +11,7 @@
 //! 4. [`correlate`]: the same call from two sources merged into one event; DB calls linked to
 //!    their HTTP requests.
 
+mod access_log;
 mod cloudtrail;
 pub(crate) mod correlate;
 mod credentials;
@@ -19,6 +20,7 @@ mod dynamodb;
 mod events;
 mod har;
 mod http;
+mod inventory;
 mod otlp;
 mod sort;
 mod source;
@@ -53,17 +55,23 @@ pub enum InputFormat {
     /// DynamoDB wire request logs: one low-level API call per line (`docs/inputs.md`).
     #[serde(rename = "dynamodb_wire")]
     DynamoDbWire,
+    /// API Gateway / ALB access logs in JSON, one request per line.
+    AccessLog,
+    /// Key inventories (JSON, JSON lines or CSV): keys and their dated lifecycle changes.
+    KeyInventory,
     /// tracewarden's own normalized events, one JSON object per line.
     Events,
 }
 
 impl InputFormat {
     /// Every format.
-    pub const ALL: [InputFormat; 5] = [
+    pub const ALL: [InputFormat; 7] = [
         InputFormat::CloudTrail,
         InputFormat::Har,
         InputFormat::Otlp,
         InputFormat::DynamoDbWire,
+        InputFormat::AccessLog,
+        InputFormat::KeyInventory,
         InputFormat::Events,
     ];
 
@@ -74,6 +82,8 @@ impl InputFormat {
             InputFormat::Har => "har",
             InputFormat::Otlp => "otlp",
             InputFormat::DynamoDbWire => "dynamodb_wire",
+            InputFormat::AccessLog => "access_log",
+            InputFormat::KeyInventory => "key_inventory",
             InputFormat::Events => "events",
         }
     }
@@ -509,7 +519,8 @@ fn read_document(
         InputFormat::CloudTrail => cloudtrail::read(file, text, sink),
         InputFormat::Har => har::read_document(file, text, sink),
         InputFormat::Otlp => otlp::read_document(file, text, sink),
-        InputFormat::DynamoDbWire | InputFormat::Events => {
+        InputFormat::KeyInventory => inventory::read_document(file, text, sink),
+        InputFormat::DynamoDbWire | InputFormat::AccessLog | InputFormat::Events => {
             let mut state = LineState::new(format);
             let mut index = 0;
             for_each_line(text, |line_no, line| {
@@ -550,6 +561,8 @@ impl LineState {
             }
             InputFormat::Events => events::read_line(index, line_no, line, sink),
             InputFormat::Otlp => otlp::read_line(file, index, line_no, line, sink),
+            InputFormat::AccessLog => access_log::read_line(file, index, line_no, line, sink),
+            InputFormat::KeyInventory => inventory::read_line(file, index, line_no, line, sink),
             // Detection always reads these as whole documents.
             InputFormat::Har => {
                 *index += 1;
