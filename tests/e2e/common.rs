@@ -82,13 +82,13 @@ pub fn findings(report: &Value) -> Vec<(String, String, String, Vec<String>)> {
         .collect()
 }
 
-/// Asserts that every input accounts for every record: `records == events + skipped`.
+/// Asserts that every input accounts for every record: `records == events + merged + skipped`.
 pub fn assert_accounted(report: &Value) {
     for input in report["inputs"].as_array().unwrap() {
         let n = |k: &str| input[k].as_u64().unwrap();
         assert_eq!(
             n("records"),
-            n("events") + n("skipped"),
+            n("events") + n("merged") + n("skipped"),
             "accounting of {input}"
         );
         let by_reason: u64 = input["skipped_reasons"]

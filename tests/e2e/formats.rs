@@ -743,3 +743,284 @@ fn four_sources_of_one_scenario_give_one_event_per_call() {
         );
     }
 }
+
+#[test]
+fn api_gateway_access_logs_become_http_events() {
+    let log = fixture("gateway/apigw-access.jsonl");
+    let (stderr, events) = normalize(&[&log]);
+    assert_eq!(
+        stderr,
+        format!("{log}: 6 records, 6 events, 0 merged, 0 skipped\n")
+    );
+    let seen: Vec<(&str, &str, &str, u64, &str, &str, &str, u64)> = events
+        .iter()
+        .map(|e| {
+            assert_eq!(s(e, "/source/format"), "access_log");
+            (
+                s(e, "/http/method"),
+                s(e, "/http/path"),
+                s(e, "/http/route"),
+                e["http"]["status"].as_u64().unwrap(),
+                s(e, "/actor/principal"),
+                s(e, "/actor/key_id"),
+                s(e, "/outcome"),
+                e["precision_ns"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let route = "/orders/{orderId}";
+    let sec = 1_000_000_000;
+    assert_eq!(
+        seen,
+        [
+            (
+                "GET",
+                "/orders/o-1001",
+                route,
+                200,
+                "alice",
+                "k7x2p9q4r1",
+                "success",
+                sec
+            ),
+            (
+                "PUT",
+                "/orders/o-1001",
+                route,
+                200,
+                "alice",
+                "k7x2p9q4r1",
+                "success",
+                sec
+            ),
+            (
+                "GET",
+                "/orders/o-1001",
+                route,
+                403,
+                "",
+                "k7x2p9q4r1",
+                "denied",
+                sec
+            ),
+            (
+                "GET",
+                "/orders/o-2002",
+                route,
+                200,
+                "bob",
+                "q8w3e5r7t9",
+                "success",
+                sec
+            ),
+            (
+                "DELETE",
+                "/orders/o-2002",
+                route,
+                204,
+                "bob",
+                "q8w3e5r7t9",
+                "success",
+                sec
+            ),
+            (
+                "GET",
+                "/users/1042/profile",
+                "/users/{userId}/profile",
+                200,
+                "",
+                "",
+                "success",
+                1_000_000
+            ),
+        ]
+    );
+    assert_eq!(
+        s(&events[0], "/id"),
+        "gw:6f1a4c2e-0001-4c1d-9a77-3b2b1f6d0001"
+    );
+    assert_eq!(
+        s(&events[0], "/correlation/trace_id"),
+        "65f2c0d04b2f7f9c1a0e3d5b6c7d8e9f"
+    );
+    assert_eq!(s(&events[5], "/http/params/users"), "1042");
+}
+
+#[test]
+fn the_gateway_integration_request_id_links_the_dynamodb_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let wire = dir.path().join("wire.jsonl");
+    std::fs::write(
+        &wire,
+        r#"{"time":"2026-03-14T09:12:00.015Z","operation":"GetItem","request":{"TableName":"orders","Key":{"orderId":{"S":"o-1001"}}},"status":200,"request_id":"Q1N2ORDERS0001DDBREQUESTIDAAAAAAAAAAAAAAAAAAAAAAAAA","principal":"arn:aws:sts::111122223333:assumed-role/orders-api/lambda"}
+"#,
+    )
+    .unwrap();
+    let log = fixture("gateway/apigw-access.jsonl");
+    let (_, events) = normalize(&[&log, &wire.display().to_string()]);
+    let call = events
+        .iter()
+        .find(|e| e["db_operation"].is_object())
+        .unwrap();
+    assert_eq!(s(call, "/correlation/link"), "aws_request_id");
+    assert_eq!(
+        s(call, "/correlation/linked_event"),
+        "gw:6f1a4c2e-0001-4c1d-9a77-3b2b1f6d0001"
+    );
+    // The call inherits nothing it already has; the request learns the AWS principal beside
+    // its own user.
+    let request = linked(&events, call).unwrap();
+    assert_eq!(s(request, "/actor/principal"), "alice");
+}
+
+#[test]
+fn key_inventories_in_json_and_csv_become_key_lifecycle_events() {
+    let json = fixture("inventory/keys.json");
+    let wide = fixture("inventory/keys.csv");
+    let long = fixture("inventory/changes.csv");
+    let run = tracewarden(&["normalize", &json, &wide, &long]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "{json}: 8 records, 7 events, 0 merged, 1 skipped\n\
+             {wide}: 5 records, 4 events, 0 merged, 1 skipped\n\
+             \x20 error: `{wide}`: record 3 (line 4): invalid `created` `14/03/2026`: expected an RFC 3339 time or a `YYYY-MM-DD` date\n\
+             {long}: 3 records, 3 events, 0 merged, 0 skipped\n"
+        )
+    );
+    let events: Vec<Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_time_ordered(&events);
+    let of = |file: &str| -> Vec<(String, String, String, String)> {
+        events
+            .iter()
+            .filter(|e| s(e, "/source/file") == file)
+            .map(|e| {
+                let k = &e["key_lifecycle"];
+                let scopes: Vec<&str> = k["scopes"]
+                    .as_array()
+                    .map(|a| a.iter().map(|s| s.as_str().unwrap()).collect())
+                    .unwrap_or_default();
+                (
+                    s(e, "/key_lifecycle/action").to_owned(),
+                    s(e, "/key_lifecycle/key_id").to_owned(),
+                    s(e, "/key_lifecycle/owner").to_owned(),
+                    scopes.join(" "),
+                )
+            })
+            .collect()
+    };
+    let k = |a: &str, id: &str, o: &str, sc: &str| (a.into(), id.into(), o.into(), sc.into());
+    // Listed by SHA-256: the same key ids the HAR reader gives these keys.
+    let (alice, bob) = ("hk:d8ee0d5ab0db6c68", "hk:e21b13ef6edfe3ad");
+    assert_eq!(
+        of(&json),
+        [
+            k("created", "k7x2p9q4r1", "alice", "orders:read orders:write"),
+            k("deactivated", "k7x2p9q4r1", "alice", ""),
+            k("deleted", "k7x2p9q4r1", "alice", ""),
+            k("created", alice, "alice", "orders:read orders:write"),
+            k("created", bob, "bob", "orders:read"),
+            k("scope_changed", alice, "alice", "orders:read"),
+            k("deleted", bob, "bob", ""),
+        ]
+    );
+    assert_eq!(
+        of(&long),
+        [
+            k("created", "q8w3e5r7t9", "bob", "orders:read orders:write"),
+            k("scope_changed", "q8w3e5r7t9", "bob", "orders:read"),
+            k("deleted", "q8w3e5r7t9", "bob", ""),
+        ]
+    );
+    assert_eq!(of(&wide).len(), 4);
+    let report = tracewarden(&["scan", "--format", "json", "--fail-on", "none", &json]).json();
+    assert_eq!(
+        report["inputs"][0]["skipped_reasons"],
+        serde_json::json!({"key record has no dated lifecycle change": 1})
+    );
+}
+
+/// One directory holding every format, scanned in one command: all detected, every record
+/// accounted for, events in time order across files.
+#[test]
+fn a_directory_mixing_all_formats_scans_in_one_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let nested = dir.path().join("nested/deeper");
+    std::fs::create_dir_all(&nested).unwrap();
+    let files = [
+        ("cloudtrail/key-lifecycle.json", "cloudtrail"),
+        ("cloudtrail/eventbridge.jsonl", "cloudtrail"),
+        ("cloudtrail/lake-results.json", "cloudtrail"),
+        ("recorded/app.har", "har"),
+        ("recorded/dynamodb.har", "har"),
+        ("recorded/app-otlp.json", "otlp"),
+        ("recorded/app-otlp.jsonl", "otlp"),
+        ("recorded/app-wire.jsonl", "dynamodb_wire"),
+        ("gateway/apigw-access.jsonl", "access_log"),
+        ("inventory/keys.json", "key_inventory"),
+        ("inventory/changes.csv", "key_inventory"),
+    ];
+    let mut expected = std::collections::BTreeMap::new();
+    for (i, (path, format)) in files.iter().enumerate() {
+        let target = if i % 2 == 0 { dir.path() } else { &nested };
+        let name = format!("{i:02}-{}", path.replace('/', "-"));
+        std::fs::copy(fixture(path), target.join(&name)).unwrap();
+        expected.insert(name, *format);
+    }
+    // One of them gzip-compressed.
+    let gz_path = dir.path().join("12-trail.json.gz");
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz_path).unwrap(),
+        flate2::Compression::default(),
+    );
+    std::io::Write::write_all(
+        &mut gz,
+        &std::fs::read(fixture("cloudtrail/toctou-positive.json")).unwrap(),
+    )
+    .unwrap();
+    gz.finish().unwrap();
+    expected.insert("12-trail.json.gz".to_owned(), "cloudtrail");
+
+    let root = dir.path().display().to_string();
+    let report = tracewarden(&["scan", "--format", "json", "--fail-on", "none", &root]).json();
+    crate::common::assert_accounted(&report);
+    let detected: std::collections::BTreeMap<String, &str> = report["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            assert!(i["error"].is_null(), "{i}");
+            let name = i["path"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_owned();
+            (name, i["format"].as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(detected, expected);
+
+    let (_, events) = normalize(&[&root]);
+    assert_time_ordered(&events);
+    let kinds: std::collections::BTreeSet<&str> = events
+        .iter()
+        .map(|e| {
+            ["http", "db_operation", "key_lifecycle"]
+                .into_iter()
+                .find(|k| e[*k].is_object())
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(kinds.len(), 3);
+    assert_eq!(
+        events.len() as u64,
+        report["summary"]["events"].as_u64().unwrap()
+    );
+}

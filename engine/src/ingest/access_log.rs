@@ -172,7 +172,8 @@ fn convert(file: &str, index: u64, line_no: u64, line: &str) -> Result<Event, Re
     })?;
     let raw = raw_path.unwrap_or_default();
     let (path, query) = raw.split_once('?').unwrap_or((raw.as_str(), ""));
-    let path = redact_path(if path.is_empty() { "/" } else { path });
+    // No path logged (an HTTP API's default format has only the route key): left empty.
+    let path = redact_path(path);
     let query = redact_query(query);
     let status_names: &[&str] = if alb {
         &["elbstatuscode", "status"]
