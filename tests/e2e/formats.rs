@@ -1024,3 +1024,21 @@ fn a_directory_mixing_all_formats_scans_in_one_command() {
         report["summary"]["events"].as_u64().unwrap()
     );
 }
+
+#[test]
+fn a_forced_input_format_overrides_detection() {
+    let wire = fixture("recorded/app-wire.jsonl");
+    let run = tracewarden(&["normalize", "--input-format", "access_log", &wire]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr.starts_with(&format!(
+            "{wire}: 13 records, 0 events, 0 merged, 13 skipped\n\
+             \x20 error: `{wire}`: record 1 (line 1): missing `httpMethod`"
+        )),
+        "{}",
+        run.stderr
+    );
+    let (_, events) = normalize(&["--input-format", "dynamodb_wire", &wire]);
+    assert_eq!(events.len(), 14);
+}

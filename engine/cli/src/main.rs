@@ -56,10 +56,12 @@ struct RulesArgs {
 
 #[derive(Args)]
 struct InputArgs {
-    /// Log files or directories (searched recursively; gzip is detected by content).
+    /// Log files or directories (searched recursively; gzip is detected by content); `-` reads
+    /// standard input.
     #[arg(required = true, value_name = "INPUT")]
     inputs: Vec<PathBuf>,
-    /// Read every input as this format instead of detecting it: cloudtrail or events.
+    /// Read every input as this format instead of detecting it by content: cloudtrail, har,
+    /// otlp, dynamodb_wire, access_log, key_inventory or events.
     #[arg(long, value_name = "FORMAT")]
     input_format: Option<InputFormat>,
     /// Stop at the first malformed record (exit 2) instead of skipping and counting it.
