@@ -752,7 +752,18 @@ fn api_gateway_access_logs_become_http_events() {
         stderr,
         format!("{log}: 6 records, 6 events, 0 merged, 0 skipped\n")
     );
-    let seen: Vec<(&str, &str, &str, u64, &str, &str, &str, u64)> = events
+    /// method, path, route, status, principal, key id, outcome, precision
+    type Row<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        u64,
+        &'a str,
+        &'a str,
+        &'a str,
+        u64,
+    );
+    let seen: Vec<Row<'_>> = events
         .iter()
         .map(|e| {
             assert_eq!(s(e, "/source/format"), "access_log");
