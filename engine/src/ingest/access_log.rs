@@ -17,7 +17,7 @@ use super::credentials::key_id_of;
 use super::http::{
     http_outcome, normalize_route, object_ids, redact_path, redact_query, xray_trace_id,
 };
-use super::wire::{fraction_precision_ns, kind_of, ms_to_ns};
+use super::wire::{fraction_precision_ns, ms_to_ns};
 use crate::event::{Actor, Correlation, Detail, Event, Http, SourceRef};
 use crate::time::parse_rfc3339;
 
@@ -118,14 +118,7 @@ pub(super) fn read_line(
 
 fn convert(file: &str, index: u64, line_no: u64, line: &str) -> Result<Event, Record> {
     let malformed = |m: String| Record::Malformed(m);
-    let value: Value =
-        serde_json::from_str(line).map_err(|e| malformed(format!("not JSON: {e}")))?;
-    let Some(obj) = value.as_object() else {
-        return Err(malformed(format!(
-            "expected a JSON object (one request per line), found {}",
-            kind_of(&value)
-        )));
-    };
+    let obj = &super::object_line(line, "one request per line")?;
     let f = Fields::new(obj);
     let alb = f.has("elb") && f.has("request");
     let (time_ns, precision_ns) = time(&f)?;
@@ -384,11 +377,7 @@ mod tests {
         let mut out = None;
         let mut index = 0;
         read_line("gw.jsonl", &mut index, 1, line, &mut |_, _, r| {
-            out = Some(match r {
-                Record::Event(e) => Ok(*e),
-                Record::Skip(s) => Err(format!("skip: {s}")),
-                Record::Malformed(m) => Err(m),
-            })
+            out = Some(r.into_result())
         });
         out.unwrap()
     }

@@ -472,15 +472,7 @@ mod tests {
     fn read(text: &str) -> Out {
         let mut out = Vec::new();
         read_document("a.har", text, &mut |i, l, r| {
-            out.push((
-                i,
-                l,
-                match r {
-                    Record::Event(e) => Ok(*e),
-                    Record::Skip(s) => Err(format!("skip: {s}")),
-                    Record::Malformed(m) => Err(m),
-                },
-            ))
+            out.push((i, l, r.into_result()))
         })
         .unwrap();
         out

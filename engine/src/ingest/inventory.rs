@@ -398,20 +398,16 @@ mod tests {
             out.push((
                 i,
                 line,
-                match r {
-                    Record::Event(e) => match &e.detail {
-                        Detail::KeyLifecycle(k) => Ok((
-                            e.id.clone(),
-                            k.action,
-                            k.key_id.clone(),
-                            k.scopes.clone(),
-                            e.time_ns,
-                        )),
-                        _ => Err("not a key event".to_owned()),
-                    },
-                    Record::Skip(s) => Err(format!("skip: {s}")),
-                    Record::Malformed(m) => Err(m),
-                },
+                r.into_result().and_then(|e| match &e.detail {
+                    Detail::KeyLifecycle(k) => Ok((
+                        e.id.clone(),
+                        k.action,
+                        k.key_id.clone(),
+                        k.scopes.clone(),
+                        e.time_ns,
+                    )),
+                    _ => Err("not a key event".to_owned()),
+                }),
             ))
         });
         out

@@ -159,6 +159,34 @@ enum Record {
     Malformed(String),
 }
 
+#[cfg(test)]
+impl Record {
+    /// For tests: the event, or `skip: <reason>`, or the malformed message.
+    fn into_result(self) -> Result<Event, String> {
+        match self {
+            Record::Event(e) => Ok(*e),
+            Record::Skip(s) => Err(format!("skip: {s}")),
+            Record::Malformed(m) => Err(m),
+        }
+    }
+}
+
+/// One JSON-lines record as an object; otherwise the record's error: `not JSON: …`, or
+/// `expected a JSON object (<what>), found …`.
+fn object_line(
+    line: &str,
+    what: &str,
+) -> Result<serde_json::Map<String, serde_json::Value>, Record> {
+    match serde_json::from_str(line) {
+        Ok(serde_json::Value::Object(obj)) => Ok(obj),
+        Ok(other) => Err(Record::Malformed(format!(
+            "expected a JSON object ({what}), found {}",
+            wire::kind_of(&other)
+        ))),
+        Err(e) => Err(Record::Malformed(format!("not JSON: {e}"))),
+    }
+}
+
 /// The skip reason counted for malformed records.
 pub const MALFORMED: &str = "malformed record";
 

@@ -647,17 +647,7 @@ mod tests {
 
     fn read(text: &str) -> Vec<(u64, Option<u64>, Result<Event, String>)> {
         let mut out = Vec::new();
-        let mut sink = |i, line, r| {
-            out.push((
-                i,
-                line,
-                match r {
-                    Record::Event(e) => Ok(*e),
-                    Record::Skip(s) => Err(format!("skip: {s}")),
-                    Record::Malformed(m) => Err(m),
-                },
-            ))
-        };
+        let mut sink = |i, line, r: Record| out.push((i, line, r.into_result()));
         read_document("t.json", text, &mut sink).unwrap();
         out
     }

@@ -63,14 +63,7 @@ fn convert(
     schemas: &mut KeySchemas,
 ) -> Result<Vec<Event>, Record> {
     let malformed = |m: String| Record::Malformed(m);
-    let value: Value =
-        serde_json::from_str(line).map_err(|e| malformed(format!("not JSON: {e}")))?;
-    let Some(obj) = value.as_object() else {
-        return Err(malformed(format!(
-            "expected a JSON object (one DynamoDB call per line), found {}",
-            kind_of(&value)
-        )));
-    };
+    let obj = &super::object_line(line, "one DynamoDB call per line")?;
     let operation = match (text(obj, "operation"), text(obj, "target")) {
         (Some(op), _) => op,
         (None, Some(target)) => target_operation(target).ok_or_else(|| {
@@ -286,17 +279,7 @@ mod tests {
                 i as u64 + 1,
                 line,
                 &mut schemas,
-                &mut |i, l, r| {
-                    out.push((
-                        i,
-                        l,
-                        match r {
-                            Record::Event(e) => Ok(*e),
-                            Record::Skip(s) => Err(format!("skip: {s}")),
-                            Record::Malformed(m) => Err(m),
-                        },
-                    ))
-                },
+                &mut |i, l, r| out.push((i, l, r.into_result())),
             );
         }
         out

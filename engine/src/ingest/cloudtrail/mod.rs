@@ -340,17 +340,7 @@ mod tests {
 
     fn collect(text: &str) -> Vec<(u64, Option<u64>, Result<Event, String>)> {
         let mut out = Vec::new();
-        let mut sink = |i, line, r| {
-            out.push((
-                i,
-                line,
-                match r {
-                    Record::Event(e) => Ok(*e),
-                    Record::Skip(s) => Err(format!("skip: {s}")),
-                    Record::Malformed(m) => Err(m),
-                },
-            ))
-        };
+        let mut sink = |i, line, r: Record| out.push((i, line, r.into_result()));
         if text.starts_with('{') && !text.starts_with("{\"Records\"") {
             let mut index = 0;
             for (n, line) in text.lines().enumerate() {
