@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 use super::credentials::identity_from_headers;
 use super::dynamodb::{self, KeySchemas, Request};
-use super::http::{http_outcome, object_ids, redact_path, redact_query, xray_trace_id};
+use super::http::{http_outcome, object_ids, redact_path, redact_query, split_url, xray_trace_id};
 use super::wire::{
     CONTROL_PLANE, call_outcome, fraction_precision_ns, kind_of, ms_to_ns, target_operation,
 };
@@ -89,39 +89,6 @@ pub(super) fn read_document(
         }
     }
     Ok(())
-}
-
-/// An `http(s)` URL's parts, user info and fragment dropped.
-#[derive(Debug, PartialEq, Eq)]
-struct Url<'u> {
-    /// `host[:port]`.
-    host: &'u str,
-    path: &'u str,
-    /// Without the `?`.
-    query: &'u str,
-}
-
-/// Splits an `http`/`https` URL (or an origin-relative `/path`); `None` for other schemes.
-fn split_url(url: &str) -> Option<Url<'_>> {
-    let url = url.trim();
-    let (host, rest) = match url.split_once("://") {
-        Some((scheme, rest))
-            if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") =>
-        {
-            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-            let (authority, rest) = rest.split_at(end);
-            (authority.rsplit('@').next().unwrap_or_default(), rest)
-        }
-        None if url.starts_with('/') => ("", url),
-        _ => return None,
-    };
-    let rest = rest.split('#').next().unwrap_or_default();
-    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    Some(Url {
-        host,
-        path: if path.is_empty() { "/" } else { path },
-        query,
-    })
 }
 
 /// Converts one entry: to one HTTP event, or to one DB-operation event per item of a DynamoDB
@@ -907,23 +874,6 @@ mod tests {
         assert!(!looks_like(&obj(r#"{"log":{"version":"1.2"}}"#)));
         assert!(!looks_like(&obj(r#"{"log":"x","entries":[]}"#)));
         assert!(!looks_like(&obj(r#"{"Records":[]}"#)));
-        assert_eq!(
-            split_url("HTTPS://u:p@Host:1/a/b?q=1&r#f"),
-            Some(Url {
-                host: "Host:1",
-                path: "/a/b",
-                query: "q=1&r"
-            })
-        );
-        assert_eq!(
-            split_url("/rel?x"),
-            Some(Url {
-                host: "",
-                path: "/rel",
-                query: "x"
-            })
-        );
-        assert_eq!(split_url("about:blank"), None);
         let tp = |v| traceparent(v).is_some();
         assert!(tp(
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"

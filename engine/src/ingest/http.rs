@@ -173,6 +173,39 @@ fn redact_params(params: &str, separator: char, out: &mut Redacted) -> String {
         .join(&separator.to_string())
 }
 
+/// An `http(s)` URL's parts, user info and fragment dropped.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct Url<'u> {
+    /// `host[:port]`.
+    pub(super) host: &'u str,
+    pub(super) path: &'u str,
+    /// Without the `?`.
+    pub(super) query: &'u str,
+}
+
+/// Splits an `http`/`https` URL (or an origin-relative `/path`); `None` for other schemes.
+pub(super) fn split_url(url: &str) -> Option<Url<'_>> {
+    let url = url.trim();
+    let (host, rest) = match url.split_once("://") {
+        Some((scheme, rest))
+            if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") =>
+        {
+            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            let (authority, rest) = rest.split_at(end);
+            (authority.rsplit('@').next().unwrap_or_default(), rest)
+        }
+        None if url.starts_with('/') => ("", url),
+        _ => return None,
+    };
+    let rest = rest.split('#').next().unwrap_or_default();
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    Some(Url {
+        host,
+        path: if path.is_empty() { "/" } else { path },
+        query,
+    })
+}
+
 /// A raw query string (without `?`) with credential parameters (`api_key`, `access_token`,
 /// `X-Amz-Signature`, `password`, `session`...) replaced by their key ids.
 pub(super) fn redact_query(query: &str) -> Redacted {
@@ -202,6 +235,27 @@ pub(super) fn redact_path(path: &str) -> Redacted {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_are_split() {
+        assert_eq!(
+            split_url("HTTPS://u:p@Host:1/a/b?q=1&r#f"),
+            Some(Url {
+                host: "Host:1",
+                path: "/a/b",
+                query: "q=1&r"
+            })
+        );
+        assert_eq!(
+            split_url("/rel?x"),
+            Some(Url {
+                host: "",
+                path: "/rel",
+                query: "x"
+            })
+        );
+        assert_eq!(split_url("about:blank"), None);
+    }
 
     #[test]
     fn routes_are_written_one_way() {

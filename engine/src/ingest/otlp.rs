@@ -26,7 +26,9 @@ use serde_json::{Map, Value};
 
 use super::correlate::KEY_UNKNOWN;
 use super::credentials::identity_from_headers;
-use super::http::{http_outcome, normalize_route, object_ids, redact_path, redact_query};
+use super::http::{
+    Url, http_outcome, normalize_route, object_ids, redact_path, redact_query, split_url,
+};
 use super::wire::{CONTROL_PLANE, call_outcome, kind_of};
 use super::{LineCounter, Record, dynamodb};
 use crate::event::{Actor, Correlation, DbOperation, Detail, Event, Http, Outcome, SourceRef};
@@ -38,9 +40,24 @@ const NOT_MODELLED: &str = "span is neither an HTTP server request nor a DynamoD
 
 #[derive(Deserialize)]
 struct Request<'a> {
+    /// Absent (not empty) when the object is not a trace export at all.
     #[serde(rename = "resourceSpans", borrow, default)]
-    resource_spans: Vec<ResourceSpans<'a>>,
+    resource_spans: Option<Vec<ResourceSpans<'a>>>,
+    /// The other OTLP signals, recognised only to name them in the skip reason.
+    #[serde(rename = "resourceLogs", default)]
+    resource_logs: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "resourceMetrics", default)]
+    resource_metrics: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "resourceProfiles", default)]
+    resource_profiles: Option<serde::de::IgnoredAny>,
 }
+
+/// The skip reason of export requests of the other OTLP signals.
+const OTHER_SIGNAL: &str = "OTLP logs, metrics or profiles, not traces";
+
+/// The error of an object that is no OTLP export request at all.
+const NOT_A_REQUEST: &str =
+    "missing `resourceSpans`: expected an OTLP/JSON trace export `{\"resourceSpans\": [...]}`";
 
 #[derive(Deserialize)]
 struct ResourceSpans<'a> {
@@ -123,11 +140,21 @@ pub(super) fn read_document(
     let mut index = 0;
     // Usually one request; several back to back (a Collector file whose first line is too long
     // to be seen as a line) are read in turn.
-    let stream = serde_json::Deserializer::from_str(text).into_iter::<Request<'_>>();
-    for (n, request) in stream.enumerate() {
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Request<'_>>();
+    let mut n = 0;
+    loop {
+        let rest = text.get(stream.byte_offset()..).unwrap_or_default();
+        let starts = rest.trim_start();
+        let Some(request) = stream.next() else { break };
+        n += 1;
         match request {
-            Ok(request) => read_request(file, &mut index, request, sink, |raw| lines.line_of(raw)),
-            Err(e) if n == 0 => {
+            Ok(request) => {
+                let start = lines.line_of(starts);
+                read_request(file, &mut index, request, start, sink, |raw| {
+                    lines.line_of(raw)
+                });
+            }
+            Err(e) if n == 1 => {
                 return Err(format!(
                     "not OTLP/JSON traces: {e}: expected `{{\"resourceSpans\": [...]}}`"
                 ));
@@ -138,8 +165,7 @@ pub(super) fn read_document(
                     index,
                     Some(e.line() as u64),
                     Record::Malformed(format!(
-                        "export request {}: {e}: expected `{{\"resourceSpans\": [...]}}`; the rest of the file is not read",
-                        n + 1
+                        "export request {n}: {e}: expected `{{\"resourceSpans\": [...]}}`; the rest of the file is not read"
                     )),
                 );
                 break;
@@ -159,7 +185,7 @@ pub(super) fn read_line(
     sink: &mut impl FnMut(u64, Option<u64>, Record),
 ) {
     match serde_json::from_str::<Request<'_>>(line) {
-        Ok(request) => read_request(file, index, request, sink, |_| Some(line_no)),
+        Ok(request) => read_request(file, index, request, Some(line_no), sink, |_| Some(line_no)),
         Err(e) => {
             *index += 1;
             sink(
@@ -173,14 +199,31 @@ pub(super) fn read_line(
     }
 }
 
+/// Reads the spans of one export request; a request of another signal, or an object that is no
+/// export request, is one record, so that it is accounted for. `line` is where the request
+/// starts.
 fn read_request(
     file: &str,
     index: &mut u64,
     request: Request<'_>,
+    line: Option<u64>,
     sink: &mut impl FnMut(u64, Option<u64>, Record),
     mut line_of: impl FnMut(&str) -> Option<u64>,
 ) {
-    for resource_spans in request.resource_spans {
+    let Some(all_resource_spans) = request.resource_spans else {
+        *index += 1;
+        let other_signal = request.resource_logs.is_some()
+            || request.resource_metrics.is_some()
+            || request.resource_profiles.is_some();
+        let record = if other_signal {
+            Record::Skip(OTHER_SIGNAL)
+        } else {
+            Record::Malformed(NOT_A_REQUEST.to_owned())
+        };
+        sink(*index, line, record);
+        return;
+    };
+    for resource_spans in all_resource_spans {
         let resource = resource_spans.resource.unwrap_or_default();
         let service = resource
             .attributes
@@ -381,7 +424,13 @@ fn convert(
         && attrs.text(&["rpc.service"]) == Some("DynamoDB"))
         || attrs.text(&["db.system"]) == Some("dynamodb")
         || attrs.text(&["db.system.name"]) == Some("aws.dynamodb");
-    let method = attrs.text(&["http.request.method", "http.method"]);
+    // `_OTHER` stands for a method outside the known set; the original is kept beside it.
+    let method = match attrs.text(&["http.request.method", "http.method"]) {
+        Some("_OTHER") => attrs
+            .text(&["http.request.method_original"])
+            .or(Some("_OTHER")),
+        method => method,
+    };
     let is_server = method.is_some()
         && (kind_is(&span.kind, 2)
             || (matches!(span.kind, Value::Null | Value::Number(_) if !kind_is(&span.kind, 3))
@@ -453,7 +502,15 @@ fn convert(
         if !dynamodb::is_data_plane(operation) {
             return Err(Record::Skip(CONTROL_PLANE));
         }
-        let error_code = error_code(&span.events);
+        let mut error_code = error_code(&span.events);
+        if error_code.is_empty() {
+            // Newer instrumentations name the error class in `error.type` instead.
+            error_code = attrs
+                .text(&["error.type"])
+                .filter(|t| *t != "_OTHER")
+                .map(|t| t.rsplit(['.', '#', ':']).next().unwrap_or(t).to_owned())
+                .unwrap_or_default();
+        }
         let mut outcome = call_outcome(&error_code, status);
         if failed && outcome == Outcome::Success {
             outcome = Outcome::Error;
@@ -528,11 +585,35 @@ fn convert(
             .collect());
     }
 
-    let target = attrs.text(&["http.target"]).unwrap_or_default();
-    let (target_path, target_query) = target.split_once('?').unwrap_or((target, ""));
+    // Path and query: `url.path`/`url.query`, else the older `http.target`, else the full URL
+    // (`url.full`, `http.url`), which also names the host.
+    let full = attrs
+        .text(&["url.full", "http.url"])
+        .and_then(split_url)
+        .unwrap_or(Url {
+            host: "",
+            path: "",
+            query: "",
+        });
+    let (target_path, target_query) = attrs
+        .text(&["http.target"])
+        .map_or((full.path, full.query), |t| {
+            t.split_once('?').unwrap_or((t, ""))
+        });
     let path = attrs.text(&["url.path"]).unwrap_or(target_path);
     let path = redact_path(if path.is_empty() { "/" } else { path });
     let query = redact_query(attrs.text(&["url.query"]).unwrap_or(target_query));
+    let host = match (
+        attrs.text(&["server.address", "http.host", "net.host.name"]),
+        attrs.int(&["server.port", "net.host.port"]),
+    ) {
+        (Some(h), Some(port)) if !h.contains(':') => format!("{h}:{port}"),
+        (Some(h), _) => h.to_owned(),
+        (None, _) => full.host.to_owned(),
+    };
+    if !host.is_empty() {
+        attributes.insert("host".to_owned(), host);
+    }
     let headers = attrs.request_headers();
     let identity = identity_from_headers(headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
     let header = |name: &str| {
@@ -798,5 +879,63 @@ mod tests {
             out,
             [(1, Some(7), true), (2, Some(7), true), (3, Some(8), false)]
         );
+    }
+
+    #[test]
+    fn other_signals_and_other_objects_are_accounted_for() {
+        let mut out = Vec::new();
+        let mut index = 0;
+        let mut sink = |i, l, r: Record| out.push((i, l, r.into_result().map(|_| ())));
+        for (n, line) in [
+            r#"{"resourceLogs":[{"scopeLogs":[]}]}"#,
+            r#"{"resourceMetrics":[]}"#,
+            r#"{"Records":[]}"#,
+            r#"{"resourceSpans":[]}"#,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            read_line("t.jsonl", &mut index, n as u64 + 1, line, &mut sink);
+        }
+        assert_eq!(
+            out,
+            [
+                (1, Some(1), Err(format!("skip: {OTHER_SIGNAL}"))),
+                (2, Some(2), Err(format!("skip: {OTHER_SIGNAL}"))),
+                (3, Some(3), Err(NOT_A_REQUEST.to_owned())),
+            ]
+        );
+        // In a document, each request is placed on the line it starts on.
+        let text = format!("{}\n\n{{\"resourceMetrics\": []}}", doc(&[SERVER]));
+        let out: Vec<(u64, Option<u64>, bool)> = read(&text)
+            .into_iter()
+            .map(|(i, l, r)| (i, l, r.is_ok()))
+            .collect();
+        assert_eq!(out, [(1, Some(3), true), (2, Some(5), false)]);
+    }
+
+    #[test]
+    fn newer_and_fallback_attributes_are_read() {
+        let span = r#"{"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spanId":"7777777777777777","kind":2,"startTimeUnixNano":"1700000000000000000","attributes":[{"key":"http.request.method","value":{"stringValue":"_OTHER"}},{"key":"http.request.method_original","value":{"stringValue":"purge"}},{"key":"url.full","value":{"stringValue":"https://api.example.com/cache/9?all=1"}},{"key":"server.address","value":{"stringValue":"api.example.com"}},{"key":"server.port","value":{"intValue":"8443"}},{"key":"http.response.status_code","value":{"intValue":"204"}}]}"#;
+        let old = r#"{"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spanId":"8888888888888888","kind":2,"startTimeUnixNano":"1700000000000000000","attributes":[{"key":"http.method","value":{"stringValue":"GET"}},{"key":"http.url","value":{"stringValue":"http://h.internal:8080/orders/3"}}]}"#;
+        let failed = r#"{"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spanId":"9999999999999999","kind":3,"startTimeUnixNano":"1700000000000000000","attributes":[{"key":"rpc.system","value":{"stringValue":"aws-api"}},{"key":"rpc.service","value":{"stringValue":"DynamoDB"}},{"key":"rpc.method","value":{"stringValue":"PutItem"}},{"key":"error.type","value":{"stringValue":"ConditionalCheckFailedException"}}],"status":{"code":"STATUS_CODE_ERROR"}}"#;
+        let out = read(&doc(&[span, old, failed]));
+        let e = out[0].2.as_ref().unwrap();
+        let Detail::Http(h) = &e.detail else { panic!() };
+        assert_eq!(
+            (h.method.as_str(), h.path.as_str(), h.query.as_str()),
+            ("PURGE", "/cache/9", "all=1")
+        );
+        assert_eq!(e.attributes.get("host").unwrap(), "api.example.com:8443");
+        let e = out[1].2.as_ref().unwrap();
+        let Detail::Http(h) = &e.detail else { panic!() };
+        assert_eq!(h.path, "/orders/3");
+        assert_eq!(e.attributes.get("host").unwrap(), "h.internal:8080");
+        let e = out[2].2.as_ref().unwrap();
+        let Detail::DbOperation(op) = &e.detail else {
+            panic!()
+        };
+        assert_eq!(op.error_code, "ConditionalCheckFailedException");
+        assert_eq!(e.outcome, Outcome::Conflict);
     }
 }
