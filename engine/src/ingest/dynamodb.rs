@@ -121,29 +121,165 @@ pub(super) fn decode(req: &Request<'_>, schemas: &mut KeySchemas) -> Vec<DbOpera
 /// A single-item operation, query or scan.
 fn single(operation: &str, p: &Map<String, Value>, schemas: &mut KeySchemas) -> DbOperation {
     let table = member(p, "TableName").map(text_of).unwrap_or_default();
+    let names = member(p, "ExpressionAttributeNames").and_then(Value::as_object);
+    let expression = |name: &str| {
+        member(p, name)
+            .map(|v| resolve_names(&text_of(v), names))
+            .unwrap_or_default()
+    };
     let mut key = member(p, "Key").map(item_key).unwrap_or_default();
     if key.is_empty() && operation == "PutItem" {
         key = put_key(&table, member(p, "Item"), schemas);
+    } else if key.is_empty() && operation == "Query" {
+        // A query's key is its equality conditions (the partition key, and the sort key when it
+        // is pinned); not learnt as the table's key, since it may be an index's.
+        key = query_key(&expression("KeyConditionExpression"), p);
     } else {
         schemas.learn(&table, &key);
     }
-    let condition = member(p, "ConditionExpression");
+    let expected = member(p, "Expected").and_then(Value::as_object);
+    let condition = match (member(p, "ConditionExpression"), expected) {
+        (Some(_), _) => expression("ConditionExpression"),
+        (None, Some(expected)) => expected_condition(
+            expected,
+            member(p, "ConditionalOperator").and_then(Value::as_str),
+        ),
+        (None, None) => String::new(),
+    };
     DbOperation {
         service: "dynamodb".to_owned(),
         operation: operation.to_owned(),
         table,
         key,
-        has_condition: condition.is_some() || member(p, "Expected").is_some(),
-        condition: condition.map(text_of).unwrap_or_default(),
-        update_expression: member(p, "UpdateExpression")
-            .map(text_of)
-            .unwrap_or_default(),
+        has_condition: member(p, "ConditionExpression").is_some() || expected.is_some(),
+        condition,
+        update_expression: expression("UpdateExpression"),
         consistent_read: member(p, "ConsistentRead").and_then(as_bool),
         index_name: member(p, "IndexName").map(text_of).unwrap_or_default(),
         group_id: String::new(),
         is_write: WRITES.contains(&operation),
         error_code: String::new(),
     }
+}
+
+/// `expression` with its `#name` placeholders replaced by the attribute names
+/// `ExpressionAttributeNames` gives them (CloudTrail logs the names, not the values), so that a
+/// rule can tell which attributes a condition or update touches. A placeholder without a name
+/// stays as written.
+fn resolve_names(expression: &str, names: Option<&Map<String, Value>>) -> String {
+    let Some(names) = names.filter(|n| !n.is_empty()) else {
+        return expression.to_owned();
+    };
+    let mut out = String::with_capacity(expression.len());
+    let mut rest = expression;
+    while let Some(at) = rest.find('#') {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        let len = tail[1..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map_or(tail.len(), |n| n + 1);
+        let placeholder = &tail[..len];
+        match names.get(placeholder).and_then(Value::as_str) {
+            Some(name) if len > 1 => out.push_str(name),
+            _ => out.push_str(placeholder),
+        }
+        rest = &tail[len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The legacy `Expected` map (`{"owner_id": {"Value": {"S": "u1"}}, "pk": {"Exists": false}}`)
+/// as the equivalent condition expression, values left as placeholders:
+/// `attribute_not_exists(pk) AND owner_id = :expected`.
+fn expected_condition(expected: &Map<String, Value>, operator: Option<&str>) -> String {
+    let joiner = if operator.is_some_and(|o| o.eq_ignore_ascii_case("OR")) {
+        " OR "
+    } else {
+        " AND "
+    };
+    let mut parts: Vec<String> = expected
+        .iter()
+        .map(|(name, spec)| {
+            let spec = spec.as_object();
+            let get = |m: &str| spec.and_then(|s| member(s, m));
+            if let Some(op) = get("ComparisonOperator").and_then(Value::as_str) {
+                return match op.to_ascii_uppercase().as_str() {
+                    "EQ" => format!("{name} = :expected"),
+                    "NE" => format!("{name} <> :expected"),
+                    "LE" => format!("{name} <= :expected"),
+                    "LT" => format!("{name} < :expected"),
+                    "GE" => format!("{name} >= :expected"),
+                    "GT" => format!("{name} > :expected"),
+                    "NOT_NULL" => format!("attribute_exists({name})"),
+                    "NULL" => format!("attribute_not_exists({name})"),
+                    "CONTAINS" => format!("contains({name}, :expected)"),
+                    "NOT_CONTAINS" => format!("NOT contains({name}, :expected)"),
+                    "BEGINS_WITH" => format!("begins_with({name}, :expected)"),
+                    "IN" => format!("{name} IN (:expected)"),
+                    "BETWEEN" => format!("{name} BETWEEN :expected1 AND :expected2"),
+                    other => format!("{name} {other} :expected"),
+                };
+            }
+            match (get("Exists").and_then(as_bool), get("Value")) {
+                (Some(false), _) => format!("attribute_not_exists({name})"),
+                (_, Some(_)) => format!("{name} = :expected"),
+                _ => format!("attribute_exists({name})"),
+            }
+        })
+        .collect();
+    parts.sort();
+    parts.join(joiner)
+}
+
+/// A query's item key: the `name = :value` terms of its key condition with their values
+/// (`ExpressionAttributeValues`), or the `EQ` entries of the legacy `KeyConditions`. Empty when
+/// the values are not logged (CloudTrail).
+fn query_key(key_condition: &str, p: &Map<String, Value>) -> BTreeMap<String, String> {
+    let mut key = BTreeMap::new();
+    if let Some(values) = member(p, "ExpressionAttributeValues").and_then(Value::as_object) {
+        let upper = key_condition.to_ascii_uppercase();
+        let mut start = 0;
+        let mut terms = Vec::new();
+        for (at, _) in upper.match_indices(" AND ") {
+            terms.push(&key_condition[start..at]);
+            start = at + 5;
+        }
+        terms.push(&key_condition[start..]);
+        for term in terms {
+            let Some((left, right)) = term.split_once('=') else {
+                continue;
+            };
+            let (left, right) = (left.trim(), right.trim());
+            let (name, placeholder) = if right.starts_with(':') {
+                (left, right)
+            } else {
+                (right, left)
+            };
+            if name.is_empty() || name.contains(['(', ' ', '<', '>']) {
+                continue;
+            }
+            if let Some(value) = values.get(placeholder) {
+                key.insert(name.to_owned(), scalar(value));
+            }
+        }
+    } else if let Some(conditions) = member(p, "KeyConditions").and_then(Value::as_object) {
+        for (name, spec) in conditions {
+            let Some(spec) = spec.as_object() else {
+                continue;
+            };
+            let eq = member(spec, "ComparisonOperator")
+                .and_then(Value::as_str)
+                .is_some_and(|o| o.eq_ignore_ascii_case("EQ"));
+            let value = member(spec, "AttributeValueList")
+                .and_then(Value::as_array)
+                .and_then(|l| l.first());
+            if let (true, Some(value)) = (eq, value) {
+                key.insert(name.clone(), scalar(value));
+            }
+        }
+    }
+    key
 }
 
 /// A PutItem's key: the learnt key attributes of its item. The item's other values are not kept.
@@ -516,5 +652,61 @@ mod tests {
             outcome("ConditionalCheckFailedException"),
             Outcome::Conflict
         );
+    }
+
+    #[test]
+    fn names_are_resolved_and_legacy_conditions_written_out() {
+        let ops = decode_json(
+            "UpdateItem",
+            r##"{"TableName":"t","Key":{"id":{"S":"1"}},"UpdateExpression":"SET #s = :s, #missing = :m","ConditionExpression":"attribute_exists(#id) AND #o = :uid","ExpressionAttributeNames":{"#s":"status","#o":"owner_id","#id":"id"}}"##,
+            "",
+            "",
+        );
+        assert_eq!(ops[0].condition, "attribute_exists(id) AND owner_id = :uid");
+        assert_eq!(ops[0].update_expression, "SET status = :s, #missing = :m");
+        let ops = decode_json(
+            "PutItem",
+            r#"{"TableName":"t","Item":{"id":{"S":"1"}},"Expected":{"version":{"ComparisonOperator":"EQ","AttributeValueList":[{"N":"3"}]},"id":{"Exists":false}},"ConditionalOperator":"OR"}"#,
+            "",
+            "",
+        );
+        assert!(ops[0].has_condition);
+        assert_eq!(
+            ops[0].condition,
+            "attribute_not_exists(id) OR version = :expected"
+        );
+    }
+
+    #[test]
+    fn a_query_key_is_its_equality_conditions() {
+        let ops = decode_json(
+            "Query",
+            r##"{"TableName":"teams","IndexName":"by_user","KeyConditionExpression":"#u = :u and begins_with(sk, :p)","ExpressionAttributeNames":{"#u":"user_id"},"ExpressionAttributeValues":{":u":{"S":"alice"},":p":{"S":"MEMBER#"}}}"##,
+            "",
+            "",
+        );
+        assert_eq!(
+            ops[0].key,
+            BTreeMap::from([("user_id".to_owned(), "alice".to_owned())])
+        );
+        assert_eq!(ops[0].index_name, "by_user");
+        let legacy = decode_json(
+            "Query",
+            r#"{"TableName":"t","KeyConditions":{"pk":{"ComparisonOperator":"EQ","AttributeValueList":[{"S":"a"}]},"sk":{"ComparisonOperator":"GT","AttributeValueList":[{"S":"b"}]}}}"#,
+            "",
+            "",
+        );
+        assert_eq!(
+            legacy[0].key,
+            BTreeMap::from([("pk".to_owned(), "a".to_owned())])
+        );
+        // CloudTrail logs no values: no key.
+        let ct = decode_json(
+            "Query",
+            r#"{"tableName":"t","keyConditionExpression":"pk = :pk"}"#,
+            "",
+            "",
+        );
+        assert!(ct[0].key.is_empty());
     }
 }

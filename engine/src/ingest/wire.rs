@@ -343,7 +343,7 @@ mod tests {
                 operation: "UpdateItem".into(),
                 table: "orders".into(),
                 key: [("orderId".to_owned(), "o-1".to_owned())].into(),
-                update_expression: "SET #s = :s".into(),
+                update_expression: "SET status = :s".into(),
                 is_write: true,
                 ..DbOperation::default()
             }
