@@ -2,9 +2,10 @@
 
 use std::cell::RefCell;
 
+use crate::bindings::tracewarden::rule::config::ConfigEntry;
 use crate::bindings::tracewarden::rule::types as wire;
 use crate::event::Strings;
-use crate::{Event, Findings, Rule, RuleMeta};
+use crate::{Config, Event, Findings, Rule, RuleMeta};
 
 pub use wit_bindgen;
 
@@ -32,6 +33,17 @@ fn rule_info(meta: &RuleMeta) -> wire::RuleInfo {
         operations: strings(meta.operations),
         partitioning: meta.partitioning,
     }
+}
+
+/// `configure` export: a fresh rule, given its options.
+pub fn configure<R: Rule>(
+    state: &RefCell<Option<R>>,
+    options: Vec<ConfigEntry>,
+) -> Result<(), String> {
+    let mut rule = R::default();
+    rule.configure(&Config::from_wire(options))?;
+    *state.borrow_mut() = Some(rule);
+    Ok(())
 }
 
 /// `on-events` export: decodes the batch into borrowed views and feeds them to the rule.

@@ -41,6 +41,7 @@
 
 extern crate self as tracewarden_sdk;
 
+mod config;
 mod event;
 mod finding;
 mod meta;
@@ -49,6 +50,7 @@ pub mod testing;
 #[doc(hidden)]
 pub mod __private;
 
+pub use config::{Config, OptionValue};
 pub use event::{
     Actor, AuthDecision, Correlation, DbOperation, Detail, Event, Http, KeyLifecycle, Pairs,
     SourceRef,
@@ -70,6 +72,7 @@ pub mod bindings {
         default_bindings_module: "::tracewarden_sdk::bindings",
         runtime_path: "::tracewarden_sdk::__private::wit_bindgen::rt",
         additional_derives: [Hash],
+        additional_derives_ignore: ["config-value", "config-entry"],
     });
 }
 
@@ -96,6 +99,14 @@ pub trait Rule: Default {
     /// Metadata of the rules this type reports under. Findings must use one of these ids.
     fn rules() -> Vec<RuleMeta>;
 
+    /// Takes the pack's options, once, before the first event (the options the pack declares in
+    /// `pack.toml`'s `[config]`, with the user's overrides). An error names the option and what
+    /// was expected; the host then refuses the pack. Options not given keep the rule's defaults.
+    fn configure(&mut self, config: &Config) -> Result<(), String> {
+        let _ = config;
+        Ok(())
+    }
+
     /// Called once per event, in time order.
     fn on_event(&mut self, event: &Event<'_>, out: &mut Findings);
 
@@ -108,8 +119,8 @@ pub trait Rule: Default {
 /// Common imports for rule authors.
 pub mod prelude {
     pub use crate::{
-        Confidence, DbOperation, Detail, Event, EventBuilder, EventKind, Evidence, Finding,
-        Findings, KeyAction, Outcome, Partitioning, Rule, RuleMeta, Severity,
+        Confidence, Config, DbOperation, Detail, Event, EventBuilder, EventKind, Evidence, Finding,
+        Findings, KeyAction, LinkMethod, Outcome, Partitioning, Rule, RuleMeta, Severity,
     };
 }
 
@@ -133,6 +144,11 @@ macro_rules! export_rule {
             impl $crate::bindings::Guest for __TracewardenExport {
                 fn rules() -> ::std::vec::Vec<$crate::bindings::RuleInfo> {
                     $crate::__private::rules::<$rule>()
+                }
+                fn configure(
+                    options: ::std::vec::Vec<$crate::bindings::ConfigEntry>,
+                ) -> ::std::result::Result<(), ::std::string::String> {
+                    __STATE.with(|state| $crate::__private::configure::<$rule>(state, options))
                 }
                 fn on_events(
                     batch: $crate::bindings::Batch,

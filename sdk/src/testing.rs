@@ -1,7 +1,10 @@
 //! Native test helpers: build events and run a rule over them without WebAssembly.
 
 use crate::event::{AuthDecision, DbOperation, Detail, Http, KeyLifecycle, Pairs};
-use crate::{Actor, Correlation, Event, Finding, Findings, KeyAction, Outcome, Rule, SourceRef};
+use crate::{
+    Actor, Config, Correlation, Event, Finding, Findings, KeyAction, LinkMethod, Outcome, Rule,
+    SourceRef,
+};
 
 /// Runs rule `R` over `events` (in the given order), then `finish`, and returns every finding.
 pub fn run<R: Rule>(events: &[Event<'_>]) -> Vec<Finding> {
@@ -12,6 +15,22 @@ pub fn run<R: Rule>(events: &[Event<'_>]) -> Vec<Finding> {
     }
     rule.finish(&mut out);
     out.into_vec()
+}
+
+/// Runs rule `R`, configured with `config`, over `events`, then `finish`; the rule's refusal of
+/// its options is the error.
+pub fn run_configured<R: Rule>(
+    config: &Config,
+    events: &[Event<'_>],
+) -> Result<Vec<Finding>, String> {
+    let mut rule = R::default();
+    rule.configure(config)?;
+    let mut out = Findings::default();
+    for event in events {
+        rule.on_event(event, &mut out);
+    }
+    rule.finish(&mut out);
+    Ok(out.into_vec())
 }
 
 /// Builds [`Event`]s for tests from `'static` strings.
@@ -66,8 +85,17 @@ impl EventBuilder {
         }))
     }
 
-    /// A successful HTTP exchange.
+    /// An HTTP exchange; the outcome follows the status (2xx/3xx success, 401/403 denied, 404 not
+    /// found, 409/412 conflict, 429 throttled, other 4xx/5xx error).
     pub fn http(method: &'static str, path: &'static str, status: u16) -> Self {
+        let outcome = match status {
+            401 | 403 => Outcome::Denied,
+            404 => Outcome::NotFound,
+            409 | 412 => Outcome::Conflict,
+            429 => Outcome::Throttled,
+            400..=599 => Outcome::Error,
+            _ => Outcome::Success,
+        };
         Self::new(Detail::Http(Http {
             method,
             path,
@@ -77,6 +105,7 @@ impl EventBuilder {
             query: "",
             params: Pairs::EMPTY,
         }))
+        .outcome(outcome)
     }
 
     /// A key lifecycle change of `key_id`.
@@ -147,6 +176,110 @@ impl EventBuilder {
     /// Sets the trace id.
     pub fn trace(mut self, trace_id: &'static str) -> Self {
         self.event.correlation.trace_id = trace_id;
+        self
+    }
+
+    /// Sets the application request id.
+    pub fn app_request(mut self, app_request_id: &'static str) -> Self {
+        self.event.correlation.app_request_id = app_request_id;
+        self
+    }
+
+    /// Sets the service's request id.
+    pub fn request_id(mut self, request_id: &'static str) -> Self {
+        self.event.correlation.request_id = request_id;
+        self
+    }
+
+    /// Links the event to `event_id` (e.g. the HTTP request that caused a DB call).
+    pub fn linked(mut self, event_id: &'static str, link: LinkMethod) -> Self {
+        self.event.correlation.linked_event = event_id;
+        self.event.correlation.link = link;
+        self
+    }
+
+    /// Sets the time's precision in ns (1_000_000_000 for CloudTrail).
+    pub fn precision_ns(mut self, precision_ns: u64) -> Self {
+        self.event.precision_ns = precision_ns;
+        self
+    }
+
+    /// Sets the key id.
+    pub fn key_id(mut self, key_id: &'static str) -> Self {
+        self.event.actor.key_id = key_id;
+        self
+    }
+
+    /// Sets where the event came from (`file`, line, format).
+    pub fn source(mut self, file: &'static str, line: u64, format: &'static str) -> Self {
+        self.event.source = SourceRef {
+            file,
+            record: line,
+            line,
+            format,
+        };
+        self
+    }
+
+    /// Sets the update expression (DB events).
+    pub fn update(mut self, update_expression: &'static str) -> Self {
+        if let Detail::Db(db) = &mut self.event.detail {
+            db.update_expression = update_expression;
+        }
+        self
+    }
+
+    /// Sets `ConsistentRead` (DB events).
+    pub fn consistent(mut self, consistent_read: bool) -> Self {
+        if let Detail::Db(db) = &mut self.event.detail {
+            db.consistent_read = Some(consistent_read);
+        }
+        self
+    }
+
+    /// Sets the secondary index read (DB events).
+    pub fn index(mut self, index_name: &'static str) -> Self {
+        if let Detail::Db(db) = &mut self.event.detail {
+            db.index_name = index_name;
+        }
+        self
+    }
+
+    /// Sets the transaction or batch group (DB events).
+    pub fn group(mut self, group_id: &'static str) -> Self {
+        if let Detail::Db(db) = &mut self.event.detail {
+            db.group_id = group_id;
+        }
+        self
+    }
+
+    /// Sets the service's error code and the outcome it implies (DB events):
+    /// `ConditionalCheckFailedException` and `TransactionCanceledException` are conflicts.
+    pub fn error(mut self, error_code: &'static str) -> Self {
+        if let Detail::Db(db) = &mut self.event.detail {
+            db.error_code = error_code;
+        }
+        self.event.outcome = match error_code {
+            "" => Outcome::Success,
+            "ConditionalCheckFailedException" | "TransactionCanceledException" => Outcome::Conflict,
+            _ => Outcome::Error,
+        };
+        self
+    }
+
+    /// Sets the duration in ns (HTTP events).
+    pub fn duration_ns(mut self, duration_ns: u64) -> Self {
+        if let Detail::Http(http) = &mut self.event.detail {
+            http.duration_ns = duration_ns;
+        }
+        self
+    }
+
+    /// Sets the route template (HTTP events).
+    pub fn route(mut self, route: &'static str) -> Self {
+        if let Detail::Http(http) = &mut self.event.detail {
+            http.route = route;
+        }
         self
     }
 

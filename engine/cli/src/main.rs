@@ -52,6 +52,10 @@ struct RulesArgs {
     /// Do not load the built-in packs.
     #[arg(long)]
     no_builtin: bool,
+    /// A TOML file of rule options, one table per pack (`[toctou]` then `check_window_ms =
+    /// 5000`); each must be an option the pack declares (`tracewarden rules list` shows them).
+    #[arg(long, value_name = "FILE")]
+    rule_config: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -152,9 +156,19 @@ fn load_rules(args: &RulesArgs) -> anyhow::Result<RuleSet> {
             }
         })
         .collect();
+    let config = match &args.rule_config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read `{}`", path.display()))?;
+            tracewarden::rules::parse_rule_config(&text)
+                .map_err(|e| anyhow::anyhow!("`{}`: {e}", path.display()))?
+        }
+        None => Default::default(),
+    };
     Ok(RuleSet::load(&RuleSetOptions {
         builtin: !args.no_builtin,
         extra,
+        config,
         ..RuleSetOptions::default()
     })?)
 }
@@ -289,6 +303,18 @@ fn list_rules(args: RulesArgs) -> anyhow::Result<ExitCode> {
                     maps.join(", ")
                 ));
             }
+        }
+        if !pack.config.is_empty() {
+            let options: Vec<String> = pack
+                .config
+                .iter()
+                .map(|(name, value)| format!("{name} = {value}"))
+                .collect();
+            out.push_str(&format!(
+                "  {} options: {}\n",
+                pack.name,
+                options.join(", ")
+            ));
         }
     }
     write_output(None, &out)?;

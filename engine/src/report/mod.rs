@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::finding::Finding;
 use crate::ingest::{InputReport, StreamStats};
 
-use crate::rules::{RuleFailure, RuleKind, RuleOutcome, RuleSet, Severity};
+use crate::rules::{PackConfig, RuleFailure, RuleKind, RuleOutcome, RuleSet, Severity};
 pub use coverage::{Coverage, CoverageStatus};
 
 /// The JSON report's schema version (`docs/output.md`). Bumped on any incompatible change.
@@ -93,6 +93,10 @@ pub struct RuleRun {
     pub events: u64,
     /// Whether it had the data it needs.
     pub coverage: Coverage,
+    /// Its pack's options as the rule ran with them (declared defaults with overrides applied);
+    /// absent when the pack has none.
+    #[serde(skip_serializing_if = "PackConfig::is_empty")]
+    pub options: PackConfig,
 }
 
 /// Counts of findings.
@@ -150,6 +154,7 @@ impl Report {
                             stats,
                             &inputs,
                         ),
+                        options: pack.config.clone(),
                     });
                 }
             }

@@ -1,6 +1,7 @@
 //! Rules: packs, the WASM and Rego hosts, and dispatching events to them. Each rule file runs in
 //! its own session per scan; a failing one is stopped and reported while the others go on.
 
+mod config;
 mod meta;
 mod pack;
 mod rego;
@@ -10,6 +11,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+pub use config::{OptionValue, PackConfig, parse_rule_config};
 pub use meta::{Confidence, Partitioning, RuleMeta, Severity};
 pub use pack::{EmbeddedPack, PackSource, RuleFile, RuleKind, RulePack, Runtime, digest};
 pub use rego::RegoRule;
@@ -33,6 +35,8 @@ pub struct RuleSetOptions {
     pub extra: Vec<PackSource>,
     /// Sandbox limits of WASM rules.
     pub limits: WasmLimits,
+    /// Option overrides by pack name (a rule-config file, see [`parse_rule_config`]).
+    pub config: std::collections::BTreeMap<String, toml::Table>,
 }
 
 impl Default for RuleSetOptions {
@@ -41,6 +45,7 @@ impl Default for RuleSetOptions {
             builtin: true,
             extra: Vec::new(),
             limits: WasmLimits::default(),
+            config: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -95,7 +100,7 @@ impl RuleSet {
         let mut packs = Vec::new();
         let mut refusals = Vec::new();
         for source in &sources {
-            match RulePack::load(source, options.limits) {
+            match RulePack::load(source, options.limits, &options.config) {
                 Ok(p) => packs.push(p),
                 Err(r) => refusals.push(r),
             }
@@ -117,6 +122,25 @@ impl RuleSet {
             }
         }
         if refusals.is_empty() {
+            let unknown: Vec<&str> = options
+                .config
+                .keys()
+                .filter(|name| !packs.iter().any(|p| &p.name == *name))
+                .map(String::as_str)
+                .collect();
+            if !unknown.is_empty() {
+                let loaded: Vec<&str> = packs.iter().map(|p| p.name.as_str()).collect();
+                return Err(Error::Usage(format!(
+                    "the rule config sets options of {}, which {} not loaded (loaded packs: {})",
+                    unknown
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    if unknown.len() == 1 { "is" } else { "are" },
+                    loaded.join(", ")
+                )));
+            }
             Ok(RuleSet { packs })
         } else {
             Err(Error::PacksRefused(refusals))

@@ -2,11 +2,13 @@
 //! sha256) and the files it names. Loading verifies every digest, loads every rule and lists every
 //! problem at once; a pack with any problem is refused whole.
 
+use std::collections::BTreeMap;
 use std::path::{Component as PathComponent, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::config::PackConfig;
 use super::meta::RuleMeta;
 use super::rego::RegoRule;
 use super::wasm::{WasmComponent, WasmLimits};
@@ -41,6 +43,9 @@ struct Manifest {
     #[serde(default)]
     description: String,
     rules: Vec<ManifestRule>,
+    /// The pack's options with their defaults.
+    #[serde(default)]
+    config: toml::Table,
 }
 
 /// One `[[rules]]` entry.
@@ -89,6 +94,8 @@ pub struct RulePack {
     pub origin: String,
     /// Its rule files, loaded.
     pub files: Vec<RuleFile>,
+    /// Its options: the `[config]` defaults with the user's overrides applied.
+    pub config: PackConfig,
 }
 
 /// One rule file of a pack, loaded: a component (one or more rules) or a Rego module (one rule).
@@ -137,8 +144,13 @@ pub fn digest(bytes: &[u8]) -> String {
 }
 
 impl RulePack {
-    /// Loads a pack; every problem found refuses it.
-    pub fn load(source: &PackSource, limits: WasmLimits) -> Result<RulePack, PackRefusal> {
+    /// Loads a pack with the user's option overrides (by pack name); every problem found refuses
+    /// it.
+    pub fn load(
+        source: &PackSource,
+        limits: WasmLimits,
+        overrides: &BTreeMap<String, toml::Table>,
+    ) -> Result<RulePack, PackRefusal> {
         match source {
             PackSource::Dir(dir) => {
                 let origin = dir.display().to_string();
@@ -147,7 +159,13 @@ impl RulePack {
                         pack: origin.clone(),
                         problems: vec![format!("cannot read `pack.toml`: {e}")],
                     })?;
-                load_manifest(&origin, &manifest, |name| read_in_dir(dir, name), limits)
+                load_manifest(
+                    &origin,
+                    &manifest,
+                    |name| read_in_dir(dir, name),
+                    limits,
+                    overrides,
+                )
             }
             PackSource::Embedded(pack) => load_manifest(
                 "built-in",
@@ -160,8 +178,9 @@ impl RulePack {
                         .ok_or_else(|| format!("`{name}` is missing from the built-in pack"))
                 },
                 limits,
+                overrides,
             ),
-            PackSource::File(path) => load_single(path, limits),
+            PackSource::File(path) => load_single(path, limits, overrides),
         }
     }
 }
@@ -185,6 +204,7 @@ fn load_manifest(
     manifest: &str,
     read: impl Fn(&str) -> Result<Vec<u8>, String>,
     limits: WasmLimits,
+    overrides: &BTreeMap<String, toml::Table>,
 ) -> Result<RulePack, PackRefusal> {
     let refuse = |pack: &str, problems: Vec<String>| PackRefusal {
         pack: pack.to_owned(),
@@ -202,6 +222,13 @@ fn load_manifest(
         format!("{} ({origin})", m.name)
     };
     let mut problems = Vec::new();
+    let config = match PackConfig::declared(&m.config).and_then(|c| match overrides.get(&m.name) {
+        Some(o) => c.with_overrides(o),
+        None => Ok(c),
+    }) {
+        Ok(c) => c,
+        Err(ps) => return Err(refuse(&label, ps)),
+    };
     if m.rules.is_empty() {
         problems.push("`pack.toml` lists no rules".to_owned());
     }
@@ -238,7 +265,7 @@ fn load_manifest(
             }
             Some(_) => {}
         }
-        match load_file(&entry.file, entry.kind, &bytes, limits) {
+        match load_file(&entry.file, entry.kind, &bytes, limits, &config) {
             Ok(runtime) => files.push(RuleFile {
                 file: entry.file.clone(),
                 digest: actual,
@@ -264,6 +291,7 @@ fn load_manifest(
         description: m.description,
         origin: origin.to_owned(),
         files,
+        config,
     })
 }
 
@@ -277,18 +305,23 @@ fn load_file(
     kind: RuleKind,
     bytes: &[u8],
     limits: WasmLimits,
+    config: &PackConfig,
 ) -> Result<Runtime, Vec<String>> {
     match kind {
-        RuleKind::Wasm => WasmComponent::load(bytes, limits).map(Runtime::Wasm),
+        RuleKind::Wasm => WasmComponent::load(bytes, limits, config).map(Runtime::Wasm),
         RuleKind::Rego => {
             let source =
                 std::str::from_utf8(bytes).map_err(|_| vec!["is not UTF-8 text".to_owned()])?;
-            RegoRule::load(name, source).map(|r| Runtime::Rego(Box::new(r)))
+            RegoRule::load(name, source, config).map(|r| Runtime::Rego(Box::new(r)))
         }
     }
 }
 
-fn load_single(path: &Path, limits: WasmLimits) -> Result<RulePack, PackRefusal> {
+fn load_single(
+    path: &Path,
+    limits: WasmLimits,
+    overrides: &BTreeMap<String, toml::Table>,
+) -> Result<RulePack, PackRefusal> {
     let origin = path.display().to_string();
     let refuse = |problems| PackRefusal {
         pack: origin.clone(),
@@ -315,7 +348,11 @@ fn load_single(path: &Path, limits: WasmLimits) -> Result<RulePack, PackRefusal>
         .and_then(|s| s.to_str())
         .unwrap_or("rule")
         .to_owned();
-    let runtime = load_file(&file, kind, &bytes, limits).map_err(refuse)?;
+    let config = match overrides.get(&name) {
+        Some(o) => PackConfig::default().with_overrides(o).map_err(refuse)?,
+        None => PackConfig::default(),
+    };
+    let runtime = load_file(&file, kind, &bytes, limits, &config).map_err(refuse)?;
     Ok(RulePack {
         name,
         version: "0.0.0".to_owned(),
@@ -326,6 +363,7 @@ fn load_single(path: &Path, limits: WasmLimits) -> Result<RulePack, PackRefusal>
             digest: digest(&bytes),
             runtime,
         }],
+        config,
     })
 }
 
@@ -378,7 +416,14 @@ mod tests {
                 Err(format!("cannot read `{name}`"))
             }
         };
-        let err = load_manifest("dir", manifest, read, WasmLimits::default()).unwrap_err();
+        let err = load_manifest(
+            "dir",
+            manifest,
+            read,
+            WasmLimits::default(),
+            &BTreeMap::new(),
+        )
+        .unwrap_err();
         assert_eq!(err.pack, "p (dir)");
         assert_eq!(err.problems.len(), 2);
         assert!(

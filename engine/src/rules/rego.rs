@@ -10,6 +10,7 @@ use regorus::utils::limits::ExecutionTimerConfig;
 use regorus::{Engine, Value};
 use serde::Deserialize;
 
+use super::config::PackConfig;
 use super::meta::{Confidence, RuleMeta, Severity};
 use crate::event::Event;
 use crate::finding::{Evidence, RawFinding};
@@ -64,11 +65,15 @@ enum EvidenceRef {
 }
 
 impl RegoRule {
-    /// Parses and checks `source` (named `file`), reads its metadata and runs one warm-up
-    /// evaluation. Returns every problem found.
-    pub fn load(file: &str, source: &str) -> Result<RegoRule, Vec<String>> {
+    /// Parses and checks `source` (named `file`), gives it its pack's options as `data.config`,
+    /// reads its metadata and runs one warm-up evaluation. Returns every problem found.
+    pub fn load(file: &str, source: &str, config: &PackConfig) -> Result<RegoRule, Vec<String>> {
         let mut engine = Engine::new();
         engine.set_strict_builtin_errors(true);
+        let data = serde_json::json!({ "config": config.to_json() }).to_string();
+        Value::from_json_str(&data)
+            .and_then(|d| engine.add_data(d))
+            .map_err(|e| vec![format!("cannot give the rule its options: {e}")])?;
         engine
             .add_policy(file.to_owned(), source.to_owned())
             .map_err(|e| vec![format!("does not parse: {e}")])?;
@@ -368,7 +373,11 @@ mod tests {
         r#"metadata := {"id": "T-1", "title": "t", "severity": "low", "confidence": "high"}"#;
 
     fn load(body: &str) -> Result<RegoRule, Vec<String>> {
-        RegoRule::load("t.rego", &format!("package tracewarden.rules.t\n{body}"))
+        RegoRule::load(
+            "t.rego",
+            &format!("package tracewarden.rules.t\n{body}"),
+            &PackConfig::default(),
+        )
     }
 
     fn event(id: &str) -> Event {
@@ -392,7 +401,12 @@ mod tests {
 
     #[test]
     fn the_package_must_be_under_tracewarden_rules() {
-        let err = RegoRule::load("t.rego", "package acme.t\nfindings := set()").unwrap_err();
+        let err = RegoRule::load(
+            "t.rego",
+            "package acme.t\nfindings := set()",
+            &PackConfig::default(),
+        )
+        .unwrap_err();
         assert_eq!(err, ["package `acme.t` is not `tracewarden.rules.<name>`"]);
     }
 
@@ -431,6 +445,26 @@ findings contains 1 if false"#,
         assert_eq!(found[0].severity, Some(Severity::High));
         assert_eq!(found[0].time_ns, 7);
         assert_eq!(found[0].evidence[0].source, "f:2");
+    }
+
+    #[test]
+    fn the_pack_options_are_data_config() {
+        let declared: toml::Table = toml::from_str("min_status = 400").unwrap();
+        let config = PackConfig::declared(&declared)
+            .unwrap()
+            .with_overrides(&toml::from_str("min_status = 500").unwrap())
+            .unwrap();
+        let rule = RegoRule::load(
+            "t.rego",
+            &format!(
+                "package tracewarden.rules.t\n{META}\nfindings contains f if {{ some e in input.events\n f := {{\"message\": sprintf(\"%d\", [data.config.min_status]), \"evidence\": [e.id]}} }}"
+            ),
+            &config,
+        )
+        .unwrap();
+        let events = [event("a")];
+        let refs: Vec<&Event> = events.iter().collect();
+        assert_eq!(rule.session().on_events(&refs).unwrap()[0].message, "500");
     }
 
     #[test]

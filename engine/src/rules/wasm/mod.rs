@@ -16,12 +16,13 @@ use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, Was
 
 use self::batch::BatchEncoder;
 use self::bindings::tracewarden::rule::types as wire;
+use super::config::{OptionValue, PackConfig};
 use super::meta::{Confidence, Partitioning, RuleMeta, Severity};
 use crate::event::{Event, EventKind};
 use crate::finding::{Evidence, RawFinding};
 
 /// The contract version this host implements (`wit/rule.wit`).
-pub const CONTRACT_VERSION: (u64, u64, u64) = (0, 1, 0);
+pub const CONTRACT_VERSION: (u64, u64, u64) = (0, 2, 0);
 const CONTRACT_PACKAGE: &str = "tracewarden:rule/";
 
 /// Sandbox limits of WASM rules. One place sets them all.
@@ -103,6 +104,8 @@ pub struct WasmComponent {
     pre: bindings::RulePre<HostState>,
     rules: Vec<RuleMeta>,
     limits: WasmLimits,
+    /// The pack's options, given to every instance before its first event.
+    options: Vec<ConfigEntry>,
 }
 
 impl std::fmt::Debug for WasmComponent {
@@ -115,8 +118,13 @@ impl std::fmt::Debug for WasmComponent {
 
 impl WasmComponent {
     /// Compiles `bytes` (a component, never precompiled code), checks the contract version and
-    /// imports, and reads its rules' metadata. Returns every problem found.
-    pub fn load(bytes: &[u8], limits: WasmLimits) -> Result<WasmComponent, Vec<String>> {
+    /// imports, reads its rules' metadata and checks that it accepts `config`. Returns every
+    /// problem found.
+    pub fn load(
+        bytes: &[u8],
+        limits: WasmLimits,
+        config: &PackConfig,
+    ) -> Result<WasmComponent, Vec<String>> {
         let engine = engine().map_err(|e| vec![e])?;
         let component = Component::new(engine, bytes)
             .map_err(|e| vec![format!("not a valid component: {e:#}")])?;
@@ -140,7 +148,9 @@ impl WasmComponent {
             pre,
             rules: Vec::new(),
             limits,
+            options: config.iter().map(config_entry).collect(),
         };
+        // `instantiate` also hands the component its options: a refusal is reported here, at load.
         let mut session = component.instantiate().map_err(|e| vec![e])?;
         let infos = session
             .call(|rule, store| rule.call_rules(store), 0)
@@ -200,12 +210,16 @@ impl WasmComponent {
             .pre
             .instantiate(&mut store)
             .map_err(|e| describe_failure(&e, &store, self.limits))?;
-        Ok(WasmSession {
+        let mut session = WasmSession {
             store,
             rule,
             limits: self.limits,
             encoder: BatchEncoder::default(),
-        })
+        };
+        session
+            .call(|rule, store| rule.call_configure(store, &self.options), 0)?
+            .map_err(|e| format!("rejects its options: {e}"))?;
+        Ok(session)
     }
 }
 
@@ -337,6 +351,21 @@ fn describe_failure(e: &wasmtime::Error, store: &Store<HostState>, limits: WasmL
     }
 }
 
+use self::bindings::tracewarden::rule::config::{ConfigEntry, ConfigValue};
+
+fn config_entry((name, value): (&str, &OptionValue)) -> ConfigEntry {
+    ConfigEntry {
+        name: name.to_owned(),
+        value: match value {
+            OptionValue::Boolean(b) => ConfigValue::Boolean(*b),
+            OptionValue::Integer(i) => ConfigValue::Integer(*i),
+            OptionValue::Float(f) => ConfigValue::Float(*f),
+            OptionValue::Text(t) => ConfigValue::Text(t.clone()),
+            OptionValue::Texts(t) => ConfigValue::Texts(t.clone()),
+        },
+    }
+}
+
 fn severity(s: wire::Severity) -> Severity {
     match s {
         wire::Severity::Info => Severity::Info,
@@ -419,14 +448,14 @@ mod tests {
     fn an_incompatible_contract_and_a_foreign_import_are_both_listed() {
         let problems = load_wat(
             r#"(component
-                (import "tracewarden:rule/types@0.2.0" (instance))
+                (import "tracewarden:rule/types@0.3.0" (instance))
                 (import "acme:net/sockets@1.0.0" (instance))
             )"#,
         );
         assert_eq!(
             problems,
             [
-                "built for contract `tracewarden:rule@0.2.0`, this host implements `tracewarden:rule@0.1.0`",
+                "built for contract `tracewarden:rule@0.3.0`, this host implements `tracewarden:rule@0.2.0`",
                 "imports `acme:net/sockets@1.0.0`, which the host does not provide",
             ]
         );
@@ -444,14 +473,15 @@ mod tests {
     }
 
     fn load_wat_bytes(bytes: &[u8]) -> Vec<String> {
-        WasmComponent::load(bytes, WasmLimits::default()).unwrap_err()
+        WasmComponent::load(bytes, WasmLimits::default(), &PackConfig::default()).unwrap_err()
     }
 
     #[test]
     fn contract_versions_follow_semver() {
-        assert!(compatible("0.1.0"));
-        assert!(compatible("0.1.7"));
-        assert!(!compatible("0.2.0"));
+        assert!(compatible("0.2.0"));
+        assert!(compatible("0.2.7"));
+        assert!(!compatible("0.1.0"));
+        assert!(!compatible("0.3.0"));
         assert!(!compatible("1.0.0"));
         assert!(!compatible("garbage"));
     }
