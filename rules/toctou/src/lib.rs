@@ -1,220 +1,253 @@
-//! Built-in TOCTOU pack: check-then-use races on DynamoDB items.
+//! Built-in TOCTOU pack: time-of-check/time-of-use races on DynamoDB items and HTTP resources.
 //!
-//! TW-TOCTOU-001 flags an item that is read and then written without a condition by the same
-//! principal (or in the same trace) shortly after: the authorization or state check and the write
-//! are separate steps, so the state can change in between.
+//! One component carries the five rules, so an event crosses into WebAssembly once for all of
+//! them:
+//!
+//! - TW-TOCTOU-001: an item read (the check) then written without a condition covering its state
+//!   (the use), in the same request, or by the same identity within a window;
+//! - TW-TOCTOU-002: the same, with another request's write of the item observed in between;
+//! - TW-TOCTOU-003: several state-changing requests of one identity on one resource succeeding
+//!   within a tiny window (limit overrun, single-packet attack), at HTTP and DynamoDB level;
+//! - TW-TOCTOU-004: conditional writes on one item failing from several requests in a short
+//!   window (racing attempts);
+//! - TW-TOCTOU-005: a request's check read eventually consistent state (no `ConsistentRead`, or
+//!   a secondary index) before the request wrote.
+//!
+//! Timing honesty: an order or a window is only claimed when the events' time precision supports
+//! it; CloudTrail's one-second times lower the confidence, and every message says which sources
+//! and precision it relied on. Options (windows, thresholds) come from `pack.toml`'s `[config]`.
 
-use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+mod bursts;
+mod checks;
+mod model;
+mod options;
 
 use tracewarden_sdk::prelude::*;
 
-/// How long after a read a write still counts as acting on that read.
-const WINDOW_NS: i64 = 10_000_000_000;
+use crate::bursts::Bursts;
+use crate::checks::Checks;
+use crate::model::{DbOp, Seen};
+use crate::options::Options;
 
-const CHECK_THEN_WRITE: RuleMeta = RuleMeta {
+const OWASP_RACE: &[&str] = &["API1:2023", "API6:2023"];
+const CWE_RACE: &[&str] = &["CWE-367", "CWE-362"];
+
+/// Operations (and HTTP methods) the pack reads; the host sends nothing else.
+const OPERATIONS: &[&str] = &[
+    "GetItem",
+    "Query",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "ConditionCheck",
+];
+
+pub(crate) const CHECK_THEN_WRITE: RuleMeta = RuleMeta {
     id: "TW-TOCTOU-001",
-    title: "Item read then written without a condition",
-    description: "A DynamoDB item is read (the check) and then written with PutItem, UpdateItem or \
-        DeleteItem without a ConditionExpression (the use) by the same principal or in the same \
-        trace within a short window. Between the two calls the item can change, so the write acts on \
-        a stale decision.",
+    title: "Item read then written without a condition on its state",
+    description: "A DynamoDB item is read (the check: GetItem, or a Query pinned to its key) and \
+        then written with PutItem, UpdateItem or DeleteItem whose condition does not cover the \
+        item's state (none, or only `attribute_exists` on the key), in the same request, or by the \
+        same identity within `check_window_ms`. Between the two calls the item can change, so the \
+        write acts on a stale decision. A write in a TransactWriteItems with a ConditionCheck on \
+        the item is not flagged.",
     severity: Severity::Medium,
     confidence: Confidence::Medium,
-    owasp: &["API1:2023", "API6:2023"],
+    owasp: OWASP_RACE,
     soc2: &["CC6.1", "CC8.1"],
-    cwe: &["CWE-367", "CWE-362"],
-    remediation: "Move the check into the write: add a ConditionExpression on the attribute the read \
-        checked (e.g. `owner_id = :uid`, `attribute_exists(pk) AND version = :v`), or use \
-        TransactWriteItems with a ConditionCheck on the item; otherwise re-validate at use.",
+    cwe: CWE_RACE,
+    remediation: "Move the check into the write: a ConditionExpression on the attribute the read \
+        checked (`owner_id = :uid`, `attribute_exists(pk) AND #status = :expected`, `version = \
+        :v` for optimistic locking); when the check is on another item than the one written, a \
+        TransactWriteItems with a ConditionCheck re-checking that item; otherwise re-validate at \
+        use.",
     kinds: &[EventKind::DbOperation],
-    operations: &["GetItem", "PutItem", "UpdateItem", "DeleteItem"],
+    operations: OPERATIONS,
+    partitioning: Partitioning::ByResource,
+};
+
+pub(crate) const OBSERVED_RACE: RuleMeta = RuleMeta {
+    id: "TW-TOCTOU-002",
+    title: "Stale check used: the item changed between read and unconditional write",
+    description: "Request A read an item, another request or identity wrote the item, then A \
+        wrote it without a condition covering its state: A's write acted on the state it had \
+        checked, which no longer held (a lost update, or an authorization decision that was no \
+        longer true). Claimed as observed only when the events' times order the three calls; \
+        with one-second CloudTrail times it is reported as possible, at low confidence.",
+    severity: Severity::High,
+    confidence: Confidence::High,
+    owasp: OWASP_RACE,
+    soc2: &["CC6.1", "CC7.2"],
+    cwe: CWE_RACE,
+    remediation: "Make the write conditional on the state the read checked (`owner_id = :uid`, \
+        `version = :v`) so DynamoDB rejects it when the item changed; then review the item's \
+        history for the lost update.",
+    kinds: &[EventKind::DbOperation],
+    operations: OPERATIONS,
+    partitioning: Partitioning::ByResource,
+};
+
+pub(crate) const CONCURRENT: RuleMeta = RuleMeta {
+    id: "TW-TOCTOU-003",
+    title: "Concurrent state-changing requests on one resource all succeeded",
+    description: "One identity sent `concurrent_min_requests` or more state-changing requests \
+        (POST, PUT, PATCH, DELETE; or DynamoDB writes without a state condition) to one resource \
+        within `concurrent_window_ms`, and they all succeeded: the limit-overrun / single-packet \
+        pattern, where every request passes the check before any applies its change.",
+    severity: Severity::Medium,
+    confidence: Confidence::Medium,
+    owasp: &["API6:2023", "API4:2023"],
+    soc2: &["CC7.2", "CC8.1"],
+    cwe: &["CWE-362", "CWE-837"],
+    remediation: "Make the state change atomic with its check: a ConditionExpression on the \
+        limit (`used = :false`, `balance >= :amount`) or an idempotency key checked with \
+        `attribute_not_exists` in the same write; serialize single-use actions per resource.",
+    kinds: &[EventKind::Http, EventKind::DbOperation],
+    operations: &[
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "ConditionCheck",
+        "POST",
+        "PUT",
+        "PATCH",
+        "DELETE",
+    ],
     partitioning: Partitioning::ByPrincipal,
 };
 
-/// The read that a later write may act on.
-struct Check {
-    evidence: Evidence,
-    trace_id: String,
-    operation: String,
-}
+pub(crate) const CONFLICT_BURST: RuleMeta = RuleMeta {
+    id: "TW-TOCTOU-004",
+    title: "Burst of failed conditional writes on one item",
+    description: "Conditional writes on one item failed with ConditionalCheckFailedException \
+        from `conflict_min_requests` or more requests within `conflict_window_ms`: several \
+        clients raced for the same item. The condition did its job; the burst shows the item \
+        is contended (or targeted). With optimistic locking (a version attribute) a burst can \
+        be ordinary contention.",
+    severity: Severity::Low,
+    confidence: Confidence::Medium,
+    owasp: &["API6:2023"],
+    soc2: &["CC7.2"],
+    cwe: &["CWE-362"],
+    remediation: "Confirm that every write path to the item is conditional (the losers were \
+        rejected here; an unconditional path would not be); if the racers are one client, add \
+        an idempotency key; if they are many, review what made the item contended.",
+    kinds: &[EventKind::DbOperation],
+    operations: &["PutItem", "UpdateItem", "DeleteItem", "ConditionCheck"],
+    partitioning: Partitioning::ByResource,
+};
 
-/// TW-TOCTOU-001 state: the latest successful read of each (principal, table, key).
+pub(crate) const WEAK_CHECK: RuleMeta = RuleMeta {
+    id: "TW-TOCTOU-005",
+    title: "Check read eventually consistent state before a write",
+    description: "In one request, a read the later write depends on (of the table it writes, or \
+        of a table listed in `auth_tables`) was eventually consistent (`ConsistentRead` false \
+        or not set) or served from a secondary index (global secondary indexes are always \
+        eventually consistent), and the write did not re-check that item in a condition: even \
+        an immediate write may act on state that was already stale when it was read.",
+    severity: Severity::Medium,
+    confidence: Confidence::Medium,
+    owasp: &["API1:2023"],
+    soc2: &["CC6.1", "CC8.1"],
+    cwe: CWE_RACE,
+    remediation: "Read the authorization state with `ConsistentRead: true` from the base table \
+        (not from a GSI), or better, make the write check it atomically: a TransactWriteItems \
+        whose ConditionCheck re-checks the item that was read, alongside the write.",
+    kinds: &[EventKind::DbOperation],
+    operations: OPERATIONS,
+    partitioning: Partitioning::ByTrace,
+};
+
+/// The pack's state for one scan.
 #[derive(Default)]
-pub struct CheckThenWrite {
-    checks: HashMap<u64, Check>,
-    last_prune_ns: i64,
+pub struct Toctou {
+    options: Options,
+    checks: Checks,
+    bursts: Bursts,
+    seq: u64,
+    /// The items of the transaction or batch being read (its events arrive together).
+    group: Vec<DbOp>,
 }
 
-/// A fixed-key hash of the item identity, so the guest needs no random seed from the host.
-fn item_id(principal: &str, db: &DbOperation<'_>) -> u64 {
-    let mut h = DefaultHasher::new();
-    principal.hash(&mut h);
-    db.table.hash(&mut h);
-    for (name, value) in db.key.iter() {
-        name.hash(&mut h);
-        value.hash(&mut h);
-    }
-    h.finish()
-}
-
-impl CheckThenWrite {
-    fn prune(&mut self, now_ns: i64) {
-        if now_ns.saturating_sub(self.last_prune_ns) < WINDOW_NS {
-            return;
-        }
-        self.checks
-            .retain(|_, c| now_ns.saturating_sub(c.evidence.time_ns) <= WINDOW_NS);
-        self.last_prune_ns = now_ns;
-    }
-}
-
-impl Rule for CheckThenWrite {
+impl Rule for Toctou {
     fn rules() -> Vec<RuleMeta> {
-        vec![CHECK_THEN_WRITE]
+        vec![
+            CHECK_THEN_WRITE,
+            OBSERVED_RACE,
+            CONCURRENT,
+            CONFLICT_BURST,
+            WEAK_CHECK,
+        ]
+    }
+
+    fn configure(&mut self, config: &Config) -> Result<(), String> {
+        self.options = Options::from_config(config)?;
+        Ok(())
     }
 
     fn on_event(&mut self, event: &Event<'_>, out: &mut Findings) {
-        let Some(db) = event.db() else { return };
-        if event.outcome != Outcome::Success || db.key.is_empty() {
-            return;
-        }
-        self.prune(event.time_ns);
-        let principal = event.actor.principal;
-        let id = item_id(principal, db);
-        if !db.is_write {
-            if db.operation == "GetItem" {
-                self.checks.insert(
-                    id,
-                    Check {
-                        evidence: Evidence::of(event, "check"),
-                        trace_id: event.correlation.trace_id.to_owned(),
-                        operation: db.operation.to_owned(),
-                    },
-                );
+        self.seq += 1;
+        let now = event.time_ns;
+        self.checks.expire(now, &self.options);
+        self.bursts.expire(now, &self.options, out);
+        match &event.detail {
+            Detail::Http(http) => {
+                self.flush_group(out);
+                if event.outcome == Outcome::Success {
+                    let seen = Seen::of(event, self.seq);
+                    self.bursts.http_request(seen, http, &self.options, out);
+                }
             }
-            return;
+            Detail::Db(db) => {
+                let Some(op) = DbOp::of(event, db, self.seq) else {
+                    return;
+                };
+                if op.group.is_empty() {
+                    self.flush_group(out);
+                    self.db_operation(op, &[], out);
+                } else {
+                    if self.group.first().is_some_and(|g| g.group != op.group) {
+                        self.flush_group(out);
+                    }
+                    self.group.push(op);
+                }
+            }
+            _ => {}
         }
-        let Some(check) = self.checks.remove(&id) else {
-            return;
-        };
-        if db.has_condition {
-            return;
-        }
-        let gap_ns = event.time_ns.saturating_sub(check.evidence.time_ns);
-        let same_trace = !check.trace_id.is_empty() && check.trace_id == event.correlation.trace_id;
-        if !same_trace && gap_ns > WINDOW_NS {
-            return;
-        }
-        // Whole-second sources (CloudTrail) cannot order a read and a write of the same second.
-        let confidence = if same_trace {
-            Confidence::High
-        } else if event.precision_ns >= 1_000_000_000 && gap_ns < 1_000_000_000 {
-            Confidence::Low
-        } else {
-            Confidence::Medium
-        };
-        let resource = format!("{}/{}", db.table, db.key);
-        let message = format!(
-            "`{}` of `{resource}` then `{}` without a ConditionExpression {:.3} s later by `{principal}`{}: \
-             the check and the write are separate steps",
-            check.operation,
-            db.operation,
-            gap_ns as f64 / 1e9,
-            if same_trace { " in the same trace" } else { "" },
-        );
-        let finding = Finding::new(CHECK_THEN_WRITE.id, message)
-            .principal(principal)
-            .resource(resource)
-            .confidence(confidence)
-            .with(check.evidence)
-            .evidence(event, "use");
-        out.push(finding);
+    }
+
+    fn finish(&mut self, out: &mut Findings) {
+        self.flush_group(out);
+        self.bursts.close_all(&self.options, out);
     }
 }
 
-tracewarden_sdk::export_rule!(CheckThenWrite);
+impl Toctou {
+    /// Judges the items of a finished transaction or batch together: a ConditionCheck on an
+    /// item covers the other items' writes of it.
+    fn flush_group(&mut self, out: &mut Findings) {
+        let group = std::mem::take(&mut self.group);
+        let checked: Vec<String> = group
+            .iter()
+            .filter(|op| op.operation == "ConditionCheck")
+            .map(|op| op.item.clone())
+            .collect();
+        for op in group {
+            self.db_operation(op, &checked, out);
+        }
+    }
+
+    fn db_operation(&mut self, op: DbOp, checked: &[String], out: &mut Findings) {
+        if op.success {
+            self.checks.operation(&op, checked, &self.options, out);
+            self.bursts.db_write(&op, checked, &self.options, out);
+        } else if op.error_code == "ConditionalCheckFailedException" {
+            self.bursts.conflict(&op, &self.options, out);
+        }
+    }
+}
+
+tracewarden_sdk::export_rule!(Toctou);
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use tracewarden_sdk::testing::run;
-
-    fn read(id: &'static str, secs: i64) -> EventBuilder {
-        EventBuilder::db("GetItem", "orders")
-            .key("id", "1")
-            .principal("alice")
-            .id(id)
-            .at_secs(secs)
-    }
-
-    fn write(id: &'static str, secs: i64) -> EventBuilder {
-        EventBuilder::db("UpdateItem", "orders")
-            .key("id", "1")
-            .principal("alice")
-            .id(id)
-            .at_secs(secs)
-    }
-
-    #[test]
-    fn read_then_unconditional_write_is_flagged() {
-        let f = run::<CheckThenWrite>(&[read("r", 100).build(), write("w", 102).build()]);
-        assert_eq!(f.len(), 1);
-        let f = &f[0];
-        assert_eq!(f.rule_id, "TW-TOCTOU-001");
-        assert_eq!(f.principal, "alice");
-        assert_eq!(f.resource, "orders/id=1");
-        let evidence: Vec<_> = f
-            .evidence
-            .iter()
-            .map(|e| (e.event_id.as_str(), e.role.as_str()))
-            .collect();
-        assert_eq!(evidence, [("r", "check"), ("w", "use")]);
-        assert_eq!(f.time_ns, 102_000_000_000);
-    }
-
-    #[test]
-    fn conditional_write_is_not_flagged() {
-        let w = write("w", 101).condition("owner_id = :uid");
-        assert!(run::<CheckThenWrite>(&[read("r", 100).build(), w.build()]).is_empty());
-    }
-
-    #[test]
-    fn other_principal_other_item_or_late_write_is_not_flagged() {
-        let other = EventBuilder::db("UpdateItem", "orders")
-            .key("id", "1")
-            .principal("bob")
-            .at_secs(101);
-        let item = EventBuilder::db("UpdateItem", "orders")
-            .key("id", "2")
-            .principal("alice")
-            .at_secs(101);
-        assert!(run::<CheckThenWrite>(&[read("r", 100).build(), other.build()]).is_empty());
-        assert!(run::<CheckThenWrite>(&[read("r", 100).build(), item.build()]).is_empty());
-        assert!(
-            run::<CheckThenWrite>(&[read("r", 100).build(), write("w", 111).build()]).is_empty()
-        );
-    }
-
-    #[test]
-    fn failed_write_is_not_flagged_and_one_read_backs_one_finding() {
-        let failed = write("w1", 101).outcome(Outcome::Conflict);
-        assert!(run::<CheckThenWrite>(&[read("r", 100).build(), failed.build()]).is_empty());
-        let f = run::<CheckThenWrite>(&[
-            read("r", 100).build(),
-            write("w1", 101).build(),
-            write("w2", 102).build(),
-        ]);
-        assert_eq!(f.len(), 1);
-    }
-
-    #[test]
-    fn same_second_cloudtrail_pair_has_low_confidence() {
-        let mut r = read("r", 100).build();
-        let mut w = write("w", 100).build();
-        r.precision_ns = 1_000_000_000;
-        w.precision_ns = 1_000_000_000;
-        let f = run::<CheckThenWrite>(&[r, w]);
-        assert_eq!(f.first().and_then(|f| f.confidence), Some(Confidence::Low));
-    }
-}
+mod tests;

@@ -1,0 +1,350 @@
+//! Bursts: TW-TOCTOU-003 (concurrent state-changing requests of one identity on one resource,
+//! all successful) and TW-TOCTOU-004 (failed conditional writes on one item from several
+//! requests). A burst opens with its first event and takes every event within the window of it;
+//! it is judged when the window has passed (or at the end of the stream).
+
+use std::collections::BTreeMap;
+
+use tracewarden_sdk::Http;
+use tracewarden_sdk::prelude::*;
+
+use crate::model::{DbOp, Guard, Seen, seconds, timing};
+use crate::options::Options;
+use crate::{CONCURRENT, CONFLICT_BURST};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    /// 003 at HTTP level.
+    Http,
+    /// 003 at DynamoDB level.
+    Write,
+    /// 004.
+    Conflict,
+}
+
+#[derive(Debug)]
+struct Member {
+    seen: Seen,
+    /// What it did: `POST`, `UpdateItem`.
+    action: String,
+    /// How long it ran (HTTP), 0 when unknown.
+    duration_ns: u64,
+}
+
+#[derive(Debug)]
+struct Burst {
+    resource: String,
+    who: String,
+    first_ns: i64,
+    /// One per distinct request.
+    members: Vec<Member>,
+    requests: Vec<String>,
+}
+
+#[derive(Default)]
+pub(crate) struct Bursts {
+    /// Open bursts by (kind, identity, resource).
+    open: BTreeMap<(Kind, String, String), Burst>,
+    last_expiry_ns: i64,
+}
+
+impl Bursts {
+    /// A successful HTTP request.
+    pub(crate) fn http_request(
+        &mut self,
+        seen: Seen,
+        http: &Http<'_>,
+        options: &Options,
+        out: &mut Findings,
+    ) {
+        if !matches!(http.method, "POST" | "PUT" | "PATCH" | "DELETE") || seen.who.is_empty() {
+            return;
+        }
+        let request = seen.id().to_owned();
+        let member = Member {
+            seen,
+            action: http.method.to_owned(),
+            duration_ns: http.duration_ns,
+        };
+        self.add(
+            Kind::Http,
+            http.path.to_owned(),
+            request,
+            member,
+            options,
+            out,
+        );
+    }
+
+    /// A successful DynamoDB write: counted when no state condition (or ConditionCheck of its
+    /// transaction) guards it.
+    pub(crate) fn db_write(
+        &mut self,
+        op: &DbOp,
+        checked: &[String],
+        options: &Options,
+        out: &mut Findings,
+    ) {
+        if !op.is_write
+            || op.guard == Guard::State
+            || checked.contains(&op.item)
+            || op.seen.who.is_empty()
+        {
+            return;
+        }
+        let request = request_id(op);
+        let member = Member {
+            seen: op.seen.clone(),
+            action: op.operation.clone(),
+            duration_ns: 0,
+        };
+        self.add(Kind::Write, op.item.clone(), request, member, options, out);
+    }
+
+    /// A conditional write that failed its condition.
+    pub(crate) fn conflict(&mut self, op: &DbOp, options: &Options, out: &mut Findings) {
+        let request = request_id(op);
+        let member = Member {
+            seen: op.seen.clone(),
+            action: op.operation.clone(),
+            duration_ns: 0,
+        };
+        // Conflicts are grouped by item alone: the racers are usually different identities.
+        self.add(
+            Kind::Conflict,
+            op.item.clone(),
+            request,
+            member,
+            options,
+            out,
+        );
+    }
+
+    fn add(
+        &mut self,
+        kind: Kind,
+        resource: String,
+        request: String,
+        member: Member,
+        options: &Options,
+        out: &mut Findings,
+    ) {
+        let who = if kind == Kind::Conflict {
+            String::new()
+        } else {
+            member.seen.who.clone()
+        };
+        let window = window(kind, options);
+        let key = (kind, who.clone(), resource.clone());
+        let time = member.seen.time();
+        if let Some(burst) = self.open.get_mut(&key) {
+            if time.saturating_sub(burst.first_ns) <= window {
+                if !burst.requests.contains(&request) {
+                    burst.requests.push(request);
+                    burst.members.push(member);
+                }
+                return;
+            }
+            if let Some(done) = self.open.remove(&key) {
+                judge(kind, done, options, out);
+            }
+        }
+        self.open.insert(
+            key,
+            Burst {
+                resource,
+                who,
+                first_ns: time,
+                members: vec![member],
+                requests: vec![request],
+            },
+        );
+    }
+
+    /// Judges the bursts whose window has passed.
+    pub(crate) fn expire(&mut self, now: i64, options: &Options, out: &mut Findings) {
+        let every = options
+            .concurrent_window_ns
+            .min(options.conflict_window_ns)
+            .max(1);
+        if now.saturating_sub(self.last_expiry_ns) < every {
+            return;
+        }
+        self.last_expiry_ns = now;
+        let done: Vec<_> = self
+            .open
+            .iter()
+            .filter(|((kind, _, _), b)| now.saturating_sub(b.first_ns) > window(*kind, options))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in done {
+            if let Some(burst) = self.open.remove(&key) {
+                judge(key.0, burst, options, out);
+            }
+        }
+    }
+
+    /// Judges every open burst (end of stream).
+    pub(crate) fn close_all(&mut self, options: &Options, out: &mut Findings) {
+        for ((kind, _, _), burst) in std::mem::take(&mut self.open) {
+            judge(kind, burst, options, out);
+        }
+    }
+}
+
+fn window(kind: Kind, options: &Options) -> i64 {
+    match kind {
+        Kind::Http | Kind::Write => options.concurrent_window_ns,
+        Kind::Conflict => options.conflict_window_ns,
+    }
+}
+
+/// The request a DB operation belongs to, for counting distinct requests: the request when a
+/// source says, else the transaction or batch, else the call itself.
+fn request_id(op: &DbOp) -> String {
+    op.seen
+        .request
+        .clone()
+        .or_else(|| (!op.group.is_empty()).then(|| format!("group {}", op.group)))
+        .unwrap_or_else(|| op.seen.id().to_owned())
+}
+
+fn judge(kind: Kind, burst: Burst, options: &Options, out: &mut Findings) {
+    let min = match kind {
+        Kind::Http | Kind::Write => options.concurrent_min,
+        Kind::Conflict => options.conflict_min,
+    };
+    let n = burst.members.len();
+    if n < min {
+        return;
+    }
+    let last = burst
+        .members
+        .iter()
+        .map(|m| m.seen.time())
+        .max()
+        .unwrap_or(burst.first_ns);
+    let spread = seconds(last.saturating_sub(burst.first_ns));
+    let seen: Vec<&Seen> = burst.members.iter().map(|m| &m.seen).collect();
+    let times = timing(&seen);
+    let coarse = seen
+        .iter()
+        .map(|s| s.precision_ns as i64)
+        .max()
+        .unwrap_or(1);
+    let mut actions: Vec<&str> = burst.members.iter().map(|m| m.action.as_str()).collect();
+    actions.sort_unstable();
+    actions.dedup();
+    let listed = if n > options.max_evidence {
+        format!(" (the first {} are listed)", options.max_evidence)
+    } else {
+        String::new()
+    };
+    let finding = match kind {
+        Kind::Http | Kind::Write => {
+            let overlap = kind == Kind::Http && overlapping(&burst.members);
+            let confidence = if coarse > options.concurrent_window_ns {
+                Confidence::Low
+            } else if overlap {
+                Confidence::High
+            } else {
+                Confidence::Medium
+            };
+            let level = if kind == Kind::Http {
+                "requests"
+            } else {
+                "writes without a state condition"
+            };
+            let mut message = format!(
+                "{n} {level} ({}) by `{}` on `{}` succeeded within {spread}: every one may have \
+                 passed the check before any applied its change (limit overrun).",
+                actions.join(", "),
+                burst.who,
+                burst.resource,
+            );
+            if overlap {
+                message.push_str(" Their executions overlapped.");
+            }
+            if coarse > options.concurrent_window_ns {
+                message.push_str(&format!(
+                    " The {times} are coarser than the {} window: they fell in the same \
+                     interval, not necessarily within it.",
+                    seconds(options.concurrent_window_ns)
+                ));
+            } else {
+                message.push_str(&format!(" {times}."));
+            }
+            Finding::new(CONCURRENT.id, message)
+                .principal(&burst.who)
+                .confidence(confidence)
+        }
+        Kind::Conflict => {
+            let mut who: Vec<&str> = burst
+                .members
+                .iter()
+                .map(|m| m.seen.who.as_str())
+                .filter(|w| !w.is_empty())
+                .collect();
+            who.sort_unstable();
+            who.dedup();
+            let confidence = if who.len() >= 2 {
+                Confidence::Medium
+            } else {
+                Confidence::Low
+            };
+            let by = if who.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " by {} identit{} ({})",
+                    who.len(),
+                    if who.len() == 1 { "y" } else { "ies" },
+                    who.iter()
+                        .map(|w| format!("`{w}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            let message = format!(
+                "{n} conditional writes ({}) on `{}` failed their condition \
+                 (ConditionalCheckFailedException) within {spread}, from {n} requests{by}: \
+                 racing attempts on one item. The condition rejected them; with optimistic \
+                 locking this can be ordinary contention. {times}.",
+                actions.join(", "),
+                burst.resource,
+            );
+            Finding::new(CONFLICT_BURST.id, message)
+                .principal(&who.join(","))
+                .confidence(confidence)
+        }
+    };
+    let role = if kind == Kind::Conflict {
+        "conflict"
+    } else {
+        "concurrent"
+    };
+    let mut finding = finding.resource(format!("{}{listed}", burst.resource));
+    finding.resource = burst.resource.clone();
+    if !listed.is_empty() {
+        finding.message.push_str(&listed);
+    }
+    for m in burst.members.iter().take(options.max_evidence) {
+        finding = finding.with(m.seen.as_evidence(role));
+    }
+    finding.time_ns = finding.time_ns.max(last);
+    out.push(finding);
+}
+
+/// Whether some request started before another had finished (durations known).
+fn overlapping(members: &[Member]) -> bool {
+    let mut spans: Vec<(i64, i64)> = members
+        .iter()
+        .filter(|m| m.duration_ns > 0)
+        .map(|m| {
+            let start = m.seen.time();
+            (start, start.saturating_add(m.duration_ns as i64))
+        })
+        .collect();
+    spans.sort_unstable();
+    spans.windows(2).any(|w| w[1].0 < w[0].1)
+}

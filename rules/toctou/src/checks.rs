@@ -1,0 +1,329 @@
+//! Checks and their uses: TW-TOCTOU-001 (an item read then written without a state condition),
+//! TW-TOCTOU-002 (another request wrote the item in between) and TW-TOCTOU-005 (the request's
+//! check read eventually consistent state).
+
+use std::collections::BTreeMap;
+
+use tracewarden_sdk::prelude::*;
+
+use crate::model::{DbOp, Guard, Seen, Staleness, seconds, timing};
+use crate::options::Options;
+use crate::{CHECK_THEN_WRITE, OBSERVED_RACE, WEAK_CHECK};
+
+/// A successful write kept as a possible interleaved write of another request.
+#[derive(Debug, Clone)]
+struct Write {
+    seen: Seen,
+    operation: String,
+}
+
+#[derive(Default)]
+pub(crate) struct Checks {
+    /// Base-table reads by the item they read (a query pinned to a partition key: by that key).
+    reads: BTreeMap<String, Vec<DbOp>>,
+    /// Recent successful writes by item.
+    writes: BTreeMap<String, Vec<Write>>,
+    /// Reads that may have returned stale state, by request.
+    stale_reads: BTreeMap<String, Vec<DbOp>>,
+    last_expiry_ns: i64,
+}
+
+impl Checks {
+    /// Forgets what is older than the check window.
+    pub(crate) fn expire(&mut self, now: i64, options: &Options) {
+        let window = options.check_window_ns;
+        if now.saturating_sub(self.last_expiry_ns) < window / 4 {
+            return;
+        }
+        self.last_expiry_ns = now;
+        let fresh = |t: i64| now.saturating_sub(t) <= window;
+        self.reads.retain(|_, v| {
+            v.retain(|r| fresh(r.seen.time()));
+            !v.is_empty()
+        });
+        self.writes.retain(|_, v| {
+            v.retain(|w| fresh(w.seen.time()));
+            !v.is_empty()
+        });
+        self.stale_reads.retain(|_, v| {
+            v.retain(|r| fresh(r.seen.time()));
+            !v.is_empty()
+        });
+    }
+
+    /// A successful operation. `checked`: the items a ConditionCheck of the same transaction
+    /// covers.
+    pub(crate) fn operation(
+        &mut self,
+        op: &DbOp,
+        checked: &[String],
+        options: &Options,
+        out: &mut Findings,
+    ) {
+        if op.is_read() {
+            if op.reads_base_table() {
+                self.reads
+                    .entry(op.item.clone())
+                    .or_default()
+                    .push(op.clone());
+            }
+            if let (Some(_), Some(request)) = (&op.staleness, &op.seen.request) {
+                self.stale_reads
+                    .entry(request.clone())
+                    .or_default()
+                    .push(op.clone());
+            }
+            return;
+        }
+        if !op.is_write {
+            return;
+        }
+        let covered = op.guard == Guard::State || checked.contains(&op.item);
+        if !covered && let Some((read, same_request)) = self.take_check(op, options) {
+            out.push(check_then_write(&read, op, same_request, options));
+            if let Some(between) = self.interleaved(&read, op) {
+                out.push(observed_race(&read, &between, op, same_request));
+            }
+        }
+        self.weak_checks(op, checked, options, out);
+        self.writes.entry(op.item.clone()).or_default().push(Write {
+            seen: op.seen.clone(),
+            operation: op.operation.clone(),
+        });
+    }
+
+    /// The latest read of `write`'s item that it acts on: the same request, or, when a source
+    /// does not say which request, the same identity within the check window. It is consumed:
+    /// one check backs one finding.
+    fn take_check(&mut self, write: &DbOp, options: &Options) -> Option<(DbOp, bool)> {
+        let mut best: Option<(String, usize, bool)> = None;
+        let mut best_seq = 0;
+        let lookups = std::iter::once(&write.item)
+            .chain(write.parts.iter().filter(|_| write.parts.len() > 1));
+        for item in lookups {
+            let Some(reads) = self.reads.get(item) else {
+                continue;
+            };
+            for (i, read) in reads.iter().enumerate() {
+                if read.seen.seq >= write.seen.seq || read.seen.seq < best_seq {
+                    continue;
+                }
+                let same_request = match (&read.seen.request, &write.seen.request) {
+                    (Some(a), Some(b)) if a == b => Some(true),
+                    (Some(_), Some(_)) => None,
+                    _ if !read.seen.who.is_empty()
+                        && read.seen.who == write.seen.who
+                        && write.seen.time().saturating_sub(read.seen.time())
+                            <= options.check_window_ns =>
+                    {
+                        Some(false)
+                    }
+                    _ => None,
+                };
+                if let Some(same_request) = same_request {
+                    best_seq = read.seen.seq;
+                    best = Some((item.clone(), i, same_request));
+                }
+            }
+        }
+        let (item, i, same_request) = best?;
+        let reads = self.reads.get_mut(&item)?;
+        let read = reads.remove(i);
+        if reads.is_empty() {
+            self.reads.remove(&item);
+        }
+        Some((read, same_request))
+    }
+
+    /// The first successful write of the item by another request or identity between `read` and
+    /// `write`, in stream order.
+    fn interleaved(&self, read: &DbOp, write: &DbOp) -> Option<Write> {
+        self.writes
+            .get(&write.item)?
+            .iter()
+            .find(|w| {
+                w.seen.seq > read.seen.seq
+                    && w.seen.seq < write.seen.seq
+                    && w.seen.other_actor(&write.seen) == Some(true)
+            })
+            .cloned()
+    }
+
+    /// TW-TOCTOU-005: stale reads of this write's request that the write depends on and does
+    /// not re-check.
+    fn weak_checks(
+        &mut self,
+        write: &DbOp,
+        checked: &[String],
+        options: &Options,
+        out: &mut Findings,
+    ) {
+        let Some(request) = &write.seen.request else {
+            return;
+        };
+        let Some(reads) = self.stale_reads.get_mut(request) else {
+            return;
+        };
+        let mut kept = Vec::with_capacity(reads.len());
+        for read in std::mem::take(reads) {
+            let relevant = read.seen.seq < write.seen.seq
+                && (read.table == write.table || options.auth_tables.contains(&read.table));
+            let index = matches!(read.staleness, Some(Staleness::Index(_)));
+            // A stale read of the written item itself is TW-TOCTOU-001's: its fix (a condition)
+            // fixes both.
+            let same_item = !index && read.item == write.item;
+            let rechecked = checked.contains(&read.item) || (index && write.guard == Guard::State);
+            if relevant && !same_item && !rechecked {
+                out.push(weak_check(&read, write, request));
+            } else {
+                kept.push(read);
+            }
+        }
+        *reads = kept;
+    }
+}
+
+fn guard_text(write: &DbOp) -> String {
+    match write.guard {
+        Guard::None => "without a condition".to_owned(),
+        Guard::ExistenceOnly => format!(
+            "with a condition on its key only (`{}`), not on its state",
+            write.condition
+        ),
+        Guard::State => format!("with condition `{}`", write.condition),
+    }
+}
+
+fn check_then_write(read: &DbOp, write: &DbOp, same_request: bool, options: &Options) -> Finding {
+    let gap = write.seen.time().saturating_sub(read.seen.time());
+    let coarse = read.seen.precision_ns.max(write.seen.precision_ns) as i64;
+    let confidence = if write.relative {
+        Confidence::Low
+    } else if same_request {
+        Confidence::High
+    } else if coarse >= 1_000_000_000 && gap < coarse {
+        Confidence::Low
+    } else {
+        Confidence::Medium
+    };
+    let how = if same_request {
+        format!(
+            "in the same request ({})",
+            read.seen.request.as_deref().unwrap_or_default()
+        )
+    } else {
+        format!(
+            "by `{}` (no shared request id; within the {} window)",
+            write.seen.who,
+            seconds(options.check_window_ns)
+        )
+    };
+    let mut notes = String::new();
+    if write.relative {
+        notes.push_str(
+            " The update is relative (it adds to current values), so no update is lost, but a \
+             limit the read checked can still be overrun.",
+        );
+    }
+    match &read.staleness {
+        Some(Staleness::EventuallyConsistent) => notes.push_str(
+            " The read was also eventually consistent, so the checked state may already have \
+             been stale.",
+        ),
+        Some(Staleness::Index(_)) | None => {}
+    }
+    let message = format!(
+        "`{}` of `{}` then `{}` {} {} later {how}: the check and the write are separate steps, so \
+         the item can change in between.{notes} {}.",
+        read.operation,
+        write.item,
+        write.operation,
+        guard_text(write),
+        seconds(gap),
+        timing(&[&read.seen, &write.seen]),
+    );
+    Finding::new(CHECK_THEN_WRITE.id, message)
+        .principal(&write.seen.who)
+        .resource(write.item.clone())
+        .confidence(confidence)
+        .with(read.seen.as_evidence("check"))
+        .with(write.seen.as_evidence("use"))
+}
+
+fn observed_race(read: &DbOp, between: &Write, write: &DbOp, same_request: bool) -> Finding {
+    let established =
+        read.seen.surely_before(&between.seen) && between.seen.surely_before(&write.seen);
+    let other = match (&between.seen.request, between.seen.who.as_str()) {
+        (_, who) if !who.is_empty() && who != write.seen.who => format!("`{who}`"),
+        (Some(request), _) => format!("another request ({request})"),
+        _ => "another request".to_owned(),
+    };
+    let times = timing(&[&read.seen, &between.seen, &write.seen]);
+    let story = format!(
+        "`{}` read `{}` ({}), {other} wrote it ({}) {} later, then `{}` wrote it ({}) {} {} after \
+         that, {} after its check",
+        write.seen.who,
+        write.item,
+        read.operation,
+        between.operation,
+        seconds(between.seen.time().saturating_sub(read.seen.time())),
+        write.seen.who,
+        write.operation,
+        guard_text(write),
+        seconds(write.seen.time().saturating_sub(between.seen.time())),
+        seconds(write.seen.time().saturating_sub(read.seen.time())),
+    );
+    let (message, confidence) = if established {
+        (
+            format!(
+                "Observed race: {story}. The write acted on a check that no longer held. {times}."
+            ),
+            if same_request {
+                Confidence::High
+            } else {
+                Confidence::Medium
+            },
+        )
+    } else {
+        (
+            format!(
+                "Possible race: {story}. The {times} cannot establish the order of the three \
+                 calls; confirm with a finer source (DynamoDB wire logs, OpenTelemetry spans)."
+            ),
+            Confidence::Low,
+        )
+    };
+    Finding::new(OBSERVED_RACE.id, message)
+        .principal(&write.seen.who)
+        .resource(write.item.clone())
+        .confidence(confidence)
+        .with(read.seen.as_evidence("check"))
+        .with(between.seen.as_evidence("interleaved-write"))
+        .with(write.seen.as_evidence("use"))
+}
+
+fn weak_check(read: &DbOp, write: &DbOp, request: &str) -> Finding {
+    let stale = match &read.staleness {
+        Some(Staleness::Index(index)) => format!(
+            "served from index `{index}` (global secondary indexes are always eventually \
+             consistent)"
+        ),
+        _ => "eventually consistent (no `ConsistentRead: true`)".to_owned(),
+    };
+    let message = format!(
+        "In {request}, `{}` of `{}` was {stale}, then `{}` of `{}` {} {} later without \
+         re-checking it: the decision may rest on state that had already changed. {}.",
+        read.operation,
+        read.item,
+        write.operation,
+        write.item,
+        guard_text(write),
+        seconds(write.seen.time().saturating_sub(read.seen.time())),
+        timing(&[&read.seen, &write.seen]),
+    );
+    Finding::new(WEAK_CHECK.id, message)
+        .principal(&write.seen.who)
+        .resource(write.item.clone())
+        .with(read.seen.as_evidence("weak-check"))
+        .with(write.seen.as_evidence("use"))
+}

@@ -1,0 +1,394 @@
+//! What the TOCTOU rules keep of an event: who acted, in which request, when and how precisely,
+//! and for DynamoDB operations the item, the write's guard and the read's consistency.
+
+use tracewarden_sdk::prelude::*;
+
+/// The common part of a kept event.
+#[derive(Debug, Clone)]
+pub(crate) struct Seen {
+    /// Position in the stream: orders events of equal time as the host ordered them.
+    pub seq: u64,
+    /// The event as evidence (role filled in when a finding uses it).
+    pub evidence: Evidence,
+    pub precision_ns: u64,
+    pub format: String,
+    /// The request this event belongs to, when a source says: `trace <id>`, `request <id>`
+    /// (application request id) or `event <id>` (a strong link to the HTTP request).
+    pub request: Option<String>,
+    /// The acting identity: the principal, else the key id, session or client address.
+    pub who: String,
+}
+
+impl Seen {
+    pub(crate) fn of(event: &Event<'_>, seq: u64) -> Seen {
+        let a = &event.actor;
+        let who = [a.principal, a.key_id, a.session, a.ip]
+            .into_iter()
+            .find(|s| !s.is_empty())
+            .unwrap_or_default();
+        Seen {
+            seq,
+            evidence: Evidence::of(event, ""),
+            precision_ns: event.precision_ns.max(1),
+            format: event.source.format.to_owned(),
+            request: request_of(event),
+            who: who.to_owned(),
+        }
+    }
+
+    pub(crate) fn time(&self) -> i64 {
+        self.evidence.time_ns
+    }
+
+    pub(crate) fn id(&self) -> &str {
+        &self.evidence.event_id
+    }
+
+    /// This event as evidence playing `role`.
+    pub(crate) fn as_evidence(&self, role: &str) -> Evidence {
+        Evidence {
+            role: role.to_owned(),
+            ..self.evidence.clone()
+        }
+    }
+
+    /// Whether `self` certainly happened before `other`: its time plus its precision is not after
+    /// the other's time (a one-second CloudTrail time cannot order two events of one second).
+    pub(crate) fn surely_before(&self, other: &Seen) -> bool {
+        self.time().saturating_add(self.precision_ns as i64) <= other.time()
+    }
+
+    /// Whether the two events were made by different requests or identities: `None` when the
+    /// sources cannot tell.
+    pub(crate) fn other_actor(&self, other: &Seen) -> Option<bool> {
+        match (&self.request, &other.request) {
+            (Some(a), Some(b)) => Some(a != b),
+            _ if !self.who.is_empty() && !other.who.is_empty() => Some(self.who != other.who),
+            _ => None,
+        }
+    }
+}
+
+/// The request an event belongs to. A trace id first (an HTTP server span and its DynamoDB
+/// client spans share it), then the application request id, then a strong link to the HTTP
+/// request; a principal-and-time link is too weak to say two calls were one request.
+fn request_of(event: &Event<'_>) -> Option<String> {
+    let c = &event.correlation;
+    if !c.trace_id.is_empty() {
+        Some(format!("trace {}", c.trace_id))
+    } else if !c.app_request_id.is_empty() {
+        Some(format!("request {}", c.app_request_id))
+    } else if !c.linked_event.is_empty()
+        && matches!(
+            c.link,
+            LinkMethod::TraceId | LinkMethod::AwsRequestId | LinkMethod::RequestHeader
+        )
+    {
+        Some(format!("event {}", c.linked_event))
+    } else {
+        None
+    }
+}
+
+/// What a write's condition protects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Guard {
+    /// No condition.
+    None,
+    /// A condition on key attributes only (`attribute_exists(pk)`): the item exists, but its
+    /// state (owner, status, balance) is not checked.
+    ExistenceOnly,
+    /// A condition on the item's state.
+    State,
+}
+
+/// Why a read may return stale state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Staleness {
+    /// `ConsistentRead` false or not set on the base table.
+    EventuallyConsistent,
+    /// Read from a secondary index without `ConsistentRead` (global secondary indexes are always
+    /// eventually consistent).
+    Index(String),
+}
+
+/// A DynamoDB operation on one item.
+#[derive(Debug, Clone)]
+pub(crate) struct DbOp {
+    pub seen: Seen,
+    pub operation: String,
+    pub table: String,
+    /// `table/name=value,...`: the finding's resource and the item's identity.
+    pub item: String,
+    /// Each key part as `table/name=value` (for a query pinned to its partition key only).
+    pub parts: Vec<String>,
+    pub guard: Guard,
+    /// The condition's text (names resolved).
+    pub condition: String,
+    /// The update only adds to or derives from the item's current values (`ADD c :one`,
+    /// `SET n = n - :x`): no update is lost, though a checked limit can still be overrun.
+    pub relative: bool,
+    pub staleness: Option<Staleness>,
+    pub group: String,
+    pub is_write: bool,
+    pub success: bool,
+    pub error_code: String,
+}
+
+impl DbOp {
+    /// The operation of `event`, if it is a DynamoDB operation on a known item.
+    pub(crate) fn of(event: &Event<'_>, db: &DbOperation<'_>, seq: u64) -> Option<DbOp> {
+        if db.key.is_empty() || db.table.is_empty() {
+            return None;
+        }
+        let key_names: Vec<&str> = db.key.iter().map(|(n, _)| n).collect();
+        let staleness = if db.is_write || db.consistent_read == Some(true) {
+            None
+        } else if !db.index_name.is_empty() {
+            Some(Staleness::Index(db.index_name.to_owned()))
+        } else {
+            Some(Staleness::EventuallyConsistent)
+        };
+        Some(DbOp {
+            seen: Seen::of(event, seq),
+            operation: db.operation.to_owned(),
+            table: db.table.to_owned(),
+            item: format!("{}/{}", db.table, db.key),
+            parts: db
+                .key
+                .iter()
+                .map(|(n, v)| format!("{}/{n}={v}", db.table))
+                .collect(),
+            guard: guard(db.has_condition, db.condition, &key_names),
+            condition: db.condition.to_owned(),
+            relative: db.operation == "UpdateItem" && is_relative(db.update_expression),
+            staleness,
+            group: db.group_id.to_owned(),
+            is_write: db.is_write,
+            success: event.outcome == Outcome::Success,
+            error_code: db.error_code.to_owned(),
+        })
+    }
+
+    /// Whether this is a plain read that can serve as a check (not a transaction's
+    /// ConditionCheck).
+    pub(crate) fn is_read(&self) -> bool {
+        !self.is_write && self.operation != "ConditionCheck"
+    }
+
+    /// Whether this read is of the base table (its key names the item, not an index entry).
+    pub(crate) fn reads_base_table(&self) -> bool {
+        !matches!(self.staleness, Some(Staleness::Index(_)))
+    }
+}
+
+/// What a condition protects: state when it names a non-key attribute; an unparsable or
+/// unlogged condition text gets the benefit of the doubt.
+pub(crate) fn guard(has_condition: bool, condition: &str, key_names: &[&str]) -> Guard {
+    if !has_condition {
+        return Guard::None;
+    }
+    let names = attributes(condition);
+    if names.is_empty() {
+        return if condition.trim().is_empty() {
+            Guard::State
+        } else {
+            Guard::ExistenceOnly
+        };
+    }
+    if names.iter().all(|n| key_names.contains(n)) {
+        Guard::ExistenceOnly
+    } else {
+        Guard::State
+    }
+}
+
+/// The top-level attribute names an expression refers to (`owner_id` of `owner_id = :uid`,
+/// `a` of `a.b[0]`, an unresolved `#name` as written), without functions, keywords and values.
+pub(crate) fn attributes(expression: &str) -> Vec<&str> {
+    const KEYWORDS: &[&str] = &["AND", "OR", "NOT", "BETWEEN", "IN"];
+    let bytes = expression.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b':' || b == b'.' {
+            // A value placeholder, or a nested path segment: skip its name.
+            i += 1;
+            while i < bytes.len() && ident(bytes[i]) {
+                i += 1;
+            }
+        } else if b == b'#' || b.is_ascii_alphabetic() || b == b'_' {
+            let start = i;
+            i += 1;
+            while i < bytes.len() && ident(bytes[i]) {
+                i += 1;
+            }
+            let word = &expression[start..i];
+            let mut j = i;
+            while j < bytes.len() && bytes[j] == b' ' {
+                j += 1;
+            }
+            let function = j < bytes.len() && bytes[j] == b'(';
+            let keyword = KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(word));
+            if !function && !keyword && !out.contains(&word) {
+                out.push(word);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Whether an update expression only adds to or derives from current values: `ADD`/`DELETE`
+/// clauses, and `SET a = a + :n`-style assignments whose right side reads the attribute set.
+pub(crate) fn is_relative(update: &str) -> bool {
+    let mut any = false;
+    for (clause, body) in clauses(update) {
+        match clause.as_str() {
+            "ADD" | "DELETE" => any = true,
+            "SET" => {
+                for assignment in split_top_level(body) {
+                    let Some((left, right)) = assignment.split_once('=') else {
+                        return false;
+                    };
+                    let target = attributes(left).first().copied().unwrap_or_default();
+                    if target.is_empty() || !attributes(right).contains(&target) {
+                        return false;
+                    }
+                    any = true;
+                }
+            }
+            _ => return false,
+        }
+    }
+    any
+}
+
+/// The clauses of an update expression: (`SET`/`ADD`/`REMOVE`/`DELETE`, its body).
+fn clauses(update: &str) -> Vec<(String, &str)> {
+    const CLAUSES: &[&str] = &["SET", "ADD", "REMOVE", "DELETE"];
+    let mut starts = Vec::new();
+    let mut depth = 0i32;
+    let bytes = update.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'(' => depth += 1,
+            b')' => depth -= 1,
+            _ => {}
+        }
+        let boundary = i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
+        if depth == 0 && boundary {
+            for c in CLAUSES {
+                let end = i + c.len();
+                if update
+                    .get(i..end)
+                    .is_some_and(|w| w.eq_ignore_ascii_case(c))
+                    && bytes
+                        .get(end)
+                        .is_none_or(|b| !b.is_ascii_alphanumeric() && *b != b'_')
+                {
+                    starts.push((i, end, (*c).to_owned()));
+                }
+            }
+        }
+        i += 1;
+    }
+    starts
+        .iter()
+        .enumerate()
+        .map(|(n, (_, end, c))| {
+            let stop = starts.get(n + 1).map_or(update.len(), |s| s.0);
+            (c.clone(), &update[*end..stop])
+        })
+        .collect()
+}
+
+/// Splits on commas outside parentheses.
+fn split_top_level(body: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut start = 0;
+    for (i, c) in body.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(&body[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&body[start..]);
+    out
+}
+
+/// The sources and precision of some events' times, for a finding's message:
+/// `dynamodb_wire (1 µs)`, `cloudtrail (1 s)`.
+pub(crate) fn timing(events: &[&Seen]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for e in events {
+        let part = format!("{} ({})", e.format, precision(e.precision_ns));
+        if !parts.contains(&part) {
+            parts.push(part);
+        }
+    }
+    format!("times from {}", parts.join(", "))
+}
+
+fn precision(ns: u64) -> String {
+    match ns {
+        0 | 1 => "1 ns".to_owned(),
+        n if n < 1_000 => format!("{n} ns"),
+        n if n < 1_000_000 => format!("{} µs", n / 1_000),
+        n if n < 1_000_000_000 => format!("{} ms", n / 1_000_000),
+        n => format!("{} s", n / 1_000_000_000),
+    }
+}
+
+/// A duration for a message: `0.012 s`.
+pub(crate) fn seconds(ns: i64) -> String {
+    format!("{:.3} s", ns as f64 / 1e9)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conditions_are_judged_by_the_attributes_they_name() {
+        let key = ["doc_id"];
+        assert_eq!(guard(false, "", &key), Guard::None);
+        assert_eq!(
+            guard(true, "attribute_exists(doc_id)", &key),
+            Guard::ExistenceOnly
+        );
+        assert_eq!(guard(true, "owner_id = :uid", &key), Guard::State);
+        assert_eq!(
+            guard(true, "attribute_exists(doc_id) AND userId = :uid", &key),
+            Guard::State
+        );
+        assert_eq!(guard(true, "#o = :uid", &key), Guard::State);
+        assert_eq!(guard(true, "", &key), Guard::State);
+        assert_eq!(
+            attributes("size(tags.list[0]) > :n AND NOT begins_with(#s, :p) or x IN (:a, :b)"),
+            ["tags", "#s", "x"]
+        );
+    }
+
+    #[test]
+    fn relative_updates_are_recognized() {
+        assert!(is_relative("ADD #c :one"));
+        assert!(is_relative(
+            "SET balance = balance - :amt, n = if_not_exists(n, :z) + :one"
+        ));
+        assert!(is_relative("set l = list_append(l, :x) add c :one"));
+        assert!(!is_relative("SET used = :t, redeemed_by = :u"));
+        assert!(!is_relative("SET a = a + :n REMOVE b"));
+        assert!(!is_relative(""));
+    }
+}

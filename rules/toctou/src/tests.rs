@@ -1,0 +1,415 @@
+//! The pack's rules on hand-built event sequences, finding by finding.
+
+use tracewarden_sdk::testing::{run, run_configured};
+use tracewarden_sdk::{Config, OptionValue};
+
+use super::*;
+
+/// Rule id, resource, principal and the evidence as (event id, role).
+fn summary(findings: &[Finding]) -> Vec<(String, String, String, Vec<(String, String)>)> {
+    findings
+        .iter()
+        .map(|f| {
+            (
+                f.rule_id.clone(),
+                f.resource.clone(),
+                f.principal.clone(),
+                f.evidence
+                    .iter()
+                    .map(|e| (e.event_id.clone(), e.role.clone()))
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+fn ev(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+        .collect()
+}
+
+fn get(id: &'static str, ms: i64, trace: &'static str) -> EventBuilder {
+    EventBuilder::db("GetItem", "documents")
+        .key("doc_id", "d-1")
+        .principal("alice")
+        .id(id)
+        .at_ns(ms * 1_000_000)
+        .trace(trace)
+}
+
+fn update(id: &'static str, ms: i64, trace: &'static str) -> EventBuilder {
+    EventBuilder::db("UpdateItem", "documents")
+        .key("doc_id", "d-1")
+        .principal("alice")
+        .id(id)
+        .at_ns(ms * 1_000_000)
+        .trace(trace)
+        .update("SET title = :t")
+}
+
+#[test]
+fn a_read_then_an_unguarded_write_of_one_request_is_flagged() {
+    let f = run::<Toctou>(&[get("r", 0, "t1").build(), update("w", 12, "t1").build()]);
+    assert_eq!(
+        summary(&f),
+        [(
+            "TW-TOCTOU-001".to_owned(),
+            "documents/doc_id=d-1".to_owned(),
+            "alice".to_owned(),
+            ev(&[("r", "check"), ("w", "use")])
+        )]
+    );
+    assert_eq!(f[0].confidence, Some(Confidence::High));
+    assert!(
+        f[0].message.starts_with(
+            "`GetItem` of `documents/doc_id=d-1` then `UpdateItem` without a condition 0.012 s \
+             later in the same request (trace t1)"
+        ),
+        "{}",
+        f[0].message
+    );
+    assert!(
+        f[0].message.ends_with("times from  (1 ns)."),
+        "{}",
+        f[0].message
+    );
+}
+
+#[test]
+fn a_condition_on_state_protects_a_condition_on_the_key_does_not() {
+    for condition in [
+        "owner_id = :uid",
+        "attribute_exists(doc_id) AND userId = :uid",
+    ] {
+        let w = update("w", 5, "t1").condition(condition);
+        assert!(run::<Toctou>(&[get("r", 0, "t1").build(), w.build()]).is_empty());
+    }
+    let w = update("w", 5, "t1").condition("attribute_exists(doc_id)");
+    let f = run::<Toctou>(&[get("r", 0, "t1").build(), w.build()]);
+    assert_eq!(f.len(), 1);
+    assert!(f[0].message.contains(
+        "with a condition on its key only (`attribute_exists(doc_id)`), not on its state"
+    ));
+}
+
+#[test]
+fn requests_are_paired_by_request_else_by_identity_within_the_window() {
+    // Two requests of one user: viewing then editing is not a check-then-use.
+    assert!(run::<Toctou>(&[get("r", 0, "t1").build(), update("w", 5, "t2").build()]).is_empty());
+    // No request ids (CloudTrail): the same identity within the window.
+    let r = get("r", 0, "").precision_ns(1_000_000_000);
+    let w = update("w", 3_000, "").precision_ns(1_000_000_000);
+    let f = run::<Toctou>(&[r.build(), w.build()]);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].confidence, Some(Confidence::Medium));
+    assert!(
+        f[0].message
+            .contains("by `alice` (no shared request id; within the 10.000 s window)")
+    );
+    assert!(f[0].message.ends_with("times from  (1 s)."));
+    // The same second: the order itself is unknown.
+    let r = get("r", 0, "").precision_ns(1_000_000_000);
+    let w = update("w", 0, "").precision_ns(1_000_000_000);
+    assert_eq!(
+        run::<Toctou>(&[r.build(), w.build()])[0].confidence,
+        Some(Confidence::Low)
+    );
+    // Beyond the window, or another identity: nothing.
+    let late = update("w", 10_001, "");
+    assert!(run::<Toctou>(&[get("r", 0, "").build(), late.clone().build()]).is_empty());
+    let bob = update("w", 5, "").principal("bob");
+    assert!(run::<Toctou>(&[get("r", 0, "").build(), bob.build()]).is_empty());
+    // The window is an option.
+    let config = Config::from_pairs([("check_window_ms", OptionValue::Integer(20_000))]);
+    let f = run_configured::<Toctou>(&config, &[get("r", 0, "").build(), late.build()]).unwrap();
+    assert_eq!(f.len(), 1);
+}
+
+#[test]
+fn one_check_backs_one_finding_and_failed_writes_are_no_use() {
+    let failed = update("w0", 1, "t1").error("ValidationException");
+    let f = run::<Toctou>(&[
+        get("r", 0, "t1").build(),
+        failed.build(),
+        update("w1", 2, "t1").build(),
+        update("w2", 3, "t1").build(),
+    ]);
+    assert_eq!(summary(&f)[0].3, ev(&[("r", "check"), ("w1", "use")]));
+    assert_eq!(f.len(), 1);
+}
+
+#[test]
+fn relative_updates_lower_the_confidence_and_a_query_is_a_check() {
+    let w = update("w", 2, "t1").update("ADD views :one");
+    let f = run::<Toctou>(&[get("r", 0, "t1").build(), w.build()]);
+    assert_eq!(f[0].confidence, Some(Confidence::Low));
+    assert!(f[0].message.contains("The update is relative"));
+    // A query pinned to the partition key checks every item of the partition.
+    let q = EventBuilder::db("Query", "teams")
+        .key("team_id", "t-1")
+        .principal("alice")
+        .id("q")
+        .trace("t1")
+        .consistent(true);
+    let w = EventBuilder::db("DeleteItem", "teams")
+        .key("team_id", "t-1")
+        .key("sk", "MEMBER#bob")
+        .principal("alice")
+        .id("w")
+        .at_ns(1)
+        .trace("t1");
+    assert_eq!(
+        summary(&run::<Toctou>(&[q.build(), w.build()])),
+        [(
+            "TW-TOCTOU-001".to_owned(),
+            "teams/sk=MEMBER#bob,team_id=t-1".to_owned(),
+            "alice".to_owned(),
+            ev(&[("q", "check"), ("w", "use")])
+        )]
+    );
+}
+
+#[test]
+fn a_write_by_another_request_in_between_is_an_observed_race() {
+    let admin = EventBuilder::db("UpdateItem", "documents")
+        .key("doc_id", "d-1")
+        .principal("admin")
+        .id("x")
+        .at_ns(150_000_000)
+        .trace("t2")
+        .update("SET owner_id = :new");
+    let events = [
+        get("r", 0, "t1").build(),
+        admin.build(),
+        update("w", 400, "t1").build(),
+    ];
+    let f = run::<Toctou>(&events);
+    let s = summary(&f);
+    assert_eq!(s.len(), 2, "{s:?}");
+    assert_eq!(
+        s[1],
+        (
+            "TW-TOCTOU-002".to_owned(),
+            "documents/doc_id=d-1".to_owned(),
+            "alice".to_owned(),
+            ev(&[("r", "check"), ("x", "interleaved-write"), ("w", "use")])
+        )
+    );
+    assert_eq!(f[1].confidence, Some(Confidence::High));
+    assert!(f[1].message.starts_with(
+        "Observed race: `alice` read `documents/doc_id=d-1` (GetItem), `admin` wrote it \
+         (UpdateItem) 0.150 s later, then `alice` wrote it (UpdateItem) without a condition \
+         0.250 s after that, 0.400 s after its check."
+    ));
+    // One-second times cannot order the three calls: a possible race, at low confidence.
+    let coarse: Vec<Event<'static>> = [
+        get("r", 0, "").build(),
+        EventBuilder::db("UpdateItem", "documents")
+            .key("doc_id", "d-1")
+            .principal("admin")
+            .id("x")
+            .build(),
+        update("w", 0, "").build(),
+    ]
+    .into_iter()
+    .map(|mut e| {
+        e.precision_ns = 1_000_000_000;
+        e
+    })
+    .collect();
+    let f = run::<Toctou>(&coarse);
+    let race = f.iter().find(|f| f.rule_id == "TW-TOCTOU-002").unwrap();
+    assert_eq!(race.confidence, Some(Confidence::Low));
+    assert!(race.message.starts_with("Possible race:"));
+    assert!(
+        race.message
+            .contains("times from  (1 s) cannot establish the order")
+    );
+}
+
+#[test]
+fn concurrent_successes_on_one_resource_are_a_burst() {
+    let post = |id: &'static str, ms: i64| {
+        EventBuilder::http("POST", "/coupons/SAVE10/redeem", 200)
+            .principal("alice")
+            .id(id)
+            .at_ns(ms * 1_000_000)
+            .duration_ns(60_000_000)
+    };
+    let f = run::<Toctou>(&[
+        post("a", 0).build(),
+        post("b", 2).build(),
+        post("c", 3).build(),
+    ]);
+    assert_eq!(
+        summary(&f),
+        [(
+            "TW-TOCTOU-003".to_owned(),
+            "/coupons/SAVE10/redeem".to_owned(),
+            "alice".to_owned(),
+            ev(&[
+                ("a", "concurrent"),
+                ("b", "concurrent"),
+                ("c", "concurrent")
+            ])
+        )]
+    );
+    assert_eq!(f[0].confidence, Some(Confidence::High));
+    assert!(f[0].message.starts_with(
+        "3 requests (POST) by `alice` on `/coupons/SAVE10/redeem` succeeded within 0.003 s"
+    ));
+    // Spaced out, failed, read-only or by different users: no burst.
+    assert!(run::<Toctou>(&[post("a", 0).build(), post("b", 150).build()]).is_empty());
+    let failed = EventBuilder::http("POST", "/coupons/SAVE10/redeem", 409)
+        .principal("alice")
+        .at_ns(1);
+    assert!(run::<Toctou>(&[post("a", 0).build(), failed.build()]).is_empty());
+    let bob = post("b", 1).principal("bob");
+    assert!(run::<Toctou>(&[post("a", 0).build(), bob.build()]).is_empty());
+    // At DynamoDB level, conditional writes are serialized by DynamoDB: not counted.
+    let write = |id: &'static str, ms: i64, trace: &'static str| {
+        EventBuilder::db("UpdateItem", "coupons")
+            .key("code", "SAVE10")
+            .principal("alice")
+            .id(id)
+            .at_ns(ms * 1_000_000)
+            .trace(trace)
+    };
+    let f = run::<Toctou>(&[write("a", 0, "t1").build(), write("b", 5, "t2").build()]);
+    assert_eq!(summary(&f)[0].0, "TW-TOCTOU-003");
+    assert_eq!(summary(&f)[0].1, "coupons/code=SAVE10");
+    let guarded = [
+        write("a", 0, "t1").condition("used = :f").build(),
+        write("b", 5, "t2").condition("used = :f").build(),
+    ];
+    assert!(run::<Toctou>(&guarded).is_empty());
+}
+
+#[test]
+fn failed_conditions_from_several_requests_are_a_conflict_burst() {
+    let claim = |id: &'static str, who: &'static str, ms: i64| {
+        EventBuilder::db("UpdateItem", "tickets")
+            .key("ticket_id", "T-1")
+            .principal(who)
+            .id(id)
+            .at_ns(ms * 1_000_000)
+            .condition("attribute_not_exists(claimed_by)")
+            .error("ConditionalCheckFailedException")
+    };
+    let f = run::<Toctou>(&[
+        claim("b", "bob", 0).build(),
+        claim("c", "carol", 4).build(),
+        claim("d", "dave", 9).build(),
+    ]);
+    assert_eq!(
+        summary(&f),
+        [(
+            "TW-TOCTOU-004".to_owned(),
+            "tickets/ticket_id=T-1".to_owned(),
+            "bob,carol,dave".to_owned(),
+            ev(&[("b", "conflict"), ("c", "conflict"), ("d", "conflict")])
+        )]
+    );
+    assert_eq!(f[0].confidence, Some(Confidence::Medium));
+    assert!(
+        run::<Toctou>(&[claim("b", "bob", 0).build(), claim("c", "carol", 4).build()]).is_empty()
+    );
+}
+
+#[test]
+fn an_eventually_consistent_check_before_a_write_is_weak() {
+    let member = |consistent: Option<bool>| {
+        let b = EventBuilder::db("GetItem", "teams")
+            .key("team_id", "team-1")
+            .key("sk", "MEMBER#alice")
+            .principal("alice")
+            .id("r")
+            .trace("t1");
+        match consistent {
+            Some(c) => b.consistent(c),
+            None => b,
+        }
+    };
+    let settings = EventBuilder::db("UpdateItem", "teams")
+        .key("team_id", "team-1")
+        .key("sk", "SETTINGS")
+        .principal("alice")
+        .id("w")
+        .at_ns(3_000_000)
+        .trace("t1")
+        .condition("attribute_exists(team_id)");
+    let f = run::<Toctou>(&[member(None).build(), settings.clone().build()]);
+    assert_eq!(
+        summary(&f),
+        [(
+            "TW-TOCTOU-005".to_owned(),
+            "teams/sk=SETTINGS,team_id=team-1".to_owned(),
+            "alice".to_owned(),
+            ev(&[("r", "weak-check"), ("w", "use")])
+        )]
+    );
+    assert!(
+        f[0].message
+            .contains("was eventually consistent (no `ConsistentRead: true`)")
+    );
+    assert!(run::<Toctou>(&[member(Some(true)).build(), settings.clone().build()]).is_empty());
+    let index = EventBuilder::db("Query", "teams")
+        .key("user_id", "alice")
+        .index("by_user")
+        .principal("alice")
+        .id("q")
+        .trace("t1");
+    let f = run::<Toctou>(&[index.build(), settings.clone().build()]);
+    assert!(f[0].message.contains("served from index `by_user`"));
+    // Another table is a check only when declared one.
+    let doc = EventBuilder::db("GetItem", "documents")
+        .key("doc_id", "d-5")
+        .principal("alice")
+        .id("r")
+        .trace("t1");
+    let profile = EventBuilder::db("UpdateItem", "profiles")
+        .key("user_id", "bob")
+        .principal("alice")
+        .id("w")
+        .at_ns(1)
+        .trace("t1");
+    assert!(run::<Toctou>(&[doc.clone().build(), profile.clone().build()]).is_empty());
+    let config = Config::from_pairs([(
+        "auth_tables",
+        OptionValue::Texts(vec!["documents".to_owned()]),
+    )]);
+    let f =
+        run_configured::<Toctou>(&config, &[doc.clone().build(), profile.clone().build()]).unwrap();
+    assert_eq!(summary(&f)[0].0, "TW-TOCTOU-005");
+    // ...and a transaction re-checking the read item covers it.
+    let recheck = EventBuilder::db("ConditionCheck", "documents")
+        .key("doc_id", "d-5")
+        .principal("alice")
+        .id("cc")
+        .at_ns(1)
+        .trace("t1")
+        .group("g")
+        .condition("owner_id = :uid");
+    let f = run_configured::<Toctou>(
+        &config,
+        &[doc.build(), recheck.build(), profile.group("g").build()],
+    )
+    .unwrap();
+    assert!(f.is_empty(), "{f:?}");
+}
+
+#[test]
+fn options_are_checked() {
+    let bad = Config::from_pairs([("concurrent_min_requests", OptionValue::Integer(1))]);
+    assert_eq!(
+        run_configured::<Toctou>(&bad, &[]).unwrap_err(),
+        "option `concurrent_min_requests` is 1: expected 2 or more (one request is no race)"
+    );
+    let bad = Config::from_pairs([("check_window_ms", OptionValue::Integer(-5))]);
+    assert_eq!(
+        run_configured::<Toctou>(&bad, &[]).unwrap_err(),
+        "option `check_window_ms` is -5: expected 0 or more"
+    );
+}
