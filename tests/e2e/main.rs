@@ -16,3 +16,4 @@ mod inputs;
 mod packs;
 mod sandbox;
 mod scan;
+mod toctou;

@@ -174,7 +174,11 @@ fn the_bundled_example_has_findings_from_both_hosts() {
         rules,
         [
             ("TW-DDB-001", "rego", "ok"),
-            ("TW-TOCTOU-001", "wasm", "ok")
+            ("TW-TOCTOU-001", "wasm", "ok"),
+            ("TW-TOCTOU-002", "wasm", "ok"),
+            ("TW-TOCTOU-003", "wasm", "ok"),
+            ("TW-TOCTOU-004", "wasm", "ok"),
+            ("TW-TOCTOU-005", "wasm", "ok")
         ]
     );
     for r in report["rules"].as_array().unwrap() {
@@ -208,24 +212,36 @@ fn normalized_events_scan_like_their_source() {
 }
 
 /// Every built-in rule has at least one fixture where it fires and one where it sees events but
-/// stays quiet.
+/// stays quiet: the CloudTrail fixtures one by one, and the recorded TOCTOU application (HAR,
+/// wire log and OTLP together: the rules that need request ids or fine times).
 #[test]
 fn every_built_in_rule_has_a_hit_and_a_miss_fixture() {
     let dir = crate::common::root().join("tests/fixtures/cloudtrail");
-    let mut fixtures: Vec<_> = std::fs::read_dir(&dir)
+    let mut fixtures: Vec<Vec<String>> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "json" || e == "jsonl"))
+        .map(|p| vec![p.display().to_string()])
         .collect();
     fixtures.sort();
+    fixtures.push(
+        ["app.har", "app-wire.jsonl", "app-otlp.json"]
+            .iter()
+            .map(|f| fixture(&format!("recorded/toctou/{f}")))
+            .collect(),
+    );
     let reports: Vec<serde_json::Value> = fixtures
         .iter()
-        .map(|p| scan_json(&[&p.display().to_string()], &["--fail-on", "none"]).json())
+        .map(|set| {
+            let set: Vec<&str> = set.iter().map(String::as_str).collect();
+            scan_json(&set, &["--fail-on", "none"]).json()
+        })
         .collect();
     let listed = tracewarden(&["rules", "list"]);
     for id in listed
         .stdout
         .lines()
+        .filter(|l| !l.starts_with(' '))
         .filter_map(|l| l.split_whitespace().next())
     {
         let hit = reports
@@ -239,14 +255,8 @@ fn every_built_in_rule_has_a_hit_and_a_miss_fixture() {
                 .any(|x| x["id"] == id && x["events"].as_u64() > Some(0));
             saw && !findings(r).iter().any(|f| f.0 == id)
         });
-        assert!(
-            hit,
-            "no fixture in tests/fixtures/cloudtrail makes {id} fire"
-        );
-        assert!(
-            miss,
-            "no fixture in tests/fixtures/cloudtrail feeds {id} without a finding"
-        );
+        assert!(hit, "no fixture makes {id} fire");
+        assert!(miss, "no fixture feeds {id} without a finding");
     }
 }
 
@@ -262,5 +272,15 @@ fn conditional_writes_and_denied_writes_raise_nothing() {
         .iter()
         .map(|r| (r["id"].as_str().unwrap(), r["events"].as_u64().unwrap()))
         .collect();
-    assert_eq!(seen, [("TW-DDB-001", 4), ("TW-TOCTOU-001", 5)]);
+    assert_eq!(
+        seen,
+        [
+            ("TW-DDB-001", 4),
+            ("TW-TOCTOU-001", 5),
+            ("TW-TOCTOU-002", 5),
+            ("TW-TOCTOU-003", 4),
+            ("TW-TOCTOU-004", 4),
+            ("TW-TOCTOU-005", 5)
+        ]
+    );
 }

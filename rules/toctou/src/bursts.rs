@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use tracewarden_sdk::Http;
 use tracewarden_sdk::prelude::*;
 
-use crate::model::{DbOp, Guard, Seen, seconds, timing};
+use crate::model::{DbOp, Seen, seconds, timing};
 use crate::options::Options;
 use crate::{CONCURRENT, CONFLICT_BURST};
 
@@ -25,6 +25,8 @@ enum Kind {
 #[derive(Debug)]
 struct Member {
     seen: Seen,
+    /// The read this write acted on (DynamoDB level).
+    check: Option<Seen>,
     /// What it did: `POST`, `UpdateItem`.
     action: String,
     /// How long it ran (HTTP), 0 when unknown.
@@ -63,6 +65,7 @@ impl Bursts {
         let request = seen.id().to_owned();
         let member = Member {
             seen,
+            check: None,
             action: http.method.to_owned(),
             duration_ns: http.duration_ns,
         };
@@ -76,25 +79,22 @@ impl Bursts {
         );
     }
 
-    /// A successful DynamoDB write: counted when no state condition (or ConditionCheck of its
-    /// transaction) guards it.
+    /// A successful DynamoDB write without a state condition, and the read of the item it acted
+    /// on.
     pub(crate) fn db_write(
         &mut self,
         op: &DbOp,
-        checked: &[String],
+        check: Seen,
         options: &Options,
         out: &mut Findings,
     ) {
-        if !op.is_write
-            || op.guard == Guard::State
-            || checked.contains(&op.item)
-            || op.seen.who.is_empty()
-        {
+        if op.seen.who.is_empty() {
             return;
         }
         let request = request_id(op);
         let member = Member {
             seen: op.seen.clone(),
+            check: Some(check),
             action: op.operation.clone(),
             duration_ns: 0,
         };
@@ -106,6 +106,7 @@ impl Bursts {
         let request = request_id(op);
         let member = Member {
             seen: op.seen.clone(),
+            check: None,
             action: op.operation.clone(),
             duration_ns: 0,
         };
@@ -209,13 +210,31 @@ fn request_id(op: &DbOp) -> String {
         .unwrap_or_else(|| op.seen.id().to_owned())
 }
 
-fn judge(kind: Kind, burst: Burst, options: &Options, out: &mut Findings) {
+fn judge(kind: Kind, mut burst: Burst, options: &Options, out: &mut Findings) {
     let min = match kind {
         Kind::Http | Kind::Write => options.concurrent_min,
         Kind::Conflict => options.conflict_min,
     };
+    if kind == Kind::Write {
+        // The race: every write's check came before the first write, so each passed the check
+        // before any change applied.
+        let first = burst
+            .members
+            .iter()
+            .map(|m| m.seen.time())
+            .min()
+            .unwrap_or_default();
+        burst
+            .members
+            .retain(|m| m.check.as_ref().is_some_and(|c| c.time() <= first));
+    }
     let n = burst.members.len();
     if n < min {
+        return;
+    }
+    // Sequential requests that are known not to have overlapped are no race.
+    let timed = burst.members.iter().all(|m| m.duration_ns > 0);
+    if kind == Kind::Http && timed && !overlapping(&burst.members) {
         return;
     }
     let last = burst
@@ -253,7 +272,8 @@ fn judge(kind: Kind, burst: Burst, options: &Options, out: &mut Findings) {
             let level = if kind == Kind::Http {
                 "requests"
             } else {
-                "writes without a state condition"
+                "writes without a state condition, each after its own read of the item and all \
+                 reads before the first write,"
             };
             let mut message = format!(
                 "{n} {level} ({}) by `{}` on `{}` succeeded within {spread}: every one may have \
@@ -323,12 +343,14 @@ fn judge(kind: Kind, burst: Burst, options: &Options, out: &mut Findings) {
     } else {
         "concurrent"
     };
-    let mut finding = finding.resource(format!("{}{listed}", burst.resource));
-    finding.resource = burst.resource.clone();
+    let mut finding = finding.resource(burst.resource.clone());
     if !listed.is_empty() {
         finding.message.push_str(&listed);
     }
     for m in burst.members.iter().take(options.max_evidence) {
+        if let Some(check) = &m.check {
+            finding = finding.with(check.as_evidence("check"));
+        }
         finding = finding.with(m.seen.as_evidence(role));
     }
     finding.time_ns = finding.time_ns.max(last);
@@ -346,5 +368,8 @@ fn overlapping(members: &[Member]) -> bool {
         })
         .collect();
     spans.sort_unstable();
-    spans.windows(2).any(|w| w[1].0 < w[0].1)
+    spans
+        .iter()
+        .zip(spans.iter().skip(1))
+        .any(|(earlier, later)| later.0 < earlier.1)
 }

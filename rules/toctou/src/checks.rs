@@ -53,13 +53,14 @@ impl Checks {
 
     /// A successful operation. `checked`: the items a ConditionCheck of the same transaction
     /// covers.
+    /// Returns the check a write without a state condition acted on, if any.
     pub(crate) fn operation(
         &mut self,
         op: &DbOp,
         checked: &[String],
         options: &Options,
         out: &mut Findings,
-    ) {
+    ) -> Option<Seen> {
         if op.is_read() {
             if op.reads_base_table() {
                 self.reads
@@ -73,23 +74,26 @@ impl Checks {
                     .or_default()
                     .push(op.clone());
             }
-            return;
+            return None;
         }
         if !op.is_write {
-            return;
+            return None;
         }
         let covered = op.guard == Guard::State || checked.contains(&op.item);
+        let mut acted_on = None;
         if !covered && let Some((read, same_request)) = self.take_check(op, options) {
             out.push(check_then_write(&read, op, same_request, options));
             if let Some(between) = self.interleaved(&read, op) {
                 out.push(observed_race(&read, &between, op, same_request));
             }
+            acted_on = Some(read.seen);
         }
         self.weak_checks(op, checked, options, out);
         self.writes.entry(op.item.clone()).or_default().push(Write {
             seen: op.seen.clone(),
             operation: op.operation.clone(),
         });
+        acted_on
     }
 
     /// The latest read of `write`'s item that it acts on: the same request, or, when a source

@@ -90,10 +90,12 @@ pub(crate) const OBSERVED_RACE: RuleMeta = RuleMeta {
 pub(crate) const CONCURRENT: RuleMeta = RuleMeta {
     id: "TW-TOCTOU-003",
     title: "Concurrent state-changing requests on one resource all succeeded",
-    description: "One identity sent `concurrent_min_requests` or more state-changing requests \
-        (POST, PUT, PATCH, DELETE; or DynamoDB writes without a state condition) to one resource \
-        within `concurrent_window_ms`, and they all succeeded: the limit-overrun / single-packet \
-        pattern, where every request passes the check before any applies its change.",
+    description: "One identity made `concurrent_min_requests` or more state-changing requests \
+        to one resource within `concurrent_window_ms`, and they all succeeded: the limit-overrun \
+        / single-packet pattern, where every request passes the check before any applies its \
+        change. HTTP: POST, PUT, PATCH, DELETE on one path whose executions overlapped (or whose \
+        durations are unknown). DynamoDB: writes without a state condition, each after its \
+        request's read of the item, with every read before the first write.",
     severity: Severity::Medium,
     confidence: Confidence::Medium,
     owasp: &["API6:2023", "API4:2023"],
@@ -239,8 +241,9 @@ impl Toctou {
 
     fn db_operation(&mut self, op: DbOp, checked: &[String], out: &mut Findings) {
         if op.success {
-            self.checks.operation(&op, checked, &self.options, out);
-            self.bursts.db_write(&op, checked, &self.options, out);
+            if let Some(check) = self.checks.operation(&op, checked, &self.options, out) {
+                self.bursts.db_write(&op, check, &self.options, out);
+            }
         } else if op.error_code == "ConditionalCheckFailedException" {
             self.bursts.conflict(&op, &self.options, out);
         }

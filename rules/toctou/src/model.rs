@@ -196,7 +196,13 @@ pub(crate) fn guard(has_condition: bool, condition: &str, key_names: &[&str]) ->
             Guard::ExistenceOnly
         };
     }
-    if names.iter().all(|n| key_names.contains(n)) {
+    // Key attributes compared with a value (`user_id = :uid`) check whose item it is; only
+    // existence tests on the key leave the item's state unchecked.
+    let compares = condition.contains(['=', '<', '>'])
+        || ["begins_with", "contains", "between", " in "]
+            .iter()
+            .any(|w| condition.to_ascii_lowercase().contains(w));
+    if !compares && names.iter().all(|n| key_names.contains(n)) {
         Guard::ExistenceOnly
     } else {
         Guard::State
@@ -207,36 +213,25 @@ pub(crate) fn guard(has_condition: bool, condition: &str, key_names: &[&str]) ->
 /// `a` of `a.b[0]`, an unresolved `#name` as written), without functions, keywords and values.
 pub(crate) fn attributes(expression: &str) -> Vec<&str> {
     const KEYWORDS: &[&str] = &["AND", "OR", "NOT", "BETWEEN", "IN"];
-    let bytes = expression.as_bytes();
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
     let mut out = Vec::new();
-    let mut i = 0;
-    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b == b':' || b == b'.' {
+    let mut rest = expression;
+    while let Some(c) = rest.chars().next() {
+        let after = rest.get(c.len_utf8()..).unwrap_or_default();
+        let end = after.find(|c: char| !ident(c)).unwrap_or(after.len());
+        if c == ':' || c == '.' {
             // A value placeholder, or a nested path segment: skip its name.
-            i += 1;
-            while i < bytes.len() && ident(bytes[i]) {
-                i += 1;
-            }
-        } else if b == b'#' || b.is_ascii_alphabetic() || b == b'_' {
-            let start = i;
-            i += 1;
-            while i < bytes.len() && ident(bytes[i]) {
-                i += 1;
-            }
-            let word = &expression[start..i];
-            let mut j = i;
-            while j < bytes.len() && bytes[j] == b' ' {
-                j += 1;
-            }
-            let function = j < bytes.len() && bytes[j] == b'(';
+            rest = after.get(end..).unwrap_or_default();
+        } else if c == '#' || c.is_ascii_alphabetic() || c == '_' {
+            let word = rest.get(..end + 1).unwrap_or_default();
+            rest = after.get(end..).unwrap_or_default();
+            let function = rest.trim_start_matches(' ').starts_with('(');
             let keyword = KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(word));
             if !function && !keyword && !out.contains(&word) {
                 out.push(word);
             }
         } else {
-            i += 1;
+            rest = after;
         }
     }
     out
@@ -270,39 +265,39 @@ pub(crate) fn is_relative(update: &str) -> bool {
 /// The clauses of an update expression: (`SET`/`ADD`/`REMOVE`/`DELETE`, its body).
 fn clauses(update: &str) -> Vec<(String, &str)> {
     const CLAUSES: &[&str] = &["SET", "ADD", "REMOVE", "DELETE"];
-    let mut starts = Vec::new();
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut starts: Vec<(usize, usize, &str)> = Vec::new();
     let mut depth = 0i32;
-    let bytes = update.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'(' => depth += 1,
-            b')' => depth -= 1,
+    let mut previous = ' ';
+    for (i, c) in update.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
             _ => {}
         }
-        let boundary = i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
-        if depth == 0 && boundary {
-            for c in CLAUSES {
-                let end = i + c.len();
-                if update
-                    .get(i..end)
-                    .is_some_and(|w| w.eq_ignore_ascii_case(c))
-                    && bytes
-                        .get(end)
-                        .is_none_or(|b| !b.is_ascii_alphanumeric() && *b != b'_')
+        if depth == 0 && !ident(previous) {
+            let tail = update.get(i..).unwrap_or_default();
+            for clause in CLAUSES {
+                let word = tail.get(..clause.len());
+                let next = tail.get(clause.len()..).and_then(|t| t.chars().next());
+                if word.is_some_and(|w| w.eq_ignore_ascii_case(clause))
+                    && next.is_none_or(|n| !ident(n))
                 {
-                    starts.push((i, end, (*c).to_owned()));
+                    starts.push((i, i + clause.len(), clause));
                 }
             }
         }
-        i += 1;
+        previous = c;
     }
     starts
         .iter()
         .enumerate()
-        .map(|(n, (_, end, c))| {
+        .map(|(n, (_, end, clause))| {
             let stop = starts.get(n + 1).map_or(update.len(), |s| s.0);
-            (c.clone(), &update[*end..stop])
+            (
+                (*clause).to_owned(),
+                update.get(*end..stop).unwrap_or_default(),
+            )
         })
         .collect()
 }
@@ -373,6 +368,10 @@ mod tests {
             Guard::State
         );
         assert_eq!(guard(true, "#o = :uid", &key), Guard::State);
+        assert_eq!(
+            guard(true, "attribute_exists(doc_id) AND doc_id = :mine", &key),
+            Guard::State
+        );
         assert_eq!(guard(true, "", &key), Guard::State);
         assert_eq!(
             attributes("size(tags.list[0]) > :n AND NOT begins_with(#s, :p) or x IN (:a, :b)"),

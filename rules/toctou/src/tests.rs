@@ -6,7 +6,9 @@ use tracewarden_sdk::{Config, OptionValue};
 use super::*;
 
 /// Rule id, resource, principal and the evidence as (event id, role).
-fn summary(findings: &[Finding]) -> Vec<(String, String, String, Vec<(String, String)>)> {
+type Summary = (String, String, String, Vec<(String, String)>);
+
+fn summary(findings: &[Finding]) -> Vec<Summary> {
     findings
         .iter()
         .map(|f| {
@@ -277,14 +279,58 @@ fn concurrent_successes_on_one_resource_are_a_burst() {
             .at_ns(ms * 1_000_000)
             .trace(trace)
     };
-    let f = run::<Toctou>(&[write("a", 0, "t1").build(), write("b", 5, "t2").build()]);
-    assert_eq!(summary(&f)[0].0, "TW-TOCTOU-003");
-    assert_eq!(summary(&f)[0].1, "coupons/code=SAVE10");
+    let read = |id: &'static str, ms: i64, trace: &'static str| {
+        EventBuilder::db("GetItem", "coupons")
+            .key("code", "SAVE10")
+            .principal("alice")
+            .id(id)
+            .at_ns(ms * 1_000_000)
+            .trace(trace)
+    };
+    // Both requests read before either wrote: each passed the check.
+    let f = run::<Toctou>(&[
+        read("r1", 0, "t1").build(),
+        read("r2", 1, "t2").build(),
+        write("w1", 50, "t1").build(),
+        write("w2", 52, "t2").build(),
+    ]);
+    let burst: Vec<_> = summary(&f)
+        .into_iter()
+        .filter(|s| s.0 == "TW-TOCTOU-003")
+        .collect();
+    assert_eq!(
+        burst,
+        [(
+            "TW-TOCTOU-003".to_owned(),
+            "coupons/code=SAVE10".to_owned(),
+            "alice".to_owned(),
+            ev(&[
+                ("r1", "check"),
+                ("w1", "concurrent"),
+                ("r2", "check"),
+                ("w2", "concurrent")
+            ])
+        )]
+    );
+    // One after the other (the second read saw the first write): no race.
+    let f = run::<Toctou>(&[
+        read("r1", 0, "t1").build(),
+        write("w1", 10, "t1").build(),
+        read("r2", 20, "t2").build(),
+        write("w2", 30, "t2").build(),
+    ]);
+    assert!(f.iter().all(|f| f.rule_id != "TW-TOCTOU-003"), "{f:?}");
+    // Conditional writes are serialized by DynamoDB: not counted.
     let guarded = [
-        write("a", 0, "t1").condition("used = :f").build(),
-        write("b", 5, "t2").condition("used = :f").build(),
+        read("r1", 0, "t1").build(),
+        read("r2", 1, "t2").build(),
+        write("w1", 50, "t1").condition("used = :f").build(),
+        write("w2", 52, "t2").condition("used = :f").build(),
     ];
     assert!(run::<Toctou>(&guarded).is_empty());
+    // HTTP requests known not to overlap are sequential, not concurrent.
+    let quick = |id: &'static str, ms: i64| post(id, ms).duration_ns(1_000_000);
+    assert!(run::<Toctou>(&[quick("a", 0).build(), quick("b", 5).build()]).is_empty());
 }
 
 #[test]
