@@ -554,3 +554,34 @@ fn options_change_the_windows_and_are_checked() {
          dynamodb, toctou)\n"
     );
 }
+
+#[test]
+fn a_har_or_otlp_spans_alone_show_the_http_level_burst() {
+    for (file, ids) in [
+        ("app.har", ["har:", "har:", "har:"]),
+        ("app-otlp.json", ["otel:", "otel:", "otel:"]),
+    ] {
+        let report = scan_json(&[&recorded(file)], &["--fail-on", "none"]).json();
+        let rows = toctou(&report);
+        assert_eq!(rows.len(), 1, "{file}: {rows:?}");
+        let (rule, confidence, principal, resource, evidence) = &rows[0];
+        assert_eq!(
+            (
+                rule.as_str(),
+                confidence.as_str(),
+                principal.as_str(),
+                resource.as_str()
+            ),
+            ("TW-TOCTOU-003", "high", "alice", "/coupons/SAVE10/redeem"),
+            "{file}"
+        );
+        assert_eq!(evidence.len(), ids.len(), "{file}");
+        for ((id, role), prefix) in evidence.iter().zip(ids) {
+            assert!(
+                id.starts_with(prefix) && role == "concurrent",
+                "{file}: {id} {role}"
+            );
+        }
+        assert_accounted(&report);
+    }
+}
