@@ -502,15 +502,7 @@ fn convert(
         if !dynamodb::is_data_plane(operation) {
             return Err(Record::Skip(CONTROL_PLANE));
         }
-        let mut error_code = error_code(&span.events);
-        if error_code.is_empty() {
-            // Newer instrumentations name the error class in `error.type` instead.
-            error_code = attrs
-                .text(&["error.type"])
-                .filter(|t| *t != "_OTHER")
-                .map(|t| t.rsplit(['.', '#', ':']).next().unwrap_or(t).to_owned())
-                .unwrap_or_default();
-        }
+        let error_code = error_code(&span.events, &attrs);
         let mut outcome = call_outcome(&error_code, status);
         if failed && outcome == Outcome::Success {
             outcome = Outcome::Error;
@@ -702,16 +694,27 @@ fn convert(
     )])
 }
 
-/// The service error code of a failed call, from its `exception` span event: the last part of
-/// `exception.type` (`botocore.errorfactory.ConditionalCheckFailedException`), or, for a generic
-/// `ClientError`, the code botocore puts in the message (`An error occurred (Code) when ...`).
-fn error_code(events: &[SpanEvent]) -> String {
+/// The last part of an error class name: `botocore.errorfactory.ConditionalCheckFailedException`
+/// gives `ConditionalCheckFailedException`.
+fn class_name(kind: &str) -> &str {
+    kind.rsplit(['.', '#', ':']).next().unwrap_or(kind)
+}
+
+/// The service error code of a failed call, from its `exception` span event: the class name of
+/// `exception.type`, or, for a generic `ClientError`, the code botocore puts in the message
+/// (`An error occurred (Code) when ...`); without that event, the class name of the span's
+/// `error.type` (newer instrumentations).
+fn error_code(events: &[SpanEvent], span: &Attributes) -> String {
     let Some(exception) = events.iter().find(|e| e.name == "exception") else {
-        return String::new();
+        return span
+            .text(&["error.type"])
+            .filter(|t| *t != "_OTHER")
+            .map(|t| class_name(t).to_owned())
+            .unwrap_or_default();
     };
     let attrs = Attributes::new(&exception.attributes);
     let kind = attrs.text(&["exception.type"]).unwrap_or_default();
-    let short = kind.rsplit(['.', '#', ':']).next().unwrap_or_default();
+    let short = class_name(kind);
     if short != "ClientError" {
         return short.to_owned();
     }

@@ -198,10 +198,11 @@ pub(crate) fn guard(has_condition: bool, condition: &str, key_names: &[&str]) ->
     }
     // Key attributes compared with a value (`user_id = :uid`) check whose item it is; only
     // existence tests on the key leave the item's state unchecked.
+    let lower = condition.to_ascii_lowercase();
     let compares = condition.contains(['=', '<', '>'])
         || ["begins_with", "contains", "between", " in "]
             .iter()
-            .any(|w| condition.to_ascii_lowercase().contains(w));
+            .any(|w| lower.contains(w));
     if !compares && names.iter().all(|n| key_names.contains(n)) {
         Guard::ExistenceOnly
     } else {
