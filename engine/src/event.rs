@@ -34,6 +34,10 @@ pub struct Event {
     /// Format-specific extras.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: BTreeMap<String, String>,
+    /// What the enrichment stage knew when this event happened (empty before enrichment, and in
+    /// `tracewarden normalize` output unless asked for).
+    #[serde(default, skip_serializing_if = "Facts::is_empty")]
+    pub facts: Facts,
 }
 
 /// The event as one line of JSON, as `tracewarden normalize` prints it.
@@ -264,6 +268,127 @@ pub struct Http {
     /// Path parameters / object ids.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub params: BTreeMap<String, String>,
+    /// Object ids the response returned: the `Location` header's path ids and the id fields
+    /// (`id`, `*_id`, `*Id`) of a JSON body, in body order, at most
+    /// [`MAX_RETURNED_IDS`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub returned_ids: Vec<NamedId>,
+}
+
+/// Most ids kept from one response.
+pub const MAX_RETURNED_IDS: usize = 256;
+
+/// An id and the field (or header) it came in.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamedId {
+    /// The JSON field name (`order_id`), or `location`.
+    pub name: String,
+    /// The id.
+    pub value: String,
+}
+
+/// Facts the enrichment stage computed for an event, from the events before it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Facts {
+    /// The objects the event touches, with what the ownership model knew of each just before
+    /// the event.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub objects: Vec<ObjectFact>,
+    /// The actor is declared privileged (an administrator or a service) in the ownership
+    /// settings.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub privileged: bool,
+}
+
+impl Facts {
+    /// Whether nothing is known.
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty() && !self.privileged
+    }
+}
+
+/// One object an event touches and what the ownership model knew of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ObjectFact {
+    /// What kind of object: the path segment naming it (`orders` for `/orders/42`), or the
+    /// table.
+    pub collection: String,
+    /// The object's id: the path segment, or the item key as `name=value` pairs joined by `,`.
+    pub id: String,
+    /// The owning principal, when known.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub owner: String,
+    /// The owning tenant, when known.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub owner_tenant: String,
+    /// How the owner was learnt.
+    pub owner_source: OwnerSource,
+    /// The event the owner was learnt from (`creator`, `condition`); empty when the id itself
+    /// names the owner.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub owner_event: String,
+    /// The actor against the owner.
+    pub relation: Relation,
+    /// The id was returned to the actor (the same principal and tenant) in an earlier
+    /// response, or the actor created the object.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub known: bool,
+    /// The collection is owner-scoped: its keys name owners, its writes carry ownership
+    /// conditions, or the ownership settings say so.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub scoped: bool,
+    /// This write carries a condition on an owner attribute (`owner_id = :uid`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub owner_condition: bool,
+}
+
+/// How the owner of an object was learnt.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OwnerSource {
+    /// No owner is known.
+    #[default]
+    Unknown,
+    /// The id is a user or tenant id in a path (`/users/{id}`, `/tenants/{id}`).
+    Path,
+    /// A key value with an owner prefix (`USER#<id>`, `TENANT#<id>`).
+    KeyPrefix,
+    /// A key attribute that names an owner (`user_id`, `owner_id`, `tenant_id`, or mapped).
+    KeyAttribute,
+    /// The principal whose request created the object.
+    Creator,
+    /// The principal whose write succeeded under an ownership condition.
+    Condition,
+    /// The ownership settings map this route parameter to its owner.
+    Mapping,
+    /// The ownership settings declare the collection public: nobody owns its objects.
+    Public,
+}
+
+impl OwnerSource {
+    /// Whether the object's id (or key) itself names the owner.
+    pub fn names_owner(&self) -> bool {
+        matches!(
+            self,
+            OwnerSource::Path | OwnerSource::KeyPrefix | OwnerSource::KeyAttribute
+        )
+    }
+}
+
+/// The actor of an event against an object's owner.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Relation {
+    /// No owner is known, or the actor cannot be compared with it.
+    #[default]
+    Unknown,
+    /// The actor is the owner (or of the owning tenant).
+    Own,
+    /// The actor is another principal, or of another tenant.
+    Other,
 }
 
 /// A database operation.
@@ -374,6 +499,7 @@ mod tests {
     #[test]
     fn json_round_trip_names_the_detail_after_its_kind() {
         let e = Event {
+            facts: Default::default(),
             id: "ct:1".into(),
             time_ns: 5,
             precision_ns: 1_000_000_000,

@@ -1,7 +1,8 @@
 //! tracewarden: an offline audit engine for API and database logs.
 //!
 //! The pipeline, one module per stage:
-//! [`ingest`] (detect, parse, normalize to [`Event`]s, order by time) →
+//! [`ingest`] (detect, parse, normalize to [`Event`]s, correlate, order by time) →
+//! [`enrich`] (facts many rules need: object ownership) →
 //! [`rules`] (WASM and Rego rule packs, sandboxed, fed in batches) →
 //! [`Finding`]s (completed with the catalog mappings and a fingerprint) →
 //! [`report`] (text, JSON).
@@ -18,6 +19,7 @@
 //! ```
 
 pub mod catalog;
+pub mod enrich;
 mod error;
 pub mod event;
 mod finding;
@@ -56,7 +58,8 @@ impl Default for ScanOptions {
 /// Reads `inputs`, runs `rules` over their events and reports.
 pub fn scan(inputs: &[PathBuf], rules: &RuleSet, options: &ScanOptions) -> Result<Report, Error> {
     let mut stream = ingest::open(inputs, &options.ingest)?;
-    let outcome = rules.run(stream.by_ref(), options.threads);
+    let enriched = enrich::Enricher::new(rules.ownership()).wrap(stream.by_ref());
+    let outcome = rules.run(enriched, options.threads);
     let (inputs, stats) = stream.finish()?;
     Ok(Report::new(inputs, &stats, rules, outcome))
 }

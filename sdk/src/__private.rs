@@ -56,7 +56,10 @@ pub fn on_events<R: Rule>(state: &RefCell<Option<R>>, batch: &wire::Batch) -> Ve
     };
     let mut out = Findings::default();
     for e in &batch.events {
-        rule.on_event(&Event::from_wire(e, &batch.pairs, strings), &mut out);
+        rule.on_event(
+            &Event::from_wire(e, &batch.pairs, &batch.objects, strings),
+            &mut out,
+        );
     }
     out.into_vec().into_iter().map(|f| f.into_wire()).collect()
 }

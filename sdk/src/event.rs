@@ -2,7 +2,7 @@
 //! allocating, or built directly in native tests.
 
 use crate::bindings::tracewarden::rule::types as wire;
-use crate::{EventKind, KeyAction, LinkMethod, Outcome};
+use crate::{EventKind, KeyAction, LinkMethod, Outcome, OwnerSource, Relation};
 
 /// A batch's string table: string `i` is `blob[offsets[i]..offsets[i + 1]]`.
 #[derive(Clone, Copy)]
@@ -207,6 +207,8 @@ pub struct Http<'a> {
     pub query: &'a str,
     /// Path parameters / object ids.
     pub params: Pairs<'a>,
+    /// Object ids the response returned (`location`, JSON id fields).
+    pub returned_ids: Pairs<'a>,
 }
 
 /// A database operation.
@@ -298,6 +300,145 @@ pub struct Event<'a> {
     pub detail: Detail<'a>,
     /// Format-specific extras.
     pub attributes: Pairs<'a>,
+    /// What the engine's enrichment stage knew at this event.
+    pub facts: Facts<'a>,
+}
+
+/// Facts the engine's enrichment stage computed for an event, from the events before it.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Facts<'a> {
+    /// The objects the event touches, with their owners as known just before the event.
+    pub objects: Objects<'a>,
+    /// The actor is declared privileged (an administrator or a service).
+    pub privileged: bool,
+}
+
+/// One object an event touches, with what the ownership model knew of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObjectFact<'a> {
+    /// The path segment naming the object's kind (`orders`), or the table.
+    pub collection: &'a str,
+    /// The path id, or the item key as `name=value` pairs joined by `,`.
+    pub id: &'a str,
+    /// The owning principal, when known.
+    pub owner: &'a str,
+    /// The owning tenant, when known.
+    pub owner_tenant: &'a str,
+    /// How the owner was learnt.
+    pub owner_source: OwnerSource,
+    /// The event the owner was learnt from (`creator`, `condition`).
+    pub owner_event: &'a str,
+    /// The actor against the owner.
+    pub relation: Relation,
+    /// The id was returned to the actor earlier, or they created it.
+    pub known: bool,
+    /// The collection is owner-scoped.
+    pub scoped: bool,
+    /// This write carries a condition on an owner attribute.
+    pub owner_condition: bool,
+}
+
+impl ObjectFact<'static> {
+    /// An object with nothing known of its owner.
+    pub const UNKNOWN: ObjectFact<'static> = ObjectFact {
+        collection: "",
+        id: "",
+        owner: "",
+        owner_tenant: "",
+        owner_source: OwnerSource::Unknown,
+        owner_event: "",
+        relation: Relation::Unknown,
+        known: false,
+        scoped: false,
+        owner_condition: false,
+    };
+}
+
+/// The objects of an event's facts.
+#[derive(Clone, Copy)]
+pub struct Objects<'a>(ObjectsRepr<'a>);
+
+#[derive(Clone, Copy)]
+enum ObjectsRepr<'a> {
+    Wire {
+        objects: &'a [wire::ObjectFact],
+        strings: Strings<'a>,
+    },
+    Slice(&'a [ObjectFact<'a>]),
+}
+
+impl Default for Objects<'_> {
+    fn default() -> Self {
+        Objects(ObjectsRepr::Slice(&[]))
+    }
+}
+
+impl<'a> Objects<'a> {
+    /// Objects from a slice (native tests, builders).
+    pub const fn from_slice(objects: &'a [ObjectFact<'a>]) -> Self {
+        Objects(ObjectsRepr::Slice(objects))
+    }
+
+    pub(crate) fn from_wire(
+        range: wire::ObjectsRange,
+        all: &'a [wire::ObjectFact],
+        strings: Strings<'a>,
+    ) -> Self {
+        let start = range.start as usize;
+        let end = start.saturating_add(range.len as usize);
+        Objects(ObjectsRepr::Wire {
+            objects: all.get(start..end).unwrap_or(&[]),
+            strings,
+        })
+    }
+
+    /// The number of objects.
+    pub fn len(&self) -> usize {
+        match self.0 {
+            ObjectsRepr::Wire { objects, .. } => objects.len(),
+            ObjectsRepr::Slice(s) => s.len(),
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The objects, in path order.
+    pub fn iter(&self) -> impl Iterator<Item = ObjectFact<'a>> + 'a {
+        let (wire, slice) = match self.0 {
+            ObjectsRepr::Wire { objects, strings } => (Some((objects, strings)), &[][..]),
+            ObjectsRepr::Slice(s) => (None, s),
+        };
+        let from_wire = wire.into_iter().flat_map(|(objects, s)| {
+            objects.iter().map(move |o| ObjectFact {
+                collection: s.get(o.collection),
+                id: s.get(o.id),
+                owner: s.get(o.owner),
+                owner_tenant: s.get(o.owner_tenant),
+                owner_source: o.owner_source,
+                owner_event: s.get(o.owner_event),
+                relation: o.relation,
+                known: o.known,
+                scoped: o.scoped,
+                owner_condition: o.owner_condition,
+            })
+        });
+        from_wire.chain(slice.iter().copied())
+    }
+}
+
+impl std::fmt::Debug for Objects<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl PartialEq for Objects<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
 }
 
 impl<'a> Event<'a> {
@@ -327,7 +468,12 @@ impl<'a> Event<'a> {
         }
     }
 
-    pub(crate) fn from_wire(e: &wire::Event, pairs: &'a [wire::Pair], s: Strings<'a>) -> Self {
+    pub(crate) fn from_wire(
+        e: &wire::Event,
+        pairs: &'a [wire::Pair],
+        objects: &'a [wire::ObjectFact],
+        s: Strings<'a>,
+    ) -> Self {
         let detail = match &e.detail {
             wire::Detail::Http(h) => Detail::Http(Http {
                 method: s.get(h.method),
@@ -337,6 +483,7 @@ impl<'a> Event<'a> {
                 duration_ns: h.duration_ns,
                 query: s.get(h.query),
                 params: Pairs::from_wire(h.params, pairs, s),
+                returned_ids: Pairs::from_wire(h.returned_ids, pairs, s),
             }),
             wire::Detail::DbOperation(d) => Detail::Db(DbOperation {
                 service: s.get(d.service),
@@ -395,6 +542,10 @@ impl<'a> Event<'a> {
             outcome: e.outcome,
             detail,
             attributes: Pairs::from_wire(e.attributes, pairs, s),
+            facts: Facts {
+                objects: Objects::from_wire(e.facts.objects, objects, s),
+                privileged: e.facts.privileged,
+            },
         }
     }
 }

@@ -52,8 +52,8 @@ pub mod __private;
 
 pub use config::{Config, OptionValue};
 pub use event::{
-    Actor, AuthDecision, Correlation, DbOperation, Detail, Event, Http, KeyLifecycle, Pairs,
-    SourceRef,
+    Actor, AuthDecision, Correlation, DbOperation, Detail, Event, Facts, Http, KeyLifecycle,
+    ObjectFact, Objects, Pairs, SourceRef,
 };
 pub use finding::{Evidence, Finding, Findings};
 pub use meta::RuleMeta;
@@ -86,8 +86,12 @@ pub use bindings::tracewarden::rule::types::KeyAction;
 pub use bindings::tracewarden::rule::types::LinkMethod;
 /// How an operation ended.
 pub use bindings::tracewarden::rule::types::Outcome;
+/// How the engine learnt an object's owner.
+pub use bindings::tracewarden::rule::types::OwnerSource;
 /// How the host may split a rule's event stream.
 pub use bindings::tracewarden::rule::types::Partitioning;
+/// The actor of an event against an object's owner.
+pub use bindings::tracewarden::rule::types::Relation;
 /// A finding's severity.
 pub use bindings::tracewarden::rule::types::Severity;
 
@@ -120,7 +124,8 @@ pub trait Rule: Default {
 pub mod prelude {
     pub use crate::{
         Confidence, Config, DbOperation, Detail, Event, EventBuilder, EventKind, Evidence, Finding,
-        Findings, KeyAction, LinkMethod, Outcome, Partitioning, Rule, RuleMeta, Severity,
+        Findings, KeyAction, LinkMethod, ObjectFact, Outcome, OwnerSource, Partitioning, Relation,
+        Rule, RuleMeta, Severity,
     };
 }
 

@@ -1,6 +1,8 @@
 //! Native test helpers: build events and run a rule over them without WebAssembly.
 
-use crate::event::{AuthDecision, DbOperation, Detail, Http, KeyLifecycle, Pairs};
+use crate::event::{
+    AuthDecision, DbOperation, Detail, Http, KeyLifecycle, ObjectFact, Objects, Pairs,
+};
 use crate::{
     Actor, Config, Correlation, Event, Finding, Findings, KeyAction, LinkMethod, Outcome, Rule,
     SourceRef,
@@ -44,6 +46,7 @@ pub fn run_configured<R: Rule>(
 pub struct EventBuilder {
     event: Event<'static>,
     key: Vec<(&'static str, &'static str)>,
+    objects: Vec<ObjectFact<'static>>,
 }
 
 impl EventBuilder {
@@ -59,8 +62,10 @@ impl EventBuilder {
                 outcome: Outcome::Success,
                 detail,
                 attributes: Pairs::EMPTY,
+                facts: Default::default(),
             },
             key: Vec::new(),
+            objects: Vec::new(),
         }
     }
 
@@ -104,6 +109,7 @@ impl EventBuilder {
             duration_ns: 0,
             query: "",
             params: Pairs::EMPTY,
+            returned_ids: Pairs::EMPTY,
         }))
         .outcome(outcome)
     }
@@ -283,9 +289,38 @@ impl EventBuilder {
         self
     }
 
+    /// Adds an object fact, as the engine's enrichment stage would.
+    pub fn object(mut self, object: ObjectFact<'static>) -> Self {
+        self.objects.push(object);
+        self
+    }
+
+    /// Marks the actor privileged, as the enrichment stage does for declared admins.
+    pub fn privileged(mut self) -> Self {
+        self.event.facts.privileged = true;
+        self
+    }
+
+    /// Sets the tenant.
+    pub fn tenant(mut self, tenant: &'static str) -> Self {
+        self.event.actor.tenant = tenant;
+        self
+    }
+
+    /// Sets the ids an HTTP response returned.
+    pub fn returned_ids(mut self, ids: &'static [(&'static str, &'static str)]) -> Self {
+        if let Detail::Http(http) = &mut self.event.detail {
+            http.returned_ids = Pairs::from_slice(ids);
+        }
+        self
+    }
+
     /// The event. Key parts are sorted by name, as the host sends them.
     pub fn build(self) -> Event<'static> {
         let mut event = self.event;
+        if !self.objects.is_empty() {
+            event.facts.objects = Objects::from_slice(Vec::leak(self.objects));
+        }
         if let Detail::Db(db) = &mut event.detail
             && !self.key.is_empty()
         {

@@ -101,6 +101,13 @@ struct NormalizeArgs {
     /// Write the events to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Run the enrichment stage and print each event's `facts` (what rules see in a scan).
+    #[arg(long)]
+    facts: bool,
+    /// With `--facts`: the rule-config file whose `[ownership]` table sets the ownership
+    /// settings (other tables are ignored here).
+    #[arg(long, value_name = "FILE", requires = "facts")]
+    rule_config: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy)]
@@ -156,21 +163,23 @@ fn load_rules(args: &RulesArgs) -> anyhow::Result<RuleSet> {
             }
         })
         .collect();
-    let config = match &args.rule_config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read `{}`", path.display()))?;
-            tracewarden::rules::parse_rule_config(&text)
-                .map_err(|e| anyhow::anyhow!("`{}`: {e}", path.display()))?
-        }
-        None => Default::default(),
-    };
+    let config = read_rule_config(args.rule_config.as_ref())?;
     Ok(RuleSet::load(&RuleSetOptions {
         builtin: !args.no_builtin,
         extra,
         config,
         ..RuleSetOptions::default()
     })?)
+}
+
+fn read_rule_config(path: Option<&PathBuf>) -> anyhow::Result<tracewarden::rules::RuleConfig> {
+    let Some(path) = path else {
+        return Ok(Default::default());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read `{}`", path.display()))?;
+    tracewarden::rules::parse_rule_config(&text)
+        .map_err(|e| anyhow::anyhow!("`{}`: {e}", path.display()))
 }
 
 fn ingest_options(args: &InputArgs) -> tracewarden::IngestOptions {
@@ -256,8 +265,27 @@ fn normalize(args: NormalizeArgs) -> anyhow::Result<ExitCode> {
             "standard output".to_owned(),
         ),
     };
+    let ownership = match read_rule_config(args.rule_config.as_ref())?
+        .get(tracewarden::rules::OWNERSHIP_TABLE)
+    {
+        Some(table) => tracewarden::enrich::OwnershipSettings::from_toml(table).map_err(|e| {
+            anyhow::anyhow!(
+                "`{}`: {e}",
+                args.rule_config
+                    .as_ref()
+                    .map_or_else(String::new, |p| p.display().to_string())
+            )
+        })?,
+        None => Default::default(),
+    };
+    let mut enricher = args
+        .facts
+        .then(|| tracewarden::enrich::Enricher::new(&ownership));
     let mut out = std::io::BufWriter::new(out.as_mut());
-    for e in stream.by_ref() {
+    for mut e in stream.by_ref() {
+        if let Some(enricher) = enricher.as_mut() {
+            enricher.enrich(&mut e);
+        }
         let mut line = tracewarden::event::to_json(&e)?;
         line.push('\n');
         out.write_all(line.as_bytes())

@@ -292,6 +292,7 @@ fn convert(file: &str, index: u64, line_no: u64, line: &str) -> Result<Event, Re
         _ => format!("gw:{file}#{index}"),
     };
     Ok(Event {
+        facts: Default::default(),
         id,
         time_ns,
         precision_ns,
@@ -305,6 +306,7 @@ fn convert(file: &str, index: u64, line_no: u64, line: &str) -> Result<Event, Re
         correlation,
         outcome: http_outcome(status),
         detail: Detail::Http(Http {
+            returned_ids: Vec::new(),
             method: method.to_ascii_uppercase(),
             params: object_ids(&path.text),
             path: path.text,

@@ -579,6 +579,7 @@ mod tests {
 
     fn event(id: &str, time_ns: i64, precision_ns: u64, format: &str, detail: Detail) -> Event {
         Event {
+            facts: Default::default(),
             id: id.to_owned(),
             time_ns,
             precision_ns,

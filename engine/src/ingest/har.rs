@@ -18,7 +18,9 @@ use serde_json::{Map, Value};
 
 use super::credentials::identity_from_headers;
 use super::dynamodb::{self, KeySchemas, Request};
-use super::http::{http_outcome, object_ids, redact_path, redact_query, split_url, xray_trace_id};
+use super::http::{
+    http_outcome, object_ids, redact_path, redact_query, returned_ids, split_url, xray_trace_id,
+};
 use super::wire::{
     CONTROL_PLANE, call_outcome, fraction_precision_ns, kind_of, ms_to_ns, target_operation,
 };
@@ -165,6 +167,7 @@ fn convert(
     }
     let id = format!("har:{file}#{index}");
     let event = |id: String, outcome, detail, attributes| Event {
+        facts: Default::default(),
         id,
         time_ns,
         precision_ns: fraction_precision_ns(started).min(HAR_PRECISION_NS),
@@ -182,7 +185,12 @@ fn convert(
     };
 
     let Some(operation) = operation else {
+        let body = response
+            .and_then(|r| r.get("content"))
+            .and_then(Value::as_object)
+            .and_then(|c| decoded(text(c, "text")?, text(c, "encoding")));
         let http = Http {
+            returned_ids: returned_ids(header(&response_headers, "location"), body.as_deref()),
             method: method.to_owned(),
             params: object_ids(&path.text),
             path: path.text,
@@ -496,6 +504,7 @@ mod tests {
         assert_eq!((out[0].0, out[0].1), (1, Some(2)));
         let e = out[0].2.as_ref().unwrap();
         let expected = Event {
+            facts: Default::default(),
             id: "har:a.har#1".into(),
             time_ns: T0 + 123_000_000,
             precision_ns: 1_000_000,
@@ -522,6 +531,7 @@ mod tests {
             },
             outcome: Outcome::Success,
             detail: Detail::Http(Http {
+                returned_ids: Vec::new(),
                 method: "GET".into(),
                 path: "/users/42/orders/3f2504e0-4f89-11d3-9a0c-0305e82c3301".into(),
                 route: String::new(),

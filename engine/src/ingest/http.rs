@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::credentials::key_id_of;
-use crate::event::Outcome;
+use crate::event::{MAX_RETURNED_IDS, NamedId, Outcome};
 
 /// The outcome of an HTTP status: 2xx/3xx success, 401/403 denied, 404 not found, 409/412
 /// conflict, 429 throttled, other 4xx/5xx error; 0 (no response) and anything else unknown.
@@ -44,7 +44,7 @@ pub(super) fn object_ids(path: &str) -> BTreeMap<String, String> {
     ids
 }
 
-fn is_object_id(segment: &str) -> bool {
+pub(crate) fn is_object_id(segment: &str) -> bool {
     let hex = |s: &str| s.bytes().all(|b| b.is_ascii_hexdigit());
     let numeric = segment.bytes().all(|b| b.is_ascii_digit());
     let long_hex = segment.len() >= 16 && hex(segment);
@@ -230,6 +230,91 @@ pub(super) fn redact_path(path: &str) -> Redacted {
         .collect::<Vec<_>>()
         .join("/");
     out
+}
+
+/// Id fields that name a call, not an object.
+/// (written without `_` and `-`, lowercase).
+const NOT_OBJECT_IDS: &[&str] = &[
+    "requestid",
+    "traceid",
+    "spanid",
+    "parentid",
+    "correlationid",
+    "sessionid",
+];
+
+/// How deep a response body is searched for ids.
+const MAX_ID_DEPTH: usize = 8;
+
+/// The object ids a response returned: the path of its `Location` header (named `location`;
+/// the enrichment stage reads the ids out of it), then every string or integer field of a JSON
+/// body named `id`, `*_id`, `*-id` or `*Id` (in document order, nested objects and arrays
+/// included, down to [`MAX_ID_DEPTH`]), at most [`MAX_RETURNED_IDS`]. Fields naming a call
+/// rather than an object (`request_id`, `trace_id`, `session_id`...) are not ids.
+pub(super) fn returned_ids(location: Option<&str>, body: Option<&str>) -> Vec<NamedId> {
+    let mut ids = Vec::new();
+    if let Some(url) = location.and_then(split_url) {
+        ids.push(NamedId {
+            name: "location".to_owned(),
+            value: redact_path(url.path).text,
+        });
+    }
+    let body = body.map(str::trim_start).unwrap_or_default();
+    if body.starts_with(['{', '[']) {
+        if let Ok(value) = serde_json::from_str::<serde_json::Value>(body) {
+            collect_ids(&value, 0, &mut ids);
+        }
+    }
+    ids
+}
+
+fn collect_ids(value: &serde_json::Value, depth: usize, out: &mut Vec<NamedId>) {
+    use serde_json::Value;
+    if depth > MAX_ID_DEPTH {
+        return;
+    }
+    match value {
+        Value::Object(fields) => {
+            for (name, v) in fields {
+                if out.len() >= MAX_RETURNED_IDS {
+                    return;
+                }
+                let id = match v {
+                    Value::String(s) if !s.is_empty() && s.len() <= 256 => Some(s.clone()),
+                    Value::Number(n) if n.is_u64() || n.is_i64() => Some(n.to_string()),
+                    _ => None,
+                };
+                match id {
+                    Some(id) if is_id_field(name) => out.push(NamedId {
+                        name: name.clone(),
+                        value: id,
+                    }),
+                    _ => collect_ids(v, depth + 1, out),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for v in items {
+                if out.len() >= MAX_RETURNED_IDS {
+                    return;
+                }
+                collect_ids(v, depth + 1, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn is_id_field(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    if NOT_OBJECT_IDS.contains(&normalized(name).as_str()) {
+        return false;
+    }
+    lower == "id"
+        || lower.ends_with("_id")
+        || lower.ends_with("-id")
+        || name.ends_with("Id")
+        || name.ends_with("ID")
 }
 
 #[cfg(test)]

@@ -352,6 +352,7 @@ fn key_record(file: &str, index: u64, value: &Value) -> Result<Vec<Event>, Recor
         .into_iter()
         .enumerate()
         .map(|(n, (time_ns, precision_ns, action, scopes))| Event {
+            facts: Default::default(),
             id: if many {
                 format!("inv:{file}#{index}/{}", n + 1)
             } else {

@@ -19,7 +19,7 @@ mod detect;
 mod dynamodb;
 mod events;
 mod har;
-mod http;
+pub(crate) mod http;
 mod inventory;
 mod otlp;
 mod sort;

@@ -471,6 +471,7 @@ fn convert(
     };
     let event =
         |id: String, actor: Actor, correlation: Correlation, outcome, detail, attributes| Event {
+            facts: Default::default(),
             id,
             time_ns: start,
             precision_ns: 1,
@@ -670,6 +671,7 @@ fn convert(
         outcome = Outcome::Error;
     }
     let http = Http {
+        returned_ids: Vec::new(),
         method: method.unwrap_or_default().to_ascii_uppercase(),
         params: object_ids(&path.text),
         path: path.text,

@@ -173,6 +173,7 @@ mod tests {
             key: (time, seq, 0),
             input: 0,
             event: Event {
+                facts: Default::default(),
                 id: format!("e{seq}"),
                 time_ns: time,
                 precision_ns: 1,

@@ -149,6 +149,7 @@ fn convert(
         .into_iter()
         .enumerate()
         .map(|(i, op)| Event {
+            facts: Default::default(),
             id: if many {
                 format!("{id}/{}", i + 1)
             } else {

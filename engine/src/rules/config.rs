@@ -161,8 +161,11 @@ impl PackConfig {
     }
 }
 
+/// A parsed rule-config file: a table per pack name (and `[ownership]`, the enrichment stage's).
+pub type RuleConfig = BTreeMap<String, toml::Table>;
+
 /// Parses a rule-config file: one table per pack name, each setting that pack's options.
-pub fn parse_rule_config(text: &str) -> Result<BTreeMap<String, toml::Table>, String> {
+pub fn parse_rule_config(text: &str) -> Result<RuleConfig, String> {
     let table: toml::Table = toml::from_str(text).map_err(|e| e.message().to_owned())?;
     let mut packs = BTreeMap::new();
     for (pack, options) in table {

@@ -11,12 +11,13 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-pub use config::{OptionValue, PackConfig, parse_rule_config};
+pub use config::{OptionValue, PackConfig, RuleConfig, parse_rule_config};
 pub use meta::{Confidence, Partitioning, RuleMeta, Severity};
 pub use pack::{EmbeddedPack, PackSource, RuleFile, RuleKind, RulePack, Runtime, digest};
 pub use rego::RegoRule;
 pub use wasm::{CONTRACT_VERSION, WasmComponent, WasmLimits};
 
+use crate::enrich::OwnershipSettings;
 use crate::error::{Error, PackRefusal};
 use crate::event::Event;
 use crate::finding::{Finding, RawFinding};
@@ -36,7 +37,7 @@ pub struct RuleSetOptions {
     /// Sandbox limits of WASM rules.
     pub limits: WasmLimits,
     /// Option overrides by pack name (a rule-config file, see [`parse_rule_config`]).
-    pub config: std::collections::BTreeMap<String, toml::Table>,
+    pub config: RuleConfig,
 }
 
 impl Default for RuleSetOptions {
@@ -54,7 +55,12 @@ impl Default for RuleSetOptions {
 #[derive(Debug, Clone)]
 pub struct RuleSet {
     packs: Vec<RulePack>,
+    ownership: OwnershipSettings,
 }
+
+/// The rule-config table that holds the enrichment stage's ownership settings, not a pack's
+/// options.
+pub const OWNERSHIP_TABLE: &str = "ownership";
 
 /// The number of events per call into a rule: measured as the sweet spot for WASM.
 pub const BATCH_SIZE: usize = 256;
@@ -97,10 +103,15 @@ impl RuleSet {
             sources.extend(builtin::PACKS.iter().map(PackSource::Embedded));
         }
         sources.extend(options.extra.iter().cloned());
+        let mut config = options.config.clone();
+        let ownership = match config.remove(OWNERSHIP_TABLE) {
+            Some(table) => OwnershipSettings::from_toml(&table).map_err(Error::Usage)?,
+            None => OwnershipSettings::default(),
+        };
         let mut packs = Vec::new();
         let mut refusals = Vec::new();
         for source in &sources {
-            match RulePack::load(source, options.limits, &options.config) {
+            match RulePack::load(source, options.limits, &config) {
                 Ok(p) => packs.push(p),
                 Err(r) => refusals.push(r),
             }
@@ -122,8 +133,7 @@ impl RuleSet {
             }
         }
         if refusals.is_empty() {
-            let unknown: Vec<&str> = options
-                .config
+            let unknown: Vec<&str> = config
                 .keys()
                 .filter(|name| !packs.iter().any(|p| &p.name == *name))
                 .map(String::as_str)
@@ -141,7 +151,7 @@ impl RuleSet {
                     loaded.join(", ")
                 )));
             }
-            Ok(RuleSet { packs })
+            Ok(RuleSet { packs, ownership })
         } else {
             Err(Error::PacksRefused(refusals))
         }
@@ -156,6 +166,11 @@ impl RuleSet {
     /// The loaded packs.
     pub fn packs(&self) -> &[RulePack] {
         &self.packs
+    }
+
+    /// The enrichment stage's ownership settings (the rule config's `[ownership]` table).
+    pub fn ownership(&self) -> &OwnershipSettings {
+        &self.ownership
     }
 
     /// Runs every rule over `events` (in stream order) and collects findings, sorted. Events are

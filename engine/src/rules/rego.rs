@@ -382,6 +382,7 @@ mod tests {
 
     fn event(id: &str) -> Event {
         Event {
+            facts: Default::default(),
             id: id.into(),
             time_ns: 7,
             precision_ns: 1,

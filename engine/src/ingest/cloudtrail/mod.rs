@@ -287,6 +287,7 @@ fn convert_record(
                 _ => record_error,
             };
             Event {
+                facts: Default::default(),
                 id: if many {
                     format!("{id}/{}", i + 1)
                 } else {

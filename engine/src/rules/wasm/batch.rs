@@ -20,6 +20,7 @@ struct Builder<'e> {
     strings: String,
     offsets: Vec<u32>,
     pairs: Vec<wire::Pair>,
+    objects: Vec<wire::ObjectFact>,
     intern: HashMap<&'e str, u32>,
     too_large: bool,
 }
@@ -74,6 +75,42 @@ impl<'e> Builder<'e> {
         self.range(m.iter().map(|(k, v)| (k.as_str(), v.as_str())))
     }
 
+    fn facts(&mut self, f: &'e event::Facts) -> wire::Facts {
+        let start = self.objects.len();
+        for o in &f.objects {
+            let fact = wire::ObjectFact {
+                collection: self.str(&o.collection),
+                id: self.str(&o.id),
+                owner: self.str(&o.owner),
+                owner_tenant: self.str(&o.owner_tenant),
+                owner_source: owner_source(o.owner_source),
+                owner_event: self.str(&o.owner_event),
+                relation: relation(o.relation),
+                known: o.known,
+                scoped: o.scoped,
+                owner_condition: o.owner_condition,
+            };
+            self.objects.push(fact);
+        }
+        let (Ok(start32), Ok(len)) = (
+            u32::try_from(start),
+            u32::try_from(self.objects.len() - start),
+        ) else {
+            self.too_large = true;
+            return wire::Facts {
+                objects: wire::ObjectsRange { start: 0, len: 0 },
+                privileged: f.privileged,
+            };
+        };
+        wire::Facts {
+            objects: wire::ObjectsRange {
+                start: start32,
+                len,
+            },
+            privileged: f.privileged,
+        }
+    }
+
     fn event(&mut self, e: &'e Event) -> wire::Event {
         let detail = match &e.detail {
             Detail::Http(h) => wire::Detail::Http(wire::Http {
@@ -84,6 +121,11 @@ impl<'e> Builder<'e> {
                 duration_ns: h.duration_ns,
                 query: self.str(&h.query),
                 params: self.map(&h.params),
+                returned_ids: self.range(
+                    h.returned_ids
+                        .iter()
+                        .map(|n| (n.name.as_str(), n.value.as_str())),
+                ),
             }),
             Detail::DbOperation(d) => wire::Detail::DbOperation(wire::DbOperation {
                 service: self.str(&d.service),
@@ -142,6 +184,7 @@ impl<'e> Builder<'e> {
             outcome: outcome(e.outcome),
             detail,
             attributes: self.map(&e.attributes),
+            facts: self.facts(&e.facts),
         }
     }
 }
@@ -153,19 +196,21 @@ impl BatchEncoder {
         I: IntoIterator<Item = &'e Event>,
     {
         let old = self.batch.take();
-        let (mut strings, mut offsets, mut pairs, mut out) = match old {
-            Some(b) => (b.strings, b.offsets, b.pairs, b.events),
-            None => (String::new(), Vec::new(), Vec::new(), Vec::new()),
+        let (mut strings, mut offsets, mut pairs, mut objects, mut out) = match old {
+            Some(b) => (b.strings, b.offsets, b.pairs, b.objects, b.events),
+            None => Default::default(),
         };
         strings.clear();
         offsets.clear();
         pairs.clear();
+        objects.clear();
         out.clear();
         offsets.extend([0, 0]);
         let mut b = Builder {
             strings,
             offsets,
             pairs,
+            objects,
             intern: HashMap::new(),
             too_large: false,
         };
@@ -180,6 +225,7 @@ impl BatchEncoder {
             strings: b.strings,
             offsets: b.offsets,
             pairs: b.pairs,
+            objects: b.objects,
             events: out,
         }))
     }
@@ -215,5 +261,26 @@ fn key_action(a: event::KeyAction) -> wire::KeyAction {
         event::KeyAction::Deleted => wire::KeyAction::Deleted,
         event::KeyAction::Rotated => wire::KeyAction::Rotated,
         event::KeyAction::ScopeChanged => wire::KeyAction::ScopeChanged,
+    }
+}
+
+fn owner_source(s: event::OwnerSource) -> wire::OwnerSource {
+    match s {
+        event::OwnerSource::Unknown => wire::OwnerSource::Unknown,
+        event::OwnerSource::Path => wire::OwnerSource::Path,
+        event::OwnerSource::KeyPrefix => wire::OwnerSource::KeyPrefix,
+        event::OwnerSource::KeyAttribute => wire::OwnerSource::KeyAttribute,
+        event::OwnerSource::Creator => wire::OwnerSource::Creator,
+        event::OwnerSource::Condition => wire::OwnerSource::Condition,
+        event::OwnerSource::Mapping => wire::OwnerSource::Mapping,
+        event::OwnerSource::Public => wire::OwnerSource::Public,
+    }
+}
+
+fn relation(r: event::Relation) -> wire::Relation {
+    match r {
+        event::Relation::Unknown => wire::Relation::Unknown,
+        event::Relation::Own => wire::Relation::Own,
+        event::Relation::Other => wire::Relation::Other,
     }
 }

@@ -22,7 +22,7 @@ use crate::event::{Event, EventKind};
 use crate::finding::{Evidence, RawFinding};
 
 /// The contract version this host implements (`wit/rule.wit`).
-pub const CONTRACT_VERSION: (u64, u64, u64) = (0, 2, 0);
+pub const CONTRACT_VERSION: (u64, u64, u64) = (0, 3, 0);
 const CONTRACT_PACKAGE: &str = "tracewarden:rule/";
 
 /// Sandbox limits of WASM rules. One place sets them all.
@@ -448,14 +448,14 @@ mod tests {
     fn an_incompatible_contract_and_a_foreign_import_are_both_listed() {
         let problems = load_wat(
             r#"(component
-                (import "tracewarden:rule/types@0.3.0" (instance))
+                (import "tracewarden:rule/types@0.4.0" (instance))
                 (import "acme:net/sockets@1.0.0" (instance))
             )"#,
         );
         assert_eq!(
             problems,
             [
-                "built for contract `tracewarden:rule@0.3.0`, this host implements `tracewarden:rule@0.2.0`",
+                "built for contract `tracewarden:rule@0.4.0`, this host implements `tracewarden:rule@0.3.0`",
                 "imports `acme:net/sockets@1.0.0`, which the host does not provide",
             ]
         );
@@ -478,10 +478,10 @@ mod tests {
 
     #[test]
     fn contract_versions_follow_semver() {
-        assert!(compatible("0.2.0"));
-        assert!(compatible("0.2.7"));
-        assert!(!compatible("0.1.0"));
-        assert!(!compatible("0.3.0"));
+        assert!(compatible("0.3.0"));
+        assert!(compatible("0.3.7"));
+        assert!(!compatible("0.2.0"));
+        assert!(!compatible("0.4.0"));
         assert!(!compatible("1.0.0"));
         assert!(!compatible("garbage"));
     }

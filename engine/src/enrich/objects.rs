@@ -1,0 +1,432 @@
+//! Which objects an event touches, and what its path or key says about their owners.
+//!
+//! HTTP: object ids come from the path. With a route template (`/orders/{order_id}`, from the
+//! source or from a route mapping in the settings) every parameter is an id; without one, a
+//! segment is an id when it looks like one (a number, UUID, ULID, long hex, or a token with a
+//! digit such as `o-17`) or follows a user or tenant collection (`/users/alice`). An id's
+//! collection is the literal segment before it. DB: the object is the item, its collection the
+//! table and its id the key.
+
+use std::collections::BTreeMap;
+
+use super::settings::{OwnerKind, Settings};
+use crate::ingest::http::is_object_id;
+
+/// Collections whose ids are user ids: `/users/{id}` names the user it belongs to.
+const USER_COLLECTIONS: &[&str] = &[
+    "users",
+    "user",
+    "members",
+    "member",
+    "customers",
+    "customer",
+    "accounts",
+    "account",
+    "profiles",
+    "people",
+    "employees",
+];
+
+/// Collections whose ids are tenant ids.
+const TENANT_COLLECTIONS: &[&str] = &[
+    "tenants",
+    "tenant",
+    "orgs",
+    "org",
+    "organizations",
+    "organisations",
+    "organization",
+    "workspaces",
+    "workspace",
+    "companies",
+];
+
+/// Words after a user or tenant collection that are not ids (`/users/me`, `/users/search`).
+const NOT_IDS: &[&str] = &[
+    "me", "self", "current", "search", "new", "all", "count", "batch", "bulk", "list", "export",
+];
+
+/// Key prefixes naming a user (`USER#alice`) or a tenant (`TENANT#acme`), upper case.
+const USER_PREFIXES: &[&str] = &["USER", "USR", "OWNER", "MEMBER", "CUSTOMER", "ACCOUNT"];
+const TENANT_PREFIXES: &[&str] = &["TENANT", "ORG", "ORGANIZATION", "WORKSPACE", "COMPANY"];
+
+/// Attribute names holding a user or tenant id, compared without `_`/`-` and case.
+const USER_ATTRIBUTES: &[&str] = &[
+    "userid",
+    "ownerid",
+    "owner",
+    "user",
+    "username",
+    "sub",
+    "customerid",
+    "memberid",
+    "createdby",
+];
+const TENANT_ATTRIBUTES: &[&str] = &[
+    "tenantid",
+    "tenant",
+    "orgid",
+    "organizationid",
+    "organisationid",
+    "workspaceid",
+    "companyid",
+];
+
+/// Whose an id is, when the id itself says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Names {
+    /// Nothing.
+    None,
+    /// A user's.
+    User(String),
+    /// A tenant's.
+    Tenant(String),
+}
+
+/// How an object's id names its owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum NamedBy {
+    /// A user or tenant collection in the path.
+    Path,
+    /// A key prefix (`USER#`).
+    KeyPrefix,
+    /// An owner attribute in the key.
+    KeyAttribute,
+    /// The settings' route or table mapping.
+    Mapping,
+}
+
+/// One object an event touches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Object {
+    pub collection: String,
+    pub id: String,
+    /// The key's values that identify the object (not those naming its owner); for HTTP, the
+    /// id. What "returned to the actor" is checked against.
+    pub values: Vec<String>,
+    pub names: Names,
+    pub named_by: Option<NamedBy>,
+    /// Declared public by the settings.
+    pub public: bool,
+}
+
+impl Object {
+    fn new(collection: &str, id: &str) -> Object {
+        Object {
+            collection: collection.to_owned(),
+            id: id.to_owned(),
+            values: vec![id.to_owned()],
+            names: Names::None,
+            named_by: None,
+            public: false,
+        }
+    }
+}
+
+fn path_segments(path: &str) -> Vec<&str> {
+    path.split('/')
+        .map(|s| s.split(';').next().unwrap_or_default())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// The route parameter's name, if `segment` is one (`{id}`).
+fn param(segment: &str) -> Option<&str> {
+    segment.strip_prefix('{')?.strip_suffix('}')
+}
+
+/// Whether `route` (a `{param}` template) matches `path`.
+fn matches(route: &[&str], path: &[&str]) -> bool {
+    route.len() == path.len()
+        && route
+            .iter()
+            .zip(path)
+            .all(|(r, p)| param(r).is_some() || r == p)
+}
+
+/// A segment that looks like an id without a route: what [`is_object_id`] accepts, or a token
+/// of letters, digits, `-` and `_` holding a digit that is not a version (`v2`).
+fn looks_like_id(segment: &str) -> bool {
+    if is_object_id(segment) {
+        return true;
+    }
+    let version = segment
+        .strip_prefix(['v', 'V'])
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit() || b == b'.'));
+    !version
+        && (2..=64).contains(&segment.len())
+        && segment.bytes().any(|b| b.is_ascii_digit())
+        && segment
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'#' | b':'))
+}
+
+fn collection_names(collection: &str, id: &str) -> Names {
+    let lower = collection.to_ascii_lowercase();
+    if USER_COLLECTIONS.contains(&lower.as_str()) {
+        Names::User(id.to_owned())
+    } else if TENANT_COLLECTIONS.contains(&lower.as_str()) {
+        Names::Tenant(id.to_owned())
+    } else {
+        Names::None
+    }
+}
+
+/// The objects a path names. `route` is the event's route template, if any.
+pub(super) fn path_objects(path: &str, route: &str, settings: &Settings) -> Vec<Object> {
+    let segments = path_segments(path);
+    let routed = path_segments(route);
+    if !routed.is_empty() && matches(&routed, &segments) {
+        return routed_objects(&routed, &segments, route, settings);
+    }
+    for mapping in &settings.routes {
+        let template = path_segments(&mapping.route);
+        if matches(&template, &segments) {
+            return routed_objects(&template, &segments, &mapping.route, settings);
+        }
+    }
+    let mut objects = Vec::new();
+    let mut name: Option<&str> = None;
+    for segment in segments {
+        let after_owner_collection = name.is_some_and(|n| {
+            let n = n.to_ascii_lowercase();
+            USER_COLLECTIONS.contains(&n.as_str()) || TENANT_COLLECTIONS.contains(&n.as_str())
+        });
+        let is_id = if after_owner_collection {
+            !NOT_IDS.contains(&segment.to_ascii_lowercase().as_str())
+        } else {
+            looks_like_id(segment)
+        };
+        match (is_id, name.take()) {
+            (true, Some(collection)) => objects.push(object(collection, segment, settings)),
+            (true, None) => {}
+            (false, _) => name = Some(segment),
+        }
+    }
+    objects
+}
+
+fn object(collection: &str, id: &str, settings: &Settings) -> Object {
+    let mut o = Object::new(collection, id);
+    o.names = collection_names(collection, id);
+    if o.names != Names::None {
+        o.named_by = Some(NamedBy::Path);
+    }
+    o.public = settings.is_public(collection);
+    o
+}
+
+fn routed_objects(
+    template: &[&str],
+    path: &[&str],
+    route: &str,
+    settings: &Settings,
+) -> Vec<Object> {
+    let mut objects = Vec::new();
+    let mut name: Option<&str> = None;
+    for (t, p) in template.iter().zip(path) {
+        let Some(param) = param(t) else {
+            name = Some(t);
+            continue;
+        };
+        let collection = name.take().unwrap_or(param);
+        let mut o = object(collection, p, settings);
+        if let Some(mapping) = settings.route_mapping(route, param) {
+            match mapping {
+                OwnerKind::User => {
+                    o.names = Names::User((*p).to_owned());
+                    o.named_by = Some(NamedBy::Mapping);
+                }
+                OwnerKind::Tenant => {
+                    o.names = Names::Tenant((*p).to_owned());
+                    o.named_by = Some(NamedBy::Mapping);
+                }
+                OwnerKind::Creator => {
+                    o.names = Names::None;
+                    o.named_by = None;
+                }
+                OwnerKind::Public => o.public = true,
+            }
+        }
+        objects.push(o);
+    }
+    objects
+}
+
+/// The attribute name without `_`/`-`, lower case.
+fn folded(name: &str) -> String {
+    name.chars()
+        .filter(|c| !matches!(c, '_' | '-'))
+        .collect::<String>()
+        .to_ascii_lowercase()
+}
+
+/// Whose `name = value` (a key attribute or an item attribute) says the item is.
+fn attribute_names(table: &str, name: &str, value: &str, settings: &Settings) -> Names {
+    if let Some(kind) = settings.table_attribute(table, name) {
+        return match kind {
+            OwnerKind::Tenant => Names::Tenant(value.to_owned()),
+            _ => Names::User(value.to_owned()),
+        };
+    }
+    let f = folded(name);
+    if USER_ATTRIBUTES.contains(&f.as_str()) {
+        Names::User(value.to_owned())
+    } else if TENANT_ATTRIBUTES.contains(&f.as_str()) {
+        Names::Tenant(value.to_owned())
+    } else {
+        Names::None
+    }
+}
+
+/// `USER#alice` (and `USER#alice#ORDER#7`) names user `alice`; `TENANT#acme` tenant `acme`.
+fn prefix_names(value: &str) -> Names {
+    let mut parts = value.split('#');
+    let (Some(prefix), Some(id)) = (parts.next(), parts.next()) else {
+        return Names::None;
+    };
+    if id.is_empty() {
+        return Names::None;
+    }
+    let prefix = prefix.to_ascii_uppercase();
+    if USER_PREFIXES.contains(&prefix.as_str()) {
+        Names::User(id.to_owned())
+    } else if TENANT_PREFIXES.contains(&prefix.as_str()) {
+        Names::Tenant(id.to_owned())
+    } else {
+        Names::None
+    }
+}
+
+/// The item a DB operation touches: the table and its key. A user beats a tenant when the key
+/// names both.
+pub(super) fn key_object(
+    table: &str,
+    key: &BTreeMap<String, String>,
+    settings: &Settings,
+) -> Object {
+    let id = key
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut o = Object::new(table, &id);
+    o.values.clear();
+    o.public = settings.is_public(table);
+    let mut names = Names::None;
+    let mut by = None;
+    for (name, value) in key {
+        let (n, b) = match attribute_names(table, name, value, settings) {
+            Names::None => (prefix_names(value), NamedBy::KeyPrefix),
+            n => {
+                let mapped = settings.table_attribute(table, name).is_some();
+                (
+                    n,
+                    if mapped {
+                        NamedBy::Mapping
+                    } else {
+                        NamedBy::KeyAttribute
+                    },
+                )
+            }
+        };
+        match (&n, &names) {
+            (Names::None, _) => o.values.push(value.clone()),
+            (Names::User(_), _) | (Names::Tenant(_), Names::None) => {
+                names = n;
+                by = Some(b);
+            }
+            _ => {}
+        }
+    }
+    o.names = names;
+    o.named_by = by;
+    o
+}
+
+/// Whether `condition` compares an owner attribute with a value (`owner_id = :uid`,
+/// `:t = tenant_id`): a write that only succeeds for the owner.
+pub(super) fn is_owner_condition(table: &str, condition: &str, settings: &Settings) -> bool {
+    let tokens = tokens(condition);
+    tokens.windows(3).any(|w| match w {
+        [a, "=", b] => {
+            is_owner_attribute(table, a, settings) || is_owner_attribute(table, b, settings)
+        }
+        _ => false,
+    })
+}
+
+fn is_owner_attribute(table: &str, token: &str, settings: &Settings) -> bool {
+    !token.starts_with(':') && attribute_names(table, token, "x", settings) != Names::None
+}
+
+/// A condition's words and operators: `a=:b AND (c <> :d)` gives `a`, `=`, `:b`, `AND`, `c`,
+/// `<>`, `:d`.
+fn tokens(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = None;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes.get(i).copied().unwrap_or_default();
+        let op_len = if matches!(b, b'=' | b'<' | b'>') {
+            if matches!(bytes.get(i + 1), Some(b'=' | b'>')) {
+                2
+            } else {
+                1
+            }
+        } else {
+            0
+        };
+        if op_len > 0 || b.is_ascii_whitespace() || matches!(b, b'(' | b')' | b',') {
+            if let Some(s) = start.take() {
+                out.extend(text.get(s..i));
+            }
+            if op_len > 0 {
+                out.extend(text.get(i..i + op_len));
+                i += op_len;
+                continue;
+            }
+        } else if start.is_none() {
+            start = Some(i);
+        }
+        i += 1;
+    }
+    if let Some(s) = start {
+        out.extend(text.get(s..));
+    }
+    out
+}
+
+/// The ids a response's returned ids hold: a `location` path's objects' ids, the other values
+/// as they are.
+pub(super) fn returned_values<'a>(
+    ids: &'a [crate::event::NamedId],
+    settings: &'a Settings,
+) -> impl Iterator<Item = String> + 'a {
+    ids.iter().flat_map(move |n| {
+        if n.name == "location" {
+            path_objects(&n.value, "", settings)
+                .into_iter()
+                .map(|o| o.id)
+                .collect::<Vec<_>>()
+        } else {
+            vec![n.value.clone()]
+        }
+    })
+}
+
+/// The singular of a collection name (`orders` → `order`), for matching `order_id`.
+pub(super) fn singular(collection: &str) -> &str {
+    collection
+        .strip_suffix("ies")
+        .map(|_| collection)
+        .unwrap_or_else(|| collection.strip_suffix('s').unwrap_or(collection))
+}
+
+/// Whether a returned id field names an object of `collection`: `id`, `<singular>_id`,
+/// `<singular>Id`.
+pub(super) fn is_id_of(field: &str, collection: &str) -> bool {
+    let f = folded(field);
+    f == "id" || f == format!("{}id", folded(singular(collection)))
+}

@@ -1,0 +1,320 @@
+//! The ownership model: who owns each object, learnt in log order from the events before the
+//! one being enriched, and which ids each principal has been given.
+
+use std::collections::{HashMap, HashSet};
+
+use super::objects::{
+    NamedBy, Names, Object, is_id_of, is_owner_condition, key_object, path_objects, returned_values,
+};
+use super::settings::Settings;
+use crate::event::{Actor, Detail, Event, ObjectFact, Outcome, OwnerSource, Relation};
+
+/// Most objects whose owners are remembered; past it, new objects are not learnt.
+pub const MAX_OBJECTS: usize = 1_000_000;
+/// Most ids remembered as given to one principal.
+pub const MAX_KNOWN_PER_PRINCIPAL: usize = 100_000;
+
+/// Whether an object was named by an HTTP path or a DB key: the two are learnt apart, since a
+/// path collection and a table may share a name without holding the same objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Layer {
+    Http,
+    Db,
+}
+
+type ObjectKey = (Layer, String, String);
+
+#[derive(Debug, Clone)]
+struct Owner {
+    principal: String,
+    tenant: String,
+    source: OwnerSource,
+    event: String,
+}
+
+#[derive(Debug, Clone, Default)]
+struct ObjectState {
+    owner: Option<Owner>,
+    /// Some request on the object succeeded (so a later PUT does not create it).
+    succeeded: bool,
+}
+
+/// The model's state.
+#[derive(Debug, Default)]
+pub(super) struct Ownership {
+    objects: HashMap<ObjectKey, ObjectState>,
+    /// Tables whose keys or conditions name owners.
+    scoped: HashSet<String>,
+    /// Ids returned to (or created by) each principal and tenant.
+    known: HashMap<(String, String), HashSet<String>>,
+}
+
+impl Ownership {
+    /// Sets `event.facts.objects`, then learns from the event.
+    pub(super) fn enrich(&mut self, event: &mut Event, settings: &Settings, privileged: bool) {
+        let (layer, objects, owner_condition) = match &event.detail {
+            Detail::Http(h) => (Layer::Http, path_objects(&h.path, &h.route, settings), false),
+            Detail::DbOperation(d) => {
+                let key_unknown = event
+                    .attributes
+                    .contains_key(crate::ingest::correlate::KEY_UNKNOWN);
+                let keyless_read = d.key.is_empty() && d.operation != "Scan";
+                if d.table.is_empty() || key_unknown || keyless_read {
+                    (Layer::Db, Vec::new(), false)
+                } else {
+                    let condition =
+                        d.is_write && is_owner_condition(&d.table, &d.condition, settings);
+                    (Layer::Db, vec![key_object(&d.table, &d.key, settings)], condition)
+                }
+            }
+            _ => return,
+        };
+        let known = self
+            .known
+            .get(&(event.actor.principal.clone(), event.actor.tenant.clone()));
+        let facts: Vec<ObjectFact> = objects
+            .iter()
+            .map(|o| {
+                let mut f = self.fact(layer, o, &event.actor, known);
+                f.owner_condition = owner_condition;
+                f
+            })
+            .collect();
+        event.facts.objects = facts;
+        if event.outcome == Outcome::Success {
+            self.learn(event, &objects, owner_condition, settings, privileged);
+        }
+    }
+
+    fn fact(
+        &self,
+        layer: Layer,
+        o: &Object,
+        actor: &Actor,
+        known: Option<&HashSet<String>>,
+    ) -> ObjectFact {
+        let mut f = ObjectFact {
+            collection: o.collection.clone(),
+            id: o.id.clone(),
+            known: known.is_some_and(|k| o.values.iter().any(|v| k.contains(v))),
+            scoped: layer == Layer::Db && self.scoped.contains(&o.collection),
+            ..ObjectFact::default()
+        };
+        if o.public {
+            f.owner_source = OwnerSource::Public;
+            return f;
+        }
+        match (&o.names, o.named_by) {
+            (Names::User(u), Some(by)) => {
+                f.owner = u.clone();
+                f.owner_source = source_of(by);
+            }
+            (Names::Tenant(t), Some(by)) => {
+                f.owner_tenant = t.clone();
+                f.owner_source = source_of(by);
+            }
+            _ => {
+                if let Some(owner) = self
+                    .objects
+                    .get(&(layer, o.collection.clone(), o.id.clone()))
+                    .and_then(|s| s.owner.as_ref())
+                {
+                    f.owner = owner.principal.clone();
+                    f.owner_tenant = owner.tenant.clone();
+                    f.owner_source = owner.source;
+                    f.owner_event = owner.event.clone();
+                }
+            }
+        }
+        f.relation = relation(actor, &f.owner, &f.owner_tenant);
+        f
+    }
+
+    fn learn(
+        &mut self,
+        event: &Event,
+        objects: &[Object],
+        owner_condition: bool,
+        settings: &Settings,
+        privileged: bool,
+    ) {
+        let actor = &event.actor;
+        let can_own = !privileged && !actor.principal.is_empty();
+        let creator = |source| Owner {
+            principal: actor.principal.clone(),
+            tenant: actor.tenant.clone(),
+            source,
+            event: event.id.clone(),
+        };
+        let mut given: Vec<String> = Vec::new();
+        match &event.detail {
+            Detail::Http(h) => {
+                let method = h.method.to_ascii_uppercase();
+                // A creation: the ids of the collection the request posted to.
+                if method == "POST" || method == "PUT" {
+                    let collection = h
+                        .path
+                        .split('/')
+                        .rfind(|s| !s.is_empty())
+                        .unwrap_or_default()
+                        .to_owned();
+                    for id in &h.returned_ids {
+                        let created: Vec<ObjectKey> = if id.name == "location" {
+                            path_objects(&id.value, "", settings)
+                                .into_iter()
+                                .last()
+                                .map(|o| (Layer::Http, o.collection, o.id))
+                                .into_iter()
+                                .collect()
+                        } else if method == "POST" && is_id_of(&id.name, &collection) {
+                            vec![(Layer::Http, collection.clone(), id.value.clone())]
+                        } else {
+                            Vec::new()
+                        };
+                        for key in created {
+                            given.push(key.2.clone());
+                            if can_own && !settings.is_public(&key.1) {
+                                self.claim(key, creator(OwnerSource::Creator), false);
+                            }
+                        }
+                    }
+                    if method == "PUT"
+                        && let Some(o) = objects.last()
+                        && o.named_by.is_none()
+                        && !o.public
+                        && can_own
+                    {
+                        self.claim(
+                            (Layer::Http, o.collection.clone(), o.id.clone()),
+                            creator(OwnerSource::Creator),
+                            false,
+                        );
+                    }
+                }
+                given.extend(returned_values(&h.returned_ids, settings));
+                for o in objects {
+                    let key = (Layer::Http, o.collection.clone(), o.id.clone());
+                    if method == "DELETE" && objects.last() == Some(o) {
+                        self.objects.remove(&key);
+                    } else {
+                        self.touch(key);
+                    }
+                }
+            }
+            Detail::DbOperation(d) => {
+                for o in objects {
+                    if o.named_by.is_some() || owner_condition || settings.scopes_table(&d.table) {
+                        self.scoped.insert(o.collection.clone());
+                    }
+                    let key = (Layer::Db, o.collection.clone(), o.id.clone());
+                    if d.operation == "DeleteItem" {
+                        self.objects.remove(&key);
+                        continue;
+                    }
+                    if o.named_by.is_none() && !o.public && can_own {
+                        if owner_condition {
+                            self.claim(key.clone(), creator(OwnerSource::Condition), true);
+                        } else if d.operation == "PutItem" {
+                            let creates = d.condition.contains("attribute_not_exists");
+                            self.claim(key.clone(), creator(OwnerSource::Creator), creates);
+                        }
+                    }
+                    if o.named_by.is_none() {
+                        given.extend(o.values.iter().cloned());
+                    }
+                    self.touch(key);
+                }
+            }
+            _ => {}
+        }
+        if !actor.principal.is_empty() && !given.is_empty() {
+            let known = self
+                .known
+                .entry((actor.principal.clone(), actor.tenant.clone()))
+                .or_default();
+            for id in given {
+                if known.len() >= MAX_KNOWN_PER_PRINCIPAL {
+                    break;
+                }
+                known.insert(id);
+            }
+        }
+    }
+
+    /// Makes `owner` the owner of `key` if it has none and no request on it succeeded before
+    /// (or always, with `prove`: a creation that required absence, or an ownership condition).
+    fn claim(&mut self, key: ObjectKey, owner: Owner, prove: bool) {
+        if !self.objects.contains_key(&key) && self.objects.len() >= MAX_OBJECTS {
+            return;
+        }
+        let state = self.objects.entry(key).or_default();
+        if prove || (state.owner.is_none() && !state.succeeded) {
+            state.owner = Some(owner);
+        }
+        state.succeeded = true;
+    }
+
+    fn touch(&mut self, key: ObjectKey) {
+        if let Some(state) = self.objects.get_mut(&key) {
+            state.succeeded = true;
+        } else if self.objects.len() < MAX_OBJECTS {
+            self.objects.insert(
+                key,
+                ObjectState {
+                    owner: None,
+                    succeeded: true,
+                },
+            );
+        }
+    }
+}
+
+fn source_of(by: NamedBy) -> OwnerSource {
+    match by {
+        NamedBy::Path => OwnerSource::Path,
+        NamedBy::KeyPrefix => OwnerSource::KeyPrefix,
+        NamedBy::KeyAttribute => OwnerSource::KeyAttribute,
+        NamedBy::Mapping => OwnerSource::Mapping,
+    }
+}
+
+/// The last segment of an ARN or path-like principal (`arn:...:assumed-role/app/alice` gives
+/// `alice`).
+fn short_name(principal: &str) -> &str {
+    principal.rsplit(['/', ':']).next().unwrap_or(principal)
+}
+
+fn is_arn(principal: &str) -> bool {
+    principal.starts_with("arn:")
+}
+
+/// The actor against an owner (a user) and an owning tenant. An ARN actor and a plain user id
+/// owner (or the reverse) are different kinds of names: they are the same only when the ARN's
+/// last segment is the id, and never "other".
+pub(super) fn relation(actor: &Actor, owner: &str, owner_tenant: &str) -> Relation {
+    let other_tenant = !owner_tenant.is_empty()
+        && !actor.tenant.is_empty()
+        && !owner_tenant.eq_ignore_ascii_case(&actor.tenant);
+    if !owner.is_empty() {
+        if actor.principal.is_empty() {
+            return Relation::Unknown;
+        }
+        let same = actor.principal.eq_ignore_ascii_case(owner)
+            || short_name(&actor.principal).eq_ignore_ascii_case(owner)
+            || short_name(owner).eq_ignore_ascii_case(&actor.principal);
+        return if same && !other_tenant {
+            Relation::Own
+        } else if same || is_arn(&actor.principal) == is_arn(owner) {
+            Relation::Other
+        } else {
+            Relation::Unknown
+        };
+    }
+    if owner_tenant.is_empty() || actor.tenant.is_empty() {
+        Relation::Unknown
+    } else if other_tenant {
+        Relation::Other
+    } else {
+        Relation::Own
+    }
+}
