@@ -330,6 +330,9 @@ pub struct ObjectFact {
     /// names the owner.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub owner_event: String,
+    /// Where that event came from (`file:line`), for citing it as evidence.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub owner_event_source: String,
     /// The actor against the owner.
     pub relation: Relation,
     /// The id was returned to the actor (the same principal and tenant) in an earlier

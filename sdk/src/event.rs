@@ -328,6 +328,8 @@ pub struct ObjectFact<'a> {
     pub owner_source: OwnerSource,
     /// The event the owner was learnt from (`creator`, `condition`).
     pub owner_event: &'a str,
+    /// Where that event came from (`file:line`).
+    pub owner_event_source: &'a str,
     /// The actor against the owner.
     pub relation: Relation,
     /// The id was returned to the actor earlier, or they created it.
@@ -347,6 +349,7 @@ impl ObjectFact<'static> {
         owner_tenant: "",
         owner_source: OwnerSource::Unknown,
         owner_event: "",
+        owner_event_source: "",
         relation: Relation::Unknown,
         known: false,
         scoped: false,
@@ -419,6 +422,7 @@ impl<'a> Objects<'a> {
                 owner_tenant: s.get(o.owner_tenant),
                 owner_source: o.owner_source,
                 owner_event: s.get(o.owner_event),
+                owner_event_source: s.get(o.owner_event_source),
                 relation: o.relation,
                 known: o.known,
                 scoped: o.scoped,

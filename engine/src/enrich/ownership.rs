@@ -30,6 +30,7 @@ struct Owner {
     tenant: String,
     source: OwnerSource,
     event: String,
+    event_source: String,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -53,7 +54,11 @@ impl Ownership {
     /// Sets `event.facts.objects`, then learns from the event.
     pub(super) fn enrich(&mut self, event: &mut Event, settings: &Settings, privileged: bool) {
         let (layer, objects, owner_condition) = match &event.detail {
-            Detail::Http(h) => (Layer::Http, path_objects(&h.path, &h.route, settings), false),
+            Detail::Http(h) => (
+                Layer::Http,
+                path_objects(&h.path, &h.route, settings),
+                false,
+            ),
             Detail::DbOperation(d) => {
                 let key_unknown = event
                     .attributes
@@ -64,7 +69,11 @@ impl Ownership {
                 } else {
                     let condition =
                         d.is_write && is_owner_condition(&d.table, &d.condition, settings);
-                    (Layer::Db, vec![key_object(&d.table, &d.key, settings)], condition)
+                    (
+                        Layer::Db,
+                        vec![key_object(&d.table, &d.key, settings)],
+                        condition,
+                    )
                 }
             }
             _ => return,
@@ -123,6 +132,7 @@ impl Ownership {
                     f.owner_tenant = owner.tenant.clone();
                     f.owner_source = owner.source;
                     f.owner_event = owner.event.clone();
+                    f.owner_event_source = owner.event_source.clone();
                 }
             }
         }
@@ -145,6 +155,7 @@ impl Ownership {
             tenant: actor.tenant.clone(),
             source,
             event: event.id.clone(),
+            event_source: event.source.to_string(),
         };
         let mut given: Vec<String> = Vec::new();
         match &event.detail {

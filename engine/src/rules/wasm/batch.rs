@@ -85,6 +85,7 @@ impl<'e> Builder<'e> {
                 owner_tenant: self.str(&o.owner_tenant),
                 owner_source: owner_source(o.owner_source),
                 owner_event: self.str(&o.owner_event),
+                owner_event_source: self.str(&o.owner_event_source),
                 relation: relation(o.relation),
                 known: o.known,
                 scoped: o.scoped,

@@ -1,0 +1,217 @@
+//! TW-BOLA-001 (an object another principal owns) and TW-BOLA-003 (a path or key naming another
+//! user or tenant): both read the enrichment stage's object facts of one event. The state kept
+//! here only ties a DynamoDB call to the HTTP request it served, so one access is reported once,
+//! at the outermost layer the inputs show.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use tracewarden_sdk::prelude::*;
+
+use crate::{CROSS_PRINCIPAL, ID_MISMATCH, resource, verb};
+
+/// How long (log time) an HTTP request is remembered for the DynamoDB calls it makes.
+const REQUEST_MEMORY_NS: i64 = 600_000_000_000;
+
+/// An HTTP request, as its DynamoDB calls need it.
+struct Request {
+    succeeded: bool,
+    /// Whether TW-BOLA-001 and TW-BOLA-003 reported it (or would have, but for an earlier
+    /// identical finding).
+    reported: [bool; 2],
+    source: String,
+    time_ns: i64,
+}
+
+#[derive(Default)]
+pub(crate) struct Access {
+    requests: HashMap<String, Request>,
+    order: VecDeque<(i64, String)>,
+    /// (rule, principal, resource) already reported.
+    reported: HashSet<(usize, String, String)>,
+}
+
+impl Access {
+    pub(crate) fn on_event(&mut self, event: &Event<'_>, out: &mut Findings) {
+        while self
+            .order
+            .front()
+            .is_some_and(|(t, _)| *t < event.time_ns.saturating_sub(REQUEST_MEMORY_NS))
+        {
+            if let Some((_, id)) = self.order.pop_front() {
+                self.requests.remove(&id);
+            }
+        }
+        let is_http = event.http().is_some();
+        if is_http {
+            self.requests.insert(
+                event.id.to_owned(),
+                Request {
+                    succeeded: event.outcome == Outcome::Success,
+                    reported: [false; 2],
+                    source: event.source.to_string(),
+                    time_ns: event.time_ns,
+                },
+            );
+            self.order.push_back((event.time_ns, event.id.to_owned()));
+        }
+        let principal = event.actor.principal;
+        if event.facts.privileged || event.outcome != Outcome::Success || principal.is_empty() {
+            return;
+        }
+        // A DynamoDB call: the request it served, if the inputs hold it.
+        let link = event.correlation.linked_event;
+        let request = if is_http || link.is_empty() {
+            None
+        } else {
+            match self.requests.get(link) {
+                Some(r) if !r.succeeded => return,
+                other => other.map(|r| (r.reported, r.source.clone(), r.time_ns)),
+            }
+        };
+        let mut done = [false; 2];
+        for object in event.facts.objects.iter() {
+            if object.relation != Relation::Other {
+                continue;
+            }
+            let rule = match object.owner_source {
+                OwnerSource::Creator | OwnerSource::Condition if !object.known => 0,
+                OwnerSource::Path
+                | OwnerSource::KeyPrefix
+                | OwnerSource::KeyAttribute
+                | OwnerSource::Mapping => 1,
+                _ => continue,
+            };
+            if done.get(rule).copied().unwrap_or(true)
+                || request
+                    .as_ref()
+                    .is_some_and(|r| r.0.get(rule) == Some(&true))
+            {
+                continue;
+            }
+            if let Some(d) = done.get_mut(rule) {
+                *d = true;
+            }
+            if is_http && let Some(r) = self.requests.get_mut(event.id) {
+                if let Some(flag) = r.reported.get_mut(rule) {
+                    *flag = true;
+                }
+            }
+            let resource = resource(&object);
+            if !self
+                .reported
+                .insert((rule, principal.to_owned(), resource.clone()))
+            {
+                continue;
+            }
+            let finding = if rule == 0 {
+                cross_principal(event, &object, is_http, request.is_some())
+            } else {
+                id_mismatch(event, &object, is_http, request.is_some())
+            };
+            let mut finding = finding.principal(principal).resource(resource);
+            if let Some((_, source, time_ns)) = &request {
+                finding = finding.with(Evidence {
+                    event_id: link.to_owned(),
+                    role: "request".to_owned(),
+                    source: source.clone(),
+                    time_ns: *time_ns,
+                });
+            }
+            if !object.owner_event.is_empty() {
+                finding = finding.with(Evidence {
+                    event_id: object.owner_event.to_owned(),
+                    role: "ownership".to_owned(),
+                    source: object.owner_event_source.to_owned(),
+                    time_ns: 0,
+                });
+            }
+            out.push(finding);
+        }
+    }
+}
+
+/// `alice` (tenant `acme`): who owns the object.
+fn owner_text(object: &ObjectFact<'_>) -> String {
+    match (object.owner.is_empty(), object.owner_tenant.is_empty()) {
+        (false, false) => format!("`{}` (tenant `{}`)", object.owner, object.owner_tenant),
+        (false, true) => format!("`{}`", object.owner),
+        (true, _) => format!("tenant `{}`", object.owner_tenant),
+    }
+}
+
+/// The caveat of a DynamoDB call whose HTTP request the inputs do not hold.
+fn db_note(is_http: bool, request_seen: bool) -> &'static str {
+    if is_http || request_seen {
+        ""
+    } else {
+        "; the HTTP response is not in the inputs, so the API may still have refused the request"
+    }
+}
+
+fn cross_principal(
+    event: &Event<'_>,
+    object: &ObjectFact<'_>,
+    is_http: bool,
+    request_seen: bool,
+) -> Finding {
+    let how = match object.owner_source {
+        OwnerSource::Condition => "proved ownership with a conditional write",
+        _ => "created it",
+    };
+    let message = format!(
+        "`{}`'s {} succeeded on `{}`, which belongs to {}: the owner {how}, and the id was never \
+         returned to `{}`{}",
+        event.actor.principal,
+        verb(event),
+        resource(object),
+        owner_text(object),
+        event.actor.principal,
+        db_note(is_http, request_seen),
+    );
+    let confidence = if !is_http && !request_seen {
+        Confidence::Low
+    } else if object.owner_source == OwnerSource::Condition {
+        Confidence::High
+    } else {
+        Confidence::Medium
+    };
+    Finding::new(CROSS_PRINCIPAL.id, message)
+        .confidence(confidence)
+        .evidence(event, "access")
+}
+
+fn id_mismatch(
+    event: &Event<'_>,
+    object: &ObjectFact<'_>,
+    is_http: bool,
+    request_seen: bool,
+) -> Finding {
+    let place = match object.owner_source {
+        OwnerSource::Path => "the path",
+        OwnerSource::Mapping if is_http => "the path (mapped route)",
+        _ => "the key",
+    };
+    let whose = if !object.owner.is_empty() {
+        format!("user `{}`, not `{}`", object.owner, event.actor.principal)
+    } else {
+        format!(
+            "tenant `{}`, not `{}`'s tenant `{}`",
+            object.owner_tenant, event.actor.principal, event.actor.tenant
+        )
+    };
+    let message = format!(
+        "`{}`'s {} succeeded on `{}`: {place} names {whose}{}",
+        event.actor.principal,
+        verb(event),
+        resource(object),
+        db_note(is_http, request_seen),
+    );
+    let confidence = if is_http || request_seen {
+        Confidence::High
+    } else {
+        Confidence::Medium
+    };
+    Finding::new(ID_MISMATCH.id, message)
+        .confidence(confidence)
+        .evidence(event, "access")
+}

@@ -1,0 +1,196 @@
+//! TW-BOLA-002: one principal walking the ids of one collection.
+//!
+//! A walk is a principal's accesses to one collection (a path collection, or a table) with no
+//! pause longer than the window. Only ids that are neither the principal's own nor were given
+//! to them count. A walk is judged when it ends (a longer pause, or the end of the input), with
+//! every access it held, so the finding states the whole walk.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use tracewarden_sdk::prelude::*;
+
+use crate::ENUMERATION;
+use crate::options::Options;
+
+/// Most distinct ids remembered per walk (counts go on).
+const MAX_IDS: usize = 10_000;
+
+#[derive(Default)]
+struct Walk {
+    first_ns: i64,
+    last_ns: i64,
+    ids: BTreeSet<String>,
+    numbers: BTreeSet<u64>,
+    accesses: u64,
+    refused: u64,
+    /// Successful accesses to ids another principal owns.
+    foreign_successes: u64,
+    evidence: Vec<Evidence>,
+}
+
+#[derive(Default)]
+pub(crate) struct Enumeration {
+    /// By (principal, collection, whether a table).
+    walks: BTreeMap<(String, String, bool), Walk>,
+    next_sweep_ns: i64,
+}
+
+impl Enumeration {
+    pub(crate) fn on_event(&mut self, event: &Event<'_>, options: &Options, out: &mut Findings) {
+        if event.time_ns >= self.next_sweep_ns {
+            self.sweep(event.time_ns, options, out);
+            self.next_sweep_ns = event.time_ns.saturating_add(options.window_ns / 2);
+        }
+        let principal = event.actor.principal;
+        if event.facts.privileged || principal.is_empty() {
+            return;
+        }
+        // A DynamoDB call made for an HTTP request is counted with that request.
+        let is_table = match &event.detail {
+            Detail::Http(_) => false,
+            Detail::Db(_) if event.correlation.linked_event.is_empty() => true,
+            _ => return,
+        };
+        let refused = matches!(event.outcome, Outcome::Denied | Outcome::NotFound);
+        for object in event.facts.objects.iter() {
+            if object.relation == Relation::Own
+                || object.known
+                || object.owner_source == OwnerSource::Public
+            {
+                continue;
+            }
+            let key = (principal.to_owned(), object.collection.to_owned(), is_table);
+            if let Some(walk) = self.walks.get(&key)
+                && event.time_ns.saturating_sub(walk.last_ns) > options.window_ns
+                && let Some(walk) = self.walks.remove(&key)
+            {
+                judge(&key, walk, options, out);
+            }
+            let walk = self.walks.entry(key).or_insert_with(|| Walk {
+                first_ns: event.time_ns,
+                ..Walk::default()
+            });
+            walk.last_ns = event.time_ns;
+            walk.accesses += 1;
+            if refused {
+                walk.refused += 1;
+            }
+            if event.outcome == Outcome::Success && object.relation == Relation::Other {
+                walk.foreign_successes += 1;
+            }
+            if walk.ids.len() < MAX_IDS && walk.ids.insert(object.id.to_owned()) {
+                if let Some(n) = number(object.id) {
+                    walk.numbers.insert(n);
+                }
+                if walk.evidence.len() < options.max_evidence {
+                    walk.evidence.push(Evidence::of(event, "attempt"));
+                }
+            }
+        }
+    }
+
+    pub(crate) fn finish(&mut self, options: &Options, out: &mut Findings) {
+        for (key, walk) in std::mem::take(&mut self.walks) {
+            judge(&key, walk, options, out);
+        }
+    }
+
+    /// Judges the walks that ended before `now_ns`.
+    fn sweep(&mut self, now_ns: i64, options: &Options, out: &mut Findings) {
+        let ended: Vec<_> = self
+            .walks
+            .iter()
+            .filter(|(_, w)| now_ns.saturating_sub(w.last_ns) > options.window_ns)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in ended {
+            if let Some(walk) = self.walks.remove(&key) {
+                judge(&key, walk, options, out);
+            }
+        }
+    }
+}
+
+/// The number an id carries: the digits ending it (`1001`, `o-17`, `INV#3`), or those ending
+/// the first key value that has some (`order_id=1001`).
+fn number(id: &str) -> Option<u64> {
+    id.split(',').find_map(|part| {
+        let value = part.split_once('=').map_or(part, |(_, v)| v);
+        let digits = value.len() - value.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+        value.get(value.len() - digits..)?.parse().ok()
+    })
+}
+
+/// The longest run of consecutive numbers, with its first number.
+fn longest_run(numbers: &BTreeSet<u64>) -> (usize, u64) {
+    let mut best = (0, 0);
+    let mut run = (0, 0);
+    let mut previous: Option<u64> = None;
+    for &n in numbers {
+        run = match previous {
+            Some(p) if p.checked_add(1) == Some(n) => (run.0 + 1, run.1),
+            _ => (1, n),
+        };
+        if run.0 > best.0 {
+            best = run;
+        }
+        previous = Some(n);
+    }
+    best
+}
+
+fn judge(key: &(String, String, bool), walk: Walk, options: &Options, out: &mut Findings) {
+    let (principal, collection, is_table) = key;
+    let distinct = walk.ids.len();
+    let (run, run_start) = longest_run(&walk.numbers);
+    let sequential = run >= options.sequential_min;
+    let mostly_refused =
+        walk.accesses > 0 && walk.refused * 100 >= options.refused_percent * walk.accesses;
+    let enumeration = distinct >= options.max_ids
+        || (distinct >= options.min_ids && (sequential || mostly_refused));
+    if !enumeration {
+        return;
+    }
+    let what = if *is_table { "table" } else { "collection" };
+    let seconds = (walk.last_ns - walk.first_ns) as f64 / 1e9;
+    let mut message = format!(
+        "`{principal}` touched {distinct} distinct ids of {what} `{collection}` that are not \
+         theirs in {seconds:.1} s ({} accesses)",
+        walk.accesses
+    );
+    if sequential {
+        message.push_str(&format!(
+            "; a sequential run of {run}, {run_start}–{}",
+            run_start + run as u64 - 1
+        ));
+    }
+    message.push_str(&format!(
+        "; {} of {} refused (401/403/404)",
+        walk.refused, walk.accesses
+    ));
+    if walk.foreign_successes > 0 {
+        message.push_str(&format!(
+            "; {} succeeded on ids another principal owns",
+            walk.foreign_successes
+        ));
+    }
+    if distinct > walk.evidence.len() {
+        message.push_str(&format!(
+            "; evidence lists the first {}",
+            walk.evidence.len()
+        ));
+    }
+    let severity = if walk.foreign_successes > 0 {
+        Severity::High
+    } else {
+        Severity::Medium
+    };
+    let mut finding = Finding::new(ENUMERATION.id, message)
+        .severity(severity)
+        .principal(principal)
+        .resource(collection.clone());
+    for e in walk.evidence {
+        finding = finding.with(e);
+    }
+    out.push(finding);
+}
