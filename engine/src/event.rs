@@ -269,7 +269,7 @@ pub struct Http {
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub params: BTreeMap<String, String>,
     /// Object ids the response returned: the `Location` header's path ids and the id fields
-    /// (`id`, `*_id`, `*Id`) of a JSON body, in body order, at most
+    /// (`id`, `*_id`, `*Id`) of a JSON body (fields by name, arrays in order), at most
     /// [`MAX_RETURNED_IDS`].
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub returned_ids: Vec<NamedId>,

@@ -416,17 +416,190 @@ pub(super) fn returned_values<'a>(
     })
 }
 
-/// The singular of a collection name (`orders` → `order`), for matching `order_id`.
-pub(super) fn singular(collection: &str) -> &str {
-    collection
-        .strip_suffix("ies")
-        .map(|_| collection)
-        .unwrap_or_else(|| collection.strip_suffix('s').unwrap_or(collection))
+/// The singular of a collection name (`orders` → `order`, `companies` → `company`), for
+/// matching `order_id`.
+pub(super) fn singular(collection: &str) -> String {
+    match collection.strip_suffix("ies") {
+        Some(stem) => format!("{stem}y"),
+        None => collection
+            .strip_suffix('s')
+            .unwrap_or(collection)
+            .to_owned(),
+    }
 }
 
 /// Whether a returned id field names an object of `collection`: `id`, `<singular>_id`,
 /// `<singular>Id`.
 pub(super) fn is_id_of(field: &str, collection: &str) -> bool {
     let f = folded(field);
-    f == "id" || f == format!("{}id", folded(singular(collection)))
+    f == "id" || f == format!("{}id", folded(&singular(collection)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(objects: &[Object]) -> Vec<(&str, &str, &Names)> {
+        objects
+            .iter()
+            .map(|o| (o.collection.as_str(), o.id.as_str(), &o.names))
+            .collect()
+    }
+
+    fn user(id: &str) -> Names {
+        Names::User(id.to_owned())
+    }
+
+    #[test]
+    fn path_ids_follow_their_collection() {
+        let s = Settings::default();
+        assert_eq!(
+            ids(&path_objects("/v2/orders/o-17/items/42", "", &s)),
+            [
+                ("orders", "o-17", &Names::None),
+                ("items", "42", &Names::None)
+            ]
+        );
+        assert_eq!(
+            ids(&path_objects("/users/alice/profile", "", &s)),
+            [("users", "alice", &user("alice"))]
+        );
+        assert_eq!(
+            ids(&path_objects("/tenants/globex/invoices", "", &s)),
+            [("tenants", "globex", &Names::Tenant("globex".into()))]
+        );
+        // Words are not ids, and `me` is the caller.
+        assert!(path_objects("/users/me/settings", "", &s).is_empty());
+        assert!(path_objects("/api/v1/orders/batch", "", &s).is_empty());
+    }
+
+    #[test]
+    fn a_route_template_names_every_parameter() {
+        let s = Settings::default();
+        assert_eq!(
+            ids(&path_objects(
+                "/shop/widgets/blue",
+                "/shop/{shop}/{color}",
+                &s
+            )),
+            [
+                ("shop", "widgets", &Names::None),
+                ("color", "blue", &Names::None)
+            ]
+        );
+        // A route that does not fit the path is ignored.
+        assert_eq!(
+            ids(&path_objects("/orders/7", "/orders", &s)),
+            [("orders", "7", &Names::None)]
+        );
+    }
+
+    #[test]
+    fn settings_map_routes_public_collections_and_table_attributes() {
+        let s = Settings {
+            public: vec!["catalog".into()],
+            routes: vec![super::super::settings::RouteOwner {
+                route: "/accounts/{acct}/statements/{sid}".into(),
+                param: "acct".into(),
+                owner: OwnerKind::User,
+            }],
+            tables: vec![super::super::settings::TableOwner {
+                table: "docs".into(),
+                attribute: "author".into(),
+                owner: OwnerKind::User,
+            }],
+            ..Settings::default()
+        };
+        let o = path_objects("/accounts/A-9/statements/s1", "", &s);
+        assert_eq!(
+            ids(&o),
+            [
+                ("accounts", "A-9", &user("A-9")),
+                ("statements", "s1", &Names::None)
+            ]
+        );
+        assert_eq!(o.first().and_then(|o| o.named_by), Some(NamedBy::Mapping));
+        assert!(
+            path_objects("/catalog/sku-1", "", &s)
+                .iter()
+                .all(|o| o.public)
+        );
+        let key = [
+            ("author".to_owned(), "bob".to_owned()),
+            ("doc".to_owned(), "d1".to_owned()),
+        ]
+        .into();
+        let o = key_object("docs", &key, &s);
+        assert_eq!(
+            (o.id.as_str(), &o.names, o.named_by),
+            ("author=bob,doc=d1", &user("bob"), Some(NamedBy::Mapping))
+        );
+        assert_eq!(o.values, ["d1"]);
+        assert!(is_owner_condition("docs", "author = :me", &s));
+    }
+
+    #[test]
+    fn keys_name_owners_by_prefix_or_attribute() {
+        let s = Settings::default();
+        let key = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let o = key_object("app", &key(&[("pk", "USER#alice"), ("sk", "ORDER#7")]), &s);
+        assert_eq!(
+            (&o.names, o.named_by),
+            (&user("alice"), Some(NamedBy::KeyPrefix))
+        );
+        assert_eq!(o.values, ["ORDER#7"]);
+        let o = key_object(
+            "app",
+            &key(&[("pk", "TENANT#acme"), ("sk", "USER#bob")]),
+            &s,
+        );
+        assert_eq!(o.names, user("bob"));
+        let o = key_object(
+            "orders",
+            &key(&[("order_id", "1"), ("owner_id", "carol")]),
+            &s,
+        );
+        assert_eq!(
+            (&o.names, o.named_by),
+            (&user("carol"), Some(NamedBy::KeyAttribute))
+        );
+        let o = key_object("orders", &key(&[("order_id", "1")]), &s);
+        assert_eq!((o.id.as_str(), &o.names), ("order_id=1", &Names::None));
+    }
+
+    #[test]
+    fn ownership_conditions_compare_an_owner_attribute() {
+        let s = Settings::default();
+        assert!(is_owner_condition("t", "owner_id = :uid", &s));
+        assert!(is_owner_condition(
+            "t",
+            "attribute_exists(pk) AND (:t=tenantId)",
+            &s
+        ));
+        assert!(!is_owner_condition(
+            "t",
+            "attribute_not_exists(owner_id)",
+            &s
+        ));
+        assert!(!is_owner_condition("t", "owner_id <> :uid", &s));
+        assert!(!is_owner_condition("t", "#s = :open", &s));
+        assert_eq!(
+            tokens("a=:b AND (c <> :d)"),
+            ["a", "=", ":b", "AND", "c", "<>", ":d"]
+        );
+    }
+
+    #[test]
+    fn collections_match_their_singular_id_fields() {
+        assert!(is_id_of("order_id", "orders"));
+        assert!(is_id_of("orderId", "orders"));
+        assert!(is_id_of("id", "anything"));
+        assert!(!is_id_of("owner_id", "orders"));
+        assert_eq!(singular("companies"), "company");
+    }
 }

@@ -329,3 +329,242 @@ pub(super) fn relation(actor: &Actor, owner: &str, owner_tenant: &str) -> Relati
         Relation::Own
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{DbOperation, Http, NamedId, SourceRef};
+
+    fn http(id: &str, who: (&str, &str), method: &str, path: &str, status: u16) -> Event {
+        Event {
+            id: id.into(),
+            time_ns: 0,
+            precision_ns: 1,
+            source: SourceRef {
+                file: "app.har".into(),
+                record: 1,
+                line: Some(7),
+                format: "har".into(),
+            },
+            actor: Actor {
+                principal: who.0.into(),
+                tenant: who.1.into(),
+                ..Actor::default()
+            },
+            correlation: Default::default(),
+            outcome: crate::ingest::http::http_outcome(status),
+            detail: Detail::Http(Http {
+                method: method.into(),
+                path: path.into(),
+                status,
+                ..Http::default()
+            }),
+            attributes: Default::default(),
+            facts: Default::default(),
+        }
+    }
+
+    fn returning(mut e: Event, ids: &[(&str, &str)]) -> Event {
+        if let Detail::Http(h) = &mut e.detail {
+            h.returned_ids = ids
+                .iter()
+                .map(|(n, v)| NamedId {
+                    name: (*n).into(),
+                    value: (*v).into(),
+                })
+                .collect();
+        }
+        e
+    }
+
+    fn db(who: &str, operation: &str, key: &[(&str, &str)], condition: &str) -> Event {
+        let mut e = http("d", (who, ""), "", "", 200);
+        e.detail = Detail::DbOperation(DbOperation {
+            service: "dynamodb".into(),
+            operation: operation.into(),
+            table: "orders".into(),
+            key: key
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            has_condition: !condition.is_empty(),
+            condition: condition.into(),
+            is_write: operation != "GetItem",
+            ..DbOperation::default()
+        });
+        e
+    }
+
+    /// Enriches `events` in order and returns, per event, (owner, source, relation, known).
+    fn run(
+        settings: &Settings,
+        events: Vec<Event>,
+    ) -> Vec<Vec<(String, OwnerSource, Relation, bool)>> {
+        let mut model = Ownership::default();
+        events
+            .into_iter()
+            .map(|mut e| {
+                let privileged = settings.is_admin(&e.actor.principal);
+                model.enrich(&mut e, settings, privileged);
+                e.facts
+                    .objects
+                    .iter()
+                    .map(|o| (o.owner.clone(), o.owner_source, o.relation, o.known))
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn fact(
+        owner: &str,
+        source: OwnerSource,
+        relation: Relation,
+        known: bool,
+    ) -> Vec<(String, OwnerSource, Relation, bool)> {
+        vec![(owner.to_owned(), source, relation, known)]
+    }
+
+    #[test]
+    fn the_creator_owns_what_a_post_returned_and_ids_are_known_per_principal() {
+        let s = Settings::default();
+        let facts = run(
+            &s,
+            vec![
+                returning(
+                    http("c", ("alice", "acme"), "POST", "/orders", 201),
+                    &[("order_id", "1001"), ("owner_id", "alice")],
+                ),
+                http("a", ("alice", "acme"), "GET", "/orders/1001", 200),
+                http("b", ("bob", "globex"), "GET", "/orders/1001", 200),
+                // Shown to carol by a list response: known to carol, still not to bob.
+                returning(
+                    http("l", ("carol", "acme"), "GET", "/orders", 200),
+                    &[("order_id", "1001")],
+                ),
+                http("c2", ("carol", "acme"), "GET", "/orders/1001", 200),
+                http("b2", ("bob", "globex"), "GET", "/orders/1001", 200),
+            ],
+        );
+        use OwnerSource::Creator;
+        assert_eq!(facts[1], fact("alice", Creator, Relation::Own, true));
+        assert_eq!(facts[2], fact("alice", Creator, Relation::Other, false));
+        assert_eq!(facts[4], fact("alice", Creator, Relation::Other, true));
+        // bob's own successful read made it known to him afterwards, not before.
+        assert_eq!(facts[5], fact("alice", Creator, Relation::Other, false));
+    }
+
+    #[test]
+    fn a_location_header_names_the_created_object() {
+        let facts = run(
+            &Settings::default(),
+            vec![
+                returning(
+                    http("c", ("alice", ""), "POST", "/docs", 201),
+                    &[("location", "/docs/d-9")],
+                ),
+                http("r", ("bob", ""), "GET", "/docs/d-9", 200),
+            ],
+        );
+        assert_eq!(
+            facts[1],
+            fact("alice", OwnerSource::Creator, Relation::Other, false)
+        );
+    }
+
+    #[test]
+    fn admins_own_nothing_and_a_deleted_object_forgets_its_owner() {
+        let s = Settings {
+            admins: vec!["admin".into()],
+            ..Settings::default()
+        };
+        let facts = run(
+            &s,
+            vec![
+                http("p", ("admin", ""), "PUT", "/catalog/sku-1", 201),
+                http("g", ("bob", ""), "GET", "/catalog/sku-1", 200),
+                http("p2", ("alice", ""), "PUT", "/notes/n-1", 201),
+                http("d", ("alice", ""), "DELETE", "/notes/n-1", 204),
+                http("p3", ("bob", ""), "PUT", "/notes/n-1", 201),
+                http("g2", ("bob", ""), "GET", "/notes/n-1", 200),
+            ],
+        );
+        assert_eq!(
+            facts[1],
+            fact("", OwnerSource::Unknown, Relation::Unknown, false)
+        );
+        assert_eq!(
+            facts[3],
+            fact("alice", OwnerSource::Creator, Relation::Own, false)
+        );
+        assert_eq!(
+            facts[5],
+            fact("bob", OwnerSource::Creator, Relation::Own, false)
+        );
+    }
+
+    #[test]
+    fn db_creations_and_ownership_conditions_set_owners_and_scope_the_table() {
+        let facts = run(
+            &Settings::default(),
+            vec![
+                db(
+                    "alice",
+                    "PutItem",
+                    &[("order_id", "1")],
+                    "attribute_not_exists(order_id)",
+                ),
+                db("bob", "GetItem", &[("order_id", "1")], ""),
+                db("bob", "UpdateItem", &[("order_id", "2")], "owner_id = :uid"),
+                db("alice", "GetItem", &[("order_id", "2")], ""),
+            ],
+        );
+        assert_eq!(
+            facts[1],
+            fact("alice", OwnerSource::Creator, Relation::Other, false)
+        );
+        assert_eq!(
+            facts[3],
+            fact("bob", OwnerSource::Condition, Relation::Other, false)
+        );
+        let mut model = Ownership::default();
+        let mut e = db("bob", "UpdateItem", &[("order_id", "2")], "owner_id = :uid");
+        model.enrich(&mut e, &Settings::default(), false);
+        assert!(
+            e.facts
+                .objects
+                .iter()
+                .all(|o| o.owner_condition && !o.scoped)
+        );
+        let mut e = db("carol", "GetItem", &[("order_id", "3")], "");
+        model.enrich(&mut e, &Settings::default(), false);
+        assert!(e.facts.objects.iter().all(|o| o.scoped));
+    }
+
+    #[test]
+    fn relations_compare_users_tenants_and_arns() {
+        let actor = |p: &str, t: &str| Actor {
+            principal: p.into(),
+            tenant: t.into(),
+            ..Actor::default()
+        };
+        assert_eq!(
+            relation(&actor("alice", "acme"), "alice", ""),
+            Relation::Own
+        );
+        assert_eq!(
+            relation(&actor("Alice", ""), "alice", "acme"),
+            Relation::Own
+        );
+        assert_eq!(
+            relation(&actor("alice", "acme"), "alice", "globex"),
+            Relation::Other
+        );
+        assert_eq!(relation(&actor("bob", ""), "alice", ""), Relation::Other);
+        assert_eq!(relation(&actor("bob", "acme"), "", "acme"), Relation::Own);
+        assert_eq!(relation(&actor("bob", ""), "", "acme"), Relation::Unknown);
+        let role = "arn:aws:sts::1:assumed-role/app/alice";
+        assert_eq!(relation(&actor(role, ""), "alice", ""), Relation::Own);
+        assert_eq!(relation(&actor(role, ""), "bob", ""), Relation::Unknown);
+        assert_eq!(relation(&actor("", ""), "bob", ""), Relation::Unknown);
+    }
+}

@@ -123,3 +123,36 @@ impl Settings {
         self.tables.iter().any(|t| t.table == table)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Settings, String> {
+        Settings::from_toml(&toml::from_str(text).unwrap())
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        let s = parse(
+            r#"admins = ["admin"]
+               routes = [{ route = "/a/{x}", param = "x", owner = "tenant" }]
+               tables = [{ table = "docs", attribute = "author", owner = "user" }]"#,
+        )
+        .unwrap();
+        assert!(s.is_admin("admin") && !s.is_admin(""));
+        assert_eq!(s.route_mapping("/a/{x}", "x"), Some(OwnerKind::Tenant));
+        assert_eq!(
+            parse(r#"admin = ["x"]"#).unwrap_err(),
+            "`[ownership]`: unknown field `admin`, expected one of `admins`, `public`, `routes`, `tables`"
+        );
+        assert_eq!(
+            parse(r#"routes = [{ route = "/a/{x}", param = "y", owner = "user" }]"#).unwrap_err(),
+            "`[ownership]` route `/a/{x}` has no parameter `{y}`"
+        );
+        assert_eq!(
+            parse(r#"tables = [{ table = "t", attribute = "a", owner = "creator" }]"#).unwrap_err(),
+            "`[ownership]` table `t` attribute `a`: owner must be `user` or `tenant`"
+        );
+    }
+}

@@ -8,7 +8,7 @@ use crate::event::{MAX_RETURNED_IDS, NamedId, Outcome};
 
 /// The outcome of an HTTP status: 2xx/3xx success, 401/403 denied, 404 not found, 409/412
 /// conflict, 429 throttled, other 4xx/5xx error; 0 (no response) and anything else unknown.
-pub(super) fn http_outcome(status: u16) -> Outcome {
+pub(crate) fn http_outcome(status: u16) -> Outcome {
     match status {
         200..=399 => Outcome::Success,
         401 | 403 => Outcome::Denied,
@@ -248,7 +248,7 @@ const MAX_ID_DEPTH: usize = 8;
 
 /// The object ids a response returned: the path of its `Location` header (named `location`;
 /// the enrichment stage reads the ids out of it), then every string or integer field of a JSON
-/// body named `id`, `*_id`, `*-id` or `*Id` (in document order, nested objects and arrays
+/// body named `id`, `*_id`, `*-id` or `*Id` (fields by name, arrays in order; nested objects and arrays
 /// included, down to [`MAX_ID_DEPTH`]), at most [`MAX_RETURNED_IDS`]. Fields naming a call
 /// rather than an object (`request_id`, `trace_id`, `session_id`...) are not ids.
 pub(super) fn returned_ids(location: Option<&str>, body: Option<&str>) -> Vec<NamedId> {
@@ -319,6 +319,31 @@ fn is_id_field(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn responses_return_ids_from_location_and_json_id_fields() {
+        let ids = returned_ids(
+            Some("https://api.example/orders/1001?x=1"),
+            Some(
+                r#"{"order_id":"1001","request_id":"r-1","items":[{"id":7},{"sku":"a"}],"traceId":"t","ownerId":"alice"}"#,
+            ),
+        );
+        let pairs: Vec<(&str, &str)> = ids
+            .iter()
+            .map(|n| (n.name.as_str(), n.value.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("location", "/orders/1001"),
+                ("order_id", "1001"),
+                ("id", "7"),
+                ("ownerId", "alice")
+            ]
+        );
+        assert!(returned_ids(None, Some("<html>")).is_empty());
+    }
+
     use super::*;
 
     #[test]
