@@ -336,8 +336,8 @@ mod tests {
             pairs,
             [
                 ("location", "/orders/1001"),
-                ("order_id", "1001"),
                 ("id", "7"),
+                ("order_id", "1001"),
                 ("ownerId", "alice")
             ]
         );
