@@ -132,6 +132,10 @@ fn a_valid_extra_rego_rule_runs_beside_the_built_ins() {
     assert_eq!(
         ids,
         [
+            "TW-BOLA-001",
+            "TW-BOLA-002",
+            "TW-BOLA-003",
+            "TW-BOLA-004",
             "TW-DDB-001",
             "TW-TOCTOU-001",
             "TW-TOCTOU-002",
@@ -149,7 +153,12 @@ fn built_in_packs_are_listed() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         run.stdout,
-        "TW-DDB-001     dynamodb rego  low       DynamoDB write without a ConditionExpression  [API6:2023, CC8.1, CWE-362, CWE-367]\n\
+        "TW-BOLA-001    bola     wasm  high      Object owned by another principal accessed  [API1:2023, CC6.1, CC6.3, CWE-639, CWE-863]\n\
+         TW-BOLA-002    bola     wasm  medium    Object ids enumerated  [API1:2023, API4:2023, CC6.1, CC7.2, CWE-639, CWE-799]\n\
+         TW-BOLA-003    bola     wasm  high      Path or key names another user or tenant  [API1:2023, CC6.1, CC6.3, CWE-639, CWE-863]\n\
+         TW-BOLA-004    bola     rego  medium    Owner-scoped table accessed by a key that names no owner  [API1:2023, CC6.1, CC6.3, CWE-639, CWE-566]\n\
+         \x20 bola options: enumeration_max_ids = 50, enumeration_min_ids = 5, enumeration_window_ms = 600000, max_evidence = 20, refused_percent = 50, sequential_min_ids = 5\n\
+         TW-DDB-001     dynamodb rego  low       DynamoDB write without a ConditionExpression  [API6:2023, CC8.1, CWE-362, CWE-367]\n\
          TW-TOCTOU-001  toctou   wasm  medium    Item read then written without a condition on its state  [API1:2023, API6:2023, CC6.1, CC8.1, CWE-367, CWE-362]\n\
          TW-TOCTOU-002  toctou   wasm  high      Stale check used: the item changed between read and unconditional write  [API1:2023, API6:2023, CC6.1, CC7.2, CWE-367, CWE-362]\n\
          TW-TOCTOU-003  toctou   wasm  medium    Concurrent state-changing requests on one resource all succeeded  [API6:2023, API4:2023, CC7.2, CC8.1, CWE-362, CWE-837]\n\

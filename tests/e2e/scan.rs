@@ -173,6 +173,10 @@ fn the_bundled_example_has_findings_from_both_hosts() {
     assert_eq!(
         rules,
         [
+            ("TW-BOLA-001", "wasm", "ok"),
+            ("TW-BOLA-002", "wasm", "ok"),
+            ("TW-BOLA-003", "wasm", "ok"),
+            ("TW-BOLA-004", "rego", "ok"),
             ("TW-DDB-001", "rego", "ok"),
             ("TW-TOCTOU-001", "wasm", "ok"),
             ("TW-TOCTOU-002", "wasm", "ok"),
@@ -275,6 +279,10 @@ fn conditional_writes_and_denied_writes_raise_nothing() {
     assert_eq!(
         seen,
         [
+            ("TW-BOLA-001", 5),
+            ("TW-BOLA-002", 5),
+            ("TW-BOLA-003", 5),
+            ("TW-BOLA-004", 5),
             ("TW-DDB-001", 4),
             ("TW-TOCTOU-001", 5),
             ("TW-TOCTOU-002", 5),

@@ -141,7 +141,8 @@ impl RuleSet {
             if !unknown.is_empty() {
                 let loaded: Vec<&str> = packs.iter().map(|p| p.name.as_str()).collect();
                 return Err(Error::Usage(format!(
-                    "the rule config sets options of {}, which {} not loaded (loaded packs: {})",
+                    "the rule config sets options of {}, which {} not loaded (loaded packs: {}; \
+                     `[{OWNERSHIP_TABLE}]` holds the ownership settings)",
                     unknown
                         .iter()
                         .map(|n| format!("`{n}`"))
