@@ -1,5 +1,7 @@
-//! Events per second through the built-in rules: the WASM TOCTOU rule (batched string-table
-//! crossing) and the Rego DynamoDB rule, each alone, on synthetic DynamoDB events.
+//! Events per second through the enrichment stage alone, each built-in pack alone (the WASM TOCTOU
+//! and BOLA components, the Rego DynamoDB pack; packs read the enrichment's facts, so events are
+//! enriched beforehand), and every built-in pack with the enrichment as a scan runs them, on
+//! synthetic DynamoDB events.
 
 #![allow(
     missing_docs,
@@ -13,6 +15,7 @@
 use std::collections::BTreeMap;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use tracewarden::enrich::{Enricher, OwnershipSettings};
 use tracewarden::event::{Actor, Correlation, DbOperation, Detail, Event, Outcome, SourceRef};
 use tracewarden::rules::{RuleSet, RuleSetOptions};
 
@@ -69,6 +72,7 @@ fn events() -> Vec<Event> {
                     ..DbOperation::default()
                 }),
                 attributes: BTreeMap::from([("aws_region".to_owned(), "us-east-1".to_owned())]),
+                facts: Default::default(),
             }
         })
         .collect()
@@ -85,12 +89,27 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("rules");
     group.throughput(Throughput::Elements(EVENTS as u64));
     group.sample_size(10);
-    for pack in ["toctou", "dynamodb"] {
+    let settings = OwnershipSettings::default();
+    group.bench_function("enrich events/s", |b| {
+        b.iter(|| {
+            Enricher::new(&settings)
+                .wrap(events.iter().cloned())
+                .count()
+        })
+    });
+    let enriched: Vec<Event> = Enricher::new(&settings)
+        .wrap(events.iter().cloned())
+        .collect();
+    for pack in ["toctou", "bola", "dynamodb"] {
         let rules = only(pack);
         group.bench_function(format!("{pack} events/s"), |b| {
-            b.iter(|| rules.run(events.iter().cloned(), 1))
+            b.iter(|| rules.run(enriched.iter().cloned(), 1))
         });
     }
+    let all = RuleSet::load(&RuleSetOptions::default()).expect("built-in packs load");
+    group.bench_function("enrich + all packs, 1 thread, events/s", |b| {
+        b.iter(|| all.run(Enricher::new(&settings).wrap(events.iter().cloned()), 1))
+    });
     group.finish();
 }
 
