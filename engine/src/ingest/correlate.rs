@@ -503,6 +503,9 @@ fn combine(mut e: Event, other: &Event) -> Event {
             if h.params.is_empty() {
                 h.params = o.params.clone();
             }
+            if h.returned_ids.is_empty() {
+                h.returned_ids = o.returned_ids.clone();
+            }
         }
         _ => {}
     }
