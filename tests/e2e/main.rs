@@ -10,6 +10,7 @@
 )]
 
 mod bad_input;
+mod bola;
 mod common;
 mod formats;
 mod inputs;

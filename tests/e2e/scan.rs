@@ -234,6 +234,17 @@ fn every_built_in_rule_has_a_hit_and_a_miss_fixture() {
             .map(|f| fixture(&format!("recorded/toctou/{f}")))
             .collect(),
     );
+    for (dir, files) in [
+        ("bola", ["app.har", "app-wire.jsonl", "app-otlp.json"]),
+        ("bola", ["benign.har", "benign-wire.jsonl", "benign-otlp.json"]),
+    ] {
+        fixtures.push(
+            files
+                .iter()
+                .map(|f| fixture(&format!("recorded/{dir}/{f}")))
+                .collect(),
+        );
+    }
     let reports: Vec<serde_json::Value> = fixtures
         .iter()
         .map(|set| {
