@@ -236,7 +236,10 @@ fn every_built_in_rule_has_a_hit_and_a_miss_fixture() {
     );
     for (dir, files) in [
         ("bola", ["app.har", "app-wire.jsonl", "app-otlp.json"]),
-        ("bola", ["benign.har", "benign-wire.jsonl", "benign-otlp.json"]),
+        (
+            "bola",
+            ["benign.har", "benign-wire.jsonl", "benign-otlp.json"],
+        ),
     ] {
         fixtures.push(
             files

@@ -260,10 +260,10 @@ pub(super) fn returned_ids(location: Option<&str>, body: Option<&str>) -> Vec<Na
         });
     }
     let body = body.map(str::trim_start).unwrap_or_default();
-    if body.starts_with(['{', '[']) {
-        if let Ok(value) = serde_json::from_str::<serde_json::Value>(body) {
-            collect_ids(&value, 0, &mut ids);
-        }
+    if body.starts_with(['{', '['])
+        && let Ok(value) = serde_json::from_str::<serde_json::Value>(body)
+    {
+        collect_ids(&value, 0, &mut ids);
     }
     ids
 }

@@ -91,10 +91,13 @@ impl Access {
             if let Some(d) = done.get_mut(rule) {
                 *d = true;
             }
-            if is_http && let Some(r) = self.requests.get_mut(event.id) {
-                if let Some(flag) = r.reported.get_mut(rule) {
-                    *flag = true;
-                }
+            if is_http
+                && let Some(flag) = self
+                    .requests
+                    .get_mut(event.id)
+                    .and_then(|r| r.reported.get_mut(rule))
+            {
+                *flag = true;
             }
             let resource = resource(&object);
             if !self
