@@ -167,3 +167,28 @@ fn built_in_packs_are_listed() {
          \x20 toctou options: auth_tables = [], check_window_ms = 10000, concurrent_min_requests = 2, concurrent_window_ms = 100, conflict_min_requests = 3, conflict_window_ms = 2000, max_evidence = 20\n"
     );
 }
+
+#[test]
+fn a_pack_may_not_take_the_ownership_settings_name() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("good.rego"), GOOD).unwrap();
+    std::fs::write(
+        dir.path().join("pack.toml"),
+        format!(
+            "name = \"ownership\"\nversion = \"1.0.0\"\n\n[[rules]]\nfile = \"good.rego\"\nkind = \"rego\"\nsha256 = \"sha256:{}\"\n",
+            sha256_hex(GOOD.as_bytes())
+        ),
+    )
+    .unwrap();
+    let path = dir.path().display().to_string();
+    let run = tracewarden(&["rules", "list", "--rules", &path]);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: rule pack `ownership ({path})` refused:\n  - the pack name `ownership` is \
+             reserved: the rule config's `[ownership]` table holds the engine's ownership \
+             settings\n"
+        )
+    );
+}

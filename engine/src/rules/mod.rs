@@ -116,6 +116,15 @@ impl RuleSet {
                 Err(r) => refusals.push(r),
             }
         }
+        for p in packs.iter().filter(|p| p.name == OWNERSHIP_TABLE) {
+            refusals.push(PackRefusal {
+                pack: format!("{} ({})", p.name, p.origin),
+                problems: vec![format!(
+                    "the pack name `{OWNERSHIP_TABLE}` is reserved: the rule config's \
+                     `[{OWNERSHIP_TABLE}]` table holds the engine's ownership settings"
+                )],
+            });
+        }
         let mut seen = std::collections::BTreeMap::new();
         for p in &packs {
             for f in &p.files {
