@@ -94,25 +94,33 @@ fn scan(files: &[&str], extra: &[&str]) -> Value {
     report
 }
 
-/// mallory's attempts on five other users' profiles (403) and twelve orders (404), as evidence.
-fn attempts(file: &str, first_line: u32, step: u32, n: u32) -> Vec<(String, String)> {
-    (0..n)
+/// mallory's walk of `collection` as TW-BOLA-002 reports it: `n` attempts as evidence, the
+/// first at `file:first_line`, the next ones `step` lines apart.
+fn walk(collection: &str, file: &str, first_line: u32, step: u32, n: u32) -> Row {
+    let mut walk = row(
+        "TW-BOLA-002",
+        "medium",
+        "medium",
+        "mallory",
+        collection,
+        &[],
+    );
+    walk.5 = (0..n)
         .map(|i| {
             (
                 "attempt".to_owned(),
                 format!("{file}:{}", first_line + i * step),
             )
         })
-        .collect()
+        .collect();
+    walk
 }
 
 #[test]
 fn the_express_seed_a_foreign_order_and_a_cross_tenant_read_are_flagged_from_the_har() {
     let report = scan(&["app.har"], &[]);
-    let mut users = row("TW-BOLA-002", "medium", "medium", "mallory", "users", &[]);
-    users.5 = attempts("app.har", 1106, 102, 5);
-    let mut orders = row("TW-BOLA-002", "medium", "medium", "mallory", "orders", &[]);
-    orders.5 = attempts("app.har", 1883, 89, 12);
+    let users = walk("users", "app.har", 1106, 102, 5);
+    let orders = walk("orders", "app.har", 1883, 89, 12);
     assert_eq!(
         bola(&report),
         [
@@ -173,10 +181,8 @@ fn the_express_seed_a_foreign_order_and_a_cross_tenant_read_are_flagged_from_the
 #[test]
 fn the_express_seed_is_flagged_from_otlp_spans_alone() {
     let report = scan(&["app-otlp.json"], &[]);
-    let mut users = row("TW-BOLA-002", "medium", "medium", "mallory", "users", &[]);
-    users.5 = attempts("app-otlp.json", 118, 1, 5);
-    let mut orders = row("TW-BOLA-002", "medium", "medium", "mallory", "orders", &[]);
-    orders.5 = attempts("app-otlp.json", 126, 1, 12);
+    let users = walk("users", "app-otlp.json", 118, 1, 5);
+    let orders = walk("orders", "app-otlp.json", 126, 1, 12);
     // Spans carry routes but no bodies and no DynamoDB keys: the order bob read has no known
     // owner here, so TW-BOLA-001 needs the HAR or the wire log.
     assert_eq!(
