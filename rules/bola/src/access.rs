@@ -9,8 +9,10 @@ use tracewarden_sdk::prelude::*;
 
 use crate::{CROSS_PRINCIPAL, ID_MISMATCH, resource, verb};
 
-/// How long (log time) an HTTP request is remembered for the DynamoDB calls it makes.
-const REQUEST_MEMORY_NS: i64 = 600_000_000_000;
+/// How long (log time) an HTTP request is remembered for the DynamoDB calls it makes: longer than
+/// the engine links a call to its request (its duration plus 2 s, within a 30 s window), short
+/// enough that a busy API does not fill the sandbox.
+const REQUEST_MEMORY_NS: i64 = 60_000_000_000;
 
 /// An HTTP request, as its DynamoDB calls need it.
 struct Request {
