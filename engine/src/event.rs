@@ -300,13 +300,94 @@ pub struct Facts {
     /// settings.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub privileged: bool,
+    /// What the key lifecycle ledger knew of the actor's key (`actor.key_id`) just before the
+    /// event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<KeyFact>,
 }
 
 impl Facts {
     /// Whether nothing is known.
     pub fn is_empty(&self) -> bool {
-        self.objects.is_empty() && !self.privileged
+        self.objects.is_empty() && !self.privileged && self.key.is_none()
     }
+}
+
+/// A key's state in the lifecycle ledger. Times are Unix ns; 0 means "not known" or "never".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KeyFact {
+    /// The key.
+    pub key_id: String,
+    /// Its status.
+    pub status: KeyStatus,
+    /// When it was created (0: before the logs, or never said).
+    #[serde(skip_serializing_if = "is_zero_i64")]
+    pub created_ns: i64,
+    /// When it was last revoked (deactivated or deleted) and not activated since (0: not revoked).
+    #[serde(skip_serializing_if = "is_zero_i64")]
+    pub revoked_ns: i64,
+    /// The revoking event and where it came from (`file:line`).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub revoked_event: String,
+    /// Where the revoking event came from.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub revoked_event_source: String,
+    /// Its scopes, when a lifecycle record said (`scopes_known`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+    /// Whether the scopes are known (an empty list then means no scope at all).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub scopes_known: bool,
+    /// The scopes the last scope change removed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub removed_scopes: Vec<String>,
+    /// When that change happened (0: none).
+    #[serde(skip_serializing_if = "is_zero_i64")]
+    pub scope_changed_ns: i64,
+    /// The scope change event.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub scope_event: String,
+    /// Where it came from.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub scope_event_source: String,
+    /// The key's previous use (0: none seen).
+    #[serde(skip_serializing_if = "is_zero_i64")]
+    pub last_used_ns: i64,
+    /// For derived credentials (STS session credentials): the key they were obtained with.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub parent_key_id: String,
+    /// When they were obtained.
+    #[serde(skip_serializing_if = "is_zero_i64")]
+    pub issued_ns: i64,
+    /// When the parent key was revoked (0: not revoked).
+    #[serde(skip_serializing_if = "is_zero_i64")]
+    pub parent_revoked_ns: i64,
+    /// The parent's revoking event.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub parent_revoked_event: String,
+    /// Where it came from.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub parent_revoked_event_source: String,
+}
+
+/// A key's status in the ledger.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyStatus {
+    /// No lifecycle record mentions the key.
+    #[default]
+    Unknown,
+    /// Created or activated.
+    Active,
+    /// Deactivated (can be activated again).
+    Inactive,
+    /// Deleted.
+    Deleted,
+}
+
+fn is_zero_i64(n: &i64) -> bool {
+    *n == 0
 }
 
 /// One object an event touches and what the ownership model knew of it.
@@ -478,6 +559,10 @@ pub struct KeyLifecycle {
     /// Scopes after the change.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scopes: Vec<String>,
+    /// For credentials derived from another key (STS session credentials obtained with an access
+    /// key): that key.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub parent_key_id: String,
 }
 
 /// An authentication or authorization decision.

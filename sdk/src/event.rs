@@ -2,7 +2,7 @@
 //! allocating, or built directly in native tests.
 
 use crate::bindings::tracewarden::rule::types as wire;
-use crate::{EventKind, KeyAction, LinkMethod, Outcome, OwnerSource, Relation};
+use crate::{EventKind, KeyAction, KeyStatus, LinkMethod, Outcome, OwnerSource, Relation};
 
 /// A batch's string table: string `i` is `blob[offsets[i]..offsets[i + 1]]`.
 #[derive(Clone, Copy)]
@@ -251,6 +251,8 @@ pub struct KeyLifecycle<'a> {
     pub owner: &'a str,
     /// Scopes after the change (scope in the name).
     pub scopes: Pairs<'a>,
+    /// For derived credentials (STS session credentials): the key they were obtained with.
+    pub parent_key_id: &'a str,
 }
 
 /// An authentication or authorization decision.
@@ -311,6 +313,99 @@ pub struct Facts<'a> {
     pub objects: Objects<'a>,
     /// The actor is declared privileged (an administrator or a service).
     pub privileged: bool,
+    /// The actor's key in the lifecycle ledger, when the event names one.
+    pub key: Option<KeyFact<'a>>,
+}
+
+/// A key's state in the lifecycle ledger just before the event. Times are Unix ns; 0 means "not
+/// known" or "never".
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KeyFact<'a> {
+    /// The key.
+    pub key_id: &'a str,
+    /// Its status.
+    pub status: KeyStatus,
+    /// When it was created.
+    pub created_ns: i64,
+    /// When it was last revoked (deactivated or deleted) and not activated since.
+    pub revoked_ns: i64,
+    /// The revoking event.
+    pub revoked_event: &'a str,
+    /// Where it came from (`file:line`).
+    pub revoked_event_source: &'a str,
+    /// Its scopes (scope in the name), when `scopes_known`.
+    pub scopes: Pairs<'a>,
+    /// Whether the scopes are known.
+    pub scopes_known: bool,
+    /// The scopes the last scope change removed.
+    pub removed_scopes: Pairs<'a>,
+    /// When that change happened.
+    pub scope_changed_ns: i64,
+    /// The scope change event.
+    pub scope_event: &'a str,
+    /// Where it came from.
+    pub scope_event_source: &'a str,
+    /// The key's previous use.
+    pub last_used_ns: i64,
+    /// For derived credentials: the key they were obtained with.
+    pub parent_key_id: &'a str,
+    /// When they were obtained.
+    pub issued_ns: i64,
+    /// When the parent key was revoked.
+    pub parent_revoked_ns: i64,
+    /// The parent's revoking event.
+    pub parent_revoked_event: &'a str,
+    /// Where it came from.
+    pub parent_revoked_event_source: &'a str,
+}
+
+impl KeyFact<'static> {
+    /// A key nothing is known of.
+    pub const UNKNOWN: KeyFact<'static> = KeyFact {
+        key_id: "",
+        status: KeyStatus::Unknown,
+        created_ns: 0,
+        revoked_ns: 0,
+        revoked_event: "",
+        revoked_event_source: "",
+        scopes: Pairs::EMPTY,
+        scopes_known: false,
+        removed_scopes: Pairs::EMPTY,
+        scope_changed_ns: 0,
+        scope_event: "",
+        scope_event_source: "",
+        last_used_ns: 0,
+        parent_key_id: "",
+        issued_ns: 0,
+        parent_revoked_ns: 0,
+        parent_revoked_event: "",
+        parent_revoked_event_source: "",
+    };
+}
+
+impl<'a> KeyFact<'a> {
+    fn from_wire(k: &wire::KeyFact, pairs: &'a [wire::Pair], s: Strings<'a>) -> Self {
+        KeyFact {
+            key_id: s.get(k.key_id),
+            status: k.status,
+            created_ns: k.created_ns,
+            revoked_ns: k.revoked_ns,
+            revoked_event: s.get(k.revoked_event),
+            revoked_event_source: s.get(k.revoked_event_source),
+            scopes: Pairs::from_wire(k.scopes, pairs, s),
+            scopes_known: k.scopes_known,
+            removed_scopes: Pairs::from_wire(k.removed_scopes, pairs, s),
+            scope_changed_ns: k.scope_changed_ns,
+            scope_event: s.get(k.scope_event),
+            scope_event_source: s.get(k.scope_event_source),
+            last_used_ns: k.last_used_ns,
+            parent_key_id: s.get(k.parent_key_id),
+            issued_ns: k.issued_ns,
+            parent_revoked_ns: k.parent_revoked_ns,
+            parent_revoked_event: s.get(k.parent_revoked_event),
+            parent_revoked_event_source: s.get(k.parent_revoked_event_source),
+        }
+    }
 }
 
 /// One object an event touches, with what the ownership model knew of it.
@@ -508,6 +603,7 @@ impl<'a> Event<'a> {
                 key_id: s.get(k.key_id),
                 owner: s.get(k.owner),
                 scopes: Pairs::from_wire(k.scopes, pairs, s),
+                parent_key_id: s.get(k.parent_key_id),
             }),
             wire::Detail::AuthDecision(a) => Detail::Auth(AuthDecision {
                 allowed: a.allowed,
@@ -549,6 +645,11 @@ impl<'a> Event<'a> {
             facts: Facts {
                 objects: Objects::from_wire(e.facts.objects, objects, s),
                 privileged: e.facts.privileged,
+                key: e
+                    .facts
+                    .key
+                    .as_ref()
+                    .map(|k| KeyFact::from_wire(k, pairs, s)),
             },
         }
     }

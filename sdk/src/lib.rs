@@ -52,8 +52,8 @@ pub mod __private;
 
 pub use config::{Config, OptionValue};
 pub use event::{
-    Actor, AuthDecision, Correlation, DbOperation, Detail, Event, Facts, Http, KeyLifecycle,
-    ObjectFact, Objects, Pairs, SourceRef,
+    Actor, AuthDecision, Correlation, DbOperation, Detail, Event, Facts, Http, KeyFact,
+    KeyLifecycle, ObjectFact, Objects, Pairs, SourceRef,
 };
 pub use finding::{Evidence, Finding, Findings};
 pub use meta::RuleMeta;
@@ -82,6 +82,8 @@ pub use bindings::tracewarden::rule::types::Confidence;
 pub use bindings::tracewarden::rule::types::EventKind;
 /// What happened to a credential.
 pub use bindings::tracewarden::rule::types::KeyAction;
+/// A key's status in the engine's lifecycle ledger.
+pub use bindings::tracewarden::rule::types::KeyStatus;
 /// How a correlated event was linked to its request.
 pub use bindings::tracewarden::rule::types::LinkMethod;
 /// How an operation ended.
@@ -124,8 +126,8 @@ pub trait Rule: Default {
 pub mod prelude {
     pub use crate::{
         Confidence, Config, DbOperation, Detail, Event, EventBuilder, EventKind, Evidence, Finding,
-        Findings, KeyAction, LinkMethod, ObjectFact, Outcome, OwnerSource, Partitioning, Relation,
-        Rule, RuleMeta, Severity,
+        Findings, KeyAction, KeyFact, KeyStatus, LinkMethod, ObjectFact, Outcome, OwnerSource,
+        Partitioning, Relation, Rule, RuleMeta, Severity,
     };
 }
 

@@ -1,7 +1,7 @@
 //! Native test helpers: build events and run a rule over them without WebAssembly.
 
 use crate::event::{
-    AuthDecision, DbOperation, Detail, Http, KeyLifecycle, ObjectFact, Objects, Pairs,
+    AuthDecision, DbOperation, Detail, Http, KeyFact, KeyLifecycle, ObjectFact, Objects, Pairs,
 };
 use crate::{
     Actor, Config, Correlation, Event, Finding, Findings, KeyAction, LinkMethod, Outcome, Rule,
@@ -121,6 +121,7 @@ impl EventBuilder {
             key_id,
             owner: "",
             scopes: Pairs::EMPTY,
+            parent_key_id: "",
         }))
     }
 
@@ -292,6 +293,12 @@ impl EventBuilder {
     /// Adds an object fact, as the engine's enrichment stage would.
     pub fn object(mut self, object: ObjectFact<'static>) -> Self {
         self.objects.push(object);
+        self
+    }
+
+    /// Sets the ledger's view of the actor's key, as the enrichment stage would.
+    pub fn key_fact(mut self, key: KeyFact<'static>) -> Self {
+        self.event.facts.key = Some(key);
         self
     }
 

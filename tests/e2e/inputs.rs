@@ -163,15 +163,22 @@ fn a_real_cloudtrail_corpus_is_fully_accounted_for() {
             *reasons.entry(reason.clone()).or_default() += n.as_u64().unwrap();
         }
     }
-    // The exercise's trail has no DynamoDB data events: everything but the four access-key
-    // changes is an API call the engine does not model, and is counted as such.
-    assert_eq!(report["summary"]["events"], 4);
+    // The exercise's trail has no DynamoDB data events: four access-key changes and 36 STS
+    // credential issuances are events; 13 AssumeRole calls issued no credentials (refused); all
+    // the rest is API calls the engine does not model, counted as such.
+    assert_eq!(report["summary"]["events"], 40);
     assert_eq!(
         reasons,
-        [(
-            "not a DynamoDB data event or a key lifecycle event".to_owned(),
-            expected_records - 4
-        )]
+        [
+            (
+                "STS call that issued no credentials CloudTrail logged".to_owned(),
+                13
+            ),
+            (
+                "not a DynamoDB data event or a key lifecycle event".to_owned(),
+                expected_records - 40 - 13
+            ),
+        ]
         .into()
     );
 
@@ -185,7 +192,7 @@ fn a_real_cloudtrail_corpus_is_fully_accounted_for() {
         &corpus.display().to_string(),
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let keys: Vec<(String, String, String)> = std::fs::read_to_string(&out)
+    let keys: Vec<(String, String, String, String)> = std::fs::read_to_string(&out)
         .unwrap()
         .lines()
         .map(|l| {
@@ -194,10 +201,28 @@ fn a_real_cloudtrail_corpus_is_fully_accounted_for() {
             (
                 k["action"].as_str().unwrap().into(),
                 k["key_id"].as_str().unwrap().into(),
-                k["owner"].as_str().unwrap().into(),
+                k["owner"].as_str().unwrap_or_default().into(),
+                k["parent_key_id"].as_str().unwrap_or_default().to_owned(),
             )
         })
         .collect();
+    // Session credentials: 26 issued to AWS services, 10 to the IAM user's access key.
+    let (sessions, keys): (Vec<_>, Vec<_>) =
+        keys.into_iter().partition(|k| k.1.starts_with("ASIA"));
+    assert_eq!(sessions.len(), 36);
+    assert!(sessions.iter().all(|s| s.0 == "created"));
+    let from_user: Vec<_> = sessions
+        .iter()
+        .filter(|s| s.3 == "AKIATFQR7NSC8Q4X20BJ")
+        .collect();
+    assert_eq!(from_user.len(), 10);
+    assert!(
+        from_user.iter().all(|s| s
+            .2
+            .starts_with("arn:aws:sts::123837392027:assumed-role/stratus-red-team-")),
+        "{from_user:?}"
+    );
+    let keys: Vec<(String, String, String)> = keys.into_iter().map(|k| (k.0, k.1, k.2)).collect();
     let k = |a: &str, id: &str, owner: &str| (a.to_owned(), id.to_owned(), owner.to_owned());
     assert_eq!(
         keys,

@@ -8,12 +8,16 @@
 //! Models:
 //! - ownership ([`ownership`]): which objects each event touches, who owns them (learnt from
 //!   creations, owner attributes and key prefixes, user and tenant path segments, ownership
-//!   conditions, and the settings), and which ids each principal and tenant has been given.
+//!   conditions, and the settings), and which ids each principal and tenant has been given;
+//! - the key lifecycle ledger ([`keys`]): each key's status, creation, revocation, scopes, last
+//!   use and the key it was derived from, so "used after revocation" is a fact on the use.
 
+mod keys;
 mod objects;
 mod ownership;
 mod settings;
 
+pub use keys::MAX_KEYS;
 pub use ownership::{MAX_KNOWN_PER_PRINCIPAL, MAX_OBJECTS};
 pub use settings::{OwnerKind, RouteOwner, Settings as OwnershipSettings, TableOwner};
 
@@ -24,6 +28,7 @@ use crate::event::Event;
 pub struct Enricher<'s> {
     ownership_settings: &'s OwnershipSettings,
     ownership: ownership::Ownership,
+    keys: keys::Ledger,
 }
 
 impl<'s> Enricher<'s> {
@@ -32,6 +37,7 @@ impl<'s> Enricher<'s> {
         Enricher {
             ownership_settings,
             ownership: ownership::Ownership::default(),
+            keys: keys::Ledger::default(),
         }
     }
 
@@ -41,6 +47,7 @@ impl<'s> Enricher<'s> {
         event.facts.privileged = privileged;
         self.ownership
             .enrich(event, self.ownership_settings, privileged);
+        self.keys.enrich(event);
     }
 
     /// `events`, enriched.

@@ -377,6 +377,7 @@ fn key_record(file: &str, index: u64, value: &Value) -> Result<Vec<Event>, Recor
                 key_id: key_id.clone(),
                 owner: owner.to_owned(),
                 scopes,
+                parent_key_id: String::new(),
             }),
             attributes: attributes.clone(),
         })

@@ -1,6 +1,8 @@
 //! Key lifecycle from CloudTrail management events: IAM access keys (`CreateAccessKey`,
-//! `UpdateAccessKey` to `Inactive`/`Active`, `DeleteAccessKey`) and API Gateway API keys
-//! (`CreateApiKey`, `UpdateApiKey` patching `/enabled`, `DeleteApiKey`).
+//! `UpdateAccessKey` to `Inactive`/`Active`, `DeleteAccessKey`), API Gateway API keys
+//! (`CreateApiKey`, `UpdateApiKey` patching `/enabled`, `DeleteApiKey`), and STS session
+//! credentials (`GetSessionToken`, `AssumeRole`, `GetFederationToken`, ...: the issued
+//! `responseElements.credentials.accessKeyId`, created, derived from the caller's key).
 //!
 //! The key acted on is `requestParameters.accessKeyId` / `apiKey` (update, delete) or the created
 //! key in `responseElements`; `userIdentity.accessKeyId` is the caller's key. A refused call keeps
@@ -92,6 +94,55 @@ pub(super) fn classify(name: &str, rec: &CtRecord<'_>) -> Classified {
         key_id,
         owner,
         scopes: Vec::new(),
+        parent_key_id: String::new(),
+    }))
+}
+
+/// STS calls that issue session credentials.
+const ISSUING: &[&str] = &[
+    "GetSessionToken",
+    "AssumeRole",
+    "GetFederationToken",
+    "AssumeRoleWithSAML",
+    "AssumeRoleWithWebIdentity",
+    "AssumeRoot",
+];
+
+/// An STS call that issued session credentials: the issued key is created, derived from the
+/// caller's key (`userIdentity.accessKeyId`; none for web identity and SAML federation). Its
+/// owner is the assumed role session (`assumedRoleUser.arn`, `federatedUser.arn`), else the
+/// caller.
+pub(super) fn classify_sts(name: &str, rec: &CtRecord<'_>) -> Classified {
+    if !ISSUING.contains(&name) {
+        return Classified::Skip(NOT_MODELLED);
+    }
+    let response = match object(rec.response_elements, "responseElements") {
+        Ok(r) => r,
+        Err(e) => return Classified::Malformed(e),
+    };
+    let issued = param(&response, "credentials")
+        .and_then(Value::as_object)
+        .and_then(|c| param(c, "accessKeyId"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if issued.is_empty() {
+        return Classified::Skip("STS call that issued no credentials CloudTrail logged");
+    }
+    let identity = rec.user_identity.as_ref();
+    let session = ["assumedRoleUser", "federatedUser"]
+        .iter()
+        .find_map(|k| param(&response, k)?.as_object()?.get("arn")?.as_str());
+    let owner = session
+        .or_else(|| identity.and_then(|u| u.arn.as_deref()))
+        .unwrap_or_default();
+    Classified::Detail(Detail::KeyLifecycle(KeyLifecycle {
+        action: KeyAction::Created,
+        key_id: issued.to_owned(),
+        owner: owner.to_owned(),
+        scopes: Vec::new(),
+        parent_key_id: identity
+            .and_then(|u| u.access_key_id.clone())
+            .unwrap_or_default(),
     }))
 }
 

@@ -225,6 +225,7 @@ fn convert_record(
     let details = match source {
         "dynamodb.amazonaws.com" => dynamodb::classify(name, &rec, &id),
         "iam.amazonaws.com" | "apigateway.amazonaws.com" => keys::classify(name, &rec),
+        "sts.amazonaws.com" => keys::classify_sts(name, &rec),
         _ => Classified::Skip(NOT_MODELLED),
     };
     let details: Vec<Detail> = match details {

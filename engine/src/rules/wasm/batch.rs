@@ -101,6 +101,7 @@ impl<'e> Builder<'e> {
             return wire::Facts {
                 objects: wire::ObjectsRange { start: 0, len: 0 },
                 privileged: f.privileged,
+                key: None,
             };
         };
         wire::Facts {
@@ -109,6 +110,30 @@ impl<'e> Builder<'e> {
                 len,
             },
             privileged: f.privileged,
+            key: f.key.as_ref().map(|k| self.key_fact(k)),
+        }
+    }
+
+    fn key_fact(&mut self, k: &'e event::KeyFact) -> wire::KeyFact {
+        wire::KeyFact {
+            key_id: self.str(&k.key_id),
+            status: key_status(k.status),
+            created_ns: k.created_ns,
+            revoked_ns: k.revoked_ns,
+            revoked_event: self.str(&k.revoked_event),
+            revoked_event_source: self.str(&k.revoked_event_source),
+            scopes: self.range(k.scopes.iter().map(|s| (s.as_str(), ""))),
+            scopes_known: k.scopes_known,
+            removed_scopes: self.range(k.removed_scopes.iter().map(|s| (s.as_str(), ""))),
+            scope_changed_ns: k.scope_changed_ns,
+            scope_event: self.str(&k.scope_event),
+            scope_event_source: self.str(&k.scope_event_source),
+            last_used_ns: k.last_used_ns,
+            parent_key_id: self.str(&k.parent_key_id),
+            issued_ns: k.issued_ns,
+            parent_revoked_ns: k.parent_revoked_ns,
+            parent_revoked_event: self.str(&k.parent_revoked_event),
+            parent_revoked_event_source: self.str(&k.parent_revoked_event_source),
         }
     }
 
@@ -147,6 +172,7 @@ impl<'e> Builder<'e> {
                 key_id: self.str(&k.key_id),
                 owner: self.str(&k.owner),
                 scopes: self.range(k.scopes.iter().map(|s| (s.as_str(), ""))),
+                parent_key_id: self.str(&k.parent_key_id),
             }),
             Detail::AuthDecision(a) => wire::Detail::AuthDecision(wire::AuthDecision {
                 allowed: a.allowed,
@@ -283,5 +309,14 @@ fn relation(r: event::Relation) -> wire::Relation {
         event::Relation::Unknown => wire::Relation::Unknown,
         event::Relation::Own => wire::Relation::Own,
         event::Relation::Other => wire::Relation::Other,
+    }
+}
+
+fn key_status(s: event::KeyStatus) -> wire::KeyStatus {
+    match s {
+        event::KeyStatus::Unknown => wire::KeyStatus::Unknown,
+        event::KeyStatus::Active => wire::KeyStatus::Active,
+        event::KeyStatus::Inactive => wire::KeyStatus::Inactive,
+        event::KeyStatus::Deleted => wire::KeyStatus::Deleted,
     }
 }

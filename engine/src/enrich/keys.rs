@@ -1,0 +1,186 @@
+//! The key lifecycle ledger: per key id, its status, creation, revocation, scopes and last use,
+//! from key lifecycle events (CloudTrail IAM access keys, STS credentials and API Gateway API
+//! keys; key inventories; the engine's own events), in log order. Each event naming a key
+//! (`actor.key_id`) gets the key's state just before it as `facts.key`.
+
+use std::collections::HashMap;
+
+use crate::event::{Detail, Event, KeyAction, KeyFact, KeyLifecycle, KeyStatus, Outcome};
+
+/// Most keys remembered; past it, new keys are not learnt.
+pub const MAX_KEYS: usize = 1_000_000;
+
+/// How far up a chain of derived credentials (session credentials obtained with session
+/// credentials) a parent's revocation is looked for.
+const MAX_PARENT_DEPTH: usize = 8;
+
+/// An event that changed a key, cited as evidence.
+#[derive(Debug, Clone, Default)]
+struct Marker {
+    time_ns: i64,
+    event: String,
+    source: String,
+}
+
+#[derive(Debug, Clone, Default)]
+struct KeyState {
+    status: KeyStatus,
+    created_ns: i64,
+    revoked: Option<Marker>,
+    scopes: Option<Vec<String>>,
+    removed_scopes: Vec<String>,
+    scope_change: Option<Marker>,
+    last_used_ns: i64,
+    parent: String,
+    issued_ns: i64,
+}
+
+/// The ledger's state.
+#[derive(Debug, Default)]
+pub(super) struct Ledger {
+    keys: HashMap<String, KeyState>,
+}
+
+impl Ledger {
+    /// Sets `event.facts.key` for the actor's key, then learns from the event: a successful use
+    /// updates the key's last use, a successful lifecycle change updates the key it names.
+    pub(super) fn enrich(&mut self, event: &mut Event) {
+        let key_id = event.actor.key_id.as_str();
+        if !key_id.is_empty() {
+            event.facts.key = Some(self.fact(key_id));
+            if event.outcome == Outcome::Success
+                && let Some(state) = self.keys.get_mut(key_id)
+            {
+                state.last_used_ns = state.last_used_ns.max(event.time_ns);
+            } else if event.outcome == Outcome::Success && self.keys.len() < MAX_KEYS {
+                self.keys.insert(
+                    key_id.to_owned(),
+                    KeyState {
+                        last_used_ns: event.time_ns,
+                        ..KeyState::default()
+                    },
+                );
+            }
+        }
+        if let Detail::KeyLifecycle(k) = &event.detail
+            && event.outcome == Outcome::Success
+            && !k.key_id.is_empty()
+        {
+            self.apply(k, event);
+        }
+    }
+
+    fn fact(&self, key_id: &str) -> KeyFact {
+        let mut fact = KeyFact {
+            key_id: key_id.to_owned(),
+            ..KeyFact::default()
+        };
+        let Some(state) = self.keys.get(key_id) else {
+            return fact;
+        };
+        fact.status = state.status;
+        fact.created_ns = state.created_ns;
+        if let Some(r) = &state.revoked {
+            fact.revoked_ns = r.time_ns;
+            fact.revoked_event.clone_from(&r.event);
+            fact.revoked_event_source.clone_from(&r.source);
+        }
+        if let Some(scopes) = &state.scopes {
+            fact.scopes.clone_from(scopes);
+            fact.scopes_known = true;
+        }
+        if let Some(c) = &state.scope_change {
+            fact.removed_scopes.clone_from(&state.removed_scopes);
+            fact.scope_changed_ns = c.time_ns;
+            fact.scope_event.clone_from(&c.event);
+            fact.scope_event_source.clone_from(&c.source);
+        }
+        fact.last_used_ns = state.last_used_ns;
+        if !state.parent.is_empty() {
+            fact.parent_key_id.clone_from(&state.parent);
+            fact.issued_ns = state.issued_ns;
+            if let Some(r) = self.parent_revocation(&state.parent) {
+                fact.parent_revoked_ns = r.time_ns;
+                fact.parent_revoked_event.clone_from(&r.event);
+                fact.parent_revoked_event_source.clone_from(&r.source);
+            }
+        }
+        fact
+    }
+
+    /// The earliest revocation up the chain of keys that `parent` was derived from.
+    fn parent_revocation(&self, parent: &str) -> Option<&Marker> {
+        let mut found: Option<&Marker> = None;
+        let mut key = parent;
+        for _ in 0..MAX_PARENT_DEPTH {
+            let Some(state) = self.keys.get(key) else {
+                break;
+            };
+            if let Some(r) = &state.revoked
+                && found.is_none_or(|f| r.time_ns < f.time_ns)
+            {
+                found = Some(r);
+            }
+            if state.parent.is_empty() {
+                break;
+            }
+            key = &state.parent;
+        }
+        found
+    }
+
+    fn apply(&mut self, k: &KeyLifecycle, event: &Event) {
+        if !self.keys.contains_key(&k.key_id) && self.keys.len() >= MAX_KEYS {
+            return;
+        }
+        let marker = || Marker {
+            time_ns: event.time_ns,
+            event: event.id.clone(),
+            source: event.source.to_string(),
+        };
+        let state = self.keys.entry(k.key_id.clone()).or_default();
+        match k.action {
+            KeyAction::Created => {
+                state.status = KeyStatus::Active;
+                state.created_ns = event.time_ns;
+                state.revoked = None;
+                if !k.scopes.is_empty() {
+                    state.scopes = Some(k.scopes.clone());
+                }
+                if !k.parent_key_id.is_empty() {
+                    state.parent.clone_from(&k.parent_key_id);
+                    state.issued_ns = event.time_ns;
+                }
+            }
+            KeyAction::Activated => {
+                state.status = KeyStatus::Active;
+                state.revoked = None;
+            }
+            KeyAction::Deactivated | KeyAction::Rotated => {
+                if state.status != KeyStatus::Deleted {
+                    state.status = KeyStatus::Inactive;
+                }
+                if state.revoked.is_none() {
+                    state.revoked = Some(marker());
+                }
+            }
+            KeyAction::Deleted => {
+                state.status = KeyStatus::Deleted;
+                if state.revoked.is_none() {
+                    state.revoked = Some(marker());
+                }
+            }
+            KeyAction::ScopeChanged => {
+                if let Some(old) = &state.scopes {
+                    state.removed_scopes = old
+                        .iter()
+                        .filter(|s| !k.scopes.contains(s))
+                        .cloned()
+                        .collect();
+                }
+                state.scopes = Some(k.scopes.clone());
+                state.scope_change = Some(marker());
+            }
+        }
+    }
+}
