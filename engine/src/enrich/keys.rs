@@ -184,3 +184,141 @@ impl Ledger {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Actor, Http, SourceRef};
+
+    fn event(id: &str, t: i64, key: &str, outcome: Outcome, detail: Detail) -> Event {
+        Event {
+            id: id.into(),
+            time_ns: t,
+            precision_ns: 1,
+            source: SourceRef {
+                file: "ct.json".into(),
+                record: 1,
+                line: Some(t as u64),
+                format: "cloudtrail".into(),
+            },
+            actor: Actor {
+                key_id: key.into(),
+                ..Actor::default()
+            },
+            correlation: Default::default(),
+            outcome,
+            detail,
+            attributes: Default::default(),
+            facts: Default::default(),
+        }
+    }
+
+    fn change(
+        id: &str,
+        t: i64,
+        action: KeyAction,
+        key: &str,
+        scopes: &[&str],
+        parent: &str,
+    ) -> Event {
+        event(
+            id,
+            t,
+            "AKIAADMIN",
+            Outcome::Success,
+            Detail::KeyLifecycle(KeyLifecycle {
+                action,
+                key_id: key.into(),
+                owner: String::new(),
+                scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+                parent_key_id: parent.into(),
+            }),
+        )
+    }
+
+    fn use_of(t: i64, key: &str, outcome: Outcome) -> Event {
+        event("u", t, key, outcome, Detail::Http(Http::default()))
+    }
+
+    fn run(events: Vec<Event>) -> Vec<Option<KeyFact>> {
+        let mut ledger = Ledger::default();
+        events
+            .into_iter()
+            .map(|mut e| {
+                ledger.enrich(&mut e);
+                e.facts.key
+            })
+            .collect()
+    }
+
+    #[test]
+    fn revocation_scopes_and_uses_are_known_at_each_use() {
+        let facts = run(vec![
+            change("c", 10, KeyAction::Created, "K", &["read", "write"], ""),
+            use_of(20, "K", Outcome::Success),
+            change("s", 30, KeyAction::ScopeChanged, "K", &["read"], ""),
+            change("d", 40, KeyAction::Deactivated, "K", &[], ""),
+            change("x", 45, KeyAction::Deleted, "K", &[], ""),
+            use_of(50, "K", Outcome::Denied),
+            use_of(60, "K", Outcome::Success),
+        ]);
+        let at_first_use = facts[1].clone().unwrap();
+        assert_eq!(
+            (
+                at_first_use.status,
+                at_first_use.created_ns,
+                at_first_use.last_used_ns
+            ),
+            (KeyStatus::Active, 10, 0)
+        );
+        let late = facts[6].clone().unwrap();
+        assert_eq!(late.status, KeyStatus::Deleted);
+        // The first revocation counts, and a refused attempt is not a use.
+        assert_eq!((late.revoked_ns, late.revoked_event.as_str()), (40, "d"));
+        assert_eq!(late.revoked_event_source, "ct.json:40");
+        assert_eq!(late.last_used_ns, 20);
+        assert_eq!(
+            (late.scopes, late.removed_scopes),
+            (vec!["read".to_owned()], vec!["write".to_owned()])
+        );
+        assert!(late.scopes_known);
+        assert_eq!(late.scope_changed_ns, 30);
+        // The admin's own key is a key too.
+        assert_eq!(
+            facts[0].as_ref().map(|k| k.status),
+            Some(KeyStatus::Unknown)
+        );
+    }
+
+    #[test]
+    fn reactivation_clears_the_revocation() {
+        let facts = run(vec![
+            change("d", 10, KeyAction::Deactivated, "K", &[], ""),
+            change("a", 20, KeyAction::Activated, "K", &[], ""),
+            use_of(30, "K", Outcome::Success),
+        ]);
+        let k = facts[2].clone().unwrap();
+        assert_eq!((k.status, k.revoked_ns), (KeyStatus::Active, 0));
+    }
+
+    #[test]
+    fn session_credentials_know_when_their_parent_chain_was_revoked() {
+        let facts = run(vec![
+            change("p", 10, KeyAction::Created, "ASIA1", &[], "AKIA1"),
+            change("q", 11, KeyAction::Created, "ASIA2", &[], "ASIA1"),
+            change("d", 20, KeyAction::Deleted, "AKIA1", &[], ""),
+            use_of(30, "ASIA2", Outcome::Success),
+        ]);
+        let k = facts[3].clone().unwrap();
+        assert_eq!(
+            (
+                k.parent_key_id.as_str(),
+                k.issued_ns,
+                k.parent_revoked_ns,
+                k.parent_revoked_event.as_str()
+            ),
+            ("ASIA1", 11, 20, "d")
+        );
+        assert_eq!(k.revoked_ns, 0);
+    }
+}
