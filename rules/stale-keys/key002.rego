@@ -1,0 +1,97 @@
+# TW-KEY-002: a key used beyond its reduced scope.
+#
+# Stateless on purpose: the engine's key ledger has already put on the event the key's scopes
+# now, the scopes its last downgrade removed and when. The rule decides which scope the
+# operation needs: from `scope_rules` when one matches, else a write scope for a write and a read
+# scope for a read.
+package tracewarden.rules.key002
+
+metadata := {
+	"id": "TW-KEY-002",
+	"title": "Key used beyond its reduced scope",
+	"description": "After a key's scopes were reduced, an operation that needed a removed scope succeeded with it: the service still honoured the old scopes (a cached authorization decision, or scopes never checked at use). The needed scope comes from the pack's `scope_rules` (method or operation, path prefix or table, scope); without a matching rule, a write needs a scope that grants writing (`*:write`, `write`, `admin`, `*`) and a read one that grants reading.",
+	"severity": "high",
+	"confidence": "medium",
+	"owasp": ["API2:2023", "API5:2023"],
+	"soc2": ["CC6.3", "CC6.1"],
+	"cwe": ["CWE-613", "CWE-863"],
+	"remediation": "Check the key's current scopes at every use, or bound the authorization cache's TTL by the revocation SLA and invalidate it when scopes change; issue short-lived tokens carrying their scopes so a downgrade takes effect at the next token.",
+	"kinds": ["http", "db_operation"],
+	"operations": [],
+}
+
+findings contains f if {
+	some e in input.events
+	e.outcome == "success"
+	k := object.get(e, ["facts", "key"], {})
+	removed := object.get(k, "removed_scopes", [])
+	count(removed) > 0
+	e.time_ns > k.scope_changed_ns
+	current := object.get(k, "scopes", [])
+	some scope in lost(e, removed, current)
+	f := {
+		"message": sprintf("key `%s` was downscoped at %s (removed: %s; %s) but %s succeeded after it, which needs `%s`", [k.key_id, time.format(k.scope_changed_ns), concat(", ", removed), object.get(k, "scope_event_source", "source unknown"), describe(e), scope]),
+		"principal": object.get(e.actor, "principal", ""),
+		"resource": sprintf("key/%s", [k.key_id]),
+		# A Rego finding cites events of its batch: the downscope is named in the message.
+		"evidence": [{"event_id": e.id, "role": "use"}],
+	}
+}
+
+# The removed scopes the operation needed, per the first matching rule.
+lost(e, removed, current) := {s |
+	s := mapped(e)
+	s in removed
+	not s in current
+} if mapped(e)
+
+# Without a rule: the kind of access (read or write) that only removed scopes granted.
+lost(e, removed, current) := {s |
+	not mapped(e)
+	k := kind(e)
+	some s in removed
+	grants(s, k)
+	not any_grants(current, k)
+}
+
+mapped(e) := scope if {
+	some rule in object.get(data, ["config", "scope_rules"], [])
+	parts := split(rule, " = ")
+	lhs := split(trim_space(parts[0]), " ")
+	lhs[0] == operation(e)
+	matches_target(e, lhs[1])
+	scope := trim_space(parts[1])
+}
+
+operation(e) := upper(e.http.method)
+
+operation(e) := e.db_operation.operation
+
+matches_target(e, prefix) if startswith(e.http.path, prefix)
+
+matches_target(e, table) if e.db_operation.table == table
+
+kind(e) := "write" if writes(e)
+
+kind(e) := "read" if not writes(e)
+
+writes(e) if not upper(e.http.method) in {"GET", "HEAD", "OPTIONS"}
+
+writes(e) if e.db_operation.is_write
+
+grants(scope, k) if contains(lower(scope), k)
+
+grants(scope, _) if lower(scope) in {"*", "admin", "all", "full_access"}
+
+grants(scope, _) if endswith(scope, ":*")
+
+grants(scope, _) if endswith(lower(scope), ":admin")
+
+any_grants(scopes, k) if {
+	some s in scopes
+	grants(s, k)
+}
+
+describe(e) := sprintf("`%s %s`", [e.http.method, e.http.path])
+
+describe(e) := sprintf("`%s` on `%s`", [e.db_operation.operation, e.db_operation.table])
