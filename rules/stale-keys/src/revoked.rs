@@ -152,11 +152,16 @@ impl Revoked {
     }
 }
 
+/// `2 successful uses (1 a write)`.
 fn uses_text(w: &Window) -> String {
-    let mut text = format!("{} use{}", w.uses, if w.uses == 1 { "" } else { "s" });
+    let mut text = format!(
+        "{} successful use{}",
+        w.uses,
+        if w.uses == 1 { "" } else { "s" }
+    );
     if w.writes > 0 {
         text.push_str(&format!(
-            ", {} of them write{}",
+            " ({} a write{})",
             w.writes,
             if w.writes == 1 { "" } else { "s" }
         ));
@@ -179,8 +184,8 @@ fn after_revocation(key_id: &str, w: &Window) -> Finding {
     Finding::new(
         USED_AFTER_REVOCATION.id,
         format!(
-            "key `{key_id}` was revoked at {} and kept working: {} succeeded after it, the last \
-             {} after the revocation (the revocation-to-last-use window)",
+            "key `{key_id}` was revoked at {} and kept working: {} after it, the last {} after \
+             the revocation (the revocation-to-last-use window)",
             date(w.revoked_ns),
             uses_text(w),
             duration(window),
@@ -215,7 +220,7 @@ fn session(key_id: &str, w: &Window) -> Finding {
         SESSION_OUTLIVES_PARENT.id,
         format!(
             "session credentials `{key_id}`, issued at {} with key `{}`, were used after that \
-             key was revoked at {}: {} succeeded, the last {} after the revocation",
+             key was revoked at {}: {}, the last {} after the revocation",
             date(w.issued_ns),
             w.parent,
             date(w.revoked_ns),
