@@ -321,6 +321,9 @@ pub struct KeyFact {
     pub key_id: String,
     /// Its status.
     pub status: KeyStatus,
+    /// Its owner, when a lifecycle record said.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub owner: String,
     /// When it was created (0: before the logs, or never said).
     #[serde(skip_serializing_if = "is_zero_i64")]
     pub created_ns: i64,

@@ -31,7 +31,7 @@ findings contains f if {
 	some scope in lost(e, removed, current)
 	f := {
 		"message": sprintf("key `%s` was downscoped at %s (removed: %s; %s) but %s succeeded after it, which needs `%s`", [k.key_id, time.format(k.scope_changed_ns), concat(", ", removed), object.get(k, "scope_event_source", "source unknown"), describe(e), scope]),
-		"principal": object.get(e.actor, "principal", ""),
+		"principal": principal(e, k),
 		"resource": sprintf("key/%s", [k.key_id]),
 		# A Rego finding cites events of its batch: the downscope is named in the message.
 		"evidence": [{"event_id": e.id, "role": "use"}],
@@ -95,3 +95,8 @@ any_grants(scopes, k) if {
 describe(e) := sprintf("`%s %s`", [e.http.method, e.http.path])
 
 describe(e) := sprintf("`%s` on `%s`", [e.db_operation.operation, e.db_operation.table])
+
+# Who used the key: the event's principal, else the key's owner by its lifecycle records.
+principal(e, _) := e.actor.principal if object.get(e.actor, "principal", "") != ""
+
+principal(e, k) := object.get(k, "owner", "") if object.get(e.actor, "principal", "") == ""

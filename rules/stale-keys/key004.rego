@@ -31,7 +31,7 @@ findings contains f if {
 	gap > object.get(data, ["config", "dormant_days"], 45) * day_ns
 	f := {
 		"message": sprintf("key `%s` was used by %s after %d days without use (%s %s)", [k.key_id, who(e), floor(gap / day_ns), what(k), time.format(since)]),
-		"principal": object.get(e.actor, "principal", ""),
+		"principal": principal(e, k),
 		"resource": sprintf("key/%s", [k.key_id]),
 		"evidence": [{"event_id": e.id, "role": "use"}],
 	}
@@ -52,3 +52,8 @@ what(k) := "created, never used," if object.get(k, "last_used_ns", 0) == 0
 who(e) := sprintf("`%s`", [e.actor.principal]) if object.get(e.actor, "principal", "") != ""
 
 who(e) := "an unidentified caller" if object.get(e.actor, "principal", "") == ""
+
+# Who used the key: the event's principal, else the key's owner by its lifecycle records.
+principal(e, _) := e.actor.principal if object.get(e.actor, "principal", "") != ""
+
+principal(e, k) := object.get(k, "owner", "") if object.get(e.actor, "principal", "") == ""

@@ -325,6 +325,8 @@ pub struct KeyFact<'a> {
     pub key_id: &'a str,
     /// Its status.
     pub status: KeyStatus,
+    /// Its owner, when a lifecycle record said.
+    pub owner: &'a str,
     /// When it was created.
     pub created_ns: i64,
     /// When it was last revoked (deactivated or deleted) and not activated since.
@@ -364,6 +366,7 @@ impl KeyFact<'static> {
     pub const UNKNOWN: KeyFact<'static> = KeyFact {
         key_id: "",
         status: KeyStatus::Unknown,
+        owner: "",
         created_ns: 0,
         revoked_ns: 0,
         revoked_event: "",
@@ -388,6 +391,7 @@ impl<'a> KeyFact<'a> {
         KeyFact {
             key_id: s.get(k.key_id),
             status: k.status,
+            owner: s.get(k.owner),
             created_ns: k.created_ns,
             revoked_ns: k.revoked_ns,
             revoked_event: s.get(k.revoked_event),

@@ -137,6 +137,12 @@ fn a_valid_extra_rego_rule_runs_beside_the_built_ins() {
             "TW-BOLA-003",
             "TW-BOLA-004",
             "TW-DDB-001",
+            "TW-KEY-001",
+            "TW-KEY-003",
+            "TW-KEY-005",
+            "TW-KEY-006",
+            "TW-KEY-002",
+            "TW-KEY-004",
             "TW-TOCTOU-001",
             "TW-TOCTOU-002",
             "TW-TOCTOU-003",
@@ -153,17 +159,24 @@ fn built_in_packs_are_listed() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         run.stdout,
-        "TW-BOLA-001    bola     wasm  high      Object owned by another principal accessed  [API1:2023, CC6.1, CC6.3, CWE-639, CWE-863]\n\
-         TW-BOLA-002    bola     wasm  medium    Object ids enumerated  [API1:2023, API4:2023, CC6.1, CC7.2, CWE-639, CWE-799]\n\
-         TW-BOLA-003    bola     wasm  high      Path or key names another user or tenant  [API1:2023, CC6.1, CC6.3, CWE-639, CWE-863]\n\
-         TW-BOLA-004    bola     rego  medium    Owner-scoped table accessed by a key that names no owner  [API1:2023, CC6.1, CC6.3, CWE-639, CWE-566]\n\
+        "TW-BOLA-001    bola       wasm  high      Object owned by another principal accessed  [API1:2023, CC6.1, CC6.3, CWE-639, CWE-863]\n\
+         TW-BOLA-002    bola       wasm  medium    Object ids enumerated  [API1:2023, API4:2023, CC6.1, CC7.2, CWE-639, CWE-799]\n\
+         TW-BOLA-003    bola       wasm  high      Path or key names another user or tenant  [API1:2023, CC6.1, CC6.3, CWE-639, CWE-863]\n\
+         TW-BOLA-004    bola       rego  medium    Owner-scoped table accessed by a key that names no owner  [API1:2023, CC6.1, CC6.3, CWE-639, CWE-566]\n\
          \x20 bola options: enumeration_max_ids = 50, enumeration_min_ids = 5, enumeration_window_ms = 600000, max_evidence = 20, refused_percent = 50, sequential_min_ids = 5\n\
-         TW-DDB-001     dynamodb rego  low       DynamoDB write without a ConditionExpression  [API6:2023, CC8.1, CWE-362, CWE-367]\n\
-         TW-TOCTOU-001  toctou   wasm  medium    Item read then written without a condition on its state  [API1:2023, API6:2023, CC6.1, CC8.1, CWE-367, CWE-362]\n\
-         TW-TOCTOU-002  toctou   wasm  high      Stale check used: the item changed between read and unconditional write  [API1:2023, API6:2023, CC6.1, CC7.2, CWE-367, CWE-362]\n\
-         TW-TOCTOU-003  toctou   wasm  medium    Concurrent state-changing requests on one resource all succeeded  [API6:2023, API4:2023, CC7.2, CC8.1, CWE-362, CWE-837]\n\
-         TW-TOCTOU-004  toctou   wasm  low       Burst of failed conditional writes on one item  [API6:2023, CC7.2, CWE-362]\n\
-         TW-TOCTOU-005  toctou   wasm  medium    Check read eventually consistent state before a write  [API1:2023, CC6.1, CC8.1, CWE-367, CWE-362]\n\
+         TW-DDB-001     dynamodb   rego  low       DynamoDB write without a ConditionExpression  [API6:2023, CC8.1, CWE-362, CWE-367]\n\
+         TW-KEY-001     stale-keys wasm  high      Key used after revocation  [API2:2023, CC6.2, CC6.3, CC6.1, CWE-613, CWE-672]\n\
+         TW-KEY-003     stale-keys wasm  medium    Key older than the rotation policy in use  [API2:2023, CC6.1, CC6.2, CWE-324]\n\
+         TW-KEY-005     stale-keys wasm  low       Revoked key still being tried  [API2:2023, CC6.1, CC7.2, CWE-672]\n\
+         TW-KEY-006     stale-keys wasm  high      Session credentials outlived the revoked key they came from  [API2:2023, CC6.2, CC6.3, CC6.1, CWE-613, CWE-672]\n\
+         TW-KEY-002     stale-keys rego  high      Key used beyond its reduced scope  [API2:2023, API5:2023, CC6.3, CC6.1, CWE-613, CWE-863]\n\
+         TW-KEY-004     stale-keys rego  medium    Dormant key used again  [API2:2023, CC6.1, CC7.2, CWE-324]\n\
+         \x20 stale-keys options: dormant_days = 45, max_evidence = 20, rotation_max_age_days = 90, scope_rules = []\n\
+         TW-TOCTOU-001  toctou     wasm  medium    Item read then written without a condition on its state  [API1:2023, API6:2023, CC6.1, CC8.1, CWE-367, CWE-362]\n\
+         TW-TOCTOU-002  toctou     wasm  high      Stale check used: the item changed between read and unconditional write  [API1:2023, API6:2023, CC6.1, CC7.2, CWE-367, CWE-362]\n\
+         TW-TOCTOU-003  toctou     wasm  medium    Concurrent state-changing requests on one resource all succeeded  [API6:2023, API4:2023, CC7.2, CC8.1, CWE-362, CWE-837]\n\
+         TW-TOCTOU-004  toctou     wasm  low       Burst of failed conditional writes on one item  [API6:2023, CC7.2, CWE-362]\n\
+         TW-TOCTOU-005  toctou     wasm  medium    Check read eventually consistent state before a write  [API1:2023, CC6.1, CC8.1, CWE-367, CWE-362]\n\
          \x20 toctou options: auth_tables = [], check_window_ms = 10000, concurrent_min_requests = 2, concurrent_window_ms = 100, conflict_min_requests = 3, conflict_window_ms = 2000, max_evidence = 20\n"
     );
 }

@@ -178,6 +178,12 @@ fn the_bundled_example_has_findings_from_both_hosts() {
             ("TW-BOLA-003", "wasm", "ok"),
             ("TW-BOLA-004", "rego", "ok"),
             ("TW-DDB-001", "rego", "ok"),
+            ("TW-KEY-001", "wasm", "ok"),
+            ("TW-KEY-002", "rego", "ok"),
+            ("TW-KEY-003", "wasm", "ok"),
+            ("TW-KEY-004", "rego", "ok"),
+            ("TW-KEY-005", "wasm", "ok"),
+            ("TW-KEY-006", "wasm", "ok"),
             ("TW-TOCTOU-001", "wasm", "ok"),
             ("TW-TOCTOU-002", "wasm", "ok"),
             ("TW-TOCTOU-003", "wasm", "ok"),
@@ -228,6 +234,17 @@ fn every_built_in_rule_has_a_hit_and_a_miss_fixture() {
         .map(|p| vec![p.display().to_string()])
         .collect();
     fixtures.sort();
+    // Key lifecycles with the uses they judge: a key inventory with the recorded HAR, API Gateway
+    // key events with gateway access logs.
+    fixtures.push(vec![
+        fixture("inventory/keys.json"),
+        fixture("recorded/app.har"),
+    ]);
+    fixtures.push(vec![
+        fixture("cloudtrail/key-lifecycle.json"),
+        fixture("gateway/apigw-access.jsonl"),
+        fixture("gateway/apigw-stale.jsonl"),
+    ]);
     fixtures.push(
         ["app.har", "app-wire.jsonl", "app-otlp.json"]
             .iter()
@@ -298,6 +315,12 @@ fn conditional_writes_and_denied_writes_raise_nothing() {
             ("TW-BOLA-003", 5),
             ("TW-BOLA-004", 5),
             ("TW-DDB-001", 4),
+            ("TW-KEY-001", 5),
+            ("TW-KEY-002", 5),
+            ("TW-KEY-003", 5),
+            ("TW-KEY-004", 5),
+            ("TW-KEY-005", 5),
+            ("TW-KEY-006", 5),
             ("TW-TOCTOU-001", 5),
             ("TW-TOCTOU-002", 5),
             ("TW-TOCTOU-003", 4),

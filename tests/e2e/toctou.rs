@@ -556,7 +556,7 @@ fn options_change_the_windows_and_are_checked() {
     assert_eq!(
         run.stderr,
         "error: the rule config sets options of `tocttou`, which is not loaded (loaded packs: \
-         bola, dynamodb, toctou; `[ownership]` holds the ownership settings)\n"
+         bola, dynamodb, stale-keys, toctou; `[ownership]` holds the ownership settings)\n"
     );
 }
 

@@ -322,7 +322,7 @@ fn list_rules(args: RulesArgs) -> anyhow::Result<ExitCode> {
                     .map(String::as_str)
                     .collect();
                 out.push_str(&format!(
-                    "{:<14} {:<8} {:<5} {:<9} {}  [{}]\n",
+                    "{:<14} {:<10} {:<5} {:<9} {}  [{}]\n",
                     r.id,
                     pack.name,
                     file.kind().as_str(),

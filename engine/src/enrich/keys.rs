@@ -25,6 +25,7 @@ struct Marker {
 #[derive(Debug, Clone, Default)]
 struct KeyState {
     status: KeyStatus,
+    owner: String,
     created_ns: i64,
     revoked: Option<Marker>,
     scopes: Option<Vec<String>>,
@@ -79,6 +80,7 @@ impl Ledger {
             return fact;
         };
         fact.status = state.status;
+        fact.owner.clone_from(&state.owner);
         fact.created_ns = state.created_ns;
         if let Some(r) = &state.revoked {
             fact.revoked_ns = r.time_ns;
@@ -139,6 +141,9 @@ impl Ledger {
             source: event.source.to_string(),
         };
         let state = self.keys.entry(k.key_id.clone()).or_default();
+        if !k.owner.is_empty() {
+            state.owner.clone_from(&k.owner);
+        }
         match k.action {
             KeyAction::Created => {
                 state.status = KeyStatus::Active;

@@ -182,13 +182,13 @@ impl StaleKeys {
             "key `{}` was {} days old when `{}` used it (policy: {} days); created {}",
             key.key_id,
             age / DAY_NS,
-            event.actor.principal,
+            principal(event),
             self.options.max_age_ns / DAY_NS,
             revoked::date(key.created_ns),
         );
         out.push(
             Finding::new(OVERDUE_ROTATION.id, message)
-                .principal(event.actor.principal)
+                .principal(principal(event))
                 .resource(format!("key/{}", key.key_id))
                 .evidence(event, "use"),
         );
@@ -196,6 +196,14 @@ impl StaleKeys {
 }
 
 tracewarden_sdk::export_rule!(StaleKeys);
+
+/// Who used the key: the event's principal, else the key's owner by its lifecycle records.
+pub(crate) fn principal<'a>(event: &Event<'a>) -> &'a str {
+    match (event.actor.principal, event.facts.key) {
+        ("", Some(key)) => key.owner,
+        (p, _) => p,
+    }
+}
 
 /// Whether an event changes state: an HTTP method other than GET/HEAD/OPTIONS, a DB write.
 pub(crate) fn is_write(event: &Event<'_>) -> bool {

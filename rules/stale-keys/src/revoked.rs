@@ -38,7 +38,7 @@ impl Window {
             self.writes += 1;
         }
         if self.principal.is_empty() {
-            event.actor.principal.clone_into(&mut self.principal);
+            crate::principal(event).clone_into(&mut self.principal);
         }
         let e = Evidence::of(event, role);
         if self.evidence.len() < options.max_evidence.saturating_sub(1).max(1) {

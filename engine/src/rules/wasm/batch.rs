@@ -118,6 +118,7 @@ impl<'e> Builder<'e> {
         wire::KeyFact {
             key_id: self.str(&k.key_id),
             status: key_status(k.status),
+            owner: self.str(&k.owner),
             created_ns: k.created_ns,
             revoked_ns: k.revoked_ns,
             revoked_event: self.str(&k.revoked_event),
