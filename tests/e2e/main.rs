@@ -14,6 +14,7 @@ mod bola;
 mod common;
 mod formats;
 mod inputs;
+mod keys;
 mod packs;
 mod sandbox;
 mod scan;
