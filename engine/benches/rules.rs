@@ -100,7 +100,7 @@ fn bench(c: &mut Criterion) {
     let enriched: Vec<Event> = Enricher::new(&settings)
         .wrap(events.iter().cloned())
         .collect();
-    for pack in ["toctou", "bola", "dynamodb"] {
+    for pack in ["toctou", "bola", "stale-keys", "dynamodb"] {
         let rules = only(pack);
         group.bench_function(format!("{pack} events/s"), |b| {
             b.iter(|| rules.run(enriched.iter().cloned(), 1))
