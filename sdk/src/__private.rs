@@ -31,6 +31,7 @@ fn rule_info(meta: &RuleMeta) -> wire::RuleInfo {
         remediation: meta.remediation.to_owned(),
         kinds: meta.kinds.to_vec(),
         operations: strings(meta.operations),
+        requires: meta.requires.to_vec(),
         partitioning: meta.partitioning,
     }
 }

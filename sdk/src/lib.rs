@@ -80,6 +80,8 @@ pub mod bindings {
 pub use bindings::tracewarden::rule::types::Confidence;
 /// What an event records.
 pub use bindings::tracewarden::rule::types::EventKind;
+/// A fact of the enrichment stage a rule needs (`RuleMeta::requires`).
+pub use bindings::tracewarden::rule::types::FactNeed;
 /// What happened to a credential.
 pub use bindings::tracewarden::rule::types::KeyAction;
 /// A key's status in the engine's lifecycle ledger.
@@ -125,9 +127,9 @@ pub trait Rule: Default {
 /// Common imports for rule authors.
 pub mod prelude {
     pub use crate::{
-        Confidence, Config, DbOperation, Detail, Event, EventBuilder, EventKind, Evidence, Finding,
-        Findings, KeyAction, KeyFact, KeyStatus, LinkMethod, ObjectFact, Outcome, OwnerSource,
-        Partitioning, Relation, Rule, RuleMeta, Severity,
+        Confidence, Config, DbOperation, Detail, Event, EventBuilder, EventKind, Evidence,
+        FactNeed, Finding, Findings, KeyAction, KeyFact, KeyStatus, LinkMethod, ObjectFact,
+        Outcome, OwnerSource, Partitioning, Relation, Rule, RuleMeta, Severity,
     };
 }
 

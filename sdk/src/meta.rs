@@ -1,6 +1,6 @@
 //! Rule metadata as a rule author writes it: `const`-friendly, converted to the wire once.
 
-use crate::{Confidence, EventKind, Partitioning, Severity};
+use crate::{Confidence, EventKind, FactNeed, Partitioning, Severity};
 
 /// Metadata of one rule. Mapping ids are checked against the engine's catalogs when the pack
 /// loads; an unknown id refuses the pack.
@@ -28,6 +28,8 @@ pub struct RuleMeta {
     pub kinds: &'static [EventKind],
     /// If not empty, only events whose DB operation or HTTP method is one of these.
     pub operations: &'static [&'static str],
+    /// Only events that have all these facts of the engine's enrichment stage.
+    pub requires: &'static [FactNeed],
     /// How the host may split the stream.
     pub partitioning: Partitioning,
 }
@@ -47,6 +49,7 @@ impl RuleMeta {
         remediation: "",
         kinds: &[],
         operations: &[],
+        requires: &[],
         partitioning: Partitioning::None,
     };
 

@@ -139,10 +139,10 @@ fn a_valid_extra_rego_rule_runs_beside_the_built_ins() {
             "TW-DDB-001",
             "TW-KEY-001",
             "TW-KEY-003",
+            "TW-KEY-004",
             "TW-KEY-005",
             "TW-KEY-006",
             "TW-KEY-002",
-            "TW-KEY-004",
             "TW-TOCTOU-001",
             "TW-TOCTOU-002",
             "TW-TOCTOU-003",
@@ -167,10 +167,10 @@ fn built_in_packs_are_listed() {
          TW-DDB-001     dynamodb   rego  low       DynamoDB write without a ConditionExpression  [API6:2023, CC8.1, CWE-362, CWE-367]\n\
          TW-KEY-001     stale-keys wasm  high      Key used after revocation  [API2:2023, CC6.2, CC6.3, CC6.1, CWE-613, CWE-672]\n\
          TW-KEY-003     stale-keys wasm  medium    Key older than the rotation policy in use  [API2:2023, CC6.1, CC6.2, CWE-324]\n\
+         TW-KEY-004     stale-keys wasm  medium    Dormant key used again  [API2:2023, CC6.1, CC7.2, CWE-324]\n\
          TW-KEY-005     stale-keys wasm  low       Revoked key still being tried  [API2:2023, CC6.1, CC7.2, CWE-672]\n\
          TW-KEY-006     stale-keys wasm  high      Session credentials outlived the revoked key they came from  [API2:2023, CC6.2, CC6.3, CC6.1, CWE-613, CWE-672]\n\
          TW-KEY-002     stale-keys rego  high      Key used beyond its reduced scope  [API2:2023, API5:2023, CC6.3, CC6.1, CWE-613, CWE-863]\n\
-         TW-KEY-004     stale-keys rego  medium    Dormant key used again  [API2:2023, CC6.1, CC7.2, CWE-324]\n\
          \x20 stale-keys options: dormant_days = 45, max_evidence = 20, rotation_max_age_days = 90, scope_rules = []\n\
          TW-TOCTOU-001  toctou     wasm  medium    Item read then written without a condition on its state  [API1:2023, API6:2023, CC6.1, CC8.1, CWE-367, CWE-362]\n\
          TW-TOCTOU-002  toctou     wasm  high      Stale check used: the item changed between read and unconditional write  [API1:2023, API6:2023, CC6.1, CC7.2, CWE-367, CWE-362]\n\

@@ -181,7 +181,7 @@ fn the_bundled_example_has_findings_from_both_hosts() {
             ("TW-KEY-001", "wasm", "ok"),
             ("TW-KEY-002", "rego", "ok"),
             ("TW-KEY-003", "wasm", "ok"),
-            ("TW-KEY-004", "rego", "ok"),
+            ("TW-KEY-004", "wasm", "ok"),
             ("TW-KEY-005", "wasm", "ok"),
             ("TW-KEY-006", "wasm", "ok"),
             ("TW-TOCTOU-001", "wasm", "ok"),
@@ -244,6 +244,16 @@ fn every_built_in_rule_has_a_hit_and_a_miss_fixture() {
         fixture("cloudtrail/key-lifecycle.json"),
         fixture("gateway/apigw-access.jsonl"),
         fixture("gateway/apigw-stale.jsonl"),
+    ]);
+    // A downscoped key used for reads only.
+    fixtures.push(vec![
+        fixture("inventory/changes.csv"),
+        fixture("gateway/apigw-downscoped.jsonl"),
+    ]);
+    // The stage that refuses the disabled key: uses of a revoked key, none successful.
+    fixtures.push(vec![
+        fixture("cloudtrail/key-lifecycle.json"),
+        fixture("gateway/apigw-access.jsonl"),
     ]);
     fixtures.push(
         ["app.har", "app-wire.jsonl", "app-otlp.json"]
@@ -310,17 +320,19 @@ fn conditional_writes_and_denied_writes_raise_nothing() {
     assert_eq!(
         seen,
         [
-            ("TW-BOLA-001", 5),
+            // Rules see only events with the facts they require: objects whose owner is known
+            // (the creation's own item is not yet owned), scoped tables, revoked keys.
+            ("TW-BOLA-001", 3),
             ("TW-BOLA-002", 5),
-            ("TW-BOLA-003", 5),
-            ("TW-BOLA-004", 5),
+            ("TW-BOLA-003", 3),
+            ("TW-BOLA-004", 2),
             ("TW-DDB-001", 4),
-            ("TW-KEY-001", 5),
-            ("TW-KEY-002", 5),
-            ("TW-KEY-003", 5),
+            ("TW-KEY-001", 0),
+            ("TW-KEY-002", 0),
+            ("TW-KEY-003", 0),
             ("TW-KEY-004", 5),
-            ("TW-KEY-005", 5),
-            ("TW-KEY-006", 5),
+            ("TW-KEY-005", 0),
+            ("TW-KEY-006", 0),
             ("TW-TOCTOU-001", 5),
             ("TW-TOCTOU-002", 5),
             ("TW-TOCTOU-003", 4),

@@ -126,9 +126,56 @@ pub struct RuleMeta {
     /// If not empty, only events whose operation is one of these.
     #[serde(default)]
     pub operations: Vec<String>,
+    /// Only events that have all these enrichment facts.
+    #[serde(default)]
+    pub requires: Vec<FactNeed>,
     /// How the host may split the stream.
     #[serde(default)]
     pub partitioning: Partitioning,
+}
+
+/// A fact of the enrichment stage a rule needs on an event (`requires` in its metadata): the host
+/// sends it only events that have every fact it lists, which spares a rule (a Rego rule above
+/// all) the events it could never report on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FactNeed {
+    /// The event names a key (`facts.key`).
+    Key,
+    /// The key's creation is known.
+    KeyCreated,
+    /// The key is revoked.
+    KeyRevoked,
+    /// The key's last scope change removed scopes.
+    KeyDownscoped,
+    /// The key was derived from a key that is revoked.
+    KeyParentRevoked,
+    /// The event touches objects.
+    Objects,
+    /// One of its objects has a known owner.
+    ObjectsOwned,
+    /// One of its objects is in an owner-scoped table.
+    ObjectsScoped,
+}
+
+impl FactNeed {
+    /// Whether `event` has the fact.
+    pub fn met(&self, event: &Event) -> bool {
+        let key = event.facts.key.as_ref();
+        let objects = &event.facts.objects;
+        match self {
+            FactNeed::Key => key.is_some(),
+            FactNeed::KeyCreated => key.is_some_and(|k| k.created_ns != 0),
+            FactNeed::KeyRevoked => key.is_some_and(|k| k.revoked_ns != 0),
+            FactNeed::KeyDownscoped => key.is_some_and(|k| !k.removed_scopes.is_empty()),
+            FactNeed::KeyParentRevoked => key.is_some_and(|k| k.parent_revoked_ns != 0),
+            FactNeed::Objects => !objects.is_empty(),
+            FactNeed::ObjectsOwned => objects
+                .iter()
+                .any(|o| !o.owner.is_empty() || !o.owner_tenant.is_empty()),
+            FactNeed::ObjectsScoped => objects.iter().any(|o| o.scoped),
+        }
+    }
 }
 
 impl RuleMeta {
@@ -137,6 +184,7 @@ impl RuleMeta {
         (self.kinds.is_empty() || self.kinds.contains(&event.kind()))
             && (self.operations.is_empty()
                 || self.operations.iter().any(|o| o == event.operation()))
+            && self.requires.iter().all(|need| need.met(event))
     }
 
     /// Every problem with this metadata: missing id or title, ids unknown to the catalogs.
@@ -192,6 +240,7 @@ mod tests {
             remediation: String::new(),
             kinds: vec![],
             operations: vec![],
+            requires: vec![],
             partitioning: Partitioning::None,
         }
     }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 pub use config::{OptionValue, PackConfig, RuleConfig, parse_rule_config};
-pub use meta::{Confidence, Partitioning, RuleMeta, Severity};
+pub use meta::{Confidence, FactNeed, Partitioning, RuleMeta, Severity};
 pub use pack::{EmbeddedPack, PackSource, RuleFile, RuleKind, RulePack, Runtime, digest};
 pub use rego::RegoRule;
 pub use wasm::{CONTRACT_VERSION, WasmComponent, WasmLimits};

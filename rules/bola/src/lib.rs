@@ -48,6 +48,7 @@ pub(crate) const CROSS_PRINCIPAL: RuleMeta = RuleMeta {
         guess limit the damage but are not authorization.",
     kinds: &[EventKind::Http, EventKind::DbOperation],
     operations: &[],
+    requires: &[FactNeed::ObjectsOwned],
     partitioning: Partitioning::None,
 };
 
@@ -72,6 +73,7 @@ pub(crate) const ENUMERATION: RuleMeta = RuleMeta {
         authorization holds (TW-BOLA-001/003).",
     kinds: &[EventKind::Http, EventKind::DbOperation],
     operations: &[],
+    requires: &[FactNeed::Objects],
     partitioning: Partitioning::ByPrincipal,
 };
 
@@ -96,6 +98,7 @@ pub(crate) const ID_MISMATCH: RuleMeta = RuleMeta {
         IAM `dynamodb:LeadingKeys`.",
     kinds: &[EventKind::Http, EventKind::DbOperation],
     operations: &[],
+    requires: &[FactNeed::ObjectsOwned],
     partitioning: Partitioning::None,
 };
 

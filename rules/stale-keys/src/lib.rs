@@ -11,9 +11,12 @@
 //! - TW-KEY-005: failed attempts with a revoked key (someone still holds it);
 //! - TW-KEY-006: session credentials obtained with a key before it was revoked, used after.
 //!
-//! TW-KEY-002 (use beyond a reduced scope) and TW-KEY-004 (dormant key reactivated) are stateless
-//! over the ledger's facts and live in `key002.rego` and `key004.rego`. None of the rules keeps a
-//! key's lifecycle: the engine's ledger does, and hands every rule `facts.key`.
+//! - TW-KEY-004: a key used after more than `dormant_days` without use (stateless over the
+//!   ledger's facts, but it judges every use of every key: cheaper here than in Rego).
+//!
+//! TW-KEY-002 (use beyond a reduced scope) is stateless over the ledger's facts and lives in
+//! `key002.rego`: only uses of downscoped keys reach it. None of the rules keeps a key's
+//! lifecycle: the engine's ledger does, and hands every rule `facts.key`.
 
 mod options;
 mod revoked;
@@ -52,6 +55,7 @@ pub(crate) const USED_AFTER_REVOCATION: RuleMeta = RuleMeta {
         EventKind::AuthDecision,
     ],
     operations: &[],
+    requires: &[FactNeed::KeyRevoked],
     partitioning: Partitioning::None,
 };
 
@@ -76,6 +80,7 @@ pub(crate) const OVERDUE_ROTATION: RuleMeta = RuleMeta {
         EventKind::AuthDecision,
     ],
     operations: &[],
+    requires: &[FactNeed::KeyCreated],
     partitioning: Partitioning::None,
 };
 
@@ -101,6 +106,7 @@ pub(crate) const PROBING: RuleMeta = RuleMeta {
         EventKind::AuthDecision,
     ],
     operations: &[],
+    requires: &[FactNeed::KeyRevoked],
     partitioning: Partitioning::None,
 };
 
@@ -126,6 +132,33 @@ pub(crate) const SESSION_OUTLIVES_PARENT: RuleMeta = RuleMeta {
         EventKind::AuthDecision,
     ],
     operations: &[],
+    requires: &[FactNeed::KeyParentRevoked],
+    partitioning: Partitioning::None,
+};
+
+pub(crate) const DORMANT: RuleMeta = RuleMeta {
+    id: "TW-KEY-004",
+    title: "Dormant key used again",
+    description: "A key that had not been used for longer than `dormant_days` (45 by default; \
+        from its previous use in the inputs, or from its creation when it was never used) was \
+        used successfully. Forgotten keys that wake up are a classic sign of a leak (the \
+        Cloudflare 2023 service token). Keys never seen before the inputs began are not judged.",
+    severity: Severity::Medium,
+    confidence: Confidence::Low,
+    owasp: OWASP_KEYS,
+    soc2: &["CC6.1", "CC7.2"],
+    cwe: &["CWE-324"],
+    remediation: "Confirm with the key's owner that the use is expected; deactivate keys unused \
+        for the dormancy period (IAM credential reports, API key inventories) so a leaked copy \
+        is worthless, and alert on their reuse.",
+    kinds: &[
+        EventKind::Http,
+        EventKind::DbOperation,
+        EventKind::KeyLifecycle,
+        EventKind::AuthDecision,
+    ],
+    operations: &[],
+    requires: &[FactNeed::Key],
     partitioning: Partitioning::None,
 };
 
@@ -143,6 +176,7 @@ impl Rule for StaleKeys {
         vec![
             USED_AFTER_REVOCATION,
             OVERDUE_ROTATION,
+            DORMANT,
             PROBING,
             SESSION_OUTLIVES_PARENT,
         ]
@@ -159,6 +193,7 @@ impl Rule for StaleKeys {
         };
         self.revoked.on_event(event, &key, &self.options);
         self.overdue(event, &key, out);
+        self.dormant(event, &key, out);
     }
 
     fn finish(&mut self, out: &mut Findings) {
@@ -167,6 +202,32 @@ impl Rule for StaleKeys {
 }
 
 impl StaleKeys {
+    /// TW-KEY-004: a gap longer than `dormant_days` before this use (each gap has one such use).
+    fn dormant(&self, event: &Event<'_>, key: &KeyFact<'_>, out: &mut Findings) {
+        let (since, what) = match (key.last_used_ns, key.created_ns) {
+            (0, 0) => return,
+            (0, created) => (created, "created, never used,"),
+            (last, _) => (last, "last used"),
+        };
+        let gap = event.time_ns.saturating_sub(since);
+        if event.outcome != Outcome::Success || gap <= self.options.dormant_ns {
+            return;
+        }
+        let message = format!(
+            "key `{}` was used by `{}` after {} days without use ({what} {})",
+            key.key_id,
+            principal(event),
+            gap / DAY_NS,
+            revoked::date(since),
+        );
+        out.push(
+            Finding::new(DORMANT.id, message)
+                .principal(principal(event))
+                .resource(format!("key/{}", key.key_id))
+                .evidence(event, "use"),
+        );
+    }
+
     fn overdue(&mut self, event: &Event<'_>, key: &KeyFact<'_>, out: &mut Findings) {
         let age = event.time_ns.saturating_sub(key.created_ns);
         if event.outcome != Outcome::Success

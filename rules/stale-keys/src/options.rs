@@ -10,6 +10,8 @@ pub(crate) const DAY_NS: i64 = 86_400_000_000_000;
 pub(crate) struct Options {
     /// 003: the age past which a key is overdue for rotation.
     pub max_age_ns: i64,
+    /// 004: the gap without use after which a use is a reactivation.
+    pub dormant_ns: i64,
     /// Most evidence events listed in one finding.
     pub max_evidence: usize,
 }
@@ -18,6 +20,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             max_age_ns: 90 * DAY_NS,
+            dormant_ns: 45 * DAY_NS,
             max_evidence: 20,
         }
     }
@@ -48,11 +51,15 @@ impl Options {
         if max_evidence == 0 {
             return Err("option `max_evidence` is 0: expected at least 1".to_owned());
         }
-        Ok(Options {
-            max_age_ns: i64::try_from(days)
+        let in_ns = |name: &str, days: u64| {
+            i64::try_from(days)
                 .ok()
                 .and_then(|d| d.checked_mul(DAY_NS))
-                .ok_or_else(|| format!("option `rotation_max_age_days` is {days}: too long"))?,
+                .ok_or_else(|| format!("option `{name}` is {days}: too long"))
+        };
+        Ok(Options {
+            max_age_ns: in_ns("rotation_max_age_days", days)?,
+            dormant_ns: in_ns("dormant_days", dormant)?,
             max_evidence,
         })
     }

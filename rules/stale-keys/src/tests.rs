@@ -142,6 +142,7 @@ fn an_old_key_is_reported_once_and_the_policy_is_an_option() {
         key_id: "K2",
         status: KeyStatus::Active,
         created_ns: T0 - 100 * DAY,
+        last_used_ns: T0 - DAY,
         ..KeyFact::UNKNOWN
     };
     let events = [call("GET", 200, T0, k), call("GET", 200, T0 + MIN, k)];
@@ -188,4 +189,49 @@ fn times_are_written_plainly() {
     assert_eq!(date(0), "1970-01-01T00:00:00Z");
     assert_eq!(duration(250_000_000), "0.250 s");
     assert_eq!(duration(3 * DAY + 4 * 60 * MIN), "3 d 4 h");
+}
+
+#[test]
+fn a_use_after_a_long_gap_is_a_dormant_key_reactivated() {
+    let used = |last: i64, created: i64, t: i64| {
+        call(
+            "GET",
+            200,
+            t,
+            KeyFact {
+                key_id: "K3",
+                status: KeyStatus::Active,
+                last_used_ns: last,
+                created_ns: created,
+                ..KeyFact::UNKNOWN
+            },
+        )
+    };
+    let findings = run::<StaleKeys>(&[
+        used(T0 - 63 * DAY, 0, T0),
+        used(T0, 0, T0 + DAY),
+        used(0, T0 - 50 * DAY, T0),
+        used(0, 0, T0),
+    ]);
+    assert_eq!(
+        rules(&findings),
+        [
+            ("TW-KEY-004", None, "key/K3"),
+            ("TW-KEY-004", None, "key/K3")
+        ]
+    );
+    assert_eq!(
+        findings[0].message,
+        "key `K3` was used by `alice` after 63 days without use (last used 2026-01-10T09:00:00Z)"
+    );
+    assert_eq!(
+        findings[1].message,
+        "key `K3` was used by `alice` after 50 days without use (created, never used, \
+         2026-01-23T09:00:00Z)"
+    );
+    let patient = Config::from_pairs([("dormant_days", OptionValue::Integer(90))]);
+    assert_eq!(
+        run_configured::<StaleKeys>(&patient, &[used(T0 - 63 * DAY, 0, T0)]).unwrap(),
+        []
+    );
 }

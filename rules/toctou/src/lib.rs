@@ -63,6 +63,7 @@ pub(crate) const CHECK_THEN_WRITE: RuleMeta = RuleMeta {
         use.",
     kinds: &[EventKind::DbOperation],
     operations: OPERATIONS,
+    requires: &[],
     partitioning: Partitioning::ByResource,
 };
 
@@ -84,6 +85,7 @@ pub(crate) const OBSERVED_RACE: RuleMeta = RuleMeta {
         history for the lost update.",
     kinds: &[EventKind::DbOperation],
     operations: OPERATIONS,
+    requires: &[],
     partitioning: Partitioning::ByResource,
 };
 
@@ -115,6 +117,7 @@ pub(crate) const CONCURRENT: RuleMeta = RuleMeta {
         "PATCH",
         "DELETE",
     ],
+    requires: &[],
     partitioning: Partitioning::ByPrincipal,
 };
 
@@ -136,6 +139,7 @@ pub(crate) const CONFLICT_BURST: RuleMeta = RuleMeta {
         an idempotency key; if they are many, review what made the item contended.",
     kinds: &[EventKind::DbOperation],
     operations: &["PutItem", "UpdateItem", "DeleteItem", "ConditionCheck"],
+    requires: &[],
     partitioning: Partitioning::ByResource,
 };
 
@@ -157,6 +161,7 @@ pub(crate) const WEAK_CHECK: RuleMeta = RuleMeta {
         whose ConditionCheck re-checks the item that was read, alongside the write.",
     kinds: &[EventKind::DbOperation],
     operations: OPERATIONS,
+    requires: &[],
     partitioning: Partitioning::ByTrace,
 };
 

@@ -17,7 +17,7 @@ use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, Was
 use self::batch::BatchEncoder;
 use self::bindings::tracewarden::rule::types as wire;
 use super::config::{OptionValue, PackConfig};
-use super::meta::{Confidence, Partitioning, RuleMeta, Severity};
+use super::meta::{Confidence, FactNeed, Partitioning, RuleMeta, Severity};
 use crate::event::{Event, EventKind};
 use crate::finding::{Evidence, RawFinding};
 
@@ -406,6 +406,20 @@ fn rule_meta(info: wire::RuleInfo) -> RuleMeta {
             })
             .collect(),
         operations: info.operations,
+        requires: info
+            .requires
+            .into_iter()
+            .map(|n| match n {
+                wire::FactNeed::Key => FactNeed::Key,
+                wire::FactNeed::KeyCreated => FactNeed::KeyCreated,
+                wire::FactNeed::KeyRevoked => FactNeed::KeyRevoked,
+                wire::FactNeed::KeyDownscoped => FactNeed::KeyDownscoped,
+                wire::FactNeed::KeyParentRevoked => FactNeed::KeyParentRevoked,
+                wire::FactNeed::Objects => FactNeed::Objects,
+                wire::FactNeed::ObjectsOwned => FactNeed::ObjectsOwned,
+                wire::FactNeed::ObjectsScoped => FactNeed::ObjectsScoped,
+            })
+            .collect(),
         partitioning: match info.partitioning {
             wire::Partitioning::None => Partitioning::None,
             wire::Partitioning::ByPrincipal => Partitioning::ByPrincipal,
