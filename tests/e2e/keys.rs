@@ -168,6 +168,31 @@ fn a_rotation_done_right_raises_nothing() {
     };
     // The rules did look: every keyed use for dormancy, the refused session call for 006.
     assert_eq!((seen("TW-KEY-004"), seen("TW-KEY-006")), (16, 1));
+    // No revoked key was used: with the lifecycle in the inputs, that silence is a result.
+    let coverage = |report: &Value, id: &str| {
+        report["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap()["coverage"]
+            .clone()
+    };
+    assert_eq!(
+        coverage(&report, "TW-KEY-001"),
+        serde_json::json!({"status": "full", "notes": [
+            "8 event(s) of the kinds it reads, none with the facts it needs (key_revoked)"
+        ]})
+    );
+    // Uses without any lifecycle source: the rules cannot know of revocations.
+    let report = scan(&["recorded/app.har"], &[]);
+    assert_eq!(
+        coverage(&report, "TW-KEY-001"),
+        serde_json::json!({"status": "none", "notes": [
+            "no key lifecycle source among the inputs (CloudTrail IAM, API Gateway or STS key \
+             events, or a key inventory): revocations, scopes and key ages are unknown"
+        ]})
+    );
 }
 
 #[test]

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::event::EventKind;
 use crate::ingest::{InputFormat, InputReport, StreamStats};
-use crate::rules::RuleMeta;
+use crate::rules::{FactNeed, RuleMeta};
 
 /// How well a rule's needs were met.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -45,6 +45,46 @@ pub(super) fn assess(
     } else {
         rule.kinds.clone()
     };
+    // Revocations, scopes and creations come from the key lifecycle ledger: without a lifecycle
+    // source, a rule that needs them cannot fire, whatever uses the inputs hold.
+    let needs_ledger = rule.requires.iter().any(|n| {
+        matches!(
+            n,
+            FactNeed::KeyCreated
+                | FactNeed::KeyRevoked
+                | FactNeed::KeyDownscoped
+                | FactNeed::KeyParentRevoked
+        )
+    });
+    if needs_ledger
+        && stats
+            .by_kind
+            .get(&EventKind::KeyLifecycle)
+            .copied()
+            .unwrap_or(0)
+            == 0
+    {
+        return Coverage {
+            status: CoverageStatus::None,
+            notes: vec![missing(EventKind::KeyLifecycle, inputs)],
+        };
+    }
+    let present: u64 = kinds
+        .iter()
+        .map(|k| stats.by_kind.get(k).copied().unwrap_or(0))
+        .sum();
+    if seen == 0 && !rule.requires.is_empty() && present > 0 {
+        // The rule was given nothing because no event had the facts it needs (no revoked key
+        // was used, no object of a known owner was touched): that silence is a result.
+        let needs: Vec<&str> = rule.requires.iter().map(FactNeed::as_str).collect();
+        return Coverage {
+            status: CoverageStatus::Full,
+            notes: vec![format!(
+                "{present} event(s) of the kinds it reads, none with the facts it needs ({})",
+                needs.join(", ")
+            )],
+        };
+    }
     if seen == 0 {
         for kind in &kinds {
             let present = stats.by_kind.get(kind).copied().unwrap_or(0);
@@ -117,8 +157,8 @@ fn missing(kind: EventKind, inputs: &[InputReport]) -> String {
                 .to_owned()
         }
         EventKind::KeyLifecycle => {
-            "no key lifecycle source among the inputs (CloudTrail IAM or API Gateway key \
-             management events, or a key inventory)"
+            "no key lifecycle source among the inputs (CloudTrail IAM, API Gateway or STS key \
+             events, or a key inventory): revocations, scopes and key ages are unknown"
                 .to_owned()
         }
         EventKind::AuthDecision => "no authorization decisions among the inputs".to_owned(),

@@ -159,6 +159,20 @@ pub enum FactNeed {
 }
 
 impl FactNeed {
+    /// The need's name in metadata.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            FactNeed::Key => "key",
+            FactNeed::KeyCreated => "key_created",
+            FactNeed::KeyRevoked => "key_revoked",
+            FactNeed::KeyDownscoped => "key_downscoped",
+            FactNeed::KeyParentRevoked => "key_parent_revoked",
+            FactNeed::Objects => "objects",
+            FactNeed::ObjectsOwned => "objects_owned",
+            FactNeed::ObjectsScoped => "objects_scoped",
+        }
+    }
+
     /// Whether `event` has the fact.
     pub fn met(&self, event: &Event) -> bool {
         let key = event.facts.key.as_ref();
