@@ -338,7 +338,7 @@ fn outcome(error_code: &str) -> crate::event::Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::Outcome;
+    use crate::event::{KeyAction, Outcome};
 
     fn collect(text: &str) -> Vec<(u64, Option<u64>, Result<Event, String>)> {
         let mut out = Vec::new();
@@ -428,6 +428,41 @@ mod tests {
         let out = collect(kms);
         assert_eq!(
             out[0].2.as_ref().unwrap_err(),
+            "skip: not a DynamoDB data event or a key lifecycle event"
+        );
+    }
+
+    #[test]
+    fn sts_credential_issuance_is_a_derived_key() {
+        let assume = r#"{"eventTime":"2023-07-10T12:06:37Z","eventSource":"sts.amazonaws.com","eventName":"AssumeRole","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/bert","accessKeyId":"AKIAPARENT"},"requestParameters":{"roleArn":"arn:aws:iam::1:role/r","roleSessionName":"s"},"responseElements":{"credentials":{"accessKeyId":"ASIACHILD","sessionToken":"x","expiration":"Jul 10, 2023, 1:06:37 PM"},"assumedRoleUser":{"assumedRoleId":"AROA:s","arn":"arn:aws:sts::1:assumed-role/r/s"}},"eventID":"a1"}"#;
+        let refused = r#"{"eventTime":"2023-07-10T12:06:38Z","eventSource":"sts.amazonaws.com","eventName":"AssumeRole","userIdentity":{"type":"IAMUser","accessKeyId":"AKIAPARENT"},"errorCode":"AccessDenied","requestParameters":null,"responseElements":null}"#;
+        let who = r#"{"eventTime":"2023-07-10T12:06:39Z","eventSource":"sts.amazonaws.com","eventName":"GetCallerIdentity","responseElements":null}"#;
+        let out = collect(&format!("{assume}\n{refused}\n{who}\n"));
+        let e = out[0].2.as_ref().unwrap();
+        let Detail::KeyLifecycle(k) = &e.detail else {
+            panic!("{e:?}")
+        };
+        assert_eq!(
+            (
+                k.action,
+                k.key_id.as_str(),
+                k.owner.as_str(),
+                k.parent_key_id.as_str()
+            ),
+            (
+                KeyAction::Created,
+                "ASIACHILD",
+                "arn:aws:sts::1:assumed-role/r/s",
+                "AKIAPARENT"
+            )
+        );
+        assert_eq!(e.actor.key_id, "AKIAPARENT");
+        assert_eq!(
+            out[1].2.as_ref().unwrap_err(),
+            "skip: STS call that issued no credentials CloudTrail logged"
+        );
+        assert_eq!(
+            out[2].2.as_ref().unwrap_err(),
             "skip: not a DynamoDB data event or a key lifecycle event"
         );
     }
