@@ -5,10 +5,10 @@
 
 use serde_json::Value;
 
-use crate::common::{assert_accounted, fixture, scan_json, tracewarden};
+use crate::common::{evidence_at, pack_messages, scan_fixtures, tracewarden};
 
 fn recorded(file: &str) -> String {
-    fixture(&format!("recorded/bola/{file}"))
+    crate::common::fixture(&format!("recorded/bola/{file}"))
 }
 
 /// `(rule, severity, confidence, principal, resource, [(role, file:line)])` of the BOLA findings.
@@ -29,16 +29,7 @@ fn bola(report: &Value) -> Vec<Row> {
         .filter(|f| f["pack"] == "bola")
         .map(|f| {
             let s = |k: &str| f[k].as_str().unwrap().to_owned();
-            let evidence = f["evidence"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|e| {
-                    let source = e["source"].as_str().unwrap();
-                    let file = source.rsplit('/').next().unwrap();
-                    (e["role"].as_str().unwrap().to_owned(), file.to_owned())
-                })
-                .collect();
+            let evidence = evidence_at(f);
             (
                 s("rule_id"),
                 s("severity"),
@@ -73,25 +64,13 @@ fn row(
 }
 
 fn messages(report: &Value) -> Vec<String> {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["pack"] == "bola")
-        .map(|f| f["message"].as_str().unwrap().to_owned())
-        .collect()
+    pack_messages(report, "bola")
 }
 
 fn scan(files: &[&str], extra: &[&str]) -> Value {
-    let inputs: Vec<String> = files.iter().map(|f| recorded(f)).collect();
-    let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
-    let mut args = vec!["--fail-on", "none"];
-    args.extend_from_slice(extra);
-    let run = scan_json(&inputs, &args);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let report = run.json();
-    assert_accounted(&report);
-    report
+    let files: Vec<String> = files.iter().map(|f| format!("recorded/bola/{f}")).collect();
+    let files: Vec<&str> = files.iter().map(String::as_str).collect();
+    scan_fixtures(&files, extra)
 }
 
 /// mallory's walk of `collection` as TW-BOLA-002 reports it: `n` attempts as evidence, the

@@ -100,3 +100,44 @@ pub fn assert_accounted(report: &Value) {
         assert_eq!(by_reason, n("skipped"), "skipped reasons of {input}");
     }
 }
+
+/// `scan --format json --fail-on none` over fixtures (paths under `tests/fixtures`) with extra
+/// args; asserts exit 0 and that every record is accounted for, and returns the report.
+pub fn scan_fixtures(files: &[&str], extra: &[&str]) -> Value {
+    let inputs: Vec<String> = files.iter().map(|f| fixture(f)).collect();
+    let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    let mut args = vec!["--fail-on", "none"];
+    args.extend_from_slice(extra);
+    let run = scan_json(&inputs, &args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.json();
+    assert_accounted(&report);
+    report
+}
+
+/// The messages of the findings of `pack`, in report order.
+pub fn pack_messages(report: &Value, pack: &str) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["pack"] == pack)
+        .map(|f| f["message"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// `(role, file:line)` of a finding's evidence, the file without its directory.
+pub fn evidence_at(finding: &Value) -> Vec<(String, String)> {
+    finding["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let source = e["source"].as_str().unwrap();
+            (
+                e["role"].as_str().unwrap().to_owned(),
+                source.rsplit('/').next().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}

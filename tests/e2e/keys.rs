@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::common::{assert_accounted, fixture, scan_json, tracewarden};
+use crate::common::{evidence_at, fixture, pack_messages, scan_fixtures, tracewarden};
 
 /// `(rule, severity, principal, resource, [(role, file:line)])` of the stale-keys findings.
 type Row = (String, String, String, String, Vec<(String, String)>);
@@ -17,18 +17,7 @@ fn keys(report: &Value) -> Vec<Row> {
         .filter(|f| f["pack"] == "stale-keys")
         .map(|f| {
             let s = |k: &str| f[k].as_str().unwrap().to_owned();
-            let evidence = f["evidence"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|e| {
-                    let source = e["source"].as_str().unwrap();
-                    (
-                        e["role"].as_str().unwrap().to_owned(),
-                        source.rsplit('/').next().unwrap().to_owned(),
-                    )
-                })
-                .collect();
+            let evidence = evidence_at(f);
             (
                 s("rule_id"),
                 s("severity"),
@@ -53,25 +42,11 @@ fn row(rule: &str, severity: &str, principal: &str, resource: &str, ev: &[(&str,
 }
 
 fn messages(report: &Value) -> Vec<String> {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["pack"] == "stale-keys")
-        .map(|f| f["message"].as_str().unwrap().to_owned())
-        .collect()
+    pack_messages(report, "stale-keys")
 }
 
 fn scan(files: &[&str], extra: &[&str]) -> Value {
-    let inputs: Vec<String> = files.iter().map(|f| fixture(f)).collect();
-    let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
-    let mut args = vec!["--fail-on", "none"];
-    args.extend_from_slice(extra);
-    let run = scan_json(&inputs, &args);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let report = run.json();
-    assert_accounted(&report);
-    report
+    scan_fixtures(files, extra)
 }
 
 const USER: &str = "arn:aws:iam::111122223333:user/";

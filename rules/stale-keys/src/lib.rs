@@ -32,6 +32,13 @@ use crate::revoked::Revoked;
 
 const OWASP_KEYS: &[&str] = &["API2:2023"];
 
+/// The events that use a key.
+const KEY_USES: &[EventKind] = &[
+    EventKind::Http,
+    EventKind::DbOperation,
+    EventKind::AuthDecision,
+];
+
 pub(crate) const USED_AFTER_REVOCATION: RuleMeta = RuleMeta {
     id: "TW-KEY-001",
     title: "Key used after revocation",
@@ -49,11 +56,7 @@ pub(crate) const USED_AFTER_REVOCATION: RuleMeta = RuleMeta {
     remediation: "Re-validate the key at use, or bound the validation cache's TTL by the \
         revocation SLA and invalidate it on revocation (every replica); prefer short-lived \
         scoped tokens to long-lived keys. Rotate whatever the key could reach during the window.",
-    kinds: &[
-        EventKind::Http,
-        EventKind::DbOperation,
-        EventKind::AuthDecision,
-    ],
+    kinds: KEY_USES,
     operations: &[],
     requires: &[FactNeed::KeyRevoked],
     partitioning: Partitioning::None,
@@ -74,11 +77,7 @@ pub(crate) const OVERDUE_ROTATION: RuleMeta = RuleMeta {
     remediation: "Rotate the key: create a new one, move its users over, deactivate the old one \
         and delete it once nothing uses it. Better, replace long-lived keys with short-lived \
         credentials (IAM roles, OIDC, STS) so rotation is automatic.",
-    kinds: &[
-        EventKind::Http,
-        EventKind::DbOperation,
-        EventKind::AuthDecision,
-    ],
+    kinds: KEY_USES,
     operations: &[],
     requires: &[FactNeed::KeyCreated],
     partitioning: Partitioning::None,
@@ -100,11 +99,7 @@ pub(crate) const PROBING: RuleMeta = RuleMeta {
     remediation: "Find who still holds the key (addresses, user agents in the evidence): update \
         the client, or treat the key as leaked and review what it could reach before it was \
         revoked.",
-    kinds: &[
-        EventKind::Http,
-        EventKind::DbOperation,
-        EventKind::AuthDecision,
-    ],
+    kinds: KEY_USES,
     operations: &[],
     requires: &[FactNeed::KeyRevoked],
     partitioning: Partitioning::None,
@@ -126,11 +121,7 @@ pub(crate) const SESSION_OUTLIVES_PARENT: RuleMeta = RuleMeta {
         a deny policy conditioned on `aws:TokenIssueTime` earlier than the revocation (the IAM \
         console's \"Revoke active sessions\"), or deny the role's sessions by \
         `aws:SourceIdentity`; then review what the sessions did.",
-    kinds: &[
-        EventKind::Http,
-        EventKind::DbOperation,
-        EventKind::AuthDecision,
-    ],
+    kinds: KEY_USES,
     operations: &[],
     requires: &[FactNeed::KeyParentRevoked],
     partitioning: Partitioning::None,
