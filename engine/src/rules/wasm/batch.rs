@@ -58,16 +58,19 @@ impl<'e> Builder<'e> {
             };
             self.pairs.push(pair);
         }
-        let (Ok(start32), Ok(len)) = (
-            u32::try_from(start),
-            u32::try_from(self.pairs.len() - start),
-        ) else {
-            self.too_large = true;
-            return wire::PairsRange { start: 0, len: 0 };
-        };
-        wire::PairsRange {
-            start: start32,
-            len,
+        let (start, len) = self.span(start, self.pairs.len());
+        wire::PairsRange { start, len }
+    }
+
+    /// `start..end` of a batch table as the wire's `(start, len)`; `(0, 0)`, and the batch too
+    /// large, when it does not fit in u32.
+    fn span(&mut self, start: usize, end: usize) -> (u32, u32) {
+        match (u32::try_from(start), u32::try_from(end - start)) {
+            (Ok(start), Ok(len)) => (start, len),
+            _ => {
+                self.too_large = true;
+                (0, 0)
+            }
         }
     }
 
@@ -93,22 +96,9 @@ impl<'e> Builder<'e> {
             };
             self.objects.push(fact);
         }
-        let (Ok(start32), Ok(len)) = (
-            u32::try_from(start),
-            u32::try_from(self.objects.len() - start),
-        ) else {
-            self.too_large = true;
-            return wire::Facts {
-                objects: wire::ObjectsRange { start: 0, len: 0 },
-                privileged: f.privileged,
-                key: None,
-            };
-        };
+        let (start, len) = self.span(start, self.objects.len());
         wire::Facts {
-            objects: wire::ObjectsRange {
-                start: start32,
-                len,
-            },
+            objects: wire::ObjectsRange { start, len },
             privileged: f.privileged,
             key: f.key.as_ref().map(|k| self.key_fact(k)),
         }
