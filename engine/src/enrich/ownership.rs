@@ -203,9 +203,11 @@ impl Ownership {
                     }
                 }
                 given.extend(returned_values(&h.returned_ids, settings));
-                for o in objects {
+                // A DELETE removes the object its path ends with (`/users/7/notes/3`: the note).
+                let deleted = if method == "DELETE" { objects.len() } else { 0 };
+                for (n, o) in objects.iter().enumerate() {
                     let key = (Layer::Http, o.collection.clone(), o.id.clone());
-                    if method == "DELETE" && objects.last() == Some(o) {
+                    if n + 1 == deleted {
                         self.objects.remove(&key);
                     } else {
                         self.touch(key);
