@@ -5,6 +5,7 @@ mod config;
 mod meta;
 mod pack;
 mod rego;
+mod rego_input;
 mod wasm;
 
 use std::sync::Arc;

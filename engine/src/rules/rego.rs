@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::config::PackConfig;
 use super::meta::{Confidence, RuleMeta, Severity};
+use super::rego_input::Names;
 use crate::event::Event;
 use crate::finding::{Evidence, RawFinding};
 
@@ -161,6 +162,7 @@ impl RegoRule {
             engine: self.engine.clone(),
             findings_path: self.findings_path.clone(),
             rule_id: self.meta.id.clone(),
+            names: Names::new(),
         }
     }
 }
@@ -289,20 +291,13 @@ pub(crate) struct RegoSession {
     engine: Engine,
     findings_path: String,
     rule_id: String,
+    names: Names,
 }
 
 impl RegoSession {
     /// Evaluates `findings` over one batch.
     pub(crate) fn on_events(&mut self, events: &[&Event]) -> Result<Vec<RawFinding>, String> {
-        #[derive(serde::Serialize)]
-        struct Input<'a> {
-            events: &'a [&'a Event],
-        }
-        let json = serde_json::to_string(&Input { events })
-            .map_err(|e| format!("cannot encode events: {e}"))?;
-        let input =
-            Value::from_json_str(&json).map_err(|e| format!("cannot encode events: {e}"))?;
-        self.engine.set_input(input);
+        self.engine.set_input(self.names.input(events));
         let value = self
             .engine
             .eval_rule(self.findings_path.clone())
