@@ -49,18 +49,19 @@ impl Ledger {
         let key_id = event.actor.key_id.as_str();
         if !key_id.is_empty() {
             event.facts.key = Some(self.fact(key_id));
-            if event.outcome == Outcome::Success
-                && let Some(state) = self.keys.get_mut(key_id)
-            {
-                state.last_used_ns = state.last_used_ns.max(event.time_ns);
-            } else if event.outcome == Outcome::Success && self.keys.len() < MAX_KEYS {
-                self.keys.insert(
-                    key_id.to_owned(),
-                    KeyState {
-                        last_used_ns: event.time_ns,
-                        ..KeyState::default()
-                    },
-                );
+            if event.outcome == Outcome::Success {
+                let room = self.keys.len() < MAX_KEYS;
+                match self.keys.get_mut(key_id) {
+                    Some(state) => state.last_used_ns = state.last_used_ns.max(event.time_ns),
+                    None if room => {
+                        let state = KeyState {
+                            last_used_ns: event.time_ns,
+                            ..KeyState::default()
+                        };
+                        self.keys.insert(key_id.to_owned(), state);
+                    }
+                    None => {}
+                }
             }
         }
         if let Detail::KeyLifecycle(k) = &event.detail

@@ -46,8 +46,9 @@ pub(super) struct Ownership {
     objects: HashMap<ObjectKey, ObjectState>,
     /// Tables whose keys or conditions name owners.
     scoped: HashSet<String>,
-    /// Ids returned to (or created by) each principal and tenant.
-    known: HashMap<(String, String), HashSet<String>>,
+    /// Ids returned to (or created by) each principal, by tenant: looked up by `&str` on every
+    /// event, without building a key.
+    known: HashMap<String, HashMap<String, HashSet<String>>>,
 }
 
 impl Ownership {
@@ -80,7 +81,8 @@ impl Ownership {
         };
         let known = self
             .known
-            .get(&(event.actor.principal.clone(), event.actor.tenant.clone()));
+            .get(&event.actor.principal)
+            .and_then(|by_tenant| by_tenant.get(&event.actor.tenant));
         let facts: Vec<ObjectFact> = objects
             .iter()
             .map(|o| {
@@ -243,7 +245,9 @@ impl Ownership {
         if !actor.principal.is_empty() && !given.is_empty() {
             let known = self
                 .known
-                .entry((actor.principal.clone(), actor.tenant.clone()))
+                .entry(actor.principal.clone())
+                .or_default()
+                .entry(actor.tenant.clone())
                 .or_default();
             for id in given {
                 if known.len() >= MAX_KNOWN_PER_PRINCIPAL {

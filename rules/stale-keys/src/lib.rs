@@ -188,7 +188,7 @@ impl Rule for StaleKeys {
     }
 
     fn finish(&mut self, out: &mut Findings) {
-        self.revoked.finish(&self.options, out);
+        self.revoked.finish(out);
     }
 }
 

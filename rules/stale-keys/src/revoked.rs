@@ -134,7 +134,7 @@ impl Revoked {
         }
     }
 
-    pub(crate) fn finish(&mut self, _options: &Options, out: &mut Findings) {
+    pub(crate) fn finish(&mut self, out: &mut Findings) {
         for ((rule, key_id, _), w) in std::mem::take(&mut self.windows) {
             let finding = match rule {
                 AFTER_REVOCATION => after_revocation(&key_id, &w),
