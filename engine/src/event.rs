@@ -304,12 +304,24 @@ pub struct Facts {
     /// event.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<KeyFact>,
+    /// The method of the HTTP request that issued the event: its own for an HTTP event, its
+    /// request's for a DB call linked to one; empty when unknown.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub request_method: String,
+    /// That request's route template: the route a source recorded, else the path with its id
+    /// segments as `{id}`. With a DB call's table and operation it names a weakness's site.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub request_route: String,
 }
 
 impl Facts {
     /// Whether nothing is known.
     pub fn is_empty(&self) -> bool {
-        self.objects.is_empty() && !self.privileged && self.key.is_none()
+        self.objects.is_empty()
+            && !self.privileged
+            && self.key.is_none()
+            && self.request_method.is_empty()
+            && self.request_route.is_empty()
     }
 }
 

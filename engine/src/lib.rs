@@ -32,7 +32,10 @@ use std::path::PathBuf;
 
 pub use error::{Error, InputError, PackRefusal};
 pub use event::Event;
-pub use finding::{Evidence, Finding};
+pub use finding::{
+    Evidence, Example, Finding, MAX_EXAMPLES, MAX_FINDING_BYTES, MAX_LISTED_PRINCIPALS,
+    MAX_MESSAGE_BYTES, Site,
+};
 pub use ingest::{IngestOptions, InputFormat};
 pub use report::{Report, ReportFormat};
 pub use rules::{RuleSet, RuleSetOptions, Severity};

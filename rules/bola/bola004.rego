@@ -13,6 +13,7 @@ metadata := {
 	"description": "A DynamoDB call made for a user's request (linked to an HTTP request, or carrying its request id) reads or writes an owner-scoped table by a key that names no user or tenant, and a write carries no ownership condition (a PutItem guarded by `attribute_not_exists` creates the item and is not flagged). Whether the caller may touch the item then rests entirely on application code the logs cannot show; the call pattern is the one BOLA exploits. Privileged principals (`[ownership] admins`) are not flagged.",
 	"severity": "medium",
 	"confidence": "low",
+	"class": "weakness",
 	"owasp": ["API1:2023"],
 	"soc2": ["CC6.1", "CC6.3"],
 	"cwe": ["CWE-639", "CWE-566"],

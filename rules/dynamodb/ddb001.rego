@@ -10,6 +10,7 @@ metadata := {
 	"description": "A PutItem, UpdateItem or DeleteItem succeeded without a ConditionExpression (or legacy Expected). If the write depends on state read earlier (ownership, status, balance, version), that state can change between the read and the write.",
 	"severity": "low",
 	"confidence": "medium",
+	"class": "weakness",
 	"owasp": ["API6:2023"],
 	"soc2": ["CC8.1"],
 	"cwe": ["CWE-362", "CWE-367"],

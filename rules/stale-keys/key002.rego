@@ -12,6 +12,7 @@ metadata := {
 	"description": "After a key's scopes were reduced, an operation that needed a removed scope succeeded with it: the service still honoured the old scopes (a cached authorization decision, or scopes never checked at use). The needed scope comes from the pack's `scope_rules` (method or operation, path prefix or table, scope); without a matching rule, a write needs a scope that grants writing (`*:write`, `write`, `admin`, `*`) and a read one that grants reading.",
 	"severity": "high",
 	"confidence": "medium",
+	"class": "incident",
 	"owasp": ["API2:2023", "API5:2023"],
 	"soc2": ["CC6.3", "CC6.1"],
 	"cwe": ["CWE-613", "CWE-863"],

@@ -33,6 +33,7 @@ fn rule_info(meta: &RuleMeta) -> wire::RuleInfo {
         operations: strings(meta.operations),
         requires: meta.requires.to_vec(),
         partitioning: meta.partitioning,
+        class: meta.class,
     }
 }
 

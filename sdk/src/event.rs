@@ -315,6 +315,11 @@ pub struct Facts<'a> {
     pub privileged: bool,
     /// The actor's key in the lifecycle ledger, when the event names one.
     pub key: Option<KeyFact<'a>>,
+    /// The method of the HTTP request that issued the event (its own for an HTTP event, its
+    /// request's for a linked DB call); empty when unknown.
+    pub request_method: &'a str,
+    /// That request's route template (`/docs/{id}`); empty when unknown.
+    pub request_route: &'a str,
 }
 
 /// A key's state in the lifecycle ledger just before the event. Times are Unix ns; 0 means "not
@@ -654,6 +659,8 @@ impl<'a> Event<'a> {
                     .key
                     .as_ref()
                     .map(|k| KeyFact::from_wire(k, pairs, s)),
+                request_method: s.get(e.facts.request_method),
+                request_route: s.get(e.facts.request_route),
             },
         }
     }

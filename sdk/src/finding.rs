@@ -22,6 +22,39 @@ pub struct Finding {
     pub time_ns: i64,
     /// The events the finding rests on.
     pub evidence: Vec<Evidence>,
+    /// A weakness's site; the host folds a weakness rule's findings by it.
+    pub site: Option<Site>,
+}
+
+/// Where a weakness lives: the HTTP request that issued the call (method, route template) and
+/// the table and operation. Empty parts are unknown.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Site {
+    /// The issuing request's method.
+    pub method: String,
+    /// The issuing request's route template (`/docs/{id}`).
+    pub route: String,
+    /// The table.
+    pub table: String,
+    /// The operation (`UpdateItem`; for an HTTP event, its method).
+    pub operation: String,
+}
+
+impl Site {
+    /// The site of `event`: the request that issued it (from the enrichment stage's facts) and,
+    /// for a DB call, its table and operation.
+    pub fn of(event: &Event<'_>) -> Site {
+        let (table, operation) = match &event.detail {
+            crate::Detail::Db(d) => (d.table, d.operation),
+            _ => ("", ""),
+        };
+        Site {
+            method: event.facts.request_method.to_owned(),
+            route: event.facts.request_route.to_owned(),
+            table: table.to_owned(),
+            operation: operation.to_owned(),
+        }
+    }
 }
 
 /// One event a finding rests on. Keep one (not the whole event) when a later event may complete a
@@ -62,7 +95,14 @@ impl Finding {
             resource: String::new(),
             time_ns: 0,
             evidence: Vec::new(),
+            site: None,
         }
+    }
+
+    /// Sets the site of a weakness finding (usually [`Site::of`] the event that shows it).
+    pub fn site(mut self, site: Site) -> Self {
+        self.site = Some(site);
+        self
     }
 
     /// Sets the principal.
@@ -120,6 +160,12 @@ impl Finding {
                     source: e.source,
                 })
                 .collect(),
+            site: self.site.map(|s| wire::Site {
+                method: s.method,
+                route: s.route,
+                table: s.table,
+                operation: s.operation,
+            }),
         }
     }
 }

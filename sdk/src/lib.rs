@@ -55,7 +55,7 @@ pub use event::{
     Actor, AuthDecision, Correlation, DbOperation, Detail, Event, Facts, Http, KeyFact,
     KeyLifecycle, ObjectFact, Objects, Pairs, SourceRef,
 };
-pub use finding::{Evidence, Finding, Findings};
+pub use finding::{Evidence, Finding, Findings, Site};
 pub use meta::RuleMeta;
 pub use testing::EventBuilder;
 
@@ -82,6 +82,8 @@ pub use bindings::tracewarden::rule::types::Confidence;
 pub use bindings::tracewarden::rule::types::EventKind;
 /// A fact of the enrichment stage a rule needs (`RuleMeta::requires`).
 pub use bindings::tracewarden::rule::types::FactNeed;
+/// What a rule's findings say: incidents (one finding each) or weaknesses (folded by site).
+pub use bindings::tracewarden::rule::types::FindingClass;
 /// What happened to a credential.
 pub use bindings::tracewarden::rule::types::KeyAction;
 /// A key's status in the engine's lifecycle ledger.
@@ -128,8 +130,8 @@ pub trait Rule: Default {
 pub mod prelude {
     pub use crate::{
         Confidence, Config, DbOperation, Detail, Event, EventBuilder, EventKind, Evidence,
-        FactNeed, Finding, Findings, KeyAction, KeyFact, KeyStatus, LinkMethod, ObjectFact,
-        Outcome, OwnerSource, Partitioning, Relation, Rule, RuleMeta, Severity,
+        FactNeed, Finding, FindingClass, Findings, KeyAction, KeyFact, KeyStatus, LinkMethod,
+        ObjectFact, Outcome, OwnerSource, Partitioning, Relation, Rule, RuleMeta, Severity, Site,
     };
 }
 

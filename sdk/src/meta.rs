@@ -1,6 +1,6 @@
 //! Rule metadata as a rule author writes it: `const`-friendly, converted to the wire once.
 
-use crate::{Confidence, EventKind, FactNeed, Partitioning, Severity};
+use crate::{Confidence, EventKind, FactNeed, FindingClass, Partitioning, Severity};
 
 /// Metadata of one rule. Mapping ids are checked against the engine's catalogs when the pack
 /// loads; an unknown id refuses the pack.
@@ -32,11 +32,15 @@ pub struct RuleMeta {
     pub requires: &'static [FactNeed],
     /// How the host may split the stream.
     pub partitioning: Partitioning,
+    /// [`FindingClass::Incident`]: one finding per incident; [`FindingClass::Weakness`]: the
+    /// host folds the findings into one per [`crate::Site`] with the number of occurrences, so
+    /// report every occurrence with its site.
+    pub class: FindingClass,
 }
 
 impl RuleMeta {
     /// Defaults for struct-update syntax: medium severity and confidence, no mappings, every event
-    /// kind, no partitioning.
+    /// kind, no partitioning, an incident rule.
     pub const DEFAULT: RuleMeta = RuleMeta {
         id: "",
         title: "",
@@ -51,6 +55,7 @@ impl RuleMeta {
         operations: &[],
         requires: &[],
         partitioning: Partitioning::None,
+        class: FindingClass::Incident,
     };
 
     /// Whether this rule subscribes to `kind`.

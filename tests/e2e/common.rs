@@ -60,23 +60,106 @@ pub fn scan_json(inputs: &[&str], extra: &[&str]) -> Run {
     tracewarden(&args)
 }
 
-/// `(rule_id, principal, resource, [evidence event ids])` of every finding, in report order.
-pub fn findings(report: &Value) -> Vec<(String, String, String, Vec<String>)> {
+/// `(rule_id, principal, resource, [evidence event ids])`.
+pub type FindingRow = (String, String, String, Vec<String>);
+
+/// `(rule_id, principal, resource, [evidence event ids])` of every incident and of every
+/// weakness occurrence the report lists as an example (all of them while a site has at most
+/// three), ordered by time, rule and resource.
+pub fn findings(report: &Value) -> Vec<FindingRow> {
+    let ids = |evidence: &Value| -> Vec<String> {
+        evidence
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["event_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mut out: Vec<(i64, FindingRow)> = Vec::new();
+    for f in report["findings"].as_array().expect("findings array") {
+        let rule = f["rule_id"].as_str().unwrap().to_owned();
+        if f["class"] == "weakness" {
+            let examples = f["examples"].as_array().unwrap();
+            assert!(
+                examples.len() as u64 == f["occurrences"].as_u64().unwrap().min(3),
+                "{f}"
+            );
+            for e in examples {
+                out.push((
+                    e["time_ns"].as_i64().unwrap(),
+                    (
+                        rule.clone(),
+                        e["principal"].as_str().unwrap().to_owned(),
+                        e["resource"].as_str().unwrap().to_owned(),
+                        ids(&e["evidence"]),
+                    ),
+                ));
+            }
+        } else {
+            out.push((
+                f["time_ns"].as_i64().unwrap(),
+                (
+                    rule,
+                    f["principal"].as_str().unwrap().to_owned(),
+                    f["resource"].as_str().unwrap().to_owned(),
+                    ids(&f["evidence"]),
+                ),
+            ));
+        }
+    }
+    out.sort_by(|a, b| (&a.0, &a.1.0, &a.1.2).cmp(&(&b.0, &b.1.0, &b.1.2)));
+    out.into_iter().map(|(_, f)| f).collect()
+}
+
+/// The findings with every weakness expanded into its examples (each an occurrence as the rule
+/// reported it, with the site's rule, pack, severity and confidence), ordered by time, rule and
+/// resource: the per-occurrence view the fixtures' tables are written in.
+pub fn occurrences(report: &Value) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    for f in report["findings"].as_array().expect("findings array") {
+        if f["class"] == "weakness" {
+            let examples = f["examples"].as_array().unwrap();
+            assert_eq!(
+                examples.len() as u64,
+                f["occurrences"].as_u64().unwrap().min(3),
+                "{f}"
+            );
+            for e in examples {
+                let mut o = e.clone();
+                for k in ["rule_id", "pack", "severity", "confidence", "class"] {
+                    o[k] = f[k].clone();
+                }
+                out.push(o);
+            }
+        } else {
+            out.push(f.clone());
+        }
+    }
+    let key = |v: &Value| {
+        (
+            v["time_ns"].as_i64().unwrap_or_default(),
+            v["rule_id"].as_str().unwrap_or_default().to_owned(),
+            v["resource"].as_str().unwrap_or_default().to_owned(),
+        )
+    };
+    out.sort_by_key(key);
+    out
+}
+
+/// `(rule_id, site, occurrences, distinct principals)` of every weakness finding, in report
+/// order.
+pub fn weaknesses(report: &Value) -> Vec<(String, String, u64, u64)> {
     report["findings"]
         .as_array()
-        .expect("findings array")
+        .unwrap()
         .iter()
+        .filter(|f| f["class"] == "weakness")
         .map(|f| {
             (
                 f["rule_id"].as_str().unwrap().to_owned(),
-                f["principal"].as_str().unwrap().to_owned(),
                 f["resource"].as_str().unwrap().to_owned(),
-                f["evidence"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|e| e["event_id"].as_str().unwrap().to_owned())
-                    .collect(),
+                f["occurrences"].as_u64().unwrap(),
+                f["distinct_principals"].as_u64().unwrap(),
             )
         })
         .collect()
@@ -115,11 +198,9 @@ pub fn scan_fixtures(files: &[&str], extra: &[&str]) -> Value {
     report
 }
 
-/// The messages of the findings of `pack`, in report order.
+/// The messages of the findings of `pack` (a weakness's: of each occurrence listed), in time order.
 pub fn pack_messages(report: &Value, pack: &str) -> Vec<String> {
-    report["findings"]
-        .as_array()
-        .unwrap()
+    occurrences(report)
         .iter()
         .filter(|f| f["pack"] == pack)
         .map(|f| f["message"].as_str().unwrap().to_owned())

@@ -25,7 +25,7 @@ mod sha2_free {
 }
 
 const GOOD: &str = r#"package tracewarden.rules.good
-metadata := {"id": "T-GOOD", "title": "good", "severity": "low", "confidence": "low", "owasp": ["API1:2023"]}
+metadata := {"id": "T-GOOD", "title": "good", "severity": "low", "confidence": "low", "class": "incident", "owasp": ["API1:2023"]}
 findings contains f if {
 	some e in input.events
 	f := {"message": "m", "evidence": [e.id]}
@@ -33,7 +33,7 @@ findings contains f if {
 "#;
 
 const BAD: &str = r#"package tracewarden.rules.bad
-metadata := {"id": "T-BAD", "title": "bad", "severity": "low", "confidence": "low", "owasp": ["API11:2023"], "cwe": ["CWE-367"]}
+metadata := {"id": "T-BAD", "title": "bad", "severity": "low", "confidence": "low", "class": "incident", "owasp": ["API11:2023"], "cwe": ["CWE-367"]}
 findings contains f if {
 	some e in input.events
 	net.lookup_ip_addr(e.id)

@@ -10,15 +10,19 @@
 //!   creations, owner attributes and key prefixes, user and tenant path segments, ownership
 //!   conditions, and the settings), and which ids each principal and tenant has been given;
 //! - the key lifecycle ledger ([`keys`]): each key's status, creation, revocation, scopes, last
-//!   use and the key it was derived from, so "used after revocation" is a fact on the use.
+//!   use and the key it was derived from, so "used after revocation" is a fact on the use;
+//! - the issuing request ([`requests`]): the method and route template of the HTTP request an
+//!   event belongs to, a weakness's site.
 
 mod keys;
 mod objects;
 mod ownership;
+mod requests;
 mod settings;
 
 pub use keys::MAX_KEYS;
 pub use ownership::{MAX_KNOWN_PER_PRINCIPAL, MAX_OBJECTS};
+pub use requests::MAX_REQUESTS;
 pub use settings::{OwnerKind, RouteOwner, Settings as OwnershipSettings, TableOwner};
 
 use crate::event::Event;
@@ -29,6 +33,7 @@ pub struct Enricher<'s> {
     ownership_settings: &'s OwnershipSettings,
     ownership: ownership::Ownership,
     keys: keys::Ledger,
+    requests: requests::Requests,
 }
 
 impl<'s> Enricher<'s> {
@@ -38,6 +43,7 @@ impl<'s> Enricher<'s> {
             ownership_settings,
             ownership: ownership::Ownership::default(),
             keys: keys::Ledger::default(),
+            requests: requests::Requests::default(),
         }
     }
 
@@ -48,6 +54,7 @@ impl<'s> Enricher<'s> {
         self.ownership
             .enrich(event, self.ownership_settings, privileged);
         self.keys.enrich(event);
+        self.requests.enrich(event, self.ownership_settings);
     }
 
     /// `events`, enriched.

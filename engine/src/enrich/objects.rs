@@ -206,6 +206,47 @@ pub(super) fn path_objects(path: &str, route: &str, settings: &Settings) -> Vec<
     objects
 }
 
+/// The route template of a request: `route` when a source recorded it, else the settings' route
+/// that matches `path`, else `path` with each segment [`path_objects`] takes for an id as `{id}`
+/// (and without its query), so requests on different objects share one template.
+pub(super) fn route_template(path: &str, route: &str, settings: &Settings) -> String {
+    if !route.is_empty() {
+        return route.to_owned();
+    }
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let segments = path_segments(path);
+    for mapping in &settings.routes {
+        if matches(&path_segments(&mapping.route), &segments) {
+            return mapping.route.clone();
+        }
+    }
+    let mut template = String::new();
+    let mut previous: Option<&str> = None;
+    for segment in segments {
+        let after_owner_collection = previous.is_some_and(|n| {
+            let n = n.to_ascii_lowercase();
+            USER_COLLECTIONS.contains(&n.as_str()) || TENANT_COLLECTIONS.contains(&n.as_str())
+        });
+        let is_id = if after_owner_collection {
+            !NOT_IDS.contains(&segment.to_ascii_lowercase().as_str())
+        } else {
+            looks_like_id(segment)
+        };
+        template.push('/');
+        if is_id {
+            template.push_str("{id}");
+            previous = None;
+        } else {
+            template.push_str(segment);
+            previous = Some(segment);
+        }
+    }
+    if template.is_empty() {
+        template.push('/');
+    }
+    template
+}
+
 fn object(collection: &str, id: &str, settings: &Settings) -> Object {
     let mut o = Object::new(collection, id);
     o.names = collection_names(collection, id);
@@ -591,6 +632,22 @@ mod tests {
         assert_eq!(
             tokens("a=:b AND (c <> :d)"),
             ["a", "=", ":b", "AND", "c", "<>", ":d"]
+        );
+    }
+
+    #[test]
+    fn a_route_template_replaces_the_ids_of_a_path() {
+        let settings = Settings::default();
+        let t = |path: &str, route: &str| route_template(path, route, &settings);
+        assert_eq!(t("/v1/docs/d-2001", ""), "/v1/docs/{id}");
+        assert_eq!(t("/users/alice/profile?x=1", ""), "/users/{id}/profile");
+        assert_eq!(t("/orders/1001/items/7", ""), "/orders/{id}/items/{id}");
+        assert_eq!(t("/coupons/LAUNCH50/redeem", ""), "/coupons/{id}/redeem");
+        assert_eq!(t("/health", ""), "/health");
+        assert_eq!(t("", ""), "/");
+        assert_eq!(
+            t("/orders/1001", "/orders/{order_id}"),
+            "/orders/{order_id}"
         );
     }
 

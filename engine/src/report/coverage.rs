@@ -30,6 +30,25 @@ pub struct Coverage {
     pub notes: Vec<String>,
 }
 
+impl Coverage {
+    /// This coverage, lowered to partial at best when inputs were not (fully) read (`unread`:
+    /// one line per input): the events they hold are missing from what the rule saw.
+    pub(super) fn with_unread(mut self, unread: &[String]) -> Coverage {
+        if unread.is_empty() {
+            return self;
+        }
+        if self.status == CoverageStatus::Full {
+            self.status = CoverageStatus::Partial;
+        }
+        self.notes.push(format!(
+            "{} input(s) not fully read, so their events were not seen: {}",
+            unread.len(),
+            unread.join("; ")
+        ));
+        self
+    }
+}
+
 /// The coverage of `rule`, which was sent `seen` events. Only a stateful rule (WASM: it relates
 /// events over time) is limited by coarse times; a Rego rule judges each event on its own.
 pub(super) fn assess(

@@ -11,11 +11,13 @@ use serde::Serialize;
 use crate::finding::Finding;
 use crate::ingest::{InputReport, StreamStats};
 
-use crate::rules::{PackConfig, RuleFailure, RuleKind, RuleOutcome, RuleSet, Severity};
+use crate::rules::{
+    FindingClass, PackConfig, RuleFailure, RuleKind, RuleOutcome, RuleSet, Severity,
+};
 pub use coverage::{Coverage, CoverageStatus};
 
 /// The JSON report's schema version (`docs/output.md`). Bumped on any incompatible change.
-pub const SCHEMA_VERSION: &str = "1.0";
+pub const SCHEMA_VERSION: &str = "2.0";
 
 /// Output formats. Closed set: adding one is adding a module here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +59,12 @@ pub struct Report {
     pub summary: Summary,
     /// Rule files stopped during the scan: their rules' findings are incomplete.
     pub rule_errors: Vec<RuleFailure>,
+    /// Whether the scan saw everything it was given: every named input read, every input in a
+    /// known format read to its end, every rule file run to the end.
+    pub complete: bool,
+    /// Why it is not complete, one line per cause.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub incomplete: Vec<String>,
 }
 
 /// The tool that wrote the report.
@@ -83,6 +91,8 @@ pub struct RuleRun {
     pub version: String,
     /// `wasm` or `rego`.
     pub kind: &'static str,
+    /// What its findings say: `incident` or `weakness`.
+    pub class: FindingClass,
     /// The rule file within its pack.
     pub file: String,
     /// `sha256:` digest of the rule file.
@@ -104,6 +114,12 @@ pub struct RuleRun {
 pub struct Summary {
     /// All findings.
     pub findings: u64,
+    /// Incident findings.
+    pub incidents: u64,
+    /// Weakness findings: one per site.
+    pub weaknesses: u64,
+    /// The weaknesses' occurrences, all sites together.
+    pub occurrences: u64,
     /// By severity (every severity listed).
     pub by_severity: BTreeMap<Severity, u64>,
     /// By OWASP API 2023 id.
@@ -128,6 +144,7 @@ impl Report {
         rules: &RuleSet,
         outcome: RuleOutcome,
     ) -> Report {
+        let unread: Vec<String> = inputs.iter().filter_map(InputReport::incomplete).collect();
         let mut runs = Vec::new();
         for pack in rules.packs() {
             for file in &pack.files {
@@ -143,6 +160,7 @@ impl Report {
                         pack: pack.name.clone(),
                         version: pack.version.clone(),
                         kind: file.kind().as_str(),
+                        class: meta.class,
                         file: file.file.clone(),
                         digest: file.digest.clone(),
                         status: if failed { "failed" } else { "ok" },
@@ -153,7 +171,8 @@ impl Report {
                             seen,
                             stats,
                             &inputs,
-                        ),
+                        )
+                        .with_unread(&unread),
                         options: pack.config.clone(),
                     });
                 }
@@ -169,6 +188,13 @@ impl Report {
             ..Summary::default()
         };
         for f in &outcome.findings {
+            match f.class {
+                FindingClass::Incident => summary.incidents += 1,
+                FindingClass::Weakness => {
+                    summary.weaknesses += 1;
+                    summary.occurrences += f.occurrences.unwrap_or(1);
+                }
+            }
             *summary.by_severity.entry(f.severity).or_default() += 1;
             for (map, ids) in [
                 (&mut summary.owasp, &f.owasp),
@@ -180,6 +206,16 @@ impl Report {
                 }
             }
         }
+        let mut incomplete = unread;
+        incomplete.extend(outcome.failures.iter().map(|f| {
+            format!(
+                "rule file `{}` of pack `{}` was stopped ({}): {}",
+                f.file,
+                f.pack,
+                f.rules.join(", "),
+                f.reason
+            )
+        }));
         let (major, minor, patch) = crate::rules::CONTRACT_VERSION;
         Report {
             schema_version: SCHEMA_VERSION,
@@ -193,6 +229,8 @@ impl Report {
             findings: outcome.findings,
             summary,
             rule_errors: outcome.failures,
+            complete: incomplete.is_empty(),
+            incomplete,
         }
     }
 

@@ -1,19 +1,42 @@
-//! The terminal summary: findings grouped by severity, then inputs, rules and errors.
+//! The terminal summary: incidents by severity, then weaknesses by site with their occurrences,
+//! then inputs, rules and errors.
 
 use std::fmt::Write;
 
 use super::{CoverageStatus, Report};
+use crate::rules::FindingClass;
 
 /// Renders `report` for a person at a terminal.
 pub(super) fn render(report: &Report) -> String {
     let mut out = String::new();
-    let mut findings: Vec<_> = report.findings.iter().collect();
-    findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.sort_key().cmp(&b.sort_key()))
-    });
-    for f in findings {
+    for (class, heading) in [
+        (FindingClass::Incident, "incidents"),
+        (FindingClass::Weakness, "weaknesses (one finding per site)"),
+    ] {
+        let mut findings: Vec<_> = report
+            .findings
+            .iter()
+            .filter(|f| f.class == class)
+            .collect();
+        if findings.is_empty() {
+            continue;
+        }
+        findings.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then_with(|| a.sort_key().cmp(&b.sort_key()))
+        });
+        let _ = writeln!(out, "== {} {heading} ==\n", findings.len());
+        for f in findings {
+            finding(&mut out, f);
+        }
+    }
+    summary(&mut out, report);
+    out
+}
+
+fn finding(out: &mut String, f: &crate::Finding) {
+    {
         let _ = writeln!(
             out,
             "[{}] {} {}",
@@ -22,6 +45,13 @@ pub(super) fn render(report: &Report) -> String {
             f.title
         );
         let _ = writeln!(out, "  {}", f.message);
+        if let (Some(n), Some(first), Some(last)) = (f.occurrences, &f.first_seen, &f.last_seen) {
+            let _ = writeln!(
+                out,
+                "  occurrences: {n} by {} principal(s), {first} to {last}",
+                f.distinct_principals.unwrap_or(0)
+            );
+        }
         if !f.principal.is_empty() {
             let _ = writeln!(out, "  principal: {}", f.principal);
         }
@@ -45,6 +75,9 @@ pub(super) fn render(report: &Report) -> String {
         let _ = writeln!(out, "  fix:       {}", f.remediation);
         out.push('\n');
     }
+}
+
+fn summary(out: &mut String, report: &Report) {
     let s = &report.summary;
     let by_sev: Vec<String> = s
         .by_severity
@@ -55,14 +88,20 @@ pub(super) fn render(report: &Report) -> String {
         .collect();
     let _ = writeln!(
         out,
-        "{} finding{}{}",
+        "{} finding{}{}: {} incident{}, {} weakness site{} ({} occurrence{})",
         s.findings,
         if s.findings == 1 { "" } else { "s" },
         if by_sev.is_empty() {
             String::new()
         } else {
             format!(" ({})", by_sev.join(", "))
-        }
+        },
+        s.incidents,
+        if s.incidents == 1 { "" } else { "s" },
+        s.weaknesses,
+        if s.weaknesses == 1 { "" } else { "s" },
+        s.occurrences,
+        if s.occurrences == 1 { "" } else { "s" },
     );
     let _ = writeln!(out, "\ninputs:");
     for i in &report.inputs {
@@ -110,5 +149,4 @@ pub(super) fn render(report: &Report) -> String {
             e.reason
         );
     }
-    out
 }

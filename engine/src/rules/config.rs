@@ -164,11 +164,16 @@ impl PackConfig {
 /// A parsed rule-config file: a table per pack name (and `[ownership]`, the enrichment stage's).
 pub type RuleConfig = BTreeMap<String, toml::Table>;
 
-/// Parses a rule-config file: one table per pack name, each setting that pack's options.
+/// Parses a rule-config file: one table per pack name, each setting that pack's options. The
+/// `[inputs]` table holds input mappings ([`crate::ingest::parse_mappings`] reads it) and is left
+/// out here.
 pub fn parse_rule_config(text: &str) -> Result<RuleConfig, String> {
     let table: toml::Table = toml::from_str(text).map_err(|e| e.message().to_owned())?;
     let mut packs = BTreeMap::new();
     for (pack, options) in table {
+        if pack == crate::ingest::INPUTS_TABLE {
+            continue;
+        }
         match options {
             toml::Value::Table(options) => {
                 packs.insert(pack, options);

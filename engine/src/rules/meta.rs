@@ -93,6 +93,28 @@ pub enum Partitioning {
     ByTrace,
 }
 
+/// What a rule's findings say, and so how they are reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FindingClass {
+    /// Someone did something (an observed race, a cross-principal access, a key used after
+    /// revocation): one finding per incident.
+    Incident,
+    /// The code allows it (a read then an unconditional write, a write without condition): the
+    /// host folds the rule's findings into one per site with the number of occurrences.
+    Weakness,
+}
+
+impl FindingClass {
+    /// The lowercase name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            FindingClass::Incident => "incident",
+            FindingClass::Weakness => "weakness",
+        }
+    }
+}
+
 /// Metadata of one rule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -132,6 +154,8 @@ pub struct RuleMeta {
     /// How the host may split the stream.
     #[serde(default)]
     pub partitioning: Partitioning,
+    /// Incident or weakness; every rule declares it.
+    pub class: FindingClass,
 }
 
 /// A fact of the enrichment stage a rule needs on an event (`requires` in its metadata): the host
@@ -256,6 +280,7 @@ mod tests {
             operations: vec![],
             requires: vec![],
             partitioning: Partitioning::None,
+            class: FindingClass::Incident,
         }
     }
 

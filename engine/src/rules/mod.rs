@@ -13,7 +13,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 pub use config::{OptionValue, PackConfig, RuleConfig, parse_rule_config};
-pub use meta::{Confidence, FactNeed, Partitioning, RuleMeta, Severity};
+pub use meta::{Confidence, FactNeed, FindingClass, Partitioning, RuleMeta, Severity};
 pub use pack::{EmbeddedPack, PackSource, RuleFile, RuleKind, RulePack, Runtime, digest};
 pub use rego::RegoRule;
 pub use wasm::{CONTRACT_VERSION, WasmComponent, WasmLimits};
@@ -21,7 +21,7 @@ pub use wasm::{CONTRACT_VERSION, WasmComponent, WasmLimits};
 use crate::enrich::OwnershipSettings;
 use crate::error::{Error, PackRefusal};
 use crate::event::Event;
-use crate::finding::{Finding, RawFinding};
+use crate::finding::{Finding, FindingSink, RawFinding};
 
 mod builtin {
     use super::EmbeddedPack;
@@ -65,9 +65,6 @@ pub const OWNERSHIP_TABLE: &str = "ownership";
 
 /// The number of events per call into a rule: measured as the sweet spot for WASM.
 pub const BATCH_SIZE: usize = 256;
-
-/// Most findings one rule file may return in a scan; more is treated as a runaway rule.
-pub const MAX_FINDINGS_PER_FILE: usize = 100_000;
 
 /// A rule file that failed during a scan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -286,6 +283,16 @@ struct FileResult {
     events_seen: Vec<(String, u64)>,
 }
 
+impl FileResult {
+    fn empty() -> Self {
+        FileResult {
+            findings: Vec::new(),
+            failure: None,
+            events_seen: Vec::new(),
+        }
+    }
+}
+
 /// A rule file's session for one scan.
 enum Session {
     Wasm(Box<wasm::WasmSession>),
@@ -300,9 +307,11 @@ impl Session {
         }
     }
 
-    fn finish(&mut self) -> Result<Vec<RawFinding>, String> {
+    /// `sent`: the events the session was sent over the scan, what its final flush may have to
+    /// work through.
+    fn finish(&mut self, sent: u64) -> Result<Vec<RawFinding>, String> {
         match self {
-            Session::Wasm(s) => s.finish(),
+            Session::Wasm(s) => s.finish(sent),
             Session::Rego(_) => Ok(Vec::new()),
         }
     }
@@ -316,6 +325,7 @@ struct FileRun<'a> {
     file: &'a RuleFile,
     session: Option<Session>,
     result: FileResult,
+    sink: FindingSink,
     /// Wanted events waiting for a full batch, by chunk and position.
     pending: Vec<(Arc<[Event]>, usize)>,
     sent: u64,
@@ -328,10 +338,10 @@ impl<'a> FileRun<'a> {
             file,
             session: None,
             result: FileResult {
-                findings: Vec::new(),
-                failure: None,
                 events_seen: file.rules().iter().map(|r| (r.id.clone(), 0)).collect(),
+                ..FileResult::empty()
             },
+            sink: FindingSink::default(),
             pending: Vec::with_capacity(BATCH_SIZE),
             sent: 0,
         };
@@ -411,24 +421,21 @@ impl<'a> FileRun<'a> {
                 .iter()
                 .find(|r| r.id == f.rule_id)
                 .ok_or_else(|| format!("returned a finding for undeclared rule `{}`", f.rule_id))?;
-            self.result.findings.push(f.complete(meta, &self.pack.name));
-        }
-        if self.result.findings.len() > MAX_FINDINGS_PER_FILE {
-            return Err(format!(
-                "returned more than {MAX_FINDINGS_PER_FILE} findings"
-            ));
+            self.sink.add(f, meta, &self.pack.name)?;
         }
         Ok(())
     }
 
     fn finish(mut self) -> FileResult {
         self.flush();
+        let sent = self.sent;
         if let Some(session) = self.session.as_mut() {
-            let done = session.finish();
+            let done = session.finish(sent);
             if let Err(reason) = done.and_then(|raw| self.collect(raw)) {
                 self.fail(reason);
             }
         }
+        self.result.findings = self.sink.into_findings();
         self.result
     }
 }

@@ -14,7 +14,7 @@ use super::config::PackConfig;
 use super::meta::{Confidence, RuleMeta, Severity};
 use super::rego_input::Names;
 use crate::event::Event;
-use crate::finding::{Evidence, RawFinding};
+use crate::finding::{Evidence, RawFinding, Site};
 
 const PACKAGE_PREFIX: &str = "data.tracewarden.rules.";
 
@@ -52,6 +52,9 @@ struct RegoFinding {
     severity: Option<Severity>,
     #[serde(default)]
     confidence: Option<Confidence>,
+    /// A weakness's site; by default, the first evidence event's.
+    #[serde(default)]
+    site: Option<Site>,
 }
 
 #[derive(Deserialize)]
@@ -329,6 +332,7 @@ impl RegoSession {
             return Err("a finding has no evidence".to_owned());
         }
         let mut time_ns = i64::MIN;
+        let mut site = f.site;
         let mut evidence = Vec::with_capacity(f.evidence.len());
         for r in f.evidence {
             let (event_id, role) = match r {
@@ -340,6 +344,9 @@ impl RegoSession {
                 .find(|e| e.id == event_id)
                 .ok_or_else(|| format!("evidence `{event_id}` is not an event of the batch"))?;
             time_ns = time_ns.max(event.time_ns);
+            if site.is_none() {
+                site = Some(Site::of(event));
+            }
             evidence.push(Evidence {
                 source: event.source.to_string(),
                 event_id,
@@ -355,6 +362,7 @@ impl RegoSession {
             resource: f.resource,
             time_ns,
             evidence,
+            site,
         })
     }
 }
@@ -364,8 +372,7 @@ mod tests {
     use super::*;
     use crate::event::{DbOperation, Detail, Outcome, SourceRef};
 
-    const META: &str =
-        r#"metadata := {"id": "T-1", "title": "t", "severity": "low", "confidence": "high"}"#;
+    const META: &str = r#"metadata := {"id": "T-1", "title": "t", "severity": "low", "confidence": "high", "class": "incident"}"#;
 
     fn load(body: &str) -> Result<RegoRule, Vec<String>> {
         RegoRule::load(
@@ -418,7 +425,7 @@ mod tests {
             ["`findings` is not a set (use `findings contains f if { ... }`)"]
         );
         let err = load(
-            r#"metadata := {"id": "T-1", "title": "t", "severity": "severe", "confidence": "high"}
+            r#"metadata := {"id": "T-1", "title": "t", "severity": "severe", "confidence": "high", "class": "incident"}
 findings contains 1 if false"#,
         )
         .unwrap_err();

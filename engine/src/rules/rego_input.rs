@@ -78,6 +78,8 @@ const FIELDS: &[&str] = &[
     "policy",
     "objects",
     "privileged",
+    "request_method",
+    "request_route",
     "collection",
     "owner_tenant",
     "owner_source",
@@ -293,6 +295,8 @@ impl Names {
         if let Some(k) = &f.key {
             o.set("key", self.key_fact(k));
         }
+        o.opt("request_method", &f.request_method);
+        o.opt("request_route", &f.request_route);
         o.done()
     }
 

@@ -50,6 +50,7 @@ pub(crate) const CROSS_PRINCIPAL: RuleMeta = RuleMeta {
     operations: &[],
     requires: &[FactNeed::ObjectsOwned],
     partitioning: Partitioning::None,
+    class: FindingClass::Incident,
 };
 
 pub(crate) const ENUMERATION: RuleMeta = RuleMeta {
@@ -75,6 +76,7 @@ pub(crate) const ENUMERATION: RuleMeta = RuleMeta {
     operations: &[],
     requires: &[FactNeed::Objects],
     partitioning: Partitioning::ByPrincipal,
+    class: FindingClass::Incident,
 };
 
 pub(crate) const ID_MISMATCH: RuleMeta = RuleMeta {
@@ -100,6 +102,7 @@ pub(crate) const ID_MISMATCH: RuleMeta = RuleMeta {
     operations: &[],
     requires: &[FactNeed::ObjectsOwned],
     partitioning: Partitioning::None,
+    class: FindingClass::Incident,
 };
 
 /// The pack's rules, sharing one pass over the events.

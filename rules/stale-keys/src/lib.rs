@@ -60,6 +60,7 @@ pub(crate) const USED_AFTER_REVOCATION: RuleMeta = RuleMeta {
     operations: &[],
     requires: &[FactNeed::KeyRevoked],
     partitioning: Partitioning::None,
+    class: FindingClass::Incident,
 };
 
 pub(crate) const OVERDUE_ROTATION: RuleMeta = RuleMeta {
@@ -81,6 +82,7 @@ pub(crate) const OVERDUE_ROTATION: RuleMeta = RuleMeta {
     operations: &[],
     requires: &[FactNeed::KeyCreated],
     partitioning: Partitioning::None,
+    class: FindingClass::Incident,
 };
 
 pub(crate) const PROBING: RuleMeta = RuleMeta {
@@ -103,6 +105,7 @@ pub(crate) const PROBING: RuleMeta = RuleMeta {
     operations: &[],
     requires: &[FactNeed::KeyRevoked],
     partitioning: Partitioning::None,
+    class: FindingClass::Incident,
 };
 
 pub(crate) const SESSION_OUTLIVES_PARENT: RuleMeta = RuleMeta {
@@ -125,6 +128,7 @@ pub(crate) const SESSION_OUTLIVES_PARENT: RuleMeta = RuleMeta {
     operations: &[],
     requires: &[FactNeed::KeyParentRevoked],
     partitioning: Partitioning::None,
+    class: FindingClass::Incident,
 };
 
 pub(crate) const DORMANT: RuleMeta = RuleMeta {
@@ -151,6 +155,7 @@ pub(crate) const DORMANT: RuleMeta = RuleMeta {
     operations: &[],
     requires: &[FactNeed::Key],
     partitioning: Partitioning::None,
+    class: FindingClass::Incident,
 };
 
 /// The pack's WASM rules, sharing one pass over the events.

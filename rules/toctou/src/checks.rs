@@ -247,6 +247,7 @@ fn check_then_write(read: &DbOp, write: &DbOp, same_request: bool, options: &Opt
         timing(&[&read.seen, &write.seen]),
     );
     Finding::new(CHECK_THEN_WRITE.id, message)
+        .site(write.site.clone())
         .principal(&write.seen.who)
         .resource(write.item.clone())
         .confidence(confidence)
@@ -326,6 +327,7 @@ fn weak_check(read: &DbOp, write: &DbOp, request: &str) -> Finding {
         timing(&[&read.seen, &write.seen]),
     );
     Finding::new(WEAK_CHECK.id, message)
+        .site(write.site.clone())
         .principal(&write.seen.who)
         .resource(write.item.clone())
         .with(read.seen.as_evidence("weak-check"))

@@ -65,6 +65,7 @@ pub(crate) const CHECK_THEN_WRITE: RuleMeta = RuleMeta {
     operations: OPERATIONS,
     requires: &[],
     partitioning: Partitioning::ByResource,
+    class: FindingClass::Weakness,
 };
 
 pub(crate) const OBSERVED_RACE: RuleMeta = RuleMeta {
@@ -87,6 +88,7 @@ pub(crate) const OBSERVED_RACE: RuleMeta = RuleMeta {
     operations: OPERATIONS,
     requires: &[],
     partitioning: Partitioning::ByResource,
+    class: FindingClass::Incident,
 };
 
 pub(crate) const CONCURRENT: RuleMeta = RuleMeta {
@@ -119,6 +121,7 @@ pub(crate) const CONCURRENT: RuleMeta = RuleMeta {
     ],
     requires: &[],
     partitioning: Partitioning::ByPrincipal,
+    class: FindingClass::Incident,
 };
 
 pub(crate) const CONFLICT_BURST: RuleMeta = RuleMeta {
@@ -141,6 +144,7 @@ pub(crate) const CONFLICT_BURST: RuleMeta = RuleMeta {
     operations: &["PutItem", "UpdateItem", "DeleteItem", "ConditionCheck"],
     requires: &[],
     partitioning: Partitioning::ByResource,
+    class: FindingClass::Incident,
 };
 
 pub(crate) const WEAK_CHECK: RuleMeta = RuleMeta {
@@ -163,6 +167,7 @@ pub(crate) const WEAK_CHECK: RuleMeta = RuleMeta {
     operations: OPERATIONS,
     requires: &[],
     partitioning: Partitioning::ByTrace,
+    class: FindingClass::Weakness,
 };
 
 /// The pack's state for one scan.

@@ -133,6 +133,8 @@ pub(crate) struct DbOp {
     pub is_write: bool,
     pub success: bool,
     pub error_code: String,
+    /// Where the call was issued: a weakness's site.
+    pub site: Site,
 }
 
 impl DbOp {
@@ -167,6 +169,7 @@ impl DbOp {
             is_write: db.is_write,
             success: event.outcome == Outcome::Success,
             error_code: db.error_code.to_owned(),
+            site: Site::of(event),
         })
     }
 

@@ -101,6 +101,8 @@ impl<'e> Builder<'e> {
             objects: wire::ObjectsRange { start, len },
             privileged: f.privileged,
             key: f.key.as_ref().map(|k| self.key_fact(k)),
+            request_method: self.str(&f.request_method),
+            request_route: self.str(&f.request_route),
         }
     }
 

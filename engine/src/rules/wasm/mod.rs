@@ -17,12 +17,12 @@ use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, Was
 use self::batch::BatchEncoder;
 use self::bindings::tracewarden::rule::types as wire;
 use super::config::{OptionValue, PackConfig};
-use super::meta::{Confidence, FactNeed, Partitioning, RuleMeta, Severity};
+use super::meta::{Confidence, FactNeed, FindingClass, Partitioning, RuleMeta, Severity};
 use crate::event::{Event, EventKind};
-use crate::finding::{Evidence, RawFinding};
+use crate::finding::{Evidence, RawFinding, Site};
 
 /// The contract version this host implements (`wit/rule.wit`).
-pub const CONTRACT_VERSION: (u64, u64, u64) = (0, 3, 0);
+pub const CONTRACT_VERSION: (u64, u64, u64) = (0, 4, 0);
 const CONTRACT_PACKAGE: &str = "tracewarden:rule/";
 
 /// Sandbox limits of WASM rules. One place sets them all.
@@ -34,15 +34,21 @@ pub struct WasmLimits {
     pub fuel_per_call: u64,
     /// Fuel added per event in the batch.
     pub fuel_per_event: u64,
+    /// Fuel added to the final `finish` call per event the rule was sent over the scan: a rule
+    /// that handled millions of events may have that much state to flush.
+    pub fuel_per_event_flushed: u64,
 }
 
 impl Default for WasmLimits {
-    /// 64 MiB, and fuel for ~1000x the measured cost of a simple rule (~8k fuel per event).
+    /// 64 MiB, and fuel for ~1000x the measured cost of a simple rule (~8k fuel per event); the
+    /// flush gets ~2.5x that cost per event sent, above the per-call share (measured: the TOCTOU
+    /// pack flushes ~1k fuel per event held).
     fn default() -> Self {
         WasmLimits {
             memory_bytes: 64 << 20,
             fuel_per_call: 50_000_000,
             fuel_per_event: 10_000_000,
+            fuel_per_event_flushed: 20_000,
         }
     }
 }
@@ -153,7 +159,7 @@ impl WasmComponent {
         // `instantiate` also hands the component its options: a refusal is reported here, at load.
         let mut session = component.instantiate().map_err(|e| vec![e])?;
         let infos = session
-            .call(|rule, store| rule.call_rules(store), 0)
+            .call(|rule, store| rule.call_rules(store))
             .map_err(|e| vec![e])?;
         component.rules = infos.into_iter().map(rule_meta).collect();
         if component.rules.is_empty() {
@@ -217,7 +223,7 @@ impl WasmComponent {
             encoder: BatchEncoder::default(),
         };
         session
-            .call(|rule, store| rule.call_configure(store, &self.options), 0)?
+            .call(|rule, store| rule.call_configure(store, &self.options))?
             .map_err(|e| format!("rejects its options: {e}"))?;
         Ok(session)
     }
@@ -267,12 +273,18 @@ pub(crate) struct WasmSession {
 }
 
 impl WasmSession {
+    /// Calls `f` with the per-call budget.
     fn call<T>(
         &mut self,
         f: impl FnOnce(&bindings::Rule, &mut Store<HostState>) -> wasmtime::Result<T>,
-        events: usize,
     ) -> Result<T, String> {
-        call_metered(&mut self.store, &self.rule, self.limits, events, f)
+        call_metered(
+            &mut self.store,
+            &self.rule,
+            self.limits,
+            self.limits.fuel_per_call,
+            f,
+        )
     }
 
     /// Sends a batch; returns the findings it produced.
@@ -281,36 +293,48 @@ impl WasmSession {
             .encoder
             .encode(events.iter().copied())
             .map_err(|_| "a batch's strings exceed 4 GiB".to_owned())?;
+        let fuel = self
+            .limits
+            .fuel_per_event
+            .saturating_mul(events.len() as u64)
+            .saturating_add(self.limits.fuel_per_call);
         let findings = call_metered(
             &mut self.store,
             &self.rule,
             self.limits,
-            events.len(),
+            fuel,
             |rule, store| rule.call_on_events(store, batch),
         )?;
         Ok(findings.into_iter().map(raw_finding).collect())
     }
 
-    /// Flushes the rule.
-    pub(crate) fn finish(&mut self) -> Result<Vec<RawFinding>, String> {
-        let findings = self.call(|rule, store| rule.call_finish(store), 0)?;
+    /// Flushes the rule, which was sent `sent` events over the scan: its budget grows with them,
+    /// so an honest rule can flush what a large input left it.
+    pub(crate) fn finish(&mut self, sent: u64) -> Result<Vec<RawFinding>, String> {
+        let fuel = self
+            .limits
+            .fuel_per_event_flushed
+            .saturating_mul(sent)
+            .saturating_add(self.limits.fuel_per_call);
+        let findings = call_metered(
+            &mut self.store,
+            &self.rule,
+            self.limits,
+            fuel,
+            |rule, store| rule.call_finish(store),
+        )?;
         Ok(findings.into_iter().map(raw_finding).collect())
     }
 }
 
-/// Calls `f` with the fuel budget re-armed for `events` events; turns traps and limit hits into a
-/// reason.
+/// Calls `f` with the fuel budget re-armed to `fuel`; turns traps and limit hits into a reason.
 fn call_metered<T>(
     store: &mut Store<HostState>,
     rule: &bindings::Rule,
     limits: WasmLimits,
-    events: usize,
+    fuel: u64,
     f: impl FnOnce(&bindings::Rule, &mut Store<HostState>) -> wasmtime::Result<T>,
 ) -> Result<T, String> {
-    let fuel = limits
-        .fuel_per_event
-        .saturating_mul(events as u64)
-        .saturating_add(limits.fuel_per_call);
     store
         .set_fuel(fuel)
         .map_err(|e| format!("cannot set fuel: {e}"))?;
@@ -426,6 +450,10 @@ fn rule_meta(info: wire::RuleInfo) -> RuleMeta {
             wire::Partitioning::ByResource => Partitioning::ByResource,
             wire::Partitioning::ByTrace => Partitioning::ByTrace,
         },
+        class: match info.class {
+            wire::FindingClass::Incident => FindingClass::Incident,
+            wire::FindingClass::Weakness => FindingClass::Weakness,
+        },
     }
 }
 
@@ -447,6 +475,12 @@ fn raw_finding(f: wire::Finding) -> RawFinding {
                 source: e.source,
             })
             .collect(),
+        site: f.site.map(|s| Site {
+            method: s.method,
+            route: s.route,
+            table: s.table,
+            operation: s.operation,
+        }),
     }
 }
 
@@ -462,14 +496,14 @@ mod tests {
     fn an_incompatible_contract_and_a_foreign_import_are_both_listed() {
         let problems = load_wat(
             r#"(component
-                (import "tracewarden:rule/types@0.4.0" (instance))
+                (import "tracewarden:rule/types@0.5.0" (instance))
                 (import "acme:net/sockets@1.0.0" (instance))
             )"#,
         );
         assert_eq!(
             problems,
             [
-                "built for contract `tracewarden:rule@0.4.0`, this host implements `tracewarden:rule@0.3.0`",
+                "built for contract `tracewarden:rule@0.5.0`, this host implements `tracewarden:rule@0.4.0`",
                 "imports `acme:net/sockets@1.0.0`, which the host does not provide",
             ]
         );
@@ -492,10 +526,10 @@ mod tests {
 
     #[test]
     fn contract_versions_follow_semver() {
-        assert!(compatible("0.3.0"));
-        assert!(compatible("0.3.7"));
-        assert!(!compatible("0.2.0"));
-        assert!(!compatible("0.4.0"));
+        assert!(compatible("0.4.0"));
+        assert!(compatible("0.4.7"));
+        assert!(!compatible("0.3.0"));
+        assert!(!compatible("0.5.0"));
         assert!(!compatible("1.0.0"));
         assert!(!compatible("garbage"));
     }

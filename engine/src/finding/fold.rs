@@ -1,0 +1,380 @@
+//! What one rule file reported over a scan: incidents kept one by one, a weakness rule's findings
+//! folded into one per site (occurrences, principals, first and last seen, a few examples), and
+//! the bound on a rule's output. Volume is not hostility: a million honest occurrences fold into
+//! their sites, and only output no honest rule produces (more than [`MAX_FINDING_BYTES`] after
+//! folding) stops a rule.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{Example, Finding, RawFinding, Site, digest};
+use crate::rules::{FindingClass, RuleMeta};
+use crate::time::format_rfc3339;
+
+/// Most bytes of a finding's message; a longer one is cut at a character boundary and marked.
+pub const MAX_MESSAGE_BYTES: usize = 8 << 10;
+/// Most bytes of findings (messages, principals, resources, evidence) one rule file may hold
+/// after folding. Only a rule that floods its output reaches it.
+pub const MAX_FINDING_BYTES: usize = 512 << 20;
+/// Examples kept per weakness site.
+pub const MAX_EXAMPLES: usize = 3;
+/// Principals listed per weakness site (all are counted).
+pub const MAX_LISTED_PRINCIPALS: usize = 50;
+/// Distinct principals counted per site; past it the count is a lower bound.
+const MAX_COUNTED_PRINCIPALS: usize = 100_000;
+
+/// One rule file's findings as they arrive.
+#[derive(Debug)]
+pub(crate) struct FindingSink {
+    incidents: Vec<Finding>,
+    weaknesses: BTreeMap<(String, Site), Group>,
+    bytes: usize,
+    limit: usize,
+}
+
+impl Default for FindingSink {
+    fn default() -> Self {
+        FindingSink::with_limit(MAX_FINDING_BYTES)
+    }
+}
+
+/// A weakness at one site.
+#[derive(Debug)]
+struct Group {
+    /// The first occurrence, completed: the folded finding's base.
+    first: Finding,
+    occurrences: u64,
+    principals: BTreeSet<String>,
+    principals_capped: bool,
+    first_ns: i64,
+    last_ns: i64,
+    examples: Vec<Example>,
+}
+
+impl FindingSink {
+    /// A sink that refuses more than `limit` bytes of findings.
+    pub(crate) fn with_limit(limit: usize) -> Self {
+        FindingSink {
+            incidents: Vec::new(),
+            weaknesses: BTreeMap::new(),
+            bytes: 0,
+            limit,
+        }
+    }
+
+    /// Takes one finding of rule `meta` of `pack`. Errs when the rule's output passes
+    /// [`MAX_FINDING_BYTES`].
+    pub(crate) fn add(
+        &mut self,
+        mut raw: RawFinding,
+        meta: &RuleMeta,
+        pack: &str,
+    ) -> Result<(), String> {
+        cut_message(&mut raw.message);
+        match meta.class {
+            FindingClass::Incident => {
+                let finding = raw.complete(meta, pack);
+                self.bytes += finding.size();
+                self.incidents.push(finding);
+            }
+            FindingClass::Weakness => {
+                let site = raw.site.take().unwrap_or_default();
+                let finding = raw.complete(meta, pack);
+                self.fold(site, finding);
+            }
+        }
+        if self.bytes > self.limit {
+            return Err(format!(
+                "reported more than {} MiB of findings (after folding weaknesses by site)",
+                self.limit >> 20
+            ));
+        }
+        Ok(())
+    }
+
+    fn fold(&mut self, site: Site, finding: Finding) {
+        let key = (finding.rule_id.clone(), site);
+        let group = match self.weaknesses.get_mut(&key) {
+            Some(group) => group,
+            None => {
+                self.bytes += finding.size() + key.0.len() + key.1.label().len();
+                self.weaknesses.entry(key).or_insert(Group {
+                    occurrences: 0,
+                    principals: BTreeSet::new(),
+                    principals_capped: false,
+                    first_ns: finding.time_ns,
+                    last_ns: finding.time_ns,
+                    examples: Vec::new(),
+                    first: finding.clone(),
+                })
+            }
+        };
+        group.occurrences += 1;
+        group.first_ns = group.first_ns.min(finding.time_ns);
+        group.last_ns = group.last_ns.max(finding.time_ns);
+        group.first.severity = group.first.severity.max(finding.severity);
+        group.first.confidence = group.first.confidence.max(finding.confidence);
+        if !finding.principal.is_empty() && !group.principals.contains(&finding.principal) {
+            if group.principals.len() < MAX_COUNTED_PRINCIPALS {
+                self.bytes += finding.principal.len();
+                group.principals.insert(finding.principal.clone());
+            } else {
+                group.principals_capped = true;
+            }
+        }
+        if group.examples.len() < MAX_EXAMPLES {
+            self.bytes += finding.size();
+            group.examples.push(Example {
+                time: finding.time,
+                time_ns: finding.time_ns,
+                message: finding.message,
+                principal: finding.principal,
+                resource: finding.resource,
+                evidence: finding.evidence,
+            });
+        }
+    }
+
+    /// The incidents, and one finding per weakness site.
+    pub(crate) fn into_findings(self) -> Vec<Finding> {
+        let mut out = self.incidents;
+        for ((rule_id, site), group) in self.weaknesses {
+            out.push(group.into_finding(&rule_id, site));
+        }
+        out
+    }
+}
+
+impl Group {
+    fn into_finding(self, rule_id: &str, site: Site) -> Finding {
+        let Group {
+            first,
+            occurrences,
+            principals,
+            principals_capped,
+            first_ns,
+            last_ns,
+            examples,
+        } = self;
+        let label = site.label();
+        let counted = principals.len();
+        let who = match (counted, principals_capped) {
+            (_, true) => format!("by more than {counted} principals"),
+            (0, false) => "by an unknown principal".to_owned(),
+            (1, false) => format!(
+                "by `{}`",
+                principals.first().map(String::as_str).unwrap_or_default()
+            ),
+            (n, false) => format!("by {n} principals"),
+        };
+        let span = if first_ns == last_ns {
+            format!("at {}", format_rfc3339(first_ns))
+        } else {
+            format!(
+                "from {} to {}",
+                format_rfc3339(first_ns),
+                format_rfc3339(last_ns)
+            )
+        };
+        let mut message = format!(
+            "{occurrences} occurrence{} at {label}, {who}, {span}; first: {}",
+            if occurrences == 1 { "" } else { "s" },
+            first.message
+        );
+        cut_message(&mut message);
+        let principal = if counted == 1 && !principals_capped {
+            principals.first().cloned().unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let fingerprint = digest(
+            [
+                rule_id,
+                site.method.as_str(),
+                site.route.as_str(),
+                site.table.as_str(),
+                site.operation.as_str(),
+            ]
+            .into_iter(),
+        );
+        Finding {
+            message,
+            principal,
+            resource: label,
+            time: format_rfc3339(first_ns),
+            time_ns: first_ns,
+            evidence: examples
+                .first()
+                .map(|e| e.evidence.clone())
+                .unwrap_or_default(),
+            fingerprint,
+            site: Some(site),
+            occurrences: Some(occurrences),
+            principals: principals.into_iter().take(MAX_LISTED_PRINCIPALS).collect(),
+            distinct_principals: Some(counted as u64),
+            first_seen: Some(format_rfc3339(first_ns)),
+            last_seen: Some(format_rfc3339(last_ns)),
+            examples,
+            ..first
+        }
+    }
+}
+
+/// Cuts `message` to [`MAX_MESSAGE_BYTES`] at a character boundary, marking the cut.
+fn cut_message(message: &mut String) {
+    if message.len() <= MAX_MESSAGE_BYTES {
+        return;
+    }
+    let mut end = MAX_MESSAGE_BYTES;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    let dropped = message.len() - end;
+    message.truncate(end);
+    message.push_str(&format!(" … ({dropped} more bytes cut)"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::Evidence;
+    use crate::rules::{Confidence, Partitioning, Severity};
+
+    fn meta(class: FindingClass) -> RuleMeta {
+        RuleMeta {
+            id: "R-1".into(),
+            title: "t".into(),
+            description: String::new(),
+            severity: Severity::Low,
+            confidence: Confidence::Medium,
+            owasp: vec![],
+            soc2: vec![],
+            cwe: vec![],
+            remediation: String::new(),
+            kinds: vec![],
+            operations: vec![],
+            requires: vec![],
+            partitioning: Partitioning::None,
+            class,
+        }
+    }
+
+    fn raw(n: i64, principal: &str, site: Option<Site>) -> RawFinding {
+        RawFinding {
+            rule_id: "R-1".into(),
+            severity: None,
+            confidence: None,
+            message: format!("write {n}"),
+            principal: principal.into(),
+            resource: format!("orders/pk=O#{n}"),
+            time_ns: n * 1_000_000_000,
+            evidence: vec![Evidence {
+                event_id: format!("e{n}"),
+                role: "use".into(),
+                source: format!("f.json:{n}"),
+            }],
+            site,
+        }
+    }
+
+    fn site(route: &str) -> Site {
+        Site {
+            method: "PUT".into(),
+            route: route.into(),
+            table: "orders".into(),
+            operation: "UpdateItem".into(),
+        }
+    }
+
+    #[test]
+    fn a_weakness_folds_into_one_finding_per_site_with_its_occurrences() {
+        let mut sink = FindingSink::default();
+        let m = meta(FindingClass::Weakness);
+        for n in 1..=5 {
+            let who = if n % 2 == 0 { "bob" } else { "alice" };
+            sink.add(raw(n, who, Some(site("/orders/{id}"))), &m, "p")
+                .unwrap();
+        }
+        sink.add(raw(9, "carol", Some(site("/carts/{id}"))), &m, "p")
+            .unwrap();
+        sink.add(raw(10, "", None), &m, "p").unwrap();
+        let findings = sink.into_findings();
+        let summary: Vec<(String, u64, Vec<String>, usize)> = findings
+            .iter()
+            .map(|f| {
+                (
+                    f.resource.clone(),
+                    f.occurrences.unwrap(),
+                    f.principals.clone(),
+                    f.examples.len(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("site unknown".to_owned(), 1, vec![], 1),
+                (
+                    "PUT /carts/{id} → orders UpdateItem".to_owned(),
+                    1,
+                    vec!["carol".to_owned()],
+                    1
+                ),
+                (
+                    "PUT /orders/{id} → orders UpdateItem".to_owned(),
+                    5,
+                    vec!["alice".to_owned(), "bob".to_owned()],
+                    MAX_EXAMPLES
+                ),
+            ]
+        );
+        let orders = &findings[2];
+        assert_eq!(orders.class, FindingClass::Weakness);
+        assert_eq!(
+            orders.message,
+            "5 occurrences at PUT /orders/{id} → orders UpdateItem, by 2 principals, from \
+             1970-01-01T00:00:01Z to 1970-01-01T00:00:05Z; first: write 1"
+        );
+        assert_eq!(orders.first_seen.as_deref(), Some("1970-01-01T00:00:01Z"));
+        assert_eq!(orders.last_seen.as_deref(), Some("1970-01-01T00:00:05Z"));
+        assert_eq!(orders.distinct_principals, Some(2));
+        assert_eq!(orders.principal, "");
+        assert_eq!(orders.evidence[0].event_id, "e1");
+        assert_eq!(findings[1].principal, "carol");
+        // The fingerprint names the site, not the occurrences: a baseline holds as they grow.
+        let mut again = FindingSink::default();
+        again
+            .add(raw(7, "dave", Some(site("/orders/{id}"))), &m, "p")
+            .unwrap();
+        assert_eq!(again.into_findings()[0].fingerprint, orders.fingerprint);
+    }
+
+    #[test]
+    fn incidents_stay_one_by_one_and_only_a_flood_of_bytes_stops_a_rule() {
+        let mut sink = FindingSink::with_limit(1 << 20);
+        let m = meta(FindingClass::Incident);
+        for n in 1..=1000 {
+            sink.add(raw(n, "alice", None), &m, "p").unwrap();
+        }
+        let mut flood = raw(0, "alice", None);
+        flood.evidence = (0..(1 << 20) / 64 + 1)
+            .map(|i| Evidence {
+                event_id: format!("{i:064}"),
+                role: String::new(),
+                source: String::new(),
+            })
+            .collect();
+        assert_eq!(
+            sink.add(flood, &m, "p"),
+            Err("reported more than 1 MiB of findings (after folding weaknesses by site)".into())
+        );
+        assert_eq!(sink.into_findings().len(), 1001);
+    }
+
+    #[test]
+    fn a_long_message_is_cut_at_a_character_boundary() {
+        let mut message = "é".repeat(MAX_MESSAGE_BYTES);
+        cut_message(&mut message);
+        assert!(message.starts_with(&"é".repeat(MAX_MESSAGE_BYTES / 2)));
+        assert!(message.ends_with(&format!(" … ({} more bytes cut)", MAX_MESSAGE_BYTES)));
+    }
+}
