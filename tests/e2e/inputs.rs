@@ -80,13 +80,23 @@ fn gzip_inputs_are_read_and_corrupt_ones_reported() {
     std::fs::write(&truncated, &good[..good.len() / 2]).unwrap();
     let truncated = truncated.display().to_string();
     let run = scan_json(&[&truncated], &[]);
+    // Reported, not fatal: the report is written, and says it is incomplete (exit 2).
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(report["complete"], false);
+    let input = &report["inputs"][0];
+    // The document is cut inside its first record: that record is counted, as malformed.
     assert_eq!(
-        run.code, 0,
-        "an unreadable file is reported, not fatal: {}",
-        run.stderr
+        (input["records"].as_u64(), input["skipped"].as_u64()),
+        (Some(1), Some(1))
     );
-    let input = &run.json()["inputs"][0];
-    assert_eq!(input["records"], 0);
+    assert_eq!(
+        report["incomplete"][0],
+        format!(
+            "`{truncated}` was read only in part (1 records): corrupt or truncated gzip: \
+             incomplete deflate stream"
+        )
+    );
     assert!(
         input["error"]
             .as_str()

@@ -71,6 +71,11 @@ struct InputArgs {
     /// Stop at the first malformed record (exit 2) instead of skipping and counting it.
     #[arg(long)]
     strict: bool,
+    /// A TOML file of `[inputs.NAME]` field mappings, for request logs whose field names the
+    /// reader does not know (docs/inputs.md); repeatable. A rule-config file's `[inputs]`
+    /// tables are read too.
+    #[arg(long = "map", value_name = "FILE")]
+    map: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -182,12 +187,27 @@ fn read_rule_config(path: Option<&PathBuf>) -> anyhow::Result<tracewarden::rules
         .map_err(|e| anyhow::anyhow!("`{}`: {e}", path.display()))
 }
 
-fn ingest_options(args: &InputArgs) -> tracewarden::IngestOptions {
-    tracewarden::IngestOptions {
+/// How inputs are read: the flags, and the mappings of every `--map` file and of the
+/// rule-config file.
+fn ingest_options(
+    args: &InputArgs,
+    rule_config: Option<&PathBuf>,
+) -> anyhow::Result<tracewarden::IngestOptions> {
+    let mut mappings = Vec::new();
+    for path in args.map.iter().chain(rule_config) {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read `{}`", path.display()))?;
+        mappings.extend(
+            tracewarden::ingest::parse_mappings(&text)
+                .map_err(|e| anyhow::anyhow!("`{}`: {e}", path.display()))?,
+        );
+    }
+    Ok(tracewarden::IngestOptions {
         format: args.input_format,
         strict: args.strict,
+        mappings,
         ..tracewarden::IngestOptions::default()
-    }
+    })
 }
 
 fn write_output(path: Option<&PathBuf>, text: &str) -> anyhow::Result<()> {
@@ -206,7 +226,7 @@ fn write_output(path: Option<&PathBuf>, text: &str) -> anyhow::Result<()> {
 fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let rules = load_rules(&args.rules)?;
     let mut options = ScanOptions {
-        ingest: ingest_options(&args.input),
+        ingest: ingest_options(&args.input, args.rules.rule_config.as_ref())?,
         ..ScanOptions::default()
     };
     if let Some(n) = args.threads {
@@ -215,6 +235,7 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let report = tracewarden::scan(&args.input.inputs, &rules, &options)?;
     write_output(args.output.as_ref(), &report.render(args.format))?;
 
+    let mut not_logs = Vec::new();
     for input in &report.inputs {
         let malformed = input
             .skipped_reasons
@@ -227,9 +248,19 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
                 input.path
             );
         }
-        if let Some(e) = &input.error {
-            eprintln!("warning: `{}` was not read: {e}", input.path);
+        match (&input.error, input.incomplete()) {
+            (_, Some(why)) => eprintln!("error: {why}"),
+            (Some(_), None) => not_logs.push(input.path.as_str()),
+            (None, None) => {}
         }
+    }
+    if !not_logs.is_empty() {
+        eprintln!(
+            "warning: {} file(s) found in directories are no log in a known format and were \
+             skipped (the report says why): {}",
+            not_logs.len(),
+            not_logs.join(", ")
+        );
     }
     for failure in &report.rule_errors {
         eprintln!(
@@ -240,7 +271,7 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
             failure.reason
         );
     }
-    if !report.rule_errors.is_empty() {
+    if !report.complete {
         return Ok(ExitCode::from(2));
     }
     let failing = match args.fail_on {
@@ -251,7 +282,8 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn normalize(args: NormalizeArgs) -> anyhow::Result<ExitCode> {
-    let mut stream = tracewarden::ingest::open(&args.input.inputs, &ingest_options(&args.input))?;
+    let options = ingest_options(&args.input, args.rule_config.as_ref())?;
+    let mut stream = tracewarden::ingest::open(&args.input.inputs, &options)?;
     let (mut out, target): (Box<dyn Write>, String) = match &args.output {
         Some(p) => (
             Box::new(

@@ -31,6 +31,7 @@ const DETECT_LINES: usize = 64;
 pub(super) fn detect(
     prefix: &[u8],
     forced: Option<InputFormat>,
+    mappings: &[super::mapping::InputMapping],
 ) -> Result<(InputFormat, Layout), String> {
     // Detection looks at the text before the first invalid UTF-8 byte: a bad line further on is
     // that line's error, reported when it is read.
@@ -42,22 +43,35 @@ pub(super) fn detect(
         ),
     };
     let text = valid.trim_start();
-    let document_key = text.starts_with('{').then(|| first_key(text)).flatten();
+    // The document's top-level members, wherever they stand (exporters put metadata first).
+    let members: Vec<&str> = super::json_scan::members(text)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    let has = |name: &str| members.contains(&name);
     // The first line holding a JSON object: a JSON-lines input may open with a damaged record.
     let first_line: Option<Map<String, Value>> = text
         .lines()
         .take(DETECT_LINES)
         .find_map(|l| serde_json::from_str(l).ok());
-    let cloudtrail_document = text.starts_with('[')
-        || matches!(
-            document_key.as_deref(),
-            Some("Records" | "QueryResultRows" | "QueryStatus" | "QueryStatistics")
-        );
     // Whether the very first line is a whole JSON object (JSON lines, not a pretty document).
     let first_line_is_object = text
         .lines()
         .next()
         .is_some_and(|l| serde_json::from_str::<Map<String, Value>>(l).is_ok());
+    let cloudtrail_log = [
+        "Records",
+        "QueryResultRows",
+        "QueryStatus",
+        "QueryStatistics",
+    ]
+    .into_iter()
+    .any(&has);
+    // One pretty-printed record, as records are shared (`{` alone on the first line).
+    let pretty = text.lines().next().is_some_and(|l| l.trim() == "{");
+    let cloudtrail_record =
+        pretty && has("eventVersion") && (has("eventSource") || has("eventName"));
+    let cloudtrail_document = text.starts_with('[') || cloudtrail_log || cloudtrail_record;
     if let Some(format) = forced {
         let layout = match format {
             InputFormat::Har => Layout::Document,
@@ -68,14 +82,12 @@ pub(super) fn detect(
         };
         return Ok((format, layout));
     }
-    if let Some("Records" | "QueryResultRows" | "QueryStatus" | "QueryStatistics") =
-        document_key.as_deref()
-    {
+    if cloudtrail_log || cloudtrail_record {
         return Ok((InputFormat::CloudTrail, Layout::Document));
     }
     // OTLP: compact export requests one per line (the Collector's file exporter), or one
     // pretty-printed document.
-    if document_key.as_deref() == Some("resourceSpans") {
+    if has("resourceSpans") {
         let layout = if first_line_is_object {
             Layout::Lines
         } else {
@@ -84,11 +96,11 @@ pub(super) fn detect(
         return Ok((InputFormat::Otlp, layout));
     }
     // A key inventory document: `{"keys": [...]}`.
-    if document_key.as_deref() == Some("keys") && !first_line_is_object {
+    if has("keys") && !first_line_is_object {
         return Ok((InputFormat::KeyInventory, Layout::Document));
     }
     // A HAR is one document, usually pretty-printed: its first member is `log`.
-    if document_key.as_deref() == Some("log") {
+    if has("log") {
         return Ok((InputFormat::Har, Layout::Document));
     }
     if let Some(obj) = &first_line {
@@ -98,7 +110,7 @@ pub(super) fn detect(
         if super::events::looks_like(obj) {
             return Ok((InputFormat::Events, Layout::Lines));
         }
-        if super::wire::looks_like(obj) {
+        if super::wire::looks_like(obj, mappings) {
             return Ok((InputFormat::DynamoDbWire, Layout::Lines));
         }
         if super::access_log::looks_like(obj) {
@@ -139,14 +151,6 @@ pub(super) fn detect(
     }
 }
 
-/// The first member name of the JSON object `text` starts with.
-fn first_key(text: &str) -> Option<String> {
-    let rest = text.strip_prefix('{')?.trim_start();
-    let rest = rest.strip_prefix('"')?;
-    let end = rest.find('"')?;
-    Some(rest.get(..end)?.to_owned())
-}
-
 /// The first element of a JSON array, if it is an object that fits in the peeked text.
 fn first_array_object(text: &str) -> Option<Map<String, Value>> {
     let rest = text.strip_prefix('[')?.trim_start();
@@ -159,7 +163,7 @@ mod tests {
     use super::*;
 
     fn d(text: &str) -> Result<(InputFormat, Layout), String> {
-        detect(text.as_bytes(), None)
+        detect(text.as_bytes(), None, &[])
     }
 
     #[test]
@@ -204,10 +208,26 @@ mod tests {
             d("{\"time\":\"2026-01-01T00:00:00Z\",\"operation\":\"GetItem\",\"request\":{}}"),
             Ok((InputFormat::DynamoDbWire, Layout::Lines))
         );
+        assert_eq!(
+            d("{\n  \"exported\": {\"by\": \"tool\"},\n  \"Records\": [\n"),
+            Ok((InputFormat::CloudTrail, Layout::Document))
+        );
+        assert_eq!(
+            d("{\n  \"eventVersion\": \"1.08\",\n  \"eventSource\": \"dynamodb.amazonaws.com\"\n}"),
+            Ok((InputFormat::CloudTrail, Layout::Document))
+        );
+        assert_eq!(
+            detect(
+                b"{\n  \"meta\": 1,\n  \"Records\": []\n}",
+                Some(InputFormat::CloudTrail),
+                &[]
+            ),
+            Ok((InputFormat::CloudTrail, Layout::Document))
+        );
         assert_eq!(d("hello"), Err(EXPECTED.to_owned()));
         assert_eq!(d(""), Err(EXPECTED.to_owned()));
         assert_eq!(
-            detect(b"{\"a\":1}\n\xff\xfe rest of a binary file", None),
+            detect(b"{\"a\":1}\n\xff\xfe rest of a binary file", None, &[]),
             Err("invalid UTF-8 at byte 8: expected JSON text".to_owned())
         );
     }

@@ -18,9 +18,12 @@ mod credentials;
 mod detect;
 mod dynamodb;
 mod events;
+mod fields;
 mod har;
 pub(crate) mod http;
 mod inventory;
+mod json_scan;
+mod mapping;
 mod otlp;
 mod sort;
 mod source;
@@ -38,6 +41,7 @@ use detect::Layout;
 use source::{Line, LineReader, Origin};
 
 pub use correlate::CorrelationOptions;
+pub use mapping::{FieldPaths, INPUTS_TABLE, InputMapping, TimeUnit, parse_mappings};
 pub use source::MAX_INPUT_BYTES;
 
 /// The input formats the engine reads. Closed set: adding one is adding a module here.
@@ -132,10 +136,34 @@ pub struct InputReport {
     /// format). Records read before it are counted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Named on the command line (not found in a directory): if it cannot be read, the scan is
+    /// incomplete. A file in a directory that is in no known format (a README, a script) is only
+    /// a warning.
+    pub named: bool,
 }
 
 impl InputReport {
-    fn new(path: String, format: Option<InputFormat>) -> Self {
+    /// Why this input makes the scan incomplete, if it does: it was named and not fully read, or
+    /// records were read from it and reading stopped early. A file found in a directory that
+    /// yielded no record is not a log the scan could read (a README, a script, a JSON document
+    /// of another kind): a warning, not a gap.
+    pub fn incomplete(&self) -> Option<String> {
+        let error = self.error.as_ref()?;
+        if self.named && self.records == 0 {
+            Some(format!("`{}` was not read: {error}", self.path))
+        } else if self.named || self.records > 0 {
+            Some(format!(
+                "`{}` was read only in part ({} records): {error}",
+                self.path, self.records
+            ))
+        } else {
+            None
+        }
+    }
+}
+
+impl InputReport {
+    fn new(path: String, format: Option<InputFormat>, named: bool) -> Self {
         InputReport {
             path,
             format,
@@ -146,6 +174,7 @@ impl InputReport {
             skipped_reasons: BTreeMap::new(),
             errors: Vec::new(),
             error: None,
+            named,
         }
     }
 }
@@ -204,6 +233,8 @@ pub struct IngestOptions {
     pub sort_budget: usize,
     /// Correlation settings.
     pub correlation: CorrelationOptions,
+    /// Declared field mappings for request logs ([`parse_mappings`]).
+    pub mappings: Vec<InputMapping>,
 }
 
 impl Default for IngestOptions {
@@ -214,6 +245,7 @@ impl Default for IngestOptions {
             max_line_bytes: 16 << 20,
             sort_budget: 250_000,
             correlation: CorrelationOptions::default(),
+            mappings: Vec::new(),
         }
     }
 }
@@ -326,7 +358,7 @@ pub fn open(paths: &[PathBuf], options: &IngestOptions) -> Result<EventStream, E
     let mut origins = Vec::new();
     for p in paths {
         if source::is_stdin(p) {
-            origins.push(Origin::Stdin);
+            origins.push((Origin::Stdin, true));
         } else {
             expand(p, &mut origins)?;
         }
@@ -334,9 +366,9 @@ pub fn open(paths: &[PathBuf], options: &IngestOptions) -> Result<EventStream, E
     let mut sorter = sort::Sorter::new(options.sort_budget);
     let mut inputs = Vec::new();
     let mut seq = 0u64;
-    for (i, origin) in origins.iter().enumerate() {
+    for (i, (origin, named)) in origins.iter().enumerate() {
         let input = u32::try_from(i).unwrap_or(u32::MAX);
-        let report = read_input(origin, options, &mut |event| {
+        let report = read_input(origin, *named, options, &mut |event| {
             seq += 1;
             sorter
                 .push(Pending {
@@ -360,15 +392,19 @@ pub fn open(paths: &[PathBuf], options: &IngestOptions) -> Result<EventStream, E
     })
 }
 
-/// Files under `path`, sorted, hidden files skipped.
-fn expand(path: &Path, files: &mut Vec<Origin>) -> Result<(), Error> {
+/// `path` if it is a file (named), else the files under it, sorted, hidden files skipped.
+fn expand(path: &Path, files: &mut Vec<(Origin, bool)>) -> Result<(), Error> {
+    expand_in(path, files, true)
+}
+
+fn expand_in(path: &Path, files: &mut Vec<(Origin, bool)>, named: bool) -> Result<(), Error> {
     let io = |source| Error::Io {
         path: path.to_owned(),
         source,
     };
     let meta = std::fs::metadata(path).map_err(io)?;
     if !meta.is_dir() {
-        files.push(Origin::File(path.to_owned()));
+        files.push((Origin::File(path.to_owned()), named));
         return Ok(());
     }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
@@ -383,7 +419,7 @@ fn expand(path: &Path, files: &mut Vec<Origin>) -> Result<(), Error> {
             .and_then(|n| n.to_str())
             .is_some_and(|n| n.starts_with('.'));
         if !hidden {
-            expand(&e, files)?;
+            expand_in(&e, files, false)?;
         }
     }
     Ok(())
@@ -393,11 +429,12 @@ fn expand(path: &Path, files: &mut Vec<Origin>) -> Result<(), Error> {
 /// be read is reported (or, with `strict`, an error).
 fn read_input(
     origin: &Origin,
+    named: bool,
     options: &IngestOptions,
     emit: &mut dyn FnMut(Event) -> Result<(), Error>,
 ) -> Result<InputReport, Error> {
     let name = origin.name();
-    let mut report = InputReport::new(name.clone(), None);
+    let mut report = InputReport::new(name.clone(), None, named);
     let fail = |report: &mut InputReport, e: Error| match e {
         Error::UnreadableInput { message, .. } if !options.strict => {
             report.error = Some(message);
@@ -412,7 +449,7 @@ fn read_input(
             return Ok(report);
         }
     };
-    let (format, layout) = match detect::detect(&opened.prefix, options.format) {
+    let (format, layout) = match detect::detect(&opened.prefix, options.format, &options.mappings) {
         Ok(d) => d,
         Err(message) => {
             fail(
@@ -468,17 +505,23 @@ fn read_input(
     };
     let gzip = opened.gzip;
     let stopped: Result<(), Error> = match layout {
-        Layout::Document => source::read_document(origin, opened).and_then(|text| {
-            read_document(format, &name, &text, &mut sink).map_err(|message| {
-                Error::UnreadableInput {
-                    path: name.clone(),
-                    message,
+        Layout::Document => {
+            source::read_document(origin, opened).and_then(|(text, stopped)| {
+                let parsed = read_document(format, &name, &text, &options.mappings, &mut sink);
+                // A document cut short is reported by its read error, after the records that
+                // could be read before it.
+                match (stopped, parsed) {
+                    (Some(message), _) | (None, Err(message)) => Err(Error::UnreadableInput {
+                        path: name.clone(),
+                        message,
+                    }),
+                    (None, Ok(())) => Ok(()),
                 }
             })
-        }),
+        }
         Layout::Lines => {
             let mut lines = LineReader::new(opened.reader, options.max_line_bytes);
-            let mut state = LineState::new(format);
+            let mut state = LineState::new(format, &options.mappings);
             let mut index = 0u64;
             loop {
                 if options.strict && malformed_seen.get() {
@@ -541,6 +584,7 @@ fn read_document(
     format: InputFormat,
     file: &str,
     text: &str,
+    mappings: &[InputMapping],
     sink: &mut impl FnMut(u64, Option<u64>, Record),
 ) -> Result<(), String> {
     match format {
@@ -549,7 +593,7 @@ fn read_document(
         InputFormat::Otlp => otlp::read_document(file, text, sink),
         InputFormat::KeyInventory => inventory::read_document(file, text, sink),
         InputFormat::DynamoDbWire | InputFormat::AccessLog | InputFormat::Events => {
-            let mut state = LineState::new(format);
+            let mut state = LineState::new(format, mappings);
             let mut index = 0;
             for_each_line(text, |line_no, line| {
                 state.read_line(file, &mut index, line_no, line, sink)
@@ -560,16 +604,18 @@ fn read_document(
 }
 
 /// Per-input state of a JSON-lines reader.
-struct LineState {
+struct LineState<'m> {
     format: InputFormat,
+    mappings: &'m [InputMapping],
     /// Tables' key attributes learnt from earlier lines (a wire `PutItem` has only the item).
     schemas: dynamodb::KeySchemas,
 }
 
-impl LineState {
-    fn new(format: InputFormat) -> Self {
+impl<'m> LineState<'m> {
+    fn new(format: InputFormat, mappings: &'m [InputMapping]) -> Self {
         LineState {
             format,
+            mappings,
             schemas: dynamodb::KeySchemas::default(),
         }
     }
@@ -584,9 +630,15 @@ impl LineState {
     ) {
         match self.format {
             InputFormat::CloudTrail => cloudtrail::read_line(file, index, line_no, line, sink),
-            InputFormat::DynamoDbWire => {
-                wire::read_line(file, index, line_no, line, &mut self.schemas, sink)
-            }
+            InputFormat::DynamoDbWire => wire::read_line(
+                file,
+                index,
+                line_no,
+                line,
+                &mut self.schemas,
+                self.mappings,
+                sink,
+            ),
             InputFormat::Events => events::read_line(index, line_no, line, sink),
             InputFormat::Otlp => otlp::read_line(file, index, line_no, line, sink),
             InputFormat::AccessLog => access_log::read_line(file, index, line_no, line, sink),

@@ -71,18 +71,12 @@ pub(super) fn open(origin: &Origin) -> Result<Opened, Error> {
         Some(e) => Box::new(FailingRead(Some(e))),
         None => inner,
     };
-    // A UTF-8 byte-order mark (browsers' HAR exports) is not part of the JSON.
-    let skip = if prefix.starts_with(b"\xEF\xBB\xBF") {
-        3
-    } else {
-        0
-    };
-    let reader = BufReader::with_capacity(256 * 1024, Cursor::new(prefix.clone()).chain(rest));
-    let mut reader: Box<dyn BufRead + Send> = Box::new(reader);
-    if skip > 0 {
-        reader.consume(skip);
-        prefix.drain(..skip);
+    // A UTF-8 byte-order mark (browsers' HAR exports, Windows tools) is not part of the JSON.
+    if prefix.starts_with(b"\xEF\xBB\xBF") {
+        prefix.drain(..3);
     }
+    let reader = BufReader::with_capacity(256 * 1024, Cursor::new(prefix.clone()).chain(rest));
+    let reader: Box<dyn BufRead + Send> = Box::new(reader);
     Ok(Opened {
         prefix,
         reader,
@@ -119,14 +113,20 @@ pub(super) fn read_error(gzip: bool, e: &std::io::Error, after_line: Option<u64>
     }
 }
 
-/// Reads a whole document, up to [`MAX_INPUT_BYTES`], as UTF-8 text.
-pub(super) fn read_document(origin: &Origin, opened: Opened) -> Result<String, Error> {
+/// Reads a whole document, up to [`MAX_INPUT_BYTES`], as UTF-8 text. A read error (a gzip
+/// stream cut short) keeps what was read before it: the text comes back with the error, so
+/// that the records before the damage are still read.
+pub(super) fn read_document(
+    origin: &Origin,
+    opened: Opened,
+) -> Result<(String, Option<String>), Error> {
     let mut data = Vec::new();
-    opened
+    let stopped = opened
         .reader
         .take(MAX_INPUT_BYTES + 1)
         .read_to_end(&mut data)
-        .map_err(|e| unreadable(origin, read_error(opened.gzip, &e, None)))?;
+        .err()
+        .map(|e| read_error(opened.gzip, &e, None));
     if data.len() as u64 > MAX_INPUT_BYTES {
         return Err(unreadable(
             origin,
@@ -137,15 +137,23 @@ pub(super) fn read_document(origin: &Origin, opened: Opened) -> Result<String, E
             ),
         ));
     }
-    String::from_utf8(data).map_err(|e| {
-        unreadable(
+    match String::from_utf8(data) {
+        Ok(text) => Ok((text, stopped)),
+        // A stream cut short may end inside a character: keep the text before it.
+        Err(e) if stopped.is_some() && e.as_bytes().len() - e.utf8_error().valid_up_to() < 4 => {
+            let valid = e.utf8_error().valid_up_to();
+            let mut bytes = e.into_bytes();
+            bytes.truncate(valid);
+            Ok((String::from_utf8(bytes).unwrap_or_default(), stopped))
+        }
+        Err(e) => Err(unreadable(
             origin,
             format!(
                 "invalid UTF-8 at byte {}: expected JSON text",
                 e.utf8_error().valid_up_to()
             ),
-        )
-    })
+        )),
+    }
 }
 
 /// One line read by [`LineReader`].

@@ -20,17 +20,11 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::dynamodb::member as param;
-use super::{LineCounter, Record};
+use super::{LineCounter, Record, json_scan};
 use crate::event::{Actor, Correlation, DbOperation, Detail, Event, SourceRef};
 use crate::time::parse_rfc3339;
 
 const FORMAT: &str = "cloudtrail";
-
-#[derive(Deserialize)]
-struct Document<'a> {
-    #[serde(rename = "Records", borrow)]
-    records: Vec<&'a RawValue>,
-}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -85,44 +79,82 @@ struct UserIdentity {
     user_name: Option<String>,
 }
 
-/// Whether `text` is a CloudTrail log file: a JSON object whose first member is `Records`.
-pub(super) fn is_records_document(text: &str) -> bool {
-    let head = text.trim_start();
-    head.starts_with('{')
-        && head
-            .get(1..)
-            .is_some_and(|r| r.trim_start().starts_with("\"Records\""))
-}
-
-/// Reads a CloudTrail document: a `Records` log file, a JSON array of records, or CloudTrail
-/// Lake query results.
+/// Reads a CloudTrail document: a log file (`{"Records": [...]}`, the member wherever it stands
+/// among others that exporters add), a JSON array of records, one (pretty-printed) record, or
+/// CloudTrail Lake query results. Records before damage (a document cut short) are read; the
+/// damage is one malformed record.
 pub(super) fn read(
     file: &str,
     text: &str,
     sink: &mut impl FnMut(u64, Option<u64>, Record),
 ) -> Result<(), String> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if lake::is_lake_document(text) {
         return lake::read(file, text, sink);
     }
-    let records: Vec<&RawValue> = if is_records_document(text) {
-        let doc: Document<'_> = serde_json::from_str(text).map_err(|e| {
-            format!("not a CloudTrail log file: {e}: expected `{{\"Records\": [...]}}`")
-        })?;
-        doc.records
+    let head = text.trim_start();
+    let array_at = if head.starts_with('[') {
+        text.len() - head.len()
+    } else if head.starts_with('{') {
+        match json_scan::members(text)
+            .into_iter()
+            .find(|(name, _)| *name == "Records")
+        {
+            Some((_, at)) => at,
+            None => return read_single(file, text, sink),
+        }
     } else {
-        serde_json::from_str(text).map_err(|e| {
-            format!(
-                "not CloudTrail JSON: {e}: expected `{{\"Records\": [...]}}` or an array of records"
-            )
-        })?
+        return Err(
+            "not CloudTrail JSON: expected `{\"Records\": [...]}`, an array of records or one record"
+                .to_owned(),
+        );
     };
     let mut lines = LineCounter::new(text);
-    for (i, raw) in records.into_iter().enumerate() {
-        let line = lines.line_of(raw.get());
-        let index = i as u64 + 1;
-        for record in convert(file, index, line, raw.get()) {
-            sink(index, line, record);
+    let mut index = 0u64;
+    for item in json_scan::array_items(text, array_at) {
+        index += 1;
+        match item {
+            Ok(raw) => {
+                let line = lines.line_of(raw.get());
+                for record in convert(file, index, line, raw.get()) {
+                    sink(index, line, record);
+                }
+            }
+            Err(e) => sink(
+                index,
+                None,
+                Record::Malformed(format!(
+                    "record {index} of `Records` cannot be read ({e}): expected a JSON object"
+                )),
+            ),
         }
+    }
+    Ok(())
+}
+
+/// A document holding one record, as records are shared (pretty-printed, from the console or
+/// `aws cloudtrail lookup-events`).
+fn read_single(
+    file: &str,
+    text: &str,
+    sink: &mut impl FnMut(u64, Option<u64>, Record),
+) -> Result<(), String> {
+    let obj: Map<String, Value> = serde_json::from_str(text).map_err(|e| {
+        format!("not CloudTrail JSON: {e}: expected `{{\"Records\": [...]}}` or one record")
+    })?;
+    if !looks_like(&obj) {
+        return Err(
+            "not a CloudTrail log file: no `Records` member, and not one record (`eventVersion`, \
+             `eventSource`, `eventName`): expected `{\"Records\": [...]}`"
+                .to_owned(),
+        );
+    }
+    let lead = text
+        .get(..text.len() - text.trim_start().len())
+        .unwrap_or_default();
+    let line = Some(1 + lead.matches('\n').count() as u64);
+    for record in convert(file, 1, line, text.trim()) {
+        sink(1, line, record);
     }
     Ok(())
 }
@@ -343,7 +375,11 @@ mod tests {
     fn collect(text: &str) -> Vec<(u64, Option<u64>, Result<Event, String>)> {
         let mut out = Vec::new();
         let mut sink = |i, line, r: Record| out.push((i, line, r.into_result()));
-        if text.starts_with('{') && !text.starts_with("{\"Records\"") {
+        let first_line_is_object = text
+            .lines()
+            .next()
+            .is_some_and(|l| serde_json::from_str::<Map<String, Value>>(l).is_ok());
+        if first_line_is_object && !text.starts_with("{\"Records\"") {
             let mut index = 0;
             for (n, line) in text.lines().enumerate() {
                 read_line("t.json", &mut index, n as u64 + 1, line, &mut sink);
@@ -395,6 +431,71 @@ mod tests {
         assert_eq!(
             out[2].2.as_ref().unwrap_err(),
             "invalid `eventTime` `soon`: expected an RFC 3339 time like `2026-03-14T10:00:00Z`"
+        );
+    }
+
+    fn ids(out: &[(u64, Option<u64>, Result<Event, String>)]) -> Vec<(u64, Option<u64>, String)> {
+        out.iter()
+            .map(|(i, l, r)| {
+                (
+                    *i,
+                    *l,
+                    r.as_ref().map_or_else(Clone::clone, |e| e.id.clone()),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn records_after_other_members_a_bom_and_pretty_printing_are_read() {
+        let second = UPDATE.replace("\"e1\"", "\"e2\"");
+        let text = format!(
+            "\u{feff}{{\n  \"exportedAt\": \"2026-11-30\",\n  \"meta\": {{\"Records\": 0}},\n  \
+             \"Records\": [\n    {UPDATE},\n    {second}\n  ],\n  \"next\": null\n}}"
+        );
+        assert_eq!(
+            ids(&collect(&text)),
+            [(1, Some(5), "ct:e1".into()), (2, Some(6), "ct:e2".into())]
+        );
+    }
+
+    #[test]
+    fn one_pretty_printed_record_is_a_document() {
+        let pretty = serde_json::to_string_pretty(
+            &serde_json::from_str::<serde_json::Value>(UPDATE).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            ids(&collect(&format!("\n{pretty}"))),
+            [(1, Some(2), "ct:e1".into())]
+        );
+        let mut out = Vec::new();
+        let err = read("t.json", "{\n\"hello\": 1}", &mut |i, l, r| {
+            out.push((i, l, r))
+        });
+        assert_eq!(
+            err,
+            Err(
+                "not a CloudTrail log file: no `Records` member, and not one record \
+                 (`eventVersion`, `eventSource`, `eventName`): expected `{\"Records\": [...]}`"
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn a_document_cut_short_keeps_the_records_before_the_cut() {
+        let text = format!("{{\"Records\": [{UPDATE},\n{}", &UPDATE[..40]);
+        let out = collect(&text);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].2.as_ref().unwrap().id, "ct:e1");
+        assert_eq!(
+            out[1].2.as_ref().unwrap_err(),
+            &format!(
+                "record 2 of `Records` cannot be read (at byte {}: EOF while parsing a string at \
+                 line 1 column 40): expected a JSON object",
+                UPDATE.len() + 15
+            )
         );
     }
 

@@ -1,10 +1,17 @@
-//! DynamoDB wire request logs: one JSON object per line, one API call per line, as an
-//! application logs it around the SDK (a botocore event hook, an SDK middleware, a proxy). The
-//! request body is decoded by the shared [`super::dynamodb`] decoder; transactions and batches
-//! become one event per item. `docs/inputs.md` documents the accepted shape.
+//! DynamoDB request logs: one JSON object per line, one API call per line, as an application
+//! logs it around the SDK (a botocore event hook, an SDK middleware, a proxy). Every application
+//! names its fields its own way, so the line is read loosely ([`dialect`]): the operation, the
+//! request body wherever it is (or rebuilt from flattened fields), the time in the usual names
+//! and encodings ([`time`]), status, error, ids and caller under their usual names, or at the
+//! paths a declared mapping gives. The body is decoded by the shared [`super::dynamodb`]
+//! decoder; transactions and batches become one event per item. `docs/inputs.md` documents the
+//! documented shape, the names read, and mappings.
 //!
-//! Unlike CloudTrail, the wire log has the caller's own clock at sub-second precision and the
-//! whole request; attribute values are still never copied into events, only key values.
+//! Unlike CloudTrail, the log has the caller's own clock at sub-second precision and the whole
+//! request; attribute values are still never copied into events, only key values.
+
+mod dialect;
+mod time;
 
 use std::collections::BTreeMap;
 
@@ -13,22 +20,31 @@ use serde_json::{Map, Value};
 use super::Record;
 use super::credentials::aws_key_id;
 use super::dynamodb::{self, KeySchemas, Request};
+use super::fields::Fields;
 use super::http::http_outcome;
+use super::mapping::InputMapping;
 use crate::event::{Actor, Correlation, Detail, Event, Outcome, SourceRef};
-use crate::time::parse_rfc3339;
 
 const FORMAT: &str = "dynamodb_wire";
 
 /// The skip reason of DynamoDB calls that are not data-plane operations.
 pub(super) const CONTROL_PLANE: &str = "DynamoDB control-plane call";
 
-/// Whether the first object of a file is a wire log line: a `request` object, an `operation` or
-/// `target` string, and a `time`.
-pub(super) fn looks_like(obj: &Map<String, Value>) -> bool {
-    obj.get("request").is_some_and(Value::is_object)
-        && (obj.get("operation").is_some_and(Value::is_string)
-            || obj.get("target").is_some_and(Value::is_string))
-        && obj.contains_key("time")
+/// The skip reason of lines of a request log that are no DynamoDB call (the application's other
+/// log lines).
+pub(super) const NOT_A_CALL: &str = "log line that names no DynamoDB operation";
+
+/// Whether the first object of a file is a DynamoDB request-log line: it names a DynamoDB
+/// operation, a request body (or a table) and a time — in any of the names the reader knows —
+/// or a declared mapping selects it.
+pub(super) fn looks_like(obj: &Map<String, Value>, mappings: &[InputMapping]) -> bool {
+    let fields = Fields::of(obj);
+    let mapping = mappings.iter().find(|m| m.applies(&fields));
+    if mapping.is_some_and(|m| !m.when.is_empty()) {
+        return true;
+    }
+    let call = dialect::read(&fields, mapping);
+    !call.operation.is_empty() && call.body.is_some() && call.time.is_some()
 }
 
 /// Reads one line: one record, one event per item the call touched (same index and line).
@@ -40,10 +56,11 @@ pub(super) fn read_line(
     line_no: u64,
     line: &str,
     schemas: &mut KeySchemas,
+    mappings: &[InputMapping],
     sink: &mut impl FnMut(u64, Option<u64>, Record),
 ) {
     *index += 1;
-    let records = match convert(file, *index, line_no, line, schemas) {
+    let records = match convert(file, *index, line_no, line, schemas, mappings) {
         Ok(events) => events
             .into_iter()
             .map(|e| Record::Event(Box::new(e)))
@@ -55,95 +72,100 @@ pub(super) fn read_line(
     }
 }
 
+const EXPECTED_OPERATION: &str = "expected the DynamoDB operation (`GetItem`) in `operation`, \
+    `commandName`, `operation_name`, `target` (`DynamoDB_20120810.GetItem`) or a mapped field";
+const EXPECTED_BODY: &str = "expected the DynamoDB request body (an object with `TableName`, \
+    `RequestItems` or `TransactItems`, under any name, or a JSON string of one) or flattened \
+    `table_name` / `key.*` fields";
+const EXPECTED_TIME: &str = "expected the call's time in `time`, `ts`, `timestamp`, \
+    `@timestamp` or `asctime`: RFC 3339, `YYYY-MM-DD HH:MM:SS,mmm` (UTC) or epoch s / ms / µs / ns";
+
 fn convert(
     file: &str,
     index: u64,
     line_no: u64,
     line: &str,
     schemas: &mut KeySchemas,
+    mappings: &[InputMapping],
 ) -> Result<Vec<Event>, Record> {
     let malformed = |m: String| Record::Malformed(m);
     let obj = &super::object_line(line, "one DynamoDB call per line")?;
-    let operation = match (text(obj, "operation"), text(obj, "target")) {
-        (Some(op), _) => op,
-        (None, Some(target)) => target_operation(target).ok_or_else(|| {
-            malformed(format!(
-                "invalid `target` `{target}`: expected `DynamoDB_20120810.<Operation>`"
-            ))
-        })?,
-        (None, None) => {
-            return Err(malformed(
-                "missing `operation` and `target`: expected the DynamoDB operation (`GetItem`) \
-                 or the `X-Amz-Target` header (`DynamoDB_20120810.GetItem`)"
-                    .to_owned(),
-            ));
-        }
-    };
-    if !dynamodb::is_data_plane(operation) {
+    let fields = Fields::of(obj);
+    // A line no mapping selects is read with the built-in names.
+    let mapping = mappings.iter().find(|m| m.applies(&fields));
+    let call = dialect::read(&fields, mapping);
+    if call.operation.is_empty() {
+        let named = ["operation", "target", "commandName", "operation_name"]
+            .into_iter()
+            .find_map(|n| obj.get(n).and_then(Value::as_str));
+        return Err(match (named, &call.body) {
+            (Some(raw), _) => malformed(format!(
+                "unknown DynamoDB operation `{raw}`: {EXPECTED_OPERATION}"
+            )),
+            (None, Some(_)) => malformed(format!("no operation: {EXPECTED_OPERATION}")),
+            (None, None) => Record::Skip(NOT_A_CALL),
+        });
+    }
+    let operation = call.operation.as_str();
+    if dialect::is_control_plane(operation) {
         if operation == "CreateTable"
-            && let Some(Value::Object(params)) = obj.get("request")
+            && let Some(body) = &call.body
         {
-            schemas.learn_create_table(params);
+            schemas.learn_create_table(body);
         }
         return Err(Record::Skip(CONTROL_PLANE));
     }
-    let (time_ns, precision_ns) = time(obj.get("time"))?;
-    let params = match obj.get("request") {
-        None | Some(Value::Null) => {
-            return Err(malformed(
-                "missing `request`: expected the DynamoDB request body (an object)".to_owned(),
-            ));
-        }
-        Some(Value::Object(params)) => params,
-        Some(other) => {
-            return Err(malformed(format!(
-                "`request` is {}: expected the DynamoDB request body (an object)",
-                kind_of(other)
-            )));
-        }
+    let Some((time_ns, precision_ns)) = call.time else {
+        return Err(malformed(format!("no time: {EXPECTED_TIME}")));
     };
-    let field = |name| text(obj, name).unwrap_or_default();
-    let request_id = field("request_id");
-    let id = if request_id.is_empty() {
+    let Some(params) = &call.body else {
+        let raw = obj.get("request").map(kind_of);
+        return Err(malformed(match raw {
+            Some(kind) => format!("`request` is {kind}: {EXPECTED_BODY}"),
+            None => format!("no request body: {EXPECTED_BODY}"),
+        }));
+    };
+    let id = if call.aws_request_id.is_empty() {
         format!("ddb:{file}#{index}")
     } else {
-        format!("ddb:{request_id}")
+        format!("ddb:{}", call.aws_request_id)
     };
     let ops = dynamodb::decode(
         &Request {
             operation,
             params,
-            error_code: dynamodb::short_error_type(field("error_type")),
-            error_message: field("error_message"),
+            error_code: &call.error_code,
+            error_message: &call.error_message,
             group_id: &id,
         },
         schemas,
     );
-    let status = obj
-        .get("status")
-        .and_then(Value::as_u64)
-        .map(|s| u16::try_from(s).unwrap_or_default());
     let actor = Actor {
-        principal: field("principal").to_owned(),
-        key_id: aws_key_id(field("key_id")),
-        tenant: field("tenant").to_owned(),
+        principal: call.principal.clone(),
+        key_id: if call.key_id.is_empty() {
+            String::new()
+        } else {
+            aws_key_id(&call.key_id)
+        },
+        tenant: call.tenant.clone(),
         ..Actor::default()
     };
     let correlation = Correlation {
-        trace_id: field("trace_id").to_owned(),
-        span_id: field("span_id").to_owned(),
-        request_id: request_id.to_owned(),
-        app_request_id: field("app_request_id").to_owned(),
+        trace_id: call.trace_id.clone(),
+        span_id: call.span_id.clone(),
+        request_id: call.aws_request_id.clone(),
+        app_request_id: call.app_request_id.clone(),
         ..Correlation::default()
     };
     let mut attributes = BTreeMap::new();
-    if let Some(ns) = obj
-        .get("duration_ms")
-        .and_then(Value::as_f64)
-        .and_then(ms_to_ns)
-    {
+    if let Some(ns) = call.duration_ns {
         attributes.insert("duration_ns".to_owned(), ns.to_string());
     }
+    if let Some(m) = mapping {
+        attributes.insert("mapping".to_owned(), m.name.clone());
+    }
+    let status = call.status;
+    let failed = call.failed;
     let many = ops.len() > 1;
     Ok(ops
         .into_iter()
@@ -165,7 +187,10 @@ fn convert(
             },
             actor: actor.clone(),
             correlation: correlation.clone(),
-            outcome: call_outcome(&op.error_code, status),
+            outcome: match call_outcome(&op.error_code, status) {
+                Outcome::Success if failed => Outcome::Error,
+                outcome => outcome,
+            },
             detail: Detail::DbOperation(op),
             attributes: attributes.clone(),
         })
@@ -206,51 +231,6 @@ pub(super) fn ms_to_ns(ms: f64) -> Option<u64> {
     (ns.is_finite() && ns >= 0.0 && ns < u64::MAX as f64).then_some(ns as u64)
 }
 
-/// `time` as Unix ns and its precision: RFC 3339 (precision from its fraction digits) or epoch
-/// milliseconds (1 ms; 1 µs when the number has a fraction: a double holds no more).
-fn time(value: Option<&Value>) -> Result<(i64, u64), Record> {
-    let invalid = |raw: String| {
-        Record::Malformed(format!(
-            "invalid `time` `{raw}`: expected an RFC 3339 time like `2026-11-20T10:00:00.123Z` \
-             or epoch milliseconds"
-        ))
-    };
-    match value {
-        None | Some(Value::Null) => Err(Record::Malformed(
-            "missing `time`: expected an RFC 3339 time or epoch milliseconds".to_owned(),
-        )),
-        Some(Value::String(s)) => parse_rfc3339(s)
-            .map(|ns| (ns, fraction_precision_ns(s)))
-            .ok_or_else(|| invalid(s.clone())),
-        Some(Value::Number(n)) => if let Some(ms) = n.as_i64() {
-            ms.checked_mul(1_000_000).map(|ns| (ns, 1_000_000))
-        } else {
-            n.as_f64().and_then(float_ms_to_ns)
-        }
-        .ok_or_else(|| invalid(n.to_string())),
-        Some(other) => Err(invalid(other.to_string())),
-    }
-}
-
-/// Fractional epoch milliseconds to ns, to the microsecond: a double near 1.7e12 holds no
-/// finer digits. Whole milliseconds keep 1 ms precision.
-fn float_ms_to_ns(ms: f64) -> Option<(i64, u64)> {
-    if !ms.is_finite() || ms.abs() >= (i64::MAX / 1_000_000) as f64 {
-        return None;
-    }
-    let whole = ms.trunc() as i64;
-    let micros = ((ms - ms.trunc()) * 1_000.0).round() as i64;
-    let precision = if micros == 0 { 1_000_000 } else { 1_000 };
-    Some((whole * 1_000_000 + micros * 1_000, precision))
-}
-
-/// A non-empty string member.
-fn text<'v>(obj: &'v Map<String, Value>, name: &str) -> Option<&'v str> {
-    obj.get(name)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-}
-
 /// What a JSON value is, for messages.
 pub(super) fn kind_of(value: &Value) -> &'static str {
     match value {
@@ -270,6 +250,13 @@ mod tests {
     use crate::ingest::credentials::key_id_of;
 
     fn read(lines: &[&str]) -> Vec<(u64, Option<u64>, Result<Event, String>)> {
+        read_mapped(lines, &[])
+    }
+
+    fn read_mapped(
+        lines: &[&str],
+        mappings: &[InputMapping],
+    ) -> Vec<(u64, Option<u64>, Result<Event, String>)> {
         let mut out = Vec::new();
         let mut index = 0;
         let mut schemas = KeySchemas::default();
@@ -280,7 +267,8 @@ mod tests {
                 i as u64 + 1,
                 line,
                 &mut schemas,
-                &mut |i, l, r| out.push((i, l, r.into_result())),
+                mappings,
+                &mut |i, l, r: Record| out.push((i, l, r.into_result())),
             );
         }
         out
@@ -477,52 +465,223 @@ mod tests {
                 "expected a JSON object (one DynamoDB call per line), found an array",
             ),
             (
-                r#"{"time":"2026-11-20T10:00:00Z","request":{}}"#,
-                "missing `operation` and `target`: expected the DynamoDB operation (`GetItem`) or the `X-Amz-Target` header (`DynamoDB_20120810.GetItem`)",
+                r#"{"time":"2026-11-20T10:00:00Z","request":{"TableName":"t"}}"#,
+                &format!("no operation: {EXPECTED_OPERATION}"),
             ),
             (
-                r#"{"time":"2026-11-20T10:00:00Z","target":"GetItem","request":{}}"#,
-                "invalid `target` `GetItem`: expected `DynamoDB_20120810.<Operation>`",
+                r#"{"time":"2026-11-20T10:00:00Z","operation":"GetThing","request":{}}"#,
+                &format!("unknown DynamoDB operation `GetThing`: {EXPECTED_OPERATION}"),
             ),
             (
                 r#"{"operation":"GetItem","request":{}}"#,
-                "missing `time`: expected an RFC 3339 time or epoch milliseconds",
+                &format!("no time: {EXPECTED_TIME}"),
             ),
             (
                 r#"{"time":"yesterday","operation":"GetItem","request":{}}"#,
-                "invalid `time` `yesterday`: expected an RFC 3339 time like `2026-11-20T10:00:00.123Z` or epoch milliseconds",
-            ),
-            (
-                r#"{"time":true,"operation":"GetItem","request":{}}"#,
-                "invalid `time` `true`: expected an RFC 3339 time like `2026-11-20T10:00:00.123Z` or epoch milliseconds",
+                &format!("no time: {EXPECTED_TIME}"),
             ),
             (
                 r#"{"time":"2026-11-20T10:00:00Z","operation":"GetItem"}"#,
-                "missing `request`: expected the DynamoDB request body (an object)",
+                &format!("no request body: {EXPECTED_BODY}"),
             ),
             (
-                r#"{"time":"2026-11-20T10:00:00Z","operation":"GetItem","request":"{}"}"#,
-                "`request` is a string: expected the DynamoDB request body (an object)",
+                r#"{"time":"2026-11-20T10:00:00Z","operation":"GetItem","request":"oops"}"#,
+                &format!("`request` is a string: {EXPECTED_BODY}"),
             ),
         ];
         for (line, message) in cases {
             assert_eq!(error(line), message, "{line}");
         }
+        // The application's other log lines are not DynamoDB calls: skipped with a reason.
+        assert_eq!(
+            error(r#"{"level":30,"time":1796215503519,"msg":"listening on :8080"}"#),
+            format!("skip: {NOT_A_CALL}")
+        );
     }
 
     #[test]
-    fn detection_needs_request_operation_and_time() {
+    fn detection_needs_an_operation_a_body_and_a_time_in_any_dialect() {
         let obj = |s: &str| serde_json::from_str::<Map<String, Value>>(s).unwrap();
-        assert!(looks_like(&obj(SPEC_EXAMPLE)));
-        assert!(looks_like(&obj(
+        let yes = |s: &str| looks_like(&obj(s), &[]);
+        assert!(yes(SPEC_EXAMPLE));
+        assert!(yes(
             r#"{"time":1,"target":"DynamoDB_20120810.GetItem","request":{}}"#
-        )));
-        assert!(!looks_like(&obj(r#"{"time":1,"operation":"GetItem"}"#)));
-        assert!(!looks_like(&obj(r#"{"operation":"GetItem","request":{}}"#)));
-        assert!(!looks_like(&obj(
+        ));
+        assert!(yes(
+            r#"{"ts":1796215503.5,"commandName":"GetItemCommand","input":{"TableName":"t","Key":{"id":{"S":"1"}}}}"#
+        ));
+        assert!(yes(
+            r#"{"@timestamp":"2026-12-02T12:45:01Z","aws.dynamodb.operation":"GetItem","aws.dynamodb.table_name":"t"}"#
+        ));
+        assert!(!yes(r#"{"time":1,"operation":"GetItem"}"#));
+        assert!(!yes(r#"{"operation":"GetItem","request":{}}"#));
+        assert!(!yes(
             r#"{"eventVersion":"1.08","eventSource":"dynamodb.amazonaws.com","eventTime":"x"}"#
-        )));
-        assert!(!looks_like(&obj(r#"{"id":"x","time_ns":1,"source":{}}"#)));
+        ));
+        assert!(!yes(r#"{"id":"x","time_ns":1,"source":{}}"#));
+        assert!(!yes(r#"{"time":1,"method":"GET","path":"/orders"}"#));
+    }
+
+    /// What a line became, in the fields every dialect must agree on.
+    fn summary(
+        e: &Event,
+    ) -> (
+        String,
+        String,
+        String,
+        bool,
+        String,
+        Outcome,
+        String,
+        String,
+        String,
+    ) {
+        let d = db(e);
+        (
+            d.operation.clone(),
+            d.table.clone(),
+            d.key
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(","),
+            d.has_condition,
+            d.error_code.clone(),
+            e.outcome,
+            e.actor.principal.clone(),
+            e.correlation.request_id.clone(),
+            e.correlation.app_request_id.clone(),
+        )
+    }
+
+    #[test]
+    fn request_logs_of_other_hooks_and_loggers_read_alike() {
+        let lines = [
+            // botocore event hook + python-json-logger: `asctime` without a zone, `params`.
+            r#"{"asctime": "2026-12-02 12:45:01,788", "levelname": "WARNING", "message": "dynamodb call failed", "operation_name": "UpdateItem", "params": {"TableName": "orders", "Key": {"pk": {"S": "CUST#alice"}}, "ConditionExpression": "owner_id = :uid"}, "http_status": 400, "aws_request_id": "KBH9ZV", "request_id": "1f326289-aaaa-bbbb-cccc-123456789012", "user": "mallory", "error_code": "ConditionalCheckFailedException"}"#,
+            // SDK v3 middleware + pino: epoch ms, `commandName`, the error under `err`.
+            r#"{"level":40,"time":1796215501788,"reqId":6,"user":"mallory","commandName":"UpdateItemCommand","input":{"TableName":"orders","Key":{"pk":{"S":"CUST#alice"}},"ConditionExpression":"owner_id = :uid"},"err":{"name":"ConditionalCheckFailedException","$metadata":{"httpStatusCode":400,"requestId":"KBH9ZV"}},"msg":"dynamodb command failed"}"#,
+            // SDK v2 + winston: lowerCamel operation, `httpResponse.statusCode`, `error.code`.
+            r#"{"correlationId":"8711bc87","error":{"code":"ConditionalCheckFailedException","statusCode":400},"httpResponse":{"statusCode":400},"level":"warn","operation":"updateItem","params":{"ConditionExpression":"owner_id = :uid","Key":{"pk":{"S":"CUST#alice"}},"TableName":"orders"},"requestId":"KBH9ZVKBH9ZVKBH9ZVKBH9ZV","timestamp":"2026-12-02T12:45:01.788Z","userId":"mallory"}"#,
+            // structlog, flattened into dotted ECS-style keys: epoch seconds.
+            r#"{"event.outcome": "failure", "aws.dynamodb.operation": "UpdateItem", "aws.dynamodb.table_name": "orders", "aws.dynamodb.key.pk": "CUST#alice", "aws.dynamodb.condition_expression": "owner_id = :uid", "aws.request_id": "KBH9ZV", "http.response.status_code": 400, "error.type": "ConditionalCheckFailedException", "http.request.id": "91a0", "user.id": "mallory", "@timestamp": 1796215501.788}"#,
+            // The request body as a JSON string, the caller as an object.
+            r#"{"ts":"2026-12-02T12:45:01.788Z","op":"UpdateItem","body":"{\"TableName\":\"orders\",\"Key\":{\"pk\":\"CUST#alice\"},\"ConditionExpression\":\"owner_id = :uid\"}","error":"ConditionalCheckFailedException","aws":{"requestId":"KBH9ZV"},"req":{"id":"r-7"},"user":{"id":"mallory","email":"m@example.com"}}"#,
+        ];
+        let out = read(&lines);
+        assert_eq!(out.len(), lines.len());
+        let app_ids = [
+            "1f326289-aaaa-bbbb-cccc-123456789012",
+            "6",
+            "8711bc87",
+            "91a0",
+            "r-7",
+        ];
+        for ((i, line, e), app_id) in out.iter().zip(app_ids) {
+            let e = e.as_ref().unwrap_or_else(|m| panic!("line {i}: {m}"));
+            let aws_id = if *i == 3 {
+                "KBH9ZVKBH9ZVKBH9ZVKBH9ZV"
+            } else {
+                "KBH9ZV"
+            };
+            assert_eq!(
+                summary(e),
+                (
+                    "UpdateItem".into(),
+                    "orders".into(),
+                    "pk=CUST#alice".into(),
+                    true,
+                    "ConditionalCheckFailedException".into(),
+                    Outcome::Conflict,
+                    "mallory".into(),
+                    aws_id.into(),
+                    app_id.into(),
+                ),
+                "line {i}"
+            );
+            assert_eq!(e.time_ns, 1_796_215_501_788_000_000, "line {line:?}");
+        }
+    }
+
+    #[test]
+    fn flattened_transactions_and_batches_become_one_event_per_item() {
+        let line = r#"{"@timestamp": 1796215507.417427, "aws.dynamodb.operation": "TransactWriteItems", "aws.dynamodb.items.0.action": "Put", "aws.dynamodb.items.0.table_name": "orders", "aws.dynamodb.items.0.key.pk": "CUST#alice", "aws.dynamodb.items.0.key.sk": "ORDER#2", "aws.dynamodb.items.0.condition_expression": "attribute_not_exists(pk)", "aws.dynamodb.items.1.action": "Update", "aws.dynamodb.items.1.table_name": "customers", "aws.dynamodb.items.1.key.pk": "CUST#alice", "aws.dynamodb.items.1.update_expression": "ADD n :one", "aws.request_id": "UPC", "user.id": "alice"}"#;
+        let out = read(&[line]);
+        let items: Vec<(String, String, String, bool)> = out
+            .iter()
+            .map(|(_, _, e)| {
+                let e = e.as_ref().unwrap();
+                let s = summary(e);
+                (s.0, s.1, s.2, s.3)
+            })
+            .collect();
+        assert_eq!(
+            items,
+            [
+                (
+                    "PutItem".into(),
+                    "orders".into(),
+                    "pk=CUST#alice,sk=ORDER#2".into(),
+                    true
+                ),
+                (
+                    "UpdateItem".into(),
+                    "customers".into(),
+                    "pk=CUST#alice".into(),
+                    false
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_mapping_names_what_no_built_in_name_fits() {
+        let mapping = crate::ingest::parse_mappings(
+            r#"
+            [inputs.legacy]
+            when = { kind = "ddb" }
+            time = "at"
+            time_unit = "s"
+            operation = "what.call"
+            request = "what.data"
+            principal = "ctx.who"
+            app_request_id = "ctx.rid"
+            aws_request_id = "what.rid"
+            error = "what.failure"
+            "#,
+        )
+        .unwrap();
+        let line = r#"{"kind":"ddb","at":1796215501,"what":{"call":"UpdateItem","data":{"TableName":"orders","Key":{"pk":"O#1"}},"rid":"X1","failure":"ValidationException"},"ctx":{"who":"alice","rid":"r-9"}}"#;
+        assert_eq!(error(line), format!("no operation: {EXPECTED_OPERATION}"));
+        let e = read_mapped(&[line], &mapping).remove(0).2.unwrap();
+        assert_eq!(
+            summary(&e),
+            (
+                "UpdateItem".into(),
+                "orders".into(),
+                "pk=O#1".into(),
+                false,
+                "ValidationException".into(),
+                Outcome::Error,
+                "alice".into(),
+                "X1".into(),
+                "r-9".into(),
+            )
+        );
+        assert_eq!(e.time_ns, 1_796_215_501_000_000_000);
+        assert_eq!(
+            e.attributes.get("mapping").map(String::as_str),
+            Some("legacy")
+        );
+        let obj = serde_json::from_str::<Map<String, Value>>(line).unwrap();
+        assert!(looks_like(&obj, &mapping));
+        assert!(!looks_like(&obj, &[]));
+        // A line the mapping does not select is read with the built-in names.
+        let other = r#"{"kind":"http","time":"2026-12-02T12:45:01Z","operation":"GetItem","request":{"TableName":"t","Key":{"id":"1"}}}"#;
+        assert_eq!(
+            summary(&read_mapped(&[other], &mapping).remove(0).2.unwrap()).0,
+            "GetItem"
+        );
     }
 
     #[test]

@@ -1,0 +1,219 @@
+//! Loose lookup of the fields of a log line an application wrote: every logger names them its own
+//! way (`time`, `ts`, `@timestamp`, `asctime`; `operation`, `commandName`, `operation_name`;
+//! the request body under `request`, `params`, `input`, nested or flattened into dotted keys).
+//! A line's members are flattened into paths whose segments are compared case-, `_`-, `-`-,
+//! `@`- and `$`-insensitively, so `aws.requestId`, `aws_request_id` and `{"aws": {"request_id"}}`
+//! are one name. A declared mapping ([`super::mapping`]) names a path outright and wins over the
+//! built-in names.
+
+use serde_json::{Map, Value};
+
+/// How deep a line is searched (the request body itself is not flattened).
+const MAX_DEPTH: usize = 5;
+
+/// One member of a line: its path (normalized and as written) and value.
+#[derive(Debug)]
+pub(super) struct Leaf<'v> {
+    /// Normalized segments (`["aws", "requestid"]`).
+    pub norm: Vec<String>,
+    /// Segments as written (`["aws", "requestId"]`).
+    pub orig: Vec<&'v str>,
+    pub value: &'v Value,
+}
+
+/// A line's members, flattened, in document order.
+#[derive(Debug)]
+pub(super) struct Fields<'v> {
+    pub leaves: Vec<Leaf<'v>>,
+}
+
+/// A path segment compared loosely: lower case, without `_`, `-`, `@`, `$` and spaces.
+pub(super) fn normalize(segment: &str) -> String {
+    segment
+        .chars()
+        .filter(|c| !matches!(c, '_' | '-' | '@' | '$' | ' '))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// A dotted path (`aws.dynamodb.table_name`), normalized segment by segment.
+pub(super) fn normalize_path(path: &str) -> Vec<String> {
+    path.split('.').map(normalize).collect()
+}
+
+impl<'v> Fields<'v> {
+    /// Flattens `obj`. Objects are kept as leaves too (a `key` object, an `error` object); the
+    /// members of an object that is a DynamoDB request body are not descended into.
+    pub(super) fn of(obj: &'v Map<String, Value>) -> Fields<'v> {
+        let mut leaves = Vec::new();
+        walk(obj, &mut Vec::new(), &mut Vec::new(), &mut leaves, 0);
+        Fields { leaves }
+    }
+
+    /// The first member (in document order) at exactly `path` (normalized, dotted).
+    pub(super) fn at(&self, path: &[String]) -> Option<&'v Value> {
+        self.leaves
+            .iter()
+            .find(|l| l.norm == path)
+            .map(|l| l.value)
+            .filter(|v| !v.is_null())
+    }
+
+    /// The first member named `names[0]`, else `names[1]`, … (by last segment, at any depth)
+    /// whose value `accept` takes. `parents`, if not empty, restricts matches to members whose
+    /// parent segment is one of them; `top` to top-level members.
+    pub(super) fn find<T>(
+        &self,
+        names: &[&str],
+        scope: Scope<'_>,
+        accept: impl Fn(&Leaf<'v>) -> Option<T>,
+    ) -> Option<T> {
+        for name in names {
+            for leaf in &self.leaves {
+                let Some(last) = leaf.norm.last() else {
+                    continue;
+                };
+                if last != name || leaf.value.is_null() {
+                    continue;
+                }
+                // Members of an item key or item (`aws.dynamodb.key.user_id`) are data, not
+                // the line's own fields.
+                let in_data = leaf
+                    .norm
+                    .iter()
+                    .take(leaf.norm.len().saturating_sub(1))
+                    .any(|s| matches!(s.as_str(), "key" | "item" | "items"));
+                if in_data {
+                    continue;
+                }
+                let in_scope = match scope {
+                    Scope::Any => true,
+                    Scope::Top => leaf.norm.len() == 1,
+                    Scope::Under(parents) => {
+                        leaf.norm.len() >= 2
+                            && leaf
+                                .norm
+                                .get(leaf.norm.len() - 2)
+                                .is_some_and(|p| parents.contains(&p.as_str()))
+                    }
+                };
+                if in_scope && let Some(v) = accept(leaf) {
+                    return Some(v);
+                }
+            }
+        }
+        None
+    }
+
+    /// The first object (document order) that is a DynamoDB request body: it names a table
+    /// (`TableName`) or holds `RequestItems` / `TransactItems` / `Statement`.
+    pub(super) fn body(&self) -> Option<&'v Map<String, Value>> {
+        self.leaves
+            .iter()
+            .filter_map(|l| l.value.as_object())
+            .find(|o| is_body(o))
+    }
+}
+
+/// Where [`Fields::find`] looks.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Scope<'a> {
+    /// At any depth.
+    Any,
+    /// Top-level members only.
+    Top,
+    /// Members whose parent is one of these (normalized) names.
+    Under(&'a [&'a str]),
+}
+
+fn is_body(obj: &Map<String, Value>) -> bool {
+    obj.iter().any(|(k, v)| {
+        (k.eq_ignore_ascii_case("TableName") && v.is_string())
+            || ((k.eq_ignore_ascii_case("RequestItems") || k.eq_ignore_ascii_case("TransactItems"))
+                && (v.is_object() || v.is_array()))
+            || (k.eq_ignore_ascii_case("Statement") && v.is_string())
+    })
+}
+
+fn walk<'v>(
+    obj: &'v Map<String, Value>,
+    norm: &mut Vec<String>,
+    orig: &mut Vec<&'v str>,
+    leaves: &mut Vec<Leaf<'v>>,
+    depth: usize,
+) {
+    for (name, value) in obj {
+        // A flattened key (`aws.dynamodb.table_name`) is a path of its own.
+        let parts: Vec<&str> = name.split('.').collect();
+        let added = parts.len();
+        for p in &parts {
+            norm.push(normalize(p));
+            orig.push(p);
+        }
+        leaves.push(Leaf {
+            norm: norm.clone(),
+            orig: orig.clone(),
+            value,
+        });
+        if let Value::Object(inner) = value
+            && depth < MAX_DEPTH
+            && !is_body(inner)
+        {
+            walk(inner, norm, orig, leaves, depth + 1);
+        }
+        for _ in 0..added {
+            norm.pop();
+            orig.pop();
+        }
+    }
+}
+
+/// A scalar as text: strings as they are, numbers and booleans as JSON writes them.
+pub(super) fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_and_flattened_members_are_one_path() {
+        let obj: Map<String, Value> = serde_json::from_str(
+            r#"{"aws": {"requestId": "A"}, "aws.dynamodb.table_name": "t",
+                "input": {"TableName": "orders", "Key": {"pk": {"S": "1"}}}}"#,
+        )
+        .unwrap();
+        let f = Fields::of(&obj);
+        assert_eq!(
+            f.at(&normalize_path("AWS.request_id")),
+            Some(&Value::from("A"))
+        );
+        assert_eq!(
+            f.at(&normalize_path("aws.dynamodb.tableName")),
+            Some(&Value::from("t"))
+        );
+        // The body is found, and its members are not flattened.
+        assert_eq!(
+            f.body().and_then(|b| b.get("TableName")),
+            Some(&Value::from("orders"))
+        );
+        assert!(f.at(&normalize_path("input.Key")).is_none());
+        let id = f.find(&["requestid"], Scope::Under(&["aws"]), |l| {
+            l.value.as_str().map(str::to_owned)
+        });
+        assert_eq!(id.as_deref(), Some("A"));
+        assert!(
+            f.find(&["requestid"], Scope::Top, |l| l
+                .value
+                .as_str()
+                .map(str::to_owned))
+                .is_none()
+        );
+    }
+}

@@ -1,0 +1,190 @@
+//! Reading the outline of a JSON document without parsing it whole: the names of its top-level
+//! members (for format detection on a peek, wherever a member stands), and the items of an array
+//! one by one (so a document cut short still yields the records before the cut).
+
+use serde_json::value::RawValue;
+
+/// The top-level members of the JSON object `text` starts with (after white space): each name
+/// (as written, without quotes) and the byte offset of its value. Stops at the object's end or
+/// where `text` ends, so a peek at a large document lists the members it holds.
+pub(super) fn members(text: &str) -> Vec<(&str, usize)> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = skip_ws(bytes, 0);
+    if bytes.get(i) != Some(&b'{') {
+        return out;
+    }
+    i += 1;
+    loop {
+        i = skip_ws(bytes, i);
+        match bytes.get(i) {
+            Some(b'"') => {}
+            _ => return out,
+        }
+        let Some(end) = string_end(bytes, i) else {
+            return out;
+        };
+        let name = text.get(i + 1..end).unwrap_or_default();
+        i = skip_ws(bytes, end + 1);
+        if bytes.get(i) != Some(&b':') {
+            return out;
+        }
+        i = skip_ws(bytes, i + 1);
+        out.push((name, i));
+        let Some(after) = value_end(bytes, i) else {
+            return out;
+        };
+        i = skip_ws(bytes, after);
+        match bytes.get(i) {
+            Some(b',') => i += 1,
+            _ => return out,
+        }
+    }
+}
+
+/// One item of [`array_items`]: the item's text, or why the array could not be read on.
+pub(super) type Item<'a> = Result<&'a RawValue, String>;
+
+/// The items of the JSON array starting at byte `start` of `text`, in order. An item that does
+/// not parse (a document cut short, damage) ends the list with an error naming its byte offset.
+pub(super) fn array_items(text: &str, start: usize) -> Vec<Item<'_>> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = skip_ws(bytes, start);
+    if bytes.get(i) != Some(&b'[') {
+        out.push(Err(format!("expected an array at byte {i}")));
+        return out;
+    }
+    i = skip_ws(bytes, i + 1);
+    if bytes.get(i) == Some(&b']') {
+        return out;
+    }
+    loop {
+        let rest = text.get(i..).unwrap_or_default();
+        let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<&RawValue>();
+        match stream.next() {
+            Some(Ok(raw)) => {
+                out.push(Ok(raw));
+                i = skip_ws(bytes, i + stream.byte_offset());
+            }
+            Some(Err(e)) => {
+                out.push(Err(format!("at byte {i}: {e}")));
+                return out;
+            }
+            None => {
+                out.push(Err(format!(
+                    "the document ends at byte {i} inside the array: it was cut short"
+                )));
+                return out;
+            }
+        }
+        match bytes.get(i) {
+            Some(b',') => i = skip_ws(bytes, i + 1),
+            Some(b']') => return out,
+            Some(_) => {
+                out.push(Err(format!(
+                    "at byte {i}: expected `,` or `]` after an item"
+                )));
+                return out;
+            }
+            None => {
+                out.push(Err(format!(
+                    "the document ends at byte {i} inside the array: it was cut short"
+                )));
+                return out;
+            }
+        }
+    }
+}
+
+fn skip_ws(bytes: &[u8], mut i: usize) -> usize {
+    while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
+        i += 1;
+    }
+    i
+}
+
+/// The index of the quote closing the string whose opening quote is at `start`.
+fn string_end(bytes: &[u8], start: usize) -> Option<usize> {
+    let mut i = start + 1;
+    loop {
+        match bytes.get(i)? {
+            b'\\' => i += 2,
+            b'"' => return Some(i),
+            _ => i += 1,
+        }
+    }
+}
+
+/// The index just past the JSON value starting at `start` (its structure only: a scalar ends at
+/// the next delimiter).
+fn value_end(bytes: &[u8], start: usize) -> Option<usize> {
+    match bytes.get(start)? {
+        b'"' => string_end(bytes, start).map(|e| e + 1),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut i = start;
+            loop {
+                match bytes.get(i)? {
+                    b'"' => i = string_end(bytes, i)?,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+        }
+        _ => {
+            let mut i = start;
+            while bytes
+                .get(i)
+                .is_some_and(|b| !matches!(b, b',' | b'}' | b']') && !b.is_ascii_whitespace())
+            {
+                i += 1;
+            }
+            Some(i)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_are_listed_wherever_they_stand_and_a_peek_lists_what_it_holds() {
+        let text = r#" {"exportedBy": {"tool": "x", "v": [1, "}"]}, "count": 2, "Records": [{"a": 1}, {"b": "\"]"}]}"#;
+        let names: Vec<&str> = members(text).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["exportedBy", "count", "Records"]);
+        let (_, at) = members(text)[2];
+        assert!(text[at..].starts_with("[{\"a\""));
+        let cut = &text[..75];
+        let names: Vec<&str> = members(cut).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["exportedBy", "count", "Records"]);
+        assert!(members("[1]").is_empty());
+    }
+
+    #[test]
+    fn array_items_are_read_up_to_the_damage() {
+        let text = r#"[ {"a": 1} , {"b": [2]},{"c": "#;
+        let items = array_items(text, 0);
+        assert_eq!(items.len(), 3);
+        assert_eq!(items[0].as_ref().unwrap().get(), r#"{"a": 1}"#);
+        assert_eq!(items[1].as_ref().unwrap().get(), r#"{"b": [2]}"#);
+        assert!(items[2].as_ref().unwrap_err().starts_with("at byte 24: "));
+        assert!(array_items("[]", 0).is_empty());
+        assert_eq!(
+            array_items("[1, 2", 0)
+                .last()
+                .unwrap()
+                .as_ref()
+                .unwrap_err(),
+            "the document ends at byte 5 inside the array: it was cut short"
+        );
+    }
+}
