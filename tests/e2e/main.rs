@@ -12,6 +12,7 @@
 mod bad_input;
 mod bola;
 mod common;
+mod dialects;
 mod formats;
 mod inputs;
 mod keys;
