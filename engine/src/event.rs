@@ -278,6 +278,10 @@ pub struct Http {
 /// Most ids kept from one response.
 pub const MAX_RETURNED_IDS: usize = 256;
 
+/// The name of a [`NamedId`] that is a scope a response granted (a key-management route's
+/// `scopes`), not an object id.
+pub const RETURNED_SCOPE: &str = "scope";
+
 /// An id and the field (or header) it came in.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -132,7 +132,8 @@ impl Ledger {
         found
     }
 
-    fn apply(&mut self, k: &KeyLifecycle, event: &Event) {
+    /// Applies a lifecycle change `k` that `event` records.
+    pub(super) fn apply(&mut self, k: &KeyLifecycle, event: &Event) {
         if !self.keys.contains_key(&k.key_id) && self.keys.len() >= MAX_KEYS {
             return;
         }

@@ -10,10 +10,13 @@
 //!   creations, owner attributes and key prefixes, user and tenant path segments, ownership
 //!   conditions, and the settings), and which ids each principal and tenant has been given;
 //! - the key lifecycle ledger ([`keys`]): each key's status, creation, revocation, scopes, last
-//!   use and the key it was derived from, so "used after revocation" is a fact on the use;
+//!   use and the key it was derived from, so "used after revocation" is a fact on the use; it
+//!   learns from lifecycle events and from the application's own key management
+//!   ([`app_keys`]: key-management routes, key-store writes);
 //! - the issuing request ([`requests`]): the method and route template of the HTTP request an
 //!   event belongs to, a weakness's site.
 
+mod app_keys;
 mod keys;
 mod objects;
 mod ownership;
@@ -54,6 +57,10 @@ impl<'s> Enricher<'s> {
         self.ownership
             .enrich(event, self.ownership_settings, privileged);
         self.keys.enrich(event);
+        // The application's own key management (routes, key-store writes) changes keys too.
+        for change in app_keys::changes(event) {
+            self.keys.apply(&change, event);
+        }
         self.requests.enrich(event, self.ownership_settings);
     }
 

@@ -65,7 +65,11 @@ impl Ownership {
                     .attributes
                     .contains_key(crate::ingest::correlate::KEY_UNKNOWN);
                 let keyless_read = d.key.is_empty() && d.operation != "Scan";
-                if d.table.is_empty() || key_unknown || keyless_read {
+                // The auth middleware's lookup of a key: the application authenticating the
+                // request, not the caller touching an object.
+                let key_store =
+                    super::app_keys::is_key_store(&d.table, d.key.keys().map(String::as_str));
+                if d.table.is_empty() || key_unknown || keyless_read || key_store {
                     (Layer::Db, Vec::new(), false)
                 } else {
                     let condition =

@@ -117,7 +117,7 @@ pub(super) fn identity_from_headers<'a>(
     if id.key_id.is_empty()
         && let Some(key) = api_key
     {
-        id.key_id = key_id_of(key);
+        id.key_id = structured_key_id(key).unwrap_or_else(|| key_id_of(key));
     }
     if let Some(s) = session {
         id.session = key_id_of(s);
@@ -150,7 +150,7 @@ fn from_authorization(value: &str) -> Identity {
     }
     if scheme_is("bearer") {
         let mut id = jwt_identity(credentials).unwrap_or_default();
-        id.key_id = key_id_of(credentials);
+        id.key_id = structured_key_id(credentials).unwrap_or_else(|| key_id_of(credentials));
         id
     } else if scheme_is("basic") {
         match basic_credentials(credentials) {
@@ -188,21 +188,49 @@ fn from_authorization(value: &str) -> Identity {
         }
     } else {
         Identity {
-            key_id: key_id_of(value),
+            key_id: structured_key_id(credentials).unwrap_or_else(|| key_id_of(value)),
             ..Identity::default()
         }
     }
 }
 
-/// An AWS access key id (`AKIA...`, `ASIA...`: an id, not a secret) or an `hk:` key id as is;
-/// anything else in its place is hashed, in case it is a secret (a secret access key has lower
-/// case letters, `/` and `+`).
+/// The id a structured API key names: `<prefix>_<id>.<secret>` (`dk_k-7bcf9d355a29.poQp…`), as
+/// many services build keys so that the key is looked up by its id and the secret is checked
+/// against a stored hash. The id is what the service's key store and admin routes call the key,
+/// and it is not secret; the secret is never kept. `None` for any other shape (a JWT has two
+/// dots).
+pub(super) fn structured_key_id(key: &str) -> Option<String> {
+    let (head, secret) = key.split_once('.')?;
+    let (prefix, id) = head.split_once('_')?;
+    let word = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    let ok = (1..=16).contains(&prefix.len())
+        && prefix.bytes().all(|b| b.is_ascii_alphanumeric())
+        && (4..=64).contains(&id.len())
+        && word(id)
+        && secret.len() >= 8
+        && word(secret);
+    ok.then(|| id.to_owned())
+}
+
+/// An AWS access key id (`AKIA...`, `ASIA...`: an id, not a secret), an application's short key
+/// id (`k-7bcf9d355a29`) or an `hk:` key id as is; anything else in its place is hashed, in case
+/// it is a secret (a secret access key has lower case letters, `/` and `+`).
 pub(super) fn aws_key_id(id: &str) -> String {
     let is_access_key_id = id.len() <= 128
         && id
             .bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
-    if is_access_key_id || id.starts_with(HASHED_KEY_PREFIX) {
+    // An application's own key id (`k-7bcf9d355a29`, `key_42`): short, a prefix and a separator;
+    // secrets are longer.
+    let is_app_key_id = (3..=24).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && id.bytes().any(|b| b == b'-' || b == b'_');
+    if is_access_key_id || is_app_key_id || id.starts_with(HASHED_KEY_PREFIX) {
         id.to_owned()
     } else {
         key_id_of(id)
@@ -302,6 +330,24 @@ mod tests {
         let numeric = jwt(r#"{"sub":42,"org_id":9,"tenant":"t1"}"#);
         let id = identity(&[("AUTHORIZATION", &format!("bearer {numeric}"))]);
         assert_eq!((id.principal.as_str(), id.tenant.as_str()), ("42", "t1"));
+    }
+
+    #[test]
+    fn a_structured_key_names_its_id_and_keeps_its_secret_out() {
+        let key = "dk_k-7bcf9d355a29._8yO-NoL2Lmi9ndqrQP176wgqgyCwlbi";
+        for headers in [
+            [("Authorization", format!("ApiKey {key}"))],
+            [("Authorization", format!("Bearer {key}"))],
+            [("X-API-Key", key.to_owned())],
+        ] {
+            let id = identity_from_headers(headers.iter().map(|(n, v)| (*n, v.as_str())));
+            assert_eq!(id.key_id, "k-7bcf9d355a29", "{headers:?}");
+        }
+        assert_eq!(structured_key_id("sk_live.abc"), None);
+        assert_eq!(structured_key_id("a.b.c"), None);
+        assert_eq!(aws_key_id("k-7bcf9d355a29"), "k-7bcf9d355a29");
+        assert_eq!(aws_key_id("svc-reporting"), "svc-reporting");
+        assert!(aws_key_id("poQp2EbXLEZl5eatXj3civ9BgcBnn3xyz").starts_with("hk:"));
     }
 
     #[test]

@@ -279,6 +279,27 @@ fn collect_ids(value: &serde_json::Value, depth: usize, out: &mut Vec<NamedId>) 
                 if out.len() >= MAX_RETURNED_IDS {
                     return;
                 }
+                if is_scopes_field(name) {
+                    // A key-management response's scopes: what the key may do from now on.
+                    let scopes: Vec<&str> = match v {
+                        Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
+                        Value::String(s) => s.split([' ', ',']).collect(),
+                        _ => Vec::new(),
+                    };
+                    for scope in scopes
+                        .into_iter()
+                        .filter(|s| !s.is_empty() && s.len() <= 256)
+                    {
+                        if out.len() >= MAX_RETURNED_IDS {
+                            return;
+                        }
+                        out.push(NamedId {
+                            name: crate::event::RETURNED_SCOPE.to_owned(),
+                            value: scope.to_owned(),
+                        });
+                    }
+                    continue;
+                }
                 let id = match v {
                     Value::String(s) if !s.is_empty() && s.len() <= 256 => Some(s.clone()),
                     Value::Number(n) if n.is_u64() || n.is_i64() => Some(n.to_string()),
@@ -303,6 +324,13 @@ fn collect_ids(value: &serde_json::Value, depth: usize, out: &mut Vec<NamedId>) 
         }
         _ => {}
     }
+}
+
+fn is_scopes_field(name: &str) -> bool {
+    matches!(
+        normalized(name).as_str(),
+        "scopes" | "scope" | "permissions" | "grantedscopes"
+    )
 }
 
 fn is_id_field(name: &str) -> bool {

@@ -1,0 +1,344 @@
+//! API keys an application manages itself: its key-management routes (`POST /admin/api-keys`,
+//! `DELETE /api-keys/{id}`, `POST /keys/{id}/rotate`, `PATCH /tokens/{id}` with new scopes) and
+//! its key store (a table whose items are keys, written on creation and revocation), read as key
+//! lifecycle changes for the ledger; and the key store's lookups by the auth middleware, which
+//! are the application authenticating a request, not a user touching an object.
+
+use crate::event::{Detail, Event, Http, KeyAction, KeyLifecycle, Outcome};
+
+/// Path segments naming a collection of keys.
+const KEY_COLLECTIONS: &[&str] = &[
+    "api-keys",
+    "apikeys",
+    "api_keys",
+    "keys",
+    "tokens",
+    "api-tokens",
+    "api_tokens",
+    "access-tokens",
+    "access_tokens",
+    "credentials",
+];
+
+/// Table names of key stores, compared without `_`, `-` and case.
+const KEY_STORE_TABLES: &[&str] = &[
+    "apikeys",
+    "keys",
+    "tokens",
+    "apitokens",
+    "accesstokens",
+    "credentials",
+    "clientkeys",
+    "apicredentials",
+];
+
+/// Key attributes that name a key (the store's key).
+const KEY_STORE_ATTRIBUTES: &[&str] = &[
+    "keyid",
+    "apikeyid",
+    "apikey",
+    "tokenid",
+    "token",
+    "keyhash",
+    "tokenhash",
+    "credentialid",
+];
+
+/// Update-expression attributes whose setting revokes a key.
+const REVOKING_ATTRIBUTES: &[&str] = &[
+    "revokedat",
+    "revoked",
+    "disabledat",
+    "disabled",
+    "deletedat",
+    "deactivatedat",
+];
+
+fn folded(s: &str) -> String {
+    s.chars()
+        .filter(|c| !matches!(c, '_' | '-'))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Whether `table` (with item key names `key_names`) is a key store: its name says so
+/// (`api_keys`, `tokens`, …, or any name ending in `keys`/`tokens`) and, or, its key is a key id.
+pub(super) fn is_key_store<'a>(table: &str, mut key_names: impl Iterator<Item = &'a str>) -> bool {
+    let t = folded(table);
+    KEY_STORE_TABLES.contains(&t.as_str())
+        || t.ends_with("apikeys")
+        || t.ends_with("tokens")
+        || key_names.any(|k| KEY_STORE_ATTRIBUTES.contains(&folded(k).as_str()))
+}
+
+/// The key lifecycle changes an event of the application's own traffic records: a successful
+/// request to a key-management route, or a write to a key store.
+pub(super) fn changes(event: &Event) -> Vec<KeyLifecycle> {
+    if event.outcome != Outcome::Success {
+        return Vec::new();
+    }
+    match &event.detail {
+        Detail::Http(h) => route_changes(h),
+        Detail::DbOperation(d)
+            if d.is_write && is_key_store(&d.table, d.key.keys().map(String::as_str)) =>
+        {
+            let Some(id) = d
+                .key
+                .iter()
+                .find(|(k, _)| KEY_STORE_ATTRIBUTES.contains(&folded(k).as_str()))
+                .or_else(|| d.key.iter().next())
+                .map(|(_, v)| v.clone())
+            else {
+                return Vec::new();
+            };
+            let action = match d.operation.as_str() {
+                "DeleteItem" => Some(KeyAction::Deleted),
+                "PutItem" if d.condition.contains("attribute_not_exists") => {
+                    Some(KeyAction::Created)
+                }
+                "UpdateItem" => {
+                    let expression = folded(&d.update_expression);
+                    let revokes = REVOKING_ATTRIBUTES.iter().any(|a| {
+                        expression
+                            .split(|c: char| !c.is_ascii_alphanumeric() && c != '#' && c != ':')
+                            .any(|token| token.trim_start_matches(['#', ':']) == *a)
+                    }) || expression.contains(":revoked")
+                        || expression.contains(":disabled");
+                    revokes.then_some(KeyAction::Deactivated)
+                }
+                _ => None,
+            };
+            action
+                .map(|action| lifecycle(action, id, String::new(), Vec::new()))
+                .into_iter()
+                .collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn lifecycle(
+    action: KeyAction,
+    key_id: String,
+    owner: String,
+    scopes: Vec<String>,
+) -> KeyLifecycle {
+    KeyLifecycle {
+        action,
+        key_id,
+        owner,
+        scopes,
+        parent_key_id: String::new(),
+    }
+}
+
+/// What a key-management route did, from its method, path and response.
+fn route_changes(h: &Http) -> Vec<KeyLifecycle> {
+    let path = h.path.split(['?', '#']).next().unwrap_or_default();
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let Some(at) = segments
+        .iter()
+        .rposition(|s| KEY_COLLECTIONS.contains(&s.to_ascii_lowercase().as_str()))
+    else {
+        return Vec::new();
+    };
+    let rest = segments.get(at + 1..).unwrap_or_default();
+    let returned = |names: &[&str]| {
+        h.returned_ids
+            .iter()
+            .find(|id| names.iter().any(|n| folded(&id.name) == *n))
+            .map(|id| id.value.clone())
+    };
+    let new_key = returned(&["keyid", "apikeyid", "tokenid", "id", "credentialid"]);
+    let owner = returned(&["ownerid", "userid", "owner", "principalid"]).unwrap_or_default();
+    let scopes: Vec<String> = h
+        .returned_ids
+        .iter()
+        .filter(|id| id.name == crate::event::RETURNED_SCOPE)
+        .map(|id| id.value.clone())
+        .collect();
+    let method = h.method.to_ascii_uppercase();
+    match (method.as_str(), rest) {
+        ("POST", []) => new_key
+            .map(|k| lifecycle(KeyAction::Created, k, owner, scopes))
+            .into_iter()
+            .collect(),
+        ("DELETE", [id]) => vec![lifecycle(
+            KeyAction::Deleted,
+            (*id).to_owned(),
+            owner,
+            Vec::new(),
+        )],
+        ("POST" | "PUT" | "PATCH", [id, action]) => {
+            let id = (*id).to_owned();
+            match action.to_ascii_lowercase().as_str() {
+                "revoke" | "disable" | "deactivate" | "suspend" => {
+                    vec![lifecycle(KeyAction::Deactivated, id, owner, Vec::new())]
+                }
+                "enable" | "activate" | "reactivate" => {
+                    vec![lifecycle(KeyAction::Activated, id, owner, Vec::new())]
+                }
+                "rotate" | "roll" | "regenerate" => {
+                    let mut out = vec![lifecycle(
+                        KeyAction::Rotated,
+                        id.clone(),
+                        owner.clone(),
+                        Vec::new(),
+                    )];
+                    if let Some(new) = new_key.filter(|k| *k != id) {
+                        out.push(lifecycle(KeyAction::Created, new, owner, scopes));
+                    }
+                    out
+                }
+                "scopes" | "permissions" if !scopes.is_empty() => {
+                    vec![lifecycle(KeyAction::ScopeChanged, id, owner, scopes)]
+                }
+                _ => Vec::new(),
+            }
+        }
+        ("PUT" | "PATCH", [id]) if !scopes.is_empty() => {
+            vec![lifecycle(
+                KeyAction::ScopeChanged,
+                (*id).to_owned(),
+                owner,
+                scopes,
+            )]
+        }
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{DbOperation, NamedId, SourceRef};
+
+    fn http(method: &str, path: &str, returned: &[(&str, &str)]) -> Event {
+        Event {
+            id: "h".into(),
+            time_ns: 1,
+            precision_ns: 1,
+            source: SourceRef {
+                file: "a.har".into(),
+                record: 1,
+                line: None,
+                format: "har".into(),
+            },
+            actor: Default::default(),
+            correlation: Default::default(),
+            outcome: Outcome::Success,
+            detail: Detail::Http(Http {
+                method: method.into(),
+                path: path.into(),
+                status: 200,
+                returned_ids: returned
+                    .iter()
+                    .map(|(n, v)| NamedId {
+                        name: (*n).into(),
+                        value: (*v).into(),
+                    })
+                    .collect(),
+                ..Http::default()
+            }),
+            attributes: Default::default(),
+            facts: Default::default(),
+        }
+    }
+
+    fn summary(e: &Event) -> Vec<(KeyAction, String, String, Vec<String>)> {
+        changes(e)
+            .into_iter()
+            .map(|k| (k.action, k.key_id, k.owner, k.scopes))
+            .collect()
+    }
+
+    #[test]
+    fn key_management_routes_are_lifecycle_changes() {
+        let s = |v: &[&str]| v.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            summary(&http(
+                "POST",
+                "/admin/api-keys",
+                &[
+                    ("key_id", "k-1"),
+                    ("owner_id", "alice"),
+                    ("scope", "docs:read"),
+                    ("scope", "docs:write")
+                ]
+            )),
+            [(
+                KeyAction::Created,
+                "k-1".into(),
+                "alice".into(),
+                s(&["docs:read", "docs:write"])
+            )]
+        );
+        assert_eq!(
+            summary(&http("DELETE", "/admin/api-keys/k-1", &[("key_id", "k-1")])),
+            [(KeyAction::Deleted, "k-1".into(), String::new(), vec![])]
+        );
+        assert_eq!(
+            summary(&http(
+                "POST",
+                "/v1/keys/k-1/rotate",
+                &[("key_id", "k-2"), ("owner_id", "alice")]
+            )),
+            [
+                (KeyAction::Rotated, "k-1".into(), "alice".into(), vec![]),
+                (KeyAction::Created, "k-2".into(), "alice".into(), vec![])
+            ]
+        );
+        assert_eq!(
+            summary(&http(
+                "PATCH",
+                "/admin/api-keys/k-3",
+                &[("key_id", "k-3"), ("scope", "docs:read")]
+            )),
+            [(
+                KeyAction::ScopeChanged,
+                "k-3".into(),
+                String::new(),
+                s(&["docs:read"])
+            )]
+        );
+        assert_eq!(
+            summary(&http("POST", "/tokens/t-9/revoke", &[])),
+            [(KeyAction::Deactivated, "t-9".into(), String::new(), vec![])]
+        );
+        assert!(summary(&http("GET", "/admin/api-keys/k-1", &[("key_id", "k-1")])).is_empty());
+        assert!(summary(&http("POST", "/v1/docs", &[("doc_id", "d-1")])).is_empty());
+    }
+
+    #[test]
+    fn key_store_writes_are_lifecycle_changes() {
+        let db = |op: &str, update: &str, condition: &str| {
+            let mut e = http("GET", "/", &[]);
+            e.detail = Detail::DbOperation(DbOperation {
+                service: "dynamodb".into(),
+                operation: op.into(),
+                table: "api_keys".into(),
+                key: [("key_id".to_owned(), "k-1".to_owned())].into(),
+                has_condition: !condition.is_empty(),
+                condition: condition.into(),
+                update_expression: update.into(),
+                is_write: op != "GetItem",
+                ..DbOperation::default()
+            });
+            summary(&e).into_iter().map(|c| c.0).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            db("UpdateItem", "SET #s = :revoked, revoked_at = :t", ""),
+            [KeyAction::Deactivated]
+        );
+        assert_eq!(db("UpdateItem", "SET last_used_at = :t", ""), []);
+        assert_eq!(db("DeleteItem", "", ""), [KeyAction::Deleted]);
+        assert_eq!(
+            db("PutItem", "", "attribute_not_exists(key_id)"),
+            [KeyAction::Created]
+        );
+        assert_eq!(db("GetItem", "", ""), []);
+        assert!(is_key_store("api_keys", std::iter::empty()));
+        assert!(is_key_store("Tenants", ["key_hash"].into_iter()));
+        assert!(!is_key_store("docs", ["doc_id"].into_iter()));
+    }
+}
