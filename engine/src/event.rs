@@ -278,6 +278,10 @@ pub struct Http {
 /// Most ids kept from one response.
 pub const MAX_RETURNED_IDS: usize = 256;
 
+/// The name of a [`NamedId`] that is a principal a response says the object is shared with (a
+/// `shared_with`, `members` or `collaborators` list), not an object id.
+pub const RETURNED_GRANTEE: &str = "grantee";
+
 /// The name of a [`NamedId`] that is a scope a response granted (a key-management route's
 /// `scopes`), not an object id.
 pub const RETURNED_SCOPE: &str = "scope";
@@ -469,6 +473,9 @@ pub enum OwnerSource {
     Mapping,
     /// The ownership settings declare the collection public: nobody owns its objects.
     Public,
+    /// A write set the owner (an ownership transfer); at the DB layer the new owner is not
+    /// logged, so it is then unknown.
+    Transfer,
 }
 
 impl OwnerSource {
@@ -492,6 +499,8 @@ pub enum Relation {
     Own,
     /// The actor is another principal, or of another tenant.
     Other,
+    /// The actor is another principal the owner shared the object with.
+    Granted,
 }
 
 /// A database operation.

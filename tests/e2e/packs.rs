@@ -148,6 +148,7 @@ fn a_valid_extra_rego_rule_runs_beside_the_built_ins() {
             "TW-TOCTOU-003",
             "TW-TOCTOU-004",
             "TW-TOCTOU-005",
+            "TW-TOCTOU-006",
             "T-GOOD"
         ]
     );
@@ -177,6 +178,7 @@ fn built_in_packs_are_listed() {
          TW-TOCTOU-003  toctou     wasm  medium    Concurrent state-changing requests on one resource all succeeded  [API6:2023, API4:2023, CC7.2, CC8.1, CWE-362, CWE-837]\n\
          TW-TOCTOU-004  toctou     wasm  low       Burst of failed conditional writes on one item  [API6:2023, CC7.2, CWE-362]\n\
          TW-TOCTOU-005  toctou     wasm  medium    Check read eventually consistent state before a write  [API1:2023, CC6.1, CC8.1, CWE-367, CWE-362]\n\
+         TW-TOCTOU-006  toctou     wasm  low       Race attempted: the item changed between check and conditional write  [API6:2023, CC7.2, CWE-362]\n\
          \x20 toctou options: auth_tables = [], check_window_ms = 10000, concurrent_min_requests = 2, concurrent_window_ms = 100, conflict_min_requests = 3, conflict_window_ms = 2000, max_evidence = 20\n"
     );
 }

@@ -188,7 +188,8 @@ fn the_bundled_example_has_findings_from_both_hosts() {
             ("TW-TOCTOU-002", "wasm", "ok"),
             ("TW-TOCTOU-003", "wasm", "ok"),
             ("TW-TOCTOU-004", "wasm", "ok"),
-            ("TW-TOCTOU-005", "wasm", "ok")
+            ("TW-TOCTOU-005", "wasm", "ok"),
+            ("TW-TOCTOU-006", "wasm", "ok")
         ]
     );
     for r in report["rules"].as_array().unwrap() {
@@ -260,6 +261,18 @@ fn every_built_in_rule_has_a_hit_and_a_miss_fixture() {
             .iter()
             .map(|f| fixture(&format!("recorded/toctou/{f}")))
             .collect(),
+    );
+    // The second recorded app: its blocked race is TW-TOCTOU-006's hit.
+    fixtures.push(
+        [
+            "app.har",
+            "app-requests.jsonl",
+            "app-otlp.json",
+            "dynamodb.har",
+        ]
+        .iter()
+        .map(|f| fixture(&format!("recorded/docs-express/{f}")))
+        .collect(),
     );
     for (dir, files) in [
         ("bola", ["app.har", "app-wire.jsonl", "app-otlp.json"]),
@@ -337,7 +350,8 @@ fn conditional_writes_and_denied_writes_raise_nothing() {
             ("TW-TOCTOU-002", 5),
             ("TW-TOCTOU-003", 4),
             ("TW-TOCTOU-004", 4),
-            ("TW-TOCTOU-005", 5)
+            ("TW-TOCTOU-005", 5),
+            ("TW-TOCTOU-006", 5)
         ]
     );
 }

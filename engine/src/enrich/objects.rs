@@ -397,6 +397,25 @@ pub(super) fn is_owner_condition(table: &str, condition: &str, settings: &Settin
     })
 }
 
+/// Whether an update expression sets an owner attribute (`SET owner_id = :new`): an ownership
+/// transfer.
+pub(super) fn sets_owner(table: &str, update: &str, settings: &Settings) -> bool {
+    let tokens = tokens(update);
+    let Some(set) = tokens.iter().position(|t| t.eq_ignore_ascii_case("SET")) else {
+        return false;
+    };
+    let clauses = ["REMOVE", "ADD", "DELETE"];
+    tokens
+        .get(set + 1..)
+        .unwrap_or_default()
+        .windows(2)
+        .take_while(|w| {
+            !w.first()
+                .is_some_and(|t| clauses.iter().any(|c| t.eq_ignore_ascii_case(c)))
+        })
+        .any(|w| matches!(w, [a, "="] if is_owner_attribute(table, a, settings)))
+}
+
 fn is_owner_attribute(table: &str, token: &str, settings: &Settings) -> bool {
     !token.starts_with(':') && attribute_names(table, token, "x", settings) != Names::None
 }
@@ -440,13 +459,15 @@ fn tokens(text: &str) -> Vec<&str> {
 }
 
 /// The ids a response's returned ids hold: a `location` path's objects' ids, the other values
-/// as they are.
+/// as they are (grantees and scopes are not ids).
 pub(super) fn returned_values<'a>(
     ids: &'a [crate::event::NamedId],
     settings: &'a Settings,
 ) -> impl Iterator<Item = String> + 'a {
     ids.iter().flat_map(move |n| {
-        if n.name == "location" {
+        if n.name == crate::event::RETURNED_GRANTEE || n.name == crate::event::RETURNED_SCOPE {
+            Vec::new()
+        } else if n.name == "location" {
             path_objects(&n.value, "", settings)
                 .into_iter()
                 .map(|o| o.id)
@@ -649,6 +670,18 @@ mod tests {
             t("/orders/1001", "/orders/{order_id}"),
             "/orders/{order_id}"
         );
+    }
+
+    #[test]
+    fn a_set_of_an_owner_attribute_is_a_transfer() {
+        let settings = Settings::default();
+        let t = |u: &str| sets_owner("docs", u, &settings);
+        assert!(t("SET owner_id = :new, updated_at = :t"));
+        assert!(t("SET #t = :t, owner_id = :o"));
+        assert!(!t("SET title = :t, body = :b"));
+        assert!(!t("SET title = owner_id"));
+        assert!(!t("REMOVE owner_id"));
+        assert!(!t(""));
     }
 
     #[test]

@@ -4,7 +4,8 @@
 use std::collections::{HashMap, HashSet};
 
 use super::objects::{
-    NamedBy, Names, Object, is_id_of, is_owner_condition, key_object, path_objects, returned_values,
+    NamedBy, Names, Object, is_id_of, is_owner_condition, key_object, path_objects,
+    returned_values, sets_owner,
 };
 use super::settings::Settings;
 use crate::event::{Actor, Detail, Event, ObjectFact, Outcome, OwnerSource, Relation};
@@ -38,7 +39,15 @@ struct ObjectState {
     owner: Option<Owner>,
     /// Some request on the object succeeded (so a later PUT does not create it).
     succeeded: bool,
+    /// Principals the owner shared it with (a response's share or member list).
+    grantees: Vec<String>,
 }
+
+/// Most grantees remembered per object.
+const MAX_GRANTEES: usize = 256;
+
+/// Response fields that name an object's (new) owner.
+const OWNER_FIELDS: &[&str] = &["ownerid", "owner", "newownerid", "owneruserid"];
 
 /// The model's state.
 #[derive(Debug, Default)]
@@ -143,6 +152,19 @@ impl Ownership {
             }
         }
         f.relation = relation(actor, &f.owner, &f.owner_tenant);
+        if f.relation == Relation::Other
+            && self
+                .objects
+                .get(&(layer, o.collection.clone(), o.id.clone()))
+                .is_some_and(|s| {
+                    s.grantees.iter().any(|g| {
+                        g.eq_ignore_ascii_case(&actor.principal)
+                            || g.eq_ignore_ascii_case(short_name(&actor.principal))
+                    })
+                })
+        {
+            f.relation = Relation::Granted;
+        }
         f
     }
 
@@ -208,6 +230,10 @@ impl Ownership {
                         );
                     }
                 }
+                if let Some(target) = objects.last() {
+                    let key = (Layer::Http, target.collection.clone(), target.id.clone());
+                    self.transfer_or_share(key, event, &h.returned_ids, &method);
+                }
                 given.extend(returned_values(&h.returned_ids, settings));
                 // A DELETE removes the object its path ends with (`/users/7/notes/3`: the note).
                 let deleted = if method == "DELETE" { objects.len() } else { 0 };
@@ -241,7 +267,22 @@ impl Ownership {
                     if o.named_by.is_none() {
                         given.extend(o.values.iter().cloned());
                     }
-                    self.touch(key);
+                    self.touch(key.clone());
+                    // A write that sets the owner attribute transfers the item: who to is not
+                    // logged at this layer (values never are), so its owner is unknown from here
+                    // until a creation or an ownership condition names one again.
+                    if d.is_write
+                        && sets_owner(&d.table, &d.update_expression, settings)
+                        && let Some(state) = self.objects.get_mut(&key)
+                    {
+                        state.owner = Some(Owner {
+                            principal: String::new(),
+                            tenant: String::new(),
+                            source: OwnerSource::Transfer,
+                            event: event.id.clone(),
+                            event_source: event.source.to_string(),
+                        });
+                    }
                 }
             }
             _ => {}
@@ -258,6 +299,46 @@ impl Ownership {
                     break;
                 }
                 known.insert(id);
+            }
+        }
+    }
+
+    /// Learns from a successful response on an existing object: an owner field naming another
+    /// principal than its owner (a transfer, by a write), and share or member lists (grants).
+    fn transfer_or_share(
+        &mut self,
+        key: ObjectKey,
+        event: &Event,
+        returned: &[crate::event::NamedId],
+        method: &str,
+    ) {
+        let Some(state) = self.objects.get_mut(&key) else {
+            return;
+        };
+        let new_owner = returned
+            .iter()
+            .find(|id| OWNER_FIELDS.contains(&folded_name(&id.name).as_str()))
+            .map(|id| id.value.as_str());
+        let writes = matches!(method, "POST" | "PUT" | "PATCH");
+        if writes
+            && let (Some(new), Some(old)) = (new_owner, state.owner.as_ref())
+            && !new.is_empty()
+            && !new.eq_ignore_ascii_case(&old.principal)
+        {
+            state.owner = Some(Owner {
+                principal: new.to_owned(),
+                tenant: String::new(),
+                source: OwnerSource::Transfer,
+                event: event.id.clone(),
+                event_source: event.source.to_string(),
+            });
+        }
+        for id in returned
+            .iter()
+            .filter(|id| id.name == crate::event::RETURNED_GRANTEE)
+        {
+            if state.grantees.len() < MAX_GRANTEES && !state.grantees.contains(&id.value) {
+                state.grantees.push(id.value.clone());
             }
         }
     }
@@ -284,10 +365,19 @@ impl Ownership {
                 ObjectState {
                     owner: None,
                     succeeded: true,
+                    grantees: Vec::new(),
                 },
             );
         }
     }
+}
+
+/// A field name without `_`, `-` and case.
+fn folded_name(name: &str) -> String {
+    name.chars()
+        .filter(|c| !matches!(c, '_' | '-'))
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 fn source_of(by: NamedBy) -> OwnerSource {

@@ -221,7 +221,11 @@ impl Correlator {
                     keyless != is_keyless(other)
                         && (o.table == db.table || o.table.is_empty() || db.table.is_empty())
                 } else {
-                    o.operation == db.operation && o.table == db.table && o.key == db.key
+                    // A source that could not name the key (a request log's `PutItem` of a table
+                    // whose key it has not seen yet) still records the same call.
+                    o.operation == db.operation
+                        && o.table == db.table
+                        && (o.key == db.key || o.key.is_empty() || db.key.is_empty())
                 }
             })
             .collect();

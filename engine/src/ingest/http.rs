@@ -279,6 +279,35 @@ fn collect_ids(value: &serde_json::Value, depth: usize, out: &mut Vec<NamedId>) 
                 if out.len() >= MAX_RETURNED_IDS {
                     return;
                 }
+                if is_grantees_field(name) {
+                    // Who the object is shared with: principals, not object ids.
+                    let grantees: Vec<&str> = match v {
+                        Value::Array(items) => items
+                            .iter()
+                            .filter_map(|i| {
+                                i.as_str().or_else(|| {
+                                    ["user_id", "id", "principal", "user"]
+                                        .into_iter()
+                                        .find_map(|k| i.get(k).and_then(Value::as_str))
+                                })
+                            })
+                            .collect(),
+                        _ => Vec::new(),
+                    };
+                    for g in grantees
+                        .into_iter()
+                        .filter(|s| !s.is_empty() && s.len() <= 256)
+                    {
+                        if out.len() >= MAX_RETURNED_IDS {
+                            return;
+                        }
+                        out.push(NamedId {
+                            name: crate::event::RETURNED_GRANTEE.to_owned(),
+                            value: g.to_owned(),
+                        });
+                    }
+                    continue;
+                }
                 if is_scopes_field(name) {
                     // A key-management response's scopes: what the key may do from now on.
                     let scopes: Vec<&str> = match v {
@@ -324,6 +353,23 @@ fn collect_ids(value: &serde_json::Value, depth: usize, out: &mut Vec<NamedId>) 
         }
         _ => {}
     }
+}
+
+fn is_grantees_field(name: &str) -> bool {
+    matches!(
+        normalized(name).as_str(),
+        "sharedwith"
+            | "sharedwithuserids"
+            | "sharedwithusers"
+            | "members"
+            | "memberids"
+            | "collaborators"
+            | "readers"
+            | "editors"
+            | "viewers"
+            | "grantees"
+            | "allowedusers"
+    )
 }
 
 fn is_scopes_field(name: &str) -> bool {

@@ -453,6 +453,7 @@ fn owner_source(s: OwnerSource) -> &'static str {
         OwnerSource::Condition => "condition",
         OwnerSource::Mapping => "mapping",
         OwnerSource::Public => "public",
+        OwnerSource::Transfer => "transfer",
     }
 }
 
@@ -461,6 +462,7 @@ fn relation(r: Relation) -> &'static str {
         Relation::Unknown => "unknown",
         Relation::Own => "own",
         Relation::Other => "other",
+        Relation::Granted => "granted",
     }
 }
 

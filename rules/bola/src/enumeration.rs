@@ -15,6 +15,15 @@ use crate::options::Options;
 /// Most distinct ids remembered per walk (counts go on).
 const MAX_IDS: usize = 10_000;
 
+/// Most distinct ids remembered across all open walks: past it, the walk idle the longest is
+/// judged as it stands, so state stays bounded however many principals keep walking (a
+/// million-record trail of 2,000 users each touching a table every few seconds).
+const MAX_TOTAL_IDS: usize = 200_000;
+
+/// A walk longer than this many windows is judged and a new one begins: a principal busy for
+/// hours is judged hour by hour, not held until the end.
+const MAX_WALK_WINDOWS: i64 = 60;
+
 #[derive(Default)]
 struct Walk {
     first_ns: i64,
@@ -32,6 +41,8 @@ struct Walk {
 pub(crate) struct Enumeration {
     /// By (principal, collection, whether a table).
     walks: BTreeMap<(String, String, bool), Walk>,
+    /// Distinct ids held by the open walks.
+    total_ids: usize,
     next_sweep_ns: i64,
 }
 
@@ -53,18 +64,22 @@ impl Enumeration {
         };
         let refused = matches!(event.outcome, Outcome::Denied | Outcome::NotFound);
         for object in event.facts.objects.iter() {
-            if object.relation == Relation::Own
+            if matches!(object.relation, Relation::Own | Relation::Granted)
                 || object.known
                 || object.owner_source == OwnerSource::Public
             {
                 continue;
             }
             let key = (principal.to_owned(), object.collection.to_owned(), is_table);
+            let max_span = options.window_ns.saturating_mul(MAX_WALK_WINDOWS);
             if let Some(walk) = self.walks.get(&key)
-                && event.time_ns.saturating_sub(walk.last_ns) > options.window_ns
-                && let Some(walk) = self.walks.remove(&key)
+                && (event.time_ns.saturating_sub(walk.last_ns) > options.window_ns
+                    || event.time_ns.saturating_sub(walk.first_ns) > max_span)
             {
-                judge(&key, walk, options, out);
+                self.close(&key, options, out);
+            }
+            if self.total_ids >= MAX_TOTAL_IDS {
+                self.close_idlest(options, out);
             }
             let walk = self.walks.entry(key).or_insert_with(|| Walk {
                 first_ns: event.time_ns,
@@ -79,6 +94,7 @@ impl Enumeration {
                 walk.foreign_successes += 1;
             }
             if walk.ids.len() < MAX_IDS && walk.ids.insert(object.id.to_owned()) {
+                self.total_ids += 1;
                 if let Some(n) = number(object.id) {
                     walk.numbers.insert(n);
                 }
@@ -90,8 +106,29 @@ impl Enumeration {
     }
 
     pub(crate) fn finish(&mut self, options: &Options, out: &mut Findings) {
+        self.total_ids = 0;
         for (key, walk) in std::mem::take(&mut self.walks) {
             judge(&key, walk, options, out);
+        }
+    }
+
+    /// Judges the walk at `key` as it stands.
+    fn close(&mut self, key: &(String, String, bool), options: &Options, out: &mut Findings) {
+        if let Some(walk) = self.walks.remove(key) {
+            self.total_ids = self.total_ids.saturating_sub(walk.ids.len());
+            judge(key, walk, options, out);
+        }
+    }
+
+    /// Judges the walk that has been idle the longest (ties: the first by key).
+    fn close_idlest(&mut self, options: &Options, out: &mut Findings) {
+        let idlest = self
+            .walks
+            .iter()
+            .min_by_key(|(k, w)| (w.last_ns, (*k).clone()))
+            .map(|(k, _)| k.clone());
+        if let Some(key) = idlest {
+            self.close(&key, options, out);
         }
     }
 
@@ -104,9 +141,7 @@ impl Enumeration {
             .map(|(k, _)| k.clone())
             .collect();
         for key in ended {
-            if let Some(walk) = self.walks.remove(&key) {
-                judge(&key, walk, options, out);
-            }
+            self.close(&key, options, out);
         }
     }
 }

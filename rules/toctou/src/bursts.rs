@@ -1,9 +1,11 @@
-//! Bursts: TW-TOCTOU-003 (concurrent state-changing requests of one identity on one resource,
-//! all successful) and TW-TOCTOU-004 (failed conditional writes on one item from several
-//! requests). A burst opens with its first event and takes every event within the window of it;
-//! it is judged when the window has passed (or at the end of the stream).
+//! Bursts: TW-TOCTOU-003 (concurrent state-changing requests on one resource, all successful,
+//! in the shape of an attack: several principals, or many non-idempotent requests of one) and
+//! TW-TOCTOU-004 (failed conditional writes on one item from several requests). A burst opens
+//! with its first event and takes every event within the window of it; it is judged when the
+//! window has passed (or at the end of the stream). One burst is one finding, at the outermost
+//! layer: the DynamoDB writes of requests an HTTP burst reported are not reported again.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use tracewarden_sdk::Http;
 use tracewarden_sdk::prelude::*;
@@ -31,6 +33,9 @@ struct Member {
     action: String,
     /// How long it ran (HTTP), 0 when unknown.
     duration_ns: u64,
+    /// Repeating it does something again (`POST`, `PATCH`; a relative update such as
+    /// `SET n = n - :one`), unlike an idempotent `PUT`.
+    repeatable: bool,
 }
 
 #[derive(Debug)]
@@ -43,23 +48,36 @@ struct Burst {
     requests: Vec<String>,
 }
 
+/// Requests of reported HTTP bursts remembered, so their DynamoDB writes are not reported again.
+const MAX_REPORTED_REQUESTS: usize = 10_000;
+
 #[derive(Default)]
 pub(crate) struct Bursts {
-    /// Open bursts by (kind, identity, resource).
+    /// Open bursts by (kind, identity, resource); the identity is empty where bursts gather
+    /// several identities (all of them, now: a burst's principals are part of its shape).
     open: BTreeMap<(Kind, String, String), Burst>,
     last_expiry_ns: i64,
+    /// The requests of HTTP bursts already reported, oldest first.
+    reported: VecDeque<String>,
+    reported_set: BTreeSet<String>,
 }
 
 impl Bursts {
-    /// A successful HTTP request.
+    /// A successful HTTP request; `names_object`: its path names an object (creations posted
+    /// to a collection each make a new object: they race on nothing).
     pub(crate) fn http_request(
         &mut self,
         seen: Seen,
         http: &Http<'_>,
+        names_object: bool,
         options: &Options,
         out: &mut Findings,
     ) {
-        if !matches!(http.method, "POST" | "PUT" | "PATCH" | "DELETE") || seen.who.is_empty() {
+        if !matches!(http.method, "POST" | "PUT" | "PATCH" | "DELETE")
+            || seen.who.is_empty()
+            || !names_object
+            || http.status == 201
+        {
             return;
         }
         let request = seen.id().to_owned();
@@ -68,6 +86,7 @@ impl Bursts {
             check: None,
             action: http.method.to_owned(),
             duration_ns: http.duration_ns,
+            repeatable: matches!(http.method, "POST" | "PATCH"),
         };
         self.add(
             Kind::Http,
@@ -92,11 +111,22 @@ impl Bursts {
             return;
         }
         let request = request_id(op);
+        if op
+            .seen
+            .request
+            .as_ref()
+            .is_some_and(|r| self.reported_set.contains(r))
+        {
+            return;
+        }
         let member = Member {
             seen: op.seen.clone(),
             check: Some(check),
             action: op.operation.clone(),
             duration_ns: 0,
+            // Unless its request is known to be an idempotent `PUT`, a write may do its thing
+            // again each time (a read-modify-write of a counter).
+            repeatable: op.relative || op.site.method != "PUT",
         };
         self.add(Kind::Write, op.item.clone(), request, member, options, out);
     }
@@ -109,6 +139,7 @@ impl Bursts {
             check: None,
             action: op.operation.clone(),
             duration_ns: 0,
+            repeatable: false,
         };
         // Conflicts are grouped by item alone: the racers are usually different identities.
         self.add(
@@ -130,11 +161,7 @@ impl Bursts {
         options: &Options,
         out: &mut Findings,
     ) {
-        let who = if kind == Kind::Conflict {
-            String::new()
-        } else {
-            member.seen.who.clone()
-        };
+        let who = String::new();
         let window = window(kind, options);
         let key = (kind, who.clone(), resource.clone());
         let time = member.seen.time();
@@ -147,7 +174,7 @@ impl Bursts {
                 return;
             }
             if let Some(done) = self.open.remove(&key) {
-                judge(kind, done, options, out);
+                self.judge(kind, done, options, out);
             }
         }
         self.open.insert(
@@ -180,15 +207,45 @@ impl Bursts {
             .collect();
         for key in done {
             if let Some(burst) = self.open.remove(&key) {
-                judge(key.0, burst, options, out);
+                self.judge(key.0, burst, options, out);
             }
         }
     }
 
-    /// Judges every open burst (end of stream).
+    /// Judges every open burst (end of stream): HTTP bursts first, so that their DynamoDB
+    /// writes are not reported again.
     pub(crate) fn close_all(&mut self, options: &Options, out: &mut Findings) {
         for ((kind, _, _), burst) in std::mem::take(&mut self.open) {
-            judge(kind, burst, options, out);
+            self.judge(kind, burst, options, out);
+        }
+    }
+
+    fn judge(&mut self, kind: Kind, mut burst: Burst, options: &Options, out: &mut Findings) {
+        if kind == Kind::Write {
+            let reported = &self.reported_set;
+            burst.members.retain(|m| {
+                !m.seen
+                    .request
+                    .as_ref()
+                    .is_some_and(|r| reported.contains(r))
+            });
+        }
+        let requests: Vec<String> = burst
+            .members
+            .iter()
+            .filter_map(|m| m.seen.request.clone())
+            .collect();
+        if judge(kind, burst, options, out) && kind == Kind::Http {
+            for r in requests {
+                if self.reported_set.insert(r.clone()) {
+                    self.reported.push_back(r);
+                }
+                if self.reported.len() > MAX_REPORTED_REQUESTS
+                    && let Some(old) = self.reported.pop_front()
+                {
+                    self.reported_set.remove(&old);
+                }
+            }
         }
     }
 }
@@ -210,7 +267,8 @@ fn request_id(op: &DbOp) -> String {
         .unwrap_or_else(|| op.seen.id().to_owned())
 }
 
-fn judge(kind: Kind, mut burst: Burst, options: &Options, out: &mut Findings) {
+/// Judges a closed burst; whether it made a finding.
+fn judge(kind: Kind, mut burst: Burst, options: &Options, out: &mut Findings) -> bool {
     let min = match kind {
         Kind::Http | Kind::Write => options.concurrent_min,
         Kind::Conflict => options.conflict_min,
@@ -230,13 +288,30 @@ fn judge(kind: Kind, mut burst: Burst, options: &Options, out: &mut Findings) {
     }
     let n = burst.members.len();
     if n < min {
-        return;
+        return false;
+    }
+    let mut principals: Vec<&str> = burst
+        .members
+        .iter()
+        .map(|m| m.seen.who.as_str())
+        .filter(|w| !w.is_empty())
+        .collect();
+    principals.sort_unstable();
+    principals.dedup();
+    // The shape of an attack: several principals at once, or one principal repeating an action
+    // that does something again each time (not an owner's double submit of one edit).
+    if kind != Kind::Conflict
+        && principals.len() < 2
+        && !(n >= min.max(3) && burst.members.iter().all(|m| m.repeatable))
+    {
+        return false;
     }
     // Sequential requests that are known not to have overlapped are no race.
     let timed = burst.members.iter().all(|m| m.duration_ns > 0);
     if kind == Kind::Http && timed && !overlapping(&burst.members) {
-        return;
+        return false;
     }
+    burst.who = principals.join(",");
     let last = burst
         .members
         .iter()
@@ -275,11 +350,21 @@ fn judge(kind: Kind, mut burst: Burst, options: &Options, out: &mut Findings) {
                 "writes without a state condition, each after its own read of the item and all \
                  reads before the first write,"
             };
+            let by = match principals.as_slice() {
+                [one] => format!("`{one}`"),
+                many => format!(
+                    "{} principals ({})",
+                    many.len(),
+                    many.iter()
+                        .map(|w| format!("`{w}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
             let mut message = format!(
-                "{n} {level} ({}) by `{}` on `{}` succeeded within {spread}: every one may have \
+                "{n} {level} ({}) by {by} on `{}` succeeded within {spread}: every one may have \
                  passed the check before any applied its change (limit overrun).",
                 actions.join(", "),
-                burst.who,
                 burst.resource,
             );
             if overlap {
@@ -294,8 +379,13 @@ fn judge(kind: Kind, mut burst: Burst, options: &Options, out: &mut Findings) {
             } else {
                 message.push_str(&format!(" {times}."));
             }
+            let principal = if principals.len() == 1 {
+                burst.who.clone()
+            } else {
+                String::new()
+            };
             Finding::new(CONCURRENT.id, message)
-                .principal(&burst.who)
+                .principal(&principal)
                 .confidence(confidence)
         }
         Kind::Conflict => {
@@ -355,6 +445,7 @@ fn judge(kind: Kind, mut burst: Burst, options: &Options, out: &mut Findings) {
     }
     finding.time_ns = finding.time_ns.max(last);
     out.push(finding);
+    true
 }
 
 /// Whether some request started before another had finished (durations known).

@@ -1,6 +1,8 @@
 //! Checks and their uses: TW-TOCTOU-001 (an item read then written without a state condition),
-//! TW-TOCTOU-002 (another request wrote the item in between) and TW-TOCTOU-005 (the request's
-//! check read eventually consistent state).
+//! TW-TOCTOU-002 (another request wrote the item in between and changed what the check
+//! established), TW-TOCTOU-005 (the request's check read eventually consistent state) and
+//! TW-TOCTOU-006 (the item changed between the check and a conditional write, which the
+//! condition refused).
 
 use std::collections::BTreeMap;
 
@@ -8,13 +10,15 @@ use tracewarden_sdk::prelude::*;
 
 use crate::model::{DbOp, Guard, Seen, Staleness, seconds, timing};
 use crate::options::Options;
-use crate::{CHECK_THEN_WRITE, OBSERVED_RACE, WEAK_CHECK};
+use crate::{CHECK_THEN_WRITE, OBSERVED_RACE, RACE_ATTEMPTED, WEAK_CHECK};
 
 /// A successful write kept as a possible interleaved write of another request.
 #[derive(Debug, Clone)]
 struct Write {
     seen: Seen,
     operation: String,
+    update: String,
+    relative: bool,
 }
 
 #[derive(Default)]
@@ -84,7 +88,28 @@ impl Checks {
         if !covered && let Some((read, same_request)) = self.take_check(op, options) {
             out.push(check_then_write(&read, op, same_request, options));
             if let Some(between) = self.interleaved(&read, op) {
-                out.push(observed_race(&read, &between, op, same_request));
+                let transferred =
+                    !op.transfer_event.is_empty() && op.transfer_event == between.seen.id();
+                // The same identity sent the same idempotent edit twice (a double-submitted
+                // `PUT`), and nothing the check established changed (no transfer, no counter
+                // moved): a lost update, an occurrence of TW-TOCTOU-001's weakness, not an
+                // incident. A repeated `POST` (a redemption) is no double submit.
+                let double_submit = !transferred
+                    && !between.relative
+                    && op.site.method == "PUT"
+                    && !between.seen.who.is_empty()
+                    && between.seen.who == op.seen.who
+                    && between.operation == op.operation
+                    && between.update == op.update;
+                if !double_submit {
+                    out.push(observed_race(
+                        &read,
+                        &between,
+                        op,
+                        same_request,
+                        transferred,
+                    ));
+                }
             }
             acted_on = Some(read.seen);
         }
@@ -92,8 +117,30 @@ impl Checks {
         self.writes.entry(op.item.clone()).or_default().push(Write {
             seen: op.seen.clone(),
             operation: op.operation.clone(),
+            update: op.update.clone(),
+            relative: op.relative,
         });
         acted_on
+    }
+
+    /// TW-TOCTOU-006: a conditional write that failed its condition after its request's check
+    /// of the item, another request having written the item in between: a race the condition
+    /// blocked.
+    pub(crate) fn blocked(&self, op: &DbOp, out: &mut Findings) {
+        let Some(request) = &op.seen.request else {
+            return;
+        };
+        let Some(read) = self.reads.get(&op.item).and_then(|reads| {
+            reads
+                .iter()
+                .rev()
+                .find(|r| r.seen.request.as_ref() == Some(request) && r.seen.seq < op.seen.seq)
+        }) else {
+            return;
+        };
+        if let Some(between) = self.interleaved(read, op) {
+            out.push(race_attempted(read, &between, op));
+        }
     }
 
     /// The latest read of `write`'s item that it acts on: the same request, or, when a source
@@ -255,7 +302,43 @@ fn check_then_write(read: &DbOp, write: &DbOp, same_request: bool, options: &Opt
         .with(write.seen.as_evidence("use"))
 }
 
-fn observed_race(read: &DbOp, between: &Write, write: &DbOp, same_request: bool) -> Finding {
+fn race_attempted(read: &DbOp, between: &Write, write: &DbOp) -> Finding {
+    let other = match (&between.seen.request, between.seen.who.as_str()) {
+        (_, who) if !who.is_empty() && who != write.seen.who => format!("`{who}`"),
+        (Some(request), _) => format!("another request ({request})"),
+        _ => "another request".to_owned(),
+    };
+    let message = format!(
+        "Race attempted, blocked: `{}` read `{}` ({}), {other} wrote it ({}) {} later, then `{}`'s \
+         {} {} failed its condition ({}) {} after its check. The condition caught the change; the \
+         request raced a concurrent change of the item. {}.",
+        write.seen.who,
+        write.item,
+        read.operation,
+        between.operation,
+        seconds(between.seen.time().saturating_sub(read.seen.time())),
+        write.seen.who,
+        write.operation,
+        guard_text(write),
+        write.error_code,
+        seconds(write.seen.time().saturating_sub(read.seen.time())),
+        timing(&[&read.seen, &between.seen, &write.seen]),
+    );
+    Finding::new(RACE_ATTEMPTED.id, message)
+        .principal(&write.seen.who)
+        .resource(write.item.clone())
+        .with(read.seen.as_evidence("check"))
+        .with(between.seen.as_evidence("interleaved-write"))
+        .with(write.seen.as_evidence("blocked-write"))
+}
+
+fn observed_race(
+    read: &DbOp,
+    between: &Write,
+    write: &DbOp,
+    same_request: bool,
+    transferred: bool,
+) -> Finding {
     let established =
         read.seen.surely_before(&between.seen) && between.seen.surely_before(&write.seen);
     let other = match (&between.seen.request, between.seen.who.as_str()) {
@@ -278,10 +361,17 @@ fn observed_race(read: &DbOp, between: &Write, write: &DbOp, same_request: bool)
         seconds(write.seen.time().saturating_sub(between.seen.time())),
         seconds(write.seen.time().saturating_sub(read.seen.time())),
     );
+    let changed = if transferred {
+        " The interleaved write transferred the item to another owner: the write acted on an \
+         object that was no longer the caller's."
+    } else {
+        ""
+    };
     let (message, confidence) = if established {
         (
             format!(
-                "Observed race: {story}. The write acted on a check that no longer held. {times}."
+                "Observed race: {story}. The write acted on a check that no longer held.{changed} \
+                 {times}."
             ),
             if same_request {
                 Confidence::High

@@ -170,6 +170,27 @@ pub(crate) const WEAK_CHECK: RuleMeta = RuleMeta {
     class: FindingClass::Weakness,
 };
 
+pub(crate) const RACE_ATTEMPTED: RuleMeta = RuleMeta {
+    id: "TW-TOCTOU-006",
+    title: "Race attempted: the item changed between check and conditional write",
+    description: "A request read an item (its check), another request wrote the item, then the \
+        first request's conditional write failed its condition. The condition did its job; the \
+        request raced a concurrent change (a transfer, a status change), which is worth knowing \
+        when it repeats or comes from an untrusted caller.",
+    severity: Severity::Low,
+    confidence: Confidence::Medium,
+    owasp: &["API6:2023"],
+    soc2: &["CC7.2"],
+    cwe: &["CWE-362"],
+    remediation: "Nothing to fix in the write: its condition held. Look at who raced whom; a \
+        caller that repeatedly races state changes may be probing for a window.",
+    kinds: &[EventKind::DbOperation],
+    operations: OPERATIONS,
+    requires: &[],
+    partitioning: Partitioning::ByResource,
+    class: FindingClass::Incident,
+};
+
 /// The pack's state for one scan.
 #[derive(Default)]
 pub struct Toctou {
@@ -189,6 +210,7 @@ impl Rule for Toctou {
             CONCURRENT,
             CONFLICT_BURST,
             WEAK_CHECK,
+            RACE_ATTEMPTED,
         ]
     }
 
@@ -207,7 +229,9 @@ impl Rule for Toctou {
                 self.flush_group(out);
                 if event.outcome == Outcome::Success {
                     let seen = Seen::of(event, self.seq);
-                    self.bursts.http_request(seen, http, &self.options, out);
+                    let names_object = !event.facts.objects.is_empty();
+                    self.bursts
+                        .http_request(seen, http, names_object, &self.options, out);
                 }
             }
             Detail::Db(db) => {
@@ -255,6 +279,7 @@ impl Toctou {
                 self.bursts.db_write(&op, check, &self.options, out);
             }
         } else if op.error_code == "ConditionalCheckFailedException" {
+            self.checks.blocked(&op, out);
             self.bursts.conflict(&op, &self.options, out);
         }
     }

@@ -135,6 +135,11 @@ pub(crate) struct DbOp {
     pub error_code: String,
     /// Where the call was issued: a weakness's site.
     pub site: Site,
+    /// The update expression as logged (names resolved).
+    pub update: String,
+    /// The event that last transferred the item (set its owner), as the enrichment stage saw it
+    /// just before this operation; empty when none did.
+    pub transfer_event: String,
 }
 
 impl DbOp {
@@ -170,6 +175,14 @@ impl DbOp {
             success: event.outcome == Outcome::Success,
             error_code: db.error_code.to_owned(),
             site: Site::of(event),
+            update: db.update_expression.to_owned(),
+            transfer_event: event
+                .facts
+                .objects
+                .iter()
+                .find(|o| o.owner_source == OwnerSource::Transfer)
+                .map(|o| o.owner_event.to_owned())
+                .unwrap_or_default(),
         })
     }
 

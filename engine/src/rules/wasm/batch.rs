@@ -294,6 +294,7 @@ fn owner_source(s: event::OwnerSource) -> wire::OwnerSource {
         event::OwnerSource::Condition => wire::OwnerSource::Condition,
         event::OwnerSource::Mapping => wire::OwnerSource::Mapping,
         event::OwnerSource::Public => wire::OwnerSource::Public,
+        event::OwnerSource::Transfer => wire::OwnerSource::Transfer,
     }
 }
 
@@ -302,6 +303,7 @@ fn relation(r: event::Relation) -> wire::Relation {
         event::Relation::Unknown => wire::Relation::Unknown,
         event::Relation::Own => wire::Relation::Own,
         event::Relation::Other => wire::Relation::Other,
+        event::Relation::Granted => wire::Relation::Granted,
     }
 }
 
