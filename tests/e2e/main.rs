@@ -13,6 +13,7 @@ mod bad_input;
 mod bola;
 mod common;
 mod dialects;
+mod docs_express;
 mod formats;
 mod inputs;
 mod keys;
