@@ -128,6 +128,10 @@ impl Access {
                 id_mismatch(event, &object, is_http, request.is_some())
             };
             let mut finding = finding.principal(principal).resource(resource);
+            if crate::shared_identity(principal) {
+                finding.message.push_str(crate::SHARED_IDENTITY_NOTE);
+                finding = finding.confidence(Confidence::Low);
+            }
             if let Some((_, source, time_ns)) = &request {
                 finding = finding.with(Evidence {
                     event_id: link.to_owned(),

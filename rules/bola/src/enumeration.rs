@@ -220,10 +220,17 @@ fn judge(key: &(String, String, bool), walk: Walk, options: &Options, out: &mut 
     } else {
         Severity::Medium
     };
+    let shared = crate::shared_identity(principal);
+    if shared {
+        message.push_str(crate::SHARED_IDENTITY_NOTE);
+    }
     let mut finding = Finding::new(ENUMERATION.id, message)
         .severity(severity)
         .principal(principal)
         .resource(collection.clone());
+    if shared {
+        finding = finding.confidence(Confidence::Low);
+    }
     for e in walk.evidence {
         finding = finding.with(e);
     }

@@ -148,3 +148,16 @@ pub(crate) fn verb(event: &Event<'_>) -> String {
 pub(crate) fn resource(object: &ObjectFact<'_>) -> String {
     format!("{}/{}", object.collection, object.id)
 }
+
+/// Whether `principal` is an AWS role session: the identity an application's task, function
+/// or instance runs as, which every end user's request shares when the application calls
+/// DynamoDB. One such principal touching many owners' objects is what serving many users looks
+/// like; only the application's own logs tell the users apart.
+pub(crate) fn shared_identity(principal: &str) -> bool {
+    principal.starts_with("arn:") && principal.contains(":assumed-role/")
+}
+
+/// What a finding on a shared identity says of itself.
+pub(crate) const SHARED_IDENTITY_NOTE: &str = "; the principal is an AWS role session, which an \
+    application shares among all its users: these may be many users' requests (low confidence); \
+    add the application's request log or traces to tell its callers apart";
