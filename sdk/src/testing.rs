@@ -290,6 +290,14 @@ impl EventBuilder {
         self
     }
 
+    /// Sets the HTTP request that issued the event (method and route template), as the engine's
+    /// enrichment stage would: what [`crate::Site::of`] reads.
+    pub fn issued_by(mut self, method: &'static str, route: &'static str) -> Self {
+        self.event.facts.request_method = method;
+        self.event.facts.request_route = route;
+        self
+    }
+
     /// Adds an object fact, as the engine's enrichment stage would.
     pub fn object(mut self, object: ObjectFact<'static>) -> Self {
         self.objects.push(object);

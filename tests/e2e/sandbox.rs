@@ -7,14 +7,14 @@ use std::sync::OnceLock;
 use crate::common::{findings, root, scan_json};
 
 /// Builds `tests/guests/hostile` once per feature into its own target directory and returns the
-/// three components: looping, hungry, trapping.
-fn hostile_rules() -> &'static [PathBuf; 3] {
-    static BUILT: OnceLock<[PathBuf; 3]> = OnceLock::new();
+/// components: looping, hungry, trapping, and the honest flushing one.
+fn hostile_rules() -> &'static [PathBuf; 4] {
+    static BUILT: OnceLock<[PathBuf; 4]> = OnceLock::new();
     BUILT.get_or_init(|| {
         let target = root().join("target/test-guests");
         let out = target.join("components");
         std::fs::create_dir_all(&out).unwrap();
-        ["looping", "hungry", "trapping"].map(|feature| {
+        ["looping", "hungry", "trapping", "flushing"].map(|feature| {
             let status = Command::new(env!("CARGO"))
                 .current_dir(root())
                 .args([
@@ -46,7 +46,7 @@ fn hostile_rules() -> &'static [PathBuf; 3] {
 
 #[test]
 fn looping_hungry_and_trapping_rules_are_stopped_and_named() {
-    let [looping, hungry, trapping] = hostile_rules().clone().map(|p| p.display().to_string());
+    let [looping, hungry, trapping, _] = hostile_rules().clone().map(|p| p.display().to_string());
     let fixture = crate::common::fixture("events/hostile-trigger.jsonl");
     let run = scan_json(
         &[&fixture],
@@ -115,4 +115,32 @@ fn looping_hungry_and_trapping_rules_are_stopped_and_named() {
     assert_eq!(all.iter().filter(|f| f.0 == "TW-DDB-001").count(), 1);
 
     assert!(run.stderr.contains("error: rule file `looping.wasm` of pack `looping` (TEST-LOOP) was stopped: exceeded its CPU budget"), "{}", run.stderr);
+}
+
+#[test]
+fn an_honest_rule_that_held_every_event_finishes_its_flush() {
+    let [_, _, _, flushing] = hostile_rules().clone().map(|p| p.display().to_string());
+    // 40,000 events: the rule's flush needs more CPU than one call's fixed budget (50 M fuel),
+    // and gets its share per event it was sent.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("many.jsonl");
+    let mut text = String::new();
+    for i in 1..=40_000u64 {
+        text.push_str(&format!(
+            r#"{{"id":"ev-{i}","time_ns":{},"precision_ns":1000,"source":{{"file":"many.jsonl","record":{i},"line":{i},"format":"events"}},"actor":{{"principal":"alice"}},"outcome":"success","db_operation":{{"service":"dynamodb","operation":"GetItem","table":"orders","key":{{"orderId":"o-{i}"}},"has_condition":false,"is_write":false}}}}"#,
+            1_773_482_400_000_000_000u64 + i * 1_000_000
+        ));
+        text.push('\n');
+    }
+    std::fs::write(&path, text).unwrap();
+    let run = scan_json(
+        &[&path.display().to_string()],
+        &["--no-builtin", "--rules", &flushing],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(report["rule_errors"], serde_json::json!([]));
+    assert_eq!(report["complete"], true);
+    let message = report["findings"][0]["message"].as_str().unwrap();
+    assert!(message.starts_with("flushed 40000 events"), "{message}");
 }

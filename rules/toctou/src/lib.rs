@@ -229,7 +229,9 @@ impl Rule for Toctou {
                 self.flush_group(out);
                 if event.outcome == Outcome::Success {
                     let seen = Seen::of(event, self.seq);
-                    let names_object = !event.facts.objects.is_empty();
+                    // Without the enrichment stage's facts (no route either), assume it does.
+                    let names_object =
+                        !event.facts.objects.is_empty() || event.facts.request_route.is_empty();
                     self.bursts
                         .http_request(seen, http, names_object, &self.options, out);
                 }

@@ -262,14 +262,21 @@ fn concurrent_successes_on_one_resource_are_a_burst() {
     assert!(f[0].message.starts_with(
         "3 requests (POST) by `alice` on `/coupons/SAVE10/redeem` succeeded within 0.003 s"
     ));
-    // Spaced out, failed, read-only or by different users: no burst.
+    // Spaced out, failed, or two of one user (no attack's shape): no burst.
     assert!(run::<Toctou>(&[post("a", 0).build(), post("b", 150).build()]).is_empty());
+    assert!(run::<Toctou>(&[post("a", 0).build(), post("b", 2).build()]).is_empty());
     let failed = EventBuilder::http("POST", "/coupons/SAVE10/redeem", 409)
         .principal("alice")
         .at_ns(1);
     assert!(run::<Toctou>(&[post("a", 0).build(), failed.build()]).is_empty());
+    // Two users at once: the shape of a race, one finding for both.
     let bob = post("b", 1).principal("bob");
-    assert!(run::<Toctou>(&[post("a", 0).build(), bob.build()]).is_empty());
+    let both = run::<Toctou>(&[post("a", 0).build(), bob.build()]);
+    assert_eq!(both.len(), 1);
+    assert_eq!(both[0].principal, "");
+    assert!(both[0].message.starts_with(
+        "2 requests (POST) by 2 principals (`alice`, `bob`) on `/coupons/SAVE10/redeem`"
+    ));
     // At DynamoDB level, conditional writes are serialized by DynamoDB: not counted.
     let write = |id: &'static str, ms: i64, trace: &'static str| {
         EventBuilder::db("UpdateItem", "coupons")
@@ -287,12 +294,12 @@ fn concurrent_successes_on_one_resource_are_a_burst() {
             .at_ns(ms * 1_000_000)
             .trace(trace)
     };
-    // Both requests read before either wrote: each passed the check.
+    // Both requests (alice's and bob's) read before either wrote: each passed the check.
     let f = run::<Toctou>(&[
         read("r1", 0, "t1").build(),
-        read("r2", 1, "t2").build(),
+        read("r2", 1, "t2").principal("bob").build(),
         write("w1", 50, "t1").build(),
-        write("w2", 52, "t2").build(),
+        write("w2", 52, "t2").principal("bob").build(),
     ]);
     let burst: Vec<_> = summary(&f)
         .into_iter()
@@ -303,7 +310,7 @@ fn concurrent_successes_on_one_resource_are_a_burst() {
         [(
             "TW-TOCTOU-003".to_owned(),
             "coupons/code=SAVE10".to_owned(),
-            "alice".to_owned(),
+            String::new(),
             ev(&[
                 ("r1", "check"),
                 ("w1", "concurrent"),
@@ -316,16 +323,19 @@ fn concurrent_successes_on_one_resource_are_a_burst() {
     let f = run::<Toctou>(&[
         read("r1", 0, "t1").build(),
         write("w1", 10, "t1").build(),
-        read("r2", 20, "t2").build(),
-        write("w2", 30, "t2").build(),
+        read("r2", 20, "t2").principal("bob").build(),
+        write("w2", 30, "t2").principal("bob").build(),
     ]);
     assert!(f.iter().all(|f| f.rule_id != "TW-TOCTOU-003"), "{f:?}");
     // Conditional writes are serialized by DynamoDB: not counted.
     let guarded = [
         read("r1", 0, "t1").build(),
-        read("r2", 1, "t2").build(),
+        read("r2", 1, "t2").principal("bob").build(),
         write("w1", 50, "t1").condition("used = :f").build(),
-        write("w2", 52, "t2").condition("used = :f").build(),
+        write("w2", 52, "t2")
+            .principal("bob")
+            .condition("used = :f")
+            .build(),
     ];
     assert!(run::<Toctou>(&guarded).is_empty());
     // HTTP requests known not to overlap are sequential, not concurrent.
@@ -457,5 +467,141 @@ fn options_are_checked() {
     assert_eq!(
         run_configured::<Toctou>(&bad, &[]).unwrap_err(),
         "option `check_window_ms` is -5: expected 0 or more"
+    );
+}
+
+/// An UpdateItem of `documents/d-1` by `who` in trace `trace`, issued by `method`.
+fn edit(
+    id: &'static str,
+    ms: i64,
+    who: &'static str,
+    trace: &'static str,
+    method: &'static str,
+) -> EventBuilder {
+    EventBuilder::db("UpdateItem", "documents")
+        .key("doc_id", "d-1")
+        .principal(who)
+        .id(id)
+        .at_ns(ms * 1_000_000)
+        .trace(trace)
+        .update("SET title = :t")
+        .issued_by(method, "/documents/{id}")
+}
+
+#[test]
+fn an_owners_double_submitted_put_is_a_lost_update_not_a_race() {
+    let events = [
+        get("r1", 0, "t1").build(),
+        get("r2", 2, "t2").build(),
+        edit("w2", 5, "alice", "t2", "PUT").build(),
+        edit("w1", 12, "alice", "t1", "PUT").build(),
+    ];
+    let rules: Vec<String> = run::<Toctou>(&events)
+        .iter()
+        .map(|f| f.rule_id.clone())
+        .collect();
+    // Two occurrences of the weakness; no TW-TOCTOU-002, no burst (one user, idempotent).
+    assert_eq!(rules, ["TW-TOCTOU-001", "TW-TOCTOU-001"]);
+    // The same edits as POSTs (each does something again) are a race.
+    let posts = [
+        get("r1", 0, "t1").build(),
+        get("r2", 2, "t2").build(),
+        edit("w2", 5, "alice", "t2", "POST").build(),
+        edit("w1", 12, "alice", "t1", "POST").build(),
+    ];
+    assert!(
+        run::<Toctou>(&posts)
+            .iter()
+            .any(|f| f.rule_id == "TW-TOCTOU-002")
+    );
+}
+
+#[test]
+fn a_transfer_in_between_makes_the_stale_write_an_incident_that_says_so() {
+    let transfer = EventBuilder::db("UpdateItem", "documents")
+        .key("doc_id", "d-1")
+        .principal("alice")
+        .id("x")
+        .at_ns(5_000_000)
+        .trace("t2")
+        .update("SET owner_id = :new")
+        .issued_by("POST", "/documents/{id}/transfer");
+    // What the enrichment stage says of the item after the transfer.
+    let after = ObjectFact {
+        collection: "documents",
+        id: "doc_id=d-1",
+        owner_source: OwnerSource::Transfer,
+        owner_event: "x",
+        ..ObjectFact::UNKNOWN
+    };
+    let events = [
+        get("r", 0, "t1").build(),
+        transfer.build(),
+        edit("w", 12, "alice", "t1", "PUT").object(after).build(),
+    ];
+    let f = run::<Toctou>(&events);
+    let race = f
+        .iter()
+        .find(|f| f.rule_id == "TW-TOCTOU-002")
+        .expect("a race");
+    assert!(
+        race.message
+            .contains("The interleaved write transferred the item to another owner"),
+        "{}",
+        race.message
+    );
+}
+
+#[test]
+fn a_conditional_write_that_lost_the_race_is_a_race_attempted() {
+    let transfer = EventBuilder::db("UpdateItem", "documents")
+        .key("doc_id", "d-1")
+        .principal("dave")
+        .id("x")
+        .at_ns(5_000_000)
+        .trace("t2")
+        .update("SET owner_id = :new");
+    let blocked = EventBuilder::db("UpdateItem", "documents")
+        .key("doc_id", "d-1")
+        .principal("dave")
+        .id("w")
+        .at_ns(12_000_000)
+        .trace("t1")
+        .condition("owner_id = :me")
+        .error("ConditionalCheckFailedException")
+        .outcome(Outcome::Conflict);
+    let f = run::<Toctou>(&[
+        get("r", 0, "t1").principal("dave").build(),
+        transfer.build(),
+        blocked.build(),
+    ]);
+    assert_eq!(
+        summary(&f)
+            .into_iter()
+            .filter(|s| s.0 == "TW-TOCTOU-006")
+            .collect::<Vec<_>>(),
+        [(
+            "TW-TOCTOU-006".to_owned(),
+            "documents/doc_id=d-1".to_owned(),
+            "dave".to_owned(),
+            ev(&[
+                ("r", "check"),
+                ("x", "interleaved-write"),
+                ("w", "blocked-write")
+            ])
+        )]
+    );
+    // Without a write in between, a failed condition is no race.
+    let alone = EventBuilder::db("UpdateItem", "documents")
+        .key("doc_id", "d-1")
+        .principal("dave")
+        .id("w")
+        .at_ns(12_000_000)
+        .trace("t1")
+        .condition("owner_id = :me")
+        .error("ConditionalCheckFailedException")
+        .outcome(Outcome::Conflict);
+    assert!(
+        run::<Toctou>(&[get("r", 0, "t1").principal("dave").build(), alone.build()]).is_empty()
     );
 }

@@ -1,7 +1,8 @@
 //! A rule that reports every DB event it sees until it meets an event on the table `boom`, then
 //! misbehaves as its feature says: `looping` spins forever, `hungry` allocates without bound,
 //! `trapping` panics. The end-to-end tests prove the host stops each one, names it, and keeps the
-//! other rules' findings.
+//! other rules' findings. `flushing` is the honest counterpart: it holds every event and works
+//! through them in `finish`, which the host must let complete however many events it was sent.
 
 use tracewarden_sdk::prelude::*;
 
@@ -11,13 +12,27 @@ const ID: &str = "TEST-LOOP";
 const ID: &str = "TEST-HUNGRY";
 #[cfg(feature = "trapping")]
 const ID: &str = "TEST-TRAP";
-#[cfg(not(any(feature = "looping", feature = "hungry", feature = "trapping")))]
+#[cfg(feature = "flushing")]
+const ID: &str = "TEST-FLUSH";
+#[cfg(not(any(
+    feature = "looping",
+    feature = "hungry",
+    feature = "trapping",
+    feature = "flushing"
+)))]
 const ID: &str = "TEST-TAME";
+
+/// Work per held event in `finish` (loop iterations): ~2–5 k fuel per event, so that 40,000
+/// events need more than a fixed per-call budget of 50 M.
+#[cfg(feature = "flushing")]
+const FLUSH_WORK: u64 = 500;
 
 /// The misbehaving rule.
 #[derive(Default)]
 pub struct Hostile {
     hoard: Vec<Vec<u8>>,
+    held: Vec<String>,
+    last: Option<Evidence>,
 }
 
 impl Hostile {
@@ -57,10 +72,38 @@ impl Rule for Hostile {
 
     fn on_event(&mut self, event: &Event<'_>, out: &mut Findings) {
         let Some(db) = event.db() else { return };
+        if cfg!(feature = "flushing") {
+            self.held.push(event.id.to_owned());
+            self.last = Some(Evidence::of(event, "last"));
+            return;
+        }
         if db.table == "boom" {
             self.misbehave();
         }
         out.push(Finding::new(ID, "seen").evidence(event, "seen"));
+    }
+
+    fn finish(&mut self, out: &mut Findings) {
+        #[cfg(feature = "flushing")]
+        {
+            let mut acc = 0u64;
+            for id in &self.held {
+                for i in 0..FLUSH_WORK {
+                    acc = std::hint::black_box(
+                        acc.wrapping_mul(31).wrapping_add(id.len() as u64 + i),
+                    );
+                }
+            }
+            let mut finding = Finding::new(
+                ID,
+                format!("flushed {} events ({})", self.held.len(), acc % 2),
+            );
+            if let Some(last) = self.last.take() {
+                finding = finding.with(last);
+            }
+            out.push(finding);
+        }
+        let _ = out;
     }
 }
 
