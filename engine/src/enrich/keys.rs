@@ -20,6 +20,20 @@ struct Marker {
     time_ns: i64,
     event: String,
     source: String,
+    /// The request the change was made in (trace or application request id), when known: the
+    /// rest of that request still runs on the key it revoked.
+    request: String,
+}
+
+/// The request an event belongs to, as far as a key change cares: its trace, else its
+/// application request id, else its linked HTTP event.
+fn request_of(event: &Event) -> String {
+    let c = &event.correlation;
+    [&c.trace_id, &c.app_request_id, &c.linked_event]
+        .into_iter()
+        .find(|s| !s.is_empty())
+        .cloned()
+        .unwrap_or_default()
 }
 
 #[derive(Debug, Clone, Default)]
@@ -48,7 +62,7 @@ impl Ledger {
     pub(super) fn enrich(&mut self, event: &mut Event) {
         let key_id = event.actor.key_id.as_str();
         if !key_id.is_empty() {
-            event.facts.key = Some(self.fact(key_id));
+            event.facts.key = Some(self.fact(key_id, &request_of(event)));
             if event.outcome == Outcome::Success {
                 let room = self.keys.len() < MAX_KEYS;
                 match self.keys.get_mut(key_id) {
@@ -72,7 +86,9 @@ impl Ledger {
         }
     }
 
-    fn fact(&self, key_id: &str) -> KeyFact {
+    /// The key's state for an event of `request`: a revocation made earlier in the same request
+    /// (a rotation, a self-revocation) is not yet in force for it.
+    fn fact(&self, key_id: &str, request: &str) -> KeyFact {
         let mut fact = KeyFact {
             key_id: key_id.to_owned(),
             ..KeyFact::default()
@@ -83,7 +99,11 @@ impl Ledger {
         fact.status = state.status;
         fact.owner.clone_from(&state.owner);
         fact.created_ns = state.created_ns;
-        if let Some(r) = &state.revoked {
+        if let Some(r) = state
+            .revoked
+            .as_ref()
+            .filter(|r| r.request.is_empty() || r.request != request)
+        {
             fact.revoked_ns = r.time_ns;
             fact.revoked_event.clone_from(&r.event);
             fact.revoked_event_source.clone_from(&r.source);
@@ -141,6 +161,7 @@ impl Ledger {
             time_ns: event.time_ns,
             event: event.id.clone(),
             source: event.source.to_string(),
+            request: request_of(event),
         };
         let state = self.keys.entry(k.key_id.clone()).or_default();
         if !k.owner.is_empty() {

@@ -41,7 +41,29 @@ struct ObjectState {
     succeeded: bool,
     /// Principals the owner shared it with (a response's share or member list).
     grantees: Vec<String>,
+    /// It was shared with principals the logs do not name (a write to its share list, a share
+    /// request whose response is not in the inputs): another principal may be one of them.
+    shared_unknown: bool,
 }
+
+/// Item attributes and path segments that hold or change who an object is shared with.
+const GRANT_NAMES: &[&str] = &[
+    "sharedwith",
+    "share",
+    "shares",
+    "members",
+    "collaborators",
+    "readers",
+    "editors",
+    "viewers",
+    "grantees",
+    "grants",
+    "grant",
+    "acl",
+    "permissions",
+    "invite",
+    "invites",
+];
 
 /// Most grantees remembered per object.
 const MAX_GRANTEES: usize = 256;
@@ -153,17 +175,19 @@ impl Ownership {
         }
         f.relation = relation(actor, &f.owner, &f.owner_tenant);
         if f.relation == Relation::Other
-            && self
+            && let Some(state) = self
                 .objects
                 .get(&(layer, o.collection.clone(), o.id.clone()))
-                .is_some_and(|s| {
-                    s.grantees.iter().any(|g| {
-                        g.eq_ignore_ascii_case(&actor.principal)
-                            || g.eq_ignore_ascii_case(short_name(&actor.principal))
-                    })
-                })
         {
-            f.relation = Relation::Granted;
+            if state.grantees.iter().any(|g| {
+                g.eq_ignore_ascii_case(&actor.principal)
+                    || g.eq_ignore_ascii_case(short_name(&actor.principal))
+            }) {
+                f.relation = Relation::Granted;
+            } else if state.shared_unknown {
+                // Shared with someone the logs do not name: the actor may be them.
+                f.relation = Relation::Unknown;
+            }
         }
         f
     }
@@ -217,7 +241,10 @@ impl Ownership {
                             }
                         }
                     }
+                    // A PUT creates when it says so (201 Created); a 200 updated an object that
+                    // existed, whoever owns it (a trace may not show its creation).
                     if method == "PUT"
+                        && h.status == 201
                         && let Some(o) = objects.last()
                         && o.named_by.is_none()
                         && !o.public
@@ -232,7 +259,15 @@ impl Ownership {
                 }
                 if let Some(target) = objects.last() {
                     let key = (Layer::Http, target.collection.clone(), target.id.clone());
-                    self.transfer_or_share(key, event, &h.returned_ids, &method);
+                    let share_route = h
+                        .path
+                        .split(['?', '#'])
+                        .next()
+                        .unwrap_or_default()
+                        .rsplit('/')
+                        .find(|s| !s.is_empty())
+                        .is_some_and(|last| GRANT_NAMES.contains(&folded_name(last).as_str()));
+                    self.transfer_or_share(key, event, &h.returned_ids, &method, share_route);
                 }
                 given.extend(returned_values(&h.returned_ids, settings));
                 // A DELETE removes the object its path ends with (`/users/7/notes/3`: the note).
@@ -268,6 +303,14 @@ impl Ownership {
                         given.extend(o.values.iter().cloned());
                     }
                     self.touch(key.clone());
+                    // A write to the item's share list: grantees the logs do not name.
+                    if d.is_write
+                        && update_names(&d.update_expression)
+                            .any(|n| GRANT_NAMES.contains(&n.as_str()))
+                        && let Some(state) = self.objects.get_mut(&key)
+                    {
+                        state.shared_unknown = true;
+                    }
                     // A write that sets the owner attribute transfers the item: who to is not
                     // logged at this layer (values never are), so its owner is unknown from here
                     // until a creation or an ownership condition names one again.
@@ -311,15 +354,22 @@ impl Ownership {
         event: &Event,
         returned: &[crate::event::NamedId],
         method: &str,
+        share_route: bool,
     ) {
         let Some(state) = self.objects.get_mut(&key) else {
             return;
         };
+        let writes = matches!(method, "POST" | "PUT" | "PATCH");
+        let grantees_named = returned
+            .iter()
+            .any(|id| id.name == crate::event::RETURNED_GRANTEE);
+        if writes && share_route && !grantees_named {
+            state.shared_unknown = true;
+        }
         let new_owner = returned
             .iter()
             .find(|id| OWNER_FIELDS.contains(&folded_name(&id.name).as_str()))
             .map(|id| id.value.as_str());
-        let writes = matches!(method, "POST" | "PUT" | "PATCH");
         if writes
             && let (Some(new), Some(old)) = (new_owner, state.owner.as_ref())
             && !new.is_empty()
@@ -366,10 +416,20 @@ impl Ownership {
                     owner: None,
                     succeeded: true,
                     grantees: Vec::new(),
+                    shared_unknown: false,
                 },
             );
         }
     }
+}
+
+/// The attribute names an update expression writes, folded (`SET #s = list_append(shared_with,
+/// :u)` gives `s`… and `sharedwith`): every word that is not a placeholder value or a keyword.
+fn update_names(update: &str) -> impl Iterator<Item = String> + '_ {
+    update
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == ':'))
+        .filter(|w| !w.is_empty() && !w.starts_with(':'))
+        .map(folded_name)
 }
 
 /// A field name without `_`, `-` and case.
