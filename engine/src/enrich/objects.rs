@@ -161,6 +161,21 @@ fn looks_like_id(segment: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'#' | b':'))
 }
 
+/// Whether `segment` of a path without a route is an object id: any segment after a user or
+/// tenant collection (but `me`, `search`…), else one that [`looks_like_id`]. `previous`: the
+/// collection segment before it, if any.
+fn is_id_segment(previous: Option<&str>, segment: &str) -> bool {
+    let after_owner_collection = previous.is_some_and(|n| {
+        let n = n.to_ascii_lowercase();
+        USER_COLLECTIONS.contains(&n.as_str()) || TENANT_COLLECTIONS.contains(&n.as_str())
+    });
+    if after_owner_collection {
+        !NOT_IDS.contains(&segment.to_ascii_lowercase().as_str())
+    } else {
+        looks_like_id(segment)
+    }
+}
+
 fn collection_names(collection: &str, id: &str) -> Names {
     let lower = collection.to_ascii_lowercase();
     if USER_COLLECTIONS.contains(&lower.as_str()) {
@@ -188,16 +203,7 @@ pub(super) fn path_objects(path: &str, route: &str, settings: &Settings) -> Vec<
     let mut objects = Vec::new();
     let mut name: Option<&str> = None;
     for segment in segments {
-        let after_owner_collection = name.is_some_and(|n| {
-            let n = n.to_ascii_lowercase();
-            USER_COLLECTIONS.contains(&n.as_str()) || TENANT_COLLECTIONS.contains(&n.as_str())
-        });
-        let is_id = if after_owner_collection {
-            !NOT_IDS.contains(&segment.to_ascii_lowercase().as_str())
-        } else {
-            looks_like_id(segment)
-        };
-        match (is_id, name.take()) {
+        match (is_id_segment(name, segment), name.take()) {
             (true, Some(collection)) => objects.push(object(collection, segment, settings)),
             (true, None) => {}
             (false, _) => name = Some(segment),
@@ -223,17 +229,8 @@ pub(super) fn route_template(path: &str, route: &str, settings: &Settings) -> St
     let mut template = String::new();
     let mut previous: Option<&str> = None;
     for segment in segments {
-        let after_owner_collection = previous.is_some_and(|n| {
-            let n = n.to_ascii_lowercase();
-            USER_COLLECTIONS.contains(&n.as_str()) || TENANT_COLLECTIONS.contains(&n.as_str())
-        });
-        let is_id = if after_owner_collection {
-            !NOT_IDS.contains(&segment.to_ascii_lowercase().as_str())
-        } else {
-            looks_like_id(segment)
-        };
         template.push('/');
-        if is_id {
+        if is_id_segment(previous, segment) {
             template.push_str("{id}");
             previous = None;
         } else {

@@ -727,4 +727,115 @@ mod tests {
         assert_eq!(relation(&actor(role, ""), "bob", ""), Relation::Unknown);
         assert_eq!(relation(&actor("", ""), "bob", ""), Relation::Unknown);
     }
+
+    #[test]
+    fn grants_transfers_and_unlogged_shares_change_who_may_touch_an_object() {
+        let settings = Settings::default();
+        fn s(who: &str) -> (&str, &str) {
+            (who, "t1")
+        }
+        let create = returning(
+            http("c", s("alice"), "POST", "/docs", 201),
+            &[("doc_id", "d-1")],
+        );
+        let share = returning(
+            http("s", s("alice"), "POST", "/docs/d-1/share", 200),
+            &[("doc_id", "d-1"), ("grantee", "bob")],
+        );
+        let bob_reads = http("r", s("bob"), "GET", "/docs/d-1", 200);
+        let carol_reads = http("r2", s("carol"), "GET", "/docs/d-1", 200);
+        let transfer = returning(
+            http("t", s("alice"), "POST", "/docs/d-1/transfer", 200),
+            &[("doc_id", "d-1"), ("owner_id", "carol")],
+        );
+        let carol_writes = http("w", s("carol"), "PUT", "/docs/d-1", 200);
+        let alice_reads = http("r3", s("alice"), "GET", "/docs/d-1", 200);
+        let out = run(
+            &settings,
+            vec![
+                create,
+                share,
+                bob_reads,
+                carol_reads,
+                transfer,
+                carol_writes,
+                alice_reads,
+            ],
+        );
+        let relations: Vec<Relation> = out.iter().skip(2).map(|o| o[0].2).collect();
+        assert_eq!(
+            relations,
+            [
+                Relation::Granted, // bob, on the share list
+                Relation::Other,   // carol, not on it
+                Relation::Own,     // alice, still its owner, transfers it
+                Relation::Own,     // carol, its owner now
+                Relation::Other,   // alice, its former owner
+            ]
+        );
+        assert_eq!(out[5][0].1, OwnerSource::Transfer);
+        // A share whose response names nobody: another principal may be a grantee.
+        let out = run(
+            &settings,
+            vec![
+                returning(
+                    http("c", s("alice"), "POST", "/docs", 201),
+                    &[("doc_id", "d-2")],
+                ),
+                http("s", s("alice"), "POST", "/docs/d-2/share", 200),
+                http("r", s("mallory"), "GET", "/docs/d-2", 200),
+            ],
+        );
+        assert_eq!(out[2][0].2, Relation::Unknown);
+    }
+
+    #[test]
+    fn a_put_creates_only_when_it_answers_created() {
+        let settings = Settings::default();
+        let out = run(
+            &settings,
+            vec![
+                http("p", ("mallory", ""), "PUT", "/docs/d-9", 200),
+                http("r", ("bob", ""), "GET", "/docs/d-9", 200),
+                http("p2", ("alice", ""), "PUT", "/notes/n-1", 201),
+                http("r2", ("bob", ""), "GET", "/notes/n-1", 200),
+            ],
+        );
+        assert_eq!(out[1][0].2, Relation::Unknown);
+        assert_eq!(
+            (out[3][0].0.as_str(), out[3][0].2),
+            ("alice", Relation::Other)
+        );
+    }
+
+    #[test]
+    fn a_db_write_setting_the_owner_attribute_makes_the_owner_unknown() {
+        let settings = Settings::default();
+        let mut transfer = db(
+            "alice",
+            "UpdateItem",
+            &[("order_id", "o-1")],
+            "owner_id = :me",
+        );
+        if let Detail::DbOperation(d) = &mut transfer.detail {
+            d.update_expression = "SET owner_id = :new".into();
+        }
+        let out = run(
+            &settings,
+            vec![
+                db(
+                    "alice",
+                    "PutItem",
+                    &[("order_id", "o-1")],
+                    "attribute_not_exists(order_id)",
+                ),
+                transfer,
+                db("carol", "UpdateItem", &[("order_id", "o-1")], ""),
+            ],
+        );
+        assert_eq!(
+            (out[2][0].0.as_str(), out[2][0].1, out[2][0].2),
+            ("", OwnerSource::Transfer, Relation::Unknown)
+        );
+    }
 }

@@ -107,13 +107,50 @@ pub(super) struct Request<'a> {
 pub(super) fn decode(req: &Request<'_>, schemas: &mut KeySchemas) -> Vec<DbOperation> {
     let op = req.operation;
     let p = req.params;
-    match op {
+    let mut ops = match op {
         "TransactWriteItems" | "TransactGetItems" => transaction(req, schemas),
         "BatchWriteItem" | "BatchGetItem" => batch(req, schemas),
         _ => {
             let mut one = single(op, p, schemas);
             one.error_code = req.error_code.to_owned();
             vec![one]
+        }
+    };
+    for op in &mut ops {
+        hash_key_material(op);
+    }
+    ops
+}
+
+/// Key attributes that hold key material when a table is keyed by the key itself (an API-key
+/// store looked up by the key the client sent), compared without `_`, `-` and case.
+const MATERIAL_ATTRIBUTES: &[&str] = &["apikey", "secret", "accesstoken", "apitoken"];
+
+/// Key attributes that hold key material only in a table named for keys (`api_keys`, `tokens`,
+/// `credentials`): elsewhere a `key` is any item's key.
+const STORE_MATERIAL_ATTRIBUTES: &[&str] = &["key", "token"];
+
+/// A key store keyed by the key itself puts secrets into item keys: their values are hashed
+/// exactly as a header's key is ([`super::credentials::key_id_of`]), so they are never printed
+/// and the same hash links the store's item to the requests that presented the key. A short
+/// application key id (`k-7bcf9d355a29`) is an id and stays.
+fn hash_key_material(op: &mut DbOperation) {
+    let table = op.table.to_ascii_lowercase();
+    let key_store = ["key", "token", "credential"]
+        .iter()
+        .any(|w| table.contains(w));
+    for (name, value) in &mut op.key {
+        let folded: String = name
+            .chars()
+            .filter(|c| !matches!(c, '_' | '-'))
+            .flat_map(char::to_lowercase)
+            .collect();
+        if MATERIAL_ATTRIBUTES.contains(&folded.as_str())
+            || (key_store && STORE_MATERIAL_ATTRIBUTES.contains(&folded.as_str()))
+        {
+            let id = super::credentials::aws_key_id(value);
+            let structured = super::credentials::structured_key_id(value);
+            *value = structured.unwrap_or(id);
         }
     }
 }
@@ -476,6 +513,49 @@ pub(super) fn short_error_type(error_type: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_store_keyed_by_the_key_itself_keeps_no_secret() {
+        let secret = "sk_live_9f8e7d6c5b4a39281706f5e4d3c2b1a0";
+        let body = format!(r#"{{"TableName":"api_keys","Key":{{"api_key":{{"S":"{secret}"}}}}}}"#);
+        let op = decode_json("GetItem", &body, "", "").remove(0);
+        let hashed = op.key.get("api_key").unwrap();
+        assert_eq!(hashed, &super::super::credentials::key_id_of(secret));
+        let structured = decode_json(
+            "GetItem",
+            r#"{"TableName":"keys","Key":{"key":{"S":"dk_k-7bcf9d355a29.poQp2EbXLEZl5ea"}}}"#,
+            "",
+            "",
+        )
+        .remove(0);
+        assert_eq!(
+            structured.key.get("key").map(String::as_str),
+            Some("k-7bcf9d355a29")
+        );
+        let id = decode_json(
+            "GetItem",
+            r#"{"TableName":"api_keys","Key":{"key_id":{"S":"k-7bcf9d355a29"}}}"#,
+            "",
+            "",
+        )
+        .remove(0);
+        assert_eq!(
+            id.key.get("key_id").map(String::as_str),
+            Some("k-7bcf9d355a29")
+        );
+        // Outside a key store, an item's `key` is its key.
+        let kv = decode_json(
+            "GetItem",
+            r#"{"TableName":"settings","Key":{"key":{"S":"feature:flags/beta"}}}"#,
+            "",
+            "",
+        )
+        .remove(0);
+        assert_eq!(
+            kv.key.get("key").map(String::as_str),
+            Some("feature:flags/beta")
+        );
+    }
 
     fn decode_json(op: &str, body: &str, code: &str, message: &str) -> Vec<DbOperation> {
         let params: Map<String, Value> = serde_json::from_str(body).unwrap();

@@ -294,18 +294,7 @@ fn collect_ids(value: &serde_json::Value, depth: usize, out: &mut Vec<NamedId>) 
                             .collect(),
                         _ => Vec::new(),
                     };
-                    for g in grantees
-                        .into_iter()
-                        .filter(|s| !s.is_empty() && s.len() <= 256)
-                    {
-                        if out.len() >= MAX_RETURNED_IDS {
-                            return;
-                        }
-                        out.push(NamedId {
-                            name: crate::event::RETURNED_GRANTEE.to_owned(),
-                            value: g.to_owned(),
-                        });
-                    }
+                    push_named(out, crate::event::RETURNED_GRANTEE, grantees);
                     continue;
                 }
                 if is_scopes_field(name) {
@@ -315,18 +304,7 @@ fn collect_ids(value: &serde_json::Value, depth: usize, out: &mut Vec<NamedId>) 
                         Value::String(s) => s.split([' ', ',']).collect(),
                         _ => Vec::new(),
                     };
-                    for scope in scopes
-                        .into_iter()
-                        .filter(|s| !s.is_empty() && s.len() <= 256)
-                    {
-                        if out.len() >= MAX_RETURNED_IDS {
-                            return;
-                        }
-                        out.push(NamedId {
-                            name: crate::event::RETURNED_SCOPE.to_owned(),
-                            value: scope.to_owned(),
-                        });
-                    }
+                    push_named(out, crate::event::RETURNED_SCOPE, scopes);
                     continue;
                 }
                 let id = match v {
@@ -352,6 +330,23 @@ fn collect_ids(value: &serde_json::Value, depth: usize, out: &mut Vec<NamedId>) 
             }
         }
         _ => {}
+    }
+}
+
+/// Adds each of `values` (non-empty, at most 256 bytes) as a `name` entry, up to
+/// [`MAX_RETURNED_IDS`] in all.
+fn push_named(out: &mut Vec<NamedId>, name: &str, values: Vec<&str>) {
+    for value in values
+        .into_iter()
+        .filter(|v| !v.is_empty() && v.len() <= 256)
+    {
+        if out.len() >= MAX_RETURNED_IDS {
+            return;
+        }
+        out.push(NamedId {
+            name: name.to_owned(),
+            value: value.to_owned(),
+        });
     }
 }
 

@@ -302,12 +302,18 @@ fn check_then_write(read: &DbOp, write: &DbOp, same_request: bool, options: &Opt
         .with(write.seen.as_evidence("use"))
 }
 
-fn race_attempted(read: &DbOp, between: &Write, write: &DbOp) -> Finding {
-    let other = match (&between.seen.request, between.seen.who.as_str()) {
+/// Who made the interleaved write, as a message names them: another principal, else another
+/// request.
+fn other_writer(between: &Write, write: &DbOp) -> String {
+    match (&between.seen.request, between.seen.who.as_str()) {
         (_, who) if !who.is_empty() && who != write.seen.who => format!("`{who}`"),
         (Some(request), _) => format!("another request ({request})"),
         _ => "another request".to_owned(),
-    };
+    }
+}
+
+fn race_attempted(read: &DbOp, between: &Write, write: &DbOp) -> Finding {
+    let other = other_writer(between, write);
     let message = format!(
         "Race attempted, blocked: `{}` read `{}` ({}), {other} wrote it ({}) {} later, then `{}`'s \
          {} {} failed its condition ({}) {} after its check. The condition caught the change; the \
@@ -341,11 +347,7 @@ fn observed_race(
 ) -> Finding {
     let established =
         read.seen.surely_before(&between.seen) && between.seen.surely_before(&write.seen);
-    let other = match (&between.seen.request, between.seen.who.as_str()) {
-        (_, who) if !who.is_empty() && who != write.seen.who => format!("`{who}`"),
-        (Some(request), _) => format!("another request ({request})"),
-        _ => "another request".to_owned(),
-    };
+    let other = other_writer(between, write);
     let times = timing(&[&read.seen, &between.seen, &write.seen]);
     let story = format!(
         "`{}` read `{}` ({}), {other} wrote it ({}) {} later, then `{}` wrote it ({}) {} {} after \

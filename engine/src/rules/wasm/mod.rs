@@ -293,11 +293,7 @@ impl WasmSession {
             .encoder
             .encode(events.iter().copied())
             .map_err(|_| "a batch's strings exceed 4 GiB".to_owned())?;
-        let fuel = self
-            .limits
-            .fuel_per_event
-            .saturating_mul(events.len() as u64)
-            .saturating_add(self.limits.fuel_per_call);
+        let fuel = budget(self.limits.fuel_per_event, events.len() as u64, self.limits);
         let findings = call_metered(
             &mut self.store,
             &self.rule,
@@ -311,11 +307,7 @@ impl WasmSession {
     /// Flushes the rule, which was sent `sent` events over the scan: its budget grows with them,
     /// so an honest rule can flush what a large input left it.
     pub(crate) fn finish(&mut self, sent: u64) -> Result<Vec<RawFinding>, String> {
-        let fuel = self
-            .limits
-            .fuel_per_event_flushed
-            .saturating_mul(sent)
-            .saturating_add(self.limits.fuel_per_call);
+        let fuel = budget(self.limits.fuel_per_event_flushed, sent, self.limits);
         let findings = call_metered(
             &mut self.store,
             &self.rule,
@@ -325,6 +317,13 @@ impl WasmSession {
         )?;
         Ok(findings.into_iter().map(raw_finding).collect())
     }
+}
+
+/// A call's fuel: the per-call share and `per_event` for each of `events`.
+fn budget(per_event: u64, events: u64, limits: WasmLimits) -> u64 {
+    per_event
+        .saturating_mul(events)
+        .saturating_add(limits.fuel_per_call)
 }
 
 /// Calls `f` with the fuel budget re-armed to `fuel`; turns traps and limit hits into a reason.
