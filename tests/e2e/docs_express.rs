@@ -393,3 +393,29 @@ fn the_look_alikes_are_weakness_occurrences_at_their_sites_not_incidents() {
 fn w(rule: &str, site: &str, occurrences: u64, principals: u64) -> (String, String, u64, u64) {
     (rule.into(), site.into(), occurrences, principals)
 }
+
+#[test]
+fn coverage_says_what_spans_alone_cannot_show() {
+    let otlp = fixture("recorded/docs-express/app-otlp.json");
+    let run = scan_json(&[&otlp], &["--fail-on", "none"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.json();
+    let toctou = report["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "TW-TOCTOU-001")
+        .unwrap();
+    assert_eq!(toctou["coverage"]["status"], "partial");
+    assert!(
+        toctou["coverage"]["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n
+                .as_str()
+                .unwrap()
+                .starts_with("178 of 178 DynamoDB operations carry no item key")),
+        "{toctou}"
+    );
+}

@@ -290,6 +290,10 @@ pub struct StreamStats {
     pub db_subsecond: u64,
     /// DB-operation events linked to an HTTP request.
     pub db_linked: u64,
+    /// DB-operation events whose source recorded no item key (OTel spans).
+    pub db_keyless: u64,
+    /// HTTP events that name no principal.
+    pub http_anonymous: u64,
 }
 
 impl StreamStats {
@@ -306,6 +310,14 @@ impl StreamStats {
             if e.correlation.link != crate::event::LinkMethod::None {
                 self.db_linked += 1;
             }
+            if e.attributes.contains_key(correlate::KEY_UNKNOWN) {
+                self.db_keyless += 1;
+            }
+        }
+        if let crate::event::Detail::Http(_) = e.detail
+            && e.actor.principal.is_empty()
+        {
+            self.http_anonymous += 1;
         }
     }
 }

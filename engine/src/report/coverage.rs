@@ -133,6 +133,16 @@ pub(super) fn assess(
                     .to_owned(),
             );
         }
+        // Sources that record no item key (OTel spans) cannot tell one item from another.
+        if db > 0 && stats.db_keyless * 2 > db {
+            status = CoverageStatus::Partial;
+            notes.push(format!(
+                "{} of {db} DynamoDB operations carry no item key (OpenTelemetry spans record \
+                 none): operations on different items cannot be told apart; add a request log, \
+                 a HAR of the DynamoDB endpoint or CloudTrail data events",
+                stats.db_keyless
+            ));
+        }
         if db > 0
             && stats.by_kind.get(&EventKind::Http).copied().unwrap_or(0) > 0
             && stats.db_linked == 0
@@ -143,6 +153,15 @@ pub(super) fn assess(
                     .to_owned(),
             );
         }
+    }
+    let http = stats.by_kind.get(&EventKind::Http).copied().unwrap_or(0);
+    if kinds.contains(&EventKind::Http) && http > 0 && stats.http_anonymous * 2 > http {
+        status = CoverageStatus::Partial;
+        notes.push(format!(
+            "{} of {http} HTTP requests name no principal (no `Authorization` the engine can \
+             read, no `enduser.id`): who made them is unknown",
+            stats.http_anonymous
+        ));
     }
     for kind in &kinds {
         if stats.by_kind.get(kind).copied().unwrap_or(0) == 0 && kinds.len() > 1 {
