@@ -419,3 +419,35 @@ fn coverage_says_what_spans_alone_cannot_show() {
         "{toctou}"
     );
 }
+
+#[test]
+fn cloudtrail_alone_sees_one_role_session_for_every_user_and_says_so() {
+    // Every call of the app carries its ECS task role: with CloudTrail alone, one "principal"
+    // touches everyone's documents. The walk is reported at low confidence, saying why.
+    let ct = fixture("recorded/docs-express/cloudtrail.json");
+    let report = scan_json(&[&ct], &["--fail-on", "none"]).json();
+    let bola: Vec<(&str, &str, &str)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["pack"] == "bola" && f["class"] == "incident")
+        .map(|f| {
+            (
+                f["rule_id"].as_str().unwrap(),
+                f["confidence"].as_str().unwrap(),
+                f["message"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(bola.len(), 1, "{bola:?}");
+    let (rule, confidence, message) = bola[0];
+    assert_eq!((rule, confidence), ("TW-BOLA-002", "low"));
+    assert!(
+        message.ends_with(
+            "the principal is an AWS role session, which an application shares among all its \
+             users: these may be many users' requests (low confidence); add the application's \
+             request log or traces to tell its callers apart"
+        ),
+        "{message}"
+    );
+}

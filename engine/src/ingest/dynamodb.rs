@@ -145,7 +145,14 @@ fn hash_key_material(op: &mut DbOperation) {
             .filter(|c| !matches!(c, '_' | '-'))
             .flat_map(char::to_lowercase)
             .collect();
-        if MATERIAL_ATTRIBUTES.contains(&folded.as_str())
+        // A store keyed by the key's SHA-256 (`key_hash`): the same id a header's key gets.
+        if matches!(
+            folded.as_str(),
+            "keyhash" | "tokenhash" | "apikeyhash" | "keysha256"
+        ) && let Some(id) = super::credentials::key_id_of_digest(value)
+        {
+            *value = id;
+        } else if MATERIAL_ATTRIBUTES.contains(&folded.as_str())
             || (key_store && STORE_MATERIAL_ATTRIBUTES.contains(&folded.as_str()))
         {
             let id = super::credentials::aws_key_id(value);
@@ -516,6 +523,7 @@ mod tests {
 
     #[test]
     fn a_store_keyed_by_the_key_itself_keeps_no_secret() {
+        use sha2::Digest;
         let secret = "sk_live_9f8e7d6c5b4a39281706f5e4d3c2b1a0";
         let body = format!(r#"{{"TableName":"api_keys","Key":{{"api_key":{{"S":"{secret}"}}}}}}"#);
         let op = decode_json("GetItem", &body, "", "").remove(0);
@@ -543,6 +551,16 @@ mod tests {
             id.key.get("key_id").map(String::as_str),
             Some("k-7bcf9d355a29")
         );
+        // A store keyed by the key's SHA-256 names it as a header's key would be named.
+        let digest = format!("{:x}", sha2::Sha256::digest(secret.as_bytes()));
+        let by_hash = decode_json(
+            "GetItem",
+            &format!(r#"{{"TableName":"api_keys","Key":{{"key_hash":{{"S":"{digest}"}}}}}}"#),
+            "",
+            "",
+        )
+        .remove(0);
+        assert_eq!(by_hash.key.get("key_hash"), Some(hashed));
         // Outside a key store, an item's `key` is its key.
         let kv = decode_json(
             "GetItem",
