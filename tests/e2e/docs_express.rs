@@ -451,3 +451,42 @@ fn cloudtrail_alone_sees_one_role_session_for_every_user_and_says_so() {
         "{message}"
     );
 }
+
+#[test]
+fn the_apps_own_key_store_revocation_is_seen_from_spans_and_its_request_log() {
+    // No HAR: the revocation comes from the key store's write in the request log, the key a
+    // request presented from its DynamoDB calls' key id; each request is one use.
+    let inputs = [
+        fixture("recorded/docs-express/app-otlp.json"),
+        fixture("recorded/docs-express/app-requests.jsonl"),
+    ];
+    let config = fixture("recorded/docs-express/tracewarden.toml");
+    let run = scan_json(&[&inputs[0], &inputs[1]], &["--rule-config", &config]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = run.json();
+    let keys: Vec<(String, String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["pack"] == "stale-keys")
+        .map(|f| {
+            let s = |k: &str| f[k].as_str().unwrap().to_owned();
+            (s("rule_id"), s("resource"), s("message"))
+        })
+        .collect();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert_eq!(
+        (keys[0].0.as_str(), keys[0].1.as_str()),
+        ("TW-KEY-001", "key/k-7bcf9d355a29")
+    );
+    assert!(
+        keys[0].2.contains("3 successful uses (1 a write)"),
+        "{}",
+        keys[0].2
+    );
+    assert_eq!(
+        (keys[1].0.as_str(), keys[1].1.as_str()),
+        ("TW-KEY-005", "key/k-7bcf9d355a29")
+    );
+    assert!(keys[1].2.contains("refused 3 times"), "{}", keys[1].2);
+}

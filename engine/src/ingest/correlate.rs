@@ -430,6 +430,7 @@ impl Correlator {
         d.correlation.linked_event = h_id;
         d.correlation.link = method;
         let d_principal = d.actor.principal.clone();
+        let d_key = d.actor.key_id.clone();
         if !h_actor.principal.is_empty() && d_principal != h_actor.principal {
             if !d_principal.is_empty() {
                 d.attributes
@@ -441,16 +442,36 @@ impl Correlator {
         fill(&mut d.actor.ip, &h_actor.ip);
         fill(&mut d.actor.session, &h_actor.session);
         self.insert(db, input, d);
-        // The reverse: a request without a principal learns the application user a DB log names.
-        if h_actor.principal.is_empty()
+        // The reverse: a request without a principal learns the application user a DB log names,
+        // and a request without a key the application's own key id (not the AWS key that signed
+        // the DynamoDB call: that is the service's, not the caller's).
+        let learn_principal = h_actor.principal.is_empty()
             && !d_principal.is_empty()
-            && !d_principal.starts_with("arn:")
+            && !d_principal.starts_with("arn:");
+        let learn_key = h_actor.key_id.is_empty() && !d_key.is_empty() && !is_aws_key_id(&d_key);
+        if (learn_principal || learn_key)
             && let Some((input, mut h)) = self.remove(http)
         {
-            h.actor.principal = d_principal;
+            if learn_principal {
+                h.actor.principal = d_principal;
+            }
+            if learn_key {
+                h.actor.key_id = d_key;
+            }
             self.insert(http, input, h);
         }
     }
+}
+
+/// An AWS access key id (`AKIA…`, `ASIA…`): what signed an AWS call, not an application's key.
+fn is_aws_key_id(key: &str) -> bool {
+    key.len() >= 16
+        && ["AKIA", "ASIA", "ABIA", "ACCA"]
+            .iter()
+            .any(|p| key.starts_with(p))
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 fn fill(target: &mut String, from: &str) {

@@ -79,6 +79,12 @@ fn revocation(id: &str, source: &str, time_ns: i64, role: &str) -> Option<Eviden
 
 impl Revoked {
     pub(crate) fn on_event(&mut self, event: &Event<'_>, key: &KeyFact<'_>, options: &Options) {
+        // A DynamoDB call made for an HTTP request is that request's use of the key, counted
+        // once with the request (the auth middleware's key lookup of a refused request is no
+        // successful use).
+        if event.db().is_some() && !event.correlation.linked_event.is_empty() {
+            return;
+        }
         // After means after the revocation's second: CloudTrail times are whole seconds.
         let after =
             |t: i64| t != 0 && event.time_ns >= t.saturating_add(event.precision_ns.max(1) as i64);
