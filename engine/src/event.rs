@@ -278,6 +278,10 @@ pub struct Http {
 /// Most ids kept from one response.
 pub const MAX_RETURNED_IDS: usize = 256;
 
+/// The attribute of a DB event that lists, space-separated, the scopes the write gave the item
+/// (a key store's `scopes`), read from a request log's body.
+pub const SCOPES_ATTRIBUTE: &str = "scopes";
+
 /// The name of a [`NamedId`] that is a principal a response says the object is shared with (a
 /// `shared_with`, `members` or `collaborators` list), not an object id.
 pub const RETURNED_GRANTEE: &str = "grantee";

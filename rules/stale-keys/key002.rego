@@ -26,6 +26,8 @@ metadata := {
 findings contains f if {
 	some e in input.events
 	e.outcome == "success"
+	# A DynamoDB call made for an HTTP request is that request's use, judged with it.
+	not linked_call(e)
 	k := object.get(e, ["facts", "key"], {})
 	removed := object.get(k, "removed_scopes", [])
 	count(removed) > 0
@@ -78,7 +80,10 @@ kind(e) := "write" if writes(e)
 
 kind(e) := "read" if not writes(e)
 
-writes(e) if not upper(e.http.method) in {"GET", "HEAD", "OPTIONS"}
+writes(e) if {
+	e.http
+	not upper(e.http.method) in {"GET", "HEAD", "OPTIONS"}
+}
 
 writes(e) if e.db_operation.is_write
 
@@ -103,3 +108,8 @@ describe(e) := sprintf("`%s` on `%s`", [e.db_operation.operation, e.db_operation
 principal(e, _) := e.actor.principal if object.get(e.actor, "principal", "") != ""
 
 principal(e, k) := object.get(k, "owner", "") if object.get(e.actor, "principal", "") == ""
+
+linked_call(e) if {
+	e.db_operation
+	object.get(e, ["correlation", "linked_event"], "") != ""
+}

@@ -454,8 +454,8 @@ fn cloudtrail_alone_sees_one_role_session_for_every_user_and_says_so() {
 
 #[test]
 fn the_apps_own_key_store_revocation_is_seen_from_spans_and_its_request_log() {
-    // No HAR: the revocation comes from the key store's write in the request log, the key a
-    // request presented from its DynamoDB calls' key id; each request is one use.
+    // No HAR: the revocation and the downscope come from the key store's writes in the request
+    // log, the key a request presented from its DynamoDB calls' key id; each request is one use.
     let inputs = [
         fixture("recorded/docs-express/app-otlp.json"),
         fixture("recorded/docs-express/app-requests.jsonl"),
@@ -474,7 +474,7 @@ fn the_apps_own_key_store_revocation_is_seen_from_spans_and_its_request_log() {
             (s("rule_id"), s("resource"), s("message"))
         })
         .collect();
-    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert_eq!(keys.len(), 3, "{keys:?}");
     assert_eq!(
         (keys[0].0.as_str(), keys[0].1.as_str()),
         ("TW-KEY-001", "key/k-7bcf9d355a29")

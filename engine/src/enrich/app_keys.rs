@@ -91,11 +91,22 @@ pub(super) fn changes(event: &Event) -> Vec<KeyLifecycle> {
             else {
                 return Vec::new();
             };
+            let scopes: Vec<String> = event
+                .attributes
+                .get(crate::event::SCOPES_ATTRIBUTE)
+                .map(|s| {
+                    s.split(' ')
+                        .filter(|x| !x.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default();
             let action = match d.operation.as_str() {
                 "DeleteItem" => Some(KeyAction::Deleted),
                 "PutItem" if d.condition.contains("attribute_not_exists") => {
                     Some(KeyAction::Created)
                 }
+                "UpdateItem" if !scopes.is_empty() => Some(KeyAction::ScopeChanged),
                 "UpdateItem" => {
                     let expression = folded(&d.update_expression);
                     let revokes = REVOKING_ATTRIBUTES.iter().any(|a| {
@@ -109,12 +120,36 @@ pub(super) fn changes(event: &Event) -> Vec<KeyLifecycle> {
                 _ => None,
             };
             action
-                .map(|action| lifecycle(action, id, String::new(), Vec::new()))
+                .map(|action| lifecycle(action, id, String::new(), scopes))
                 .into_iter()
                 .collect()
         }
         _ => Vec::new(),
     }
+}
+
+/// The key id a successful key-store read looked up (the auth middleware's lookup), if the event
+/// is one: a `GetItem` of a key store, by a key id attribute (not by key material, which the
+/// reader has hashed already and which then needs no alias).
+pub(super) fn looked_up(event: &Event) -> Option<String> {
+    let Detail::DbOperation(d) = &event.detail else {
+        return None;
+    };
+    if event.outcome != Outcome::Success
+        || d.operation != "GetItem"
+        || !is_key_store(&d.table, d.key.keys().map(String::as_str))
+    {
+        return None;
+    }
+    d.key
+        .iter()
+        .find(|(k, _)| {
+            matches!(
+                folded(k).as_str(),
+                "keyid" | "apikeyid" | "tokenid" | "credentialid"
+            )
+        })
+        .map(|(_, v)| v.clone())
 }
 
 fn lifecycle(

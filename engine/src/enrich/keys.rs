@@ -54,13 +54,30 @@ struct KeyState {
 #[derive(Debug, Default)]
 pub(super) struct Ledger {
     keys: HashMap<String, KeyState>,
+    /// A presented key's hashed id → the id the application's key store calls it, learnt from
+    /// the auth middleware's lookup in a request that presented it.
+    aliases: HashMap<String, String>,
 }
 
 impl Ledger {
     /// Sets `event.facts.key` for the actor's key, then learns from the event: a successful use
     /// updates the key's last use, a successful lifecycle change updates the key it names.
+    /// Learns that the key hashed as `presented` is the store's `store_id`.
+    pub(super) fn alias(&mut self, presented: &str, store_id: &str) {
+        if presented != store_id && self.aliases.len() < MAX_KEYS {
+            self.aliases
+                .insert(presented.to_owned(), store_id.to_owned());
+        }
+    }
+
     pub(super) fn enrich(&mut self, event: &mut Event) {
-        let key_id = event.actor.key_id.as_str();
+        let actor_key = event.actor.key_id.clone();
+        let key_id = self
+            .aliases
+            .get(&actor_key)
+            .map_or(actor_key.as_str(), String::as_str)
+            .to_owned();
+        let key_id = key_id.as_str();
         if !key_id.is_empty() {
             event.facts.key = Some(self.fact(key_id, &request_of(event)));
             if event.outcome == Outcome::Success {
@@ -198,6 +215,8 @@ impl Ledger {
                     state.revoked = Some(marker());
                 }
             }
+            // The same change seen twice (the admin route, then the key store's write) is one.
+            KeyAction::ScopeChanged if state.scopes.as_ref() == Some(&k.scopes) => {}
             KeyAction::ScopeChanged => {
                 if let Some(old) = &state.scopes {
                     state.removed_scopes = old

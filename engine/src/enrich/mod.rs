@@ -56,6 +56,14 @@ impl<'s> Enricher<'s> {
         event.facts.privileged = privileged;
         self.ownership
             .enrich(event, self.ownership_settings, privileged);
+        // The auth middleware's lookup of a key in the store, for a request that presented a key
+        // the engine only knows by its hash: the store's id is that key's name from now on.
+        if let Some(store_id) = app_keys::looked_up(event)
+            && let Some(presented) = self.requests.key_of(&event.correlation.linked_event)
+            && presented.starts_with("hk:")
+        {
+            self.keys.alias(presented, &store_id);
+        }
         self.keys.enrich(event);
         // The application's own key management (routes, key-store writes) changes keys too.
         for change in app_keys::changes(event) {
@@ -87,5 +95,112 @@ impl<I: Iterator<Item = Event>> Iterator for Enriched<'_, I> {
         let mut event = self.events.next()?;
         self.enricher.enrich(&mut event);
         Some(event)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Actor, DbOperation, Detail, Http, NamedId, Outcome, SourceRef};
+
+    fn event(id: &str, t: i64, key: &str, detail: Detail) -> Event {
+        Event {
+            id: id.into(),
+            time_ns: t,
+            precision_ns: 1,
+            source: SourceRef {
+                file: "a.har".into(),
+                record: 1,
+                line: None,
+                format: "har".into(),
+            },
+            actor: Actor {
+                principal: "alice".into(),
+                key_id: key.into(),
+                ..Actor::default()
+            },
+            correlation: Default::default(),
+            outcome: Outcome::Success,
+            detail,
+            attributes: Default::default(),
+            facts: Default::default(),
+        }
+    }
+
+    fn http(method: &str, path: &str, returned: &[(&str, &str)]) -> Detail {
+        Detail::Http(Http {
+            method: method.into(),
+            path: path.into(),
+            status: 200,
+            returned_ids: returned
+                .iter()
+                .map(|(n, v)| NamedId {
+                    name: (*n).into(),
+                    value: (*v).into(),
+                })
+                .collect(),
+            ..Http::default()
+        })
+    }
+
+    #[test]
+    fn an_opaque_key_is_named_by_the_store_id_its_auth_lookup_read() {
+        let settings = OwnershipSettings::default();
+        let mut enricher = Enricher::new(&settings);
+        let mut lookup = event(
+            "d2",
+            3,
+            "hk:0011223344556677",
+            Detail::DbOperation(DbOperation {
+                service: "dynamodb".into(),
+                operation: "GetItem".into(),
+                table: "api_keys".into(),
+                key: [("key_id".to_owned(), "k-1".to_owned())].into(),
+                ..DbOperation::default()
+            }),
+        );
+        lookup.correlation.linked_event = "h2".into();
+        let mut events = vec![
+            event(
+                "h1",
+                1,
+                "hk:admin",
+                http(
+                    "POST",
+                    "/admin/api-keys",
+                    &[("key_id", "k-1"), ("owner_id", "alice")],
+                ),
+            ),
+            event(
+                "h2",
+                2,
+                "hk:0011223344556677",
+                http("GET", "/docs/d-1", &[]),
+            ),
+            lookup,
+            event(
+                "h3",
+                4,
+                "hk:admin",
+                http("DELETE", "/admin/api-keys/k-1", &[]),
+            ),
+            event(
+                "h4",
+                5,
+                "hk:0011223344556677",
+                http("GET", "/docs/d-1", &[]),
+            ),
+        ];
+        for e in &mut events {
+            enricher.enrich(e);
+        }
+        let key = |e: &Event| {
+            let k = e.facts.key.as_ref().unwrap();
+            (k.key_id.clone(), k.revoked_ns)
+        };
+        // Before the lookup the key is known by its hash only; after it, by the store's id,
+        // whose revocation then applies.
+        assert_eq!(key(&events[1]), ("hk:0011223344556677".to_owned(), 0));
+        assert_eq!(key(&events[4]), ("k-1".to_owned(), 4));
     }
 }

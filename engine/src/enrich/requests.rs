@@ -16,11 +16,20 @@ pub const MAX_REQUESTS: usize = 100_000;
 /// The recent requests, by event id.
 #[derive(Debug, Default)]
 pub(super) struct Requests {
-    by_event: HashMap<String, (String, String)>,
+    /// Method, route and the key the request presented.
+    by_event: HashMap<String, (String, String, String)>,
     order: VecDeque<String>,
 }
 
 impl Requests {
+    /// The key the request `event_id` presented, if it is remembered and named one.
+    pub(super) fn key_of(&self, event_id: &str) -> Option<&str> {
+        self.by_event
+            .get(event_id)
+            .map(|(_, _, key)| key.as_str())
+            .filter(|k| !k.is_empty())
+    }
+
     /// Writes the event's issuing request, then remembers it if it is one.
     pub(super) fn enrich(&mut self, event: &mut Event, settings: &Settings) {
         match &event.detail {
@@ -36,14 +45,18 @@ impl Requests {
                 }
                 if self
                     .by_event
-                    .insert(event.id.clone(), (method, route))
+                    .insert(
+                        event.id.clone(),
+                        (method, route, event.actor.key_id.clone()),
+                    )
                     .is_none()
                 {
                     self.order.push_back(event.id.clone());
                 }
             }
             _ => {
-                if let Some((method, route)) = self.by_event.get(&event.correlation.linked_event) {
+                if let Some((method, route, _)) = self.by_event.get(&event.correlation.linked_event)
+                {
                     event.facts.request_method.clone_from(method);
                     event.facts.request_route.clone_from(route);
                 }

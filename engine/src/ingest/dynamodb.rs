@@ -122,6 +122,55 @@ pub(super) fn decode(req: &Request<'_>, schemas: &mut KeySchemas) -> Vec<DbOpera
     ops
 }
 
+/// The scopes a write gives an item (a key store's `scopes`, `scope` or `permissions`): the
+/// value an update's `SET scopes = :s` assigns, or a put item's attribute, as strings. Scopes
+/// are not secrets; no other attribute value is ever read.
+pub(super) fn written_scopes(params: &Map<String, Value>) -> Option<Vec<String>> {
+    const NAMES: &[&str] = &["scopes", "scope", "permissions"];
+    let strings = |v: &Value| -> Vec<String> {
+        let v = match v {
+            Value::Object(typed) if typed.len() == 1 => typed.values().next().unwrap_or(v),
+            other => other,
+        };
+        match v {
+            Value::Array(items) => items
+                .iter()
+                .filter_map(|i| match i {
+                    Value::String(s) => Some(s.clone()),
+                    Value::Object(t) => t.get("S").and_then(Value::as_str).map(str::to_owned),
+                    _ => None,
+                })
+                .collect(),
+            Value::String(s) => s
+                .split([' ', ','])
+                .filter(|x| !x.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    if let Some(Value::Object(item)) = member(params, "Item") {
+        return item
+            .iter()
+            .find(|(k, _)| NAMES.contains(&k.to_ascii_lowercase().as_str()))
+            .map(|(_, v)| strings(v));
+    }
+    let update = member(params, "UpdateExpression").map(text_of)?;
+    let names = member(params, "ExpressionAttributeNames").and_then(Value::as_object);
+    let update = resolve_names(&update, names);
+    let values = member(params, "ExpressionAttributeValues").and_then(Value::as_object)?;
+    let words: Vec<&str> = update
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.windows(3).find_map(|w| match w {
+        [name, "=", placeholder] if NAMES.contains(&name.to_ascii_lowercase().as_str()) => {
+            values.get(*placeholder).map(strings)
+        }
+        _ => None,
+    })
+}
+
 /// Key attributes that hold key material when a table is keyed by the key itself (an API-key
 /// store looked up by the key the client sent), compared without `_`, `-` and case.
 const MATERIAL_ATTRIBUTES: &[&str] = &["apikey", "secret", "accesstoken", "apitoken"];
@@ -520,6 +569,29 @@ pub(super) fn short_error_type(error_type: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_scopes_a_write_gives_are_read_and_nothing_else() {
+        let params = |json: &str| serde_json::from_str::<Map<String, Value>>(json).unwrap();
+        assert_eq!(
+            written_scopes(&params(
+                r##"{"TableName":"api_keys","Key":{"key_id":{"S":"k-1"}},"UpdateExpression":"SET #s = :scopes, updated_at = :now","ExpressionAttributeNames":{"#s":"scopes"},"ExpressionAttributeValues":{":scopes":{"L":[{"S":"docs:read"}]},":now":{"S":"x"}}}"##
+            )),
+            Some(vec!["docs:read".to_owned()])
+        );
+        assert_eq!(
+            written_scopes(&params(
+                r#"{"TableName":"api_keys","Item":{"key_id":{"S":"k-1"},"scopes":{"SS":["a","b"]}}}"#
+            )),
+            Some(vec!["a".to_owned(), "b".to_owned()])
+        );
+        assert_eq!(
+            written_scopes(&params(
+                r#"{"TableName":"docs","UpdateExpression":"SET title = :t","ExpressionAttributeValues":{":t":{"S":"x"}}}"#
+            )),
+            None
+        );
+    }
 
     #[test]
     fn a_store_keyed_by_the_key_itself_keeps_no_secret() {

@@ -164,6 +164,10 @@ fn convert(
     if let Some(m) = mapping {
         attributes.insert("mapping".to_owned(), m.name.clone());
     }
+    // A key store's new scopes: what a key may do from now on (the ledger reads them).
+    if let Some(scopes) = dynamodb::written_scopes(params) {
+        attributes.insert(crate::event::SCOPES_ATTRIBUTE.to_owned(), scopes.join(" "));
+    }
     let status = call.status;
     let failed = call.failed;
     let many = ops.len() > 1;
