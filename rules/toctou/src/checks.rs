@@ -4,7 +4,7 @@
 //! TW-TOCTOU-006 (the item changed between the check and a conditional write, which the
 //! condition refused).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use tracewarden_sdk::prelude::*;
 
@@ -21,12 +21,21 @@ struct Write {
     relative: bool,
 }
 
+/// Most reads, and apart most writes, held at once: past it the oldest are forgotten first, so
+/// a dense stream (ten thousand calls a second within the check window) keeps the component
+/// inside its sandbox; pairs further apart than that many calls are then not made.
+pub(crate) const MAX_HELD: usize = 25_000;
+
 #[derive(Default)]
 pub(crate) struct Checks {
     /// Base-table reads by the item they read (a query pinned to a partition key: by that key).
     reads: BTreeMap<String, Vec<DbOp>>,
     /// Recent successful writes by item.
     writes: BTreeMap<String, Vec<Write>>,
+    /// The reads and writes held, oldest first, by stream position and item (entries of reads
+    /// already consumed or expired are dropped as they come up).
+    read_order: VecDeque<(u64, String)>,
+    write_order: VecDeque<(u64, String)>,
     /// Reads that may have returned stale state, by request.
     stale_reads: BTreeMap<String, Vec<DbOp>>,
     last_expiry_ns: i64,
@@ -53,6 +62,59 @@ impl Checks {
             v.retain(|r| fresh(r.seen.time()));
             !v.is_empty()
         });
+        // Positions of what expired: keep the orders as short as what is held.
+        let oldest_read = self
+            .reads
+            .values()
+            .flatten()
+            .map(|r| r.seen.seq)
+            .min()
+            .unwrap_or(u64::MAX);
+        while self
+            .read_order
+            .front()
+            .is_some_and(|(seq, _)| *seq < oldest_read)
+        {
+            self.read_order.pop_front();
+        }
+        let oldest_write = self
+            .writes
+            .values()
+            .flatten()
+            .map(|w| w.seen.seq)
+            .min()
+            .unwrap_or(u64::MAX);
+        while self
+            .write_order
+            .front()
+            .is_some_and(|(seq, _)| *seq < oldest_write)
+        {
+            self.write_order.pop_front();
+        }
+    }
+
+    /// Forgets the oldest reads and writes past [`MAX_HELD`].
+    fn bound(&mut self) {
+        while self.read_order.len() > MAX_HELD {
+            if let Some((seq, item)) = self.read_order.pop_front()
+                && let Some(reads) = self.reads.get_mut(&item)
+            {
+                reads.retain(|r| r.seen.seq != seq);
+                if reads.is_empty() {
+                    self.reads.remove(&item);
+                }
+            }
+        }
+        while self.write_order.len() > MAX_HELD {
+            if let Some((seq, item)) = self.write_order.pop_front()
+                && let Some(writes) = self.writes.get_mut(&item)
+            {
+                writes.retain(|w| w.seen.seq != seq);
+                if writes.is_empty() {
+                    self.writes.remove(&item);
+                }
+            }
+        }
     }
 
     /// A successful operation. `checked`: the items a ConditionCheck of the same transaction
@@ -71,6 +133,8 @@ impl Checks {
                     .entry(op.item.clone())
                     .or_default()
                     .push(op.clone());
+                self.read_order.push_back((op.seen.seq, op.item.clone()));
+                self.bound();
             }
             if let (Some(_), Some(request)) = (&op.staleness, &op.seen.request) {
                 self.stale_reads
@@ -120,6 +184,8 @@ impl Checks {
             update: op.update.clone(),
             relative: op.relative,
         });
+        self.write_order.push_back((op.seen.seq, op.item.clone()));
+        self.bound();
         acted_on
     }
 

@@ -605,3 +605,33 @@ fn a_conditional_write_that_lost_the_race_is_a_race_attempted() {
         run::<Toctou>(&[get("r", 0, "t1").principal("dave").build(), alone.build()]).is_empty()
     );
 }
+
+#[test]
+fn a_dense_stream_keeps_at_most_max_held_reads_and_forgets_the_oldest() {
+    let read = |n: usize| {
+        EventBuilder::db("GetItem", "orders")
+            .key("order_id", Box::leak(format!("o-{n}").into_boxed_str()))
+            .principal("app")
+            .at_ns(n as i64 * 1_000)
+            .build()
+    };
+    let write = |n: usize| {
+        EventBuilder::db("UpdateItem", "orders")
+            .key("order_id", Box::leak(format!("o-{n}").into_boxed_str()))
+            .principal("app")
+            .at_ns((checks::MAX_HELD as i64 + 10) * 1_000)
+            .build()
+    };
+    let mut events: Vec<Event<'static>> = (0..=checks::MAX_HELD).map(read).collect();
+    events.push(write(0));
+    events.push(write(checks::MAX_HELD));
+    let f = run::<Toctou>(&events);
+    let resources: Vec<&str> = f
+        .iter()
+        .filter(|f| f.rule_id == "TW-TOCTOU-001")
+        .map(|f| f.resource.as_str())
+        .collect();
+    // The first read was forgotten to hold the last 25,000: only the newest pairs.
+    let newest = format!("orders/order_id=o-{}", checks::MAX_HELD);
+    assert_eq!(resources, [newest.as_str()]);
+}
