@@ -450,6 +450,21 @@ fn cloudtrail_alone_sees_one_role_session_for_every_user_and_says_so() {
         ),
         "{message}"
     );
+    // The coupon's six redemptions, all by the role: a burst at low confidence, saying so.
+    let burst = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule_id"] == "TW-TOCTOU-003")
+        .unwrap();
+    assert_eq!(burst["confidence"], "low");
+    assert!(
+        burst["message"]
+            .as_str()
+            .unwrap()
+            .contains("The one principal is an AWS role session"),
+        "{burst}"
+    );
 }
 
 #[test]

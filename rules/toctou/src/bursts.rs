@@ -337,7 +337,9 @@ fn judge(kind: Kind, mut burst: Burst, options: &Options, out: &mut Findings) ->
     let finding = match kind {
         Kind::Http | Kind::Write => {
             let overlap = kind == Kind::Http && overlapping(&burst.members);
-            let confidence = if coarse > options.concurrent_window_ns {
+            // One AWS role session is every user of the application that runs as it.
+            let shared = matches!(principals.as_slice(), [one] if one.starts_with("arn:") && one.contains(":assumed-role/"));
+            let confidence = if coarse > options.concurrent_window_ns || shared {
                 Confidence::Low
             } else if overlap {
                 Confidence::High
@@ -369,6 +371,12 @@ fn judge(kind: Kind, mut burst: Burst, options: &Options, out: &mut Findings) ->
             );
             if overlap {
                 message.push_str(" Their executions overlapped.");
+            }
+            if shared {
+                message.push_str(
+                    " The one principal is an AWS role session, which an application shares among \
+                     all its users: these may be several users' requests, or one user's.",
+                );
             }
             if coarse > options.concurrent_window_ns {
                 message.push_str(&format!(
