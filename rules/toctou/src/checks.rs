@@ -63,58 +63,14 @@ impl Checks {
             !v.is_empty()
         });
         // Positions of what expired: keep the orders as short as what is held.
-        let oldest_read = self
-            .reads
-            .values()
-            .flatten()
-            .map(|r| r.seen.seq)
-            .min()
-            .unwrap_or(u64::MAX);
-        while self
-            .read_order
-            .front()
-            .is_some_and(|(seq, _)| *seq < oldest_read)
-        {
-            self.read_order.pop_front();
-        }
-        let oldest_write = self
-            .writes
-            .values()
-            .flatten()
-            .map(|w| w.seen.seq)
-            .min()
-            .unwrap_or(u64::MAX);
-        while self
-            .write_order
-            .front()
-            .is_some_and(|(seq, _)| *seq < oldest_write)
-        {
-            self.write_order.pop_front();
-        }
+        trim_order(&mut self.read_order, &self.reads, |r| r.seen.seq);
+        trim_order(&mut self.write_order, &self.writes, |w| w.seen.seq);
     }
 
     /// Forgets the oldest reads and writes past [`MAX_HELD`].
     fn bound(&mut self) {
-        while self.read_order.len() > MAX_HELD {
-            if let Some((seq, item)) = self.read_order.pop_front()
-                && let Some(reads) = self.reads.get_mut(&item)
-            {
-                reads.retain(|r| r.seen.seq != seq);
-                if reads.is_empty() {
-                    self.reads.remove(&item);
-                }
-            }
-        }
-        while self.write_order.len() > MAX_HELD {
-            if let Some((seq, item)) = self.write_order.pop_front()
-                && let Some(writes) = self.writes.get_mut(&item)
-            {
-                writes.retain(|w| w.seen.seq != seq);
-                if writes.is_empty() {
-                    self.writes.remove(&item);
-                }
-            }
-        }
+        forget_oldest(&mut self.read_order, &mut self.reads, |r| r.seen.seq);
+        forget_oldest(&mut self.write_order, &mut self.writes, |w| w.seen.seq);
     }
 
     /// A successful operation. `checked`: the items a ConditionCheck of the same transaction
@@ -297,6 +253,36 @@ impl Checks {
             }
         }
         *reads = kept;
+    }
+}
+
+/// Drops the order's entries older than everything `held` still holds.
+fn trim_order<T>(
+    order: &mut VecDeque<(u64, String)>,
+    held: &BTreeMap<String, Vec<T>>,
+    seq: impl Fn(&T) -> u64,
+) {
+    let oldest = held.values().flatten().map(seq).min().unwrap_or(u64::MAX);
+    while order.front().is_some_and(|(s, _)| *s < oldest) {
+        order.pop_front();
+    }
+}
+
+/// Forgets the oldest held entries while more than [`MAX_HELD`] are ordered.
+fn forget_oldest<T>(
+    order: &mut VecDeque<(u64, String)>,
+    held: &mut BTreeMap<String, Vec<T>>,
+    seq: impl Fn(&T) -> u64,
+) {
+    while order.len() > MAX_HELD {
+        if let Some((old, item)) = order.pop_front()
+            && let Some(entries) = held.get_mut(&item)
+        {
+            entries.retain(|e| seq(e) != old);
+            if entries.is_empty() {
+                held.remove(&item);
+            }
+        }
     }
 }
 
