@@ -207,3 +207,32 @@ fn a_pack_may_not_take_the_ownership_settings_name() {
         )
     );
 }
+
+#[test]
+fn a_pack_may_not_take_a_built_in_packs_name() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("good.rego"), GOOD).unwrap();
+    std::fs::write(
+        dir.path().join("pack.toml"),
+        format!(
+            "name = \"dynamodb\"\nversion = \"9.0.0\"\n\n[[rules]]\nfile = \"good.rego\"\nkind = \"rego\"\nsha256 = \"sha256:{}\"\n",
+            sha256_hex(GOOD.as_bytes())
+        ),
+    )
+    .unwrap();
+    let path = dir.path().display().to_string();
+    // Refused beside the built-ins, and without them too: the name stays theirs.
+    for extra in [&[][..], &["--no-builtin"][..]] {
+        let mut args = vec!["rules", "list", "--rules", &path];
+        args.extend_from_slice(extra);
+        let run = tracewarden(&args);
+        assert_eq!(run.code, 2, "{extra:?}");
+        assert_eq!(
+            run.stderr,
+            format!(
+                "error: rule pack `dynamodb ({path})` refused:\n  - the pack name `dynamodb` is \
+                 reserved by a built-in pack: give the pack another name\n"
+            )
+        );
+    }
+}

@@ -164,7 +164,7 @@ impl Correlator {
 
     /// Buffered events indexed under `(idx, value)`, in stream order.
     fn candidates(&self, idx: Index, value: &str) -> Vec<Key> {
-        if value.is_empty() {
+        if is_placeholder_id(value) {
             return Vec::new();
         }
         let mut keys: Vec<Key> = self
@@ -556,11 +556,43 @@ fn combine(mut e: Event, other: &Event) -> Event {
         }
     }
     let merged = e.attributes.entry(MERGED_FROM.to_owned()).or_default();
-    if !merged.is_empty() {
-        merged.push(' ');
+    // Bounded: a record seen a million times must not grow one event by a million names. The
+    // list keeps the first records and counts the rest.
+    let listed = merged.matches(" (").count();
+    if listed < MAX_MERGED_LISTED {
+        if !merged.is_empty() {
+            merged.push(' ');
+        }
+        merged.push_str(&format!("{} ({})", other.id, other.source));
+    } else {
+        let more = merged.rsplit_once(" +").and_then(|(head, n)| {
+            n.strip_suffix(" more")
+                .and_then(|n| n.parse::<u64>().ok())
+                .map(|n| (head.len(), n))
+        });
+        match more {
+            Some((at, n)) => {
+                merged.truncate(at);
+                merged.push_str(&format!(" +{} more", n + 1));
+            }
+            None => merged.push_str(" +1 more"),
+        }
     }
-    merged.push_str(&format!("{} ({})", other.id, other.source));
     e
+}
+
+/// Records named in one event's `merged_from`; more are counted (` +N more`).
+pub const MAX_MERGED_LISTED: usize = 16;
+
+/// Whether a correlation id is a placeholder a log writes for "none" (`-`, `null`, `0`…): not an
+/// id, so events do not gather under it.
+pub(crate) fn is_placeholder_id(id: &str) -> bool {
+    let id = id.trim();
+    id.is_empty()
+        || id.bytes().all(|b| b == b'-' || b == b'0')
+        || ["null", "none", "nil", "undefined", "n/a", "na", "unknown"]
+            .iter()
+            .any(|p| id.eq_ignore_ascii_case(p))
 }
 
 /// The index entries of an event.
@@ -568,7 +600,7 @@ fn index_keys(e: &Event) -> Vec<(Index, String)> {
     let c = &e.correlation;
     let mut out = Vec::new();
     let mut add = |idx, v: &str| {
-        if !v.is_empty() {
+        if !is_placeholder_id(v) {
             out.push((idx, v.to_owned()));
         }
     };
@@ -670,6 +702,48 @@ mod tests {
             out.push(e);
         }
         (out, c.merged)
+    }
+
+    #[test]
+    fn placeholder_ids_gather_nothing() {
+        for id in ["-", "", "null", "NONE", "0", "---", "n/a"] {
+            assert!(is_placeholder_id(id), "{id}");
+        }
+        assert!(!is_placeholder_id("Q1N2"));
+        // Two calls on different items of two logs that both write `-` for the request id stay
+        // two events (and an OTel-like keyless one is not absorbed into them).
+        let call = |id: &str, format: &str, key: &str| {
+            let mut e = event(id, T0, 1_000, format, db("GetItem", key));
+            e.correlation.request_id = "-".into();
+            e
+        };
+        let (out, merged) = run(vec![
+            call("a", "dynamodb_wire", "o-1"),
+            call("b", "cloudtrail", "o-1"),
+            call("c", "dynamodb_wire", "o-2"),
+        ]);
+        assert_eq!(out.len(), 3);
+        assert_eq!(merged, [0, 0, 0]);
+    }
+
+    #[test]
+    fn merged_from_names_the_first_records_and_counts_the_rest() {
+        let base = event("base", T0, 1, "dynamodb_wire", db("GetItem", "o-1"));
+        let mut e = base.clone();
+        for i in 0..(MAX_MERGED_LISTED + 5) {
+            let other = event(
+                &format!("dup-{i}"),
+                T0,
+                1,
+                "cloudtrail",
+                db("GetItem", "o-1"),
+            );
+            e = combine(e, &other);
+        }
+        let merged = e.attributes.get(MERGED_FROM).unwrap();
+        assert_eq!(merged.matches(" (").count(), MAX_MERGED_LISTED);
+        assert!(merged.ends_with(" +5 more"), "{merged}");
+        assert!(merged.starts_with("dup-0 (cloudtrail.log#1)"), "{merged}");
     }
 
     #[test]

@@ -108,8 +108,23 @@ impl RuleSet {
         };
         let mut packs = Vec::new();
         let mut refusals = Vec::new();
+        // Built-in pack names are reserved, whether the built-ins are loaded or not: a pack of
+        // the same name would run beside them, or stand in for them unnoticed.
+        let reserved = builtin_names();
         for source in &sources {
             match RulePack::load(source, options.limits, &config) {
+                Ok(p)
+                    if !matches!(source, PackSource::Embedded(_)) && reserved.contains(&p.name) =>
+                {
+                    refusals.push(PackRefusal {
+                        pack: format!("{} ({})", p.name, p.origin),
+                        problems: vec![format!(
+                            "the pack name `{}` is reserved by a built-in pack: give the pack \
+                             another name",
+                            p.name
+                        )],
+                    });
+                }
                 Ok(p) => packs.push(p),
                 Err(r) => refusals.push(r),
             }
@@ -270,6 +285,20 @@ impl RuleSet {
             .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         outcome
     }
+}
+
+/// The names of the built-in packs, from their manifests.
+fn builtin_names() -> Vec<String> {
+    builtin::PACKS
+        .iter()
+        .filter_map(|p| {
+            toml::from_str::<toml::Table>(p.manifest)
+                .ok()?
+                .get("name")?
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect()
 }
 
 /// Events per chunk handed to the rule workers.

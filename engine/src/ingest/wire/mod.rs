@@ -125,7 +125,7 @@ fn convert(
             None => format!("no request body: {EXPECTED_BODY}"),
         }));
     };
-    let id = if call.aws_request_id.is_empty() {
+    let id = if super::correlate::is_placeholder_id(&call.aws_request_id) {
         format!("ddb:{file}#{index}")
     } else {
         format!("ddb:{}", call.aws_request_id)
