@@ -23,6 +23,10 @@ use crate::time::parse_rfc3339;
 
 const FORMAT: &str = "access_log";
 
+/// The skip reason of an API Gateway WebSocket API's entries (`$connect`, `$disconnect`, a
+/// message route): no HTTP request, so no event of this engine's kinds.
+pub(super) const WEBSOCKET: &str = "API Gateway WebSocket event (no HTTP method)";
+
 /// A log line's members by normalized name (lower case, letters and digits only); a nested
 /// member is there under its full path and, unless taken, its own name.
 struct Fields<'v>(HashMap<String, &'v Value>);
@@ -155,6 +159,13 @@ fn convert(file: &str, index: u64, line_no: u64, line: &str) -> Result<Event, Re
         method = route_key
             .as_deref()
             .and_then(|k| k.split_once(' ').map(|(m, _)| m.to_owned()));
+    }
+    // A WebSocket API logs `$connect`, `$disconnect`, `$default` or a message route key, a
+    // connection id and an event type, and no method: not malformed, not an HTTP request.
+    let websocket = route_key.as_deref().is_some_and(|k| !k.contains(' '))
+        && (f.has("connectionid") || f.has("eventtype"));
+    if method.is_none() && websocket {
+        return Err(Record::Skip(WEBSOCKET));
     }
     let method = method.ok_or_else(|| {
         malformed(
@@ -470,6 +481,14 @@ mod tests {
             "1-58337262-36d228ad5d99923122bbe354"
         );
         assert_eq!(e.attributes.get("host").unwrap(), "api.example.com:443");
+    }
+
+    #[test]
+    fn websocket_entries_are_skipped_with_a_reason_not_malformed() {
+        let line = r#"{"requestId":"a1","ip":"203.0.113.9","requestTime":"02/Dec/2026:12:00:00 +0000","eventType":"CONNECT","routeKey":"$connect","status":"200","connectionId":"c-1"}"#;
+        assert_eq!(one(line).unwrap_err(), format!("skip: {WEBSOCKET}"));
+        let message = r#"{"requestId":"a2","requestTime":"02/Dec/2026:12:00:01 +0000","eventType":"MESSAGE","routeKey":"sendmessage","status":"200","connectionId":"c-1"}"#;
+        assert_eq!(one(message).unwrap_err(), format!("skip: {WEBSOCKET}"));
     }
 
     #[test]
