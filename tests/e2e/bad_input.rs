@@ -183,3 +183,63 @@ fn standard_input_is_read_with_dash() {
     assert_eq!(event["source"]["file"], "-");
     assert_eq!(event["source"]["line"], 1);
 }
+
+#[test]
+fn fifos_and_symlink_loops_in_a_directory_are_reported_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        crate::common::fixture("cloudtrail/toctou-positive.json"),
+        dir.path().join("trail.json"),
+    )
+    .unwrap();
+    let fifo = dir.path().join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    std::os::unix::fs::symlink(dir.path().join("loop-a"), dir.path().join("loop-b")).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("loop-b"), dir.path().join("loop-a")).unwrap();
+    let run = tracewarden(&[
+        "scan",
+        "--format",
+        "json",
+        &dir.path().display().to_string(),
+    ]);
+    // The FIFO is not opened (no hang), the loop does not abort the scan, the log is scanned.
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(report["complete"], true);
+    let errors: Vec<(String, String)> = report["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| !i["error"].is_null())
+        .map(|i| {
+            (
+                i["path"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_owned(),
+                i["error"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    assert_eq!(errors[0].0, "loop-a");
+    assert!(errors[0].1.starts_with("cannot be read: "), "{errors:?}");
+    assert_eq!(errors[1].0, "loop-b");
+    assert_eq!(
+        errors[2],
+        (
+            "pipe".to_owned(),
+            "not a regular file (a FIFO, socket or device): not read".to_owned()
+        )
+    );
+    // Under --strict, what is not read is an error.
+    let strict = tracewarden(&["scan", "--strict", &dir.path().display().to_string()]);
+    assert_eq!(strict.code, 2, "{}", strict.stderr);
+}

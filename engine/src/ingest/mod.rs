@@ -409,21 +409,48 @@ fn expand(path: &Path, files: &mut Vec<(Origin, bool)>) -> Result<(), Error> {
     expand_in(path, files, true)
 }
 
+/// What a path given by the user may not be, it is an error; what a directory holds that cannot
+/// or must not be read (an unreadable entry, a symlink loop, a FIFO, a socket, a device) is an
+/// input reported as not read, with the reason, so the scan neither aborts nor hangs on it.
 fn expand_in(path: &Path, files: &mut Vec<(Origin, bool)>, named: bool) -> Result<(), Error> {
     let io = |source| Error::Io {
         path: path.to_owned(),
         source,
     };
-    let meta = std::fs::metadata(path).map_err(io)?;
+    let unread = |files: &mut Vec<(Origin, bool)>, reason: String| {
+        files.push((Origin::Unread(path.to_owned(), reason), false));
+    };
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if !named => {
+            unread(files, format!("cannot be read: {e}"));
+            return Ok(());
+        }
+        Err(e) => return Err(io(e)),
+    };
     if !meta.is_dir() {
-        files.push((Origin::File(path.to_owned()), named));
+        if !named && !meta.is_file() {
+            unread(
+                files,
+                "not a regular file (a FIFO, socket or device): not read".to_owned(),
+            );
+        } else {
+            files.push((Origin::File(path.to_owned()), named));
+        }
         return Ok(());
     }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-        .map_err(io)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, _>>()
-        .map_err(io)?;
+    let listed = std::fs::read_dir(path).and_then(|d| {
+        d.map(|e| e.map(|e| e.path()))
+            .collect::<Result<Vec<PathBuf>, _>>()
+    });
+    let mut entries = match listed {
+        Ok(entries) => entries,
+        Err(e) if !named => {
+            unread(files, format!("directory cannot be read: {e}"));
+            return Ok(());
+        }
+        Err(e) => return Err(io(e)),
+    };
     entries.sort();
     for e in entries {
         let hidden = e

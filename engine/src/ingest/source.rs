@@ -21,13 +21,16 @@ const PEEK_BYTES: usize = 1 << 20;
 pub(super) enum Origin {
     File(PathBuf),
     Stdin,
+    /// A directory entry that is not read (unreadable, a symlink loop, a FIFO, a socket, a
+    /// device), and why: reported, never opened, so a scan neither hangs nor aborts on it.
+    Unread(PathBuf, String),
 }
 
 impl Origin {
     /// The name used in reports and source references: the path as given, or `-`.
     pub(super) fn name(&self) -> String {
         match self {
-            Origin::File(p) => p.display().to_string(),
+            Origin::File(p) | Origin::Unread(p, _) => p.display().to_string(),
             Origin::Stdin => "-".to_owned(),
         }
     }
@@ -49,6 +52,7 @@ pub(super) fn open(origin: &Origin) -> Result<Opened, Error> {
             source,
         })?),
         Origin::Stdin => Box::new(std::io::stdin()),
+        Origin::Unread(_, reason) => return Err(unreadable(origin, reason.clone())),
     };
     let mut raw = BufReader::new(raw);
     let gzip = raw
