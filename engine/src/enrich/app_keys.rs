@@ -4,6 +4,7 @@
 //! lifecycle changes for the ledger; and the key store's lookups by the auth middleware, which
 //! are the application authenticating a request, not a user touching an object.
 
+use super::objects::folded;
 use crate::event::{Detail, Event, Http, KeyAction, KeyLifecycle, Outcome};
 
 /// Path segments naming a collection of keys.
@@ -54,13 +55,6 @@ const REVOKING_ATTRIBUTES: &[&str] = &[
     "deactivatedat",
 ];
 
-fn folded(s: &str) -> String {
-    s.chars()
-        .filter(|c| !matches!(c, '_' | '-'))
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
 /// Whether `table` (with item key names `key_names`) is a key store: its name says so
 /// (`api_keys`, `tokens`, …, or any name ending in `keys`/`tokens`) and, or, its key is a key id.
 pub(super) fn is_key_store<'a>(table: &str, mut key_names: impl Iterator<Item = &'a str>) -> bool {
@@ -108,6 +102,7 @@ pub(super) fn changes(event: &Event) -> Vec<KeyLifecycle> {
                 }
                 "UpdateItem" if !scopes.is_empty() => Some(KeyAction::ScopeChanged),
                 "UpdateItem" => {
+                    // Attribute names and placeholder names alike (`:revoked_at`).
                     let expression = folded(&d.update_expression);
                     let revokes = REVOKING_ATTRIBUTES.iter().any(|a| {
                         expression

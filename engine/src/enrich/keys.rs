@@ -27,13 +27,12 @@ struct Marker {
 
 /// The request an event belongs to, as far as a key change cares: its trace, else its
 /// application request id, else its linked HTTP event.
-fn request_of(event: &Event) -> String {
+fn request_of(event: &Event) -> &str {
     let c = &event.correlation;
     [&c.trace_id, &c.app_request_id, &c.linked_event]
         .into_iter()
         .find(|s| !s.is_empty())
-        .cloned()
-        .unwrap_or_default()
+        .map_or("", String::as_str)
 }
 
 #[derive(Debug, Clone, Default)]
@@ -71,15 +70,14 @@ impl Ledger {
     }
 
     pub(super) fn enrich(&mut self, event: &mut Event) {
-        let actor_key = event.actor.key_id.clone();
+        let actor_key = event.actor.key_id.as_str();
         let key_id = self
             .aliases
-            .get(&actor_key)
-            .map_or(actor_key.as_str(), String::as_str)
-            .to_owned();
-        let key_id = key_id.as_str();
+            .get(actor_key)
+            .map_or(actor_key, String::as_str);
         if !key_id.is_empty() {
-            event.facts.key = Some(self.fact(key_id, &request_of(event)));
+            let fact = self.fact(key_id, request_of(event));
+            event.facts.key = Some(fact);
             if event.outcome == Outcome::Success {
                 let room = self.keys.len() < MAX_KEYS;
                 match self.keys.get_mut(key_id) {
@@ -178,7 +176,7 @@ impl Ledger {
             time_ns: event.time_ns,
             event: event.id.clone(),
             source: event.source.to_string(),
-            request: request_of(event),
+            request: request_of(event).to_owned(),
         };
         let state = self.keys.entry(k.key_id.clone()).or_default();
         if !k.owner.is_empty() {

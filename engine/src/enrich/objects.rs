@@ -292,7 +292,7 @@ fn routed_objects(
 }
 
 /// The attribute name without `_`/`-`, lower case.
-fn folded(name: &str) -> String {
+pub(super) fn folded(name: &str) -> String {
     name.chars()
         .filter(|c| !matches!(c, '_' | '-'))
         .collect::<String>()
@@ -411,6 +411,15 @@ pub(super) fn sets_owner(table: &str, update: &str, settings: &Settings) -> bool
                 .is_some_and(|t| clauses.iter().any(|c| t.eq_ignore_ascii_case(c)))
         })
         .any(|w| matches!(w, [a, "="] if is_owner_attribute(table, a, settings)))
+}
+
+/// The attribute names an update expression names, folded (`SET #s = list_append(shared_with,
+/// :u)` gives `s`, `listappend`, `sharedwith`…): every word that is not a placeholder value.
+pub(super) fn update_names(update: &str) -> impl Iterator<Item = String> + '_ {
+    update
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == ':'))
+        .filter(|w| !w.is_empty() && !w.starts_with(':'))
+        .map(folded)
 }
 
 fn is_owner_attribute(table: &str, token: &str, settings: &Settings) -> bool {

@@ -4,8 +4,8 @@
 use std::collections::{HashMap, HashSet};
 
 use super::objects::{
-    NamedBy, Names, Object, is_id_of, is_owner_condition, key_object, path_objects,
-    returned_values, sets_owner,
+    NamedBy, Names, Object, folded, is_id_of, is_owner_condition, key_object, path_objects,
+    returned_values, sets_owner, update_names,
 };
 use super::settings::Settings;
 use crate::event::{Actor, Detail, Event, ObjectFact, Outcome, OwnerSource, Relation};
@@ -266,7 +266,7 @@ impl Ownership {
                         .unwrap_or_default()
                         .rsplit('/')
                         .find(|s| !s.is_empty())
-                        .is_some_and(|last| GRANT_NAMES.contains(&folded_name(last).as_str()));
+                        .is_some_and(|last| GRANT_NAMES.contains(&folded(last).as_str()));
                     self.transfer_or_share(key, event, &h.returned_ids, &method, share_route);
                 }
                 given.extend(returned_values(&h.returned_ids, settings));
@@ -368,7 +368,7 @@ impl Ownership {
         }
         let new_owner = returned
             .iter()
-            .find(|id| OWNER_FIELDS.contains(&folded_name(&id.name).as_str()))
+            .find(|id| OWNER_FIELDS.contains(&folded(&id.name).as_str()))
             .map(|id| id.value.as_str());
         if writes
             && let (Some(new), Some(old)) = (new_owner, state.owner.as_ref())
@@ -421,23 +421,6 @@ impl Ownership {
             );
         }
     }
-}
-
-/// The attribute names an update expression writes, folded (`SET #s = list_append(shared_with,
-/// :u)` gives `s`… and `sharedwith`): every word that is not a placeholder value or a keyword.
-fn update_names(update: &str) -> impl Iterator<Item = String> + '_ {
-    update
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == ':'))
-        .filter(|w| !w.is_empty() && !w.starts_with(':'))
-        .map(folded_name)
-}
-
-/// A field name without `_`, `-` and case.
-fn folded_name(name: &str) -> String {
-    name.chars()
-        .filter(|c| !matches!(c, '_' | '-'))
-        .flat_map(char::to_lowercase)
-        .collect()
 }
 
 fn source_of(by: NamedBy) -> OwnerSource {

@@ -189,11 +189,7 @@ fn hash_key_material(op: &mut DbOperation) {
         .iter()
         .any(|w| table.contains(w));
     for (name, value) in &mut op.key {
-        let folded: String = name
-            .chars()
-            .filter(|c| !matches!(c, '_' | '-'))
-            .flat_map(char::to_lowercase)
-            .collect();
+        let folded = super::http::normalized(name);
         // A store keyed by the key's SHA-256 (`key_hash`): the same id a header's key gets.
         if matches!(
             folded.as_str(),

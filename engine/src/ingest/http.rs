@@ -139,7 +139,8 @@ const KEY_PARAMS: &[&str] = &[
     "authtoken",
 ];
 
-fn normalized(name: &str) -> String {
+/// A field or header name without `-`, `_` and case.
+pub(super) fn normalized(name: &str) -> String {
     name.chars()
         .filter(|c| !matches!(c, '-' | '_'))
         .collect::<String>()

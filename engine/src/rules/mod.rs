@@ -312,16 +312,6 @@ struct FileResult {
     events_seen: Vec<(String, u64)>,
 }
 
-impl FileResult {
-    fn empty() -> Self {
-        FileResult {
-            findings: Vec::new(),
-            failure: None,
-            events_seen: Vec::new(),
-        }
-    }
-}
-
 /// A rule file's session for one scan.
 enum Session {
     Wasm(Box<wasm::WasmSession>),
@@ -367,8 +357,9 @@ impl<'a> FileRun<'a> {
             file,
             session: None,
             result: FileResult {
+                findings: Vec::new(),
+                failure: None,
                 events_seen: file.rules().iter().map(|r| (r.id.clone(), 0)).collect(),
-                ..FileResult::empty()
             },
             sink: FindingSink::default(),
             pending: Vec::with_capacity(BATCH_SIZE),
