@@ -102,7 +102,7 @@ impl fmt::Display for SourceRef {
 }
 
 /// Who acted. Absent fields are empty.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Hash)]
 #[serde(default, deny_unknown_fields)]
 pub struct Actor {
     /// The authenticated principal (an ARN, a user id).
@@ -126,7 +126,7 @@ pub struct Actor {
 }
 
 /// Links between events.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Hash)]
 #[serde(default, deny_unknown_fields)]
 pub struct Correlation {
     /// Trace id.
@@ -156,7 +156,7 @@ pub struct Correlation {
 }
 
 /// How a correlated event was linked to its request, strongest first.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, Hash)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkMethod {
     /// Not linked.
@@ -233,7 +233,7 @@ impl EventKind {
 }
 
 /// The kind-specific part of an event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Hash)]
 #[serde(rename_all = "snake_case")]
 pub enum Detail {
     /// HTTP request/response.
@@ -247,7 +247,7 @@ pub enum Detail {
 }
 
 /// An HTTP request and response.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Hash)]
 #[serde(default, deny_unknown_fields)]
 pub struct Http {
     /// Method.
@@ -291,7 +291,7 @@ pub const RETURNED_GRANTEE: &str = "grantee";
 pub const RETURNED_SCOPE: &str = "scope";
 
 /// An id and the field (or header) it came in.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Hash)]
 #[serde(deny_unknown_fields)]
 pub struct NamedId {
     /// The JSON field name (`order_id`), or `location`.
@@ -508,7 +508,7 @@ pub enum Relation {
 }
 
 /// A database operation.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Hash)]
 #[serde(default, deny_unknown_fields)]
 pub struct DbOperation {
     /// `dynamodb` for DynamoDB.
@@ -546,7 +546,7 @@ pub struct DbOperation {
 }
 
 /// What happened to a credential.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyAction {
     /// Created.
@@ -578,7 +578,7 @@ impl KeyAction {
 }
 
 /// A credential lifecycle change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Hash)]
 #[serde(deny_unknown_fields)]
 pub struct KeyLifecycle {
     /// What happened.
@@ -598,7 +598,7 @@ pub struct KeyLifecycle {
 }
 
 /// An authentication or authorization decision.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Hash)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthDecision {
     /// Whether access was granted.

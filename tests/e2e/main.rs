@@ -15,6 +15,7 @@ mod common;
 mod dialects;
 mod docs_express;
 mod formats;
+mod hostile;
 mod inputs;
 mod keys;
 mod packs;

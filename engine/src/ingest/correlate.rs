@@ -16,9 +16,11 @@
 //!   (`integration_request_id`); the same application request-id header; else the same
 //!   principal within a short window of the request.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
 
-use crate::event::{Detail, Event, LinkMethod};
+use crate::event::{DbOperation, Detail, Event, LinkMethod};
 
 /// Position in the stream: log time, then read order, then item within a merged group.
 pub(super) type Key = (i64, u64, u32);
@@ -62,10 +64,22 @@ pub const INTEGRATION_REQUEST_ID: &str = "integration_request_id";
 /// The attribute marking a DB event whose item key its source does not record (OTel spans).
 pub const KEY_UNKNOWN: &str = "key_unknown";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// What an index entry is keyed by. Each index maps an id to the buffered events that carry it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Index {
-    DbRequest,
-    DbSpan,
+    /// Source-given record id (`ct:<eventID>`, `gw:<requestId>`…): the same record twice.
+    Record,
+    /// Content fingerprint (format and every field but id and source): the same record in two
+    /// inputs whose ids are positional (a HAR or request log given twice).
+    Content,
+    /// DB call id + operation + table + item key.
+    DbCall,
+    /// DB call id + operation + table, for a record that could not name the key.
+    DbCallAny,
+    /// DB call id, keyed events (what a keyless span of the call covers).
+    DbKeyed,
+    /// DB call id, keyless events (spans).
+    DbKeyless,
     DbTrace,
     DbApp,
     DbPrincipal,
@@ -76,15 +90,36 @@ enum Index {
     HttpIntegration,
 }
 
+const INDEXES: usize = Index::HttpIntegration as usize + 1;
+
+/// Most buffered events one id gathers in one index. Beyond it the oldest entry makes way and is
+/// counted ([`Correlator::crowded`]): an id shared by thousands of events (a log that repeats one
+/// request id, a hostile 100k-item transaction) costs constant time per event, not time in the
+/// number of events sharing it. Above DynamoDB's largest honest fan-in (100 items in a
+/// `TransactWriteItems`).
+pub const MAX_FAN_IN: usize = 128;
+
+/// A buffered event with what it was read as.
+struct Slot {
+    input: u32,
+    event: Event,
+    /// Content fingerprint, taken as read (before links or merges change the event).
+    content: u64,
+    /// The index entries it was filed under, so it leaves exactly those.
+    entries: Vec<(Index, String)>,
+}
+
 /// The correlator. Push events in stream order; take released events with [`Correlator::pop`].
 pub(super) struct Correlator {
     options: CorrelationOptions,
-    buffer: BTreeMap<Key, (u32, Event)>,
-    index: HashMap<(Index, String), Vec<Key>>,
+    buffer: BTreeMap<Key, Slot>,
+    index: Vec<HashMap<String, VecDeque<Key>>>,
     newest: i64,
-    released: u64,
     /// Per input: how many of its events were merged into another.
     pub merged: Vec<u64>,
+    /// Index entries that made way for newer ones under an id shared by more than
+    /// [`MAX_FAN_IN`] buffered events.
+    pub crowded: u64,
 }
 
 impl Correlator {
@@ -92,21 +127,22 @@ impl Correlator {
         Correlator {
             options,
             buffer: BTreeMap::new(),
-            index: HashMap::new(),
+            index: (0..INDEXES).map(|_| HashMap::new()).collect(),
             newest: i64::MIN,
-            released: 0,
             merged: vec![0; inputs],
+            crowded: 0,
         }
     }
 
     /// Adds the next event of the stream.
     pub(super) fn push(&mut self, p: Pending) {
         self.newest = self.newest.max(p.key.0);
-        let keys = match self.duplicates_of(&p.event) {
-            Some(targets) => self.merge(p, targets),
+        let content = fingerprint(&p.event);
+        let keys = match self.duplicates_of(&p.event, content, p.input) {
+            Some(targets) => self.merge(p, content, targets),
             None => {
                 let key = p.key;
-                self.insert(key, p.input, p.event);
+                self.insert(key, p.input, p.event, content);
                 vec![key]
             }
         };
@@ -124,66 +160,92 @@ impl Correlator {
         if !ready {
             return None;
         }
-        let (_, event) = self.buffer.remove(&key)?;
-        for (idx, value) in index_keys(&event) {
-            if let Some(list) = self.index.get_mut(&(idx, value.clone())) {
+        self.remove(key).map(|(_, event, _)| event)
+    }
+
+    fn insert(&mut self, key: Key, input: u32, event: Event, content: u64) {
+        let entries = index_keys(&event, content);
+        for (idx, value) in &entries {
+            let Some(map) = self.index.get_mut(*idx as usize) else {
+                continue;
+            };
+            let list = map.entry(value.clone()).or_default();
+            if list.len() >= MAX_FAN_IN {
+                list.pop_front();
+                self.crowded += 1;
+            }
+            list.push_back(key);
+        }
+        self.buffer.insert(
+            key,
+            Slot {
+                input,
+                event,
+                content,
+                entries,
+            },
+        );
+    }
+
+    fn remove(&mut self, key: Key) -> Option<(u32, Event, u64)> {
+        let slot = self.buffer.remove(&key)?;
+        for (idx, value) in slot.entries {
+            let Some(map) = self.index.get_mut(idx as usize) else {
+                continue;
+            };
+            if let Some(list) = map.get_mut(&value) {
                 list.retain(|k| *k != key);
                 if list.is_empty() {
-                    self.index.remove(&(idx, value));
+                    map.remove(&value);
                 }
             }
         }
-        self.released += 1;
-        if self.released.is_multiple_of(65_536) {
-            // Entries left behind by events whose fields changed after indexing.
-            let buffer = &self.buffer;
-            self.index.retain(|_, list| {
-                list.retain(|k| buffer.contains_key(k));
-                !list.is_empty()
-            });
-        }
-        Some(event)
+        Some((slot.input, slot.event, slot.content))
     }
 
-    fn insert(&mut self, key: Key, input: u32, event: Event) {
-        for entry in index_keys(&event) {
-            self.index.entry(entry).or_default().push(key);
-        }
-        self.buffer.insert(key, (input, event));
+    fn event(&self, key: &Key) -> Option<&Event> {
+        self.buffer.get(key).map(|s| &s.event)
     }
 
-    fn remove(&mut self, key: Key) -> Option<(u32, Event)> {
-        let (input, event) = self.buffer.remove(&key)?;
-        for entry in index_keys(&event) {
-            if let Some(list) = self.index.get_mut(&entry) {
-                list.retain(|k| *k != key);
-            }
-        }
-        Some((input, event))
-    }
-
-    /// Buffered events indexed under `(idx, value)`, in stream order.
+    /// Buffered events indexed under `(idx, value)`, in stream order; at most [`MAX_FAN_IN`].
     fn candidates(&self, idx: Index, value: &str) -> Vec<Key> {
         if is_placeholder_id(value) {
             return Vec::new();
         }
         let mut keys: Vec<Key> = self
             .index
-            .get(&(idx, value.to_owned()))
-            .map(|l| {
-                l.iter()
-                    .copied()
-                    .filter(|k| self.buffer.contains_key(k))
-                    .collect()
-            })
+            .get(idx as usize)
+            .and_then(|map| map.get(value))
+            .map(|l| l.iter().copied().collect())
             .unwrap_or_default();
         keys.sort_unstable();
         keys.dedup();
         keys
     }
 
-    /// The buffered events that record the same call as `e`.
-    fn duplicates_of(&self, e: &Event) -> Option<Vec<Key>> {
+    /// The buffered events that record the same call as `e` (read from `input`).
+    fn duplicates_of(&self, e: &Event, content: u64, input: u32) -> Option<Vec<Key>> {
+        // The same record read twice: by its source-given id anywhere, by its content in another
+        // input (a HAR or request log given twice has positional ids).
+        if !positional_id(e)
+            && let Some(k) = self
+                .candidates(Index::Record, &e.id)
+                .into_iter()
+                .find(|k| self.event(k).is_some_and(|o| same_kind(o, e)))
+        {
+            return Some(vec![k]);
+        }
+        if let Some(k) = self
+            .candidates(Index::Content, &content_id(e, content))
+            .into_iter()
+            .find(|k| {
+                self.buffer.get(k).is_some_and(|o| {
+                    o.input != input && o.content == content && same_kind(&o.event, e)
+                })
+            })
+        {
+            return Some(vec![k]);
+        }
         let db = match &e.detail {
             Detail::DbOperation(db) => db,
             Detail::Http(h) => {
@@ -192,7 +254,7 @@ impl Correlator {
                     .candidates(Index::HttpApp, &e.correlation.app_request_id)
                     .into_iter()
                     .find(|k| {
-                        self.buffer.get(k).is_some_and(|(_, o)| {
+                        self.event(k).is_some_and(|o| {
                             o.source.format != e.source.format
                                 && matches!(&o.detail, Detail::Http(oh) if oh.method == h.method && oh.path == h.path)
                         })
@@ -201,78 +263,87 @@ impl Correlator {
             }
             _ => return None,
         };
-        let c = &e.correlation;
-        let mut found = self.candidates(Index::DbRequest, &c.request_id);
-        if found.is_empty() && !c.trace_id.is_empty() && !c.span_id.is_empty() {
-            found = self.candidates(Index::DbSpan, &format!("{}:{}", c.trace_id, c.span_id));
-        }
         let keyless = is_keyless(e);
-        let same: Vec<Key> = found
-            .into_iter()
-            .filter(|k| {
-                let Some((_, other)) = self.buffer.get(k) else {
-                    return false;
-                };
-                let Detail::DbOperation(o) = &other.detail else {
-                    return false;
-                };
-                if keyless || is_keyless(other) {
-                    // A span without item keys covers every item its call touched.
-                    keyless != is_keyless(other)
-                        && (o.table == db.table || o.table.is_empty() || db.table.is_empty())
+        for call in call_ids(e) {
+            let mut found = if keyless {
+                self.candidates(Index::DbKeyed, &call)
+            } else {
+                let mut found = self.candidates(Index::DbKeyless, &call);
+                if db.key.is_empty() {
+                    found.extend(self.candidates(Index::DbCallAny, &call_any(&call, db)));
                 } else {
-                    // A source that could not name the key (a request log's `PutItem` of a table
-                    // whose key it has not seen yet) still records the same call.
-                    o.operation == db.operation
-                        && o.table == db.table
-                        && (o.key == db.key || o.key.is_empty() || db.key.is_empty())
+                    found.extend(self.candidates(Index::DbCall, &call_key(&call, db, &db.key)));
+                    found.extend(
+                        self.candidates(Index::DbCall, &call_key(&call, db, &BTreeMap::new())),
+                    );
                 }
-            })
-            .collect();
-        (!same.is_empty()).then_some(same)
+                found
+            };
+            found.sort_unstable();
+            found.dedup();
+            // A span without item keys covers every item its call touched (any table it names).
+            found.retain(|k| {
+                self.event(k).is_some_and(|other| match &other.detail {
+                    Detail::DbOperation(o) if keyless || is_keyless(other) => {
+                        keyless != is_keyless(other)
+                            && (o.table == db.table || o.table.is_empty() || db.table.is_empty())
+                    }
+                    Detail::DbOperation(_) => true,
+                    _ => false,
+                })
+            });
+            if !found.is_empty() {
+                return Some(found);
+            }
+        }
+        None
     }
 
     /// Merges `p` with the buffered events at `targets`; returns the keys of the results. The
     /// event that carries the facts (the keyed one; else the finer-timed one) keeps its id and
     /// source, takes the finer time and its place in the stream, and lists the other in
     /// `merged_from`; the other's input counts one `merged`.
-    fn merge(&mut self, p: Pending, targets: Vec<Key>) -> Vec<Key> {
+    fn merge(&mut self, p: Pending, content: u64, targets: Vec<Key>) -> Vec<Key> {
         let mut out = Vec::new();
         if is_keyless(&p.event) {
             // A span without item keys is absorbed into every keyed item its call touched.
             self.count_merge(p.input);
             for (i, key) in targets.into_iter().enumerate() {
-                if let Some((input, keyed)) = self.remove(key) {
+                if let Some((input, keyed, keyed_content)) = self.remove(key) {
                     let new_key = if p.event.precision_ns < keyed.precision_ns {
-                        (p.key.0, p.key.1, i as u32)
+                        (p.key.0, p.key.1, u32::try_from(i).unwrap_or(u32::MAX))
                     } else {
                         key
                     };
-                    self.insert(new_key, input, combine(keyed, &p.event));
+                    self.insert(new_key, input, combine(keyed, &p.event), keyed_content);
                     out.push(new_key);
                 }
             }
             return out;
         }
-        let Some((first, (input, other))) = targets
+        let Some((first, (input, other, other_content))) = targets
             .first()
             .and_then(|&k| self.remove(k).map(|v| (k, v)))
         else {
             return out;
         };
         let newcomer_is_base = is_keyless(&other) || p.event.precision_ns < other.precision_ns;
-        let ((base_key, base_input, base), (give_key, give_input, give)) = if newcomer_is_base {
-            ((p.key, p.input, p.event), (first, input, other))
-        } else {
-            ((first, input, other), (p.key, p.input, p.event))
-        };
+        let ((base_key, base_input, base, base_content), (give_key, give_input, give)) =
+            if newcomer_is_base {
+                ((p.key, p.input, p.event, content), (first, input, other))
+            } else {
+                (
+                    (first, input, other, other_content),
+                    (p.key, p.input, p.event),
+                )
+            };
         self.count_merge(give_input);
         let key = if give.precision_ns < base.precision_ns {
             give_key
         } else {
             base_key
         };
-        self.insert(key, base_input, combine(base, &give));
+        self.insert(key, base_input, combine(base, &give), base_content);
         out.push(key);
         out
     }
@@ -285,7 +356,7 @@ impl Correlator {
 
     /// Links the event at `key` to its request (a DB call), or its DB calls to it (a request).
     fn link(&mut self, key: Key) {
-        let Some((_, e)) = self.buffer.get(&key) else {
+        let Some(e) = self.event(&key) else {
             return;
         };
         match &e.detail {
@@ -305,7 +376,7 @@ impl Correlator {
 
     /// The best request for the DB call at `key`.
     fn request_of(&self, key: Key) -> Option<(Key, LinkMethod)> {
-        let (_, db) = self.buffer.get(&key)?;
+        let db = self.event(&key)?;
         let c = &db.correlation;
         let pick = |keys: Vec<Key>, method| {
             closest(&self.buffer, key, keys, |h| {
@@ -318,7 +389,7 @@ impl Correlator {
                 .iter()
                 .copied()
                 .filter(|k| {
-                    self.buffer.get(k).is_some_and(|(_, h)| {
+                    self.event(k).is_some_and(|h| {
                         !c.parent_span_id.is_empty() && h.correlation.span_id == c.parent_span_id
                     })
                 })
@@ -345,11 +416,7 @@ impl Correlator {
             let keys = self
                 .candidates(Index::HttpPrincipal, &db.actor.principal)
                 .into_iter()
-                .filter(|k| {
-                    self.buffer
-                        .get(k)
-                        .is_some_and(|(_, h)| self.within_request(h, db))
-                })
+                .filter(|k| self.event(k).is_some_and(|h| self.within_request(h, db)))
                 .collect();
             pick(keys, LinkMethod::PrincipalWindow)
         })
@@ -357,13 +424,13 @@ impl Correlator {
 
     /// The unlinked DB calls that belong to the request at `key`.
     fn calls_of(&self, key: Key) -> Vec<(Key, LinkMethod)> {
-        let Some((_, h)) = self.buffer.get(&key) else {
+        let Some(h) = self.event(&key) else {
             return Vec::new();
         };
         let mut out: Vec<(Key, LinkMethod)> = Vec::new();
         let add = |keys: Vec<Key>, method: LinkMethod, out: &mut Vec<(Key, LinkMethod)>| {
             for k in keys {
-                let unlinked = self.buffer.get(&k).is_some_and(|(_, d)| {
+                let unlinked = self.event(&k).is_some_and(|d| {
                     matches!(d.detail, Detail::DbOperation(_))
                         && d.correlation.link == LinkMethod::None
                         && (method != LinkMethod::PrincipalWindow || self.within_request(h, d))
@@ -420,11 +487,11 @@ impl Correlator {
 
     /// Links DB call `db` to request `http`, moving actor facts across.
     fn apply_link(&mut self, db: Key, http: Key, method: LinkMethod) {
-        let Some((_, h)) = self.buffer.get(&http) else {
+        let Some(h) = self.event(&http) else {
             return;
         };
         let (h_id, h_actor) = (h.id.clone(), h.actor.clone());
-        let Some((input, mut d)) = self.remove(db) else {
+        let Some((input, mut d, d_content)) = self.remove(db) else {
             return;
         };
         d.correlation.linked_event = h_id;
@@ -441,7 +508,7 @@ impl Correlator {
         fill(&mut d.actor.tenant, &h_actor.tenant);
         fill(&mut d.actor.ip, &h_actor.ip);
         fill(&mut d.actor.session, &h_actor.session);
-        self.insert(db, input, d);
+        self.insert(db, input, d, d_content);
         // The reverse: a request without a principal learns the application user a DB log names,
         // and a request without a key the application's own key id (not the AWS key that signed
         // the DynamoDB call: that is the service's, not the caller's).
@@ -450,7 +517,7 @@ impl Correlator {
             && !d_principal.starts_with("arn:");
         let learn_key = h_actor.key_id.is_empty() && !d_key.is_empty() && !is_aws_key_id(&d_key);
         if (learn_principal || learn_key)
-            && let Some((input, mut h)) = self.remove(http)
+            && let Some((input, mut h, h_content)) = self.remove(http)
         {
             if learn_principal {
                 h.actor.principal = d_principal;
@@ -458,7 +525,7 @@ impl Correlator {
             if learn_key {
                 h.actor.key_id = d_key;
             }
-            self.insert(http, input, h);
+            self.insert(http, input, h, h_content);
         }
     }
 }
@@ -487,13 +554,13 @@ fn is_keyless(e: &Event) -> bool {
 
 /// The candidate nearest in time to `key` (ties: earlier in the stream) that passes `ok`.
 fn closest(
-    buffer: &BTreeMap<Key, (u32, Event)>,
+    buffer: &BTreeMap<Key, Slot>,
     key: Key,
     keys: Vec<Key>,
     ok: impl Fn(&Event) -> bool,
 ) -> Option<Key> {
     keys.into_iter()
-        .filter(|k| *k != key && buffer.get(k).is_some_and(|(_, e)| ok(e)))
+        .filter(|k| *k != key && buffer.get(k).is_some_and(|s| ok(&s.event)))
         .min_by_key(|k| (k.0.abs_diff(key.0), *k))
 }
 
@@ -595,8 +662,8 @@ pub(crate) fn is_placeholder_id(id: &str) -> bool {
             .any(|p| id.eq_ignore_ascii_case(p))
 }
 
-/// The index entries of an event.
-fn index_keys(e: &Event) -> Vec<(Index, String)> {
+/// The index entries of an event whose content fingerprint is `content`.
+fn index_keys(e: &Event, content: u64) -> Vec<(Index, String)> {
     let c = &e.correlation;
     let mut out = Vec::new();
     let mut add = |idx, v: &str| {
@@ -604,11 +671,20 @@ fn index_keys(e: &Event) -> Vec<(Index, String)> {
             out.push((idx, v.to_owned()));
         }
     };
+    if !positional_id(e) {
+        add(Index::Record, &e.id);
+    }
+    add(Index::Content, &content_id(e, content));
     match &e.detail {
-        Detail::DbOperation(_) => {
-            add(Index::DbRequest, &c.request_id);
-            if !c.trace_id.is_empty() && !c.span_id.is_empty() {
-                add(Index::DbSpan, &format!("{}:{}", c.trace_id, c.span_id));
+        Detail::DbOperation(db) => {
+            for call in call_ids(e) {
+                if is_keyless(e) {
+                    add(Index::DbKeyless, &call);
+                } else {
+                    add(Index::DbKeyed, &call);
+                    add(Index::DbCall, &call_key(&call, db, &db.key));
+                    add(Index::DbCallAny, &call_any(&call, db));
+                }
             }
             if c.link == LinkMethod::None {
                 add(Index::DbTrace, &c.trace_id);
@@ -628,6 +704,67 @@ fn index_keys(e: &Event) -> Vec<(Index, String)> {
         _ => {}
     }
     out
+}
+
+/// The ids a DB call is known by: its AWS request id, else its trace and span id.
+fn call_ids(e: &Event) -> Vec<String> {
+    let c = &e.correlation;
+    let mut out = Vec::new();
+    if !is_placeholder_id(&c.request_id) {
+        out.push(format!("r:{}", c.request_id));
+    }
+    if !is_placeholder_id(&c.trace_id) && !is_placeholder_id(&c.span_id) {
+        out.push(format!("s:{}:{}", c.trace_id, c.span_id));
+    }
+    out
+}
+
+fn call_any(call: &str, db: &DbOperation) -> String {
+    format!("{call}\u{1f}{}\u{1f}{}", db.operation, db.table)
+}
+
+fn call_key(call: &str, db: &DbOperation, key: &BTreeMap<String, String>) -> String {
+    let mut out = call_any(call, db);
+    for (name, value) in key {
+        out.push('\u{1f}');
+        out.push_str(name);
+        out.push('\u{1e}');
+        out.push_str(value);
+    }
+    out
+}
+
+/// Whether an event's id only says where it was read (`har:<file>#<n>`), not which record of
+/// the source it is (`ct:<eventID>`).
+fn positional_id(e: &Event) -> bool {
+    e.id.split_once(':').is_none_or(|(_, rest)| {
+        rest.strip_prefix(e.source.file.as_str())
+            .is_some_and(|r| r.starts_with('#'))
+    })
+}
+
+/// The same kind of event from the same source format.
+fn same_kind(a: &Event, b: &Event) -> bool {
+    a.kind() == b.kind() && a.source.format == b.source.format
+}
+
+/// A fingerprint of what an event says, without where it was read: two inputs holding the same
+/// record give the same one.
+fn fingerprint(e: &Event) -> u64 {
+    let mut h = DefaultHasher::new();
+    e.source.format.hash(&mut h);
+    e.time_ns.hash(&mut h);
+    e.precision_ns.hash(&mut h);
+    e.actor.hash(&mut h);
+    e.correlation.hash(&mut h);
+    e.outcome.hash(&mut h);
+    e.detail.hash(&mut h);
+    e.attributes.hash(&mut h);
+    h.finish()
+}
+
+fn content_id(e: &Event, content: u64) -> String {
+    format!("{}:{content:016x}", e.source.format)
 }
 
 #[cfg(test)]
@@ -702,6 +839,161 @@ mod tests {
             out.push(e);
         }
         (out, c.merged)
+    }
+
+    /// Runs events (given in stream order, with the input each came from) through a
+    /// correlator; returns what left it and the correlator.
+    fn run_inputs(events: Vec<(u32, Event)>, inputs: usize) -> (Vec<Event>, Correlator) {
+        let mut c = Correlator::new(CorrelationOptions::default(), inputs);
+        let mut out = Vec::new();
+        for (i, (input, event)) in events.into_iter().enumerate() {
+            let key = (event.time_ns, i as u64, 0);
+            c.push(Pending { key, input, event });
+            while let Some(e) = c.pop(false) {
+                out.push(e);
+            }
+        }
+        while let Some(e) = c.pop(true) {
+            out.push(e);
+        }
+        (out, c)
+    }
+
+    fn longest_list(c: &Correlator) -> usize {
+        c.index
+            .iter()
+            .flat_map(|m| m.values())
+            .map(VecDeque::len)
+            .max()
+            .unwrap_or(0)
+    }
+
+    #[test]
+    fn an_id_shared_by_thousands_of_events_gathers_a_bounded_few() {
+        // Reproducer: 10k calls of one CloudTrail file sharing a `requestID` were compared with
+        // every earlier one (quadratic). Each is its own call on its own item: none merges,
+        // every one leaves, and no index list grows past MAX_FAN_IN.
+        let n = 3 * MAX_FAN_IN + 5;
+        let events: Vec<(u32, Event)> = (0..n)
+            .map(|i| {
+                let mut e = event(
+                    &format!("ct:{i}"),
+                    T0,
+                    1_000_000_000,
+                    "cloudtrail",
+                    db("PutItem", &format!("o-{i}")),
+                );
+                e.correlation.request_id = "SHARED".into();
+                e.actor.principal = "alice".into();
+                (0, e)
+            })
+            .collect();
+        let mut c = Correlator::new(CorrelationOptions::default(), 1);
+        let mut most = 0;
+        for (i, (input, event)) in events.into_iter().enumerate() {
+            c.push(Pending {
+                key: (T0, i as u64, 0),
+                input,
+                event,
+            });
+            most = most.max(longest_list(&c));
+        }
+        assert_eq!(most, MAX_FAN_IN);
+        // Four lists (keyed calls of the call id, calls of its operation and table, the
+        // principal's and the integration id's unlinked calls) made way for each event past the
+        // bound.
+        assert_eq!(c.crowded, 4 * (n - MAX_FAN_IN) as u64);
+        let mut out = 0;
+        while c.pop(true).is_some() {
+            out += 1;
+        }
+        assert_eq!(out, n);
+        assert_eq!(c.merged, [0]);
+        assert!(c.index.iter().all(HashMap::is_empty));
+    }
+
+    #[test]
+    fn the_same_record_in_two_inputs_is_one_event_and_one_merge() {
+        // Reproducer: a HAR given twice (positional ids `har:<file>#n`) made every request twice,
+        // and concurrent twins looked like races.
+        let har = |file: &str, n: u64, path: &str| {
+            let mut e = event(
+                &format!("har:{file}#{n}"),
+                T0 + n as i64,
+                1_000_000,
+                "har",
+                http("POST", path, 5),
+            );
+            e.source.file = file.to_owned();
+            e.source.record = n;
+            e
+        };
+        let (out, c) = run_inputs(
+            vec![
+                (0, har("a.har", 1, "/orders/1/pay")),
+                (1, har("b.har", 1, "/orders/1/pay")),
+                (0, har("a.har", 2, "/orders/2/pay")),
+                (1, har("b.har", 2, "/orders/2/pay")),
+            ],
+            2,
+        );
+        assert_eq!(
+            out.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+            ["har:a.har#1", "har:a.har#2"]
+        );
+        assert_eq!(c.merged, [0, 2]);
+        assert_eq!(
+            out[0].attributes.get(MERGED_FROM).map(String::as_str),
+            Some("har:b.har#1 (b.har#1)")
+        );
+        // Within one input, two identical requests are two observations (a double submit).
+        let (out, c) = run_inputs(
+            vec![
+                (0, har("a.har", 1, "/orders/1/pay")),
+                (0, {
+                    let mut e = har("a.har", 2, "/orders/1/pay");
+                    e.time_ns = T0 + 1;
+                    e
+                }),
+            ],
+            1,
+        );
+        assert_eq!(out.len(), 2);
+        assert_eq!(c.merged, [0]);
+    }
+
+    #[test]
+    fn a_source_given_id_seen_twice_is_one_event_even_within_one_input() {
+        // Reproducer: the same CloudTrail eventID (an IAM key event: no DB call id to merge on)
+        // in two files gave two events with one id; CloudTrail also delivers at least once, so
+        // one file may repeat it.
+        let key_event = |file: &str| {
+            let mut e = event(
+                "ct:0f7d-11",
+                T0,
+                1_000_000_000,
+                "cloudtrail",
+                Detail::KeyLifecycle(crate::event::KeyLifecycle {
+                    action: crate::event::KeyAction::Created,
+                    key_id: "AKIAEXAMPLE".into(),
+                    owner: "bob".into(),
+                    scopes: Vec::new(),
+                    parent_key_id: String::new(),
+                }),
+            );
+            e.source.file = file.to_owned();
+            e
+        };
+        let (out, c) = run_inputs(
+            vec![
+                (0, key_event("a.json")),
+                (1, key_event("b.json")),
+                (1, key_event("b.json")),
+            ],
+            2,
+        );
+        assert_eq!(out.len(), 1);
+        assert_eq!(c.merged, [0, 2]);
     }
 
     #[test]

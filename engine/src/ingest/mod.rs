@@ -40,7 +40,7 @@ use correlate::{Correlator, Pending};
 use detect::Layout;
 use source::{Line, LineReader, Origin};
 
-pub use correlate::CorrelationOptions;
+pub use correlate::{CorrelationOptions, MAX_FAN_IN, MAX_MERGED_LISTED};
 pub use mapping::{FieldPaths, INPUTS_TABLE, InputMapping, TimeUnit, parse_mappings};
 pub use source::MAX_INPUT_BYTES;
 
@@ -294,6 +294,10 @@ pub struct StreamStats {
     pub db_keyless: u64,
     /// HTTP events that name no principal.
     pub http_anonymous: u64,
+    /// Correlation index entries that made way under an id shared by more than
+    /// [`correlate::MAX_FAN_IN`] buffered events: links and merges under such an id were looked
+    /// for among its most recent events only.
+    pub crowded: u64,
 }
 
 impl StreamStats {
@@ -355,6 +359,7 @@ impl EventStream {
             report.merged = *merged;
             report.events -= (*merged).min(report.events);
         }
+        self.stats.crowded = self.correlator.crowded;
         Ok((self.inputs, self.stats))
     }
 

@@ -154,6 +154,19 @@ pub(super) fn assess(
             );
         }
     }
+    if stats.crowded > 0
+        && (kinds.contains(&EventKind::DbOperation) || kinds.contains(&EventKind::Http))
+    {
+        status = CoverageStatus::Partial;
+        notes.push(format!(
+            "{} correlation entries made way under ids shared by more than {} events at once \
+             (a repeated request, trace or span id): duplicates and links under those ids were \
+             looked for among their {} most recent events only",
+            stats.crowded,
+            crate::ingest::MAX_FAN_IN,
+            crate::ingest::MAX_FAN_IN
+        ));
+    }
     let http = stats.by_kind.get(&EventKind::Http).copied().unwrap_or(0);
     if kinds.contains(&EventKind::Http) && http > 0 && stats.http_anonymous * 2 > http {
         status = CoverageStatus::Partial;

@@ -191,6 +191,11 @@ pub(crate) const RACE_ATTEMPTED: RuleMeta = RuleMeta {
     class: FindingClass::Incident,
 };
 
+/// Most items of one transaction or batch judged together. DynamoDB allows 100 (a
+/// `TransactWriteItems`); a record claiming more is judged in slices of this size, so it cannot
+/// make the rule hold it whole.
+pub(crate) const MAX_GROUP: usize = 1_000;
+
 /// The pack's state for one scan.
 #[derive(Default)]
 pub struct Toctou {
@@ -244,7 +249,9 @@ impl Rule for Toctou {
                     self.flush_group(out);
                     self.db_operation(op, &[], out);
                 } else {
-                    if self.group.first().is_some_and(|g| g.group != op.group) {
+                    if self.group.first().is_some_and(|g| g.group != op.group)
+                        || self.group.len() >= MAX_GROUP
+                    {
                         self.flush_group(out);
                     }
                     self.group.push(op);

@@ -635,3 +635,28 @@ fn a_dense_stream_keeps_at_most_max_held_reads_and_forgets_the_oldest() {
     let newest = format!("orders/order_id=o-{}", checks::MAX_HELD);
     assert_eq!(resources, [newest.as_str()]);
 }
+
+#[test]
+fn a_transaction_claiming_more_items_than_dynamodb_allows_is_judged_in_bounded_slices() {
+    // A hostile record of 100k items once held every item in the rule until the group ended,
+    // past the rule's memory cap. Items beyond MAX_GROUP are judged in slices.
+    let mut rule = Toctou::default();
+    let mut out = Findings::default();
+    let mut most = 0;
+    for i in 0..(MAX_GROUP * 3 + 7) {
+        let id: &'static str = Box::leak(format!("tx/{i}").into_boxed_str());
+        let item: &'static str = Box::leak(format!("d-{i}").into_boxed_str());
+        let event = EventBuilder::db("PutItem", "documents")
+            .key("doc_id", item)
+            .principal("alice")
+            .id(id)
+            .group("tx")
+            .at_ns(1_000)
+            .build();
+        rule.on_event(&event, &mut out);
+        most = most.max(rule.group.len());
+    }
+    assert_eq!(most, MAX_GROUP);
+    rule.finish(&mut out);
+    assert!(rule.group.is_empty());
+}
