@@ -335,3 +335,66 @@ fn the_same_cloudtrail_event_id_in_two_files_is_one_event() {
     ids.dedup();
     assert_eq!(ids.len(), n, "event ids are unique");
 }
+
+#[test]
+fn a_rego_rule_building_a_billion_element_range_is_stopped_by_name_and_the_others_report() {
+    // Reproducer: `numbers.range(1, 1e9)` grew past 9 GB; the 10 s timer never fired (one
+    // builtin call runs to the end of its allocation).
+    let dir = tempfile::tempdir().unwrap();
+    let hungry = dir.path().join("hungry.rego");
+    std::fs::write(
+        &hungry,
+        r#"package tracewarden.rules.hungry
+metadata := {"id": "T-HUNGRY", "title": "hungry", "severity": "low", "confidence": "low", "class": "incident", "owasp": ["API4:2023"]}
+findings contains f if {
+	some e in input.events
+	count(numbers.range(1, 1000000000)) > 0
+	f := {"message": "m", "evidence": [e.id]}
+}
+"#,
+    )
+    .unwrap();
+    let hungry = hungry.display().to_string();
+    let input = fixture("cloudtrail/toctou-positive.json");
+    let run = bounded(
+        &["--rules", &hungry, &input, "--fail-on", "none"],
+        HANG,
+        RSS_MIB,
+    );
+    assert_eq!(run.code, 2, "an incomplete scan: {}", run.stderr);
+    let incomplete = run.report["incomplete"].to_string();
+    assert!(
+        incomplete.contains("T-HUNGRY")
+            && incomplete.contains("numbers.range: 1000000000 elements exceed the bound of 100000"),
+        "{incomplete}"
+    );
+    assert!(
+        findings(&run.report)
+            .iter()
+            .any(|f| f.0.starts_with("TW-TOCTOU")),
+        "the built-in rules still report"
+    );
+
+    // A `sprintf` width that would build a 4 GB string is refused when the rule loads.
+    let wide = dir.path().join("wide.rego");
+    std::fs::write(
+        &wide,
+        r#"package tracewarden.rules.wide
+metadata := {"id": "T-WIDE", "title": "wide", "severity": "low", "confidence": "low", "class": "incident", "owasp": ["API4:2023"]}
+findings contains f if {
+	some e in input.events
+	f := {"message": sprintf("%04000000000d", [1]), "evidence": [e.id]}
+}
+"#,
+    )
+    .unwrap();
+    let wide = wide.display().to_string();
+    let run = crate::common::tracewarden(&["rules", "list", "--rules", &wide]);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: rule pack `{wide}` refused:\n  - formats a `sprintf` field wider than 10000 characters\n"
+        )
+    );
+}

@@ -5,6 +5,7 @@ mod config;
 mod meta;
 mod pack;
 mod rego;
+mod rego_bounds;
 mod rego_input;
 mod wasm;
 

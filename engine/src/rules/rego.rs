@@ -74,6 +74,7 @@ impl RegoRule {
     pub fn load(file: &str, source: &str, config: &PackConfig) -> Result<RegoRule, Vec<String>> {
         let mut engine = Engine::new();
         engine.set_strict_builtin_errors(true);
+        super::rego_bounds::install(&mut engine).map_err(|e| vec![e])?;
         let data = serde_json::json!({ "config": config.to_json() }).to_string();
         Value::from_json_str(&data)
             .and_then(|d| engine.add_data(d))
@@ -192,8 +193,8 @@ fn builtin_problems(engine: &Engine) -> Vec<String> {
     };
     let mut defined = BTreeSet::new();
     let mut called = BTreeSet::new();
-    collect_functions(&ast, &mut defined, &mut called);
     let mut problems = Vec::new();
+    collect_functions(&ast, &mut defined, &mut called, &mut problems);
     for name in called {
         if defined.contains(&name) {
             continue;
@@ -236,10 +237,27 @@ fn collect_functions(
     node: &serde_json::Value,
     defined: &mut BTreeSet<String>,
     called: &mut BTreeSet<String>,
+    problems: &mut Vec<String>,
 ) {
     match node {
         serde_json::Value::Object(map) => {
-            if let Some(name) = map.get("Call").and_then(|c| c.get("fcn")).and_then(path_of) {
+            let call = map.get("Call");
+            if let Some(name) = call.and_then(|c| c.get("fcn")).and_then(path_of) {
+                if name == "sprintf" {
+                    // Its widths make strings of any size: the format must be a literal whose
+                    // widths are in bounds.
+                    let format = call
+                        .and_then(|c| c.pointer("/params/0/String/value"))
+                        .and_then(serde_json::Value::as_str);
+                    match format {
+                        Some(f) => problems.extend(super::rego_bounds::sprintf_width_problem(f)),
+                        None => problems.push(
+                            "calls `sprintf` with a format that is not a string literal (its \
+                             widths could not be bounded)"
+                                .to_owned(),
+                        ),
+                    }
+                }
                 called.insert(name);
             }
             if let Some(name) = map
@@ -250,12 +268,12 @@ fn collect_functions(
                 defined.insert(name);
             }
             for v in map.values() {
-                collect_functions(v, defined, called);
+                collect_functions(v, defined, called, problems);
             }
         }
         serde_json::Value::Array(items) => {
             for v in items {
-                collect_functions(v, defined, called);
+                collect_functions(v, defined, called, problems);
             }
         }
         _ => {}
