@@ -398,3 +398,47 @@ findings contains f if {
         )
     );
 }
+
+#[test]
+fn one_bad_first_line_loses_that_line_not_the_file() {
+    // Reproducers: invalid UTF-8 in line 1, or a first line longer than the 1 MiB detection
+    // peek, made the whole file "unrecognized".
+    let dir = tempfile::tempdir().unwrap();
+    let good = |s: u32| {
+        format!(
+            r#"{{"time":"2026-11-23T09:55:0{s}.000Z","operation":"GetItem","request":{{"TableName":"orders","Key":{{"orderId":{{"S":"o-{s}"}}}}}},"status":200,"principal":"alice"}}"#
+        )
+    };
+    let mut bytes = good(1).replace("alice", "al\u{0}ce").into_bytes();
+    let at = bytes.iter().position(|&b| b == 0).unwrap();
+    bytes[at] = 0xff;
+    bytes.push(b'\n');
+    bytes.extend_from_slice(format!("{}\n", good(2)).as_bytes());
+    let utf8 = dir.path().join("bad-utf8.jsonl");
+    std::fs::write(&utf8, &bytes).unwrap();
+
+    let long = dir.path().join("long-first-line.jsonl");
+    let padded = good(3).replace(
+        r#""status":200"#,
+        &format!(r#""status":200,"pad":"{}""#, "x".repeat(1_200_000)),
+    );
+    std::fs::write(&long, format!("{padded}\n{}\n", good(4))).unwrap();
+
+    let (utf8, long) = (utf8.display().to_string(), long.display().to_string());
+    let run = bounded(&[&utf8, &long, "--fail-on", "none"], HANG, RSS_MIB);
+    let bad = input(&run.report, "bad-utf8.jsonl");
+    assert_eq!(bad["format"], "dynamodb_wire", "{bad}");
+    assert_eq!(
+        (bad["records"].as_u64(), bad["events"].as_u64()),
+        (Some(2), Some(1)),
+        "{bad}"
+    );
+    assert_eq!(bad["errors"][0]["line"], 1, "{bad}");
+    let long = input(&run.report, "long-first-line.jsonl");
+    assert_eq!(long["format"], "dynamodb_wire", "{long}");
+    assert_eq!(
+        (long["records"].as_u64(), long["events"].as_u64()),
+        (Some(2), Some(2)),
+        "{long}"
+    );
+}

@@ -15,6 +15,9 @@ pub const MAX_MESSAGE_BYTES: usize = 8 << 10;
 /// Most bytes of findings (messages, principals, resources, evidence) one rule file may hold
 /// after folding. Only a rule that floods its output reaches it.
 pub const MAX_FINDING_BYTES: usize = 512 << 20;
+/// Evidence records one finding keeps (GitHub code scanning takes at most 1,000 locations per
+/// result); past it the rest are counted in the message.
+pub const MAX_EVIDENCE: usize = 1_000;
 /// Examples kept per weakness site.
 pub const MAX_EXAMPLES: usize = 3;
 /// Principals listed per weakness site (all are counted).
@@ -70,6 +73,12 @@ impl FindingSink {
         pack: &str,
     ) -> Result<(), String> {
         cut_message(&mut raw.message);
+        if raw.evidence.len() > MAX_EVIDENCE {
+            let omitted = raw.evidence.len() - MAX_EVIDENCE;
+            raw.evidence.truncate(MAX_EVIDENCE);
+            raw.message
+                .push_str(&format!(" ({omitted} more evidence records omitted)"));
+        }
         match meta.class {
             FindingClass::Incident => {
                 let finding = raw.complete(meta, pack);
@@ -356,9 +365,9 @@ mod tests {
             sink.add(raw(n, "alice", None), &m, "p").unwrap();
         }
         let mut flood = raw(0, "alice", None);
-        flood.evidence = (0..(1 << 20) / 64 + 1)
+        flood.evidence = (0..MAX_EVIDENCE)
             .map(|i| Evidence {
-                event_id: format!("{i:064}"),
+                event_id: format!("{i:01024}"),
                 role: String::new(),
                 source: String::new(),
             })
@@ -368,6 +377,26 @@ mod tests {
             Err("reported more than 1 MiB of findings (after folding weaknesses by site)".into())
         );
         assert_eq!(sink.into_findings().len(), 1001);
+    }
+
+    #[test]
+    fn evidence_past_its_bound_is_counted_not_kept() {
+        let mut sink = FindingSink::default();
+        let evidence = (0..MAX_EVIDENCE + 5)
+            .map(|i| Evidence {
+                event_id: format!("e{i}"),
+                role: String::new(),
+                source: String::new(),
+            })
+            .collect();
+        let raw = RawFinding {
+            evidence,
+            ..raw(1, "alice", None)
+        };
+        sink.add(raw, &meta(FindingClass::Incident), "p").unwrap();
+        let f = sink.into_findings();
+        assert_eq!(f[0].evidence.len(), MAX_EVIDENCE);
+        assert_eq!(f[0].message, "write 1 (5 more evidence records omitted)");
     }
 
     #[test]

@@ -33,16 +33,11 @@ pub(super) fn detect(
     forced: Option<InputFormat>,
     mappings: &[super::mapping::InputMapping],
 ) -> Result<(InputFormat, Layout), String> {
-    // Detection looks at the text before the first invalid UTF-8 byte: a bad line further on is
-    // that line's error, reported when it is read.
-    let (valid, bad_at) = match std::str::from_utf8(prefix) {
-        Ok(s) => (s, None),
-        Err(e) => (
-            std::str::from_utf8(prefix.get(..e.valid_up_to()).unwrap_or_default()).unwrap_or(""),
-            Some(e.valid_up_to()),
-        ),
-    };
-    let text = valid.trim_start();
+    // An invalid UTF-8 byte is its line's error, reported when that line is read: detection reads
+    // past it (as U+FFFD), so one bad byte in line 1 does not make the whole file unrecognized.
+    let bad_at = std::str::from_utf8(prefix).err().map(|e| e.valid_up_to());
+    let lossy = String::from_utf8_lossy(prefix);
+    let text = lossy.trim_start();
     // The document's top-level members, wherever they stand (exporters put metadata first).
     let members: Vec<&str> = super::json_scan::members(text)
         .into_iter()
@@ -50,10 +45,16 @@ pub(super) fn detect(
         .collect();
     let has = |name: &str| members.contains(&name);
     // The first line holding a JSON object: a JSON-lines input may open with a damaged record.
+    // A first line longer than the peek is judged by the members that fit in it.
     let first_line: Option<Map<String, Value>> = text
         .lines()
         .take(DETECT_LINES)
-        .find_map(|l| serde_json::from_str(l).ok());
+        .find_map(|l| serde_json::from_str(l).ok())
+        .or_else(|| {
+            (!text.contains('\n') && prefix.len() >= super::source::PEEK_BYTES)
+                .then(|| partial_object(text))
+                .flatten()
+        });
     // Whether the very first line is a whole JSON object (JSON lines, not a pretty document).
     let first_line_is_object = text
         .lines()
@@ -151,6 +152,29 @@ pub(super) fn detect(
     }
 }
 
+/// The top-level members of an object cut short by the end of the peek: those whose value fits
+/// are parsed, the one cut short is `null`.
+fn partial_object(text: &str) -> Option<Map<String, Value>> {
+    let members = super::json_scan::members(text);
+    if members.is_empty() {
+        return None;
+    }
+    let mut out = Map::new();
+    for (name, at) in members {
+        let value = text
+            .get(at..)
+            .and_then(|rest| {
+                serde_json::Deserializer::from_str(rest)
+                    .into_iter::<Value>()
+                    .next()?
+                    .ok()
+            })
+            .unwrap_or(Value::Null);
+        out.insert(name.to_owned(), value);
+    }
+    Some(out)
+}
+
 /// The first element of a JSON array, if it is an object that fits in the peeked text.
 fn first_array_object(text: &str) -> Option<Map<String, Value>> {
     let rest = text.strip_prefix('[')?.trim_start();
@@ -229,6 +253,37 @@ mod tests {
         assert_eq!(
             detect(b"{\"a\":1}\n\xff\xfe rest of a binary file", None, &[]),
             Err("invalid UTF-8 at byte 8: expected JSON text".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_bad_byte_in_line_one_is_that_lines_error_not_the_files() {
+        // Reproducer: invalid UTF-8 in line 1 made the whole file "unrecognized".
+        let mut text = b"{\"time\":\"2026-01-01T00:00:00Z\",\"operation\":\"GetItem\",\"note\":\"\xff\",\"request\":{}}\n".to_vec();
+        text.extend_from_slice(
+            b"{\"time\":\"2026-01-01T00:00:01Z\",\"operation\":\"GetItem\",\"request\":{}}\n",
+        );
+        assert_eq!(
+            detect(&text, None, &[]),
+            Ok((InputFormat::DynamoDbWire, Layout::Lines))
+        );
+    }
+
+    #[test]
+    fn a_first_line_longer_than_the_peek_is_judged_by_what_fits() {
+        // Reproducer: a first line over the 1 MiB detection peek made the whole file
+        // "unrecognized".
+        let mut line = String::from(
+            r#"{"eventVersion":"1.08","eventSource":"dynamodb.amazonaws.com","requestParameters":{"pad":""#,
+        );
+        line.push_str(&"x".repeat(super::super::source::PEEK_BYTES));
+        let peek = line
+            .as_bytes()
+            .get(..super::super::source::PEEK_BYTES)
+            .unwrap_or_default();
+        assert_eq!(
+            detect(peek, None, &[]),
+            Ok((InputFormat::CloudTrail, Layout::Lines))
         );
     }
 }

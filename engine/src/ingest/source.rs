@@ -14,7 +14,7 @@ use crate::error::Error;
 pub const MAX_INPUT_BYTES: u64 = 1 << 30;
 
 /// How many bytes of an input are looked at to detect its format.
-const PEEK_BYTES: usize = 1 << 20;
+pub(super) const PEEK_BYTES: usize = 1 << 20;
 
 /// Where an input comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +42,9 @@ pub(super) struct Opened {
     pub prefix: Vec<u8>,
     pub reader: Box<dyn BufRead + Send>,
     pub gzip: bool,
+    /// The file's size on disk, when it is a plain file: a document is read into a buffer of
+    /// that size, without the transient copies of a growing one.
+    pub size: Option<u64>,
 }
 
 /// Opens an input, decompressing gzip, and peeks at its start.
@@ -53,6 +56,13 @@ pub(super) fn open(origin: &Origin) -> Result<Opened, Error> {
         })?),
         Origin::Stdin => Box::new(std::io::stdin()),
         Origin::Unread(_, reason) => return Err(unreadable(origin, reason.clone())),
+    };
+    let size = match origin {
+        Origin::File(path) => std::fs::metadata(path)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len()),
+        _ => None,
     };
     let mut raw = BufReader::new(raw);
     let gzip = raw
@@ -85,6 +95,7 @@ pub(super) fn open(origin: &Origin) -> Result<Opened, Error> {
         prefix,
         reader,
         gzip,
+        size: size.filter(|_| !gzip),
     })
 }
 
@@ -125,6 +136,9 @@ pub(super) fn read_document(
     opened: Opened,
 ) -> Result<(String, Option<String>), Error> {
     let mut data = Vec::new();
+    if let Some(size) = opened.size.filter(|&s| s <= MAX_INPUT_BYTES) {
+        data.reserve_exact(usize::try_from(size).unwrap_or(0).saturating_add(1));
+    }
     let stopped = opened
         .reader
         .take(MAX_INPUT_BYTES + 1)

@@ -154,10 +154,13 @@ impl RulePack {
         match source {
             PackSource::Dir(dir) => {
                 let origin = dir.display().to_string();
-                let manifest =
-                    std::fs::read_to_string(dir.join("pack.toml")).map_err(|e| PackRefusal {
+                let manifest = read_in_dir(dir, "pack.toml")
+                    .and_then(|b| {
+                        String::from_utf8(b).map_err(|_| "`pack.toml` is not UTF-8 text".to_owned())
+                    })
+                    .map_err(|e| PackRefusal {
                         pack: origin.clone(),
-                        problems: vec![format!("cannot read `pack.toml`: {e}")],
+                        problems: vec![e],
                     })?;
                 load_manifest(
                     &origin,
@@ -185,8 +188,14 @@ impl RulePack {
     }
 }
 
-/// Reads `name` inside `dir`, refusing names that would leave it.
+/// Most bytes of one pack file (a WASM component, a Rego module, `pack.toml`).
+pub const MAX_PACK_FILE_BYTES: u64 = 64 << 20;
+
+/// Reads `name` inside `dir`: a relative path that, with every symlink resolved, stays inside the
+/// pack directory and is a regular file of at most [`MAX_PACK_FILE_BYTES`]. Refusals name the file
+/// and the problem, never its content.
 fn read_in_dir(dir: &Path, name: &str) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
     let rel = Path::new(name);
     if !rel
         .components()
@@ -196,7 +205,34 @@ fn read_in_dir(dir: &Path, name: &str) -> Result<Vec<u8>, String> {
             "file `{name}` must be a relative path inside the pack"
         ));
     }
-    std::fs::read(dir.join(rel)).map_err(|e| format!("cannot read `{name}`: {e}"))
+    let root = dir
+        .canonicalize()
+        .map_err(|e| format!("cannot resolve the pack directory: {e}"))?;
+    let resolved = root
+        .join(rel)
+        .canonicalize()
+        .map_err(|e| format!("cannot read `{name}`: {e}"))?;
+    if !resolved.starts_with(&root) {
+        return Err(format!(
+            "file `{name}` resolves outside the pack directory (a symlink to `{}`): refused",
+            resolved.display()
+        ));
+    }
+    let meta = std::fs::metadata(&resolved).map_err(|e| format!("cannot read `{name}`: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!("`{name}` is not a regular file"));
+    }
+    if meta.len() > MAX_PACK_FILE_BYTES {
+        return Err(format!(
+            "`{name}` is {} bytes, over the {MAX_PACK_FILE_BYTES}-byte bound of a pack file",
+            meta.len()
+        ));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(&resolved)
+        .and_then(|f| f.take(MAX_PACK_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| format!("cannot read `{name}`: {e}"))?;
+    Ok(bytes)
 }
 
 fn load_manifest(
@@ -392,6 +428,30 @@ mod tests {
             read_in_dir(dir, "/etc/passwd")
                 .unwrap_err()
                 .contains("inside the pack")
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_out_of_the_pack_is_refused_without_its_content() {
+        // Reproducer: a pack's `rule.rego` linked to `/etc/passwd` was read, and a line of it
+        // appeared in the refusal.
+        let outside = tempfile::tempdir().unwrap();
+        let secret = outside.path().join("secret.rego");
+        std::fs::write(&secret, "root:x:0:0:root:/root:/bin/bash\n").unwrap();
+        let pack = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(&secret, pack.path().join("rule.rego")).unwrap();
+        std::fs::create_dir(pack.path().join("sub")).unwrap();
+        std::fs::write(pack.path().join("sub/inner.rego"), "x").unwrap();
+        std::os::unix::fs::symlink("sub/inner.rego", pack.path().join("inside.rego")).unwrap();
+        let err = read_in_dir(pack.path(), "rule.rego").unwrap_err();
+        assert!(err.contains("resolves outside the pack directory"), "{err}");
+        assert!(!err.contains("root:x"), "{err}");
+        // A symlink that stays inside the pack is followed.
+        assert_eq!(read_in_dir(pack.path(), "inside.rego").unwrap(), b"x");
+        assert_eq!(
+            read_in_dir(pack.path(), "sub").unwrap_err(),
+            "`sub` is not a regular file"
         );
     }
 

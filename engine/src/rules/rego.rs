@@ -81,7 +81,7 @@ impl RegoRule {
             .map_err(|e| vec![format!("cannot give the rule its options: {e}")])?;
         engine
             .add_policy(file.to_owned(), source.to_owned())
-            .map_err(|e| vec![format!("does not parse: {e}")])?;
+            .map_err(|e| vec![format!("does not parse: {}", summary(&e))])?;
         let mut problems = Vec::new();
         let package = match engine.get_packages().ok().as_deref() {
             Some([p])
@@ -121,7 +121,7 @@ impl RegoRule {
                     None
                 }
                 Err(e) => {
-                    problems.push(format!("`metadata` does not evaluate: {e}"));
+                    problems.push(format!("`metadata` does not evaluate: {}", summary(&e)));
                     None
                 }
             };
@@ -138,7 +138,8 @@ impl RegoRule {
             Ok(_) => problems
                 .push("`findings` is not a set (use `findings contains f if { ... }`)".to_owned()),
             Err(e) => problems.push(format!(
-                "`findings` does not evaluate on an empty batch: {e}"
+                "`findings` does not evaluate on an empty batch: {}",
+                summary(&e)
             )),
         }
         engine.set_execution_timer_config(ExecutionTimerConfig {
@@ -168,6 +169,26 @@ impl RegoRule {
             rule_id: self.meta.id.clone(),
             names: Names::new(),
         }
+    }
+}
+
+/// A regorus error without the source lines it quotes: `file:line:col: message`. A refusal names
+/// where and what, never the file's content.
+fn summary(e: &impl std::fmt::Display) -> String {
+    let text = e.to_string();
+    let at = text
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("--> "))
+        .map(str::trim);
+    let message = text
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("error: "))
+        .map(str::trim);
+    match (at, message) {
+        (Some(at), Some(message)) => format!("{at}: {message}"),
+        (None, Some(message)) => message.to_owned(),
+        // No quoted source: the first line is the message.
+        _ => text.lines().next().unwrap_or_default().to_owned(),
     }
 }
 
@@ -322,7 +343,7 @@ impl RegoSession {
         let value = self
             .engine
             .eval_rule(self.findings_path.clone())
-            .map_err(|e| format!("evaluation failed: {e}"))?;
+            .map_err(|e| format!("evaluation failed: {}", summary(&e)))?;
         let set = match &value {
             Value::Set(set) => set,
             Value::Undefined => return Ok(Vec::new()),
