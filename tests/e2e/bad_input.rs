@@ -243,3 +243,52 @@ fn fifos_and_symlink_loops_in_a_directory_are_reported_not_read() {
     let strict = tracewarden(&["scan", "--strict", &dir.path().display().to_string()]);
     assert_eq!(strict.code, 2, "{}", strict.stderr);
 }
+
+#[test]
+fn a_named_symlink_loop_is_an_input_not_read_and_a_named_fifo_is_read() {
+    // Reproducer: a symlink loop named on the command line aborted the scan with no report.
+    let dir = tempfile::tempdir().unwrap();
+    let looping = dir.path().join("loop");
+    std::os::unix::fs::symlink(&looping, &looping).unwrap();
+    let looping = looping.display().to_string();
+    let trail = crate::common::fixture("cloudtrail/toctou-positive.json");
+    let run = tracewarden(&["scan", "--format", "json", &looping, &trail]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(report["complete"], false);
+    let incomplete = report["incomplete"].to_string();
+    assert!(
+        incomplete.contains(&format!("`{looping}` was not read: cannot be read: ")),
+        "{incomplete}"
+    );
+    assert!(report["summary"]["events"].as_u64().unwrap() > 0);
+    // A path that does not exist stays a usage error (a typo), before any work.
+    let missing = dir.path().join("missing.json").display().to_string();
+    assert_eq!(tracewarden(&["scan", &missing]).code, 2);
+
+    // A FIFO named on the command line is read like standard input.
+    let fifo = dir.path().join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let writer = {
+        let fifo = fifo.clone();
+        let text = std::fs::read(&trail).unwrap();
+        std::thread::spawn(move || std::fs::write(fifo, text).unwrap())
+    };
+    let run = tracewarden(&[
+        "scan",
+        "--format",
+        "json",
+        "--fail-on",
+        "none",
+        &fifo.display().to_string(),
+    ]);
+    writer.join().unwrap();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(report["complete"], true);
+    assert_eq!(report["inputs"][0]["format"], "cloudtrail");
+}

@@ -423,15 +423,17 @@ fn expand_in(path: &Path, files: &mut Vec<(Origin, bool)>, named: bool) -> Resul
         source,
     };
     let unread = |files: &mut Vec<(Origin, bool)>, reason: String| {
-        files.push((Origin::Unread(path.to_owned(), reason), false));
+        files.push((Origin::Unread(path.to_owned(), reason), named));
     };
     let meta = match std::fs::metadata(path) {
         Ok(meta) => meta,
-        Err(e) if !named => {
+        // A path the user typed that does not exist is a usage error; one that exists and
+        // cannot be read (permissions, a symlink loop) is an input not read, in the report.
+        Err(e) if named && e.kind() == std::io::ErrorKind::NotFound => return Err(io(e)),
+        Err(e) => {
             unread(files, format!("cannot be read: {e}"));
             return Ok(());
         }
-        Err(e) => return Err(io(e)),
     };
     if !meta.is_dir() {
         if !named && !meta.is_file() {
@@ -450,11 +452,10 @@ fn expand_in(path: &Path, files: &mut Vec<(Origin, bool)>, named: bool) -> Resul
     });
     let mut entries = match listed {
         Ok(entries) => entries,
-        Err(e) if !named => {
+        Err(e) => {
             unread(files, format!("directory cannot be read: {e}"));
             return Ok(());
         }
-        Err(e) => return Err(io(e)),
     };
     entries.sort();
     for e in entries {
