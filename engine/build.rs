@@ -4,6 +4,8 @@
 //! WASM rule crates are compiled for `wasm32-wasip2` by a nested cargo with its own target
 //! directory (sharing ours would deadlock on its lock) and without the outer build's host flags
 //! and wrappers.
+//!
+//! Without the `rules` feature there is no rule host to embed packs in, and nothing is built.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -12,6 +14,10 @@ use std::process::Command;
 use sha2::{Digest, Sha256};
 
 fn main() -> Result<(), String> {
+    if std::env::var_os("CARGO_FEATURE_RULES").is_none() {
+        println!("cargo:rerun-if-changed=build.rs");
+        return Ok(());
+    }
     let manifest_dir = PathBuf::from(env("CARGO_MANIFEST_DIR")?);
     let root = manifest_dir
         .parent()

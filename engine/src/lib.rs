@@ -9,6 +9,9 @@
 //!
 //! The library never prints and never exits; errors are [`Error`] values.
 //!
+//! The rule hosts, findings, reports and [`scan`] need the default feature `rules` (wasmtime,
+//! regorus, the built-in packs); without it the crate is [`ingest`] and [`enrich`] alone.
+//!
 //! ```no_run
 //! use tracewarden::{RuleSet, RuleSetOptions, ScanOptions, ReportFormat};
 //!
@@ -22,25 +25,33 @@ pub mod catalog;
 pub mod enrich;
 mod error;
 pub mod event;
+#[cfg(feature = "rules")]
 mod finding;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ingest;
+#[cfg(feature = "rules")]
 pub mod report;
+#[cfg(feature = "rules")]
 pub mod rules;
 mod time;
 
-use std::path::PathBuf;
-
 pub use error::{Error, InputError, PackRefusal};
 pub use event::Event;
+#[cfg(feature = "rules")]
 pub use finding::{
     Evidence, Example, Finding, MAX_EXAMPLES, MAX_FINDING_BYTES, MAX_LISTED_PRINCIPALS,
     MAX_MESSAGE_BYTES, Site,
 };
 pub use ingest::{IngestOptions, InputFormat};
+#[cfg(feature = "rules")]
 pub use report::{Report, ReportFormat};
+#[cfg(feature = "rules")]
 pub use rules::{RuleSet, RuleSetOptions, Severity};
 
 /// Options of a scan.
+#[cfg(feature = "rules")]
 #[derive(Debug, Clone)]
 pub struct ScanOptions {
     /// How inputs are read.
@@ -49,6 +60,7 @@ pub struct ScanOptions {
     pub threads: usize,
 }
 
+#[cfg(feature = "rules")]
 impl Default for ScanOptions {
     fn default() -> Self {
         ScanOptions {
@@ -59,7 +71,12 @@ impl Default for ScanOptions {
 }
 
 /// Reads `inputs`, runs `rules` over their events and reports.
-pub fn scan(inputs: &[PathBuf], rules: &RuleSet, options: &ScanOptions) -> Result<Report, Error> {
+#[cfg(feature = "rules")]
+pub fn scan(
+    inputs: &[std::path::PathBuf],
+    rules: &RuleSet,
+    options: &ScanOptions,
+) -> Result<Report, Error> {
     let mut stream = ingest::open(inputs, &options.ingest)?;
     let enriched = enrich::Enricher::new(rules.ownership()).wrap(stream.by_ref());
     let outcome = rules.run(enriched, options.threads);

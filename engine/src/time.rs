@@ -1,7 +1,7 @@
 //! Log time: parsing the timestamps formats write and printing them back. "Now" is always the
 //! log's time, never the clock.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::DateTime;
 
 /// Parses an RFC 3339 timestamp to Unix ns.
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
@@ -10,9 +10,11 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
         .and_then(|t| t.timestamp_nanos_opt())
 }
 
-/// Formats Unix ns as RFC 3339 UTC, with as many fraction digits as needed.
+/// Formats Unix ns as RFC 3339 UTC, with as many fraction digits as needed (findings' times).
+#[cfg(feature = "rules")]
 pub fn format_rfc3339(ns: i64) -> String {
-    DateTime::<Utc>::from_timestamp_nanos(ns).to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    DateTime::<chrono::Utc>::from_timestamp_nanos(ns)
+        .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 
 #[cfg(test)]

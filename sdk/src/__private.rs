@@ -52,18 +52,24 @@ pub fn configure<R: Rule>(
 pub fn on_events<R: Rule>(state: &RefCell<Option<R>>, batch: &wire::Batch) -> Vec<wire::Finding> {
     let mut state = state.borrow_mut();
     let rule = state.get_or_insert_with(R::default);
+    let mut out = Findings::default();
+    for event in batch_events(batch) {
+        rule.on_event(&event, &mut out);
+    }
+    out.into_vec().into_iter().map(|f| f.into_wire()).collect()
+}
+
+/// The events of a batch as the borrowed views a rule reads, in order: what `on_events` feeds
+/// a rule, and what the engine's fuzz targets compare its encoder's output with.
+pub fn batch_events(batch: &wire::Batch) -> impl Iterator<Item = Event<'_>> {
     let strings = Strings {
         blob: &batch.strings,
         offsets: &batch.offsets,
     };
-    let mut out = Findings::default();
-    for e in &batch.events {
-        rule.on_event(
-            &Event::from_wire(e, &batch.pairs, &batch.objects, strings),
-            &mut out,
-        );
-    }
-    out.into_vec().into_iter().map(|f| f.into_wire()).collect()
+    batch
+        .events
+        .iter()
+        .map(move |e| Event::from_wire(e, &batch.pairs, &batch.objects, strings))
 }
 
 /// `finish` export.

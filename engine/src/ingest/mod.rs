@@ -19,6 +19,7 @@ mod detect;
 mod dynamodb;
 mod events;
 mod fields;
+pub(crate) mod fuzzing;
 mod har;
 pub(crate) mod http;
 mod inventory;
