@@ -1,0 +1,34 @@
+//! The WASM batch round trip: events read from any input (detected) and enriched, encoded by the
+//! host's encoder (`engine/src/rules/wasm/batch.rs`) into two consecutive batches of one encoder,
+//! as the host sends them, and decoded by the SDK (`sdk/src/event.rs`) as a rule reads them, are
+//! the engine's events field by field; the string table holds each string once.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use tracewarden::Event;
+use tracewarden::enrich::{Enricher, OwnershipSettings};
+use tracewarden::fuzzing::BatchEncoder;
+
+fuzz_target!(|data: &[u8]| {
+    let read = tracewarden_fuzz::read_bytes(data, None);
+    let settings = OwnershipSettings::default();
+    let mut enricher = Enricher::new(&settings);
+    let events: Vec<Event> = read
+        .events
+        .into_iter()
+        .map(|mut e| {
+            enricher.enrich(&mut e);
+            e
+        })
+        .collect();
+    let split = data.len() % (events.len() + 1);
+    let (first, second) = events.split_at(split);
+    let mut encoder = BatchEncoder::default();
+    for batch in [first, second] {
+        let encoded = encoder
+            .encode(batch)
+            .expect("a fuzz input's batch fits the wire");
+        tracewarden_fuzz::assert_batch(encoded, batch);
+    }
+});
