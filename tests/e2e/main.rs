@@ -19,6 +19,7 @@ mod hostile;
 mod inputs;
 mod keys;
 mod packs;
+mod properties;
 mod sandbox;
 mod scan;
 mod toctou;
