@@ -20,6 +20,7 @@ mod inputs;
 mod keys;
 mod packs;
 mod properties;
+mod regressions;
 mod sandbox;
 mod scan;
 mod toctou;
