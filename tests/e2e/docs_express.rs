@@ -65,7 +65,8 @@ fn scan() -> Value {
 fn every_incident_of_the_second_app_is_found_and_no_look_alike_is_blamed() {
     let report = scan();
     // Every record of every recording is read: the pino request log (its own dialect) and
-    // CloudTrail merge into the DynamoDB HAR's events, the HAR into the server spans.
+    // CloudTrail merge into the DynamoDB HAR's events, the HAR into the server spans, and each
+    // DynamoDB client span into its call once the merged record names the span's ids.
     let counts: Vec<(String, u64, u64, u64)> = report["inputs"]
         .as_array()
         .unwrap()
@@ -92,7 +93,7 @@ fn every_incident_of_the_second_app_is_found_and_no_look_alike_is_blamed() {
     assert_eq!(
         counts,
         [
-            c("app-otlp.json", 255, 255, 0),
+            c("app-otlp.json", 255, 77, 178),
             c("app-requests.jsonl", 178, 0, 178),
             c("app.har", 77, 0, 77),
             c("cloudtrail.json", 178, 0, 178),

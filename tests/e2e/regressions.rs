@@ -30,7 +30,6 @@ fn assert_ids_unique(read: &Ingested) {
 /// the buffered events, and an event older than the window leaves the buffer only when the
 /// stream is next read.
 #[test]
-#[ignore = "issue 13: correlation matches buffered events older than its window (engine/src/ingest/correlate.rs)"]
 fn merging_does_not_depend_on_the_records_between() {
     let alone = read("same-call-an-hour-apart.jsonl");
     let between = read("same-call-an-hour-apart-call-between.jsonl");
@@ -56,7 +55,6 @@ fn merging_does_not_depend_on_the_records_between() {
 /// second a span id with the third. Merged greedily in time order, the third joins the first
 /// and the second stays apart; read again, the merged event takes in the second.
 #[test]
-#[ignore = "issue 13: correlation merges greedily, not to a fixed point (engine/src/ingest/correlate.rs)"]
 fn normalize_output_reads_back_as_the_same_events() {
     let events = read("merges-depend-on-order.jsonl").events;
     let dir = tempfile::tempdir().unwrap();
@@ -77,7 +75,6 @@ fn normalize_output_reads_back_as_the_same_events() {
 /// Found by the `otlp` target: an HTTP server span and a DynamoDB client span with the same
 /// trace and span ids (a broken or hostile exporter) become two events with one id.
 #[test]
-#[ignore = "issue 13: the same source id on events of two kinds (engine/src/ingest/correlate.rs)"]
 fn a_span_id_names_one_event() {
     assert_ids_unique(&read("one-span-id-two-kinds.jsonl"));
 }

@@ -138,7 +138,7 @@ impl Correlator {
     pub(super) fn push(&mut self, p: Pending) {
         self.newest = self.newest.max(p.key.0);
         let content = fingerprint(&p.event);
-        let keys = match self.duplicates_of(&p.event, content, p.input) {
+        let mut keys = match self.duplicates_of(&p.event, content, p.input) {
             Some(targets) => self.merge(p, content, targets),
             None => {
                 let key = p.key;
@@ -146,6 +146,21 @@ impl Correlator {
                 vec![key]
             }
         };
+        // A merge fills gaps (a trace id, a span id) that may match another buffered record of
+        // the call: merge to a fixed point, so the result does not depend on arrival order and
+        // reading `normalize`'s output again merges nothing more.
+        while let [key] = keys[..] {
+            let Some((input, event, content)) = self.remove(key) else {
+                break;
+            };
+            match self.duplicates_of(&event, content, input) {
+                Some(targets) => keys = self.merge(Pending { key, input, event }, content, targets),
+                None => {
+                    self.insert(key, input, event, content);
+                    break;
+                }
+            }
+        }
         for key in keys {
             self.link(key);
         }
@@ -207,16 +222,19 @@ impl Correlator {
         self.buffer.get(key).map(|s| &s.event)
     }
 
-    /// Buffered events indexed under `(idx, value)`, in stream order; at most [`MAX_FAN_IN`].
+    /// Buffered events indexed under `(idx, value)` within the window of the newest event, in
+    /// stream order; at most [`MAX_FAN_IN`]. An event older than the window is only waiting to
+    /// leave: matching it would make a merge depend on when the stream is next read.
     fn candidates(&self, idx: Index, value: &str) -> Vec<Key> {
         if is_placeholder_id(value) {
             return Vec::new();
         }
+        let oldest = self.newest.saturating_sub(self.options.window_ns);
         let mut keys: Vec<Key> = self
             .index
             .get(idx as usize)
             .and_then(|map| map.get(value))
-            .map(|l| l.iter().copied().collect())
+            .map(|l| l.iter().copied().filter(|k| k.0 >= oldest).collect())
             .unwrap_or_default();
         keys.sort_unstable();
         keys.dedup();

@@ -278,6 +278,56 @@ pub struct EventStream {
     inputs: Vec<InputReport>,
     flushing: bool,
     stats: StreamStats,
+    ids: UniqueIds,
+}
+
+/// Ids the stream released lately: an event whose id one of them already took is renamed
+/// `<id>~2` (`~3`…), so evidence names one event. Records with one id within the correlation
+/// window are merged; this catches the rest (one id on events of two kinds, or on records further
+/// apart than the window) without remembering every id of a 10 GB input: two generations of at
+/// most [`UniqueIds::GENERATION`] id hashes each.
+#[derive(Default)]
+struct UniqueIds {
+    current: std::collections::HashSet<u64>,
+    previous: std::collections::HashSet<u64>,
+}
+
+impl UniqueIds {
+    /// Ids remembered per generation: ids are unique among at least the last this many events.
+    const GENERATION: usize = 1 << 20;
+
+    fn hash(id: &str) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        id.hash(&mut h);
+        h.finish()
+    }
+
+    fn seen(&self, h: u64) -> bool {
+        self.current.contains(&h) || self.previous.contains(&h)
+    }
+
+    /// Makes `e`'s id one the stream has not released lately; true when it was renamed.
+    fn claim(&mut self, e: &mut Event) -> bool {
+        let mut h = Self::hash(&e.id);
+        let renamed = self.seen(h);
+        if renamed {
+            let base = std::mem::take(&mut e.id);
+            for n in 2u64.. {
+                let candidate = format!("{base}~{n}");
+                h = Self::hash(&candidate);
+                if !self.seen(h) {
+                    e.id = candidate;
+                    break;
+                }
+            }
+        }
+        if self.current.len() >= Self::GENERATION {
+            self.previous = std::mem::take(&mut self.current);
+        }
+        self.current.insert(h);
+        renamed
+    }
 }
 
 /// What the stream carried, for coverage statements.
@@ -299,6 +349,8 @@ pub struct StreamStats {
     /// [`correlate::MAX_FAN_IN`] buffered events: links and merges under such an id were looked
     /// for among its most recent events only.
     pub crowded: u64,
+    /// Events renamed `<id>~N` because an event released before took their id.
+    pub renamed: u64,
 }
 
 impl StreamStats {
@@ -332,7 +384,10 @@ impl Iterator for EventStream {
 
     fn next(&mut self) -> Option<Event> {
         loop {
-            if let Some(e) = self.correlator.pop(self.flushing) {
+            if let Some(mut e) = self.correlator.pop(self.flushing) {
+                if self.ids.claim(&mut e) {
+                    self.stats.renamed += 1;
+                }
                 self.stats.count(&e);
                 return Some(e);
             }
@@ -407,6 +462,7 @@ pub fn open(paths: &[PathBuf], options: &IngestOptions) -> Result<EventStream, E
         inputs,
         flushing: false,
         stats: StreamStats::default(),
+        ids: UniqueIds::default(),
     })
 }
 
