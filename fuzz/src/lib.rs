@@ -5,11 +5,11 @@
 //! Inputs go through a file and [`tracewarden::ingest::open`], the path a scan takes (gzip, the
 //! detection peek, line or document reading, sorting, correlation), rather than a side door.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use tracewarden::event::{self, Event, EventKind};
+use tracewarden::event::{self, Event};
 use tracewarden::ingest::{
     self, CorrelationOptions, IngestOptions, InputReport, MALFORMED, MAX_LISTED_ERRORS, StreamStats,
 };
@@ -84,8 +84,8 @@ pub fn check_reader(data: &[u8], format: Option<InputFormat>) -> Read {
 
 /// Every record is accounted for (`records = events + merged + skipped`, skipped by reason), every
 /// listed error names the file and a record that was read, the stream yields the events counted,
-/// and (except for events input, which keeps its sources) every event names the file, its format
-/// and a record of it, in time order with distinct ids.
+/// and every event leaves in time order; except for events input, which keeps its sources, each
+/// names the file, its format and a record of it, under an id of its own.
 pub fn assert_accounted(read: &Read, forced: Option<InputFormat>) {
     let r = &read.report;
     let name = &read.path;
@@ -157,8 +157,7 @@ pub fn assert_accounted(read: &Read, forced: Option<InputFormat>) {
         return;
     }
     let format = r.format.map(|f| f.as_str()).unwrap_or_default();
-    let window = CorrelationOptions::default().window_ns.unsigned_abs();
-    let mut ids: HashMap<&str, Vec<(i64, EventKind)>> = HashMap::new();
+    let mut ids = HashSet::new();
     for e in &read.events {
         assert_eq!(&e.source.file, name, "`{}` names its file", e.id);
         assert_eq!(e.source.format, format, "`{}` names its format", e.id);
@@ -171,15 +170,7 @@ pub fn assert_accounted(read: &Read, forced: Option<InputFormat>) {
         );
         assert_ne!(e.source.line, Some(0), "lines are 1-based: `{}`", e.id);
         assert!(!e.id.is_empty(), "an event has an id: {e:?}");
-        let seen = ids.entry(&e.id).or_default();
-        let repeated = if correlation_is_checked_in_part() {
-            seen.iter()
-                .any(|&(t, kind)| kind == e.kind() && e.time_ns.abs_diff(t) <= window)
-        } else {
-            !seen.is_empty()
-        };
-        assert!(!repeated, "two events of one input are `{}`", e.id);
-        seen.push((e.time_ns, e.kind()));
+        assert!(ids.insert(&e.id), "two events of one input are `{}`", e.id);
     }
 }
 
@@ -240,14 +231,12 @@ pub fn assert_normalize_round_trip(events: &[Event]) {
         ..CorrelationOptions::default()
     };
     assert_reads_back(&path, events, uncorrelated, "correlation off");
-    if !correlation_is_checked_in_part() {
-        assert_reads_back(
-            &path,
-            events,
-            CorrelationOptions::default(),
-            "correlation on",
-        );
-    }
+    assert_reads_back(
+        &path,
+        events,
+        CorrelationOptions::default(),
+        "correlation on",
+    );
 }
 
 fn assert_reads_back(path: &Path, events: &[Event], correlation: CorrelationOptions, how: &str) {
@@ -274,16 +263,4 @@ fn assert_reads_back(path: &Path, events: &[Event], correlation: CorrelationOpti
             "event {i} changed through normalize and back ({how})"
         );
     }
-}
-
-/// Whether correlation's invariants are checked in part, as until issue 13's correlation
-/// fixes land (`engine/src/ingest/correlate.rs`): correlation finds duplicates among the events
-/// it buffers, which may be older than its window, and merges greedily, so whether two records
-/// merge depends on the records around them (`tests/e2e/regressions.rs`). In part: ids are
-/// unique among events of one kind within the window, and normalize output reads back as the
-/// same events with correlation off. `TRACEWARDEN_FUZZ_CORRELATION=1` checks them whole: ids
-/// unique, and the read back with correlation on too. Remove the exception with the fix.
-fn correlation_is_checked_in_part() -> bool {
-    static IN_PART: OnceLock<bool> = OnceLock::new();
-    *IN_PART.get_or_init(|| std::env::var_os("TRACEWARDEN_FUZZ_CORRELATION").is_none())
 }
