@@ -401,6 +401,9 @@ fn the_same_events_in_any_order_give_the_same_report() {
             for (e, place) in events.iter().zip(placement) {
                 parts[place % spread].push(e);
             }
+            // An empty file is an input that cannot be read: not what this property is about.
+            parts.retain(|part| !part.is_empty());
+            let spread = parts.len();
             let spread_paths: Vec<PathBuf> = (0..spread)
                 .map(|k| dir.path().join(format!("events-{k}.jsonl")))
                 .collect();
