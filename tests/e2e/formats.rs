@@ -889,17 +889,18 @@ fn key_inventories_in_json_and_csv_become_key_lifecycle_events() {
     let json = fixture("inventory/keys.json");
     let wide = fixture("inventory/keys.csv");
     let long = fixture("inventory/changes.csv");
-    // Exports of one inventory list the same key changes: read together, each change is one
-    // event, the copies counted as merged.
+    // Exports of one inventory list the same key changes: read together (in path order:
+    // `changes.csv`, `keys.csv`, `keys.json`), each change is one event, the later copies
+    // counted as merged.
     let run = tracewarden(&["normalize", &json, &wide, &long]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         run.stderr,
         format!(
-            "{json}: 8 records, 7 events, 0 merged, 1 skipped\n\
-             {wide}: 5 records, 1 events, 3 merged, 1 skipped\n\
+            "{json}: 8 records, 4 events, 3 merged, 1 skipped\n\
+             {wide}: 5 records, 3 events, 1 merged, 1 skipped\n\
              \x20 error: `{wide}`: record 3 (line 4): invalid `created` `14/03/2026`: expected an RFC 3339 time or a `YYYY-MM-DD` date\n\
-             {long}: 3 records, 2 events, 1 merged, 0 skipped\n"
+             {long}: 3 records, 3 events, 0 merged, 0 skipped\n"
         )
     );
     let all: Vec<Value> = run

@@ -301,18 +301,23 @@ fn a_capture_given_twice_reports_what_it_reports_once() {
 fn the_same_cloudtrail_event_id_in_two_files_is_one_event() {
     // Reproducer: an IAM key event (no DynamoDB call id to merge on) in two files of a trail
     // gave two events with one id.
-    let one = fixture("cloudtrail/key-lifecycle.json");
     let dir = tempfile::tempdir().unwrap();
-    let copy = dir.path().join("copy.json");
+    let (one, copy) = (
+        dir.path().join("a-trail.json"),
+        dir.path().join("b-copy.json"),
+    );
+    std::fs::copy(fixture("cloudtrail/key-lifecycle.json"), &one).unwrap();
     std::fs::copy(&one, &copy).unwrap();
-    let copy = copy.display().to_string();
-    let run = bounded(&[&one, &copy, "--fail-on", "none"], HANG, RSS_MIB);
+    let (one, copy) = (one.display().to_string(), copy.display().to_string());
+    // Given in either order, the inputs are read in path order: the copy merges into the first.
+    let run = bounded(&[&copy, &one, "--fail-on", "none"], HANG, RSS_MIB);
     let (a, b) = (
-        input(&run.report, "key-lifecycle.json"),
-        input(&run.report, "copy.json"),
+        input(&run.report, "a-trail.json"),
+        input(&run.report, "b-copy.json"),
     );
     assert_eq!(b["events"], 0, "{b}");
     assert_eq!(b["merged"].as_u64(), a["events"].as_u64(), "{b}");
+    assert!(a["events"].as_u64() > Some(0), "{a}");
     let out = dir.path().join("events.jsonl");
     let normalized = Command::new(env!("CARGO_BIN_EXE_tracewarden"))
         .args(["normalize", &one, &copy, "-o"])
@@ -440,5 +445,33 @@ fn one_bad_first_line_loses_that_line_not_the_file() {
         (long["records"].as_u64(), long["events"].as_u64()),
         (Some(2), Some(2)),
         "{long}"
+    );
+}
+
+#[test]
+fn events_of_one_second_give_one_report_whatever_the_command_line_order() {
+    // Found by the order property: events at one time kept the order the files were given in,
+    // so two CloudTrail calls of one second (a read, then a write of that item) in two files
+    // gave TW-TOCTOU-001 in one order and nothing in the other.
+    let dir = tempfile::tempdir().unwrap();
+    let read = cloudtrail_record();
+    let mut write = read.clone();
+    write["eventName"] = json!("PutItem");
+    write["readOnly"] = json!(false);
+    write["eventID"] = json!("e-write");
+    write["requestID"] = json!("R-write");
+    let a = write_json(dir.path(), "a.json", &json!({ "Records": [read] }));
+    let b = write_json(dir.path(), "b.json", &json!({ "Records": [write] }));
+    let report = |args: &[&str]| {
+        let mut report = bounded(args, HANG, RSS_MIB).report;
+        report["inputs"]
+            .as_array_mut()
+            .unwrap()
+            .sort_by_key(|i| i["path"].as_str().unwrap().to_owned());
+        report
+    };
+    assert_eq!(
+        report(&[&a, &b, "--fail-on", "none"]),
+        report(&[&b, &a, "--fail-on", "none"])
     );
 }

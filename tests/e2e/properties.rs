@@ -366,8 +366,9 @@ fn report(rules: &RuleSet, paths: &[PathBuf]) -> String {
 /// The same events give a byte-identical report whatever the order of the files on the command
 /// line and of the records in a file: real formats given in any order, and their normalized
 /// events spread over files, shuffled within each and given in any order. Events of one time
-/// keep their read order (docs/architecture.md), so the calls have a second each: ties are
-/// outside this property.
+/// keep their order within a file (docs/architecture.md), and this shuffles records within
+/// files, so the calls have a second each; ties across files given in either order are
+/// `hostile::events_of_one_second_give_one_report_whatever_the_command_line_order`.
 #[test]
 fn the_same_events_in_any_order_give_the_same_report() {
     let rules = RuleSet::load(&RuleSetOptions::default()).unwrap();

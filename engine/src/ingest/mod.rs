@@ -276,6 +276,8 @@ pub struct EventStream {
     merged: sort::Merged,
     correlator: Correlator,
     inputs: Vec<InputReport>,
+    /// For each input as read (in path order), its place on the command line.
+    order: Vec<usize>,
     flushing: bool,
     stats: StreamStats,
     ids: UniqueIds,
@@ -416,10 +418,14 @@ impl EventStream {
             report.events -= (*merged).min(report.events);
         }
         self.stats.crowded = self.correlator.crowded;
-        Ok((self.inputs, self.stats))
+        let mut given: Vec<(usize, InputReport)> =
+            self.order.into_iter().zip(self.inputs).collect();
+        given.sort_by_key(|(place, _)| *place);
+        Ok((given.into_iter().map(|(_, r)| r).collect(), self.stats))
     }
 
-    /// The inputs' accounting so far (complete except `merged` until the stream is drained).
+    /// The inputs' accounting so far, in the order they are read (by path; complete except
+    /// `merged` until the stream is drained).
     pub fn inputs(&self) -> &[InputReport] {
         &self.inputs
     }
@@ -436,6 +442,15 @@ pub fn open(paths: &[PathBuf], options: &IngestOptions) -> Result<EventStream, E
             expand(p, &mut origins)?;
         }
     }
+    // Read in path order, whatever order the paths were given in: events at one time keep read
+    // order, so this makes the stream (and the report) independent of the command line's order.
+    // The report lists inputs as given.
+    let mut order: Vec<usize> = (0..origins.len()).collect();
+    order.sort_by_key(|&i| origins.get(i).map(|(o, _)| o.name()));
+    let origins: Vec<(Origin, bool)> = order
+        .iter()
+        .filter_map(|&i| origins.get(i).cloned())
+        .collect();
     let mut sorter = sort::Sorter::new(options.sort_budget);
     let mut inputs = Vec::new();
     let mut seq = 0u64;
@@ -460,6 +475,7 @@ pub fn open(paths: &[PathBuf], options: &IngestOptions) -> Result<EventStream, E
         merged: sorter.into_merged(),
         correlator: Correlator::new(options.correlation, inputs.len()),
         inputs,
+        order,
         flushing: false,
         stats: StreamStats::default(),
         ids: UniqueIds::default(),
