@@ -137,19 +137,25 @@ impl Correlator {
     /// Adds the next event of the stream.
     pub(super) fn push(&mut self, p: Pending) {
         self.newest = self.newest.max(p.key.0);
-        let content = fingerprint(&p.event);
-        let mut keys = match self.duplicates_of(&p.event, content, p.input) {
-            Some(targets) => self.merge(p, content, targets),
+        // Only an event whose id says where it was read needs its content to find its twin in
+        // another input; a source-given id finds it by the id.
+        let content = if positional_id(&p.event) {
+            fingerprint(&p.event)
+        } else {
+            0
+        };
+        let (mut keys, merged) = match self.duplicates_of(&p.event, content, p.input) {
+            Some(targets) => (self.merge(p, content, targets), true),
             None => {
                 let key = p.key;
                 self.insert(key, p.input, p.event, content);
-                vec![key]
+                (vec![key], false)
             }
         };
         // A merge fills gaps (a trace id, a span id) that may match another buffered record of
         // the call: merge to a fixed point, so the result does not depend on arrival order and
         // reading `normalize`'s output again merges nothing more.
-        while let [key] = keys[..] {
+        while merged && let [key] = keys[..] {
             let Some((input, event, content)) = self.remove(key) else {
                 break;
             };
@@ -253,14 +259,15 @@ impl Correlator {
         {
             return Some(vec![k]);
         }
-        if let Some(k) = self
-            .candidates(Index::Content, &content_id(e, content))
-            .into_iter()
-            .find(|k| {
-                self.buffer.get(k).is_some_and(|o| {
-                    o.input != input && o.content == content && same_kind(&o.event, e)
+        if positional_id(e)
+            && let Some(k) = self
+                .candidates(Index::Content, &content_id(e, content))
+                .into_iter()
+                .find(|k| {
+                    self.buffer.get(k).is_some_and(|o| {
+                        o.input != input && o.content == content && same_kind(&o.event, e)
+                    })
                 })
-            })
         {
             return Some(vec![k]);
         }
@@ -689,10 +696,11 @@ fn index_keys(e: &Event, content: u64) -> Vec<(Index, String)> {
             out.push((idx, v.to_owned()));
         }
     };
-    if !positional_id(e) {
+    if positional_id(e) {
+        add(Index::Content, &content_id(e, content));
+    } else {
         add(Index::Record, &e.id);
     }
-    add(Index::Content, &content_id(e, content));
     match &e.detail {
         Detail::DbOperation(db) => {
             for call in call_ids(e) {
