@@ -355,3 +355,58 @@ fn conditional_writes_and_denied_writes_raise_nothing() {
         ]
     );
 }
+
+#[test]
+fn several_formats_are_written_into_one_directory_and_jsonl_is_one_finding_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let out_arg = out.display().to_string();
+    let input = fixture("cloudtrail/toctou-positive.json");
+    let run = tracewarden(&[
+        "scan",
+        "--format",
+        "json,jsonl,text",
+        "-o",
+        &out_arg,
+        "--fail-on",
+        "none",
+        &input,
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let mut written: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    written.sort();
+    assert_eq!(written, ["report.json", "report.jsonl", "report.txt"]);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(out.join("report.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!lines.is_empty());
+    assert_eq!(&lines, report["findings"].as_array().unwrap());
+    let text = std::fs::read_to_string(out.join("report.txt")).unwrap();
+    assert_eq!(
+        text,
+        tracewarden(&["scan", "--fail-on", "none", &input]).stdout
+    );
+
+    // Several formats with nowhere to put them is a usage error, before any work.
+    let run = tracewarden(&["scan", "--format", "json,text", &input]);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        "error: several report formats need a directory to write them to: add `-o DIR`\n"
+    );
+    let run = tracewarden(&["scan", "--format", "sarif", &input]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("unknown report format `sarif`: expected one of text, json, jsonl"),
+        "{}",
+        run.stderr
+    );
+}

@@ -84,11 +84,17 @@ struct ScanArgs {
     input: InputArgs,
     #[command(flatten)]
     rules: RulesArgs,
-    /// Report format: text or json.
-    #[arg(long, default_value = "text", value_name = "FORMAT")]
-    format: ReportFormat,
-    /// Write the report to FILE instead of standard output.
-    #[arg(short, long, value_name = "FILE")]
+    /// Report format: text, json or jsonl (one finding per line). Several, comma-separated,
+    /// write `report.txt`, `report.json`, `report.jsonl` into the directory `-o` names.
+    #[arg(
+        long,
+        default_value = "text",
+        value_name = "FORMAT[,FORMAT...]",
+        value_delimiter = ','
+    )]
+    format: Vec<ReportFormat>,
+    /// Write the report to FILE instead of standard output (a directory with several formats).
+    #[arg(short, long, value_name = "FILE|DIR")]
     output: Option<PathBuf>,
     /// Exit 1 when a finding is at or above this severity (info, low, medium, high, critical), or
     /// `none` to exit 0 whatever the findings.
@@ -223,7 +229,39 @@ fn write_output(path: Option<&PathBuf>, text: &str) -> anyhow::Result<()> {
     }
 }
 
+/// Writes `report` in each of `formats`: one to `output` (or standard output), several as
+/// `report.<ext>` files in the directory `output`.
+fn write_reports(
+    report: &tracewarden::Report,
+    formats_given: &[ReportFormat],
+    output: Option<&PathBuf>,
+) -> anyhow::Result<()> {
+    let mut formats: Vec<ReportFormat> = Vec::new();
+    for f in formats_given {
+        if !formats.contains(f) {
+            formats.push(*f);
+        }
+    }
+    match (formats.as_slice(), output) {
+        ([one], output) => write_output(output, &report.render(*one)),
+        (_, None) => {
+            anyhow::bail!("several report formats need a directory to write them to: add `-o DIR`")
+        }
+        (several, Some(dir)) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the directory `{}`", dir.display()))?;
+            for format in several {
+                write_output(Some(&dir.join(format.file_name())), &report.render(*format))?;
+            }
+            Ok(())
+        }
+    }
+}
+
 fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
+    if args.format.len() > 1 && args.output.is_none() {
+        anyhow::bail!("several report formats need a directory to write them to: add `-o DIR`");
+    }
     let rules = load_rules(&args.rules)?;
     let mut options = ScanOptions {
         ingest: ingest_options(&args.input, args.rules.rule_config.as_ref())?,
@@ -233,7 +271,7 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
         options.threads = n.max(1);
     }
     let report = tracewarden::scan(&args.input.inputs, &rules, &options)?;
-    write_output(args.output.as_ref(), &report.render(args.format))?;
+    write_reports(&report, &args.format, args.output.as_ref())?;
 
     let mut not_logs = Vec::new();
     for input in &report.inputs {

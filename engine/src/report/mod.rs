@@ -26,19 +26,48 @@ pub enum ReportFormat {
     Text,
     /// One JSON document.
     Json,
+    /// One finding per line (JSON Lines), in report order: streamable into a log pipeline.
+    Jsonl,
+}
+
+impl ReportFormat {
+    /// Every format, as `--format` names them.
+    pub const ALL: [ReportFormat; 3] =
+        [ReportFormat::Text, ReportFormat::Json, ReportFormat::Jsonl];
+
+    /// Its name on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportFormat::Text => "text",
+            ReportFormat::Json => "json",
+            ReportFormat::Jsonl => "jsonl",
+        }
+    }
+
+    /// The file name a report in this format gets in an output directory.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            ReportFormat::Text => "report.txt",
+            ReportFormat::Json => "report.json",
+            ReportFormat::Jsonl => "report.jsonl",
+        }
+    }
 }
 
 impl std::str::FromStr for ReportFormat {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "text" => Ok(ReportFormat::Text),
-            "json" => Ok(ReportFormat::Json),
-            _ => Err(format!(
-                "unknown report format `{s}`: expected text or json"
-            )),
-        }
+        ReportFormat::ALL
+            .into_iter()
+            .find(|f| f.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = ReportFormat::ALL.iter().map(|f| f.as_str()).collect();
+                format!(
+                    "unknown report format `{s}`: expected one of {}",
+                    names.join(", ")
+                )
+            })
     }
 }
 
@@ -239,6 +268,7 @@ impl Report {
         match format {
             ReportFormat::Text => text::render(self),
             ReportFormat::Json => json::render(self),
+            ReportFormat::Jsonl => json::render_lines(self),
         }
     }
 
