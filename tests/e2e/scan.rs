@@ -365,7 +365,7 @@ fn several_formats_are_written_into_one_directory_and_jsonl_is_one_finding_per_l
     let run = tracewarden(&[
         "scan",
         "--format",
-        "json,jsonl,text",
+        "json,jsonl,text,markdown",
         "-o",
         &out_arg,
         "--fail-on",
@@ -378,7 +378,10 @@ fn several_formats_are_written_into_one_directory_and_jsonl_is_one_finding_per_l
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     written.sort();
-    assert_eq!(written, ["report.json", "report.jsonl", "report.txt"]);
+    assert_eq!(
+        written,
+        ["report.json", "report.jsonl", "report.md", "report.txt"]
+    );
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     let lines: Vec<serde_json::Value> = std::fs::read_to_string(out.join("report.jsonl"))
@@ -405,8 +408,48 @@ fn several_formats_are_written_into_one_directory_and_jsonl_is_one_finding_per_l
     assert_eq!(run.code, 2);
     assert!(
         run.stderr
-            .contains("unknown report format `sarif`: expected one of text, json, jsonl"),
+            .contains("unknown report format `sarif`: expected one of text, json, jsonl, markdown"),
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn the_markdown_report_leads_with_incidents_and_keeps_its_tables_whole() {
+    let input = fixture("recorded/toctou/");
+    let run = tracewarden(&["scan", "--format", "markdown", "--fail-on", "none", &input]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let md = run.stdout;
+    assert!(
+        md.starts_with(
+            "# tracewarden report\n\n**7 incident(s), 23 weakness site(s) (27 occurrence(s))** \
+             from 58 event(s); scan complete.\n\n## Incidents (7)\n"
+        ),
+        "{md}"
+    );
+    let headings: Vec<&str> = md.lines().filter(|l| l.starts_with("## ")).collect();
+    assert_eq!(
+        headings,
+        [
+            "## Incidents (7)",
+            "## Weaknesses (23 sites)",
+            "## Compliance",
+            "## What this scan could not see",
+            "## Inputs"
+        ]
+    );
+    // Every table row has its header's number of cells: log text cannot break a table (pipes
+    // inside values are escaped, line breaks removed).
+    let mut columns = 0;
+    for line in md.lines() {
+        if !line.starts_with('|') {
+            columns = 0;
+            continue;
+        }
+        let cells = line.replace("\\|", "").matches('|').count();
+        if columns == 0 {
+            columns = cells;
+        }
+        assert_eq!(cells, columns, "{line}");
+    }
 }

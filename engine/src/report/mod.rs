@@ -2,6 +2,7 @@
 
 mod coverage;
 mod json;
+mod markdown;
 mod text;
 
 use std::collections::BTreeMap;
@@ -28,12 +29,18 @@ pub enum ReportFormat {
     Json,
     /// One finding per line (JSON Lines), in report order: streamable into a log pipeline.
     Jsonl,
+    /// Markdown for a pull-request comment or a CI job summary.
+    Markdown,
 }
 
 impl ReportFormat {
     /// Every format, as `--format` names them.
-    pub const ALL: [ReportFormat; 3] =
-        [ReportFormat::Text, ReportFormat::Json, ReportFormat::Jsonl];
+    pub const ALL: [ReportFormat; 4] = [
+        ReportFormat::Text,
+        ReportFormat::Json,
+        ReportFormat::Jsonl,
+        ReportFormat::Markdown,
+    ];
 
     /// Its name on the command line.
     pub fn as_str(self) -> &'static str {
@@ -41,6 +48,7 @@ impl ReportFormat {
             ReportFormat::Text => "text",
             ReportFormat::Json => "json",
             ReportFormat::Jsonl => "jsonl",
+            ReportFormat::Markdown => "markdown",
         }
     }
 
@@ -50,6 +58,7 @@ impl ReportFormat {
             ReportFormat::Text => "report.txt",
             ReportFormat::Json => "report.json",
             ReportFormat::Jsonl => "report.jsonl",
+            ReportFormat::Markdown => "report.md",
         }
     }
 }
@@ -269,6 +278,7 @@ impl Report {
             ReportFormat::Text => text::render(self),
             ReportFormat::Json => json::render(self),
             ReportFormat::Jsonl => json::render_lines(self),
+            ReportFormat::Markdown => markdown::render(self),
         }
     }
 
