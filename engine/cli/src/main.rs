@@ -229,39 +229,32 @@ fn write_output(path: Option<&PathBuf>, text: &str) -> anyhow::Result<()> {
     }
 }
 
-/// Writes `report` in each of `formats`: one to `output` (or standard output), several as
-/// `report.<ext>` files in the directory `output`.
-fn write_reports(
-    report: &tracewarden::Report,
-    formats_given: &[ReportFormat],
+/// Where each report goes: one format to `output` (or standard output); several, each as
+/// `report.<ext>` in the directory `output`. Checked before the scan starts.
+fn report_targets(
+    formats: &[ReportFormat],
     output: Option<&PathBuf>,
-) -> anyhow::Result<()> {
-    let mut formats: Vec<ReportFormat> = Vec::new();
-    for f in formats_given {
-        if !formats.contains(f) {
-            formats.push(*f);
+) -> anyhow::Result<Vec<(ReportFormat, Option<PathBuf>)>> {
+    let mut unique: Vec<ReportFormat> = Vec::new();
+    for f in formats {
+        if !unique.contains(f) {
+            unique.push(*f);
         }
     }
-    match (formats.as_slice(), output) {
-        ([one], output) => write_output(output, &report.render(*one)),
+    match (unique.as_slice(), output) {
+        ([one], output) => Ok(vec![(*one, output.cloned())]),
         (_, None) => {
             anyhow::bail!("several report formats need a directory to write them to: add `-o DIR`")
         }
-        (several, Some(dir)) => {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create the directory `{}`", dir.display()))?;
-            for format in several {
-                write_output(Some(&dir.join(format.file_name())), &report.render(*format))?;
-            }
-            Ok(())
-        }
+        (several, Some(dir)) => Ok(several
+            .iter()
+            .map(|f| (*f, Some(dir.join(f.file_name()))))
+            .collect()),
     }
 }
 
 fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
-    if args.format.len() > 1 && args.output.is_none() {
-        anyhow::bail!("several report formats need a directory to write them to: add `-o DIR`");
-    }
+    let targets = report_targets(&args.format, args.output.as_ref())?;
     let rules = load_rules(&args.rules)?;
     let mut options = ScanOptions {
         ingest: ingest_options(&args.input, args.rules.rule_config.as_ref())?,
@@ -271,7 +264,13 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
         options.threads = n.max(1);
     }
     let report = tracewarden::scan(&args.input.inputs, &rules, &options)?;
-    write_reports(&report, &args.format, args.output.as_ref())?;
+    if let (true, Some(dir)) = (targets.len() > 1, &args.output) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the directory `{}`", dir.display()))?;
+    }
+    for (format, path) in &targets {
+        write_output(path.as_ref(), &report.render(*format))?;
+    }
 
     let mut not_logs = Vec::new();
     for input in &report.inputs {

@@ -446,7 +446,7 @@ pub fn open(paths: &[PathBuf], options: &IngestOptions) -> Result<EventStream, E
     // order, so this makes the stream (and the report) independent of the command line's order.
     // The report lists inputs as given.
     let mut order: Vec<usize> = (0..origins.len()).collect();
-    order.sort_by_key(|&i| origins.get(i).map(|(o, _)| o.name()));
+    order.sort_by_cached_key(|&i| origins.get(i).map(|(o, _)| o.name()));
     let origins: Vec<(Origin, bool)> = order
         .iter()
         .filter_map(|&i| origins.get(i).cloned())

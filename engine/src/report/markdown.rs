@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::{CoverageStatus, Report};
-use crate::Finding;
 use crate::rules::FindingClass;
 
 /// Findings listed per class; the rest are counted (the JSON report has them all).
@@ -45,19 +44,10 @@ pub(super) fn render(report: &Report) -> String {
 }
 
 fn findings(out: &mut String, report: &Report, class: FindingClass) {
-    let mut list: Vec<&Finding> = report
-        .findings
-        .iter()
-        .filter(|f| f.class == class)
-        .collect();
+    let list = report.by_severity(class);
     if list.is_empty() {
         return;
     }
-    list.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.sort_key().cmp(&b.sort_key()))
-    });
     match class {
         FindingClass::Incident => {
             let _ = writeln!(out, "## Incidents ({})\n", list.len());

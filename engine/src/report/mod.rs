@@ -282,6 +282,19 @@ impl Report {
         }
     }
 
+    /// The findings of `class`, most severe first (then in report order): how the text and
+    /// Markdown reports list them.
+    pub fn by_severity(&self, class: FindingClass) -> Vec<&Finding> {
+        let mut findings: Vec<&Finding> =
+            self.findings.iter().filter(|f| f.class == class).collect();
+        findings.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then_with(|| a.sort_key().cmp(&b.sort_key()))
+        });
+        findings
+    }
+
     /// The highest severity among the findings.
     pub fn max_severity(&self) -> Option<Severity> {
         self.findings.iter().map(|f| f.severity).max()

@@ -13,19 +13,10 @@ pub(super) fn render(report: &Report) -> String {
         (FindingClass::Incident, "incidents"),
         (FindingClass::Weakness, "weaknesses (one finding per site)"),
     ] {
-        let mut findings: Vec<_> = report
-            .findings
-            .iter()
-            .filter(|f| f.class == class)
-            .collect();
+        let findings = report.by_severity(class);
         if findings.is_empty() {
             continue;
         }
-        findings.sort_by(|a, b| {
-            b.severity
-                .cmp(&a.severity)
-                .then_with(|| a.sort_key().cmp(&b.sort_key()))
-        });
         let _ = writeln!(out, "== {} {heading} ==\n", findings.len());
         for f in findings {
             finding(&mut out, f);
