@@ -235,22 +235,21 @@ fn report_targets(
     formats: &[ReportFormat],
     output: Option<&PathBuf>,
 ) -> anyhow::Result<Vec<(ReportFormat, Option<PathBuf>)>> {
-    let mut unique: Vec<ReportFormat> = Vec::new();
+    let (Some(dir), [_, _, ..]) = (output, formats) else {
+        return match formats {
+            [one] => Ok(vec![(*one, output.cloned())]),
+            _ => anyhow::bail!(
+                "several report formats need a directory to write them to: add `-o DIR`"
+            ),
+        };
+    };
+    let mut targets: Vec<(ReportFormat, Option<PathBuf>)> = Vec::new();
     for f in formats {
-        if !unique.contains(f) {
-            unique.push(*f);
+        if !targets.iter().any(|(t, _)| t == f) {
+            targets.push((*f, Some(dir.join(f.file_name()))));
         }
     }
-    match (unique.as_slice(), output) {
-        ([one], output) => Ok(vec![(*one, output.cloned())]),
-        (_, None) => {
-            anyhow::bail!("several report formats need a directory to write them to: add `-o DIR`")
-        }
-        (several, Some(dir)) => Ok(several
-            .iter()
-            .map(|f| (*f, Some(dir.join(f.file_name()))))
-            .collect()),
-    }
+    Ok(targets)
 }
 
 fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
@@ -264,7 +263,7 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
         options.threads = n.max(1);
     }
     let report = tracewarden::scan(&args.input.inputs, &rules, &options)?;
-    if let (true, Some(dir)) = (targets.len() > 1, &args.output) {
+    if let (true, Some(dir)) = (args.format.len() > 1, &args.output) {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the directory `{}`", dir.display()))?;
     }
