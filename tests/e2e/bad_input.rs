@@ -193,11 +193,7 @@ fn fifos_and_symlink_loops_in_a_directory_are_reported_not_read() {
     )
     .unwrap();
     let fifo = dir.path().join("pipe");
-    let made = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap();
-    assert!(made.success());
+    mkfifo(&fifo);
     std::os::unix::fs::symlink(dir.path().join("loop-a"), dir.path().join("loop-b")).unwrap();
     std::os::unix::fs::symlink(dir.path().join("loop-b"), dir.path().join("loop-a")).unwrap();
     let run = tracewarden(&[
@@ -268,11 +264,7 @@ fn a_named_symlink_loop_is_an_input_not_read_and_a_named_fifo_is_read() {
 
     // A FIFO named on the command line is read like standard input.
     let fifo = dir.path().join("pipe");
-    let made = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap();
-    assert!(made.success());
+    mkfifo(&fifo);
     let writer = {
         let fifo = fifo.clone();
         let text = std::fs::read(&trail).unwrap();
@@ -291,4 +283,13 @@ fn a_named_symlink_loop_is_an_input_not_read_and_a_named_fifo_is_read() {
     let report = run.json();
     assert_eq!(report["complete"], true);
     assert_eq!(report["inputs"][0]["format"], "cloudtrail");
+}
+
+/// Makes a named pipe at `path`.
+fn mkfifo(path: &std::path::Path) {
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(made.success());
 }

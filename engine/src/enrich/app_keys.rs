@@ -241,37 +241,18 @@ fn route_changes(h: &Http) -> Vec<KeyLifecycle> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{DbOperation, NamedId, SourceRef};
+    use crate::event::DbOperation;
 
+    /// An anonymous `200` exchange whose response names `returned` ids.
     fn http(method: &str, path: &str, returned: &[(&str, &str)]) -> Event {
         Event {
-            id: "h".into(),
-            time_ns: 1,
-            precision_ns: 1,
-            source: SourceRef {
-                file: "a.har".into(),
-                record: 1,
-                line: None,
-                format: "har".into(),
-            },
             actor: Default::default(),
-            correlation: Default::default(),
-            outcome: Outcome::Success,
-            detail: Detail::Http(Http {
-                method: method.into(),
-                path: path.into(),
-                status: 200,
-                returned_ids: returned
-                    .iter()
-                    .map(|(n, v)| NamedId {
-                        name: (*n).into(),
-                        value: (*v).into(),
-                    })
-                    .collect(),
-                ..Http::default()
-            }),
-            attributes: Default::default(),
-            facts: Default::default(),
+            ..super::super::tests::event(
+                "h",
+                1,
+                "",
+                super::super::tests::http(method, path, returned),
+            )
         }
     }
 

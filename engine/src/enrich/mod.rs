@@ -103,7 +103,8 @@ mod tests {
     use super::*;
     use crate::event::{Actor, DbOperation, Detail, Http, NamedId, Outcome, SourceRef};
 
-    fn event(id: &str, t: i64, key: &str, detail: Detail) -> Event {
+    /// An event of `alice` with key `key` (test helper of the enrichment stage's modules).
+    pub(super) fn event(id: &str, t: i64, key: &str, detail: Detail) -> Event {
         Event {
             id: id.into(),
             time_ns: t,
@@ -127,7 +128,8 @@ mod tests {
         }
     }
 
-    fn http(method: &str, path: &str, returned: &[(&str, &str)]) -> Detail {
+    /// A `200` HTTP exchange whose response names `returned` ids.
+    pub(super) fn http(method: &str, path: &str, returned: &[(&str, &str)]) -> Detail {
         Detail::Http(Http {
             method: method.into(),
             path: path.into(),

@@ -561,19 +561,22 @@ fn a_conditional_write_that_lost_the_race_is_a_race_attempted() {
         .at_ns(5_000_000)
         .trace("t2")
         .update("SET owner_id = :new");
-    let blocked = EventBuilder::db("UpdateItem", "documents")
-        .key("doc_id", "d-1")
-        .principal("dave")
-        .id("w")
-        .at_ns(12_000_000)
-        .trace("t1")
-        .condition("owner_id = :me")
-        .error("ConditionalCheckFailedException")
-        .outcome(Outcome::Conflict);
+    // Dave's conditional write that his condition rejected.
+    let blocked = || {
+        EventBuilder::db("UpdateItem", "documents")
+            .key("doc_id", "d-1")
+            .principal("dave")
+            .id("w")
+            .at_ns(12_000_000)
+            .trace("t1")
+            .condition("owner_id = :me")
+            .error("ConditionalCheckFailedException")
+            .outcome(Outcome::Conflict)
+    };
     let f = run::<Toctou>(&[
         get("r", 0, "t1").principal("dave").build(),
         transfer.build(),
-        blocked.build(),
+        blocked().build(),
     ]);
     assert_eq!(
         summary(&f)
@@ -592,17 +595,12 @@ fn a_conditional_write_that_lost_the_race_is_a_race_attempted() {
         )]
     );
     // Without a write in between, a failed condition is no race.
-    let alone = EventBuilder::db("UpdateItem", "documents")
-        .key("doc_id", "d-1")
-        .principal("dave")
-        .id("w")
-        .at_ns(12_000_000)
-        .trace("t1")
-        .condition("owner_id = :me")
-        .error("ConditionalCheckFailedException")
-        .outcome(Outcome::Conflict);
     assert!(
-        run::<Toctou>(&[get("r", 0, "t1").principal("dave").build(), alone.build()]).is_empty()
+        run::<Toctou>(&[
+            get("r", 0, "t1").principal("dave").build(),
+            blocked().build()
+        ])
+        .is_empty()
     );
 }
 
