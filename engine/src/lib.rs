@@ -41,7 +41,7 @@ pub use error::{Error, InputError, PackRefusal};
 pub use event::Event;
 #[cfg(feature = "rules")]
 pub use finding::{
-    Evidence, Example, Finding, MAX_EXAMPLES, MAX_FINDING_BYTES, MAX_LISTED_PRINCIPALS,
+    Evidence, Example, Finding, Location, MAX_EXAMPLES, MAX_FINDING_BYTES, MAX_LISTED_PRINCIPALS,
     MAX_MESSAGE_BYTES, Site,
 };
 pub use ingest::{IngestOptions, InputFormat};

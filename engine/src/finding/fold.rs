@@ -280,6 +280,7 @@ mod tests {
                 event_id: format!("e{n}"),
                 role: "use".into(),
                 source: format!("f.json:{n}"),
+                location: None,
             }],
             site,
         }
@@ -370,6 +371,7 @@ mod tests {
                 event_id: format!("{i:01024}"),
                 role: String::new(),
                 source: String::new(),
+                location: None,
             })
             .collect();
         assert_eq!(
@@ -387,6 +389,7 @@ mod tests {
                 event_id: format!("e{i}"),
                 role: String::new(),
                 source: String::new(),
+                location: None,
             })
             .collect();
         let raw = RawFinding {

@@ -154,8 +154,31 @@ pub struct Evidence {
     /// Its part (`check`, `use`).
     #[serde(skip_serializing_if = "String::is_empty", default)]
     pub role: String,
-    /// `file:line` (or `file#record`) of the record.
+    /// `file:line` (or `file#record`) of the record, as the rule gave it.
     pub source: String,
+    /// Where the record is in its input, resolved by the host from `source`; absent when the
+    /// source names no record of an input of this scan.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub location: Option<Location>,
+}
+
+/// Where one input record is: enough to open the file at it, whatever the file's layout (a
+/// CloudTrail file of 5,000 records on one line included).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
+    /// The input file as given (`-` for standard input).
+    pub file: String,
+    /// 1-based record index within the file (a CloudTrail record, a HAR entry, an OTLP span, a
+    /// line of a line-oriented log).
+    pub record: u64,
+    /// 1-based line where the record starts.
+    pub line: u64,
+    /// 1-based column where the record starts, in characters (Unicode scalar values).
+    pub column: u64,
+    /// Byte offset of the record's first byte in the file (decompressed, for gzip).
+    pub offset: u64,
+    /// The record's length in bytes.
+    pub length: u64,
 }
 
 /// A finding as a runtime returns it, before the host completes it.
@@ -263,6 +286,7 @@ mod tests {
             event_id: id.into(),
             role: String::new(),
             source: "f:1".into(),
+            location: None,
         }
     }
 

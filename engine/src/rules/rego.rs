@@ -388,6 +388,7 @@ impl RegoSession {
             }
             evidence.push(Evidence {
                 source: event.source.to_string(),
+                location: None,
                 event_id,
                 role,
             });

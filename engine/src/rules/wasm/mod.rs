@@ -472,6 +472,7 @@ fn raw_finding(f: wire::Finding) -> RawFinding {
                 event_id: e.event_id,
                 role: e.role,
                 source: e.source,
+                location: None,
             })
             .collect(),
         site: f.site.map(|s| Site {
