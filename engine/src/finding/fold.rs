@@ -281,6 +281,8 @@ mod tests {
                 role: "use".into(),
                 source: format!("f.json:{n}"),
                 location: None,
+                time: None,
+                time_ns: None,
             }],
             site,
         }
@@ -372,6 +374,8 @@ mod tests {
                 role: String::new(),
                 source: String::new(),
                 location: None,
+                time: None,
+                time_ns: None,
             })
             .collect();
         assert_eq!(
@@ -390,6 +394,8 @@ mod tests {
                 role: String::new(),
                 source: String::new(),
                 location: None,
+                time: None,
+                time_ns: None,
             })
             .collect();
         let raw = RawFinding {

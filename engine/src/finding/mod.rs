@@ -160,6 +160,12 @@ pub struct Evidence {
     /// source names no record of an input of this scan.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub location: Option<Location>,
+    /// The record's time, RFC 3339 UTC, resolved with `location` (what a timeline is drawn from).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub time: Option<String>,
+    /// The record's time, Unix ns.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub time_ns: Option<i64>,
 }
 
 /// Where one input record is: enough to open the file at it, whatever the file's layout (a
@@ -287,6 +293,8 @@ mod tests {
             role: String::new(),
             source: "f:1".into(),
             location: None,
+            time: None,
+            time_ns: None,
         }
     }
 

@@ -389,6 +389,8 @@ impl RegoSession {
             evidence.push(Evidence {
                 source: event.source.to_string(),
                 location: None,
+                time: None,
+                time_ns: None,
                 event_id,
                 role,
             });

@@ -473,6 +473,8 @@ fn raw_finding(f: wire::Finding) -> RawFinding {
                 role: e.role,
                 source: e.source,
                 location: None,
+                time: None,
+                time_ns: None,
             })
             .collect(),
         site: f.site.map(|s| Site {
