@@ -227,67 +227,7 @@ fn normalized_events_scan_like_their_source() {
 /// wire log and OTLP together: the rules that need request ids or fine times).
 #[test]
 fn every_built_in_rule_has_a_hit_and_a_miss_fixture() {
-    let dir = crate::common::root().join("tests/fixtures/cloudtrail");
-    let mut fixtures: Vec<Vec<String>> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json" || e == "jsonl"))
-        .map(|p| vec![p.display().to_string()])
-        .collect();
-    fixtures.sort();
-    // Key lifecycles with the uses they judge: a key inventory with the recorded HAR, API Gateway
-    // key events with gateway access logs.
-    fixtures.push(vec![
-        fixture("inventory/keys.json"),
-        fixture("recorded/app.har"),
-    ]);
-    fixtures.push(vec![
-        fixture("cloudtrail/key-lifecycle.json"),
-        fixture("gateway/apigw-access.jsonl"),
-        fixture("gateway/apigw-stale.jsonl"),
-    ]);
-    // A downscoped key used for reads only.
-    fixtures.push(vec![
-        fixture("inventory/changes.csv"),
-        fixture("gateway/apigw-downscoped.jsonl"),
-    ]);
-    // The stage that refuses the disabled key: uses of a revoked key, none successful.
-    fixtures.push(vec![
-        fixture("cloudtrail/key-lifecycle.json"),
-        fixture("gateway/apigw-access.jsonl"),
-    ]);
-    fixtures.push(
-        ["app.har", "app-wire.jsonl", "app-otlp.json"]
-            .iter()
-            .map(|f| fixture(&format!("recorded/toctou/{f}")))
-            .collect(),
-    );
-    // The second recorded app: its blocked race is TW-TOCTOU-006's hit.
-    fixtures.push(
-        [
-            "app.har",
-            "app-requests.jsonl",
-            "app-otlp.json",
-            "dynamodb.har",
-        ]
-        .iter()
-        .map(|f| fixture(&format!("recorded/docs-express/{f}")))
-        .collect(),
-    );
-    for (dir, files) in [
-        ("bola", ["app.har", "app-wire.jsonl", "app-otlp.json"]),
-        (
-            "bola",
-            ["benign.har", "benign-wire.jsonl", "benign-otlp.json"],
-        ),
-    ] {
-        fixtures.push(
-            files
-                .iter()
-                .map(|f| fixture(&format!("recorded/{dir}/{f}")))
-                .collect(),
-        );
-    }
+    let fixtures = crate::common::rule_fixture_sets();
     let reports: Vec<serde_json::Value> = fixtures
         .iter()
         .map(|set| {
