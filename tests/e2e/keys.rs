@@ -189,14 +189,14 @@ fn a_key_inventory_judges_the_keys_a_har_was_recorded_with() {
                 "low",
                 "bob",
                 bob,
-                &[("revocation", "keys.json#3"), ("attempt", "app.har:438")]
+                &[("revocation", "keys.json:31"), ("attempt", "app.har:438")]
             ),
             row(
                 "TW-KEY-001",
                 "high",
                 "bob",
                 bob,
-                &[("revocation", "keys.json#3"), ("use", "app.har:548")]
+                &[("revocation", "keys.json:31"), ("use", "app.har:548")]
             ),
             row(
                 "TW-KEY-002",

@@ -18,6 +18,7 @@ mod formats;
 mod hostile;
 mod inputs;
 mod keys;
+mod locations;
 mod packs;
 mod properties;
 mod regressions;

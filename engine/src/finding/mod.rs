@@ -259,6 +259,17 @@ fn digest<'a>(parts: impl Iterator<Item = &'a str>) -> String {
     digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
+impl Evidence {
+    /// Where the record is, for a person: `file:line:column` when its location is known, else
+    /// the source as the rule gave it.
+    pub fn place(&self) -> String {
+        match &self.location {
+            Some(l) => format!("{}:{}:{}", l.file, l.line, l.column),
+            None => self.source.clone(),
+        }
+    }
+}
+
 impl Finding {
     /// Bytes the finding's text takes: what bounds a rule's output.
     pub(crate) fn size(&self) -> usize {

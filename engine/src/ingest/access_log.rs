@@ -7,6 +7,7 @@
 //! (`{"identity": {"sourceIp": ...}}` like `"sourceIp"`). The accepted names per field are in
 //! `docs/inputs.md`.
 
+use crate::ingest::At;
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Map, Value};
@@ -110,14 +111,14 @@ pub(super) fn read_line(
     index: &mut u64,
     line_no: u64,
     line: &str,
-    sink: &mut impl FnMut(u64, Option<u64>, Record),
+    sink: &mut impl FnMut(u64, At<'_>, Record),
 ) {
     *index += 1;
     let record = match convert(file, *index, line_no, line) {
         Ok(e) => Record::Event(Box::new(e)),
         Err(r) => r,
     };
-    sink(*index, Some(line_no), record);
+    sink(*index, At::line(line_no, line), record);
 }
 
 fn convert(file: &str, index: u64, line_no: u64, line: &str) -> Result<Event, Record> {

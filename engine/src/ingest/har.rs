@@ -7,6 +7,7 @@
 //! ([`super::credentials`]), credential query and path parameters are replaced by theirs, URL
 //! user info and fragments are dropped, and bodies are read only for DynamoDB keys.
 
+use crate::ingest::At;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
@@ -63,7 +64,7 @@ pub(super) fn looks_like(obj: &Map<String, Value>) -> bool {
 pub(super) fn read_document(
     file: &str,
     text: &str,
-    sink: &mut impl FnMut(u64, Option<u64>, Record),
+    sink: &mut impl FnMut(u64, At<'_>, Record),
 ) -> Result<(), String> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if !text.trim_start().starts_with('{') {
@@ -78,8 +79,8 @@ pub(super) fn read_document(
     let mut schemas = KeySchemas::default();
     for (i, raw) in doc.log.entries.into_iter().enumerate() {
         let index = i as u64 + 1;
-        let line = lines.line_of(raw.get());
-        let records = match convert(file, index, line, raw.get(), &mut schemas) {
+        let at = lines.at(raw.get());
+        let records = match convert(file, index, at.line, raw.get(), &mut schemas) {
             Ok(events) => events
                 .into_iter()
                 .map(|e| Record::Event(Box::new(e)))
@@ -87,7 +88,7 @@ pub(super) fn read_document(
             Err(record) => vec![record],
         };
         for record in records {
-            sink(index, line, record);
+            sink(index, at, record);
         }
     }
     Ok(())
@@ -446,8 +447,8 @@ mod tests {
 
     fn read(text: &str) -> Out {
         let mut out = Vec::new();
-        read_document("a.har", text, &mut |i, l, r| {
-            out.push((i, l, r.into_result()))
+        read_document("a.har", text, &mut |i, l: At<'_>, r| {
+            out.push((i, l.line, r.into_result()))
         })
         .unwrap();
         out
@@ -655,7 +656,7 @@ mod tests {
         let out = read(&text);
         assert_eq!(out[0].1, Some(2));
         assert!(out[0].2.is_ok());
-        let mut sink = |_, _, _| {};
+        let mut sink = |_, _: At<'_>, _| {};
         assert_eq!(
             read_document("a.har", "[]", &mut sink).unwrap_err(),
             "not a HAR file: expected a JSON object `{\"log\": {\"entries\": [...]}}`"

@@ -20,9 +20,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::Record;
 use super::credentials::{key_id_of, key_id_of_digest};
 use super::wire::kind_of;
+use super::{At, Record};
 use crate::event::{
     Actor, Correlation, Detail, Event, KeyAction, KeyLifecycle, Outcome, SourceRef,
 };
@@ -88,7 +88,7 @@ pub(super) fn looks_like_csv(first_line: &str) -> bool {
 pub(super) fn read_document(
     file: &str,
     text: &str,
-    sink: &mut impl FnMut(u64, Option<u64>, Record),
+    sink: &mut impl FnMut(u64, At<'_>, Record),
 ) -> Result<(), String> {
     let trimmed = text.trim_start();
     if !(trimmed.starts_with('[') || trimmed.starts_with('{')) {
@@ -114,14 +114,25 @@ pub(super) fn read_document(
             }
         )
     })?;
-    // Lines of array elements are not tracked through a parsed tree: records are numbered.
+    // The items again, as slices of the text, for their places; the tree above judged the shape.
+    #[derive(serde::Deserialize)]
+    struct Keys<'a> {
+        #[serde(borrow)]
+        keys: Vec<&'a serde_json::value::RawValue>,
+    }
+    let raws: Vec<&serde_json::value::RawValue> = match &value {
+        Value::Array(_) => serde_json::from_str(text).unwrap_or_default(),
+        _ => serde_json::from_str::<Keys<'_>>(text)
+            .map(|k| k.keys)
+            .unwrap_or_default(),
+    };
+    let mut lines = super::LineCounter::new(text);
     for (i, key) in keys.iter().enumerate() {
-        emit(
-            i as u64 + 1,
-            None,
-            key_record(file, i as u64 + 1, key),
-            sink,
-        );
+        let at = match raws.get(i) {
+            Some(raw) if raws.len() == keys.len() => lines.at(raw.get()),
+            _ => At::UNKNOWN,
+        };
+        emit(i as u64 + 1, at, key_record(file, i as u64 + 1, key), sink);
     }
     Ok(())
 }
@@ -132,30 +143,30 @@ pub(super) fn read_line(
     index: &mut u64,
     line_no: u64,
     line: &str,
-    sink: &mut impl FnMut(u64, Option<u64>, Record),
+    sink: &mut impl FnMut(u64, At<'_>, Record),
 ) {
     *index += 1;
     let records = match serde_json::from_str::<Value>(line) {
         Ok(v) => key_record(file, *index, &v),
         Err(e) => Err(Record::Malformed(format!("not JSON: {e}"))),
     };
-    emit(*index, Some(line_no), records, sink);
+    emit(*index, At::line(line_no, line), records, sink);
 }
 
 fn emit(
     index: u64,
-    line: Option<u64>,
+    at: At<'_>,
     records: Result<Vec<Event>, Record>,
-    sink: &mut impl FnMut(u64, Option<u64>, Record),
+    sink: &mut impl FnMut(u64, At<'_>, Record),
 ) {
     match records {
         Ok(events) => {
             for mut e in events {
-                e.source.line = line;
-                sink(index, line, Record::Event(Box::new(e)));
+                e.source.line = at.line;
+                sink(index, at, Record::Event(Box::new(e)));
             }
         }
-        Err(r) => sink(index, line, r),
+        Err(r) => sink(index, at, r),
     }
 }
 
@@ -163,7 +174,7 @@ fn emit(
 fn read_csv(
     file: &str,
     text: &str,
-    sink: &mut impl FnMut(u64, Option<u64>, Record),
+    sink: &mut impl FnMut(u64, At<'_>, Record),
 ) -> Result<(), String> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
@@ -184,25 +195,40 @@ fn read_csv(
     }
     for (i, row) in reader.records().enumerate() {
         let index = i as u64 + 1;
-        let (line, result) = match row {
+        let (at, result) = match row {
             Ok(row) => {
-                let line = row.position().map(|p| p.line());
+                let at = row_at(text, row.position());
                 let obj: Map<String, Value> = header
                     .iter()
                     .zip(row.iter())
                     .filter(|(_, v)| !v.is_empty())
                     .map(|(k, v)| (k.clone(), Value::String(v.to_owned())))
                     .collect();
-                (line, key_record(file, index, &Value::Object(obj)))
+                (at, key_record(file, index, &Value::Object(obj)))
             }
             Err(e) => (
-                e.position().map(|p| p.line()),
+                row_at(text, e.position()),
                 Err(Record::Malformed(format!("invalid CSV row: {e}"))),
             ),
         };
-        emit(index, line, result, sink);
+        emit(index, at, result, sink);
     }
     Ok(())
+}
+
+/// Where a CSV row is: its line, and its text to the end of that line.
+fn row_at<'a>(text: &'a str, position: Option<&csv::Position>) -> At<'a> {
+    let Some(p) = position else {
+        return At::UNKNOWN;
+    };
+    let start = usize::try_from(p.byte()).unwrap_or(usize::MAX);
+    match text.get(start..) {
+        Some(rest) => {
+            let row = rest.split(['\n', '\r']).next().unwrap_or_default();
+            At::line(p.line(), row)
+        }
+        None => At::line_only(Some(p.line())),
+    }
 }
 
 /// A date: RFC 3339 (precision from its digits), or `YYYY-MM-DD` (midnight UTC, one day).
@@ -394,12 +420,12 @@ mod tests {
         Result<(String, KeyAction, String, Vec<String>, i64), String>,
     )>;
 
-    fn collect(f: impl FnOnce(&mut dyn FnMut(u64, Option<u64>, Record))) -> Out {
+    fn collect(f: impl FnOnce(&mut dyn FnMut(u64, At<'_>, Record))) -> Out {
         let mut out = Vec::new();
-        f(&mut |i, line, r| {
+        f(&mut |i, at: At<'_>, r| {
             out.push((
                 i,
-                line,
+                at.line,
                 r.into_result().and_then(|e| match &e.detail {
                     Detail::KeyLifecycle(k) => Ok((
                         e.id.clone(),
@@ -435,7 +461,7 @@ mod tests {
             [
                 (
                     1,
-                    None,
+                    Some(2),
                     Ok((
                         "inv:inv.json#1/1".into(),
                         KeyAction::Created,
@@ -446,7 +472,7 @@ mod tests {
                 ),
                 (
                     1,
-                    None,
+                    Some(2),
                     Ok((
                         "inv:inv.json#1/2".into(),
                         KeyAction::ScopeChanged,
@@ -457,7 +483,7 @@ mod tests {
                 ),
                 (
                     1,
-                    None,
+                    Some(2),
                     Ok((
                         "inv:inv.json#1/3".into(),
                         KeyAction::Deleted,
@@ -466,15 +492,15 @@ mod tests {
                         NOV_1 + 4 * DAY
                     ))
                 ),
-                (2, None, Err(format!("skip: {UNDATED}"))),
+                (2, Some(4), Err(format!("skip: {UNDATED}"))),
                 (
                     3,
-                    None,
+                    Some(5),
                     Err("missing `key_id`: expected the key's id (or `key_sha256`)".into())
                 ),
                 (
                     4,
-                    None,
+                    Some(6),
                     Ok((
                         "inv:inv.json#4".into(),
                         KeyAction::Created,
@@ -532,7 +558,7 @@ mod tests {
                 r#"{"key_id":"k","action":"revoked","time":"2026-11-01"}"#,
                 &mut |i, l, r| sink(i, l, r),
             );
-            read_line("k.jsonl", &mut index, 5, "nope", &mut |i, l, r| {
+            read_line("k.jsonl", &mut index, 5, "nope", &mut |i, l: At<'_>, r| {
                 sink(i, l, r)
             });
         });

@@ -24,8 +24,10 @@ mod har;
 pub(crate) mod http;
 mod inventory;
 mod json_scan;
+mod locate;
 mod mapping;
 mod otlp;
+pub mod redact;
 mod sort;
 mod source;
 mod wire;
@@ -39,9 +41,11 @@ use crate::error::{Error, InputError};
 use crate::event::{Event, EventKind};
 use correlate::{Correlator, Pending};
 use detect::Layout;
+use locate::{At, Base, LineCounter};
 use source::{Line, LineReader, Origin};
 
 pub use correlate::{CorrelationOptions, MAX_FAN_IN, MAX_MERGED_LISTED};
+pub use locate::SpanIndex;
 pub use mapping::{FieldPaths, INPUTS_TABLE, InputMapping, TimeUnit, parse_mappings};
 pub use source::MAX_INPUT_BYTES;
 
@@ -141,6 +145,9 @@ pub struct InputReport {
     /// incomplete. A file in a directory that is in no known format (a README, a script) is only
     /// a warning.
     pub named: bool,
+    /// Where each record is (not serialized: evidence locations are resolved from it).
+    #[serde(skip)]
+    pub spans: SpanIndex,
 }
 
 impl InputReport {
@@ -176,6 +183,7 @@ impl InputReport {
             errors: Vec::new(),
             error: None,
             named,
+            spans: SpanIndex::default(),
         }
     }
 }
@@ -258,6 +266,129 @@ pub struct Ingested {
     pub events: Vec<Event>,
     /// One report per input.
     pub inputs: Vec<InputReport>,
+}
+
+/// Which record of an input: by index (`FILE#RECORD`, as evidence names it) or by the place it
+/// starts (`FILE:LINE` or `FILE:LINE:COLUMN`, as the text report prints it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordRef {
+    /// The 1-based record index.
+    Index(u64),
+    /// The record that starts at this line (and column; else the first on the line).
+    At {
+        /// 1-based line.
+        line: u64,
+        /// 1-based column, in characters.
+        column: Option<u64>,
+    },
+}
+
+impl RecordRef {
+    /// Splits `FILE#RECORD`, `FILE:LINE` or `FILE:LINE:COLUMN` into the file and the record.
+    pub fn parse(spec: &str) -> Option<(&str, RecordRef)> {
+        if let Some((file, n)) = spec.rsplit_once('#')
+            && let Ok(n) = n.parse()
+        {
+            return Some((file, RecordRef::Index(n)));
+        }
+        let (rest, last) = spec.rsplit_once(':')?;
+        let last: u64 = last.parse().ok()?;
+        match rest.rsplit_once(':') {
+            Some((file, line)) if line.parse::<u64>().is_ok() => Some((
+                file,
+                RecordRef::At {
+                    line: line.parse().ok()?,
+                    column: Some(last),
+                },
+            )),
+            _ => Some((
+                rest,
+                RecordRef::At {
+                    line: last,
+                    column: None,
+                },
+            )),
+        }
+    }
+}
+
+/// One input record as it stands in its file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordText {
+    /// Where it is.
+    pub location: crate::finding::Location,
+    /// The input's format.
+    pub format: InputFormat,
+    /// Its bytes, as text (invalid UTF-8 replaced).
+    pub text: String,
+}
+
+/// Reads record `which` of the input `path`: the input is read as a scan reads it (same format
+/// detection, same record numbering), then the record's bytes are read from the (decompressed)
+/// file. Standard input cannot be read twice and is refused.
+pub fn record_text(
+    path: &Path,
+    which: RecordRef,
+    options: &IngestOptions,
+) -> Result<RecordText, Error> {
+    use std::io::Read;
+    if source::is_stdin(path) {
+        return Err(Error::Usage(
+            "standard input cannot be read again: save it to a file and scan that".to_owned(),
+        ));
+    }
+    let origin = Origin::File(path.to_path_buf());
+    let name = origin.name();
+    let report = read_input(&origin, true, options, &mut |_| Ok(()))?;
+    let format = match (report.format, &report.error) {
+        (Some(f), _) => f,
+        (None, error) => {
+            return Err(Error::UnreadableInput {
+                path: name,
+                message: error.clone().unwrap_or_else(|| "not read".to_owned()),
+            });
+        }
+    };
+    let missing = |what: String| Error::UnreadableInput {
+        path: name.clone(),
+        message: format!(
+            "{what}: the file holds {} record(s) ({})",
+            report.spans.len(),
+            format.as_str()
+        ),
+    };
+    let record = match which {
+        RecordRef::Index(n) => n,
+        RecordRef::At { line, column } => {
+            report
+                .spans
+                .record_at(line, column)
+                .ok_or_else(|| match column {
+                    Some(c) => missing(format!("no record starts at line {line}, column {c}")),
+                    None => missing(format!("no record starts on line {line}")),
+                })?
+        }
+    };
+    let location = report.spans.location(&name, record).ok_or_else(|| {
+        missing(format!(
+            "record {record} is not in it or has no known place"
+        ))
+    })?;
+    let opened = source::open(&origin)?;
+    let mut reader = opened.reader;
+    let skip = location.offset.saturating_sub(opened.dropped);
+    let mut bytes = Vec::new();
+    std::io::copy(&mut (&mut reader).take(skip), &mut std::io::sink())
+        .and_then(|_| reader.take(location.length).read_to_end(&mut bytes))
+        .map_err(|e| Error::UnreadableInput {
+            path: name.clone(),
+            message: source::read_error(opened.gzip, &e, None),
+        })?;
+    Ok(RecordText {
+        location,
+        format,
+        text: String::from_utf8_lossy(&bytes).into_owned(),
+    })
 }
 
 /// Reads `paths` and collects the whole stream (for tests and small inputs; scans stream).
@@ -584,10 +715,35 @@ fn read_input(
     let mut first_error: Option<InputError> = None;
     let malformed_seen = std::cell::Cell::new(false);
     let mut emit_error: Option<Error> = None;
-    let mut sink = |index: u64, line: Option<u64>, record: Record| {
+    // What a record's slice is measured against: the document, or the current line.
+    let base = std::cell::Cell::new(Base::default());
+    // The last record that started a line: a later record starting on the same line (records of
+    // a one-line CloudTrail file) is named `file#record`, not `file:line`, so that evidence
+    // names it alone.
+    let mut line_starter: Option<(u64, u64)> = None;
+    let keep_sources = format == InputFormat::Events;
+    let mut sink = |index: u64, at: At<'_>, record: Record| {
         report.records += 1;
+        let line = at.line;
+        let time_ns = match &record {
+            Record::Event(e) => Some(e.time_ns),
+            _ => None,
+        };
+        report.spans.note(index, &at, &base.get(), time_ns);
+        let shares_line = match (line, line_starter) {
+            (None, _) => false,
+            (Some(_), Some((starter, _))) if starter == index => false,
+            (Some(l), Some((_, starter_line))) if starter_line == l => true,
+            (Some(l), _) => {
+                line_starter = Some((index, l));
+                false
+            }
+        };
         match record {
-            Record::Event(e) => {
+            Record::Event(mut e) => {
+                if shares_line && !keep_sources {
+                    e.source.line = None;
+                }
                 report.events += 1;
                 if emit_error.is_none()
                     && let Err(e) = emit(*e)
@@ -622,9 +778,11 @@ fn read_input(
         }
     };
     let gzip = opened.gzip;
+    let dropped = opened.dropped;
     let stopped: Result<(), Error> = match layout {
         Layout::Document => {
             source::read_document(origin, opened).and_then(|(text, stopped)| {
+                base.set(Base::of(&text, dropped));
                 let parsed = read_document(format, &name, &text, &options.mappings, &mut sink);
                 // A document cut short is reported by its read error, after the records that
                 // could be read before it.
@@ -645,6 +803,7 @@ fn read_input(
                 if options.strict && malformed_seen.get() {
                     break Ok(());
                 }
+                let line_start = dropped + lines.offset();
                 let (line_no, line) = match lines.next_line() {
                     Ok(Some(l)) => l,
                     Ok(None) => break Ok(()),
@@ -657,12 +816,15 @@ fn read_input(
                 };
                 match line {
                     Line::Text(t) if t.trim().is_empty() => {}
-                    Line::Text(t) => state.read_line(&name, &mut index, line_no, t, &mut sink),
+                    Line::Text(t) => {
+                        base.set(Base::of(t, line_start));
+                        state.read_line(&name, &mut index, line_no, t, &mut sink)
+                    }
                     Line::NotUtf8 { valid_up_to } => {
                         index += 1;
                         sink(
                             index,
-                            Some(line_no),
+                            At::line_only(Some(line_no)),
                             Record::Malformed(format!(
                                 "invalid UTF-8 at byte {valid_up_to} of the line: expected JSON text"
                             )),
@@ -672,7 +834,7 @@ fn read_input(
                         index += 1;
                         sink(
                             index,
-                            Some(line_no),
+                            At::line_only(Some(line_no)),
                             Record::Malformed(format!(
                                 "line of {bytes} bytes is longer than the {} MiB limit: skipped unread",
                                 options.max_line_bytes >> 20
@@ -703,7 +865,7 @@ fn read_document(
     file: &str,
     text: &str,
     mappings: &[InputMapping],
-    sink: &mut impl FnMut(u64, Option<u64>, Record),
+    sink: &mut impl FnMut(u64, At<'_>, Record),
 ) -> Result<(), String> {
     match format {
         InputFormat::CloudTrail => cloudtrail::read(file, text, sink),
@@ -744,7 +906,7 @@ impl<'m> LineState<'m> {
         index: &mut u64,
         line_no: u64,
         line: &str,
-        sink: &mut impl FnMut(u64, Option<u64>, Record),
+        sink: &mut impl FnMut(u64, At<'_>, Record),
     ) {
         match self.format {
             InputFormat::CloudTrail => cloudtrail::read_line(file, index, line_no, line, sink),
@@ -766,7 +928,7 @@ impl<'m> LineState<'m> {
                 *index += 1;
                 sink(
                     *index,
-                    Some(line_no),
+                    At::line(line_no, line),
                     Record::Malformed("a HAR file is one JSON document, not JSON lines".to_owned()),
                 );
             }
@@ -780,33 +942,5 @@ fn for_each_line(text: &str, mut f: impl FnMut(u64, &str)) {
         if !line.trim().is_empty() {
             f(i as u64 + 1, line);
         }
-    }
-}
-
-/// Maps a slice of the document back to its 1-based line, counting newlines incrementally
-/// (records come in document order).
-pub(super) struct LineCounter<'a> {
-    text: &'a str,
-    offset: usize,
-    line: u64,
-}
-
-impl<'a> LineCounter<'a> {
-    pub(super) fn new(text: &'a str) -> Self {
-        LineCounter {
-            text,
-            offset: 0,
-            line: 1,
-        }
-    }
-
-    /// The line where `slice`, a subslice of the text at or after the last one asked about,
-    /// starts.
-    pub(super) fn line_of(&mut self, slice: &str) -> Option<u64> {
-        let start = (slice.as_ptr() as usize).checked_sub(self.text.as_ptr() as usize)?;
-        let between = self.text.get(self.offset..start)?;
-        self.line += between.bytes().filter(|&b| b == b'\n').count() as u64;
-        self.offset = start;
-        Some(self.line)
     }
 }

@@ -30,7 +30,7 @@ use super::http::{
     Url, http_outcome, normalize_route, object_ids, redact_path, redact_query, split_url,
 };
 use super::wire::{CONTROL_PLANE, call_outcome, kind_of};
-use super::{LineCounter, Record, dynamodb};
+use super::{At, LineCounter, Record, dynamodb};
 use crate::event::{Actor, Correlation, DbOperation, Detail, Event, Http, Outcome, SourceRef};
 
 const FORMAT: &str = "otlp";
@@ -134,7 +134,7 @@ pub(super) fn looks_like(obj: &Map<String, Value>) -> bool {
 pub(super) fn read_document(
     file: &str,
     text: &str,
-    sink: &mut impl FnMut(u64, Option<u64>, Record),
+    sink: &mut impl FnMut(u64, At<'_>, Record),
 ) -> Result<(), String> {
     let mut lines = LineCounter::new(text);
     let mut index = 0;
@@ -150,9 +150,7 @@ pub(super) fn read_document(
         match request {
             Ok(request) => {
                 let start = lines.line_of(starts);
-                read_request(file, &mut index, request, start, sink, |raw| {
-                    lines.line_of(raw)
-                });
+                read_request(file, &mut index, request, start, sink, |raw| lines.at(raw));
             }
             Err(e) if n == 1 => {
                 return Err(format!(
@@ -163,7 +161,7 @@ pub(super) fn read_document(
                 index += 1;
                 sink(
                     index,
-                    Some(e.line() as u64),
+                    At::line_only(Some(e.line() as u64)),
                     Record::Malformed(format!(
                         "export request {n}: {e}: expected `{{\"resourceSpans\": [...]}}`; the rest of the file is not read"
                     )),
@@ -182,15 +180,17 @@ pub(super) fn read_line(
     index: &mut u64,
     line_no: u64,
     line: &str,
-    sink: &mut impl FnMut(u64, Option<u64>, Record),
+    sink: &mut impl FnMut(u64, At<'_>, Record),
 ) {
     match serde_json::from_str::<Request<'_>>(line) {
-        Ok(request) => read_request(file, index, request, Some(line_no), sink, |_| Some(line_no)),
+        Ok(request) => read_request(file, index, request, Some(line_no), sink, |_| {
+            At::line(line_no, line)
+        }),
         Err(e) => {
             *index += 1;
             sink(
                 *index,
-                Some(line_no),
+                At::line(line_no, line),
                 Record::Malformed(format!(
                     "not OTLP/JSON traces: {e}: expected `{{\"resourceSpans\": [...]}}` on each line"
                 )),
@@ -202,13 +202,13 @@ pub(super) fn read_line(
 /// Reads the spans of one export request; a request of another signal, or an object that is no
 /// export request, is one record, so that it is accounted for. `line` is where the request
 /// starts.
-fn read_request(
+fn read_request<'a>(
     file: &str,
     index: &mut u64,
-    request: Request<'_>,
+    request: Request<'a>,
     line: Option<u64>,
-    sink: &mut impl FnMut(u64, Option<u64>, Record),
-    mut line_of: impl FnMut(&str) -> Option<u64>,
+    sink: &mut impl FnMut(u64, At<'_>, Record),
+    mut at_of: impl FnMut(&'a str) -> At<'a>,
 ) {
     let Some(all_resource_spans) = request.resource_spans else {
         *index += 1;
@@ -220,7 +220,7 @@ fn read_request(
         } else {
             Record::Malformed(NOT_A_REQUEST.to_owned())
         };
-        sink(*index, line, record);
+        sink(*index, At::line_only(line), record);
         return;
     };
     for resource_spans in all_resource_spans {
@@ -238,8 +238,8 @@ fn read_request(
             .chain(resource_spans.library_spans);
         for raw in scopes.flat_map(|s| s.spans) {
             *index += 1;
-            let line = line_of(raw.get());
-            let records = match convert(file, *index, line, raw.get(), &service) {
+            let at = at_of(raw.get());
+            let records = match convert(file, *index, at.line, raw.get(), &service) {
                 Ok(events) => events
                     .into_iter()
                     .map(|e| Record::Event(Box::new(e)))
@@ -247,7 +247,7 @@ fn read_request(
                 Err(record) => vec![record],
             };
             for record in records {
-                sink(*index, line, record);
+                sink(*index, at, record);
             }
         }
     }
@@ -733,7 +733,7 @@ mod tests {
 
     fn read(text: &str) -> Vec<(u64, Option<u64>, Result<Event, String>)> {
         let mut out = Vec::new();
-        let mut sink = |i, line, r: Record| out.push((i, line, r.into_result()));
+        let mut sink = |i, at: At<'_>, r: Record| out.push((i, at.line, r.into_result()));
         read_document("t.json", text, &mut sink).unwrap();
         out
     }
@@ -874,11 +874,11 @@ mod tests {
         let line = doc(&[SERVER, SERVER]).replace('\n', "");
         let mut out = Vec::new();
         let mut index = 0;
-        read_line("t.jsonl", &mut index, 7, &line, &mut |i, l, r| {
-            out.push((i, l, matches!(r, Record::Event(_))))
+        read_line("t.jsonl", &mut index, 7, &line, &mut |i, l: At<'_>, r| {
+            out.push((i, l.line, matches!(r, Record::Event(_))))
         });
-        read_line("t.jsonl", &mut index, 8, "[1]", &mut |i, l, r| {
-            out.push((i, l, matches!(r, Record::Event(_))))
+        read_line("t.jsonl", &mut index, 8, "[1]", &mut |i, l: At<'_>, r| {
+            out.push((i, l.line, matches!(r, Record::Event(_))))
         });
         assert_eq!(
             out,
@@ -890,7 +890,7 @@ mod tests {
     fn other_signals_and_other_objects_are_accounted_for() {
         let mut out = Vec::new();
         let mut index = 0;
-        let mut sink = |i, l, r: Record| out.push((i, l, r.into_result().map(|_| ())));
+        let mut sink = |i, l: At<'_>, r: Record| out.push((i, l.line, r.into_result().map(|_| ())));
         for (n, line) in [
             r#"{"resourceLogs":[{"scopeLogs":[]}]}"#,
             r#"{"resourceMetrics":[]}"#,

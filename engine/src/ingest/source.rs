@@ -45,6 +45,9 @@ pub(super) struct Opened {
     /// The file's size on disk, when it is a plain file: a document is read into a buffer of
     /// that size, without the transient copies of a growing one.
     pub size: Option<u64>,
+    /// Bytes dropped from the start (a UTF-8 byte-order mark): where the reader's byte 0 is in
+    /// the (decompressed) file.
+    pub dropped: u64,
 }
 
 /// Opens an input, decompressing gzip, and peeks at its start.
@@ -86,9 +89,12 @@ pub(super) fn open(origin: &Origin) -> Result<Opened, Error> {
         None => inner,
     };
     // A UTF-8 byte-order mark (browsers' HAR exports, Windows tools) is not part of the JSON.
-    if prefix.starts_with(b"\xEF\xBB\xBF") {
+    let dropped = if prefix.starts_with(b"\xEF\xBB\xBF") {
         prefix.drain(..3);
-    }
+        3
+    } else {
+        0
+    };
     let reader = BufReader::with_capacity(256 * 1024, Cursor::new(prefix.clone()).chain(rest));
     let reader: Box<dyn BufRead + Send> = Box::new(reader);
     Ok(Opened {
@@ -96,6 +102,7 @@ pub(super) fn open(origin: &Origin) -> Result<Opened, Error> {
         reader,
         gzip,
         size: size.filter(|_| !gzip),
+        dropped,
     })
 }
 
@@ -191,6 +198,8 @@ pub(super) struct LineReader {
     buf: Vec<u8>,
     max_bytes: usize,
     line: u64,
+    /// Bytes read before the next line.
+    offset: u64,
 }
 
 impl LineReader {
@@ -200,7 +209,13 @@ impl LineReader {
             buf: Vec::new(),
             max_bytes,
             line: 0,
+            offset: 0,
         }
+    }
+
+    /// The byte offset (in the decompressed input) where the next line starts.
+    pub(super) fn offset(&self) -> u64 {
+        self.offset
     }
 
     /// The number of the last line read (1-based).
@@ -242,6 +257,7 @@ impl LineReader {
             }
         }
         self.line += 1;
+        self.offset += total;
         if too_long {
             return Ok(Some((self.line, Line::TooLong { bytes: total })));
         }

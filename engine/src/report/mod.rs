@@ -20,6 +20,37 @@ pub use coverage::{Coverage, CoverageStatus};
 /// The JSON report's schema version (`docs/output.md`). Bumped on any incompatible change.
 pub const SCHEMA_VERSION: &str = "2.0";
 
+/// Fills each evidence item's `location` and `time` from the places the inputs' readers noted:
+/// its `source` names the record (`file#record`) or the line it starts (`file:line`, the first
+/// record starting there). A source that names no input of this scan keeps no location.
+fn locate_evidence(findings: &mut [Finding], inputs: &[InputReport]) {
+    let by_file: std::collections::HashMap<&str, &crate::ingest::SpanIndex> =
+        inputs.iter().map(|i| (i.path.as_str(), &i.spans)).collect();
+    let resolve = |e: &mut crate::finding::Evidence| {
+        let named = |sep: char| {
+            let (file, n) = e.source.rsplit_once(sep)?;
+            let n: u64 = n.parse().ok()?;
+            by_file.get(file).map(|spans| (file, *spans, n))
+        };
+        let found = match named('#') {
+            Some((file, spans, record)) => Some((file, spans, record)),
+            None => named(':')
+                .and_then(|(file, spans, line)| Some((file, spans, spans.record_on_line(line)?))),
+        };
+        if let Some((file, spans, record)) = found {
+            e.location = spans.location(file, record);
+            e.time_ns = spans.time_ns(record);
+            e.time = e.time_ns.map(crate::time::format_rfc3339);
+        }
+    };
+    for f in findings {
+        f.evidence.iter_mut().for_each(resolve);
+        for example in &mut f.examples {
+            example.evidence.iter_mut().for_each(resolve);
+        }
+    }
+}
+
 /// Output formats. Closed set: adding one is adding a module here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportFormat {
@@ -254,6 +285,8 @@ impl Report {
                 f.reason
             )
         }));
+        let mut findings = outcome.findings;
+        locate_evidence(&mut findings, &inputs);
         let (major, minor, patch) = crate::rules::CONTRACT_VERSION;
         Report {
             schema_version: SCHEMA_VERSION,
@@ -264,7 +297,7 @@ impl Report {
             },
             inputs,
             rules: runs,
-            findings: outcome.findings,
+            findings,
             summary,
             rule_errors: outcome.failures,
             complete: incomplete.is_empty(),

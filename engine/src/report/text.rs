@@ -56,7 +56,7 @@ fn finding(out: &mut String, f: &crate::Finding) {
             } else {
                 format!(" ({})", e.role)
             };
-            let _ = writeln!(out, "  evidence:  {}{role} {}", e.source, e.event_id);
+            let _ = writeln!(out, "  evidence:  {}{role} {}", e.place(), e.event_id);
         }
         let mut maps: Vec<&str> = Vec::new();
         maps.extend(f.owasp.iter().map(String::as_str));

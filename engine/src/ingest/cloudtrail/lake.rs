@@ -10,6 +10,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::{LineCounter, Record, convert};
+use crate::ingest::At;
 
 #[derive(Deserialize)]
 struct LakeResults<'a> {
@@ -27,7 +28,7 @@ pub(super) fn is_lake_document(text: &str) -> bool {
 pub(super) fn read(
     file: &str,
     text: &str,
-    sink: &mut impl FnMut(u64, Option<u64>, Record),
+    sink: &mut impl FnMut(u64, At<'_>, Record),
 ) -> Result<(), String> {
     let doc: LakeResults<'_> = serde_json::from_str(text).map_err(|e| {
         format!("not CloudTrail Lake query results: {e}: expected `{{\"QueryResultRows\": [[...], ...]}}`")
@@ -35,14 +36,14 @@ pub(super) fn read(
     let mut lines = LineCounter::new(text);
     for (i, raw) in doc.rows.into_iter().enumerate() {
         let index = i as u64 + 1;
-        let line = lines.line_of(raw.get());
+        let at = lines.at(raw.get());
         match row_to_record(raw.get()) {
             Ok(json) => {
-                for record in convert(file, index, line, &json) {
-                    sink(index, line, record);
+                for record in convert(file, index, at.line, &json) {
+                    sink(index, at, record);
                 }
             }
-            Err(message) => sink(index, line, Record::Malformed(message)),
+            Err(message) => sink(index, at, Record::Malformed(message)),
         }
     }
     Ok(())
@@ -116,7 +117,10 @@ mod tests {
 ]}"#;
         assert!(is_lake_document(text));
         let mut out = Vec::new();
-        read("lake.json", text, &mut |i, line, r| out.push((i, line, r))).unwrap();
+        read("lake.json", text, &mut |i, at: At<'_>, r| {
+            out.push((i, at.line, r))
+        })
+        .unwrap();
         let (i, line, Record::Event(e)) = &out[0] else {
             panic!("not an event")
         };

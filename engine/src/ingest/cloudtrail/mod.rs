@@ -20,7 +20,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::dynamodb::member as param;
-use super::{LineCounter, Record, json_scan};
+use super::{At, LineCounter, Record, json_scan};
 use crate::event::{Actor, Correlation, DbOperation, Detail, Event, SourceRef};
 use crate::time::parse_rfc3339;
 
@@ -86,7 +86,7 @@ struct UserIdentity {
 pub(super) fn read(
     file: &str,
     text: &str,
-    sink: &mut impl FnMut(u64, Option<u64>, Record),
+    sink: &mut impl FnMut(u64, At<'_>, Record),
 ) -> Result<(), String> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if lake::is_lake_document(text) {
@@ -115,14 +115,14 @@ pub(super) fn read(
         index += 1;
         match item {
             Ok(raw) => {
-                let line = lines.line_of(raw.get());
-                for record in convert(file, index, line, raw.get()) {
-                    sink(index, line, record);
+                let at = lines.at(raw.get());
+                for record in convert(file, index, at.line, raw.get()) {
+                    sink(index, at, record);
                 }
             }
             Err(e) => sink(
                 index,
-                None,
+                At::UNKNOWN,
                 Record::Malformed(format!(
                     "record {index} of `Records` cannot be read ({e}): expected a JSON object"
                 )),
@@ -137,7 +137,7 @@ pub(super) fn read(
 fn read_single(
     file: &str,
     text: &str,
-    sink: &mut impl FnMut(u64, Option<u64>, Record),
+    sink: &mut impl FnMut(u64, At<'_>, Record),
 ) -> Result<(), String> {
     let obj: Map<String, Value> = serde_json::from_str(text).map_err(|e| {
         format!("not CloudTrail JSON: {e}: expected `{{\"Records\": [...]}}` or one record")
@@ -149,12 +149,9 @@ fn read_single(
                 .to_owned(),
         );
     }
-    let lead = text
-        .get(..text.len() - text.trim_start().len())
-        .unwrap_or_default();
-    let line = Some(1 + lead.matches('\n').count() as u64);
-    for record in convert(file, 1, line, text.trim()) {
-        sink(1, line, record);
+    let at = LineCounter::new(text).at(text.trim());
+    for record in convert(file, 1, at.line, text.trim()) {
+        sink(1, at, record);
     }
     Ok(())
 }
@@ -165,11 +162,11 @@ pub(super) fn read_line(
     index: &mut u64,
     line_no: u64,
     line: &str,
-    sink: &mut impl FnMut(u64, Option<u64>, Record),
+    sink: &mut impl FnMut(u64, At<'_>, Record),
 ) {
     *index += 1;
     for record in convert(file, *index, Some(line_no), line) {
-        sink(*index, Some(line_no), record);
+        sink(*index, At::line(line_no, line), record);
     }
 }
 
@@ -374,7 +371,7 @@ mod tests {
 
     fn collect(text: &str) -> Vec<(u64, Option<u64>, Result<Event, String>)> {
         let mut out = Vec::new();
-        let mut sink = |i, line, r: Record| out.push((i, line, r.into_result()));
+        let mut sink = |i, at: At<'_>, r: Record| out.push((i, at.line, r.into_result()));
         let first_line_is_object = text
             .lines()
             .next()
@@ -470,8 +467,8 @@ mod tests {
             [(1, Some(2), "ct:e1".into())]
         );
         let mut out = Vec::new();
-        let err = read("t.json", "{\n\"hello\": 1}", &mut |i, l, r| {
-            out.push((i, l, r))
+        let err = read("t.json", "{\n\"hello\": 1}", &mut |i, l: At<'_>, r| {
+            out.push((i, l.line, r))
         });
         assert_eq!(
             err,

@@ -13,6 +13,7 @@
 mod dialect;
 mod time;
 
+use crate::ingest::At;
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
@@ -57,7 +58,7 @@ pub(super) fn read_line(
     line: &str,
     schemas: &mut KeySchemas,
     mappings: &[InputMapping],
-    sink: &mut impl FnMut(u64, Option<u64>, Record),
+    sink: &mut impl FnMut(u64, At<'_>, Record),
 ) {
     *index += 1;
     let records = match convert(file, *index, line_no, line, schemas, mappings) {
@@ -68,7 +69,7 @@ pub(super) fn read_line(
         Err(record) => vec![record],
     };
     for record in records {
-        sink(*index, Some(line_no), record);
+        sink(*index, At::line(line_no, line), record);
     }
 }
 
@@ -272,7 +273,7 @@ mod tests {
                 line,
                 &mut schemas,
                 mappings,
-                &mut |i, l, r: Record| out.push((i, l, r.into_result())),
+                &mut |i, l: At<'_>, r: Record| out.push((i, l.line, r.into_result())),
             );
         }
         out
