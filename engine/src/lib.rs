@@ -31,6 +31,7 @@ mod finding;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod ingest;
+pub mod progress;
 #[cfg(feature = "rules")]
 pub mod report;
 #[cfg(feature = "rules")]

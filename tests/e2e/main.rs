@@ -24,4 +24,5 @@ mod properties;
 mod regressions;
 mod sandbox;
 mod scan;
+mod terminal;
 mod toctou;

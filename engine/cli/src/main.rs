@@ -5,12 +5,16 @@
 //! error (`--strict`), refused rule pack, or a rule stopped during the scan (the report is still
 //! written, but it is incomplete).
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use tracewarden::progress::Progress;
+use tracewarden::report::TextStyle;
 use tracewarden::rules::PackSource;
 use tracewarden::{InputFormat, ReportFormat, RuleSet, RuleSetOptions, ScanOptions, Severity};
 
@@ -106,6 +110,28 @@ struct ScanArgs {
     /// Threads for running rules (default: all cores). The report does not depend on it.
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    #[command(flatten)]
+    display: DisplayArgs,
+}
+
+/// How the scan talks to a person: the progress bar and summary line on standard error, and the
+/// text report.
+#[derive(Args)]
+struct DisplayArgs {
+    /// Print nothing on standard error but errors: no progress bar, no summary line, no warnings.
+    #[arg(short, long, conflicts_with = "verbose")]
+    quiet: bool,
+    /// List every input and rule: one line per input file on standard error, and every input and
+    /// rule in the text report.
+    #[arg(short, long)]
+    verbose: bool,
+    /// Colors in the text report: auto (on a terminal, unless `NO_COLOR` is set), always, never.
+    #[arg(long, default_value = "auto", value_name = "WHEN")]
+    color: clap::ColorChoice,
+    /// Findings the text report draws per group (incidents of one severity; weaknesses); 0 draws
+    /// all. The json, sarif and html reports always hold every finding.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    top: usize,
 }
 
 #[derive(Args)]
@@ -284,51 +310,33 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     if let Some(n) = args.threads {
         options.threads = n.max(1);
     }
-    let report = tracewarden::scan(&args.input.inputs, &rules, &options)?;
+    let display = &args.display;
+    let progress = Arc::new(Progress::default());
+    options.ingest.progress = Some(progress.clone());
+    let started = Instant::now();
+    let bar = (!display.quiet && std::io::stderr().is_terminal())
+        .then(|| ProgressDisplay::start(progress.clone()));
+    let scanned = tracewarden::scan(&args.input.inputs, &rules, &options);
+    if let Some(bar) = bar {
+        bar.finish();
+    }
+    let report = scanned?;
     if let (true, Some(dir)) = (args.format.len() > 1, &args.output) {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the directory `{}`", dir.display()))?;
     }
     for (format, path) in &targets {
-        write_output(path.as_ref(), &report.render(*format))?;
+        let text = match format {
+            ReportFormat::Text => report.render_text(&TextStyle {
+                color: colored(display.color, path.is_none()),
+                top: display.top,
+                verbose: display.verbose,
+            }),
+            other => report.render(*other),
+        };
+        write_output(path.as_ref(), &text)?;
     }
-
-    let mut not_logs = Vec::new();
-    for input in &report.inputs {
-        let malformed = input
-            .skipped_reasons
-            .get("malformed record")
-            .copied()
-            .unwrap_or(0);
-        if malformed > 0 {
-            eprintln!(
-                "warning: `{}`: {malformed} malformed record(s) skipped (listed in the report)",
-                input.path
-            );
-        }
-        match (&input.error, input.incomplete()) {
-            (_, Some(why)) => eprintln!("error: {why}"),
-            (Some(_), None) => not_logs.push(input.path.as_str()),
-            (None, None) => {}
-        }
-    }
-    if !not_logs.is_empty() {
-        eprintln!(
-            "warning: {} file(s) found in directories are no log in a known format and were \
-             skipped (the report says why): {}",
-            not_logs.len(),
-            not_logs.join(", ")
-        );
-    }
-    for failure in &report.rule_errors {
-        eprintln!(
-            "error: rule file `{}` of pack `{}` ({}) was stopped: {}",
-            failure.file,
-            failure.pack,
-            failure.rules.join(", "),
-            failure.reason
-        );
-    }
+    tell(&report, display, &progress.snapshot(), started.elapsed());
     if !report.complete {
         return Ok(ExitCode::from(2));
     }
@@ -337,6 +345,209 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
         FailOn::AtLeast(threshold) => report.max_severity().is_some_and(|s| s >= threshold),
     };
     Ok(ExitCode::from(u8::from(failing)))
+}
+
+/// Whether the text report gets colors: `always`, `never`, or (`auto`) when it goes to a
+/// terminal and `NO_COLOR` is unset or empty (no-color.org).
+fn colored(choice: clap::ColorChoice, to_stdout: bool) -> bool {
+    match choice {
+        clap::ColorChoice::Always => true,
+        clap::ColorChoice::Never => false,
+        clap::ColorChoice::Auto => {
+            to_stdout
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
+
+/// What the scan says on standard error once it is done: errors always (an input not read, a
+/// rule stopped); unless `--quiet`, warnings folded to one line each and one summary line;
+/// with `--verbose`, one line per input first.
+fn tell(
+    report: &tracewarden::Report,
+    display: &DisplayArgs,
+    progress: &tracewarden::progress::ProgressSnapshot,
+    took: std::time::Duration,
+) {
+    let mut err = std::io::stderr().lock();
+    if display.verbose {
+        for i in &report.inputs {
+            let format = i.format.map_or("unreadable", |f| f.as_str());
+            let _ = writeln!(
+                err,
+                "{} [{format}]: {} records, {} events, {} merged, {} skipped",
+                i.path, i.records, i.events, i.merged, i.skipped
+            );
+        }
+    }
+    let mut not_logs = Vec::new();
+    let (mut malformed, mut malformed_files) = (0u64, 0u64);
+    for input in &report.inputs {
+        let bad = input
+            .skipped_reasons
+            .get(tracewarden::ingest::MALFORMED)
+            .copied()
+            .unwrap_or(0);
+        if bad > 0 {
+            malformed += bad;
+            malformed_files += 1;
+            if display.verbose {
+                let _ = writeln!(
+                    err,
+                    "warning: `{}`: {bad} malformed record(s) skipped (listed in the report)",
+                    input.path
+                );
+            }
+        }
+        match (&input.error, input.incomplete()) {
+            (_, Some(why)) => {
+                let _ = writeln!(err, "error: {why}");
+            }
+            (Some(_), None) => not_logs.push(input.path.as_str()),
+            (None, None) => {}
+        }
+    }
+    for failure in &report.rule_errors {
+        let _ = writeln!(
+            err,
+            "error: rule file `{}` of pack `{}` ({}) was stopped: {}",
+            failure.file,
+            failure.pack,
+            failure.rules.join(", "),
+            failure.reason
+        );
+    }
+    if display.quiet {
+        return;
+    }
+    if malformed > 0 && !display.verbose {
+        let _ = writeln!(
+            err,
+            "warning: {malformed} malformed record(s) skipped in {malformed_files} file(s) \
+             (listed in the report; --verbose names the files)"
+        );
+    }
+    if !not_logs.is_empty() {
+        const LISTED: usize = 5;
+        let mut listed = not_logs
+            .iter()
+            .take(if display.verbose { usize::MAX } else { LISTED })
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if not_logs.len() > LISTED && !display.verbose {
+            listed.push_str(&format!(
+                " and {} more (--verbose lists them)",
+                not_logs.len() - LISTED
+            ));
+        }
+        let _ = writeln!(
+            err,
+            "warning: {} file(s) found in directories are no log in a known format and were \
+             skipped (the report says why): {listed}",
+            not_logs.len()
+        );
+    }
+    let s = &report.summary;
+    let _ = writeln!(
+        err,
+        "scanned {} file(s), {}, {} events ({} merged, {} skipped) in {:.1} s: {} incident(s), \
+         {} weakness site(s){}",
+        report.inputs.len(),
+        human_bytes(progress.bytes_total),
+        s.events,
+        s.merged,
+        s.skipped,
+        took.as_secs_f64(),
+        s.incidents,
+        s.weaknesses,
+        if report.complete {
+            ""
+        } else {
+            "; the scan is INCOMPLETE (see above)"
+        }
+    );
+}
+
+/// `909.2 MB`, `4.1 kB`, `12 B` (SI units, as indicatif's `{bytes}`).
+fn human_bytes(n: u64) -> String {
+    indicatif::DecimalBytes(n).to_string()
+}
+
+/// The progress bar on standard error: a thread polling the engine's counters. Reading: the
+/// bytes of the input files (ETA from them), files done and events/s; then the rules' pass over
+/// the sorted events (ETA from events).
+struct ProgressDisplay {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl ProgressDisplay {
+    fn start(progress: Arc<Progress>) -> ProgressDisplay {
+        use std::sync::atomic::Ordering;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopping = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let bar = indicatif::ProgressBar::with_draw_target(
+                None,
+                indicatif::ProgressDrawTarget::stderr_with_hz(8),
+            );
+            let reading = indicatif::ProgressStyle::with_template(
+                "{spinner} reading  [{bar:30}] {bytes}/{total_bytes}  {msg}  ETA {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> ");
+            let judging = indicatif::ProgressStyle::with_template(
+                "{spinner} rules    [{bar:30}] {human_pos}/{human_len} events  {msg}  ETA {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> ");
+            bar.set_style(reading);
+            bar.tick();
+            let mut in_rules = false;
+            let (mut last_count, mut last_at) = (0u64, Instant::now());
+            while !stopping.load(Ordering::Relaxed) {
+                let p = progress.snapshot();
+                if !in_rules && p.released > 0 {
+                    in_rules = true;
+                    bar.set_style(judging.clone());
+                    bar.reset_eta();
+                    (last_count, last_at) = (0, Instant::now());
+                }
+                let count = if in_rules { p.released } else { p.events };
+                let now = Instant::now();
+                let secs = now.duration_since(last_at).as_secs_f64();
+                if secs >= 0.5 {
+                    let rate = count.saturating_sub(last_count) as f64 / secs;
+                    bar.set_message(if in_rules {
+                        format!("{rate:.0} events/s")
+                    } else {
+                        format!(
+                            "{}/{} files  {} events  {rate:.0} events/s",
+                            p.files_done, p.files_total, p.events
+                        )
+                    });
+                    (last_count, last_at) = (count, now);
+                }
+                if in_rules {
+                    bar.set_length(p.events);
+                    bar.set_position(p.released);
+                } else {
+                    bar.set_length(p.bytes_total.max(1));
+                    bar.set_position(p.bytes_read);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            bar.finish_and_clear();
+        });
+        ProgressDisplay { stop, thread }
+    }
+
+    fn finish(self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = self.thread.join();
+    }
 }
 
 fn normalize(args: NormalizeArgs) -> anyhow::Result<ExitCode> {

@@ -244,6 +244,8 @@ pub struct IngestOptions {
     pub correlation: CorrelationOptions,
     /// Declared field mappings for request logs ([`parse_mappings`]).
     pub mappings: Vec<InputMapping>,
+    /// Counters to update while reading, for a progress display.
+    pub progress: Option<std::sync::Arc<crate::progress::Progress>>,
 }
 
 impl Default for IngestOptions {
@@ -255,6 +257,7 @@ impl Default for IngestOptions {
             sort_budget: 250_000,
             correlation: CorrelationOptions::default(),
             mappings: Vec::new(),
+            progress: None,
         }
     }
 }
@@ -374,7 +377,7 @@ pub fn record_text(
             "record {record} is not in it or has no known place"
         ))
     })?;
-    let opened = source::open(&origin)?;
+    let opened = source::open(&origin, None)?;
     let mut reader = opened.reader;
     let skip = location.offset.saturating_sub(opened.dropped);
     let mut bytes = Vec::new();
@@ -412,6 +415,7 @@ pub struct EventStream {
     flushing: bool,
     stats: StreamStats,
     ids: UniqueIds,
+    progress: Option<std::sync::Arc<crate::progress::Progress>>,
 }
 
 /// Ids the stream released lately: an event whose id one of them already took is renamed
@@ -528,7 +532,12 @@ impl Iterator for EventStream {
                 return None;
             }
             match self.merged.next() {
-                Some(p) => self.correlator.push(p),
+                Some(p) => {
+                    if let Some(progress) = &self.progress {
+                        progress.release();
+                    }
+                    self.correlator.push(p)
+                }
                 None => self.flushing = true,
             }
         }
@@ -582,6 +591,14 @@ pub fn open(paths: &[PathBuf], options: &IngestOptions) -> Result<EventStream, E
         .iter()
         .filter_map(|&i| origins.get(i).cloned())
         .collect();
+    if let Some(progress) = &options.progress {
+        for (origin, _) in &origins {
+            progress.add_file(match origin {
+                Origin::File(p) => std::fs::metadata(p).map_or(0, |m| m.len()),
+                _ => 0,
+            });
+        }
+    }
     let mut sorter = sort::Sorter::new(options.sort_budget);
     let mut inputs = Vec::new();
     let mut seq = 0u64;
@@ -589,6 +606,9 @@ pub fn open(paths: &[PathBuf], options: &IngestOptions) -> Result<EventStream, E
         let input = u32::try_from(i).unwrap_or(u32::MAX);
         let report = read_input(origin, *named, options, &mut |event| {
             seq += 1;
+            if let Some(progress) = &options.progress {
+                progress.event();
+            }
             sorter
                 .push(Pending {
                     key: (event.time_ns, seq, 0),
@@ -600,9 +620,13 @@ pub fn open(paths: &[PathBuf], options: &IngestOptions) -> Result<EventStream, E
                     source,
                 })
         })?;
+        if let Some(progress) = &options.progress {
+            progress.file_done();
+        }
         inputs.push(report);
     }
     Ok(EventStream {
+        progress: options.progress.clone(),
         merged: sorter.into_merged(),
         correlator: Correlator::new(options.correlation, inputs.len()),
         inputs,
@@ -691,7 +715,7 @@ fn read_input(
         }
         other => Err(other),
     };
-    let opened = match source::open(origin) {
+    let opened = match source::open(origin, options.progress.as_ref()) {
         Ok(o) => o,
         Err(e) => {
             fail(&mut report, e)?;

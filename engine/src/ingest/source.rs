@@ -51,12 +51,24 @@ pub(super) struct Opened {
 }
 
 /// Opens an input, decompressing gzip, and peeks at its start.
-pub(super) fn open(origin: &Origin) -> Result<Opened, Error> {
+pub(super) fn open(
+    origin: &Origin,
+    progress: Option<&std::sync::Arc<crate::progress::Progress>>,
+) -> Result<Opened, Error> {
     let raw: Box<dyn Read + Send> = match origin {
-        Origin::File(path) => Box::new(std::fs::File::open(path).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?),
+        Origin::File(path) => {
+            let file = std::fs::File::open(path).map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+            match progress {
+                Some(p) => Box::new(crate::progress::Counted {
+                    inner: file,
+                    progress: p.clone(),
+                }),
+                None => Box::new(file),
+            }
+        }
         Origin::Stdin => Box::new(std::io::stdin()),
         Origin::Unread(_, reason) => return Err(unreadable(origin, reason.clone())),
     };

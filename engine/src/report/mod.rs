@@ -16,6 +16,7 @@ use crate::rules::{
     FindingClass, PackConfig, RuleFailure, RuleKind, RuleOutcome, RuleSet, Severity,
 };
 pub use coverage::{Coverage, CoverageStatus};
+pub use text::TextStyle;
 
 /// The JSON report's schema version (`docs/output.md`). Bumped on any incompatible change.
 pub const SCHEMA_VERSION: &str = "2.0";
@@ -308,11 +309,16 @@ impl Report {
     /// Renders the report.
     pub fn render(&self, format: ReportFormat) -> String {
         match format {
-            ReportFormat::Text => text::render(self),
+            ReportFormat::Text => text::render(self, &TextStyle::default()),
             ReportFormat::Json => json::render(self),
             ReportFormat::Jsonl => json::render_lines(self),
             ReportFormat::Markdown => markdown::render(self),
         }
+    }
+
+    /// Renders the text report drawn as `style` says (colors, findings per group, verbosity).
+    pub fn render_text(&self, style: &TextStyle) -> String {
+        text::render(self, style)
     }
 
     /// The findings of `class`, most severe first (then in report order): how the text and
