@@ -50,6 +50,7 @@ pub use ingest::{IngestOptions, InputFormat};
 pub use report::{Report, ReportFormat};
 #[cfg(feature = "rules")]
 pub use rules::{RuleSet, RuleSetOptions, Severity};
+pub use time::parse_instant;
 
 /// Options of a scan.
 #[cfg(feature = "rules")]

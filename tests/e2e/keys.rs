@@ -210,7 +210,7 @@ fn a_key_inventory_judges_the_keys_a_har_was_recorded_with() {
     assert_eq!(
         messages(&report)[0],
         "key `hk:d8ee0d5ab0db6c68` was downscoped at 2026-11-10T12:00:00Z (removed: \
-         orders:write; tests/fixtures/inventory/keys.json#2) but `PUT /v2/orders/o-1` succeeded \
+         orders:write; tests/fixtures/inventory/keys.json:14) but `PUT /v2/orders/o-1` succeeded \
          after it, which needs `orders:write`"
             .replace("tests/fixtures", &fixture(""))
             .replace("//", "/")

@@ -91,12 +91,12 @@ fn evidence_in_a_one_line_cloudtrail_file_points_at_its_record() {
         assert_eq!(e["time"], record_json["eventTime"]);
     }
 
-    // The text report prints file:line:column.
+    // The text report prints file:line:column (a weakness: its first evidence, the check).
     let text_report = tracewarden(&["scan", "--fail-on", "none", &path]);
     assert!(
         text_report
             .stdout
-            .contains(&format!("{path}:1:{} (use)", used.0 + 1)),
+            .contains(&format!("{path}:1:{} (check)", check.0 + 1)),
         "{}",
         text_report.stdout
     );

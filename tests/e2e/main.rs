@@ -11,6 +11,7 @@
 
 mod bad_input;
 mod bola;
+mod cli;
 mod common;
 mod dialects;
 mod docs_express;

@@ -85,7 +85,7 @@ fn two_hundred_files_draw_a_progress_bar_on_a_terminal_and_print_one_summary_lin
     assert_eq!(lines.len(), 1, "{}", piped.stderr);
     assert!(
         lines[0].starts_with("scanned 200 file(s), ")
-            && lines[0].contains(" 400 events (0 merged, 0 skipped) in ")
+            && lines[0].contains(" 400 event(s) (0 merged, 0 skipped) in ")
             && lines[0].ends_with(": 1 incident(s), 2 weakness site(s)"),
         "{}",
         lines[0]

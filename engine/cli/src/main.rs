@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use tracewarden::progress::Progress;
 use tracewarden::report::TextStyle;
 use tracewarden::rules::PackSource;
@@ -23,15 +23,37 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Offline audit engine for API and database logs.
 #[derive(Parser)]
-#[command(name = "tracewarden", version, about)]
+#[command(name = "tracewarden", version, about, after_help = EXIT_CODES)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  no finding at or above --fail-on (default: no finding at all)
+  1  findings at or above --fail-on
+  2  usage error, refused rule pack, or an incomplete scan (an input not read, a rule stopped;
+     the report is still written and says why)";
+
+const SCAN_EXAMPLES: &str = "\
+Examples:
+  tracewarden scan examples/dynamodb-orders
+  tracewarden scan --format json,sarif,html -o out/ --fail-on high examples/dynamodb-orders
+  tracewarden scan --rule 'TW-TOCTOU-*' --since 2026-03-14 --until 2026-03-15 examples/dynamodb-orders
+  tracewarden scan --exclude '*.md' --exclude '*.js' --include '*.j*' tests/fixtures/recorded/docs-express
+  tracewarden show examples/dynamodb-orders/CloudTrail/111122223333_CloudTrail_us-east-1_20260314T1000Z_example.json#3
+
+Exit codes:
+  0  no finding at or above --fail-on (default: no finding at all)
+  1  findings at or above --fail-on
+  2  usage error, refused rule pack, or an incomplete scan (an input not read, a rule stopped;
+     the report is still written and says why)";
+
 #[derive(Subcommand)]
 enum Command {
     /// Scan logs with the built-in and given rule packs and report findings.
+    #[command(after_help = SCAN_EXAMPLES)]
     Scan(ScanArgs),
     /// Print inputs as normalized events, one JSON object per line (what Rego rules see).
     Normalize(NormalizeArgs),
@@ -43,12 +65,25 @@ enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Print a shell completion script: `tracewarden completions bash > /etc/bash_completion.d/tracewarden`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Subcommand)]
 enum RulesCommand {
     /// List the rules that would run.
     List(RulesArgs),
+    /// Describe one rule: what it detects, its mappings, its pack's options and what it needs
+    /// to see.
+    Show {
+        /// The rule id (`TW-TOCTOU-001`).
+        id: String,
+        #[command(flatten)]
+        rules: RulesArgs,
+    },
 }
 
 #[derive(Args)]
@@ -63,6 +98,12 @@ struct RulesArgs {
     /// 5000`); each must be an option the pack declares (`tracewarden rules list` shows them).
     #[arg(long, value_name = "FILE")]
     rule_config: Option<PathBuf>,
+    /// Run only the rules whose id matches this glob (`TW-TOCTOU-*`); repeatable.
+    #[arg(long = "rule", value_name = "ID")]
+    rule: Vec<String>,
+    /// Leave out the rules whose id matches this glob; repeatable.
+    #[arg(long = "exclude-rule", value_name = "ID")]
+    exclude_rule: Vec<String>,
 }
 
 #[derive(Args)]
@@ -83,6 +124,26 @@ struct InputArgs {
     /// tables are read too.
     #[arg(long = "map", value_name = "FILE")]
     map: Vec<PathBuf>,
+    /// Only events at or after this log time (RFC 3339, or a date: midnight UTC); the others are
+    /// skipped and counted. Key lifecycle records are always read.
+    #[arg(long, value_name = "TIME", value_parser = instant)]
+    since: Option<i64>,
+    /// Only events before this log time (as `--since`).
+    #[arg(long, value_name = "TIME", value_parser = instant)]
+    until: Option<i64>,
+    /// Read only the files found in directories that match this glob (`*.json*`); repeatable.
+    /// Files named on the command line are always read.
+    #[arg(long, value_name = "GLOB")]
+    include: Vec<String>,
+    /// Do not read the files found in directories that match this glob (`*.md`); repeatable.
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+}
+
+fn instant(s: &str) -> Result<i64, String> {
+    tracewarden::parse_instant(s).ok_or_else(|| {
+        format!("`{s}` is no time: expected RFC 3339 (2026-03-14T10:00:00Z) or a date (2026-03-14)")
+    })
 }
 
 #[derive(Args)]
@@ -207,6 +268,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rules {
             command: RulesCommand::List(args),
         } => list_rules(args),
+        Command::Rules {
+            command: RulesCommand::Show { id, rules },
+        } => show_rule(&id, &rules),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "tracewarden", &mut out);
+            std::io::stdout()
+                .write_all(&out)
+                .context("cannot write to standard output")?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -228,7 +300,8 @@ fn load_rules(args: &RulesArgs) -> anyhow::Result<RuleSet> {
         extra,
         config,
         ..RuleSetOptions::default()
-    })?)
+    })?
+    .select(&args.rule, &args.exclude_rule)?)
 }
 
 fn read_rule_config(path: Option<&PathBuf>) -> anyhow::Result<tracewarden::rules::RuleConfig> {
@@ -260,6 +333,10 @@ fn ingest_options(
         format: args.input_format,
         strict: args.strict,
         mappings,
+        since: args.since,
+        until: args.until,
+        include: args.include.clone(),
+        exclude: args.exclude.clone(),
         ..tracewarden::IngestOptions::default()
     })
 }
@@ -452,7 +529,7 @@ fn tell(
     let s = &report.summary;
     let _ = writeln!(
         err,
-        "scanned {} file(s), {}, {} events ({} merged, {} skipped) in {:.1} s: {} incident(s), \
+        "scanned {} file(s), {}, {} event(s) ({} merged, {} skipped) in {:.1} s: {} incident(s), \
          {} weakness site(s){}",
         report.inputs.len(),
         human_bytes(progress.bytes_total),
@@ -622,6 +699,10 @@ fn show(args: ShowArgs) -> anyhow::Result<ExitCode> {
         input_format: args.input_format,
         strict: false,
         map: args.map,
+        since: None,
+        until: None,
+        include: Vec::new(),
+        exclude: Vec::new(),
     };
     let options = ingest_options(&input, None)?;
     let record = tracewarden::ingest::record_text(std::path::Path::new(file), which, &options)?;
@@ -649,12 +730,104 @@ fn show(args: ShowArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn show_rule(id: &str, args: &RulesArgs) -> anyhow::Result<ExitCode> {
+    let rules = load_rules(args)?;
+    let found = rules.packs().iter().find_map(|pack| {
+        pack.files.iter().find_map(|file| {
+            file.rules()
+                .iter()
+                .find(|r| r.id == id)
+                .map(|r| (pack, file, r))
+        })
+    });
+    let Some((pack, file, r)) = found else {
+        let ids: Vec<&str> = rules
+            .packs()
+            .iter()
+            .flat_map(|p| &p.files)
+            .flat_map(|f| f.rules())
+            .map(|r| r.id.as_str())
+            .collect();
+        anyhow::bail!("no rule `{id}` is loaded (loaded: {})", ids.join(", "));
+    };
+    use tracewarden::catalog::Catalog;
+    let mut out = format!("{}  {}\n\n{}\n\n", r.id, r.title, r.description);
+    out.push_str(&format!(
+        "class:       {} ({})\nseverity:    {} (confidence {})\npack:        {} {} ({}), file `{}` ({}, {})\n",
+        r.class.as_str(),
+        match r.class {
+            tracewarden::rules::FindingClass::Incident => "one finding per incident",
+            tracewarden::rules::FindingClass::Weakness => "one finding per site, occurrences counted",
+        },
+        r.severity.as_str(),
+        r.confidence.as_str(),
+        pack.name,
+        pack.version,
+        pack.origin,
+        file.file,
+        file.kind().as_str(),
+        file.digest
+    ));
+    for (catalog, ids) in [
+        (Catalog::Owasp, &r.owasp),
+        (Catalog::Soc2, &r.soc2),
+        (Catalog::Cwe, &r.cwe),
+    ] {
+        for id in ids {
+            out.push_str(&format!(
+                "maps to:     {} {id}: {}\n",
+                catalog.name(),
+                catalog.title(id).unwrap_or("")
+            ));
+        }
+    }
+    let kinds: Vec<&str> = r.kinds.iter().map(|k| k.as_str()).collect();
+    out.push_str(&format!(
+        "sees:        {}{}\n",
+        if kinds.is_empty() {
+            "every event".to_owned()
+        } else {
+            format!("{} events", kinds.join(", "))
+        },
+        if r.operations.is_empty() {
+            String::new()
+        } else {
+            format!(" of {}", r.operations.join(", "))
+        }
+    ));
+    if !r.requires.is_empty() {
+        // The names `requires` takes in rule metadata (`key_revoked`).
+        let needs: Vec<String> = r
+            .requires
+            .iter()
+            .map(|n| {
+                format!("{n:?}")
+                    .chars()
+                    .enumerate()
+                    .flat_map(|(i, c)| {
+                        let sep = (i > 0 && c.is_ascii_uppercase()).then_some('_');
+                        sep.into_iter()
+                            .chain(std::iter::once(c.to_ascii_lowercase()))
+                    })
+                    .collect()
+            })
+            .collect();
+        out.push_str(&format!("needs facts: {}\n", needs.join(", ")));
+    }
+    for (name, value) in pack.config.iter() {
+        out.push_str(&format!("option:      {name} = {value}\n"));
+    }
+    out.push_str(&format!("\nfix: {}\n", r.remediation));
+    write_output(None, &out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn list_rules(args: RulesArgs) -> anyhow::Result<ExitCode> {
     let rules = load_rules(&args)?;
     let mut out = String::new();
     for pack in rules.packs() {
         for file in &pack.files {
-            for r in file.rules() {
+            for r in file.rules().iter().filter(|r| rules.selected(&r.id)) {
                 let maps: Vec<&str> = r
                     .owasp
                     .iter()

@@ -246,6 +246,29 @@ pub struct IngestOptions {
     pub mappings: Vec<InputMapping>,
     /// Counters to update while reading, for a progress display.
     pub progress: Option<std::sync::Arc<crate::progress::Progress>>,
+    /// Log time window (Unix ns): events before `since` or at or after `until` are skipped and
+    /// counted (reason [`OUTSIDE_WINDOW`]). Key lifecycle events are kept whatever their time:
+    /// a revocation before the window still judges a use within it.
+    pub since: Option<i64>,
+    /// See `since`.
+    pub until: Option<i64>,
+    /// Globs a file found in a directory must match one of (all files when empty). Files named
+    /// on the command line are always read.
+    pub include: Vec<String>,
+    /// Globs of files found in directories that are not read (`*.md`, `*/scripts/*`).
+    pub exclude: Vec<String>,
+}
+
+/// The skip reason of events outside `--since` / `--until`.
+pub const OUTSIDE_WINDOW: &str = "outside the --since/--until window";
+
+impl IngestOptions {
+    /// Whether `e` is within `since` / `until` (key lifecycle events always are).
+    fn in_window(&self, e: &Event) -> bool {
+        matches!(e.detail, crate::event::Detail::KeyLifecycle(_))
+            || (self.since.is_none_or(|s| e.time_ns >= s)
+                && self.until.is_none_or(|u| e.time_ns < u))
+    }
 }
 
 impl Default for IngestOptions {
@@ -258,6 +281,10 @@ impl Default for IngestOptions {
             correlation: CorrelationOptions::default(),
             mappings: Vec::new(),
             progress: None,
+            since: None,
+            until: None,
+            include: Vec::new(),
+            exclude: Vec::new(),
         }
     }
 }
@@ -582,6 +609,17 @@ pub fn open(paths: &[PathBuf], options: &IngestOptions) -> Result<EventStream, E
             expand(p, &mut origins)?;
         }
     }
+    let (include, exclude) = (
+        FileGlobs::new("--include", &options.include)?,
+        FileGlobs::new("--exclude", &options.exclude)?,
+    );
+    origins.retain(|(origin, named)| {
+        let path = match origin {
+            Origin::File(p) | Origin::Unread(p, _) => p.as_path(),
+            Origin::Stdin => return true,
+        };
+        *named || ((options.include.is_empty() || include.matches(path)) && !exclude.matches(path))
+    });
     // Read in path order, whatever order the paths were given in: events at one time keep read
     // order, so this makes the stream (and the report) independent of the command line's order.
     // The report lists inputs as given.
@@ -635,6 +673,42 @@ pub fn open(paths: &[PathBuf], options: &IngestOptions) -> Result<EventStream, E
         stats: StreamStats::default(),
         ids: UniqueIds::default(),
     })
+}
+
+/// `--include` / `--exclude` globs, as `.gitignore` reads them: a glob without `/` is matched
+/// against the file name (`*.md`, `package*.json`), one with `/` against the path as found
+/// (`logs/2026-*/*.json.gz`).
+struct FileGlobs {
+    names: globset::GlobSet,
+    paths: globset::GlobSet,
+}
+
+impl FileGlobs {
+    fn new(flag: &str, patterns: &[String]) -> Result<FileGlobs, Error> {
+        let mut names = globset::GlobSetBuilder::new();
+        let mut paths = globset::GlobSetBuilder::new();
+        for p in patterns {
+            let glob = globset::Glob::new(p)
+                .map_err(|e| Error::Usage(format!("`{flag} {p}`: {}", e.kind())))?;
+            if p.contains('/') {
+                paths.add(glob);
+            } else {
+                names.add(glob);
+            }
+        }
+        let build = |set: globset::GlobSetBuilder| {
+            set.build()
+                .map_err(|e| Error::Usage(format!("`{flag}`: {}", e.kind())))
+        };
+        Ok(FileGlobs {
+            names: build(names)?,
+            paths: build(paths)?,
+        })
+    }
+
+    fn matches(&self, path: &Path) -> bool {
+        path.file_name().is_some_and(|n| self.names.is_match(n)) || self.paths.is_match(path)
+    }
 }
 
 /// `path` if it is a file (named), else the files under it, sorted, hidden files skipped.
@@ -748,6 +822,10 @@ fn read_input(
     let keep_sources = format == InputFormat::Events;
     let mut sink = |index: u64, at: At<'_>, record: Record| {
         report.records += 1;
+        let record = match record {
+            Record::Event(e) if !options.in_window(&e) => Record::Skip(OUTSIDE_WINDOW),
+            other => other,
+        };
         let line = at.line;
         let time_ns = match &record {
             Record::Event(e) => Some(e.time_ns),

@@ -222,7 +222,7 @@ impl Report {
                     .failures
                     .iter()
                     .any(|f| f.pack == pack.name && f.file == file.file);
-                for meta in file.rules() {
+                for meta in file.rules().iter().filter(|m| rules.selected(&m.id)) {
                     let seen = outcome.events_seen.get(&meta.id).copied().unwrap_or(0);
                     runs.push(RuleRun {
                         id: meta.id.clone(),

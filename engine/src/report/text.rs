@@ -221,20 +221,24 @@ impl Text {
         self.field("when", &window(f));
         self.field("why", &clean(&f.message));
         for (i, e) in f.evidence.iter().enumerate() {
-            let role = if e.role.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", clean(&e.role))
-            };
-            let label = if i == 0 { "evidence" } else { "" };
-            self.field(
-                label,
-                &format!("{}{role} {}", clean(&e.place()), clean(&e.event_id)),
-            );
+            self.evidence(if i == 0 { "evidence" } else { "" }, e);
         }
         self.mappings(f);
         self.fix(f);
         self.out.push('\n');
+    }
+
+    /// `file:line:column (role) event-id`.
+    fn evidence(&mut self, label: &str, e: &crate::finding::Evidence) {
+        let role = if e.role.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", clean(&e.role))
+        };
+        self.field(
+            label,
+            &format!("{}{role} {}", clean(&e.place()), clean(&e.event_id)),
+        );
     }
 
     fn fix(&mut self, f: &Finding) {
@@ -295,7 +299,7 @@ impl Text {
             }
             self.field("e.g.", &clean(&f.message));
             if let Some(e) = f.evidence.first() {
-                self.field("evidence", &clean(&e.place()));
+                self.evidence("evidence", e);
             }
             self.mappings(f);
             self.fix(f);

@@ -78,6 +78,17 @@ pub enum Confidence {
     High,
 }
 
+impl Confidence {
+    /// The lowercase name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
+}
+
 /// How the host may split a rule's stream across workers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -58,6 +58,9 @@ impl Default for RuleSetOptions {
 pub struct RuleSet {
     packs: Vec<RulePack>,
     ownership: OwnershipSettings,
+    /// Rules left out by [`RuleSet::select`]: their findings are dropped and they are not
+    /// reported as run (a file whose every rule is left out is not run at all).
+    deselected: std::collections::BTreeSet<String>,
 }
 
 /// The rule-config table that holds the enrichment stage's ownership settings, not a pack's
@@ -175,7 +178,11 @@ impl RuleSet {
                     loaded.join(", ")
                 )));
             }
-            Ok(RuleSet { packs, ownership })
+            Ok(RuleSet {
+                packs,
+                ownership,
+                deselected: Default::default(),
+            })
         } else {
             Err(Error::PacksRefused(refusals))
         }
@@ -185,6 +192,63 @@ impl RuleSet {
     pub fn retain_packs(mut self, keep: impl Fn(&RulePack) -> bool) -> RuleSet {
         self.packs.retain(keep);
         self
+    }
+
+    /// Keeps the rules whose id matches one of `include` (every rule when it is empty) and none
+    /// of `exclude`; patterns are globs (`TW-TOCTOU-*`). A pattern that matches no loaded rule is
+    /// an error naming it, so a typo never silently runs everything or nothing.
+    pub fn select(mut self, include: &[String], exclude: &[String]) -> Result<RuleSet, Error> {
+        let compile =
+            |flag: &str, patterns: &[String]| -> Result<Vec<globset::GlobMatcher>, Error> {
+                patterns
+                    .iter()
+                    .map(|p| {
+                        globset::Glob::new(p)
+                            .map(|g| g.compile_matcher())
+                            .map_err(|e| Error::Usage(format!("`{flag} {p}`: {}", e.kind())))
+                    })
+                    .collect()
+            };
+        let include_m = compile("--rule", include)?;
+        let exclude_m = compile("--exclude-rule", exclude)?;
+        let ids: Vec<String> = self
+            .packs
+            .iter()
+            .flat_map(|p| &p.files)
+            .flat_map(|f| f.rules())
+            .map(|r| r.id.clone())
+            .collect();
+        for (flag, patterns, matchers) in [
+            ("--rule", include, &include_m),
+            ("--exclude-rule", exclude, &exclude_m),
+        ] {
+            for (p, m) in patterns.iter().zip(matchers) {
+                if !ids.iter().any(|id| m.is_match(id)) {
+                    return Err(Error::Usage(format!(
+                        "`{flag} {p}` matches no loaded rule (`tracewarden rules list` shows them)"
+                    )));
+                }
+            }
+        }
+        for id in ids {
+            let kept = (include_m.is_empty() || include_m.iter().any(|m| m.is_match(&id)))
+                && !exclude_m.iter().any(|m| m.is_match(&id));
+            if !kept {
+                self.deselected.insert(id);
+            }
+        }
+        let deselected = &self.deselected;
+        for pack in &mut self.packs {
+            pack.files
+                .retain(|f| f.rules().iter().any(|r| !deselected.contains(&r.id)));
+        }
+        self.packs.retain(|p| !p.files.is_empty());
+        Ok(self)
+    }
+
+    /// Whether rule `id` runs (it was not left out by [`RuleSet::select`]).
+    pub fn selected(&self, id: &str) -> bool {
+        !self.deselected.contains(id)
     }
 
     /// The loaded packs.
@@ -281,6 +345,9 @@ impl RuleSet {
             outcome.failures.extend(result.failure);
             outcome.events_seen.extend(result.events_seen);
         }
+        outcome
+            .findings
+            .retain(|f| !self.deselected.contains(&f.rule_id));
         outcome
             .findings
             .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
