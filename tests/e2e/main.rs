@@ -17,6 +17,7 @@ mod dialects;
 mod docs_express;
 mod formats;
 mod hostile;
+mod html;
 mod inputs;
 mod keys;
 mod locations;

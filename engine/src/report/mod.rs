@@ -1,6 +1,7 @@
 //! Reports: one [`Report`] per scan, rendered by one module per output format.
 
 mod coverage;
+mod html;
 mod json;
 mod markdown;
 mod text;
@@ -63,15 +64,19 @@ pub enum ReportFormat {
     Jsonl,
     /// Markdown for a pull-request comment or a CI job summary.
     Markdown,
+    /// One self-contained HTML page (inline CSS and SVG, no script, nothing fetched): summary,
+    /// compliance tables and a timeline per incident.
+    Html,
 }
 
 impl ReportFormat {
     /// Every format, as `--format` names them.
-    pub const ALL: [ReportFormat; 4] = [
+    pub const ALL: [ReportFormat; 5] = [
         ReportFormat::Text,
         ReportFormat::Json,
         ReportFormat::Jsonl,
         ReportFormat::Markdown,
+        ReportFormat::Html,
     ];
 
     /// Its name on the command line.
@@ -81,6 +86,7 @@ impl ReportFormat {
             ReportFormat::Json => "json",
             ReportFormat::Jsonl => "jsonl",
             ReportFormat::Markdown => "markdown",
+            ReportFormat::Html => "html",
         }
     }
 
@@ -91,6 +97,7 @@ impl ReportFormat {
             ReportFormat::Json => "report.json",
             ReportFormat::Jsonl => "report.jsonl",
             ReportFormat::Markdown => "report.md",
+            ReportFormat::Html => "report.html",
         }
     }
 }
@@ -313,6 +320,7 @@ impl Report {
             ReportFormat::Json => json::render(self),
             ReportFormat::Jsonl => json::render_lines(self),
             ReportFormat::Markdown => markdown::render(self),
+            ReportFormat::Html => html::render(self),
         }
     }
 
