@@ -149,6 +149,7 @@ fn report(findings: Vec<Finding>) -> Report {
             errors: Vec::new(),
             error: None,
             named: true,
+            spans: Default::default(),
         }],
         rules: vec![
             rule("TW-A", CoverageStatus::Full, &[]),
