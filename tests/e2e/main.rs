@@ -23,4 +23,5 @@ mod properties;
 mod regressions;
 mod sandbox;
 mod scan;
+mod schema;
 mod toctou;
