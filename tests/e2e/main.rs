@@ -18,6 +18,7 @@ mod formats;
 mod hostile;
 mod inputs;
 mod keys;
+mod ocsf;
 mod packs;
 mod properties;
 mod regressions;

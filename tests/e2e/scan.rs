@@ -344,8 +344,9 @@ fn several_formats_are_written_into_one_directory_and_jsonl_is_one_finding_per_l
     let run = tracewarden(&["scan", "--format", "sarif", &input]);
     assert_eq!(run.code, 2);
     assert!(
-        run.stderr
-            .contains("unknown report format `sarif`: expected one of text, json, jsonl, markdown"),
+        run.stderr.contains(
+            "unknown report format `sarif`: expected one of text, json, jsonl, markdown, ocsf"
+        ),
         "{}",
         run.stderr
     );

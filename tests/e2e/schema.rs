@@ -154,7 +154,7 @@ fn evidence(id: &str, line: u64) -> Evidence {
 
 /// A report from a real scan, with every optional field filled in by hand and every enum's
 /// every value used somewhere.
-fn report_with_everything() -> tracewarden::Report {
+pub fn report_with_everything() -> tracewarden::Report {
     let dir = tempfile::tempdir().unwrap();
     let rules = RuleSet::load(&RuleSetOptions {
         builtin: false,
@@ -174,6 +174,7 @@ fn report_with_everything() -> tracewarden::Report {
     let incident = report.findings[0].clone();
     let weakness = Finding {
         class: FindingClass::Weakness,
+        principal: String::new(),
         resource: "PUT /orders/{id} → orders UpdateItem".into(),
         evidence: vec![evidence("e-2", 59)],
         site: Some(Site {

@@ -84,8 +84,9 @@ struct ScanArgs {
     input: InputArgs,
     #[command(flatten)]
     rules: RulesArgs,
-    /// Report format: text, json or jsonl (one finding per line). Several, comma-separated,
-    /// write `report.txt`, `report.json`, `report.jsonl` into the directory `-o` names.
+    /// Report format: text, json, jsonl (one finding per line), markdown or ocsf (one OCSF
+    /// Detection Finding per line). Several, comma-separated, write `report.txt`, `report.json`,
+    /// `report.jsonl`, `report.md`, `report.ocsf.jsonl` into the directory `-o` names.
     #[arg(
         long,
         default_value = "text",

@@ -3,6 +3,7 @@
 mod coverage;
 mod json;
 mod markdown;
+mod ocsf;
 mod text;
 
 use std::collections::BTreeMap;
@@ -16,6 +17,7 @@ use crate::rules::{
     FindingClass, PackConfig, RuleFailure, RuleKind, RuleOutcome, RuleSet, Severity,
 };
 pub use coverage::{Coverage, CoverageStatus};
+pub use ocsf::OCSF_VERSION;
 
 /// The JSON report's schema version, which `docs/schema/report.schema.json` pins: the minor
 /// number is bumped when fields are only added, the major when anything breaks
@@ -33,15 +35,19 @@ pub enum ReportFormat {
     Jsonl,
     /// Markdown for a pull-request comment or a CI job summary.
     Markdown,
+    /// OCSF Detection Finding records (class 2004), one per finding and line: what security
+    /// lakes ingest.
+    Ocsf,
 }
 
 impl ReportFormat {
     /// Every format, as `--format` names them.
-    pub const ALL: [ReportFormat; 4] = [
+    pub const ALL: [ReportFormat; 5] = [
         ReportFormat::Text,
         ReportFormat::Json,
         ReportFormat::Jsonl,
         ReportFormat::Markdown,
+        ReportFormat::Ocsf,
     ];
 
     /// Its name on the command line.
@@ -51,6 +57,7 @@ impl ReportFormat {
             ReportFormat::Json => "json",
             ReportFormat::Jsonl => "jsonl",
             ReportFormat::Markdown => "markdown",
+            ReportFormat::Ocsf => "ocsf",
         }
     }
 
@@ -61,6 +68,7 @@ impl ReportFormat {
             ReportFormat::Json => "report.json",
             ReportFormat::Jsonl => "report.jsonl",
             ReportFormat::Markdown => "report.md",
+            ReportFormat::Ocsf => "report.ocsf.jsonl",
         }
     }
 }
@@ -281,6 +289,7 @@ impl Report {
             ReportFormat::Json => json::render(self),
             ReportFormat::Jsonl => json::render_lines(self),
             ReportFormat::Markdown => markdown::render(self),
+            ReportFormat::Ocsf => ocsf::render(self),
         }
     }
 
