@@ -1,8 +1,11 @@
-//! Running the binary and reading its JSON report.
+//! Running the binary and reading its JSON report. Every report and JSON Lines finding read
+//! here is validated against the published JSON Schema (`docs/schema/report.schema.json`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
+use jsonschema::Validator;
 use serde_json::Value;
 
 /// The workspace root.
@@ -27,15 +30,94 @@ pub struct Run {
 }
 
 impl Run {
-    /// The stdout as the JSON report.
+    /// The stdout as the JSON report, validated against the published schema.
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+        let report = serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
             panic!(
                 "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
                 self.stdout, self.stderr
             )
-        })
+        });
+        assert_valid_report(&report);
+        report
     }
+}
+
+/// A JSON report's text (a `report.json`), parsed and validated against the published schema.
+pub fn parse_report(text: &str) -> Value {
+    let report = serde_json::from_str(text)
+        .unwrap_or_else(|e| panic!("the report is not JSON ({e}):\n{text}"));
+    assert_valid_report(&report);
+    report
+}
+
+/// A JSON Lines report's text, each line parsed and validated as the schema's `finding`.
+pub fn parse_findings(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(|line| {
+            let finding = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("a line is not JSON ({e}):\n{line}"));
+            let errors = schema_errors(finding_validator(), &finding);
+            assert!(errors.is_empty(), "{}\n{line}", errors.join("\n"));
+            finding
+        })
+        .collect()
+}
+
+/// The published JSON Schema of the JSON report.
+pub fn report_schema() -> Value {
+    let path = root().join("docs/schema/report.schema.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A draft 2020-12 validator of `schema`, with `format` checked (`date-time`).
+pub fn compile_schema(schema: &Value) -> Validator {
+    jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(schema)
+        .unwrap_or_else(|e| panic!("invalid JSON Schema: {e}"))
+}
+
+/// The report schema's validator, compiled once.
+pub fn report_validator() -> &'static Validator {
+    static VALIDATOR: OnceLock<Validator> = OnceLock::new();
+    VALIDATOR.get_or_init(|| compile_schema(&report_schema()))
+}
+
+/// A validator of one finding (a JSON Lines line): the report schema's `#/$defs/finding`.
+pub fn finding_validator() -> &'static Validator {
+    static VALIDATOR: OnceLock<Validator> = OnceLock::new();
+    VALIDATOR.get_or_init(|| {
+        let mut schema = report_schema();
+        let defs = schema["$defs"].take();
+        compile_schema(&serde_json::json!({
+            "$schema": schema["$schema"],
+            "$ref": "#/$defs/finding",
+            "$defs": defs,
+        }))
+    })
+}
+
+/// Every error of `instance` against `validator`, as `<instance path>: <error>`.
+pub fn schema_errors(validator: &Validator, instance: &Value) -> Vec<String> {
+    validator
+        .iter_errors(instance)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect()
+}
+
+/// A deliberate fault put into a valid document, to prove that a schema rejects it.
+pub type Fault = fn(&mut Value);
+
+/// Asserts that `report` is valid against the published schema.
+pub fn assert_valid_report(report: &Value) {
+    let errors = schema_errors(report_validator(), report);
+    assert!(
+        errors.is_empty(),
+        "the report does not match docs/schema/report.schema.json:\n{}",
+        errors.join("\n")
+    );
 }
 
 /// Runs `tracewarden` with `args` from the workspace root.

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::common::{assert_accounted, findings, fixture, root};
+use crate::common::{assert_accounted, findings, fixture, parse_report, root};
 
 /// What a bounded run did.
 struct Bounded {
@@ -70,7 +70,7 @@ fn bounded(args: &[&str], limit: Duration, max_rss_mib: u64) -> Bounded {
     );
     let text = std::fs::read_to_string(&out)
         .unwrap_or_else(|e| panic!("no report written ({e}); stderr:\n{stderr}"));
-    let report: Value = serde_json::from_str(&text).unwrap();
+    let report = parse_report(&text);
     assert_accounted(&report);
     Bounded {
         code: status.code().unwrap_or(-1),

@@ -360,7 +360,9 @@ fn report(rules: &RuleSet, paths: &[PathBuf]) -> String {
     };
     let mut report = tracewarden::scan(paths, rules, &options).unwrap();
     report.inputs.sort_by(|a, b| a.path.cmp(&b.path));
-    report.render(ReportFormat::Json)
+    let json = report.render(ReportFormat::Json);
+    crate::common::parse_report(&json);
+    json
 }
 
 /// The same events give a byte-identical report whatever the order of the files on the command

@@ -1,6 +1,8 @@
 //! Findings on the fixtures, finding by finding, and the bundled example.
 
-use crate::common::{assert_accounted, findings, fixture, scan_json, tracewarden};
+use crate::common::{
+    assert_accounted, findings, fixture, parse_findings, parse_report, scan_json, tracewarden,
+};
 
 const ALICE: &str = "arn:aws:sts::111122223333:assumed-role/orders-api/alice";
 const CAROL: &str = "arn:aws:sts::111122223333:assumed-role/orders-api/carol";
@@ -322,13 +324,8 @@ fn several_formats_are_written_into_one_directory_and_jsonl_is_one_finding_per_l
         written,
         ["report.json", "report.jsonl", "report.md", "report.txt"]
     );
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
-    let lines: Vec<serde_json::Value> = std::fs::read_to_string(out.join("report.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let report = parse_report(&std::fs::read_to_string(out.join("report.json")).unwrap());
+    let lines = parse_findings(&std::fs::read_to_string(out.join("report.jsonl")).unwrap());
     assert!(!lines.is_empty());
     assert_eq!(&lines, report["findings"].as_array().unwrap());
     let text = std::fs::read_to_string(out.join("report.txt")).unwrap();
@@ -348,7 +345,7 @@ fn several_formats_are_written_into_one_directory_and_jsonl_is_one_finding_per_l
     assert_eq!(run.code, 2);
     assert!(
         run.stderr.contains(
-            "unknown report format `sarif`: expected one of text, json, jsonl, markdown, html"
+            "unknown report format `sarif`: expected one of text, json, jsonl, markdown, html, ocsf"
         ),
         "{}",
         run.stderr

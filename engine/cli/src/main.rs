@@ -152,9 +152,10 @@ struct ScanArgs {
     input: InputArgs,
     #[command(flatten)]
     rules: RulesArgs,
-    /// Report format: text, json, jsonl (one finding per line), markdown or html (one
-    /// self-contained page). Several, comma-separated, write `report.txt`, `report.json`,
-    /// `report.jsonl`, `report.md`, `report.html` into the directory `-o` names.
+    /// Report format: text, json, jsonl (one finding per line), markdown, html (one
+    /// self-contained page) or ocsf (one OCSF Detection Finding per line). Several,
+    /// comma-separated, write `report.txt`, `report.json`, `report.jsonl`, `report.md`,
+    /// `report.html`, `report.ocsf.jsonl` into the directory `-o` names.
     #[arg(
         long,
         default_value = "text",

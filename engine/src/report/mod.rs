@@ -4,6 +4,7 @@ mod coverage;
 mod html;
 mod json;
 mod markdown;
+mod ocsf;
 mod text;
 
 use std::collections::BTreeMap;
@@ -17,10 +18,13 @@ use crate::rules::{
     FindingClass, PackConfig, RuleFailure, RuleKind, RuleOutcome, RuleSet, Severity,
 };
 pub use coverage::{Coverage, CoverageStatus};
+pub use ocsf::OCSF_VERSION;
 pub use text::TextStyle;
 
-/// The JSON report's schema version (`docs/output.md`). Bumped on any incompatible change.
-pub const SCHEMA_VERSION: &str = "2.0";
+/// The JSON report's schema version, which `docs/schema/report.schema.json` pins: the minor
+/// number is bumped when fields are only added, the major when anything breaks
+/// (`docs/output.md`, Schema).
+pub const SCHEMA_VERSION: &str = "2.1";
 
 /// Fills each evidence item's `location` and `time` from the places the inputs' readers noted:
 /// its `source` names the record (`file#record`) or the line it starts (`file:line`, the first
@@ -67,16 +71,20 @@ pub enum ReportFormat {
     /// One self-contained HTML page (inline CSS and SVG, no script, nothing fetched): summary,
     /// compliance tables and a timeline per incident.
     Html,
+    /// OCSF Detection Finding records (class 2004), one per finding and line: what security
+    /// lakes ingest.
+    Ocsf,
 }
 
 impl ReportFormat {
     /// Every format, as `--format` names them.
-    pub const ALL: [ReportFormat; 5] = [
+    pub const ALL: [ReportFormat; 6] = [
         ReportFormat::Text,
         ReportFormat::Json,
         ReportFormat::Jsonl,
         ReportFormat::Markdown,
         ReportFormat::Html,
+        ReportFormat::Ocsf,
     ];
 
     /// Its name on the command line.
@@ -87,6 +95,7 @@ impl ReportFormat {
             ReportFormat::Jsonl => "jsonl",
             ReportFormat::Markdown => "markdown",
             ReportFormat::Html => "html",
+            ReportFormat::Ocsf => "ocsf",
         }
     }
 
@@ -98,6 +107,7 @@ impl ReportFormat {
             ReportFormat::Jsonl => "report.jsonl",
             ReportFormat::Markdown => "report.md",
             ReportFormat::Html => "report.html",
+            ReportFormat::Ocsf => "report.ocsf.jsonl",
         }
     }
 }
@@ -321,6 +331,7 @@ impl Report {
             ReportFormat::Jsonl => json::render_lines(self),
             ReportFormat::Markdown => markdown::render(self),
             ReportFormat::Html => html::render(self),
+            ReportFormat::Ocsf => ocsf::render(self),
         }
     }
 
