@@ -13,7 +13,7 @@ use crate::finding::Finding;
 use crate::ingest::{InputReport, StreamStats};
 
 use crate::rules::{
-    FindingClass, PackConfig, RuleFailure, RuleKind, RuleOutcome, RuleSet, Severity,
+    Confidence, FindingClass, PackConfig, RuleFailure, RuleKind, RuleOutcome, RuleSet, Severity,
 };
 pub use coverage::{Coverage, CoverageStatus};
 
@@ -131,6 +131,20 @@ pub struct RuleRun {
     pub kind: &'static str,
     /// What its findings say: `incident` or `weakness`.
     pub class: FindingClass,
+    /// What it detects and why it matters.
+    pub description: String,
+    /// Its findings' severity unless a finding says otherwise.
+    pub severity: Severity,
+    /// Its findings' confidence unless a finding says otherwise.
+    pub confidence: Confidence,
+    /// OWASP API 2023 ids.
+    pub owasp: Vec<String>,
+    /// SOC 2 ids.
+    pub soc2: Vec<String>,
+    /// CWE ids.
+    pub cwe: Vec<String>,
+    /// The fix.
+    pub remediation: String,
     /// The rule file within its pack.
     pub file: String,
     /// `sha256:` digest of the rule file.
@@ -199,6 +213,13 @@ impl Report {
                         version: pack.version.clone(),
                         kind: file.kind().as_str(),
                         class: meta.class,
+                        description: meta.description.clone(),
+                        severity: meta.severity,
+                        confidence: meta.confidence,
+                        owasp: meta.owasp.clone(),
+                        soc2: meta.soc2.clone(),
+                        cwe: meta.cwe.clone(),
+                        remediation: meta.remediation.clone(),
                         file: file.file.clone(),
                         digest: file.digest.clone(),
                         status: if failed { "failed" } else { "ok" },
