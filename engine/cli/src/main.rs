@@ -84,8 +84,9 @@ struct ScanArgs {
     input: InputArgs,
     #[command(flatten)]
     rules: RulesArgs,
-    /// Report format: text, json or jsonl (one finding per line). Several, comma-separated,
-    /// write `report.txt`, `report.json`, `report.jsonl` into the directory `-o` names.
+    /// Report format: text, json, jsonl (one finding per line), markdown or sarif (SARIF
+    /// 2.1.0, for GitHub code scanning). Several, comma-separated, write `report.txt`,
+    /// `report.json`, `report.jsonl`, `report.md`, `report.sarif` into the directory `-o` names.
     #[arg(
         long,
         default_value = "text",

@@ -3,6 +3,7 @@
 mod coverage;
 mod json;
 mod markdown;
+mod sarif;
 mod text;
 
 use std::collections::BTreeMap;
@@ -31,15 +32,18 @@ pub enum ReportFormat {
     Jsonl,
     /// Markdown for a pull-request comment or a CI job summary.
     Markdown,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
 }
 
 impl ReportFormat {
     /// Every format, as `--format` names them.
-    pub const ALL: [ReportFormat; 4] = [
+    pub const ALL: [ReportFormat; 5] = [
         ReportFormat::Text,
         ReportFormat::Json,
         ReportFormat::Jsonl,
         ReportFormat::Markdown,
+        ReportFormat::Sarif,
     ];
 
     /// Its name on the command line.
@@ -49,6 +53,7 @@ impl ReportFormat {
             ReportFormat::Json => "json",
             ReportFormat::Jsonl => "jsonl",
             ReportFormat::Markdown => "markdown",
+            ReportFormat::Sarif => "sarif",
         }
     }
 
@@ -59,6 +64,7 @@ impl ReportFormat {
             ReportFormat::Json => "report.json",
             ReportFormat::Jsonl => "report.jsonl",
             ReportFormat::Markdown => "report.md",
+            ReportFormat::Sarif => "report.sarif",
         }
     }
 }
@@ -103,6 +109,11 @@ pub struct Report {
     /// Why it is not complete, one line per cause.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub incomplete: Vec<String>,
+    /// The directory the scan ran in, against which relative input paths were read. The SARIF
+    /// report names it when it gives an input by absolute path (GitHub code scanning asks for it
+    /// then); the JSON report leaves it out, so that it does not differ from machine to machine.
+    #[serde(skip)]
+    pub working_directory: Option<String>,
 }
 
 /// The tool that wrote the report.
@@ -290,6 +301,9 @@ impl Report {
             rule_errors: outcome.failures,
             complete: incomplete.is_empty(),
             incomplete,
+            working_directory: std::env::current_dir()
+                .ok()
+                .map(|d| d.display().to_string()),
         }
     }
 
@@ -300,6 +314,7 @@ impl Report {
             ReportFormat::Json => json::render(self),
             ReportFormat::Jsonl => json::render_lines(self),
             ReportFormat::Markdown => markdown::render(self),
+            ReportFormat::Sarif => sarif::render(self),
         }
     }
 
