@@ -22,5 +22,6 @@ mod packs;
 mod properties;
 mod regressions;
 mod sandbox;
+mod sarif;
 mod scan;
 mod toctou;
