@@ -57,6 +57,11 @@ pub(super) fn of(evidence: &Evidence) -> Option<Location> {
     })
 }
 
+/// Whether [`of`] gives `evidence` a location.
+pub(super) fn locatable(evidence: &Evidence) -> bool {
+    evidence.location.is_some() || parse_source(&evidence.source).is_some()
+}
+
 fn line_region(line: u64) -> Region {
     Region {
         start_line: line,

@@ -24,7 +24,8 @@ use crate::rules::Severity;
 
 use limits::{MAX_GZIP_BYTES, MAX_LOCATIONS, MAX_RESULTS};
 
-/// The schema the log names (the OASIS standard's, as GitHub's documentation cites it).
+/// The schema the log names: SARIF 2.1.0's final schema at the address GitHub's documentation
+/// uses.
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 /// The key of our fingerprint in `partialFingerprints`.
 const FINGERPRINT_KEY: &str = "tracewardenFingerprint/v1";
@@ -37,9 +38,9 @@ pub(super) fn render(report: &Report) -> String {
 /// [`render`] against a gzipped-size budget of `budget` bytes.
 fn render_within(report: &Report, budget: usize) -> String {
     let doc = Document::new(report);
-    let mut kept = doc.results.len().min(MAX_RESULTS);
+    let mut kept = doc.results.len();
     loop {
-        let text = doc.to_string(kept, budget);
+        let text = doc.render(kept, budget);
         match limits::gzip_excess(&text, budget) {
             Some(size) if kept > 0 => kept = limits::shrink(kept, size, budget),
             _ => return text,
@@ -51,8 +52,10 @@ fn render_within(report: &Report, budget: usize) -> String {
 struct Document<'a> {
     report: &'a Report,
     rules: Vec<Rule>,
-    /// Most severe first, then in report order.
+    /// The first [`MAX_RESULTS`] results, most severe first, then in report order.
     results: Vec<model::SarifResult>,
+    /// Findings that have a location, all of them.
+    located: usize,
     /// Findings with no evidence record in a file: GitHub refuses a result without a location.
     unlocated: usize,
     /// Notifications about the scan itself (inputs, rules, coverage).
@@ -76,11 +79,21 @@ impl<'a> Document<'a> {
                 .then_with(|| a.sort_key().cmp(&b.sort_key()))
         });
         let mut results = Vec::with_capacity(findings.len().min(MAX_RESULTS));
-        let mut unlocated = 0;
+        let (mut located, mut unlocated) = (0, 0);
         for f in findings {
-            match result(f, index.get(f.rule_id.as_str()).copied()) {
-                Some(r) => results.push(r),
-                None => unlocated += 1,
+            // Past the limit a finding is only counted: no need to build what is left out.
+            if results.len() < MAX_RESULTS {
+                match result(f, index.get(f.rule_id.as_str()).copied()) {
+                    Some(r) => {
+                        results.push(r);
+                        located += 1;
+                    }
+                    None => unlocated += 1,
+                }
+            } else if f.evidence.iter().any(location::locatable) {
+                located += 1;
+            } else {
+                unlocated += 1;
             }
         }
         let mut incomplete = report.incomplete.clone();
@@ -89,6 +102,7 @@ impl<'a> Document<'a> {
             report,
             rules,
             results,
+            located,
             unlocated,
             notifications: scan_notifications(report, &index),
             incomplete,
@@ -96,7 +110,7 @@ impl<'a> Document<'a> {
     }
 
     /// The log with the first `kept` results.
-    fn to_string(&self, kept: usize, budget: usize) -> String {
+    fn render(&self, kept: usize, budget: usize) -> String {
         let results = self.results.get(..kept).unwrap_or(&self.results);
         let truncated = self.truncation(kept, budget);
         let unlocated = (self.unlocated > 0).then(|| Omission {
@@ -117,10 +131,16 @@ impl<'a> Document<'a> {
                 descriptor: DescriptorRef { id },
                 associated_rule: None,
                 level: "warning",
-                message: Message::text(format!(
-                    "{} finding(s) left out of this SARIF log: {}",
-                    o.results_omitted, o.reason
-                )),
+                message: Message::text(match o.locations_omitted {
+                    0 => format!(
+                        "{} finding(s) left out of this SARIF log: {}",
+                        o.results_omitted, o.reason
+                    ),
+                    n => format!(
+                        "{} finding(s) and {n} evidence record(s) left out of this SARIF log: {}",
+                        o.results_omitted, o.reason
+                    ),
+                }),
             })
         })
         .collect();
@@ -193,36 +213,42 @@ impl<'a> Document<'a> {
 
     /// What the limits left out when `kept` results remain, if anything.
     fn truncation(&self, kept: usize, budget: usize) -> Option<Omission> {
-        let results_omitted = self.results.len().saturating_sub(kept);
+        let results_omitted = self.located.saturating_sub(kept);
         let locations_omitted: usize = self
             .results
             .iter()
             .take(kept)
             .map(|r| r.properties.locations_omitted)
             .sum();
-        if results_omitted == 0 && locations_omitted == 0 {
-            return None;
-        }
         let mut limits = Vec::new();
-        if self.results.len() > MAX_RESULTS {
+        let mut left_out = Vec::new();
+        if self.located > MAX_RESULTS {
             limits.push(format!("at most {MAX_RESULTS} results per run"));
         }
-        if kept < self.results.len().min(MAX_RESULTS) {
+        if kept < self.results.len() {
             limits.push(format!(
-                "at most {} bytes of SARIF gzipped (this log keeps under {budget})",
-                MAX_GZIP_BYTES
+                "at most {MAX_GZIP_BYTES} bytes of SARIF gzipped (this log keeps under {budget})"
             ));
+        }
+        if results_omitted > 0 {
+            left_out.push("the least severe findings".to_owned());
         }
         if locations_omitted > 0 {
             limits.push(format!("at most {MAX_LOCATIONS} locations per result"));
+            left_out.push(format!(
+                "the evidence records of a finding past its first {MAX_LOCATIONS}"
+            ));
+        }
+        if left_out.is_empty() {
+            return None;
         }
         Some(Omission {
             results_omitted,
             locations_omitted,
             reason: format!(
-                "GitHub code scanning takes {}; the least severe findings (and a finding's \
-                 evidence records past the limit) were left out; the JSON report has them all",
-                limits.join(", ")
+                "GitHub code scanning takes {}: {} were left out; the JSON report has them all",
+                limits.join(", "),
+                left_out.join(" and ")
             ),
         })
     }

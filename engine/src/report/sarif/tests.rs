@@ -319,6 +319,8 @@ fn past_25000_results_the_most_severe_are_kept_and_the_run_says_so() {
             vec![evidence("e", "b.jsonl:2", None)],
         )
     }));
+    // Past the limit, findings without a location are still told apart from those cut.
+    findings.extend((0..2).map(|i| finding("R-LOW", Severity::Low, 200_000 + i, Vec::new())));
     let log = sarif(&report(
         vec![
             rule("R-CRIT", Severity::Critical),
@@ -347,16 +349,26 @@ fn past_25000_results_the_most_severe_are_kept_and_the_run_says_so() {
     assert_eq!(truncated["results_omitted"], 10);
     assert_eq!(
         truncated["reason"],
-        "GitHub code scanning takes at most 25000 results per run; the least severe findings \
-         (and a finding's evidence records past the limit) were left out; the JSON report has \
-         them all"
+        "GitHub code scanning takes at most 25000 results per run: the least severe findings \
+         were left out; the JSON report has them all"
     );
     let notes = run["invocations"][0]["toolExecutionNotifications"]
         .as_array()
         .unwrap();
-    assert_eq!(notes.len(), 1);
-    assert_eq!(notes[0]["descriptor"]["id"], "results-truncated");
-    assert_eq!(notes[0]["level"], "warning");
+    assert_eq!(
+        notes
+            .iter()
+            .map(|n| (
+                n["descriptor"]["id"].as_str().unwrap(),
+                n["level"].as_str().unwrap()
+            ))
+            .collect::<Vec<_>>(),
+        [
+            ("results-truncated", "warning"),
+            ("results-unlocated", "warning")
+        ]
+    );
+    assert_eq!(run["properties"]["unlocated"]["results_omitted"], 2);
     // Truncation is not a failed scan.
     assert_eq!(run["invocations"][0]["executionSuccessful"], true);
 }
@@ -381,6 +393,12 @@ fn past_1000_evidence_records_a_result_keeps_the_first_1000_locations() {
     let truncated = &log["runs"][0]["properties"]["truncated"];
     assert_eq!(truncated["results_omitted"], 0);
     assert_eq!(truncated["locations_omitted"], 3);
+    assert_eq!(
+        log["runs"][0]["invocations"][0]["toolExecutionNotifications"][0]["message"]["text"],
+        "0 finding(s) and 3 evidence record(s) left out of this SARIF log: GitHub code scanning \
+         takes at most 1000 locations per result: the evidence records of a finding past its \
+         first 1000 were left out; the JSON report has them all"
+    );
 }
 
 #[test]
