@@ -5,7 +5,7 @@
 //! [`enrich`] (facts many rules need: object ownership) →
 //! [`rules`] (WASM and Rego rule packs, sandboxed, fed in batches) →
 //! [`Finding`]s (completed with the catalog mappings and a fingerprint) →
-//! [`report`] (text, JSON, JSON Lines, Markdown, OCSF).
+//! [`report`] (text, JSON, JSON Lines, Markdown, HTML, OCSF, SARIF).
 //!
 //! The library never prints and never exits; errors are [`Error`] values.
 //!

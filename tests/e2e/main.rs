@@ -26,6 +26,7 @@ mod packs;
 mod properties;
 mod regressions;
 mod sandbox;
+mod sarif;
 mod scan;
 mod schema;
 mod terminal;

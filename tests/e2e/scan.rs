@@ -341,11 +341,11 @@ fn several_formats_are_written_into_one_directory_and_jsonl_is_one_finding_per_l
         run.stderr,
         "error: several report formats need a directory to write them to: add `-o DIR`\n"
     );
-    let run = tracewarden(&["scan", "--format", "sarif", &input]);
+    let run = tracewarden(&["scan", "--format", "xml", &input]);
     assert_eq!(run.code, 2);
     assert!(
         run.stderr.contains(
-            "unknown report format `sarif`: expected one of text, json, jsonl, markdown, html, ocsf"
+            "unknown report format `xml`: expected one of text, json, jsonl, markdown, html, ocsf, sarif"
         ),
         "{}",
         run.stderr

@@ -153,9 +153,10 @@ struct ScanArgs {
     #[command(flatten)]
     rules: RulesArgs,
     /// Report format: text, json, jsonl (one finding per line), markdown, html (one
-    /// self-contained page) or ocsf (one OCSF Detection Finding per line). Several,
-    /// comma-separated, write `report.txt`, `report.json`, `report.jsonl`, `report.md`,
-    /// `report.html`, `report.ocsf.jsonl` into the directory `-o` names.
+    /// self-contained page), ocsf (one OCSF Detection Finding per line) or sarif (SARIF 2.1.0,
+    /// for GitHub code scanning). Several, comma-separated, write `report.txt`, `report.json`,
+    /// `report.jsonl`, `report.md`, `report.html`, `report.ocsf.jsonl`, `report.sarif` into the
+    /// directory `-o` names.
     #[arg(
         long,
         default_value = "text",

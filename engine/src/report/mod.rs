@@ -5,6 +5,7 @@ mod html;
 mod json;
 mod markdown;
 mod ocsf;
+mod sarif;
 mod text;
 
 use std::collections::BTreeMap;
@@ -15,7 +16,7 @@ use crate::finding::Finding;
 use crate::ingest::{InputReport, StreamStats};
 
 use crate::rules::{
-    FindingClass, PackConfig, RuleFailure, RuleKind, RuleOutcome, RuleSet, Severity,
+    Confidence, FindingClass, PackConfig, RuleFailure, RuleKind, RuleOutcome, RuleSet, Severity,
 };
 pub use coverage::{Coverage, CoverageStatus};
 pub use ocsf::OCSF_VERSION;
@@ -74,17 +75,20 @@ pub enum ReportFormat {
     /// OCSF Detection Finding records (class 2004), one per finding and line: what security
     /// lakes ingest.
     Ocsf,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
 }
 
 impl ReportFormat {
     /// Every format, as `--format` names them.
-    pub const ALL: [ReportFormat; 6] = [
+    pub const ALL: [ReportFormat; 7] = [
         ReportFormat::Text,
         ReportFormat::Json,
         ReportFormat::Jsonl,
         ReportFormat::Markdown,
         ReportFormat::Html,
         ReportFormat::Ocsf,
+        ReportFormat::Sarif,
     ];
 
     /// Its name on the command line.
@@ -96,6 +100,7 @@ impl ReportFormat {
             ReportFormat::Markdown => "markdown",
             ReportFormat::Html => "html",
             ReportFormat::Ocsf => "ocsf",
+            ReportFormat::Sarif => "sarif",
         }
     }
 
@@ -108,6 +113,7 @@ impl ReportFormat {
             ReportFormat::Markdown => "report.md",
             ReportFormat::Html => "report.html",
             ReportFormat::Ocsf => "report.ocsf.jsonl",
+            ReportFormat::Sarif => "report.sarif",
         }
     }
 }
@@ -152,6 +158,11 @@ pub struct Report {
     /// Why it is not complete, one line per cause.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub incomplete: Vec<String>,
+    /// The directory the scan ran in, against which relative input paths were read. The SARIF
+    /// report names it when it gives an input by absolute path (GitHub code scanning asks for it
+    /// then); the JSON report leaves it out, so that it does not differ from machine to machine.
+    #[serde(skip)]
+    pub working_directory: Option<String>,
 }
 
 /// The tool that wrote the report.
@@ -180,6 +191,20 @@ pub struct RuleRun {
     pub kind: &'static str,
     /// What its findings say: `incident` or `weakness`.
     pub class: FindingClass,
+    /// What it detects and why it matters.
+    pub description: String,
+    /// Its findings' severity unless a finding says otherwise.
+    pub severity: Severity,
+    /// Its findings' confidence unless a finding says otherwise.
+    pub confidence: Confidence,
+    /// OWASP API 2023 ids.
+    pub owasp: Vec<String>,
+    /// SOC 2 ids.
+    pub soc2: Vec<String>,
+    /// CWE ids.
+    pub cwe: Vec<String>,
+    /// The fix.
+    pub remediation: String,
     /// The rule file within its pack.
     pub file: String,
     /// `sha256:` digest of the rule file.
@@ -248,6 +273,13 @@ impl Report {
                         version: pack.version.clone(),
                         kind: file.kind().as_str(),
                         class: meta.class,
+                        description: meta.description.clone(),
+                        severity: meta.severity,
+                        confidence: meta.confidence,
+                        owasp: meta.owasp.clone(),
+                        soc2: meta.soc2.clone(),
+                        cwe: meta.cwe.clone(),
+                        remediation: meta.remediation.clone(),
                         file: file.file.clone(),
                         digest: file.digest.clone(),
                         status: if failed { "failed" } else { "ok" },
@@ -320,6 +352,9 @@ impl Report {
             rule_errors: outcome.failures,
             complete: incomplete.is_empty(),
             incomplete,
+            working_directory: std::env::current_dir()
+                .ok()
+                .map(|d| d.display().to_string()),
         }
     }
 
@@ -332,6 +367,7 @@ impl Report {
             ReportFormat::Markdown => markdown::render(self),
             ReportFormat::Html => html::render(self),
             ReportFormat::Ocsf => ocsf::render(self),
+            ReportFormat::Sarif => sarif::render(self),
         }
     }
 
