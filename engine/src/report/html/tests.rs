@@ -109,6 +109,13 @@ fn rule(id: &str, status: CoverageStatus, notes: &[&str]) -> RuleRun {
             notes: notes.iter().map(|n| (*n).to_owned()).collect(),
         },
         options: PackConfig::default(),
+        description: format!("description of {id}"),
+        severity: Severity::High,
+        confidence: crate::rules::Confidence::High,
+        owasp: Vec::new(),
+        soc2: Vec::new(),
+        cwe: Vec::new(),
+        remediation: String::new(),
     }
 }
 
@@ -132,6 +139,7 @@ fn report(findings: Vec<Finding>) -> Report {
         }
     }
     Report {
+        working_directory: None,
         schema_version: crate::report::SCHEMA_VERSION,
         tool: Tool {
             name: "tracewarden",

@@ -515,6 +515,7 @@ fn an_incomplete_scan_is_not_a_successful_execution() {
         errors: Vec::new(),
         error: Some("no such file".into()),
         named: true,
+        spans: Default::default(),
     }];
     r.rule_errors = vec![RuleFailure {
         pack: "p".into(),
