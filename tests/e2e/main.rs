@@ -13,6 +13,7 @@ mod bad_input;
 mod bola;
 mod cli;
 mod common;
+mod determinism;
 mod dialects;
 mod docs_express;
 mod formats;

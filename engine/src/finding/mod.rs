@@ -168,24 +168,7 @@ pub struct Evidence {
     pub time_ns: Option<i64>,
 }
 
-/// Where one input record is: enough to open the file at it, whatever the file's layout (a
-/// CloudTrail file of 5,000 records on one line included).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Location {
-    /// The input file as given (`-` for standard input).
-    pub file: String,
-    /// 1-based record index within the file (a CloudTrail record, a HAR entry, an OTLP span, a
-    /// line of a line-oriented log).
-    pub record: u64,
-    /// 1-based line where the record starts.
-    pub line: u64,
-    /// 1-based column where the record starts, in characters (Unicode scalar values).
-    pub column: u64,
-    /// Byte offset of the record's first byte in the file (decompressed, for gzip).
-    pub offset: u64,
-    /// The record's length in bytes.
-    pub length: u64,
-}
+pub use crate::ingest::Location;
 
 /// A finding as a runtime returns it, before the host completes it.
 #[derive(Debug, Clone, PartialEq)]

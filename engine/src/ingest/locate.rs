@@ -7,7 +7,7 @@
 //! offset (the slice's address within the document, or within the current line plus the line's
 //! offset in the file) and keeps one [`Span`] per record in a [`SpanIndex`]: 32 bytes a record.
 
-use crate::finding::Location;
+use serde::{Deserialize, Serialize};
 
 /// Where a reader found a record.
 #[derive(Debug, Clone, Copy, Default)]
@@ -250,6 +250,25 @@ impl<'a> LineCounter<'a> {
     pub(super) fn line_of(&mut self, slice: &'a str) -> Option<u64> {
         self.at(slice).line
     }
+}
+
+/// Where one input record is: enough to open the file at it, whatever the file's layout (a
+/// CloudTrail file of 5,000 records on one line included).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
+    /// The input file as given (`-` for standard input).
+    pub file: String,
+    /// 1-based record index within the file (a CloudTrail record, a HAR entry, an OTLP span, a
+    /// line of a line-oriented log).
+    pub record: u64,
+    /// 1-based line where the record starts.
+    pub line: u64,
+    /// 1-based column where the record starts, in characters (Unicode scalar values).
+    pub column: u64,
+    /// Byte offset of the record's first byte in the file (decompressed, for gzip).
+    pub offset: u64,
+    /// The record's length in bytes.
+    pub length: u64,
 }
 
 #[cfg(test)]

@@ -45,7 +45,7 @@ use locate::{At, Base, LineCounter};
 use source::{Line, LineReader, Origin};
 
 pub use correlate::{CorrelationOptions, MAX_FAN_IN, MAX_MERGED_LISTED};
-pub use locate::SpanIndex;
+pub use locate::{Location, SpanIndex};
 pub use mapping::{FieldPaths, INPUTS_TABLE, InputMapping, TimeUnit, parse_mappings};
 pub use source::MAX_INPUT_BYTES;
 
@@ -346,7 +346,7 @@ impl RecordRef {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordText {
     /// Where it is.
-    pub location: crate::finding::Location,
+    pub location: Location,
     /// The input's format.
     pub format: InputFormat,
     /// Its bytes, as text (invalid UTF-8 replaced).
