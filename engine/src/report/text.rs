@@ -94,6 +94,12 @@ fn summary(out: &mut String, report: &Report) {
         s.occurrences,
         if s.occurrences == 1 { "" } else { "s" },
     );
+    if let Some(line) = report.triage_line(|f| format!("`{f}`")) {
+        let _ = writeln!(out, "{line}");
+    }
+    for w in &report.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
     let _ = writeln!(out, "\ninputs:");
     for i in &report.inputs {
         let format = i.format.map(|f| f.as_str()).unwrap_or("unreadable");
