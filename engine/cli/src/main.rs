@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use tracewarden::rules::PackSource;
+use tracewarden::triage::{Baseline, Suppressions};
 use tracewarden::{InputFormat, ReportFormat, RuleSet, RuleSetOptions, ScanOptions, Severity};
 
 #[global_allocator]
@@ -103,6 +104,15 @@ struct ScanArgs {
     /// Threads for running rules (default: all cores). The report does not depend on it.
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// An earlier JSON or JSON Lines report: findings it holds are left out of `findings` (listed
+    /// under `baselined` and counted), so `--fail-on` judges new findings only.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// A TOML file of accepted findings: `[[suppression]]` entries with `rule` and/or
+    /// `fingerprint` (narrowed by `principal`, `resource`), a required `justification` and an
+    /// optional `expires = 2027-01-31`, judged against each finding's log time (docs/output.md).
+    #[arg(long, value_name = "FILE")]
+    suppressions: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -252,9 +262,19 @@ fn report_targets(
     Ok(targets)
 }
 
+/// The baseline and suppressions files, read before the scan: a bad one costs no scan.
+fn load_triage(args: &ScanArgs) -> anyhow::Result<(Option<Baseline>, Option<Suppressions>)> {
+    let baseline = args.baseline.as_deref().map(Baseline::load).transpose()?;
+    let suppressions = (args.suppressions.as_deref())
+        .map(Suppressions::load)
+        .transpose()?;
+    Ok((baseline, suppressions))
+}
+
 fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let targets = report_targets(&args.format, args.output.as_ref())?;
     let rules = load_rules(&args.rules)?;
+    let (baseline, suppressions) = load_triage(&args)?;
     let mut options = ScanOptions {
         ingest: ingest_options(&args.input, args.rules.rule_config.as_ref())?,
         ..ScanOptions::default()
@@ -262,7 +282,8 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     if let Some(n) = args.threads {
         options.threads = n.max(1);
     }
-    let report = tracewarden::scan(&args.input.inputs, &rules, &options)?;
+    let mut report = tracewarden::scan(&args.input.inputs, &rules, &options)?;
+    report.triage(baseline.as_ref(), suppressions.as_ref());
     if let (true, Some(dir)) = (args.format.len() > 1, &args.output) {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the directory `{}`", dir.display()))?;
@@ -297,6 +318,9 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
             not_logs.len(),
             not_logs.join(", ")
         );
+    }
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
     }
     for failure in &report.rule_errors {
         eprintln!(
