@@ -5,6 +5,7 @@
 //! [`enrich`] (facts many rules need: object ownership) →
 //! [`rules`] (WASM and Rego rule packs, sandboxed, fed in batches) →
 //! [`Finding`]s (completed with the catalog mappings and a fingerprint) →
+//! [`triage`] (baseline and suppressions, optional) →
 //! [`report`] (text, JSON, JSON Lines, Markdown, HTML, OCSF, SARIF).
 //!
 //! The library never prints and never exits; errors are [`Error`] values.
@@ -37,6 +38,8 @@ pub mod report;
 #[cfg(feature = "rules")]
 pub mod rules;
 mod time;
+#[cfg(feature = "rules")]
+pub mod triage;
 
 pub use error::{Error, InputError, PackRefusal};
 pub use event::Event;

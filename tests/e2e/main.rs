@@ -10,6 +10,7 @@
 )]
 
 mod bad_input;
+mod baseline;
 mod bola;
 mod cli;
 mod common;

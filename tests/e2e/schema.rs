@@ -264,6 +264,31 @@ pub fn report_with_everything() -> tracewarden::Report {
     report.summary.cwe = [("CWE-367".to_owned(), 5)].into();
     report.complete = false;
     report.incomplete = vec!["`trail.json` was read only in part".into()];
+    // Triage: the first finding baselined, the second suppressed by an entry naming every
+    // criterion and a last day.
+    for (i, f) in report.findings.iter_mut().enumerate() {
+        f.fingerprint = format!("{:032x}", i + 1);
+    }
+    let (first, second) = (&report.findings[0], &report.findings[1]);
+    let baseline = tracewarden::triage::Baseline::parse(
+        "old.json",
+        &format!(
+            "{{\"findings\": [{{\"fingerprint\": \"{}\"}}]}}",
+            first.fingerprint
+        ),
+    )
+    .unwrap();
+    let suppressions = tracewarden::triage::Suppressions::parse(
+        "s.toml",
+        &format!(
+            "[[suppression]]\nrule = \"{}\"\nfingerprint = \"{}\"\nprincipal = \"*\"\n\
+             resource = \"*\"\njustification = \"accepted\"\nexpires = 2099-12-31\n",
+            second.rule_id, second.fingerprint
+        ),
+    )
+    .unwrap();
+    report.triage(Some(&baseline), Some(&suppressions));
+    assert_eq!((report.baselined.len(), report.suppressed.len()), (1, 1));
     report
 }
 

@@ -170,6 +170,24 @@ fn the_text_report_leads_with_incidents_and_counts_what_it_does_not_draw() {
         ),
         "{all}"
     );
+    // --min-severity high: only high findings drawn, the rest counted; the exit code unchanged.
+    let below = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] != "high" && f["severity"] != "critical")
+        .count();
+    let high = tracewarden(&["scan", "--min-severity", "high", "--top", "0", &logs]);
+    assert_eq!(high.code, 1, "{}", high.stderr);
+    assert!(
+        high.stdout.contains(&format!(
+            "  {below} finding(s) below --min-severity high not drawn (every file format holds them)"
+        )),
+        "{}",
+        high.stdout
+    );
+    assert!(!high.stdout.contains("  MEDIUM   ") && !high.stdout.contains("  LOW      "));
+    assert!(high.stdout.contains("  HIGH     "));
     // Piped: no colors; --color always: colors.
     assert!(!text.contains('\u{1b}'));
     let colored = tracewarden(&["scan", "--fail-on", "none", "--color", "always", &logs]);

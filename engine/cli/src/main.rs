@@ -16,6 +16,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 use tracewarden::progress::Progress;
 use tracewarden::report::TextStyle;
 use tracewarden::rules::PackSource;
+use tracewarden::triage::{Baseline, Suppressions};
 use tracewarden::{InputFormat, ReportFormat, RuleSet, RuleSetOptions, ScanOptions, Severity};
 
 #[global_allocator]
@@ -174,6 +175,15 @@ struct ScanArgs {
     /// Threads for running rules (default: all cores). The report does not depend on it.
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// An earlier JSON or JSON Lines report: findings it holds are left out of `findings` (listed
+    /// under `baselined` and counted), so `--fail-on` judges new findings only.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// A TOML file of accepted findings: `[[suppression]]` entries with `rule` and/or
+    /// `fingerprint` (narrowed by `principal`, `resource`), a required `justification` and an
+    /// optional `expires = 2027-01-31`, judged against each finding's log time (docs/output.md).
+    #[arg(long, value_name = "FILE")]
+    suppressions: Option<PathBuf>,
     #[command(flatten)]
     display: DisplayArgs,
 }
@@ -196,6 +206,10 @@ struct DisplayArgs {
     /// all. The json, sarif and html reports always hold every finding.
     #[arg(long, default_value_t = 10, value_name = "N")]
     top: usize,
+    /// Draw only findings at or above this severity in the text report (the others are counted;
+    /// the file formats and `--fail-on` are not affected).
+    #[arg(long, default_value = "info", value_name = "SEVERITY")]
+    min_severity: Severity,
 }
 
 #[derive(Args)]
@@ -380,9 +394,19 @@ fn report_targets(
     Ok(targets)
 }
 
+/// The baseline and suppressions files, read before the scan: a bad one costs no scan.
+fn load_triage(args: &ScanArgs) -> anyhow::Result<(Option<Baseline>, Option<Suppressions>)> {
+    let baseline = args.baseline.as_deref().map(Baseline::load).transpose()?;
+    let suppressions = (args.suppressions.as_deref())
+        .map(Suppressions::load)
+        .transpose()?;
+    Ok((baseline, suppressions))
+}
+
 fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let targets = report_targets(&args.format, args.output.as_ref())?;
     let rules = load_rules(&args.rules)?;
+    let (baseline, suppressions) = load_triage(&args)?;
     let mut options = ScanOptions {
         ingest: ingest_options(&args.input, args.rules.rule_config.as_ref())?,
         ..ScanOptions::default()
@@ -400,7 +424,8 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     if let Some(bar) = bar {
         bar.finish();
     }
-    let report = scanned?;
+    let mut report = scanned?;
+    report.triage(baseline.as_ref(), suppressions.as_ref());
     if let (true, Some(dir)) = (args.format.len() > 1, &args.output) {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the directory `{}`", dir.display()))?;
@@ -411,6 +436,7 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
                 color: colored(display.color, path.is_none()),
                 top: display.top,
                 verbose: display.verbose,
+                min_severity: display.min_severity,
             }),
             other => report.render(*other),
         };
@@ -501,6 +527,9 @@ fn tell(
     if display.quiet {
         return;
     }
+    for warning in &report.warnings {
+        let _ = writeln!(err, "warning: {warning}");
+    }
     if malformed > 0 && !display.verbose {
         let _ = writeln!(
             err,
@@ -533,7 +562,7 @@ fn tell(
     let _ = writeln!(
         err,
         "scanned {} file(s), {}, {} event(s) ({} merged, {} skipped) in {:.1} s: {} incident(s), \
-         {} weakness site(s){}",
+         {} weakness site(s){}{}",
         report.inputs.len(),
         human_bytes(progress.bytes_total),
         s.events,
@@ -542,6 +571,11 @@ fn tell(
         took.as_secs_f64(),
         s.incidents,
         s.weaknesses,
+        [("baselined", s.baselined), ("suppressed", s.suppressed)]
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(what, n)| format!("; {n} {what}"))
+            .collect::<String>(),
         if report.complete {
             ""
         } else {

@@ -760,12 +760,16 @@ fn call_key(call: &str, db: &DbOperation, key: &BTreeMap<String, String>) -> Str
     out
 }
 
-/// Whether an event's id only says where it was read (`har:<file>#<n>`), not which record of
-/// the source it is (`ct:<eventID>`).
+/// Whether an event's id only says where it was read (`har:<file>#<n>`, `…#<n>/<k>` for one of
+/// a record's events, `…~<k>` renamed), not which record of the source it is (`ct:<eventID>`).
+/// Judged by its record number, not its file: ids name the input independently of how its path
+/// was given (`ingest::source::InputNames`), source references as given.
 fn positional_id(e: &Event) -> bool {
     e.id.split_once(':').is_none_or(|(_, rest)| {
-        rest.strip_prefix(e.source.file.as_str())
-            .is_some_and(|r| r.starts_with('#'))
+        rest.rsplit_once('#').is_some_and(|(_, tail)| {
+            let record = tail.split(['/', '~']).next().unwrap_or_default();
+            record.parse() == Ok(e.source.record)
+        })
     })
 }
 
@@ -936,6 +940,37 @@ mod tests {
         assert_eq!(out, n);
         assert_eq!(c.merged, [0]);
         assert!(c.index.iter().all(HashMap::is_empty));
+    }
+
+    #[test]
+    fn an_id_is_positional_by_its_record_number_however_its_file_is_named() {
+        let mut e = event(
+            "har:logs/a.har#3",
+            T0,
+            1_000_000,
+            "har",
+            http("GET", "/", 0),
+        );
+        e.source.file = "./logs/a.har".to_owned();
+        e.source.record = 3;
+        for id in [
+            "har:logs/a.har#3",
+            "har:logs/a.har#3/2",
+            "har:a#b.har#3~2",
+            "x",
+        ] {
+            e.id = id.to_owned();
+            assert!(positional_id(&e), "{id}");
+        }
+        for id in [
+            "ct:0f7d-11",
+            "ct:0f7d-11/2",
+            "gw:req#4",
+            "har:logs/a.har#3x",
+        ] {
+            e.id = id.to_owned();
+            assert!(!positional_id(&e), "{id}");
+        }
     }
 
     #[test]

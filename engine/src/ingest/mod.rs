@@ -369,7 +369,7 @@ pub fn record_text(
     }
     let origin = Origin::File(path.to_path_buf());
     let name = origin.name();
-    let report = read_input(&origin, true, options, &mut |_| Ok(()))?;
+    let report = read_input(&origin, &name, true, options, &mut |_| Ok(()))?;
     let format = match (report.format, &report.error) {
         (Some(f), _) => f,
         (None, error) => {
@@ -620,17 +620,27 @@ pub fn open(paths: &[PathBuf], options: &IngestOptions) -> Result<EventStream, E
         };
         *named || ((options.include.is_empty() || include.matches(path)) && !exclude.matches(path))
     });
-    // Read in path order, whatever order the paths were given in: events at one time keep read
-    // order, so this makes the stream (and the report) independent of the command line's order.
-    // The report lists inputs as given.
+    let mut names = source::InputNames::new();
+    let id_names: Vec<String> = origins.iter().map(|(o, _)| o.id_name(&mut names)).collect();
+    // Read in path order, whatever order the paths were given in, or however they were spelled:
+    // events at one time keep read order, so this makes the stream (and the report) independent
+    // of the command line. The report lists inputs as given.
     let mut order: Vec<usize> = (0..origins.len()).collect();
-    order.sort_by_cached_key(|&i| origins.get(i).map(|(o, _)| o.name()));
-    let origins: Vec<(Origin, bool)> = order
+    order.sort_by_cached_key(|&i| {
+        (
+            id_names.get(i).cloned(),
+            origins.get(i).map(|(o, _)| o.name()),
+        )
+    });
+    let origins: Vec<(Origin, bool, String)> = order
         .iter()
-        .filter_map(|&i| origins.get(i).cloned())
+        .filter_map(|&i| {
+            let (origin, named) = origins.get(i)?.clone();
+            Some((origin, named, id_names.get(i)?.clone()))
+        })
         .collect();
     if let Some(progress) = &options.progress {
-        for (origin, _) in &origins {
+        for (origin, _, _) in &origins {
             progress.add_file(match origin {
                 Origin::File(p) => std::fs::metadata(p).map_or(0, |m| m.len()),
                 _ => 0,
@@ -640,9 +650,9 @@ pub fn open(paths: &[PathBuf], options: &IngestOptions) -> Result<EventStream, E
     let mut sorter = sort::Sorter::new(options.sort_budget);
     let mut inputs = Vec::new();
     let mut seq = 0u64;
-    for (i, (origin, named)) in origins.iter().enumerate() {
+    for (i, (origin, named, id_name)) in origins.iter().enumerate() {
         let input = u32::try_from(i).unwrap_or(u32::MAX);
-        let report = read_input(origin, *named, options, &mut |event| {
+        let report = read_input(origin, id_name, *named, options, &mut |event| {
             seq += 1;
             if let Some(progress) = &options.progress {
                 progress.event();
@@ -773,9 +783,10 @@ fn expand_in(path: &Path, files: &mut Vec<(Origin, bool)>, named: bool) -> Resul
 }
 
 /// Reads one input, passing its events to `emit`; returns its accounting. An input that cannot
-/// be read is reported (or, with `strict`, an error).
+/// be read is reported (or, with `strict`, an error). `id_name` names it in positional event ids.
 fn read_input(
     origin: &Origin,
+    id_name: &str,
     named: bool,
     options: &IngestOptions,
     emit: &mut dyn FnMut(Event) -> Result<(), Error>,
@@ -846,6 +857,10 @@ fn read_input(
                 if shares_line && !keep_sources {
                     e.source.line = None;
                 }
+                // Readers name the input as ids do; its source reference names it as given.
+                if id_name != name && e.source.file == id_name {
+                    e.source.file.clone_from(&name);
+                }
                 report.events += 1;
                 if emit_error.is_none()
                     && let Err(e) = emit(*e)
@@ -885,7 +900,7 @@ fn read_input(
         Layout::Document => {
             source::read_document(origin, opened).and_then(|(text, stopped)| {
                 base.set(Base::of(&text, dropped));
-                let parsed = read_document(format, &name, &text, &options.mappings, &mut sink);
+                let parsed = read_document(format, id_name, &text, &options.mappings, &mut sink);
                 // A document cut short is reported by its read error, after the records that
                 // could be read before it.
                 match (stopped, parsed) {
@@ -920,7 +935,7 @@ fn read_input(
                     Line::Text(t) if t.trim().is_empty() => {}
                     Line::Text(t) => {
                         base.set(Base::of(t, line_start));
-                        state.read_line(&name, &mut index, line_no, t, &mut sink)
+                        state.read_line(id_name, &mut index, line_no, t, &mut sink)
                     }
                     Line::NotUtf8 { valid_up_to } => {
                         index += 1;

@@ -1,8 +1,9 @@
 //! Opening inputs: files or standard input, gzip detected by its magic bytes, a peek at the start
 //! for format detection, then either a bounded whole-document read or a stream of bounded lines.
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Cursor, Read};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
 
@@ -32,6 +33,78 @@ impl Origin {
         match self {
             Origin::File(p) | Origin::Unread(p, _) => p.display().to_string(),
             Origin::Stdin => "-".to_owned(),
+        }
+    }
+
+    /// The name positional event ids give the input (`har:<name>#<n>`): see [`InputNames`].
+    pub(super) fn id_name(&self, names: &mut InputNames) -> String {
+        match self {
+            Origin::File(p) | Origin::Unread(p, _) => names.name(p).display().to_string(),
+            Origin::Stdin => "-".to_owned(),
+        }
+    }
+}
+
+/// How positional event ids name inputs. Such an id embeds its input (`har:<file>#<n>`) and an
+/// incident's fingerprint hashes its evidence's ids, so a name that depended on how the path was
+/// spelled (`./logs/a.har`, `logs//a.har`, `$PWD/logs/a.har`) or on where a checkout lives would
+/// make a baseline miss findings it holds. Reports and source references keep the path as given.
+pub(super) struct InputNames {
+    /// The working directory, resolved; none when it is unknown or the filesystem root (a path
+    /// relative to `/` says less than the absolute one).
+    cwd: Option<PathBuf>,
+    /// Directories resolved so far: a directory's files share one lookup.
+    dirs: HashMap<PathBuf, Option<PathBuf>>,
+}
+
+impl InputNames {
+    /// Names relative to the process's working directory, read once, here.
+    pub(super) fn new() -> Self {
+        InputNames::relative_to(std::env::current_dir().ok())
+    }
+
+    /// Names relative to `cwd`.
+    fn relative_to(cwd: Option<PathBuf>) -> Self {
+        InputNames {
+            cwd: cwd
+                .and_then(|c| std::fs::canonicalize(c).ok())
+                .filter(|c| c.parent().is_some()),
+            dirs: HashMap::new(),
+        }
+    }
+
+    /// `path` relative to the working directory when its directory, resolved (symlinks and
+    /// `..`), lies under it; otherwise `path` without `.` components and repeated separators.
+    /// The file's own name is not resolved: a symlinked file keeps the name it was given.
+    pub(super) fn name(&mut self, path: &Path) -> PathBuf {
+        let cleaned: PathBuf = path
+            .components()
+            .filter(|c| *c != Component::CurDir)
+            .collect();
+        let (dir, file) = match cleaned.file_name() {
+            Some(file) => (cleaned.parent().unwrap_or(Path::new("")), Some(file)),
+            None => (cleaned.as_path(), None),
+        };
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        let resolved = match &self.cwd {
+            Some(cwd) => self
+                .dirs
+                .entry(dir.to_owned())
+                .or_insert_with(|| std::fs::canonicalize(dir).ok())
+                .as_deref()
+                .and_then(|real| real.strip_prefix(cwd).ok())
+                .map(|rel| file.map_or_else(|| rel.to_owned(), |f| rel.join(f))),
+            None => None,
+        };
+        let named = resolved.unwrap_or(cleaned);
+        if named.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            named
         }
     }
 }
@@ -294,6 +367,38 @@ pub(super) fn is_stdin(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_input_under_the_working_directory_is_named_relative_to_it_however_spelled() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("logs/day1")).unwrap();
+        std::fs::write(root.join("logs/a.har"), "{}").unwrap();
+        std::os::unix::fs::symlink(root.join("logs"), root.join("link")).unwrap();
+        let mut names = InputNames::relative_to(Some(root.join("logs/..")));
+        let real = std::fs::canonicalize(root).unwrap();
+        let named = |names: &mut InputNames, p: PathBuf| names.name(&p).display().to_string();
+        for spelled in [
+            root.join("logs/a.har"),
+            real.join("logs/./a.har"),
+            real.join("logs/day1/../a.har"),
+            real.join("link/a.har"),
+        ] {
+            assert_eq!(named(&mut names, spelled), "logs/a.har");
+        }
+        // Outside it: as given, cleaned; a directory that does not exist is not resolved.
+        assert_eq!(
+            named(&mut names, "/elsewhere/./x//y.har".into()),
+            "/elsewhere/x/y.har"
+        );
+        let mut at_root = InputNames::relative_to(Some("/".into()));
+        assert_eq!(
+            named(&mut at_root, real.join("logs/a.har")),
+            real.join("logs/a.har").display().to_string()
+        );
+        let mut unknown = InputNames::relative_to(None);
+        assert_eq!(named(&mut unknown, "./logs//a.har".into()), "logs/a.har");
+    }
 
     fn lines(text: &[u8], max: usize) -> Vec<String> {
         let mut r = LineReader::new(Box::new(Cursor::new(text.to_vec())), max);

@@ -29,6 +29,12 @@ pub(super) fn render(report: &Report) -> String {
             "**incomplete**"
         }
     );
+    if let Some(line) = report.triage_line(code) {
+        let _ = writeln!(out, "{line}\n");
+    }
+    for w in &report.warnings {
+        let _ = writeln!(out, "> Warning: {}\n", code(w));
+    }
     for why in &report.incomplete {
         let _ = writeln!(out, "> Not seen: {}", code(why));
     }

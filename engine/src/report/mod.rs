@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::finding::Finding;
 use crate::ingest::{InputReport, StreamStats};
+use crate::triage::{BaselineUse, SuppressionsUse, Triaged};
 
 use crate::rules::{
     Confidence, FindingClass, PackConfig, RuleFailure, RuleKind, RuleOutcome, RuleSet, Severity,
@@ -146,10 +147,24 @@ pub struct Report {
     pub inputs: Vec<InputReport>,
     /// Every rule that ran.
     pub rules: Vec<RuleRun>,
-    /// Findings, ordered by time, rule, resource, fingerprint.
+    /// Findings, ordered by time, rule, resource, fingerprint; without those triage took out
+    /// ([`Report::triage`]).
     pub findings: Vec<Finding>,
     /// Counts.
     pub summary: Summary,
+    /// The baseline the findings were triaged with, when one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineUse>,
+    /// Findings the baseline holds, in report order.
+    pub baselined: Vec<Triaged>,
+    /// The suppressions file the findings were triaged with, entry by entry, when one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressions: Option<SuppressionsUse>,
+    /// Findings a suppression entry holds, in report order, each with the entry and its
+    /// justification.
+    pub suppressed: Vec<Triaged>,
+    /// What a reader should act on that is not a finding: expired and unused suppressions.
+    pub warnings: Vec<String>,
     /// Rule files stopped during the scan: their rules' findings are incomplete.
     pub rule_errors: Vec<RuleFailure>,
     /// Whether the scan saw everything it was given: every named input read, every input in a
@@ -221,10 +236,11 @@ pub struct RuleRun {
     pub options: PackConfig,
 }
 
-/// Counts of findings.
+/// Counts of findings: those reported in `findings` (not the baselined or suppressed, which are
+/// counted apart), and of events.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {
-    /// All findings.
+    /// Reported findings.
     pub findings: u64,
     /// Incident findings.
     pub incidents: u64,
@@ -246,6 +262,10 @@ pub struct Summary {
     pub merged: u64,
     /// Records skipped in all inputs.
     pub skipped: u64,
+    /// Findings left out because the baseline holds them.
+    pub baselined: u64,
+    /// Findings left out because a suppression entry holds them.
+    pub suppressed: u64,
 }
 
 impl Report {
@@ -298,33 +318,12 @@ impl Report {
             }
         }
         runs.sort_by(|a, b| a.id.cmp(&b.id));
-        let mut summary = Summary {
-            findings: outcome.findings.len() as u64,
-            by_severity: Severity::ALL.into_iter().map(|s| (s, 0)).collect(),
+        let summary = Summary {
             events: inputs.iter().map(|i| i.events).sum(),
             merged: inputs.iter().map(|i| i.merged).sum(),
             skipped: inputs.iter().map(|i| i.skipped).sum(),
             ..Summary::default()
         };
-        for f in &outcome.findings {
-            match f.class {
-                FindingClass::Incident => summary.incidents += 1,
-                FindingClass::Weakness => {
-                    summary.weaknesses += 1;
-                    summary.occurrences += f.occurrences.unwrap_or(1);
-                }
-            }
-            *summary.by_severity.entry(f.severity).or_default() += 1;
-            for (map, ids) in [
-                (&mut summary.owasp, &f.owasp),
-                (&mut summary.soc2, &f.soc2),
-                (&mut summary.cwe, &f.cwe),
-            ] {
-                for id in ids {
-                    *map.entry(id.clone()).or_default() += 1;
-                }
-            }
-        }
         let mut incomplete = unread;
         incomplete.extend(outcome.failures.iter().map(|f| {
             format!(
@@ -338,7 +337,7 @@ impl Report {
         let mut findings = outcome.findings;
         locate_evidence(&mut findings, &inputs);
         let (major, minor, patch) = crate::rules::CONTRACT_VERSION;
-        Report {
+        let mut report = Report {
             schema_version: SCHEMA_VERSION,
             tool: Tool {
                 name: "tracewarden",
@@ -349,12 +348,51 @@ impl Report {
             rules: runs,
             findings,
             summary,
+            baseline: None,
+            baselined: Vec::new(),
+            suppressions: None,
+            suppressed: Vec::new(),
+            warnings: Vec::new(),
             rule_errors: outcome.failures,
             complete: incomplete.is_empty(),
             incomplete,
             working_directory: std::env::current_dir()
                 .ok()
                 .map(|d| d.display().to_string()),
+        };
+        report.recount();
+        report
+    }
+
+    /// Counts `findings` into the summary afresh (its event counts are left as they are).
+    pub(crate) fn recount(&mut self) {
+        let s = &mut self.summary;
+        s.findings = self.findings.len() as u64;
+        (s.incidents, s.weaknesses, s.occurrences) = (0, 0, 0);
+        s.by_severity = Severity::ALL.into_iter().map(|s| (s, 0)).collect();
+        s.owasp.clear();
+        s.soc2.clear();
+        s.cwe.clear();
+        s.baselined = self.baselined.len() as u64;
+        s.suppressed = self.suppressed.len() as u64;
+        for f in &self.findings {
+            match f.class {
+                FindingClass::Incident => s.incidents += 1,
+                FindingClass::Weakness => {
+                    s.weaknesses += 1;
+                    s.occurrences += f.occurrences.unwrap_or(1);
+                }
+            }
+            *s.by_severity.entry(f.severity).or_default() += 1;
+            for (map, ids) in [
+                (&mut s.owasp, &f.owasp),
+                (&mut s.soc2, &f.soc2),
+                (&mut s.cwe, &f.cwe),
+            ] {
+                for id in ids {
+                    *map.entry(id.clone()).or_default() += 1;
+                }
+            }
         }
     }
 

@@ -25,6 +25,9 @@ pub struct TextStyle {
     pub top: usize,
     /// One line per input and per rule, not one line for each.
     pub verbose: bool,
+    /// Findings below this severity are not drawn (counted in the header); the other formats
+    /// and the exit code are not affected.
+    pub min_severity: Severity,
 }
 
 impl Default for TextStyle {
@@ -33,6 +36,7 @@ impl Default for TextStyle {
             color: false,
             top: 10,
             verbose: false,
+            min_severity: Severity::Info,
         }
     }
 }
@@ -158,14 +162,37 @@ impl Text {
         } else {
             self.line(&format!("{findings}: {}", by_sev.join(", ")));
         }
+        let hidden = report
+            .findings
+            .iter()
+            .filter(|f| f.severity < self.style.min_severity)
+            .count();
+        if hidden > 0 {
+            let note = self.paint(
+                DIM,
+                &format!(
+                    "  {hidden} finding(s) below --min-severity {} not drawn (every file format \
+                     holds them)",
+                    self.style.min_severity
+                ),
+            );
+            self.line(&note);
+        }
         for why in &report.incomplete {
             let mark = self.paint(WARN, "not seen:");
             self.line(&format!("  {mark} {}", clean(why)));
         }
+        if let Some(line) = report.triage_line(|f| format!("`{}`", clean(f))) {
+            self.line(&line);
+        }
+        for w in &report.warnings {
+            let mark = self.paint(WARN, "warning:");
+            self.line(&format!("  {mark} {}", clean(w)));
+        }
     }
 
     fn incidents(&mut self, report: &Report) {
-        let all = report.by_severity(FindingClass::Incident);
+        let all = self.drawn(report, FindingClass::Incident);
         if all.is_empty() {
             return;
         }
@@ -178,6 +205,13 @@ impl Text {
             }
             self.more(group.len() - shown, &format!("{severity} incidents"));
         }
+    }
+
+    /// The findings of `class` at or above `--min-severity`, most severe first.
+    fn drawn<'r>(&self, report: &'r Report, class: FindingClass) -> Vec<&'r Finding> {
+        let mut all = report.by_severity(class);
+        all.retain(|f| f.severity >= self.style.min_severity);
+        all
     }
 
     /// How many of `n` findings of a group are drawn.
@@ -261,7 +295,7 @@ impl Text {
     }
 
     fn weaknesses(&mut self, report: &Report) {
-        let all = report.by_severity(FindingClass::Weakness);
+        let all = self.drawn(report, FindingClass::Weakness);
         if all.is_empty() {
             return;
         }

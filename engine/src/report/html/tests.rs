@@ -139,6 +139,11 @@ fn report(findings: Vec<Finding>) -> Report {
         }
     }
     Report {
+        baseline: None,
+        baselined: Vec::new(),
+        suppressions: None,
+        suppressed: Vec::new(),
+        warnings: Vec::new(),
         working_directory: None,
         schema_version: crate::report::SCHEMA_VERSION,
         tool: Tool {

@@ -81,6 +81,11 @@ fn finding(rule_id: &str, severity: Severity, time_ns: i64, evidence: Vec<Eviden
 
 fn report(rules: Vec<RuleRun>, findings: Vec<Finding>) -> Report {
     Report {
+        baseline: None,
+        baselined: Vec::new(),
+        suppressions: None,
+        suppressed: Vec::new(),
+        warnings: Vec::new(),
         schema_version: crate::report::SCHEMA_VERSION,
         tool: Tool {
             name: "tracewarden",
