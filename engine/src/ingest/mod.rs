@@ -31,6 +31,8 @@ pub mod redact;
 mod sort;
 mod source;
 mod wire;
+#[cfg(feature = "rules")]
+pub(crate) use wire::kind_of;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -8,6 +8,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use crate::ingest::kind_of;
+
 use super::TriageError;
 use super::suppressions::is_fingerprint;
 
@@ -117,18 +119,6 @@ fn fingerprint_of(item: &Value) -> Option<&str> {
     item.get("fingerprint")
         .and_then(Value::as_str)
         .filter(|f| is_fingerprint(f))
-}
-
-/// `an array`, `a string`…, for the message.
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]

@@ -237,7 +237,7 @@ pub(super) fn ms_to_ns(ms: f64) -> Option<u64> {
 }
 
 /// What a JSON value is, for messages.
-pub(super) fn kind_of(value: &Value) -> &'static str {
+pub(crate) fn kind_of(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

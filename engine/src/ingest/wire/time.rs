@@ -63,11 +63,17 @@ fn parse_epoch(text: &str, unit: Option<TimeUnit>) -> Option<(i64, u64)> {
     };
     // Digits finer than a microsecond are noise from the double the logger printed; and a
     // printed double is as precise as its clock, whatever its shortest form shows (`.5`).
+    // The digits past the microsecond round it (not truncate): a double's shortest form and its
+    // exact decimal expansion (`.387611` / `.3876107`) then give the same time, whichever way
+    // the JSON parser read the number.
     let finest = 1_000.min(ns_per_unit);
     let mut scale = ns_per_unit;
     let mut fraction_ns = 0i64;
     for b in fraction.bytes() {
         if scale / 10 < finest {
+            if b >= b'5' {
+                fraction_ns += scale;
+            }
             break;
         }
         scale /= 10;
@@ -109,6 +115,18 @@ mod tests {
         // The double prints as `1796215501.387611`: its digits, to the microsecond.
         assert_eq!(t("1796215501.3876107"), Some((base + 387_611_000, 1_000)));
         assert_eq!(t("1796215501.5"), Some((base + 500_000_000, 1_000)));
+        // The double's exact expansion and its shortest form: one time.
+        for text in [
+            "1796215501.3876107",
+            "1796215501.387611",
+            "1796215501.38761069",
+        ] {
+            assert_eq!(
+                parse_epoch(text, None),
+                Some((base + 387_611_000, 1_000)),
+                "{text}"
+            );
+        }
         assert_eq!(t("1796215501788"), Some((base + 788_000_000, 1_000_000)));
         assert_eq!(t("1796215501788.5"), Some((base + 788_500_000, 1_000)));
         assert_eq!(t("1796215501788123"), Some((base + 788_123_000, 1_000)));
