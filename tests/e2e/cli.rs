@@ -216,6 +216,22 @@ fn rules_show_describes_a_rule_and_names_the_loaded_ones_for_a_typo() {
 }
 
 #[test]
+fn an_error_names_its_os_cause_once() {
+    let run = tracewarden(&["scan", "no-such-trail.json"]);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr.matches("No such file or directory").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.stderr,
+        "error: cannot read `no-such-trail.json`: No such file or directory (os error 2)\n"
+    );
+}
+
+#[test]
 fn completions_and_help_carry_what_users_look_for() {
     let bash = tracewarden(&["completions", "bash"]);
     assert_eq!(bash.code, 0);
@@ -244,14 +260,24 @@ fn completions_and_help_carry_what_users_look_for() {
     }
 }
 
-/// Runs one documented command line with `tracewarden` on the PATH, in a scratch directory that
-/// sees the clone's `examples/` and `tests/` (so that `-o out/` lands there), and checks it did
-/// its job: exit 0 or 1 (findings), no error, something printed or written.
-fn run_example(line: &str) {
+/// A scratch directory that sees the clone's `examples/` and `tests/`, where documented command
+/// lines run (so that `-o out/` lands there).
+fn scratch() -> tempfile::TempDir {
     let scratch = tempfile::tempdir().unwrap();
     for dir in ["examples", "tests"] {
         std::os::unix::fs::symlink(root().join(dir), scratch.path().join(dir)).unwrap();
     }
+    scratch
+}
+
+/// Runs one documented command line with `tracewarden` on the PATH in its own scratch directory.
+fn run_example(line: &str) {
+    run_example_in(line, &scratch());
+}
+
+/// Runs one documented command line with `tracewarden` on the PATH in `scratch`, and checks it
+/// did its job: exit 0 or 1 (findings), no error, something printed or written.
+fn run_example_in(line: &str, scratch: &tempfile::TempDir) {
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_tracewarden"))
         .parent()
         .unwrap()
@@ -273,7 +299,7 @@ fn run_example(line: &str) {
     assert!(!stderr.contains("error"), "`{line}`:\n{stderr}");
     let wrote = std::fs::read_dir(scratch.path()).unwrap().count() > 2;
     assert!(
-        !out.stdout.is_empty() || wrote,
+        !out.stdout.is_empty() || !out.stderr.is_empty() || wrote,
         "`{line}` printed and wrote nothing"
     );
 }
@@ -295,7 +321,9 @@ fn every_readme_example_runs_as_written() {
         .filter(|l| l.starts_with("tracewarden "))
         .collect();
     assert!(lines.len() >= 10, "{lines:?}");
+    // In order, in one directory: a later example may read what an earlier one wrote.
+    let dir = scratch();
     for line in lines {
-        run_example(line);
+        run_example_in(line, &dir);
     }
 }

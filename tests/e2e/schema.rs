@@ -269,7 +269,13 @@ pub fn report_with_everything() -> tracewarden::Report {
     for (i, f) in report.findings.iter_mut().enumerate() {
         f.fingerprint = format!("{:032x}", i + 1);
     }
-    let (first, second) = (&report.findings[0], &report.findings[1]);
+    // Two more findings, for triage to take out; the others stay as they are.
+    let extra = |n: usize| Finding {
+        fingerprint: format!("{:032x}", 100 + n),
+        ..report.findings[0].clone()
+    };
+    let (first, second) = (extra(1), extra(2));
+    report.findings.extend([first.clone(), second.clone()]);
     let baseline = tracewarden::triage::Baseline::parse(
         "old.json",
         &format!(
