@@ -39,8 +39,26 @@ fuzz_target!(|data: &[u8]| {
     let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gzip.write_all(data).expect("gzip in memory");
     let gzip = gzip.finish().expect("gzip in memory");
-    for (what, variant) in [("gzip", gzip), ("a byte-order mark", [BOM, data].concat())] {
-        let read = tracewarden_fuzz::read_bytes(&variant, None);
+    for (what, variant, shift) in [
+        ("gzip", gzip, 0),
+        ("a byte-order mark", [BOM, data].concat(), BOM.len() as u64),
+    ] {
+        let mut read = tracewarden_fuzz::read_bytes(&variant, None);
+        // Record places count the file's bytes: a byte-order mark moves each record by its
+        // length; gzip moves nothing (places are in the decompressed bytes).
+        let path = read.report.path.clone();
+        for record in 1..=read.report.spans.len() as u64 {
+            let (moved, kept) = (
+                read.report.spans.location(&path, record),
+                plain.report.spans.location(&path, record),
+            );
+            assert_eq!(
+                moved.map(|l| (l.offset - shift, l.length, l.line, l.column)),
+                kept.map(|l| (l.offset, l.length, l.line, l.column)),
+                "{what} moves record {record} by other than {shift} bytes"
+            );
+        }
+        read.report.spans = plain.report.spans.clone();
         assert_eq!(read.report, plain.report, "{what} changes the accounting");
         assert_eq!(read.events, plain.events, "{what} changes the events");
     }

@@ -172,3 +172,26 @@ fn show_redacts_credentials_and_names_what_is_missing() {
          logs/trail.json#4000) or FILE:LINE[:COLUMN]\n"
     );
 }
+
+#[test]
+fn a_byte_order_mark_counts_in_the_places() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("keys.csv");
+    let rows = "key_id,action,time,owner\nk-1,created,2026-03-01,bob\nk-1,revoked,2026-03-15,bob\n";
+    std::fs::write(
+        &file,
+        [b"\xEF\xBB\xBF".as_slice(), rows.as_bytes()].concat(),
+    )
+    .unwrap();
+    let spec = format!("{}#2", file.display());
+    let shown = tracewarden(&["show", &spec, "--raw"]);
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    let offset = 3 + rows.find("k-1,revoked").unwrap();
+    assert_eq!(
+        shown.stdout,
+        format!(
+            "# {spec} (key_inventory), line 3, column 1, bytes {offset}..{}\nk-1,revoked,2026-03-15,bob\n",
+            offset + "k-1,revoked,2026-03-15,bob".len()
+        )
+    );
+}
