@@ -27,7 +27,7 @@ fn events() -> Vec<Event> {
         .map(|i| {
             let write = i % 3 == 2;
             Event {
-                id: format!("ev-{i}"),
+                id: format!("ev-{i}").into(),
                 time_ns: 1_773_482_400_000_000_000 + i as i64 * 1_000_000,
                 precision_ns: 1_000,
                 source: SourceRef {
@@ -40,15 +40,16 @@ fn events() -> Vec<Event> {
                     principal: format!(
                         "arn:aws:sts::111122223333:assumed-role/api/user-{}",
                         i % 50
-                    ),
-                    key_id: format!("ASIA{:016}", i % 50),
+                    )
+                    .into(),
+                    key_id: format!("ASIA{:016}", i % 50).into(),
                     ip: "192.0.2.10".into(),
                     user_agent:
                         "Boto3/1.34.0 md/Botocore#1.34.0 ua/2.0 os/linux lang/python#3.11.7".into(),
                     ..Actor::default()
                 },
                 correlation: Correlation {
-                    request_id: format!("REQ{i:049}"),
+                    request_id: format!("REQ{i:049}").into(),
                     ..Correlation::default()
                 },
                 outcome: Outcome::Success,
@@ -56,22 +57,22 @@ fn events() -> Vec<Event> {
                     service: "dynamodb".into(),
                     operation: if write { "UpdateItem" } else { "GetItem" }.into(),
                     table: "orders".into(),
-                    key: BTreeMap::from([("orderId".to_owned(), format!("o-{}", i % 500))]),
+                    key: BTreeMap::from([("orderId".into(), format!("o-{}", i % 500).into())]),
                     has_condition: write && i % 10 != 2,
                     condition: if write && i % 10 != 2 {
                         "owner_id = :uid".into()
                     } else {
-                        String::new()
+                        String::new().into()
                     },
                     update_expression: if write {
                         "SET #s = :s".into()
                     } else {
-                        String::new()
+                        String::new().into()
                     },
                     is_write: write,
                     ..DbOperation::default()
                 }),
-                attributes: BTreeMap::from([("aws_region".to_owned(), "us-east-1".to_owned())]),
+                attributes: BTreeMap::from([("aws_region".into(), "us-east-1".into())]),
                 facts: Default::default(),
             }
         })

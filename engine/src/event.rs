@@ -7,12 +7,16 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+pub use smol_str::SmolStr;
+
+/// Named string values of an event (an item key, path parameters, attributes), ordered by name.
+pub type Fields = BTreeMap<SmolStr, SmolStr>;
 
 /// One normalized event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     /// Stable id, unique within a scan (CloudTrail: `ct:<eventID>`).
-    pub id: String,
+    pub id: SmolStr,
     /// Unix time in nanoseconds, as the log recorded it.
     pub time_ns: i64,
     /// The time's precision in nanoseconds (1e9 for CloudTrail's whole seconds).
@@ -33,7 +37,7 @@ pub struct Event {
     pub detail: Detail,
     /// Format-specific extras.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub attributes: BTreeMap<String, String>,
+    pub attributes: Fields,
     /// What the enrichment stage knew when this event happened (empty before enrichment, and in
     /// `tracewarden normalize` output unless asked for).
     #[serde(default, skip_serializing_if = "Facts::is_empty")]
@@ -81,14 +85,14 @@ impl Event {
 #[serde(deny_unknown_fields)]
 pub struct SourceRef {
     /// The input file as given (`-` for stdin).
-    pub file: String,
+    pub file: SmolStr,
     /// 1-based record index within the file.
     pub record: u64,
     /// 1-based line of the record's start, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
     /// The input format (`cloudtrail`, `events`).
-    pub format: String,
+    pub format: SmolStr,
 }
 
 impl fmt::Display for SourceRef {
@@ -106,23 +110,23 @@ impl fmt::Display for SourceRef {
 #[serde(default, deny_unknown_fields)]
 pub struct Actor {
     /// The authenticated principal (an ARN, a user id).
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub principal: String,
+    #[serde(skip_serializing_if = "SmolStr::is_empty")]
+    pub principal: SmolStr,
     /// A stable key id, never key material.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub key_id: String,
+    #[serde(skip_serializing_if = "SmolStr::is_empty")]
+    pub key_id: SmolStr,
     /// Tenant or account.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub tenant: String,
+    #[serde(skip_serializing_if = "SmolStr::is_empty")]
+    pub tenant: SmolStr,
     /// Client address.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub ip: String,
+    #[serde(skip_serializing_if = "SmolStr::is_empty")]
+    pub ip: SmolStr,
     /// Client user agent.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub user_agent: String,
+    #[serde(skip_serializing_if = "SmolStr::is_empty")]
+    pub user_agent: SmolStr,
     /// Session.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub session: String,
+    #[serde(skip_serializing_if = "SmolStr::is_empty")]
+    pub session: SmolStr,
 }
 
 /// Links between events.
@@ -130,26 +134,26 @@ pub struct Actor {
 #[serde(default, deny_unknown_fields)]
 pub struct Correlation {
     /// Trace id.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub trace_id: String,
+    #[serde(skip_serializing_if = "SmolStr::is_empty")]
+    pub trace_id: SmolStr,
     /// Span id.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub span_id: String,
+    #[serde(skip_serializing_if = "SmolStr::is_empty")]
+    pub span_id: SmolStr,
     /// Parent span id.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub parent_span_id: String,
+    #[serde(skip_serializing_if = "SmolStr::is_empty")]
+    pub parent_span_id: SmolStr,
     /// The id the logging service gave this call: AWS `requestID` / `x-amzn-RequestId` for AWS
     /// calls, the gateway's request id for HTTP requests.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub request_id: String,
+    #[serde(skip_serializing_if = "SmolStr::is_empty")]
+    pub request_id: SmolStr,
     /// The application request id propagated in headers (`X-Request-Id`, or the root of
     /// `X-Amzn-Trace-Id`): on an HTTP event, the request's own; on a DB event, the one of the HTTP
     /// request being served when the call was made.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub app_request_id: String,
+    #[serde(skip_serializing_if = "SmolStr::is_empty")]
+    pub app_request_id: SmolStr,
     /// The event this one was linked to.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub linked_event: String,
+    #[serde(skip_serializing_if = "SmolStr::is_empty")]
+    pub linked_event: SmolStr,
     /// How it was linked.
     #[serde(skip_serializing_if = "LinkMethod::is_none")]
     pub link: LinkMethod,
@@ -251,23 +255,23 @@ pub enum Detail {
 #[serde(default, deny_unknown_fields)]
 pub struct Http {
     /// Method.
-    pub method: String,
+    pub method: SmolStr,
     /// Path without the query.
-    pub path: String,
+    pub path: SmolStr,
     /// Route template when known (`/users/{id}`).
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub route: String,
+    #[serde(skip_serializing_if = "SmolStr::is_empty")]
+    pub route: SmolStr,
     /// Status; 0 when no response was recorded.
     pub status: u16,
     /// How long the request took, in nanoseconds; 0 when not recorded.
     #[serde(skip_serializing_if = "is_zero")]
     pub duration_ns: u64,
     /// Query string.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub query: String,
+    #[serde(skip_serializing_if = "SmolStr::is_empty")]
+    pub query: SmolStr,
     /// Path parameters / object ids.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub params: BTreeMap<String, String>,
+    pub params: Fields,
     /// Object ids the response returned: the `Location` header's path ids and the id fields
     /// (`id`, `*_id`, `*Id`) of a JSON body (fields by name, arrays in order), at most
     /// [`MAX_RETURNED_IDS`].
@@ -295,9 +299,9 @@ pub const RETURNED_SCOPE: &str = "scope";
 #[serde(deny_unknown_fields)]
 pub struct NamedId {
     /// The JSON field name (`order_id`), or `location`.
-    pub name: String,
+    pub name: SmolStr,
     /// The id.
-    pub value: String,
+    pub value: SmolStr,
 }
 
 /// Facts the enrichment stage computed for an event, from the events before it.
@@ -315,15 +319,15 @@ pub struct Facts {
     /// What the key lifecycle ledger knew of the actor's key (`actor.key_id`) just before the
     /// event.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub key: Option<KeyFact>,
+    pub key: Option<Box<KeyFact>>,
     /// The method of the HTTP request that issued the event: its own for an HTTP event, its
     /// request's for a DB call linked to one; empty when unknown.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub request_method: String,
+    #[serde(skip_serializing_if = "SmolStr::is_empty")]
+    pub request_method: SmolStr,
     /// That request's route template: the route a source recorded, else the path with its id
     /// segments as `{id}`. With a DB call's table and operation it names a weakness's site.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub request_route: String,
+    #[serde(skip_serializing_if = "SmolStr::is_empty")]
+    pub request_route: SmolStr,
 }
 
 impl Facts {
@@ -342,12 +346,12 @@ impl Facts {
 #[serde(default, deny_unknown_fields)]
 pub struct KeyFact {
     /// The key.
-    pub key_id: String,
+    pub key_id: SmolStr,
     /// Its status.
     pub status: KeyStatus,
     /// Its owner, when a lifecycle record said.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub owner: String,
+    #[serde(skip_serializing_if = "SmolStr::is_empty")]
+    pub owner: SmolStr,
     /// When it was created (0: before the logs, or never said).
     #[serde(skip_serializing_if = "is_zero_i64")]
     pub created_ns: i64,
@@ -355,35 +359,35 @@ pub struct KeyFact {
     #[serde(skip_serializing_if = "is_zero_i64")]
     pub revoked_ns: i64,
     /// The revoking event and where it came from (`file:line`).
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub revoked_event: String,
+    #[serde(skip_serializing_if = "SmolStr::is_empty")]
+    pub revoked_event: SmolStr,
     /// Where the revoking event came from.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub revoked_event_source: String,
+    #[serde(skip_serializing_if = "SmolStr::is_empty")]
+    pub revoked_event_source: SmolStr,
     /// Its scopes, when a lifecycle record said (`scopes_known`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub scopes: Vec<String>,
+    pub scopes: Vec<SmolStr>,
     /// Whether the scopes are known (an empty list then means no scope at all).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub scopes_known: bool,
     /// The scopes the last scope change removed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub removed_scopes: Vec<String>,
+    pub removed_scopes: Vec<SmolStr>,
     /// When that change happened (0: none).
     #[serde(skip_serializing_if = "is_zero_i64")]
     pub scope_changed_ns: i64,
     /// The scope change event.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub scope_event: String,
+    #[serde(skip_serializing_if = "SmolStr::is_empty")]
+    pub scope_event: SmolStr,
     /// Where it came from.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub scope_event_source: String,
+    #[serde(skip_serializing_if = "SmolStr::is_empty")]
+    pub scope_event_source: SmolStr,
     /// The key's previous use (0: none seen).
     #[serde(skip_serializing_if = "is_zero_i64")]
     pub last_used_ns: i64,
     /// For derived credentials (STS session credentials): the key they were obtained with.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub parent_key_id: String,
+    #[serde(skip_serializing_if = "SmolStr::is_empty")]
+    pub parent_key_id: SmolStr,
     /// When they were obtained.
     #[serde(skip_serializing_if = "is_zero_i64")]
     pub issued_ns: i64,
@@ -391,11 +395,11 @@ pub struct KeyFact {
     #[serde(skip_serializing_if = "is_zero_i64")]
     pub parent_revoked_ns: i64,
     /// The parent's revoking event.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub parent_revoked_event: String,
+    #[serde(skip_serializing_if = "SmolStr::is_empty")]
+    pub parent_revoked_event: SmolStr,
     /// Where it came from.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub parent_revoked_event_source: String,
+    #[serde(skip_serializing_if = "SmolStr::is_empty")]
+    pub parent_revoked_event_source: SmolStr,
 }
 
 /// A key's status in the ledger.
@@ -423,24 +427,24 @@ fn is_zero_i64(n: &i64) -> bool {
 pub struct ObjectFact {
     /// What kind of object: the path segment naming it (`orders` for `/orders/42`), or the
     /// table.
-    pub collection: String,
+    pub collection: SmolStr,
     /// The object's id: the path segment, or the item key as `name=value` pairs joined by `,`.
-    pub id: String,
+    pub id: SmolStr,
     /// The owning principal, when known.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub owner: String,
+    #[serde(skip_serializing_if = "SmolStr::is_empty")]
+    pub owner: SmolStr,
     /// The owning tenant, when known.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub owner_tenant: String,
+    #[serde(skip_serializing_if = "SmolStr::is_empty")]
+    pub owner_tenant: SmolStr,
     /// How the owner was learnt.
     pub owner_source: OwnerSource,
     /// The event the owner was learnt from (`creator`, `condition`); empty when the id itself
     /// names the owner.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub owner_event: String,
+    #[serde(skip_serializing_if = "SmolStr::is_empty")]
+    pub owner_event: SmolStr,
     /// Where that event came from (`file:line`), for citing it as evidence.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub owner_event_source: String,
+    #[serde(skip_serializing_if = "SmolStr::is_empty")]
+    pub owner_event_source: SmolStr,
     /// The actor against the owner.
     pub relation: Relation,
     /// The id was returned to the actor (the same principal and tenant) in an earlier
@@ -512,37 +516,37 @@ pub enum Relation {
 #[serde(default, deny_unknown_fields)]
 pub struct DbOperation {
     /// `dynamodb` for DynamoDB.
-    pub service: String,
+    pub service: SmolStr,
     /// API operation (`GetItem`, `UpdateItem`, ...).
-    pub operation: String,
+    pub operation: SmolStr,
     /// Table.
-    pub table: String,
+    pub table: SmolStr,
     /// Item key: attribute name to canonical value (strings as-is, numbers as written, binary as
     /// base64).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub key: BTreeMap<String, String>,
+    pub key: Fields,
     /// Whether a condition was present (ConditionExpression or legacy `Expected`).
     pub has_condition: bool,
     /// The condition's text.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub condition: String,
+    #[serde(skip_serializing_if = "SmolStr::is_empty")]
+    pub condition: SmolStr,
     /// The update expression.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub update_expression: String,
+    #[serde(skip_serializing_if = "SmolStr::is_empty")]
+    pub update_expression: SmolStr,
     /// Consistent read, when the request said.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub consistent_read: Option<bool>,
     /// Secondary index read.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub index_name: String,
+    #[serde(skip_serializing_if = "SmolStr::is_empty")]
+    pub index_name: SmolStr,
     /// Transaction or batch group.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub group_id: String,
+    #[serde(skip_serializing_if = "SmolStr::is_empty")]
+    pub group_id: SmolStr,
     /// Whether the operation writes.
     pub is_write: bool,
     /// Service error code; empty on success.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub error_code: String,
+    #[serde(skip_serializing_if = "SmolStr::is_empty")]
+    pub error_code: SmolStr,
 }
 
 /// What happened to a credential.
@@ -584,17 +588,17 @@ pub struct KeyLifecycle {
     /// What happened.
     pub action: KeyAction,
     /// The key acted on (not the caller's key).
-    pub key_id: String,
+    pub key_id: SmolStr,
     /// The key's owner.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub owner: String,
+    #[serde(default, skip_serializing_if = "SmolStr::is_empty")]
+    pub owner: SmolStr,
     /// Scopes after the change.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub scopes: Vec<String>,
+    pub scopes: Vec<SmolStr>,
     /// For credentials derived from another key (STS session credentials obtained with an access
     /// key): that key.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub parent_key_id: String,
+    #[serde(default, skip_serializing_if = "SmolStr::is_empty")]
+    pub parent_key_id: SmolStr,
 }
 
 /// An authentication or authorization decision.
@@ -604,12 +608,12 @@ pub struct AuthDecision {
     /// Whether access was granted.
     pub allowed: bool,
     /// Action asked for.
-    pub action: String,
+    pub action: SmolStr,
     /// Resource asked for.
-    pub resource: String,
+    pub resource: SmolStr,
     /// Deciding policy or mechanism.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub policy: String,
+    #[serde(skip_serializing_if = "SmolStr::is_empty")]
+    pub policy: SmolStr,
 }
 
 #[cfg(test)]
@@ -639,7 +643,7 @@ mod tests {
                 service: "dynamodb".into(),
                 operation: "GetItem".into(),
                 table: "orders".into(),
-                key: [("id".to_owned(), "1".to_owned())].into(),
+                key: [("id".into(), "1".into())].into(),
                 ..DbOperation::default()
             }),
             attributes: BTreeMap::new(),

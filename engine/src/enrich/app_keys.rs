@@ -5,7 +5,7 @@
 //! are the application authenticating a request, not a user touching an object.
 
 use super::objects::folded;
-use crate::event::{Detail, Event, Http, KeyAction, KeyLifecycle, Outcome};
+use crate::event::{Detail, Event, Http, KeyAction, KeyLifecycle, Outcome, SmolStr};
 
 /// Path segments naming a collection of keys.
 const KEY_COLLECTIONS: &[&str] = &[
@@ -74,7 +74,7 @@ pub(super) fn changes(event: &Event) -> Vec<KeyLifecycle> {
     match &event.detail {
         Detail::Http(h) => route_changes(h),
         Detail::DbOperation(d)
-            if d.is_write && is_key_store(&d.table, d.key.keys().map(String::as_str)) =>
+            if d.is_write && is_key_store(&d.table, d.key.keys().map(SmolStr::as_str)) =>
         {
             let Some(id) = d
                 .key
@@ -85,13 +85,13 @@ pub(super) fn changes(event: &Event) -> Vec<KeyLifecycle> {
             else {
                 return Vec::new();
             };
-            let scopes: Vec<String> = event
+            let scopes: Vec<SmolStr> = event
                 .attributes
                 .get(crate::event::SCOPES_ATTRIBUTE)
                 .map(|s| {
                     s.split(' ')
                         .filter(|x| !x.is_empty())
-                        .map(str::to_owned)
+                        .map(SmolStr::from)
                         .collect()
                 })
                 .unwrap_or_default();
@@ -115,7 +115,7 @@ pub(super) fn changes(event: &Event) -> Vec<KeyLifecycle> {
                 _ => None,
             };
             action
-                .map(|action| lifecycle(action, id, String::new(), scopes))
+                .map(|action| lifecycle(action, id.into(), SmolStr::default(), scopes))
                 .into_iter()
                 .collect()
         }
@@ -126,13 +126,13 @@ pub(super) fn changes(event: &Event) -> Vec<KeyLifecycle> {
 /// The key id a successful key-store read looked up (the auth middleware's lookup), if the event
 /// is one: a `GetItem` of a key store, by a key id attribute (not by key material, which the
 /// reader has hashed already and which then needs no alias).
-pub(super) fn looked_up(event: &Event) -> Option<String> {
+pub(super) fn looked_up(event: &Event) -> Option<SmolStr> {
     let Detail::DbOperation(d) = &event.detail else {
         return None;
     };
     if event.outcome != Outcome::Success
         || d.operation != "GetItem"
-        || !is_key_store(&d.table, d.key.keys().map(String::as_str))
+        || !is_key_store(&d.table, d.key.keys().map(SmolStr::as_str))
     {
         return None;
     }
@@ -149,16 +149,16 @@ pub(super) fn looked_up(event: &Event) -> Option<String> {
 
 fn lifecycle(
     action: KeyAction,
-    key_id: String,
-    owner: String,
-    scopes: Vec<String>,
+    key_id: SmolStr,
+    owner: SmolStr,
+    scopes: Vec<SmolStr>,
 ) -> KeyLifecycle {
     KeyLifecycle {
         action,
         key_id,
         owner,
         scopes,
-        parent_key_id: String::new(),
+        parent_key_id: SmolStr::default(),
     }
 }
 
@@ -181,7 +181,7 @@ fn route_changes(h: &Http) -> Vec<KeyLifecycle> {
     };
     let new_key = returned(&["keyid", "apikeyid", "tokenid", "id", "credentialid"]);
     let owner = returned(&["ownerid", "userid", "owner", "principalid"]).unwrap_or_default();
-    let scopes: Vec<String> = h
+    let scopes: Vec<SmolStr> = h
         .returned_ids
         .iter()
         .filter(|id| id.name == crate::event::RETURNED_SCOPE)
@@ -190,38 +190,53 @@ fn route_changes(h: &Http) -> Vec<KeyLifecycle> {
     let method = h.method.to_ascii_uppercase();
     match (method.as_str(), rest) {
         ("POST", []) => new_key
-            .map(|k| lifecycle(KeyAction::Created, k, owner, scopes))
+            .map(|k| lifecycle(KeyAction::Created, k, owner.clone(), scopes))
             .into_iter()
             .collect(),
         ("DELETE", [id]) => vec![lifecycle(
             KeyAction::Deleted,
-            (*id).to_owned(),
-            owner,
+            (*id).into(),
+            owner.clone(),
             Vec::new(),
         )],
         ("POST" | "PUT" | "PATCH", [id, action]) => {
             let id = (*id).to_owned();
             match action.to_ascii_lowercase().as_str() {
                 "revoke" | "disable" | "deactivate" | "suspend" => {
-                    vec![lifecycle(KeyAction::Deactivated, id, owner, Vec::new())]
+                    vec![lifecycle(
+                        KeyAction::Deactivated,
+                        id.into(),
+                        owner.clone(),
+                        Vec::new(),
+                    )]
                 }
                 "enable" | "activate" | "reactivate" => {
-                    vec![lifecycle(KeyAction::Activated, id, owner, Vec::new())]
+                    vec![lifecycle(
+                        KeyAction::Activated,
+                        id.into(),
+                        owner.clone(),
+                        Vec::new(),
+                    )]
                 }
                 "rotate" | "roll" | "regenerate" => {
                     let mut out = vec![lifecycle(
                         KeyAction::Rotated,
-                        id.clone(),
+                        id.clone().into(),
                         owner.clone(),
                         Vec::new(),
                     )];
                     if let Some(new) = new_key.filter(|k| *k != id) {
-                        out.push(lifecycle(KeyAction::Created, new, owner, scopes));
+                        out.push(lifecycle(KeyAction::Created, new, owner.clone(), scopes));
                     }
                     out
                 }
                 "scopes" | "permissions" if !scopes.is_empty() => {
-                    vec![lifecycle(KeyAction::ScopeChanged, id, owner, scopes)]
+                    vec![lifecycle(
+                        KeyAction::ScopeChanged,
+                        id.into(),
+                        owner.clone(),
+                        scopes,
+                    )]
                 }
                 _ => Vec::new(),
             }
@@ -229,8 +244,8 @@ fn route_changes(h: &Http) -> Vec<KeyLifecycle> {
         ("PUT" | "PATCH", [id]) if !scopes.is_empty() => {
             vec![lifecycle(
                 KeyAction::ScopeChanged,
-                (*id).to_owned(),
-                owner,
+                (*id).into(),
+                owner.clone(),
                 scopes,
             )]
         }
@@ -259,7 +274,14 @@ mod tests {
     fn summary(e: &Event) -> Vec<(KeyAction, String, String, Vec<String>)> {
         changes(e)
             .into_iter()
-            .map(|k| (k.action, k.key_id, k.owner, k.scopes))
+            .map(|k| {
+                (
+                    k.action,
+                    k.key_id.to_string(),
+                    k.owner.to_string(),
+                    k.scopes.iter().map(SmolStr::to_string).collect(),
+                )
+            })
             .collect()
     }
 
@@ -328,7 +350,7 @@ mod tests {
                 service: "dynamodb".into(),
                 operation: op.into(),
                 table: "api_keys".into(),
-                key: [("key_id".to_owned(), "k-1".to_owned())].into(),
+                key: [("key_id".into(), "k-1".into())].into(),
                 has_condition: !condition.is_empty(),
                 condition: condition.into(),
                 update_expression: update.into(),

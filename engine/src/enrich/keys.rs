@@ -5,7 +5,8 @@
 
 use std::collections::HashMap;
 
-use crate::event::{Detail, Event, KeyAction, KeyFact, KeyLifecycle, KeyStatus, Outcome};
+use crate::event::{Detail, Event, KeyAction, KeyFact, KeyLifecycle, KeyStatus, Outcome, SmolStr};
+use smol_str::ToSmolStr;
 
 /// Most keys remembered; past it, new keys are not learnt.
 pub const MAX_KEYS: usize = 1_000_000;
@@ -18,11 +19,11 @@ const MAX_PARENT_DEPTH: usize = 8;
 #[derive(Debug, Clone, Default)]
 struct Marker {
     time_ns: i64,
-    event: String,
-    source: String,
+    event: SmolStr,
+    source: SmolStr,
     /// The request the change was made in (trace or application request id), when known: the
     /// rest of that request still runs on the key it revoked.
-    request: String,
+    request: SmolStr,
 }
 
 /// The request an event belongs to, as far as a key change cares: its trace, else its
@@ -32,30 +33,30 @@ fn request_of(event: &Event) -> &str {
     [&c.trace_id, &c.app_request_id, &c.linked_event]
         .into_iter()
         .find(|s| !s.is_empty())
-        .map_or("", String::as_str)
+        .map_or("", SmolStr::as_str)
 }
 
 #[derive(Debug, Clone, Default)]
 struct KeyState {
     status: KeyStatus,
-    owner: String,
+    owner: SmolStr,
     created_ns: i64,
     revoked: Option<Marker>,
-    scopes: Option<Vec<String>>,
-    removed_scopes: Vec<String>,
+    scopes: Option<Vec<SmolStr>>,
+    removed_scopes: Vec<SmolStr>,
     scope_change: Option<Marker>,
     last_used_ns: i64,
-    parent: String,
+    parent: SmolStr,
     issued_ns: i64,
 }
 
 /// The ledger's state.
 #[derive(Debug, Default)]
 pub(super) struct Ledger {
-    keys: HashMap<String, KeyState>,
+    keys: HashMap<SmolStr, KeyState>,
     /// A presented key's hashed id → the id the application's key store calls it, learnt from
     /// the auth middleware's lookup in a request that presented it.
-    aliases: HashMap<String, String>,
+    aliases: HashMap<SmolStr, SmolStr>,
 }
 
 impl Ledger {
@@ -64,8 +65,7 @@ impl Ledger {
     /// Learns that the key hashed as `presented` is the store's `store_id`.
     pub(super) fn alias(&mut self, presented: &str, store_id: &str) {
         if presented != store_id && self.aliases.len() < MAX_KEYS {
-            self.aliases
-                .insert(presented.to_owned(), store_id.to_owned());
+            self.aliases.insert(presented.into(), store_id.into());
         }
     }
 
@@ -74,10 +74,10 @@ impl Ledger {
         let key_id = self
             .aliases
             .get(actor_key)
-            .map_or(actor_key, String::as_str);
+            .map_or(actor_key, SmolStr::as_str);
         if !key_id.is_empty() {
             let fact = self.fact(key_id, request_of(event));
-            event.facts.key = Some(fact);
+            event.facts.key = Some(Box::new(fact));
             if event.outcome == Outcome::Success {
                 let room = self.keys.len() < MAX_KEYS;
                 match self.keys.get_mut(key_id) {
@@ -87,7 +87,7 @@ impl Ledger {
                             last_used_ns: event.time_ns,
                             ..KeyState::default()
                         };
-                        self.keys.insert(key_id.to_owned(), state);
+                        self.keys.insert(key_id.into(), state);
                     }
                     None => {}
                 }
@@ -105,7 +105,7 @@ impl Ledger {
     /// (a rotation, a self-revocation) is not yet in force for it.
     fn fact(&self, key_id: &str, request: &str) -> KeyFact {
         let mut fact = KeyFact {
-            key_id: key_id.to_owned(),
+            key_id: key_id.into(),
             ..KeyFact::default()
         };
         let Some(state) = self.keys.get(key_id) else {
@@ -175,8 +175,8 @@ impl Ledger {
         let marker = || Marker {
             time_ns: event.time_ns,
             event: event.id.clone(),
-            source: event.source.to_string(),
-            request: request_of(event).to_owned(),
+            source: event.source.to_smolstr(),
+            request: request_of(event).into(),
         };
         let state = self.keys.entry(k.key_id.clone()).or_default();
         if !k.owner.is_empty() {
@@ -274,8 +274,8 @@ mod tests {
             Detail::KeyLifecycle(KeyLifecycle {
                 action,
                 key_id: key.into(),
-                owner: String::new(),
-                scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+                owner: SmolStr::default(),
+                scopes: scopes.iter().map(|s| SmolStr::from(*s)).collect(),
                 parent_key_id: parent.into(),
             }),
         )
@@ -291,7 +291,7 @@ mod tests {
             .into_iter()
             .map(|mut e| {
                 ledger.enrich(&mut e);
-                e.facts.key
+                e.facts.key.map(|k| *k)
             })
             .collect()
     }
@@ -324,7 +324,7 @@ mod tests {
         assert_eq!(late.last_used_ns, 20);
         assert_eq!(
             (late.scopes, late.removed_scopes),
-            (vec!["read".to_owned()], vec!["write".to_owned()])
+            (vec![SmolStr::from("read")], vec![SmolStr::from("write")])
         );
         assert!(late.scopes_known);
         assert_eq!(late.scope_changed_ns, 30);

@@ -157,7 +157,7 @@ mod tests {
                 service: "dynamodb".into(),
                 operation: "GetItem".into(),
                 table: "api_keys".into(),
-                key: [("key_id".to_owned(), "k-1".to_owned())].into(),
+                key: [("key_id".into(), "k-1".into())].into(),
                 ..DbOperation::default()
             }),
         );
@@ -202,7 +202,7 @@ mod tests {
         };
         // Before the lookup the key is known by its hash only; after it, by the store's id,
         // whose revocation then applies.
-        assert_eq!(key(&events[1]), ("hk:0011223344556677".to_owned(), 0));
-        assert_eq!(key(&events[4]), ("k-1".to_owned(), 4));
+        assert_eq!(key(&events[1]), ("hk:0011223344556677".into(), 0));
+        assert_eq!(key(&events[4]), ("k-1".into(), 4));
     }
 }

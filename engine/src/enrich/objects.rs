@@ -7,7 +7,7 @@
 //! collection is the literal segment before it. DB: the object is the item, its collection the
 //! table and its id the key.
 
-use std::collections::BTreeMap;
+use crate::event::SmolStr;
 
 use super::settings::{OwnerKind, Settings};
 use crate::ingest::http::is_object_id;
@@ -78,9 +78,9 @@ pub(super) enum Names {
     /// Nothing.
     None,
     /// A user's.
-    User(String),
+    User(SmolStr),
     /// A tenant's.
-    Tenant(String),
+    Tenant(SmolStr),
 }
 
 /// How an object's id names its owner.
@@ -99,11 +99,11 @@ pub(super) enum NamedBy {
 /// One object an event touches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Object {
-    pub collection: String,
-    pub id: String,
+    pub collection: SmolStr,
+    pub id: SmolStr,
     /// The key's values that identify the object (not those naming its owner); for HTTP, the
     /// id. What "returned to the actor" is checked against.
-    pub values: Vec<String>,
+    pub values: Vec<SmolStr>,
     pub names: Names,
     pub named_by: Option<NamedBy>,
     /// Declared public by the settings.
@@ -113,9 +113,9 @@ pub(super) struct Object {
 impl Object {
     fn new(collection: &str, id: &str) -> Object {
         Object {
-            collection: collection.to_owned(),
-            id: id.to_owned(),
-            values: vec![id.to_owned()],
+            collection: collection.into(),
+            id: id.into(),
+            values: vec![id.into()],
             names: Names::None,
             named_by: None,
             public: false,
@@ -179,9 +179,9 @@ fn is_id_segment(previous: Option<&str>, segment: &str) -> bool {
 fn collection_names(collection: &str, id: &str) -> Names {
     let lower = collection.to_ascii_lowercase();
     if USER_COLLECTIONS.contains(&lower.as_str()) {
-        Names::User(id.to_owned())
+        Names::User(id.into())
     } else if TENANT_COLLECTIONS.contains(&lower.as_str()) {
-        Names::Tenant(id.to_owned())
+        Names::Tenant(id.into())
     } else {
         Names::None
     }
@@ -215,15 +215,19 @@ pub(super) fn path_objects(path: &str, route: &str, settings: &Settings) -> Vec<
 /// The route template of a request: `route` when a source recorded it, else the settings' route
 /// that matches `path`, else `path` with each segment [`path_objects`] takes for an id as `{id}`
 /// (and without its query), so requests on different objects share one template.
-pub(super) fn route_template(path: &str, route: &str, settings: &Settings) -> String {
+pub(super) fn route_template(path: &str, route: &str, settings: &Settings) -> SmolStr {
     if !route.is_empty() {
-        return route.to_owned();
+        return route.into();
     }
+    route_template_of(path, settings).into()
+}
+
+fn route_template_of(path: &str, settings: &Settings) -> String {
     let path = path.split(['?', '#']).next().unwrap_or_default();
     let segments = path_segments(path);
     for mapping in &settings.routes {
         if matches(&path_segments(&mapping.route), &segments) {
-            return mapping.route.clone();
+            return mapping.route.to_string();
         }
     }
     let mut template = String::new();
@@ -272,11 +276,11 @@ fn routed_objects(
         if let Some(mapping) = settings.route_mapping(route, param) {
             match mapping {
                 OwnerKind::User => {
-                    o.names = Names::User((*p).to_owned());
+                    o.names = Names::User((*p).into());
                     o.named_by = Some(NamedBy::Mapping);
                 }
                 OwnerKind::Tenant => {
-                    o.names = Names::Tenant((*p).to_owned());
+                    o.names = Names::Tenant((*p).into());
                     o.named_by = Some(NamedBy::Mapping);
                 }
                 OwnerKind::Creator => {
@@ -292,26 +296,26 @@ fn routed_objects(
 }
 
 /// The attribute name without `_`/`-`, lower case.
-pub(super) fn folded(name: &str) -> String {
+pub(super) fn folded(name: &str) -> SmolStr {
     name.chars()
         .filter(|c| !matches!(c, '_' | '-'))
-        .collect::<String>()
-        .to_ascii_lowercase()
+        .map(|c| c.to_ascii_lowercase())
+        .collect::<SmolStr>()
 }
 
 /// Whose `name = value` (a key attribute or an item attribute) says the item is.
 fn attribute_names(table: &str, name: &str, value: &str, settings: &Settings) -> Names {
     if let Some(kind) = settings.table_attribute(table, name) {
         return match kind {
-            OwnerKind::Tenant => Names::Tenant(value.to_owned()),
-            _ => Names::User(value.to_owned()),
+            OwnerKind::Tenant => Names::Tenant(value.into()),
+            _ => Names::User(value.into()),
         };
     }
     let f = folded(name);
     if USER_ATTRIBUTES.contains(&f.as_str()) {
-        Names::User(value.to_owned())
+        Names::User(value.into())
     } else if TENANT_ATTRIBUTES.contains(&f.as_str()) {
-        Names::Tenant(value.to_owned())
+        Names::Tenant(value.into())
     } else {
         Names::None
     }
@@ -328,9 +332,9 @@ fn prefix_names(value: &str) -> Names {
     }
     let prefix = prefix.to_ascii_uppercase();
     if USER_PREFIXES.contains(&prefix.as_str()) {
-        Names::User(id.to_owned())
+        Names::User(id.into())
     } else if TENANT_PREFIXES.contains(&prefix.as_str()) {
-        Names::Tenant(id.to_owned())
+        Names::Tenant(id.into())
     } else {
         Names::None
     }
@@ -338,11 +342,7 @@ fn prefix_names(value: &str) -> Names {
 
 /// The item a DB operation touches: the table and its key. A user beats a tenant when the key
 /// names both.
-pub(super) fn key_object(
-    table: &str,
-    key: &BTreeMap<String, String>,
-    settings: &Settings,
-) -> Object {
+pub(super) fn key_object(table: &str, key: &crate::event::Fields, settings: &Settings) -> Object {
     let id = key
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
@@ -415,7 +415,7 @@ pub(super) fn sets_owner(table: &str, update: &str, settings: &Settings) -> bool
 
 /// The attribute names an update expression names, folded (`SET #s = list_append(shared_with,
 /// :u)` gives `s`, `listappend`, `sharedwith`…): every word that is not a placeholder value.
-pub(super) fn update_names(update: &str) -> impl Iterator<Item = String> + '_ {
+pub(super) fn update_names(update: &str) -> impl Iterator<Item = SmolStr> + '_ {
     update
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == ':'))
         .filter(|w| !w.is_empty() && !w.starts_with(':'))
@@ -469,7 +469,7 @@ fn tokens(text: &str) -> Vec<&str> {
 pub(super) fn returned_values<'a>(
     ids: &'a [crate::event::NamedId],
     settings: &'a Settings,
-) -> impl Iterator<Item = String> + 'a {
+) -> impl Iterator<Item = SmolStr> + 'a {
     ids.iter().flat_map(move |n| {
         if n.name == crate::event::RETURNED_GRANTEE || n.name == crate::event::RETURNED_SCOPE {
             Vec::new()
@@ -486,13 +486,10 @@ pub(super) fn returned_values<'a>(
 
 /// The singular of a collection name (`orders` → `order`, `companies` → `company`), for
 /// matching `order_id`.
-pub(super) fn singular(collection: &str) -> String {
+pub(super) fn singular(collection: &str) -> SmolStr {
     match collection.strip_suffix("ies") {
-        Some(stem) => format!("{stem}y"),
-        None => collection
-            .strip_suffix('s')
-            .unwrap_or(collection)
-            .to_owned(),
+        Some(stem) => format!("{stem}y").into(),
+        None => collection.strip_suffix('s').unwrap_or(collection).into(),
     }
 }
 
@@ -515,7 +512,7 @@ mod tests {
     }
 
     fn user(id: &str) -> Names {
-        Names::User(id.to_owned())
+        Names::User(id.to_owned().into())
     }
 
     #[test]
@@ -592,11 +589,7 @@ mod tests {
                 .iter()
                 .all(|o| o.public)
         );
-        let key = [
-            ("author".to_owned(), "bob".to_owned()),
-            ("doc".to_owned(), "d1".to_owned()),
-        ]
-        .into();
+        let key = [("author".into(), "bob".into()), ("doc".into(), "d1".into())].into();
         let o = key_object("docs", &key, &s);
         assert_eq!(
             (o.id.as_str(), &o.names, o.named_by),
@@ -609,10 +602,10 @@ mod tests {
     #[test]
     fn keys_name_owners_by_prefix_or_attribute() {
         let s = Settings::default();
-        let key = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+        let key = |pairs: &[(&str, &str)]| -> crate::event::Fields {
             pairs
                 .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .map(|(k, v)| (SmolStr::from(*k), SmolStr::from(*v)))
                 .collect()
         };
         let o = key_object("app", &key(&[("pk", "USER#alice"), ("sk", "ORDER#7")]), &s);

@@ -8,7 +8,8 @@ use super::objects::{
     returned_values, sets_owner, update_names,
 };
 use super::settings::Settings;
-use crate::event::{Actor, Detail, Event, ObjectFact, Outcome, OwnerSource, Relation};
+use crate::event::{Actor, Detail, Event, ObjectFact, Outcome, OwnerSource, Relation, SmolStr};
+use smol_str::ToSmolStr;
 
 /// Most objects whose owners are remembered; past it, new objects are not learnt.
 pub const MAX_OBJECTS: usize = 1_000_000;
@@ -23,15 +24,15 @@ enum Layer {
     Db,
 }
 
-type ObjectKey = (Layer, String, String);
+type ObjectKey = (Layer, SmolStr, SmolStr);
 
 #[derive(Debug, Clone)]
 struct Owner {
-    principal: String,
-    tenant: String,
+    principal: SmolStr,
+    tenant: SmolStr,
     source: OwnerSource,
-    event: String,
-    event_source: String,
+    event: SmolStr,
+    event_source: SmolStr,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -40,7 +41,7 @@ struct ObjectState {
     /// Some request on the object succeeded (so a later PUT does not create it).
     succeeded: bool,
     /// Principals the owner shared it with (a response's share or member list).
-    grantees: Vec<String>,
+    grantees: Vec<SmolStr>,
     /// It was shared with principals the logs do not name (a write to its share list, a share
     /// request whose response is not in the inputs): another principal may be one of them.
     shared_unknown: bool,
@@ -76,10 +77,10 @@ const OWNER_FIELDS: &[&str] = &["ownerid", "owner", "newownerid", "owneruserid"]
 pub(super) struct Ownership {
     objects: HashMap<ObjectKey, ObjectState>,
     /// Tables whose keys or conditions name owners.
-    scoped: HashSet<String>,
+    scoped: HashSet<SmolStr>,
     /// Ids returned to (or created by) each principal, by tenant: looked up by `&str` on every
     /// event, without building a key.
-    known: HashMap<String, HashMap<String, HashSet<String>>>,
+    known: HashMap<SmolStr, HashMap<SmolStr, HashSet<SmolStr>>>,
 }
 
 impl Ownership {
@@ -99,7 +100,7 @@ impl Ownership {
                 // The auth middleware's lookup of a key: the application authenticating the
                 // request, not the caller touching an object.
                 let key_store =
-                    super::app_keys::is_key_store(&d.table, d.key.keys().map(String::as_str));
+                    super::app_keys::is_key_store(&d.table, d.key.keys().map(SmolStr::as_str));
                 if d.table.is_empty() || key_unknown || keyless_read || key_store {
                     (Layer::Db, Vec::new(), false)
                 } else {
@@ -137,11 +138,11 @@ impl Ownership {
         layer: Layer,
         o: &Object,
         actor: &Actor,
-        known: Option<&HashSet<String>>,
+        known: Option<&HashSet<SmolStr>>,
     ) -> ObjectFact {
         let mut f = ObjectFact {
-            collection: o.collection.clone(),
-            id: o.id.clone(),
+            collection: o.collection.clone().into(),
+            id: o.id.clone().into(),
             known: known.is_some_and(|k| o.values.iter().any(|v| k.contains(v))),
             scoped: layer == Layer::Db && self.scoped.contains(&o.collection),
             ..ObjectFact::default()
@@ -152,11 +153,11 @@ impl Ownership {
         }
         match (&o.names, o.named_by) {
             (Names::User(u), Some(by)) => {
-                f.owner = u.clone();
+                f.owner = u.clone().into();
                 f.owner_source = source_of(by);
             }
             (Names::Tenant(t), Some(by)) => {
-                f.owner_tenant = t.clone();
+                f.owner_tenant = t.clone().into();
                 f.owner_source = source_of(by);
             }
             _ => {
@@ -165,11 +166,11 @@ impl Ownership {
                     .get(&(layer, o.collection.clone(), o.id.clone()))
                     .and_then(|s| s.owner.as_ref())
                 {
-                    f.owner = owner.principal.clone();
-                    f.owner_tenant = owner.tenant.clone();
+                    f.owner = owner.principal.clone().into();
+                    f.owner_tenant = owner.tenant.clone().into();
                     f.owner_source = owner.source;
-                    f.owner_event = owner.event.clone();
-                    f.owner_event_source = owner.event_source.clone();
+                    f.owner_event = owner.event.clone().into();
+                    f.owner_event_source = owner.event_source.clone().into();
                 }
             }
         }
@@ -207,9 +208,9 @@ impl Ownership {
             tenant: actor.tenant.clone(),
             source,
             event: event.id.clone(),
-            event_source: event.source.to_string(),
+            event_source: event.source.to_smolstr(),
         };
-        let mut given: Vec<String> = Vec::new();
+        let mut given: Vec<SmolStr> = Vec::new();
         match &event.detail {
             Detail::Http(h) => {
                 let method = h.method.to_ascii_uppercase();
@@ -230,7 +231,7 @@ impl Ownership {
                                 .into_iter()
                                 .collect()
                         } else if method == "POST" && is_id_of(&id.name, &collection) {
-                            vec![(Layer::Http, collection.clone(), id.value.clone())]
+                            vec![(Layer::Http, collection.clone().into(), id.value.clone())]
                         } else {
                             Vec::new()
                         };
@@ -319,11 +320,11 @@ impl Ownership {
                         && let Some(state) = self.objects.get_mut(&key)
                     {
                         state.owner = Some(Owner {
-                            principal: String::new(),
-                            tenant: String::new(),
+                            principal: SmolStr::default(),
+                            tenant: SmolStr::default(),
                             source: OwnerSource::Transfer,
                             event: event.id.clone(),
-                            event_source: event.source.to_string(),
+                            event_source: event.source.to_smolstr(),
                         });
                     }
                 }
@@ -376,11 +377,11 @@ impl Ownership {
             && !new.eq_ignore_ascii_case(&old.principal)
         {
             state.owner = Some(Owner {
-                principal: new.to_owned(),
-                tenant: String::new(),
+                principal: new.into(),
+                tenant: SmolStr::default(),
                 source: OwnerSource::Transfer,
                 event: event.id.clone(),
-                event_source: event.source.to_string(),
+                event_source: event.source.to_smolstr(),
             });
         }
         for id in returned
@@ -528,7 +529,7 @@ mod tests {
             table: "orders".into(),
             key: key
                 .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .map(|(k, v)| (SmolStr::from(*k), SmolStr::from(*v)))
                 .collect(),
             has_condition: !condition.is_empty(),
             condition: condition.into(),
@@ -542,7 +543,7 @@ mod tests {
     fn run(
         settings: &Settings,
         events: Vec<Event>,
-    ) -> Vec<Vec<(String, OwnerSource, Relation, bool)>> {
+    ) -> Vec<Vec<(SmolStr, OwnerSource, Relation, bool)>> {
         let mut model = Ownership::default();
         events
             .into_iter()
@@ -563,8 +564,8 @@ mod tests {
         source: OwnerSource,
         relation: Relation,
         known: bool,
-    ) -> Vec<(String, OwnerSource, Relation, bool)> {
-        vec![(owner.to_owned(), source, relation, known)]
+    ) -> Vec<(SmolStr, OwnerSource, Relation, bool)> {
+        vec![(owner.to_owned().into(), source, relation, known)]
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::collections::{HashMap, VecDeque};
 
 use super::objects::route_template;
 use super::settings::Settings;
-use crate::event::{Detail, Event};
+use crate::event::{Detail, Event, SmolStr};
 
 /// HTTP requests remembered for the DB calls that follow them. Calls arrive within a request's
 /// lifetime, so the latest requests suffice; the oldest are forgotten first.
@@ -17,8 +17,8 @@ pub const MAX_REQUESTS: usize = 100_000;
 #[derive(Debug, Default)]
 pub(super) struct Requests {
     /// Method, route and the key the request presented.
-    by_event: HashMap<String, (String, String, String)>,
-    order: VecDeque<String>,
+    by_event: HashMap<SmolStr, (SmolStr, SmolStr, SmolStr)>,
+    order: VecDeque<SmolStr>,
 }
 
 impl Requests {
@@ -35,7 +35,7 @@ impl Requests {
         match &event.detail {
             Detail::Http(h) => {
                 let route = route_template(&h.path, &h.route, settings);
-                let method = h.method.to_ascii_uppercase();
+                let method: SmolStr = h.method.to_ascii_uppercase().into();
                 event.facts.request_method.clone_from(&method);
                 event.facts.request_route.clone_from(&route);
                 if self.order.len() == MAX_REQUESTS
@@ -47,7 +47,7 @@ impl Requests {
                     .by_event
                     .insert(
                         event.id.clone(),
-                        (method, route, event.actor.key_id.clone()),
+                        (method.into(), route, event.actor.key_id.clone()),
                     )
                     .is_none()
                 {

@@ -100,8 +100,8 @@ impl Site {
             _ => ("", ""),
         };
         Site {
-            method: event.facts.request_method.clone(),
-            route: event.facts.request_route.clone(),
+            method: event.facts.request_method.to_string(),
+            route: event.facts.request_route.to_string(),
             table: table.to_owned(),
             operation: operation.to_owned(),
         }

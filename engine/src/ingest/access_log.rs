@@ -8,7 +8,7 @@
 //! `docs/inputs.md`.
 
 use crate::ingest::At;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
@@ -229,16 +229,18 @@ fn convert(file: &str, index: u64, line_no: u64, line: &str) -> Result<Event, Re
         .map(|ip| strip_port(&ip))
         .unwrap_or_default();
     let actor = Actor {
-        principal,
-        key_id,
+        principal: principal.into(),
+        key_id: key_id.into(),
         tenant: f
             .text(&["tenant", "tenantid", "authorizertenant"])
-            .unwrap_or_default(),
-        ip,
+            .unwrap_or_default()
+            .into(),
+        ip: ip.into(),
         user_agent: f
             .text(&["useragent", "identityuseragent"])
-            .unwrap_or_default(),
-        session: String::new(),
+            .unwrap_or_default()
+            .into(),
+        session: Default::default(),
     };
 
     // Correlation: the gateway's request id, X-Ray / ALB trace header.
@@ -251,15 +253,19 @@ fn convert(file: &str, index: u64, line_no: u64, line: &str) -> Result<Event, Re
     });
     let request_id = f.text(&["requestid", "extendedrequestid"]);
     let correlation = Correlation {
-        trace_id: root.as_deref().and_then(xray_trace_id).unwrap_or_default(),
-        request_id: request_id.clone().unwrap_or_default(),
-        app_request_id: root.clone().unwrap_or_default(),
+        trace_id: root
+            .as_deref()
+            .and_then(xray_trace_id)
+            .unwrap_or_default()
+            .into(),
+        request_id: request_id.clone().unwrap_or_default().into(),
+        app_request_id: root.clone().unwrap_or_default().into(),
         ..Correlation::default()
     };
 
-    let mut attributes = BTreeMap::new();
+    let mut attributes = crate::event::Fields::new();
     if let Some(id) = f.text(&["integrationrequestid"]) {
-        attributes.insert(INTEGRATION_REQUEST_ID.to_owned(), id);
+        attributes.insert(INTEGRATION_REQUEST_ID.into(), id.into());
     }
     for (name, keys) in [
         ("host", &["__host"][..]),
@@ -275,7 +281,7 @@ fn convert(file: &str, index: u64, line_no: u64, line: &str) -> Result<Event, Re
             f.text(keys)
         };
         if let Some(v) = value {
-            attributes.insert(name.to_owned(), v);
+            attributes.insert(name.into(), v.into());
         }
     }
     let duration_ns = if alb {
@@ -305,27 +311,27 @@ fn convert(file: &str, index: u64, line_no: u64, line: &str) -> Result<Event, Re
     };
     Ok(Event {
         facts: Default::default(),
-        id,
+        id: id.into(),
         time_ns,
         precision_ns,
         source: SourceRef {
-            file: file.to_owned(),
+            file: file.into(),
             record: index,
             line: Some(line_no),
-            format: FORMAT.to_owned(),
+            format: FORMAT.into(),
         },
         actor,
         correlation,
         outcome: http_outcome(status),
         detail: Detail::Http(Http {
             returned_ids: Vec::new(),
-            method: method.to_ascii_uppercase(),
+            method: method.to_ascii_uppercase().into(),
             params: object_ids(&path.text),
-            path: path.text,
-            route,
+            path: path.text.into(),
+            route: route.into(),
             status,
             duration_ns,
-            query: query.text,
+            query: query.text.into(),
         }),
         attributes,
     })

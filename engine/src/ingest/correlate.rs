@@ -20,7 +20,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
 
-use crate::event::{DbOperation, Detail, Event, LinkMethod};
+use crate::event::{DbOperation, Detail, Event, LinkMethod, SmolStr};
 
 /// Position in the stream: log time, then read order, then item within a merged group.
 pub(super) type Key = (i64, u64, u32);
@@ -526,7 +526,7 @@ impl Correlator {
         if !h_actor.principal.is_empty() && d_principal != h_actor.principal {
             if !d_principal.is_empty() {
                 d.attributes
-                    .insert(AWS_PRINCIPAL.to_owned(), d_principal.clone());
+                    .insert(AWS_PRINCIPAL.into(), d_principal.clone());
             }
             d.actor.principal = h_actor.principal.clone();
         }
@@ -566,9 +566,9 @@ fn is_aws_key_id(key: &str) -> bool {
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
-fn fill(target: &mut String, from: &str) {
+fn fill(target: &mut SmolStr, from: &SmolStr) {
     if target.is_empty() {
-        target.push_str(from);
+        target.clone_from(from);
     }
 }
 
@@ -647,7 +647,11 @@ fn combine(mut e: Event, other: &Event) -> Event {
             e.attributes.entry(k.clone()).or_insert_with(|| v.clone());
         }
     }
-    let merged = e.attributes.entry(MERGED_FROM.to_owned()).or_default();
+    let slot = e
+        .attributes
+        .entry(SmolStr::new_static(MERGED_FROM))
+        .or_default();
+    let mut merged = slot.to_string();
     // Bounded: a record seen a million times must not grow one event by a million names. The
     // list keeps the first records and counts the rest.
     let listed = merged.matches(" (").count();
@@ -670,6 +674,7 @@ fn combine(mut e: Event, other: &Event) -> Event {
             None => merged.push_str(" +1 more"),
         }
     }
+    *slot = merged.into();
     e
 }
 
@@ -749,7 +754,7 @@ fn call_any(call: &str, db: &DbOperation) -> String {
     format!("{call}\u{1f}{}\u{1f}{}", db.operation, db.table)
 }
 
-fn call_key(call: &str, db: &DbOperation, key: &BTreeMap<String, String>) -> String {
+fn call_key(call: &str, db: &DbOperation, key: &crate::event::Fields) -> String {
     let mut out = call_any(call, db);
     for (name, value) in key {
         out.push('\u{1f}');
@@ -807,14 +812,14 @@ mod tests {
     fn event(id: &str, time_ns: i64, precision_ns: u64, format: &str, detail: Detail) -> Event {
         Event {
             facts: Default::default(),
-            id: id.to_owned(),
+            id: id.to_owned().into(),
             time_ns,
             precision_ns,
             source: SourceRef {
-                file: format!("{format}.log"),
+                file: format!("{format}.log").into(),
                 record: 1,
                 line: None,
-                format: format.to_owned(),
+                format: format.to_owned().into(),
             },
             actor: Actor::default(),
             correlation: Correlation::default(),
@@ -842,7 +847,7 @@ mod tests {
             key: if key.is_empty() {
                 BTreeMap::new()
             } else {
-                [("orderId".to_owned(), key.to_owned())].into()
+                [("orderId".into(), key.into())].into()
             },
             is_write: op != "GetItem",
             ..DbOperation::default()
@@ -951,7 +956,7 @@ mod tests {
             "har",
             http("GET", "/", 0),
         );
-        e.source.file = "./logs/a.har".to_owned();
+        e.source.file = "./logs/a.har".to_owned().into();
         e.source.record = 3;
         for id in [
             "har:logs/a.har#3",
@@ -959,7 +964,7 @@ mod tests {
             "har:a#b.har#3~2",
             "x",
         ] {
-            e.id = id.to_owned();
+            e.id = id.to_owned().into();
             assert!(positional_id(&e), "{id}");
         }
         for id in [
@@ -968,7 +973,7 @@ mod tests {
             "gw:req#4",
             "har:logs/a.har#3x",
         ] {
-            e.id = id.to_owned();
+            e.id = id.to_owned().into();
             assert!(!positional_id(&e), "{id}");
         }
     }
@@ -985,7 +990,7 @@ mod tests {
                 "har",
                 http("POST", path, 5),
             );
-            e.source.file = file.to_owned();
+            e.source.file = file.to_owned().into();
             e.source.record = n;
             e
         };
@@ -1004,7 +1009,10 @@ mod tests {
         );
         assert_eq!(c.merged, [0, 2]);
         assert_eq!(
-            out[0].attributes.get(MERGED_FROM).map(String::as_str),
+            out[0]
+                .attributes
+                .get(MERGED_FROM)
+                .map(crate::event::SmolStr::as_str),
             Some("har:b.har#1 (b.har#1)")
         );
         // Within one input, two identical requests are two observations (a double submit).
@@ -1039,10 +1047,10 @@ mod tests {
                     key_id: "AKIAEXAMPLE".into(),
                     owner: "bob".into(),
                     scopes: Vec::new(),
-                    parent_key_id: String::new(),
+                    parent_key_id: String::new().into(),
                 }),
             );
-            e.source.file = file.to_owned();
+            e.source.file = file.to_owned().into();
             e
         };
         let (out, c) = run_inputs(
@@ -1148,18 +1156,25 @@ mod tests {
         let Detail::DbOperation(d) = &call.detail else {
             panic!()
         };
-        assert_eq!(d.key.get("orderId").map(String::as_str), Some("o-1"));
+        assert_eq!(
+            d.key.get("orderId").map(crate::event::SmolStr::as_str),
+            Some("o-1")
+        );
         assert_eq!(d.update_expression, "SET #s = :s");
         assert_eq!(call.correlation.trace_id, "t");
         assert_eq!(call.correlation.linked_event, "otel:t:s1");
         assert_eq!(call.correlation.link, LinkMethod::TraceId);
         assert_eq!(call.actor.principal, "alice");
         assert_eq!(
-            call.attributes.get(AWS_PRINCIPAL).map(String::as_str),
+            call.attributes
+                .get(AWS_PRINCIPAL)
+                .map(crate::event::SmolStr::as_str),
             Some("arn:aws:sts::1:assumed-role/app/i-1")
         );
         assert_eq!(
-            call.attributes.get(MERGED_FROM).map(String::as_str),
+            call.attributes
+                .get(MERGED_FROM)
+                .map(crate::event::SmolStr::as_str),
             Some("otel:t:s2 (otlp.log#1)")
         );
     }

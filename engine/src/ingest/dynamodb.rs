@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Map, Value};
 
-use crate::event::{DbOperation, Outcome};
+use crate::event::{DbOperation, Outcome, SmolStr};
 
 /// DynamoDB operations that write.
 const WRITES: &[&str] = &[
@@ -56,7 +56,7 @@ pub(super) fn is_data_plane(operation: &str) -> bool {
 /// keeping the item's other values.
 #[derive(Debug, Default)]
 pub(super) struct KeySchemas {
-    tables: HashMap<String, Vec<String>>,
+    tables: HashMap<String, Vec<SmolStr>>,
 }
 
 impl KeySchemas {
@@ -65,12 +65,12 @@ impl KeySchemas {
     /// `PutItem` does.
     pub(super) fn learn_create_table(&mut self, params: &Map<String, Value>) {
         let table = member(params, "TableName").map(text_of).unwrap_or_default();
-        let names: Vec<String> = member(params, "KeySchema")
+        let names: Vec<SmolStr> = member(params, "KeySchema")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
             .filter_map(|k| k.as_object().and_then(|k| member(k, "AttributeName")))
-            .map(text_of)
+            .map(|n| SmolStr::from(text_of(n)))
             .filter(|n| !n.is_empty())
             .collect();
         if !table.is_empty() && !names.is_empty() {
@@ -80,7 +80,7 @@ impl KeySchemas {
         }
     }
 
-    fn learn(&mut self, table: &str, key: &BTreeMap<String, String>) {
+    fn learn(&mut self, table: &str, key: &crate::event::Fields) {
         if !table.is_empty() && !key.is_empty() && !self.tables.contains_key(table) {
             self.tables
                 .insert(table.to_owned(), key.keys().cloned().collect());
@@ -112,7 +112,7 @@ pub(super) fn decode(req: &Request<'_>, schemas: &mut KeySchemas) -> Vec<DbOpera
         "BatchWriteItem" | "BatchGetItem" => batch(req, schemas),
         _ => {
             let mut one = single(op, p, schemas);
-            one.error_code = req.error_code.to_owned();
+            one.error_code = req.error_code.into();
             vec![one]
         }
     };
@@ -196,13 +196,13 @@ fn hash_key_material(op: &mut DbOperation) {
             "keyhash" | "tokenhash" | "apikeyhash" | "keysha256"
         ) && let Some(id) = super::credentials::key_id_of_digest(value)
         {
-            *value = id;
+            *value = id.into();
         } else if MATERIAL_ATTRIBUTES.contains(&folded.as_str())
             || (key_store && STORE_MATERIAL_ATTRIBUTES.contains(&folded.as_str()))
         {
             let id = super::credentials::aws_key_id(value);
             let structured = super::credentials::structured_key_id(value);
-            *value = structured.unwrap_or(id);
+            *value = structured.unwrap_or(id).into();
         }
     }
 }
@@ -236,18 +236,21 @@ fn single(operation: &str, p: &Map<String, Value>, schemas: &mut KeySchemas) -> 
         (None, None) => String::new(),
     };
     DbOperation {
-        service: "dynamodb".to_owned(),
-        operation: operation.to_owned(),
-        table,
+        service: "dynamodb".into(),
+        operation: operation.into(),
+        table: table.into(),
         key,
         has_condition: member(p, "ConditionExpression").is_some() || expected.is_some(),
-        condition,
-        update_expression: expression("UpdateExpression"),
+        condition: condition.into(),
+        update_expression: expression("UpdateExpression").into(),
         consistent_read: member(p, "ConsistentRead").and_then(as_bool),
-        index_name: member(p, "IndexName").map(text_of).unwrap_or_default(),
-        group_id: String::new(),
+        index_name: member(p, "IndexName")
+            .map(text_of)
+            .unwrap_or_default()
+            .into(),
+        group_id: Default::default(),
         is_write: WRITES.contains(&operation),
-        error_code: String::new(),
+        error_code: Default::default(),
     }
 }
 
@@ -324,7 +327,7 @@ fn expected_condition(expected: &Map<String, Value>, operator: Option<&str>) -> 
 /// A query's item key: the `name = :value` terms of its key condition with their values
 /// (`ExpressionAttributeValues`), or the `EQ` entries of the legacy `KeyConditions`. Empty when
 /// the values are not logged (CloudTrail).
-fn query_key(key_condition: &str, p: &Map<String, Value>) -> BTreeMap<String, String> {
+fn query_key(key_condition: &str, p: &Map<String, Value>) -> crate::event::Fields {
     let mut key = BTreeMap::new();
     if let Some(values) = member(p, "ExpressionAttributeValues").and_then(Value::as_object) {
         let upper = key_condition.to_ascii_uppercase();
@@ -349,7 +352,7 @@ fn query_key(key_condition: &str, p: &Map<String, Value>) -> BTreeMap<String, St
                 continue;
             }
             if let Some(value) = values.get(placeholder) {
-                key.insert(name.to_owned(), scalar(value));
+                key.insert(name.into(), scalar(value));
             }
         }
     } else if let Some(conditions) = member(p, "KeyConditions").and_then(Value::as_object) {
@@ -364,7 +367,7 @@ fn query_key(key_condition: &str, p: &Map<String, Value>) -> BTreeMap<String, St
                 .and_then(Value::as_array)
                 .and_then(|l| l.first());
             if let (true, Some(value)) = (eq, value) {
-                key.insert(name.clone(), scalar(value));
+                key.insert(name.into(), scalar(value));
             }
         }
     }
@@ -372,13 +375,13 @@ fn query_key(key_condition: &str, p: &Map<String, Value>) -> BTreeMap<String, St
 }
 
 /// A PutItem's key: the learnt key attributes of its item. The item's other values are not kept.
-fn put_key(table: &str, item: Option<&Value>, schemas: &KeySchemas) -> BTreeMap<String, String> {
+fn put_key(table: &str, item: Option<&Value>, schemas: &KeySchemas) -> crate::event::Fields {
     let (Some(names), Some(Value::Object(item))) = (schemas.tables.get(table), item) else {
         return BTreeMap::new();
     };
     names
         .iter()
-        .filter_map(|n| item.get(n).map(|v| (n.clone(), scalar(v))))
+        .filter_map(|n| item.get(n.as_str()).map(|v| (n.clone(), scalar(v))))
         .collect()
 }
 
@@ -402,18 +405,18 @@ fn transaction(req: &Request<'_>, schemas: &mut KeySchemas) -> Vec<DbOperation> 
             },
         };
         let mut one = single(&item_operation(&action), body, schemas);
-        one.group_id = req.group_id.to_owned();
+        one.group_id = req.group_id.into();
         one.error_code = match reasons.as_ref().and_then(|r| r.get(i)) {
-            Some(r) if r == "None" => req.error_code.to_owned(),
-            Some(r) if r.ends_with("Exception") => r.clone(),
-            Some(r) => format!("{r}Exception"),
-            None => req.error_code.to_owned(),
+            Some(r) if r == "None" => req.error_code.into(),
+            Some(r) if r.ends_with("Exception") => r.clone().into(),
+            Some(r) => format!("{r}Exception").into(),
+            None => req.error_code.into(),
         };
         out.push(one);
     }
     if out.is_empty() {
         let mut one = single(req.operation, req.params, schemas);
-        one.error_code = req.error_code.to_owned();
+        one.error_code = req.error_code.into();
         out.push(one);
     }
     out
@@ -481,12 +484,12 @@ fn batch(req: &Request<'_>, schemas: &mut KeySchemas) -> Vec<DbOperation> {
         }
     }
     for one in &mut out {
-        one.group_id = req.group_id.to_owned();
-        one.error_code = req.error_code.to_owned();
+        one.group_id = req.group_id.into();
+        one.error_code = req.error_code.into();
     }
     if out.is_empty() {
         let mut one = single(req.operation, req.params, schemas);
-        one.error_code = req.error_code.to_owned();
+        one.error_code = req.error_code.into();
         out.push(one);
     }
     out
@@ -521,23 +524,24 @@ fn as_bool(v: &Value) -> Option<bool> {
 
 /// An attribute value in canonical text: typed `{"S": ..}`, `{"N": ..}`, `{"B": ..}` unwrapped,
 /// untyped values as logged, anything else as compact JSON.
-fn scalar(v: &Value) -> String {
+fn scalar(v: &Value) -> SmolStr {
     match v {
         Value::Object(typed) if typed.len() == 1 => match typed.iter().next() {
-            Some((t, Value::String(s))) if matches!(t.as_str(), "S" | "N" | "B") => s.clone(),
-            _ => v.to_string(),
+            Some((t, Value::String(s))) if matches!(t.as_str(), "S" | "N" | "B") => s.into(),
+            _ => v.to_string().into(),
         },
-        other => text_of(other),
+        Value::String(s) => s.into(),
+        other => other.to_string().into(),
     }
 }
 
 /// The item key as canonical name/value pairs.
-fn item_key(key: &Value) -> BTreeMap<String, String> {
+fn item_key(key: &Value) -> crate::event::Fields {
     let Some(obj) = key.as_object() else {
         return BTreeMap::new();
     };
     obj.iter()
-        .map(|(name, v)| (name.clone(), scalar(v)))
+        .map(|(name, v)| (SmolStr::from(name), scalar(v)))
         .collect()
 }
 
@@ -605,7 +609,7 @@ mod tests {
         )
         .remove(0);
         assert_eq!(
-            structured.key.get("key").map(String::as_str),
+            structured.key.get("key").map(crate::event::SmolStr::as_str),
             Some("k-7bcf9d355a29")
         );
         let id = decode_json(
@@ -616,7 +620,7 @@ mod tests {
         )
         .remove(0);
         assert_eq!(
-            id.key.get("key_id").map(String::as_str),
+            id.key.get("key_id").map(crate::event::SmolStr::as_str),
             Some("k-7bcf9d355a29")
         );
         // A store keyed by the key's SHA-256 names it as a header's key would be named.
@@ -638,7 +642,7 @@ mod tests {
         )
         .remove(0);
         assert_eq!(
-            kv.key.get("key").map(String::as_str),
+            kv.key.get("key").map(crate::event::SmolStr::as_str),
             Some("feature:flags/beta")
         );
     }
@@ -672,7 +676,13 @@ mod tests {
             "",
         );
         assert_eq!(wire, ct);
-        assert_eq!(wire[0].key.get("orderId").map(String::as_str), Some("o-1"));
+        assert_eq!(
+            wire[0]
+                .key
+                .get("orderId")
+                .map(crate::event::SmolStr::as_str),
+            Some("o-1")
+        );
         assert!(wire[0].has_condition && wire[0].is_write && wire[0].group_id.is_empty());
     }
 
@@ -728,7 +738,7 @@ mod tests {
         assert_eq!(
             (
                 ct[0].operation.as_str(),
-                ct[0].key.get("orderId").map(String::as_str)
+                ct[0].key.get("orderId").map(crate::event::SmolStr::as_str)
             ),
             ("PutItem", Some("o-2"))
         );
@@ -759,10 +769,7 @@ mod tests {
         let ops = decode(&req("BatchWriteItem", &put), &mut schemas);
         assert_eq!(ops.len(), 2);
         assert_eq!(ops[0].operation, "PutItem");
-        assert_eq!(
-            ops[0].key,
-            [("orderId".to_owned(), "o-9".to_owned())].into()
-        );
+        assert_eq!(ops[0].key, [("orderId".into(), "o-9".into())].into());
         assert_eq!(
             (ops[1].operation.as_str(), ops[1].group_id.as_str()),
             ("DeleteItem", "b")
@@ -801,8 +808,8 @@ mod tests {
         assert_eq!(
             ops[0].key,
             [
-                ("pk".to_owned(), "USER#1".to_owned()),
-                ("sk".to_owned(), "ORDER#7".to_owned())
+                ("pk".into(), "USER#1".into()),
+                ("sk".into(), "ORDER#7".into())
             ]
             .into()
         );
@@ -853,7 +860,7 @@ mod tests {
         );
         assert_eq!(
             ops[0].key,
-            BTreeMap::from([("user_id".to_owned(), "alice".to_owned())])
+            BTreeMap::from([("user_id".into(), "alice".into())])
         );
         assert_eq!(ops[0].index_name, "by_user");
         let legacy = decode_json(
@@ -862,10 +869,7 @@ mod tests {
             "",
             "",
         );
-        assert_eq!(
-            legacy[0].key,
-            BTreeMap::from([("pk".to_owned(), "a".to_owned())])
-        );
+        assert_eq!(legacy[0].key, BTreeMap::from([("pk".into(), "a".into())]));
         // CloudTrail logs no values: no key.
         let ct = decode_json(
             "Query",

@@ -9,7 +9,6 @@
 
 use crate::ingest::At;
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -154,7 +153,7 @@ fn convert(
     let query = redact_query(url.query);
 
     let actor = actor(request, &request_headers, query.key_id);
-    let mut attributes = BTreeMap::new();
+    let mut attributes = crate::event::Fields::new();
     for (name, value) in [
         ("host", url.host),
         (
@@ -163,20 +162,20 @@ fn convert(
         ),
     ] {
         if !value.is_empty() {
-            attributes.insert(name.to_owned(), value.to_owned());
+            attributes.insert(name.into(), value.into());
         }
     }
     let id = format!("har:{file}#{index}");
     let event = |id: String, outcome, detail, attributes| Event {
         facts: Default::default(),
-        id,
+        id: id.into(),
         time_ns,
         precision_ns: fraction_precision_ns(started).min(HAR_PRECISION_NS),
         source: SourceRef {
-            file: file.to_owned(),
+            file: file.into(),
             record: index,
             line,
-            format: FORMAT.to_owned(),
+            format: FORMAT.into(),
         },
         actor: actor.clone(),
         correlation: correlation(&request_headers, &response_headers, operation.is_some()),
@@ -192,13 +191,13 @@ fn convert(
             .and_then(|c| decoded(text(c, "text")?, text(c, "encoding")));
         let http = Http {
             returned_ids: returned_ids(header(&response_headers, "location"), body.as_deref()),
-            method: method.to_owned(),
+            method: method.into(),
             params: object_ids(&path.text),
-            path: path.text,
-            route: String::new(),
+            path: path.text.into(),
+            route: Default::default(),
             status,
             duration_ns,
-            query: query.text,
+            query: query.text.into(),
         };
         return Ok(vec![event(
             id,
@@ -210,7 +209,7 @@ fn convert(
 
     let ops = dynamodb_operations(request, response, operation, &id, schemas)?;
     if duration_ns > 0 {
-        attributes.insert("duration_ns".to_owned(), duration_ns.to_string());
+        attributes.insert("duration_ns".into(), duration_ns.to_string().into());
     }
     let many = ops.len() > 1;
     Ok(ops
@@ -256,21 +255,21 @@ fn actor(
             .chain(cookies.iter().map(|c| ("cookie", c.as_str()))),
     );
     Actor {
-        principal: identity.principal,
+        principal: identity.principal.into(),
         key_id: match query_key_id {
-            Some(k) if identity.key_id.is_empty() => k,
-            _ => identity.key_id,
+            Some(k) if identity.key_id.is_empty() => k.into(),
+            _ => identity.key_id.into(),
         },
-        tenant: identity.tenant,
+        tenant: identity.tenant.into(),
         ip: header(request_headers, "x-forwarded-for")
             .and_then(|xff| xff.split(',').next())
             .unwrap_or_default()
             .trim()
-            .to_owned(),
+            .into(),
         user_agent: header(request_headers, "user-agent")
             .unwrap_or_default()
-            .to_owned(),
-        session: identity.session,
+            .into(),
+        session: identity.session.into(),
     }
 }
 
@@ -381,11 +380,11 @@ fn correlation(request: &[(&str, &str)], response: &[(&str, &str)], is_call: boo
         .or_else(|| header(response, "apigw-requestid"))
         .unwrap_or_default();
     Correlation {
-        trace_id,
-        span_id,
-        parent_span_id,
-        request_id: request_id.to_owned(),
-        app_request_id: app_request_id.to_owned(),
+        trace_id: trace_id.into(),
+        span_id: span_id.into(),
+        parent_span_id: parent_span_id.into(),
+        request_id: request_id.into(),
+        app_request_id: app_request_id.into(),
         ..Correlation::default()
     }
 }
@@ -517,11 +516,11 @@ mod tests {
             },
             actor: Actor {
                 principal: "alice".into(),
-                key_id: key_id_of(&token),
+                key_id: key_id_of(&token).into(),
                 tenant: "acme".into(),
                 ip: "203.0.113.9".into(),
                 user_agent: "curl/8.5".into(),
-                session: String::new(),
+                session: String::new().into(),
             },
             correlation: Correlation {
                 trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".into(),
@@ -535,22 +534,22 @@ mod tests {
                 returned_ids: Vec::new(),
                 method: "GET".into(),
                 path: "/users/42/orders/3f2504e0-4f89-11d3-9a0c-0305e82c3301".into(),
-                route: String::new(),
+                route: String::new().into(),
                 status: 200,
                 duration_ns: 12_500_000,
                 query: "page=2".into(),
                 params: [
                     (
-                        "orders".to_owned(),
-                        "3f2504e0-4f89-11d3-9a0c-0305e82c3301".to_owned(),
+                        "orders".into(),
+                        "3f2504e0-4f89-11d3-9a0c-0305e82c3301".into(),
                     ),
-                    ("users".to_owned(), "42".to_owned()),
+                    ("users".into(), "42".into()),
                 ]
                 .into(),
             }),
             attributes: [
-                ("host".to_owned(), "api.example.com:8443".to_owned()),
-                ("http_version".to_owned(), "HTTP/2".to_owned()),
+                ("host".into(), "api.example.com:8443".into()),
+                ("http_version".into(), "HTTP/2".into()),
             ]
             .into(),
         };
@@ -701,7 +700,7 @@ mod tests {
                 service: "dynamodb".into(),
                 operation: "UpdateItem".into(),
                 table: "orders".into(),
-                key: [("orderId".to_owned(), "o-1".to_owned())].into(),
+                key: [("orderId".into(), "o-1".into())].into(),
                 has_condition: true,
                 condition: "#s = :old".into(),
                 update_expression: "SET #s = :s".into(),
@@ -713,12 +712,9 @@ mod tests {
         assert_eq!(
             e.attributes,
             [
-                ("duration_ns".to_owned(), "4000000".to_owned()),
-                (
-                    "host".to_owned(),
-                    "dynamodb.us-east-1.amazonaws.com".to_owned()
-                ),
-                ("http_version".to_owned(), "HTTP/1.1".to_owned()),
+                ("duration_ns".into(), "4000000".into()),
+                ("host".into(), "dynamodb.us-east-1.amazonaws.com".into()),
+                ("http_version".into(), "HTTP/1.1".into()),
             ]
             .into()
         );
@@ -747,10 +743,7 @@ mod tests {
         let out = read(&har(&[&get, &put]));
         let put = out[1].2.as_ref().unwrap();
         assert_eq!((out[1].0, put.id.as_str()), (2, "har:a.har#2"));
-        assert_eq!(
-            db(put).key,
-            [("orderId".to_owned(), "o-2".to_owned())].into()
-        );
+        assert_eq!(db(put).key, [("orderId".into(), "o-2".into())].into());
         assert_eq!(put.outcome, Outcome::Throttled);
         assert!(!crate::event::to_json(put).unwrap().contains("4111"));
         let get = out[0].2.as_ref().unwrap();
@@ -775,9 +768,9 @@ mod tests {
                 let e = e.as_ref().unwrap();
                 (
                     *i,
-                    e.id.clone(),
-                    db(e).operation.clone(),
-                    db(e).group_id.clone(),
+                    e.id.to_string(),
+                    db(e).operation.to_string(),
+                    db(e).group_id.to_string(),
                 )
             })
             .collect();
@@ -869,7 +862,13 @@ mod tests {
         let first = out[0].2.as_ref().unwrap();
         assert_eq!(first.actor.key_id, key_id_of(&bearer));
         assert_eq!(first.actor.session, key_id_of("COOKIESESSION"));
-        assert_eq!(first.attributes.get("host").map(String::as_str), Some("h"));
+        assert_eq!(
+            first
+                .attributes
+                .get("host")
+                .map(crate::event::SmolStr::as_str),
+            Some("h")
+        );
         let basic = out[1].2.as_ref().unwrap();
         assert_eq!(basic.actor.principal, "alice");
         assert_eq!(basic.actor.session, key_id_of("ARRAYCOOKIE"));

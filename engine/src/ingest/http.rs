@@ -24,7 +24,7 @@ pub(crate) fn http_outcome(status: u16) -> Outcome {
 /// `users: 42`. An id is a number, a UUID, a ULID or 16+ hex digits; an id without a name
 /// before it (`/42`, the second of `/a/1/2`) is not kept, and a repeated name keeps its first
 /// id. Segments are taken as written (not percent-decoded), without `;` parameters.
-pub(super) fn object_ids(path: &str) -> BTreeMap<String, String> {
+pub(super) fn object_ids(path: &str) -> crate::event::Fields {
     let mut ids = BTreeMap::new();
     let mut name: Option<&str> = None;
     for segment in path.split('/') {
@@ -34,8 +34,7 @@ pub(super) fn object_ids(path: &str) -> BTreeMap<String, String> {
         }
         if is_object_id(segment) {
             if let Some(n) = name.take() {
-                ids.entry(n.to_owned())
-                    .or_insert_with(|| segment.to_owned());
+                ids.entry(n.into()).or_insert_with(|| segment.into());
             }
         } else {
             name = Some(segment);
@@ -256,8 +255,8 @@ pub(super) fn returned_ids(location: Option<&str>, body: Option<&str>) -> Vec<Na
     let mut ids = Vec::new();
     if let Some(url) = location.and_then(split_url) {
         ids.push(NamedId {
-            name: "location".to_owned(),
-            value: redact_path(url.path).text,
+            name: "location".into(),
+            value: redact_path(url.path).text.into(),
         });
     }
     let body = body.map(str::trim_start).unwrap_or_default();
@@ -315,8 +314,8 @@ fn collect_ids(value: &serde_json::Value, depth: usize, out: &mut Vec<NamedId>) 
                 };
                 match id {
                     Some(id) if is_id_field(name) => out.push(NamedId {
-                        name: name.clone(),
-                        value: id,
+                        name: name.clone().into(),
+                        value: id.into(),
                     }),
                     _ => collect_ids(v, depth + 1, out),
                 }
@@ -345,8 +344,8 @@ fn push_named(out: &mut Vec<NamedId>, name: &str, values: Vec<&str>) {
             return;
         }
         out.push(NamedId {
-            name: name.to_owned(),
-            value: value.to_owned(),
+            name: name.into(),
+            value: value.into(),
         });
     }
 }
@@ -476,7 +475,12 @@ mod tests {
 
     #[test]
     fn object_ids_are_keyed_by_the_segment_before_them() {
-        let ids = |p| object_ids(p).into_iter().collect::<Vec<(String, String)>>();
+        let ids = |p| {
+            object_ids(p)
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<Vec<(String, String)>>()
+        };
         let pairs = |v: &[(&str, &str)]| {
             v.iter()
                 .map(|(a, b)| (a.to_string(), b.to_string()))

@@ -16,15 +16,13 @@
 //! (`key_sha256`) gets the same hashed key id HTTP readers give that key; the material is never
 //! kept.
 
-use std::collections::BTreeMap;
-
 use serde_json::{Map, Value};
 
 use super::credentials::{key_id_of, key_id_of_digest};
 use super::wire::kind_of;
 use super::{At, Record};
 use crate::event::{
-    Actor, Correlation, Detail, Event, KeyAction, KeyLifecycle, Outcome, SourceRef,
+    Actor, Correlation, Detail, Event, KeyAction, KeyLifecycle, Outcome, SmolStr, SourceRef,
 };
 use crate::time::parse_rfc3339;
 
@@ -241,17 +239,17 @@ fn date(text: &str) -> Option<(i64, u64)> {
     Some((ns, 86_400_000_000_000))
 }
 
-fn scopes_of(value: Option<&Value>) -> Vec<String> {
-    let mut scopes: Vec<String> = match value {
+fn scopes_of(value: Option<&Value>) -> Vec<SmolStr> {
+    let mut scopes: Vec<SmolStr> = match value {
         Some(Value::Array(a)) => a
             .iter()
             .filter_map(Value::as_str)
-            .map(str::to_owned)
+            .map(SmolStr::from)
             .collect(),
         Some(Value::String(s)) => s
             .split([';', ',', ' '])
             .filter(|s| !s.is_empty())
-            .map(str::to_owned)
+            .map(SmolStr::from)
             .collect(),
         _ => Vec::new(),
     };
@@ -311,7 +309,7 @@ fn key_record(file: &str, index: u64, value: &Value) -> Result<Vec<Event>, Recor
     };
     let owner = text("owner").or_else(|| text("user")).unwrap_or_default();
     let scopes = scopes_of(obj.get("scopes"));
-    let mut changes: Vec<(i64, u64, KeyAction, Vec<String>)> = Vec::new();
+    let mut changes: Vec<(i64, u64, KeyAction, Vec<SmolStr>)> = Vec::new();
     let when = |field: &str, raw: &str| {
         date(raw).ok_or_else(|| {
             malformed(format!(
@@ -370,9 +368,9 @@ fn key_record(file: &str, index: u64, value: &Value) -> Result<Vec<Event>, Recor
     }
     changes.sort_by_key(|(t, _, a, _)| (*t, a.as_str()));
     let many = changes.len() > 1;
-    let mut attributes = BTreeMap::new();
+    let mut attributes = crate::event::Fields::new();
     if let Some(next) = text("replaced_by") {
-        attributes.insert("replaced_by".to_owned(), next.to_owned());
+        attributes.insert("replaced_by".into(), next.into());
     }
     Ok(changes
         .into_iter()
@@ -380,30 +378,30 @@ fn key_record(file: &str, index: u64, value: &Value) -> Result<Vec<Event>, Recor
         .map(|(n, (time_ns, precision_ns, action, scopes))| Event {
             facts: Default::default(),
             id: if many {
-                format!("inv:{file}#{index}/{}", n + 1)
+                format!("inv:{file}#{index}/{}", n + 1).into()
             } else {
-                format!("inv:{file}#{index}")
+                format!("inv:{file}#{index}").into()
             },
             time_ns,
             precision_ns,
             source: SourceRef {
-                file: file.to_owned(),
+                file: file.into(),
                 record: index,
                 line: None,
-                format: FORMAT.to_owned(),
+                format: FORMAT.into(),
             },
             actor: Actor {
-                principal: text("changed_by").unwrap_or_default().to_owned(),
+                principal: text("changed_by").unwrap_or_default().into(),
                 ..Actor::default()
             },
             correlation: Correlation::default(),
             outcome: Outcome::Success,
             detail: Detail::KeyLifecycle(KeyLifecycle {
                 action,
-                key_id: key_id.clone(),
-                owner: owner.to_owned(),
+                key_id: key_id.clone().into(),
+                owner: owner.into(),
                 scopes,
-                parent_key_id: String::new(),
+                parent_key_id: Default::default(),
             }),
             attributes: attributes.clone(),
         })
@@ -428,10 +426,10 @@ mod tests {
                 at.line,
                 r.into_result().and_then(|e| match &e.detail {
                     Detail::KeyLifecycle(k) => Ok((
-                        e.id.clone(),
+                        e.id.to_string(),
                         k.action,
-                        k.key_id.clone(),
-                        k.scopes.clone(),
+                        k.key_id.to_string(),
+                        k.scopes.iter().map(SmolStr::to_string).collect(),
                         e.time_ns,
                     )),
                     _ => Err("not a key event".to_owned()),

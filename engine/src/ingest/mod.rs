@@ -483,7 +483,7 @@ impl UniqueIds {
                 let candidate = format!("{base}~{n}");
                 h = Self::hash(&candidate);
                 if !self.seen(h) {
-                    e.id = candidate;
+                    e.id = candidate.into();
                     break;
                 }
             }
@@ -525,7 +525,7 @@ impl StreamStats {
         if let crate::event::Detail::DbOperation(_) = e.detail {
             *self
                 .db_by_format
-                .entry(e.source.format.clone())
+                .entry(e.source.format.to_string())
                 .or_default() += 1;
             if e.precision_ns < 1_000_000_000 {
                 self.db_subsecond += 1;
@@ -833,6 +833,8 @@ fn read_input(
     // names it alone.
     let mut line_starter: Option<(u64, u64)> = None;
     let keep_sources = format == InputFormat::Events;
+    // One shared copy of the input's name for every event's source reference.
+    let shared_name = crate::event::SmolStr::from(name.as_str());
     let mut sink = |index: u64, at: At<'_>, record: Record| {
         report.records += 1;
         let record = match record {
@@ -860,8 +862,8 @@ fn read_input(
                     e.source.line = None;
                 }
                 // Readers name the input as ids do; its source reference names it as given.
-                if id_name != name && e.source.file == id_name {
-                    e.source.file.clone_from(&name);
+                if e.source.file == id_name {
+                    e.source.file.clone_from(&shared_name);
                 }
                 report.events += 1;
                 if emit_error.is_none()

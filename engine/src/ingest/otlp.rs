@@ -459,27 +459,27 @@ fn convert(
     } else {
         format!("otel:{trace_id}:{span_id}")
     };
-    let mut attributes = BTreeMap::new();
+    let mut attributes = crate::event::Fields::new();
     if !service.is_empty() {
-        attributes.insert("service".to_owned(), service.to_owned());
+        attributes.insert("service".into(), service.into());
     }
     let correlation = Correlation {
-        trace_id,
-        span_id,
-        parent_span_id,
+        trace_id: trace_id.into(),
+        span_id: span_id.into(),
+        parent_span_id: parent_span_id.into(),
         ..Correlation::default()
     };
     let event =
         |id: String, actor: Actor, correlation: Correlation, outcome, detail, attributes| Event {
             facts: Default::default(),
-            id,
+            id: id.into(),
             time_ns: start,
             precision_ns: 1,
             source: SourceRef {
-                file: file.to_owned(),
+                file: file.into(),
                 record: index,
                 line,
-                format: FORMAT.to_owned(),
+                format: FORMAT.into(),
             },
             actor,
             correlation,
@@ -526,40 +526,41 @@ fn convert(
         };
         let many = tables.len() > 1;
         let correlation = Correlation {
-            request_id: attrs
-                .text(&["aws.request_id"])
-                .unwrap_or_default()
-                .to_owned(),
+            request_id: attrs.text(&["aws.request_id"]).unwrap_or_default().into(),
             ..correlation
         };
         let actor = Actor {
-            principal: attrs.text(&["enduser.id"]).unwrap_or_default().to_owned(),
+            principal: attrs.text(&["enduser.id"]).unwrap_or_default().into(),
             ..Actor::default()
         };
-        attributes.insert(KEY_UNKNOWN.to_owned(), "otel".to_owned());
+        attributes.insert(KEY_UNKNOWN.into(), "otel".into());
         if duration_ns > 0 {
-            attributes.insert("duration_ns".to_owned(), duration_ns.to_string());
+            attributes.insert("duration_ns".into(), duration_ns.to_string().into());
         }
         return Ok(tables
             .into_iter()
             .enumerate()
             .map(|(i, table)| {
                 let op = DbOperation {
-                    service: "dynamodb".to_owned(),
-                    operation: operation.to_owned(),
-                    table,
+                    service: "dynamodb".into(),
+                    operation: operation.into(),
+                    table: table.into(),
                     key: BTreeMap::new(),
                     has_condition: false,
-                    condition: String::new(),
-                    update_expression: String::new(),
+                    condition: Default::default(),
+                    update_expression: Default::default(),
                     consistent_read: attrs.boolean("aws.dynamodb.consistent_read"),
                     index_name: attrs
                         .text(&["aws.dynamodb.index_name"])
                         .unwrap_or_default()
-                        .to_owned(),
-                    group_id: if many { id.clone() } else { String::new() },
+                        .into(),
+                    group_id: if many {
+                        id.clone().into()
+                    } else {
+                        Default::default()
+                    },
                     is_write: dynamodb::is_write(operation),
-                    error_code: error_code.clone(),
+                    error_code: error_code.clone().into(),
                 };
                 let id = if many {
                     format!("{id}/{}", i + 1)
@@ -605,7 +606,7 @@ fn convert(
         (None, _) => full.host.to_owned(),
     };
     if !host.is_empty() {
-        attributes.insert("host".to_owned(), host);
+        attributes.insert("host".into(), host.into());
     }
     let headers = attrs.request_headers();
     let identity = identity_from_headers(headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
@@ -640,16 +641,17 @@ fn convert(
         .map(str::to_owned)
         .unwrap_or(identity.principal);
     let actor = Actor {
-        principal,
+        principal: principal.into(),
         key_id: if identity.key_id.is_empty() {
-            query.key_id.unwrap_or_default()
+            query.key_id.unwrap_or_default().into()
         } else {
-            identity.key_id
+            identity.key_id.into()
         },
         tenant: attrs
             .text(&["tenant.id"])
             .map(str::to_owned)
-            .unwrap_or(identity.tenant),
+            .unwrap_or(identity.tenant)
+            .into(),
         ip: attrs
             .text(&[
                 "client.address",
@@ -658,12 +660,12 @@ fn convert(
                 "net.sock.peer.addr",
             ])
             .unwrap_or_default()
-            .to_owned(),
+            .into(),
         user_agent: attrs
             .text(&["user_agent.original", "http.user_agent"])
             .unwrap_or_default()
-            .to_owned(),
-        session: identity.session,
+            .into(),
+        session: identity.session.into(),
     };
     let status = status.unwrap_or_default();
     let mut outcome = http_outcome(status);
@@ -672,22 +674,23 @@ fn convert(
     }
     let http = Http {
         returned_ids: Vec::new(),
-        method: method.unwrap_or_default().to_ascii_uppercase(),
+        method: method.unwrap_or_default().to_ascii_uppercase().into(),
         params: object_ids(&path.text),
-        path: path.text,
+        path: path.text.into(),
         route: attrs
             .text(&["http.route"])
             .map(normalize_route)
-            .unwrap_or_default(),
+            .unwrap_or_default()
+            .into(),
         status,
         duration_ns,
-        query: query.text,
+        query: query.text.into(),
     };
     Ok(vec![event(
         id,
         actor,
         Correlation {
-            app_request_id,
+            app_request_id: app_request_id.into(),
             ..correlation
         },
         outcome,

@@ -174,7 +174,7 @@ mod tests {
             input: 0,
             event: Event {
                 facts: Default::default(),
-                id: format!("e{seq}"),
+                id: format!("e{seq}").into(),
                 time_ns: time,
                 precision_ns: 1,
                 source: SourceRef {
@@ -199,7 +199,7 @@ mod tests {
             s.push(pending(t, seq)).unwrap();
         }
         assert_eq!(s.spilled_runs(), 2);
-        let order: Vec<String> = s.into_merged().map(|p| p.event.id).collect();
+        let order: Vec<String> = s.into_merged().map(|p| p.event.id.to_string()).collect();
         assert_eq!(order, ["e7", "e2", "e5", "e4", "e1", "e3", "e6"]);
     }
 }

@@ -398,7 +398,7 @@ impl<'n> Obj<'n> {
         }
     }
 
-    fn list(&mut self, name: &'static str, values: &[String]) {
+    fn list(&mut self, name: &'static str, values: &[crate::event::SmolStr]) {
         if !values.is_empty() {
             let list = values
                 .iter()
@@ -413,7 +413,7 @@ impl<'n> Obj<'n> {
     }
 }
 
-fn map(m: &BTreeMap<String, String>) -> Value {
+fn map(m: &crate::event::Fields) -> Value {
     Value::from(
         m.iter()
             .map(|(k, v)| (Value::from(k.as_str()), Value::from(v.as_str())))

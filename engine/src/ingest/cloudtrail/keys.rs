@@ -91,10 +91,10 @@ pub(super) fn classify(name: &str, rec: &CtRecord<'_>) -> Classified {
     };
     Classified::Detail(Detail::KeyLifecycle(KeyLifecycle {
         action,
-        key_id,
-        owner,
+        key_id: key_id.into(),
+        owner: owner.into(),
         scopes: Vec::new(),
-        parent_key_id: String::new(),
+        parent_key_id: Default::default(),
     }))
 }
 
@@ -137,12 +137,13 @@ pub(super) fn classify_sts(name: &str, rec: &CtRecord<'_>) -> Classified {
         .unwrap_or_default();
     Classified::Detail(Detail::KeyLifecycle(KeyLifecycle {
         action: KeyAction::Created,
-        key_id: issued.to_owned(),
-        owner: owner.to_owned(),
+        key_id: issued.into(),
+        owner: owner.into(),
         scopes: Vec::new(),
         parent_key_id: identity
             .and_then(|u| u.access_key_id.clone())
-            .unwrap_or_default(),
+            .unwrap_or_default()
+            .into(),
     }))
 }
 

@@ -132,7 +132,10 @@ mod tests {
             panic!("not a db event")
         };
         assert_eq!(
-            (db.table.as_str(), db.key.get("orderId").map(String::as_str)),
+            (
+                db.table.as_str(),
+                db.key.get("orderId").map(crate::event::SmolStr::as_str)
+            ),
             ("orders", Some("o-1"))
         );
         let (_, line, Record::Malformed(m)) = &out[1] else {

@@ -13,7 +13,6 @@ mod keys;
 mod lake;
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -280,30 +279,26 @@ fn convert_record(
         .or_else(|| identity.principal_id.clone())
         .or_else(|| identity.invoked_by.clone())
         .unwrap_or_default();
-    let mut attributes = BTreeMap::new();
+    let mut attributes = crate::event::Fields::new();
     for (k, v) in [
         ("aws_region", rec.aws_region.as_deref()),
         ("event_type", rec.event_type.as_deref()),
         ("identity_type", identity.kind.as_deref()),
     ] {
         if let Some(v) = v {
-            attributes.insert(k.to_owned(), v.to_owned());
+            attributes.insert(k.into(), v.into());
         }
     }
     let actor = Actor {
-        principal,
-        key_id: identity.access_key_id.unwrap_or_default(),
-        tenant: identity.account_id.unwrap_or_default(),
-        ip: rec
-            .source_ip_address
-            .as_deref()
-            .unwrap_or_default()
-            .to_owned(),
-        user_agent: rec.user_agent.as_deref().unwrap_or_default().to_owned(),
-        session: String::new(),
+        principal: principal.into(),
+        key_id: identity.access_key_id.unwrap_or_default().into(),
+        tenant: identity.account_id.unwrap_or_default().into(),
+        ip: rec.source_ip_address.as_deref().unwrap_or_default().into(),
+        user_agent: rec.user_agent.as_deref().unwrap_or_default().into(),
+        session: Default::default(),
     };
     let correlation = Correlation {
-        request_id: rec.request_id.as_deref().unwrap_or_default().to_owned(),
+        request_id: rec.request_id.as_deref().unwrap_or_default().into(),
         ..Correlation::default()
     };
     let record_error = rec.error_code.as_deref().unwrap_or_default();
@@ -319,17 +314,17 @@ fn convert_record(
             Event {
                 facts: Default::default(),
                 id: if many {
-                    format!("{id}/{}", i + 1)
+                    format!("{id}/{}", i + 1).into()
                 } else {
-                    id.clone()
+                    id.clone().into()
                 },
                 time_ns,
                 precision_ns: 1_000_000_000,
                 source: SourceRef {
-                    file: file.to_owned(),
+                    file: file.into(),
                     record: index,
                     line,
-                    format: FORMAT.to_owned(),
+                    format: FORMAT.into(),
                 },
                 actor: actor.clone(),
                 correlation: correlation.clone(),
@@ -405,8 +400,14 @@ mod tests {
             panic!("not a db event")
         };
         assert_eq!(db.table, "Music");
-        assert_eq!(db.key.get("Artist").map(String::as_str), Some("No One"));
-        assert_eq!(db.key.get("Year").map(String::as_str), Some("1999"));
+        assert_eq!(
+            db.key.get("Artist").map(crate::event::SmolStr::as_str),
+            Some("No One")
+        );
+        assert_eq!(
+            db.key.get("Year").map(crate::event::SmolStr::as_str),
+            Some("1999")
+        );
         assert!(db.has_condition && db.is_write);
         assert_eq!(db.error_code, "ConditionalCheckFailedException");
     }
@@ -437,7 +438,7 @@ mod tests {
                 (
                     *i,
                     *l,
-                    r.as_ref().map_or_else(Clone::clone, |e| e.id.clone()),
+                    r.as_ref().map_or_else(Clone::clone, |e| e.id.to_string()),
                 )
             })
             .collect()

@@ -14,7 +14,6 @@ mod dialect;
 mod time;
 
 use crate::ingest::At;
-use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
@@ -142,32 +141,35 @@ fn convert(
         schemas,
     );
     let actor = Actor {
-        principal: call.principal.clone(),
+        principal: call.principal.clone().into(),
         key_id: if call.key_id.is_empty() {
-            String::new()
+            Default::default()
         } else {
-            aws_key_id(&call.key_id)
+            aws_key_id(&call.key_id).into()
         },
-        tenant: call.tenant.clone(),
+        tenant: call.tenant.clone().into(),
         ..Actor::default()
     };
     let correlation = Correlation {
-        trace_id: call.trace_id.clone(),
-        span_id: call.span_id.clone(),
-        request_id: call.aws_request_id.clone(),
-        app_request_id: call.app_request_id.clone(),
+        trace_id: call.trace_id.clone().into(),
+        span_id: call.span_id.clone().into(),
+        request_id: call.aws_request_id.clone().into(),
+        app_request_id: call.app_request_id.clone().into(),
         ..Correlation::default()
     };
-    let mut attributes = BTreeMap::new();
+    let mut attributes = crate::event::Fields::new();
     if let Some(ns) = call.duration_ns {
-        attributes.insert("duration_ns".to_owned(), ns.to_string());
+        attributes.insert("duration_ns".into(), ns.to_string().into());
     }
     if let Some(m) = mapping {
-        attributes.insert("mapping".to_owned(), m.name.clone());
+        attributes.insert("mapping".into(), m.name.clone().into());
     }
     // A key store's new scopes: what a key may do from now on (the ledger reads them).
     if let Some(scopes) = dynamodb::written_scopes(params) {
-        attributes.insert(crate::event::SCOPES_ATTRIBUTE.to_owned(), scopes.join(" "));
+        attributes.insert(
+            crate::event::SCOPES_ATTRIBUTE.into(),
+            scopes.join(" ").into(),
+        );
     }
     let status = call.status;
     let failed = call.failed;
@@ -178,17 +180,17 @@ fn convert(
         .map(|(i, op)| Event {
             facts: Default::default(),
             id: if many {
-                format!("{id}/{}", i + 1)
+                format!("{id}/{}", i + 1).into()
             } else {
-                id.clone()
+                id.clone().into()
             },
             time_ns,
             precision_ns,
             source: SourceRef {
-                file: file.to_owned(),
+                file: file.into(),
                 record: index,
                 line: Some(line_no),
-                format: FORMAT.to_owned(),
+                format: FORMAT.into(),
             },
             actor: actor.clone(),
             correlation: correlation.clone(),
@@ -336,7 +338,7 @@ mod tests {
                 service: "dynamodb".into(),
                 operation: "UpdateItem".into(),
                 table: "orders".into(),
-                key: [("orderId".to_owned(), "o-1".to_owned())].into(),
+                key: [("orderId".into(), "o-1".into())].into(),
                 update_expression: "SET status = :s".into(),
                 is_write: true,
                 ..DbOperation::default()
@@ -344,7 +346,7 @@ mod tests {
         );
         assert_eq!(
             e.attributes,
-            [("duration_ns".to_owned(), "3200000".to_owned())].into()
+            [("duration_ns".into(), "3200000".into())].into()
         );
         let json = crate::event::to_json(e).unwrap();
         assert!(!json.contains("paid"), "{json}");
@@ -389,9 +391,9 @@ mod tests {
                 (
                     *i,
                     *l,
-                    e.id.clone(),
-                    db(e).group_id.clone(),
-                    db(e).error_code.clone(),
+                    e.id.to_string(),
+                    db(e).group_id.to_string(),
+                    db(e).error_code.to_string(),
                     e.outcome,
                     e.precision_ns,
                 )
@@ -429,7 +431,7 @@ mod tests {
         let out = read(&[get, put]);
         let e = out[1].2.as_ref().unwrap();
         assert_eq!((out[1].0, out[1].1), (2, Some(2)));
-        assert_eq!(db(e).key, [("orderId".to_owned(), "o-2".to_owned())].into());
+        assert_eq!(db(e).key, [("orderId".into(), "o-2".into())].into());
         assert!(!crate::event::to_json(e).unwrap().contains("4111"));
     }
 
@@ -543,19 +545,19 @@ mod tests {
     ) {
         let d = db(e);
         (
-            d.operation.clone(),
-            d.table.clone(),
+            d.operation.to_string(),
+            d.table.to_string(),
             d.key
                 .iter()
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect::<Vec<_>>()
                 .join(","),
             d.has_condition,
-            d.error_code.clone(),
+            d.error_code.to_string(),
             e.outcome,
-            e.actor.principal.clone(),
-            e.correlation.request_id.clone(),
-            e.correlation.app_request_id.clone(),
+            e.actor.principal.to_string(),
+            e.correlation.request_id.to_string(),
+            e.correlation.app_request_id.to_string(),
         )
     }
 
@@ -675,7 +677,9 @@ mod tests {
         );
         assert_eq!(e.time_ns, 1_796_215_501_000_000_000);
         assert_eq!(
-            e.attributes.get("mapping").map(String::as_str),
+            e.attributes
+                .get("mapping")
+                .map(crate::event::SmolStr::as_str),
             Some("legacy")
         );
         let obj = serde_json::from_str::<Map<String, Value>>(line).unwrap();

@@ -1,7 +1,7 @@
 //! Encodes events into the wire batch of `wit/rule.wit`: every distinct string once, in one blob,
 //! so a batch costs a handful of guest allocations however many strings its events hold.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use super::bindings::tracewarden::rule::types as wire;
 use crate::event::{self, Detail, Event};
@@ -74,7 +74,7 @@ impl<'e> Builder<'e> {
         }
     }
 
-    fn map(&mut self, m: &'e BTreeMap<String, String>) -> wire::PairsRange {
+    fn map(&mut self, m: &'e crate::event::Fields) -> wire::PairsRange {
         self.range(m.iter().map(|(k, v)| (k.as_str(), v.as_str())))
     }
 
