@@ -18,6 +18,8 @@
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use foldhash::fast::FixedState;
 use std::hash::{Hash, Hasher};
 
 use crate::event::{DbOperation, Detail, Event, LinkMethod, SmolStr};
@@ -112,8 +114,9 @@ struct Slot {
 /// The correlator. Push events in stream order; take released events with [`Correlator::pop`].
 pub(super) struct Correlator {
     options: CorrelationOptions,
-    buffer: BTreeMap<Key, Slot>,
-    index: Vec<HashMap<String, VecDeque<Key>>>,
+    /// Boxed: the map moves slots as it grows and shrinks, and an event is a kilobyte.
+    buffer: BTreeMap<Key, Box<Slot>>,
+    index: Vec<HashMap<String, VecDeque<Key>, FixedState>>,
     newest: i64,
     /// Per input: how many of its events were merged into another.
     pub merged: Vec<u64>,
@@ -127,7 +130,7 @@ impl Correlator {
         Correlator {
             options,
             buffer: BTreeMap::new(),
-            index: (0..INDEXES).map(|_| HashMap::new()).collect(),
+            index: (0..INDEXES).map(|_| HashMap::default()).collect(),
             newest: i64::MIN,
             merged: vec![0; inputs],
             crowded: 0,
@@ -199,17 +202,17 @@ impl Correlator {
         }
         self.buffer.insert(
             key,
-            Slot {
+            Box::new(Slot {
                 input,
                 event,
                 content,
                 entries,
-            },
+            }),
         );
     }
 
     fn remove(&mut self, key: Key) -> Option<(u32, Event, u64)> {
-        let slot = self.buffer.remove(&key)?;
+        let slot = *self.buffer.remove(&key)?;
         for (idx, value) in slot.entries {
             let Some(map) = self.index.get_mut(idx as usize) else {
                 continue;
@@ -579,7 +582,7 @@ fn is_keyless(e: &Event) -> bool {
 
 /// The candidate nearest in time to `key` (ties: earlier in the stream) that passes `ok`.
 fn closest(
-    buffer: &BTreeMap<Key, Slot>,
+    buffer: &BTreeMap<Key, Box<Slot>>,
     key: Key,
     keys: Vec<Key>,
     ok: impl Fn(&Event) -> bool,

@@ -454,8 +454,8 @@ pub struct EventStream {
 /// most [`UniqueIds::GENERATION`] id hashes each.
 #[derive(Default)]
 struct UniqueIds {
-    current: std::collections::HashSet<u64>,
-    previous: std::collections::HashSet<u64>,
+    current: std::collections::HashSet<u64, foldhash::fast::FixedState>,
+    previous: std::collections::HashSet<u64, foldhash::fast::FixedState>,
 }
 
 impl UniqueIds {
@@ -463,10 +463,8 @@ impl UniqueIds {
     const GENERATION: usize = 1 << 20;
 
     fn hash(id: &str) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        id.hash(&mut h);
-        h.finish()
+        use std::hash::BuildHasher;
+        foldhash::quality::FixedState::with_seed(0).hash_one(id)
     }
 
     fn seen(&self, h: u64) -> bool {
