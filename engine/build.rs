@@ -154,7 +154,7 @@ fn build_wasm(root: &Path, pack: &Path, out: &Path) -> Result<Vec<u8>, String> {
     }
     // Small, abort-on-panic guests: a panic becomes a trap the host reports.
     cmd.env("CARGO_PROFILE_RELEASE_PANIC", "abort")
-        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "s")
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "3")
         .env("CARGO_PROFILE_RELEASE_LTO", "true")
         .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1")
         .env("CARGO_PROFILE_RELEASE_STRIP", "true")
