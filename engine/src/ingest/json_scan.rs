@@ -8,37 +8,57 @@ use serde_json::value::RawValue;
 /// (as written, without quotes) and the byte offset of its value. Stops at the object's end or
 /// where `text` ends, so a peek at a large document lists the members it holds.
 pub(super) fn members(text: &str) -> Vec<(&str, usize)> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = skip_ws(bytes, 0);
-    if bytes.get(i) != Some(&b'{') {
-        return out;
+    Members::new(text).collect()
+}
+
+/// [`members`] one at a time: a member is yielded before its value is scanned, so finding one
+/// member (`Records`) does not walk the value it names.
+pub(super) struct Members<'a> {
+    text: &'a str,
+    /// Where the next member's name is looked for; `None` once the object (or `text`) ended.
+    at: Option<usize>,
+    /// The value of the member yielded last, still to be skipped.
+    pending_value: Option<usize>,
+}
+
+impl<'a> Members<'a> {
+    /// The members of the object `text` starts with.
+    pub(super) fn new(text: &'a str) -> Self {
+        let bytes = text.as_bytes();
+        let i = skip_ws(bytes, 0);
+        Members {
+            text,
+            at: (bytes.get(i) == Some(&b'{')).then_some(i + 1),
+            pending_value: None,
+        }
     }
-    i += 1;
-    loop {
-        i = skip_ws(bytes, i);
-        match bytes.get(i) {
-            Some(b'"') => {}
-            _ => return out,
+}
+
+impl<'a> Iterator for Members<'a> {
+    type Item = (&'a str, usize);
+
+    fn next(&mut self) -> Option<(&'a str, usize)> {
+        let bytes = self.text.as_bytes();
+        if let Some(value) = self.pending_value.take() {
+            let after = skip_ws(bytes, value_end(bytes, value)?);
+            self.at = match bytes.get(after) {
+                Some(b',') => Some(after + 1),
+                _ => None,
+            };
         }
-        let Some(end) = string_end(bytes, i) else {
-            return out;
-        };
-        let name = text.get(i + 1..end).unwrap_or_default();
-        i = skip_ws(bytes, end + 1);
-        if bytes.get(i) != Some(&b':') {
-            return out;
+        let i = skip_ws(bytes, self.at.take()?);
+        if bytes.get(i) != Some(&b'"') {
+            return None;
         }
-        i = skip_ws(bytes, i + 1);
-        out.push((name, i));
-        let Some(after) = value_end(bytes, i) else {
-            return out;
-        };
-        i = skip_ws(bytes, after);
-        match bytes.get(i) {
-            Some(b',') => i += 1,
-            _ => return out,
+        let end = string_end(bytes, i)?;
+        let name = self.text.get(i + 1..end).unwrap_or_default();
+        let colon = skip_ws(bytes, end + 1);
+        if bytes.get(colon) != Some(&b':') {
+            return None;
         }
+        let value = skip_ws(bytes, colon + 1);
+        self.pending_value = Some(value);
+        Some((name, value))
     }
 }
 

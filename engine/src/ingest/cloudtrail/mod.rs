@@ -95,10 +95,7 @@ pub(super) fn read(
     let array_at = if head.starts_with('[') {
         text.len() - head.len()
     } else if head.starts_with('{') {
-        match json_scan::members(text)
-            .into_iter()
-            .find(|(name, _)| *name == "Records")
-        {
+        match json_scan::Members::new(text).find(|(name, _)| *name == "Records") {
             Some((_, at)) => at,
             None => return read_single(file, text, sink),
         }
