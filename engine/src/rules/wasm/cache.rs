@@ -270,17 +270,27 @@ impl CacheDir {
         Ok(())
     }
 
-    /// Removes the oldest-written artifacts past [`MAX_CACHED_COMPONENTS`]; best effort.
+    /// Removes the oldest-written artifacts past [`MAX_CACHED_COMPONENTS`], and temporary files
+    /// a crashed writer left over an hour ago; best effort.
     fn prune(&self) {
         let Ok(entries) = std::fs::read_dir(&self.0) else {
             return;
         };
-        let mut artifacts: Vec<(std::time::SystemTime, PathBuf)> = entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == EXTENSION))
-            .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
-            .collect();
+        let abandoned =
+            std::time::SystemTime::now().checked_sub(std::time::Duration::from_secs(3600));
+        let mut artifacts = Vec::new();
+        for path in entries.filter_map(Result::ok).map(|e| e.path()) {
+            let Some(written) = std::fs::metadata(&path).and_then(|m| m.modified()).ok() else {
+                continue;
+            };
+            match path.extension().and_then(|x| x.to_str()) {
+                Some(EXTENSION) => artifacts.push((written, path)),
+                Some("part") if abandoned.is_some_and(|t| written < t) => {
+                    let _ = std::fs::remove_file(path);
+                }
+                _ => {}
+            }
+        }
         let excess = artifacts.len().saturating_sub(MAX_CACHED_COMPONENTS);
         artifacts.sort();
         for (_, path) in artifacts.into_iter().take(excess) {
@@ -541,5 +551,18 @@ mod tests {
         assert_eq!(artifacts(&dir).len(), MAX_CACHED_COMPONENTS);
         assert_eq!(load_in(&dir, &component("c0")).1, CacheOutcome::Stored);
         assert_eq!(load_in(&dir, &component("c2")).1, CacheOutcome::Hit);
+        // A crashed writer's temporary file goes once it is an hour old, not before.
+        let (fresh, old) = (dir.join(".tmp-fresh.part"), dir.join(".tmp-old.part"));
+        for part in [&fresh, &old] {
+            std::fs::write(part, "").unwrap();
+        }
+        std::fs::File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(7200))
+            .unwrap();
+        load_in(&dir, &component("c1"));
+        assert!(fresh.exists() && !old.exists());
     }
 }
