@@ -55,7 +55,7 @@ Exit codes:
 enum Command {
     /// Scan logs with the built-in and given rule packs and report findings.
     #[command(after_help = SCAN_EXAMPLES)]
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// Print inputs as normalized events, one JSON object per line (what Rego rules see).
     Normalize(NormalizeArgs),
     /// Print the input record an evidence item points at (`FILE#RECORD`, or `FILE:LINE[:COLUMN]`
@@ -301,7 +301,7 @@ fn message(e: &anyhow::Error) -> String {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Scan(args) => scan(args),
+        Command::Scan(args) => scan(*args),
         Command::Normalize(args) => normalize(args),
         Command::Show(args) => show(args),
         Command::Rules {
