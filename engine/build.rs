@@ -14,6 +14,8 @@ use std::process::Command;
 use sha2::{Digest, Sha256};
 
 fn main() -> Result<(), String> {
+    // The component cache keys its artifacts by the target they were compiled for.
+    println!("cargo:rustc-env=TRACEWARDEN_TARGET={}", env("TARGET")?);
     if std::env::var_os("CARGO_FEATURE_RULES").is_none() {
         println!("cargo:rerun-if-changed=build.rs");
         return Ok(());

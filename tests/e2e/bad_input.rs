@@ -166,7 +166,7 @@ fn a_truncated_gzip_stream_keeps_what_was_read() {
 #[test]
 fn standard_input_is_read_with_dash() {
     let input = std::fs::read(fixture("cloudtrail/mixed-sources.jsonl")).unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tracewarden"))
+    let mut child = crate::common::command()
         .args(["normalize", "-"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())

@@ -291,6 +291,7 @@ fn run_example_in(line: &str, scratch: &tempfile::TempDir) {
         .args(["-o", "pipefail", "-c", line])
         .current_dir(scratch.path())
         .env("PATH", path)
+        .env("TRACEWARDEN_CACHE_DIR", crate::common::CACHE_DIR)
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -120,9 +120,21 @@ pub fn assert_valid_report(report: &Value) {
     );
 }
 
+/// The component cache every run of the tests shares (`TRACEWARDEN_CACHE_DIR`): in the target
+/// directory, never the user's own. Most runs read the built-in components from it, as a user's
+/// second run does; `cache.rs` tests the cache itself in directories of its own.
+pub const CACHE_DIR: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/tracewarden-cache");
+
+/// The `tracewarden` binary as a command, with the tests' component cache.
+pub fn command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tracewarden"));
+    command.env("TRACEWARDEN_CACHE_DIR", CACHE_DIR);
+    command
+}
+
 /// Runs `tracewarden` with `args` from the workspace root.
 pub fn tracewarden(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_tracewarden"))
+    let out = command()
         .args(args)
         .current_dir(root())
         .output()

@@ -5,12 +5,12 @@
 
 use std::io::{BufRead, Write as _};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::common::{assert_accounted, findings, fixture, parse_report, root};
+use crate::common::{assert_accounted, command, findings, fixture, parse_report, root};
 
 /// What a bounded run did.
 struct Bounded {
@@ -25,7 +25,7 @@ struct Bounded {
 fn bounded(args: &[&str], limit: Duration, max_rss_mib: u64) -> Bounded {
     let out_dir = tempfile::tempdir().unwrap();
     let out = out_dir.path().join("report.json");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tracewarden"))
+    let mut child = command()
         .args(["scan", "--format", "json", "-o"])
         .arg(&out)
         .args(args)
@@ -236,7 +236,7 @@ fn a_record_delivered_twenty_thousand_times_merges_and_names_a_bounded_few() {
         &json!({ "Records": vec![record; 20_000] }),
     );
     let out = dir.path().join("events.jsonl");
-    let run = Command::new(env!("CARGO_BIN_EXE_tracewarden"))
+    let run = command()
         .args(["normalize", &file, "-o"])
         .arg(&out)
         .output()
@@ -319,7 +319,7 @@ fn the_same_cloudtrail_event_id_in_two_files_is_one_event() {
     assert_eq!(b["merged"].as_u64(), a["events"].as_u64(), "{b}");
     assert!(a["events"].as_u64() > Some(0), "{a}");
     let out = dir.path().join("events.jsonl");
-    let normalized = Command::new(env!("CARGO_BIN_EXE_tracewarden"))
+    let normalized = command()
         .args(["normalize", &one, &copy, "-o"])
         .arg(&out)
         .output()

@@ -12,6 +12,7 @@
 mod bad_input;
 mod baseline;
 mod bola;
+mod cache;
 mod cli;
 mod common;
 mod determinism;

@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use crate::common::{fixture, root, tracewarden};
+use crate::common::{CACHE_DIR, fixture, root, tracewarden};
 
 /// 200 one-line CloudTrail files: the TOCTOU fixture's check and use, each file its own
 /// request ids so that nothing merges.
@@ -42,6 +42,7 @@ fn on_a_terminal(args: &[&str]) -> String {
     let out = Command::new("script")
         .args(["-qec", &command, "/dev/null"])
         .current_dir(root())
+        .env("TRACEWARDEN_CACHE_DIR", CACHE_DIR)
         .env_remove("NO_COLOR")
         .output()
         .expect("util-linux `script` runs the scan on a pseudo-terminal");
@@ -94,10 +95,19 @@ fn two_hundred_files_draw_a_progress_bar_on_a_terminal_and_print_one_summary_lin
     assert_eq!(tracewarden(&quiet).stderr, "");
     assert!(!on_a_terminal(&quiet).contains("reading"));
 
-    // --verbose: one line per input, then the summary.
+    // --verbose: one line per input, one on the component cache, then the summary.
     let verbose: Vec<&str> = args.iter().copied().chain(["--verbose"]).collect();
     let run = tracewarden(&verbose);
-    assert_eq!(run.stderr.lines().count(), 201, "{}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 202, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .lines()
+            .nth(200)
+            .unwrap()
+            .starts_with(&format!("component cache `{CACHE_DIR}/components`: ")),
+        "{}",
+        run.stderr
+    );
     assert!(
         run.stderr
             .lines()
@@ -201,6 +211,7 @@ fn the_text_report_leads_with_incidents_and_counts_what_it_does_not_draw() {
             ),
             "/dev/null",
         ])
+        .env("TRACEWARDEN_CACHE_DIR", CACHE_DIR)
         .output()
         .unwrap();
     assert!(!String::from_utf8_lossy(&no_color.stdout).contains("\u{1b}[1m"));

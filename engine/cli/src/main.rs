@@ -15,7 +15,7 @@ use anyhow::Context;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use tracewarden::progress::Progress;
 use tracewarden::report::TextStyle;
-use tracewarden::rules::PackSource;
+use tracewarden::rules::{CacheOutcome, ComponentCache, PackSource, Runtime};
 use tracewarden::triage::{Baseline, Suppressions};
 use tracewarden::{InputFormat, ReportFormat, RuleSet, RuleSetOptions, ScanOptions, Severity};
 
@@ -55,7 +55,7 @@ Exit codes:
 enum Command {
     /// Scan logs with the built-in and given rule packs and report findings.
     #[command(after_help = SCAN_EXAMPLES)]
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// Print inputs as normalized events, one JSON object per line (what Rego rules see).
     Normalize(NormalizeArgs),
     /// Print the input record an evidence item points at (`FILE#RECORD`, or `FILE:LINE[:COLUMN]`
@@ -105,6 +105,14 @@ struct RulesArgs {
     /// Leave out the rules whose id matches this glob; repeatable.
     #[arg(long = "exclude-rule", value_name = "ID")]
     exclude_rule: Vec<String>,
+    /// Keep compiled rule components in DIR/components and read them back at the next start
+    /// (default: `$TRACEWARDEN_CACHE_DIR`, else `$XDG_CACHE_HOME/tracewarden`, else
+    /// `~/.cache/tracewarden`). Used only if no one but you can write to it.
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Compile rule components at every start, reading and writing no cache.
+    #[arg(long, conflicts_with = "cache_dir")]
+    no_cache: bool,
 }
 
 #[derive(Args)]
@@ -293,7 +301,7 @@ fn message(e: &anyhow::Error) -> String {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Scan(args) => scan(args),
+        Command::Scan(args) => scan(*args),
         Command::Normalize(args) => normalize(args),
         Command::Show(args) => show(args),
         Command::Rules {
@@ -313,7 +321,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn load_rules(args: &RulesArgs) -> anyhow::Result<RuleSet> {
+/// The rules the flags ask for, and what the component cache did loading them.
+fn load_rules(args: &RulesArgs) -> anyhow::Result<(RuleSet, CacheNotes)> {
     let extra = args
         .rules
         .iter()
@@ -326,13 +335,95 @@ fn load_rules(args: &RulesArgs) -> anyhow::Result<RuleSet> {
         })
         .collect();
     let config = read_rule_config(args.rule_config.as_ref())?;
-    Ok(RuleSet::load(&RuleSetOptions {
+    let cache = component_cache(args);
+    let rules = RuleSet::load(&RuleSetOptions {
         builtin: !args.no_builtin,
         extra,
         config,
+        cache: cache.clone(),
         ..RuleSetOptions::default()
-    })?
-    .select(&args.rule, &args.exclude_rule)?)
+    })?;
+    let notes = CacheNotes::of(&rules, &cache);
+    Ok((rules.select(&args.rule, &args.exclude_rule)?, notes))
+}
+
+/// The component cache: none with `--no-cache`; else `--cache-dir`, `$TRACEWARDEN_CACHE_DIR`,
+/// `$XDG_CACHE_HOME/tracewarden` or `$HOME/.cache/tracewarden`, the first that is set, with the
+/// components in its `components` subdirectory; none when none is set.
+fn component_cache(args: &RulesArgs) -> ComponentCache {
+    if args.no_cache {
+        return ComponentCache::Off;
+    }
+    let var = |name| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    // The XDG base directory spec ignores relative paths.
+    let absolute = |name| var(name).filter(|p| p.is_absolute());
+    args.cache_dir
+        .clone()
+        .or_else(|| var("TRACEWARDEN_CACHE_DIR"))
+        .or_else(|| absolute("XDG_CACHE_HOME").map(|p| p.join("tracewarden")))
+        .or_else(|| absolute("HOME").map(|p| p.join(".cache").join("tracewarden")))
+        .map_or(ComponentCache::Off, |dir| {
+            ComponentCache::Dir(dir.join("components"))
+        })
+}
+
+/// What the component cache did when the rules were loaded, for standard error.
+struct CacheNotes {
+    /// Why the cache could not be used, each once.
+    warnings: Vec<String>,
+    /// One line for `--verbose`.
+    summary: String,
+}
+
+impl CacheNotes {
+    fn of(rules: &RuleSet, cache: &ComponentCache) -> CacheNotes {
+        let (mut read, mut compiled, mut replaced) = (0, 0, 0);
+        let mut warnings: Vec<String> = Vec::new();
+        let components = rules.packs().iter().flat_map(|p| &p.files);
+        for outcome in components.filter_map(|f| match &f.runtime {
+            Runtime::Wasm(c) => Some(c.cache_outcome()),
+            Runtime::Rego(_) => None,
+        }) {
+            match outcome {
+                CacheOutcome::Hit => read += 1,
+                CacheOutcome::Replaced(_) => (compiled, replaced) = (compiled + 1, replaced + 1),
+                CacheOutcome::Unusable(why) => {
+                    compiled += 1;
+                    if !warnings.contains(why) {
+                        warnings.push(why.clone());
+                    }
+                }
+                CacheOutcome::Off | CacheOutcome::Stored => compiled += 1,
+            }
+        }
+        let summary = match cache {
+            ComponentCache::Off => format!("component cache off: {compiled} component(s) compiled"),
+            ComponentCache::Dir(dir) => format!(
+                "component cache `{}`: {read} component(s) read, {compiled} compiled{}",
+                dir.display(),
+                if replaced > 0 {
+                    format!(" ({replaced} replacing a refused artifact)")
+                } else {
+                    String::new()
+                }
+            ),
+        };
+        CacheNotes { warnings, summary }
+    }
+
+    /// Writes the warnings to `err`.
+    fn warn(&self, err: &mut impl Write) {
+        for why in &self.warnings {
+            let _ = writeln!(
+                err,
+                "warning: compiled rule components are not cached: {why}"
+            );
+        }
+    }
 }
 
 fn read_rule_config(path: Option<&PathBuf>) -> anyhow::Result<tracewarden::rules::RuleConfig> {
@@ -419,7 +510,7 @@ fn load_triage(args: &ScanArgs) -> anyhow::Result<(Option<Baseline>, Option<Supp
 
 fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let targets = report_targets(&args.format, args.output.as_ref())?;
-    let rules = load_rules(&args.rules)?;
+    let (rules, cache) = load_rules(&args.rules)?;
     let (baseline, suppressions) = load_triage(&args)?;
     let mut options = ScanOptions {
         ingest: ingest_options(&args.input, args.rules.rule_config.as_ref())?,
@@ -456,7 +547,13 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
         };
         write_output(path.as_ref(), &text)?;
     }
-    tell(&report, display, &progress.snapshot(), started.elapsed());
+    tell(
+        &report,
+        &cache,
+        display,
+        &progress.snapshot(),
+        started.elapsed(),
+    );
     if !report.complete {
         return Ok(ExitCode::from(2));
     }
@@ -483,9 +580,10 @@ fn colored(choice: clap::ColorChoice, to_stdout: bool) -> bool {
 
 /// What the scan says on standard error once it is done: errors always (an input not read, a
 /// rule stopped); unless `--quiet`, warnings folded to one line each and one summary line;
-/// with `--verbose`, one line per input first.
+/// with `--verbose`, one line per input and one on the component cache first.
 fn tell(
     report: &tracewarden::Report,
+    cache: &CacheNotes,
     display: &DisplayArgs,
     progress: &tracewarden::progress::ProgressSnapshot,
     took: std::time::Duration,
@@ -500,6 +598,7 @@ fn tell(
                 i.path, i.records, i.events, i.merged, i.skipped
             );
         }
+        let _ = writeln!(err, "{}", cache.summary);
     }
     let mut not_logs = Vec::new();
     let (mut malformed, mut malformed_files) = (0u64, 0u64);
@@ -541,6 +640,7 @@ fn tell(
     if display.quiet {
         return;
     }
+    cache.warn(&mut err);
     for warning in &report.warnings {
         let _ = writeln!(err, "warning: {warning}");
     }
@@ -782,7 +882,8 @@ fn show(args: ShowArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn show_rule(id: &str, args: &RulesArgs) -> anyhow::Result<ExitCode> {
-    let rules = load_rules(args)?;
+    let (rules, cache) = load_rules(args)?;
+    cache.warn(&mut std::io::stderr().lock());
     let found = rules.packs().iter().find_map(|pack| {
         pack.files.iter().find_map(|file| {
             file.rules()
@@ -874,7 +975,8 @@ fn show_rule(id: &str, args: &RulesArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn list_rules(args: RulesArgs) -> anyhow::Result<ExitCode> {
-    let rules = load_rules(&args)?;
+    let (rules, cache) = load_rules(&args)?;
+    cache.warn(&mut std::io::stderr().lock());
     let mut out = String::new();
     for pack in rules.packs() {
         for file in &pack.files {

@@ -17,7 +17,10 @@ pub use config::{OptionValue, PackConfig, RuleConfig, parse_rule_config};
 pub use meta::{Confidence, FactNeed, FindingClass, Partitioning, RuleMeta, Severity};
 pub use pack::{EmbeddedPack, PackSource, RuleFile, RuleKind, RulePack, Runtime, digest};
 pub use rego::RegoRule;
-pub use wasm::{CONTRACT_VERSION, WasmComponent, WasmLimits};
+pub use wasm::{
+    CONTRACT_VERSION, CacheOutcome, ComponentCache, MAX_CACHED_COMPONENTS, WasmComponent,
+    WasmLimits,
+};
 
 use crate::enrich::OwnershipSettings;
 use crate::error::{Error, PackRefusal};
@@ -40,6 +43,10 @@ pub struct RuleSetOptions {
     pub limits: WasmLimits,
     /// Option overrides by pack name (a rule-config file, see [`parse_rule_config`]).
     pub config: RuleConfig,
+    /// Where compiled WASM components are kept between runs. Off by default: every component
+    /// is compiled at every load until the embedding program names a directory it may write
+    /// (the CLI does, under the user's cache directory).
+    pub cache: ComponentCache,
 }
 
 impl Default for RuleSetOptions {
@@ -49,6 +56,7 @@ impl Default for RuleSetOptions {
             extra: Vec::new(),
             limits: WasmLimits::default(),
             config: std::collections::BTreeMap::new(),
+            cache: ComponentCache::Off,
         }
     }
 }
@@ -116,7 +124,7 @@ impl RuleSet {
         // the same name would run beside them, or stand in for them unnoticed.
         let reserved = builtin_names();
         for source in &sources {
-            match RulePack::load(source, options.limits, &config) {
+            match RulePack::load(source, options.limits, &options.cache, &config) {
                 Ok(p)
                     if !matches!(source, PackSource::Embedded(_)) && reserved.contains(&p.name) =>
                 {

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use super::config::PackConfig;
 use super::meta::RuleMeta;
 use super::rego::RegoRule;
-use super::wasm::{WasmComponent, WasmLimits};
+use super::wasm::{ComponentCache, WasmComponent, WasmLimits};
 use crate::error::PackRefusal;
 
 /// The runtime of a rule file.
@@ -145,10 +145,11 @@ pub fn digest(bytes: &[u8]) -> String {
 
 impl RulePack {
     /// Loads a pack with the user's option overrides (by pack name); every problem found refuses
-    /// it.
+    /// it. Its WASM components are compiled, or read from `cache` when it kept them.
     pub fn load(
         source: &PackSource,
         limits: WasmLimits,
+        cache: &ComponentCache,
         overrides: &BTreeMap<String, toml::Table>,
     ) -> Result<RulePack, PackRefusal> {
         match source {
@@ -167,6 +168,7 @@ impl RulePack {
                     &manifest,
                     |name| read_in_dir(dir, name),
                     limits,
+                    cache,
                     overrides,
                 )
             }
@@ -181,9 +183,10 @@ impl RulePack {
                         .ok_or_else(|| format!("`{name}` is missing from the built-in pack"))
                 },
                 limits,
+                cache,
                 overrides,
             ),
-            PackSource::File(path) => load_single(path, limits, overrides),
+            PackSource::File(path) => load_single(path, limits, cache, overrides),
         }
     }
 }
@@ -240,6 +243,7 @@ fn load_manifest(
     manifest: &str,
     read: impl Fn(&str) -> Result<Vec<u8>, String>,
     limits: WasmLimits,
+    cache: &ComponentCache,
     overrides: &BTreeMap<String, toml::Table>,
 ) -> Result<RulePack, PackRefusal> {
     let refuse = |pack: &str, problems: Vec<String>| PackRefusal {
@@ -301,7 +305,7 @@ fn load_manifest(
             }
             Some(_) => {}
         }
-        match load_file(&entry.file, entry.kind, &bytes, limits, &config) {
+        match load_file(&entry.file, entry.kind, &bytes, limits, cache, &config) {
             Ok(runtime) => files.push(RuleFile {
                 file: entry.file.clone(),
                 digest: actual,
@@ -341,10 +345,11 @@ fn load_file(
     kind: RuleKind,
     bytes: &[u8],
     limits: WasmLimits,
+    cache: &ComponentCache,
     config: &PackConfig,
 ) -> Result<Runtime, Vec<String>> {
     match kind {
-        RuleKind::Wasm => WasmComponent::load(bytes, limits, config).map(Runtime::Wasm),
+        RuleKind::Wasm => WasmComponent::load(bytes, limits, cache, config).map(Runtime::Wasm),
         RuleKind::Rego => {
             let source =
                 std::str::from_utf8(bytes).map_err(|_| vec!["is not UTF-8 text".to_owned()])?;
@@ -356,6 +361,7 @@ fn load_file(
 fn load_single(
     path: &Path,
     limits: WasmLimits,
+    cache: &ComponentCache,
     overrides: &BTreeMap<String, toml::Table>,
 ) -> Result<RulePack, PackRefusal> {
     let origin = path.display().to_string();
@@ -388,7 +394,7 @@ fn load_single(
         Some(o) => PackConfig::default().with_overrides(o).map_err(refuse)?,
         None => PackConfig::default(),
     };
-    let runtime = load_file(&file, kind, &bytes, limits, &config).map_err(refuse)?;
+    let runtime = load_file(&file, kind, &bytes, limits, cache, &config).map_err(refuse)?;
     Ok(RulePack {
         name,
         version: "0.0.0".to_owned(),
@@ -481,6 +487,7 @@ mod tests {
             manifest,
             read,
             WasmLimits::default(),
+            &ComponentCache::Off,
             &BTreeMap::new(),
         )
         .unwrap_err();

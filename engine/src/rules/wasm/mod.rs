@@ -1,10 +1,12 @@
 //! The WASM rule host: compiles a rule component once, checks its contract version and imports,
 //! and runs it sandboxed: no WASI capabilities (no files, environment, network; fixed clocks and
 //! random), a linear-memory cap and a fuel budget re-armed before every call. A component that
-//! traps, runs out of fuel or memory is stopped and its instance discarded.
+//! traps, runs out of fuel or memory is stopped and its instance discarded. Compiled code may be
+//! kept between runs in a component cache (`cache.rs`).
 
 mod batch;
 mod bindings;
+mod cache;
 
 use std::sync::OnceLock;
 
@@ -16,6 +18,7 @@ use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, Was
 
 use self::batch::BatchEncoder;
 use self::bindings::tracewarden::rule::types as wire;
+pub use self::cache::{CacheOutcome, ComponentCache, MAX_CACHED_COMPONENTS};
 use super::config::{OptionValue, PackConfig};
 use super::meta::{Confidence, FactNeed, FindingClass, Partitioning, RuleMeta, Severity};
 use crate::event::{Event, EventKind};
@@ -112,27 +115,31 @@ pub struct WasmComponent {
     limits: WasmLimits,
     /// The pack's options, given to every instance before its first event.
     options: Vec<ConfigEntry>,
+    cache: CacheOutcome,
 }
 
 impl std::fmt::Debug for WasmComponent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WasmComponent")
             .field("rules", &self.rules)
+            .field("cache", &self.cache)
             .finish()
     }
 }
 
 impl WasmComponent {
-    /// Compiles `bytes` (a component, never precompiled code), checks the contract version and
-    /// imports, reads its rules' metadata and checks that it accepts `config`. Returns every
-    /// problem found.
+    /// Compiles `bytes` (a component, never precompiled code), or reads the code `cache` kept
+    /// from an earlier compilation of the same bytes; checks the contract version and imports,
+    /// reads its rules' metadata and checks that it accepts `config`. Returns every problem
+    /// found; a cache that cannot be used is no problem (see [`WasmComponent::cache_outcome`]).
     pub fn load(
         bytes: &[u8],
         limits: WasmLimits,
+        cache: &ComponentCache,
         config: &PackConfig,
     ) -> Result<WasmComponent, Vec<String>> {
         let engine = engine().map_err(|e| vec![e])?;
-        let component = Component::new(engine, bytes)
+        let (component, cache) = cache::load(engine, bytes, cache)
             .map_err(|e| vec![format!("not a valid component: {e:#}")])?;
         let mut problems = check_imports(engine, &component);
         if !problems.is_empty() {
@@ -155,6 +162,7 @@ impl WasmComponent {
             rules: Vec::new(),
             limits,
             options: config.iter().map(config_entry).collect(),
+            cache,
         };
         // `instantiate` also hands the component its options: a refusal is reported here, at load.
         let mut session = component.instantiate().map_err(|e| vec![e])?;
@@ -178,6 +186,12 @@ impl WasmComponent {
     /// The rules this component carries.
     pub fn rules(&self) -> &[RuleMeta] {
         &self.rules
+    }
+
+    /// Whether the component was read from the cache or compiled, and why the cache was not
+    /// used if it was not.
+    pub fn cache_outcome(&self) -> &CacheOutcome {
+        &self.cache
     }
 
     /// A fresh instance for one scan.
@@ -523,7 +537,62 @@ mod tests {
     }
 
     fn load_wat_bytes(bytes: &[u8]) -> Vec<String> {
-        WasmComponent::load(bytes, WasmLimits::default(), &PackConfig::default()).unwrap_err()
+        WasmComponent::load(
+            bytes,
+            WasmLimits::default(),
+            &ComponentCache::Off,
+            &PackConfig::default(),
+        )
+        .unwrap_err()
+    }
+
+    /// The bytes of a built-in component.
+    fn builtin_component() -> &'static [u8] {
+        crate::rules::builtin::PACKS
+            .iter()
+            .flat_map(|p| p.files)
+            .find(|(name, _)| name.ends_with(".wasm"))
+            .map(|(_, bytes)| *bytes)
+            .unwrap()
+    }
+
+    #[test]
+    fn a_cached_component_loads_the_same_rules_and_runs() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = ComponentCache::Dir(tmp.path().join("components"));
+        let load = || {
+            WasmComponent::load(
+                builtin_component(),
+                WasmLimits::default(),
+                &cache,
+                &PackConfig::default(),
+            )
+            .unwrap()
+        };
+        let compiled = load();
+        assert_eq!(compiled.cache_outcome(), &CacheOutcome::Stored);
+        let read = load();
+        assert_eq!(read.cache_outcome(), &CacheOutcome::Hit);
+        assert!(!read.rules().is_empty());
+        assert_eq!(read.rules(), compiled.rules());
+        let mut session = read.instantiate().unwrap();
+        assert_eq!(session.on_events(&[]).unwrap().len(), 0);
+        assert_eq!(session.finish(0).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn a_pack_cannot_hand_in_compiled_code() {
+        // What the cache stores, handed in as a pack's `.wasm`: refused, never deserialized.
+        let engine = engine().unwrap();
+        let code = Component::new(engine, builtin_component())
+            .unwrap()
+            .serialize()
+            .unwrap();
+        let problems = load_wat_bytes(&code);
+        assert!(
+            problems[0].starts_with("not a valid component"),
+            "{problems:?}"
+        );
     }
 
     #[test]
