@@ -3,7 +3,7 @@
 //! keys; key inventories; the engine's own events), in log order. Each event naming a key
 //! (`actor.key_id`) gets the key's state just before it as `facts.key`.
 
-use std::collections::HashMap;
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 
 use crate::event::{Detail, Event, KeyAction, KeyFact, KeyLifecycle, KeyStatus, Outcome, SmolStr};
 use smol_str::ToSmolStr;

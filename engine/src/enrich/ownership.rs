@@ -1,7 +1,8 @@
 //! The ownership model: who owns each object, learnt in log order from the events before the
 //! one being enriched, and which ids each principal has been given.
 
-use std::collections::{HashMap, HashSet};
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
+type HashSet<T> = std::collections::HashSet<T, foldhash::fast::FixedState>;
 
 use super::objects::{
     NamedBy, Names, Object, folded, is_id_of, is_owner_condition, key_object, path_objects,

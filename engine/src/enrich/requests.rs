@@ -3,7 +3,9 @@
 //! own; a DB call linked to its request (`correlation.linked_event`) carries that request's, so a
 //! weakness can be reported once per route rather than once per call.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 
 use super::objects::route_template;
 use super::settings::Settings;
