@@ -1,7 +1,7 @@
 //! Encodes events into the wire batch of `wit/rule.wit`: every distinct string once, in one blob,
 //! so a batch costs a handful of guest allocations however many strings its events hold.
 
-use std::collections::HashMap;
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 
 use super::bindings::tracewarden::rule::types as wire;
 use crate::event::{self, Detail, Event};
@@ -231,7 +231,7 @@ impl BatchEncoder {
             offsets,
             pairs,
             objects,
-            intern: HashMap::new(),
+            intern: HashMap::default(),
             too_large: false,
         };
         for e in events {
