@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::config::PackConfig;
 use super::meta::{Confidence, RuleMeta, Severity};
-use super::rego_input::Names;
+use super::rego_input::{self, SharedValue};
 use crate::event::Event;
 use crate::finding::{Evidence, RawFinding, Site};
 
@@ -167,7 +167,6 @@ impl RegoRule {
             engine: self.engine.clone(),
             findings_path: self.findings_path.clone(),
             rule_id: self.meta.id.clone(),
-            names: Names::new(),
         }
     }
 }
@@ -333,13 +332,29 @@ pub(crate) struct RegoSession {
     engine: Engine,
     findings_path: String,
     rule_id: String,
-    names: Names,
 }
 
 impl RegoSession {
-    /// Evaluates `findings` over one batch.
-    pub(crate) fn on_events(&mut self, events: &[&Event]) -> Result<Vec<RawFinding>, String> {
-        self.engine.set_input(self.names.input(events));
+    /// Evaluates `findings` over one batch; `values` are the slots of the events' values, one per
+    /// event, shared with the other Rego rules.
+    pub(crate) fn on_events(
+        &mut self,
+        events: &[&Event],
+        values: &[&SharedValue],
+    ) -> Result<Vec<RawFinding>, String> {
+        if values.len() != events.len() {
+            return Err(format!(
+                "the host sent {} events with {} values",
+                events.len(),
+                values.len()
+            ));
+        }
+        let input = events
+            .iter()
+            .zip(values)
+            .map(|(e, v)| v.get(e).clone())
+            .collect();
+        self.engine.set_input(rego_input::input(input));
         let value = self
             .engine
             .eval_rule(self.findings_path.clone())
@@ -424,6 +439,14 @@ mod tests {
         )
     }
 
+    /// Evaluates `rule` over `events`, values made for the occasion.
+    fn run(rule: &RegoRule, events: &[Event]) -> Result<Vec<RawFinding>, String> {
+        let refs: Vec<&Event> = events.iter().collect();
+        let slots: Vec<SharedValue> = events.iter().map(|_| SharedValue::default()).collect();
+        let values: Vec<&SharedValue> = slots.iter().collect();
+        rule.session().on_events(&refs, &values)
+    }
+
     fn event(id: &str) -> Event {
         Event {
             facts: Default::default(),
@@ -483,9 +506,7 @@ findings contains 1 if false"#,
             "{META}\nfindings contains f if {{ some e in input.events\n f := {{\"message\": \"m\", \"evidence\": [e.id], \"severity\": \"high\"}} }}"
         ))
         .unwrap();
-        let events = [event("a")];
-        let refs: Vec<&Event> = events.iter().collect();
-        let found = rule.session().on_events(&refs).unwrap();
+        let found = run(&rule, &[event("a")]).unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].severity, Some(Severity::High));
         assert_eq!(found[0].time_ns, 7);
@@ -507,9 +528,7 @@ findings contains 1 if false"#,
             &config,
         )
         .unwrap();
-        let events = [event("a")];
-        let refs: Vec<&Event> = events.iter().collect();
-        assert_eq!(rule.session().on_events(&refs).unwrap()[0].message, "500");
+        assert_eq!(run(&rule, &[event("a")]).unwrap()[0].message, "500");
     }
 
     #[test]
@@ -519,8 +538,7 @@ findings contains 1 if false"#,
         ))
         .unwrap();
         let events = [event("a")];
-        let refs: Vec<&Event> = events.iter().collect();
-        let err = rule.session().on_events(&refs).unwrap_err();
+        let err = run(&rule, &events).unwrap_err();
         assert!(
             err.starts_with("finding 1 is malformed: unknown field `msg`"),
             "{err}"
@@ -530,7 +548,7 @@ findings contains 1 if false"#,
         ))
         .unwrap();
         assert_eq!(
-            rule.session().on_events(&refs).unwrap_err(),
+            run(&rule, &events).unwrap_err(),
             "evidence `zz` is not an event of the batch"
         );
     }
