@@ -8,13 +8,12 @@ use std::time::Duration;
 
 use regorus::utils::limits::ExecutionTimerConfig;
 use regorus::{Engine, Value};
-use serde::Deserialize;
 
 use super::config::PackConfig;
-use super::meta::{Confidence, RuleMeta, Severity};
+use super::meta::RuleMeta;
 use super::rego_input::{self, SharedValue};
 use crate::event::Event;
-use crate::finding::{Evidence, RawFinding, Site};
+use crate::finding::RawFinding;
 
 const PACKAGE_PREFIX: &str = "data.tracewarden.rules.";
 
@@ -36,36 +35,6 @@ impl std::fmt::Debug for RegoRule {
             .field("meta", &self.meta)
             .finish()
     }
-}
-
-/// A finding as a Rego rule writes it.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RegoFinding {
-    message: String,
-    evidence: Vec<EvidenceRef>,
-    #[serde(default)]
-    principal: String,
-    #[serde(default)]
-    resource: String,
-    #[serde(default)]
-    severity: Option<Severity>,
-    #[serde(default)]
-    confidence: Option<Confidence>,
-    /// A weakness's site; by default, the first evidence event's.
-    #[serde(default)]
-    site: Option<Site>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum EvidenceRef {
-    Id(String),
-    Full {
-        event_id: String,
-        #[serde(default)]
-        role: String,
-    },
 }
 
 impl RegoRule {
@@ -359,68 +328,7 @@ impl RegoSession {
             .engine
             .eval_rule(self.findings_path.clone())
             .map_err(|e| format!("evaluation failed: {}", summary(&e)))?;
-        let set = match &value {
-            Value::Set(set) => set,
-            Value::Undefined => return Ok(Vec::new()),
-            _ => return Err("`findings` is not a set".to_owned()),
-        };
-        let mut out = Vec::with_capacity(set.len());
-        for (i, item) in set.iter().enumerate() {
-            let json = item
-                .to_json_str()
-                .map_err(|e| format!("finding {}: {e}", i + 1))?;
-            let f: RegoFinding = serde_json::from_str(&json).map_err(|e| {
-                format!(
-                    "finding {} is malformed: {e}: expected {{message, evidence, ...}}",
-                    i + 1
-                )
-            })?;
-            out.push(self.complete(f, events)?);
-        }
-        Ok(out)
-    }
-
-    /// Resolves evidence ids against the batch: the finding's time is its latest evidence's.
-    fn complete(&self, f: RegoFinding, events: &[&Event]) -> Result<RawFinding, String> {
-        if f.evidence.is_empty() {
-            return Err("a finding has no evidence".to_owned());
-        }
-        let mut time_ns = i64::MIN;
-        let mut site = f.site;
-        let mut evidence = Vec::with_capacity(f.evidence.len());
-        for r in f.evidence {
-            let (event_id, role) = match r {
-                EvidenceRef::Id(id) => (id, String::new()),
-                EvidenceRef::Full { event_id, role } => (event_id, role),
-            };
-            let event = events
-                .iter()
-                .find(|e| e.id == event_id)
-                .ok_or_else(|| format!("evidence `{event_id}` is not an event of the batch"))?;
-            time_ns = time_ns.max(event.time_ns);
-            if site.is_none() {
-                site = Some(Site::of(event));
-            }
-            evidence.push(Evidence {
-                source: event.source.to_string(),
-                location: None,
-                time: None,
-                time_ns: None,
-                event_id,
-                role,
-            });
-        }
-        Ok(RawFinding {
-            rule_id: self.rule_id.clone(),
-            severity: f.severity,
-            confidence: f.confidence,
-            message: f.message,
-            principal: f.principal,
-            resource: f.resource,
-            time_ns,
-            evidence,
-            site,
-        })
+        super::rego_findings::read(&value, events, &self.rule_id)
     }
 }
 
@@ -428,6 +336,7 @@ impl RegoSession {
 mod tests {
     use super::*;
     use crate::event::{DbOperation, Detail, Outcome, SourceRef};
+    use crate::rules::Severity;
 
     const META: &str = r#"metadata := {"id": "T-1", "title": "t", "severity": "low", "confidence": "high", "class": "incident"}"#;
 
