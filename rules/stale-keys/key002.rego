@@ -19,8 +19,10 @@ metadata := {
 	"remediation": "Check the key's current scopes at every use, or bound the authorization cache's TTL by the revocation SLA and invalidate it when scopes change; issue short-lived tokens carrying their scopes so a downgrade takes effect at the next token.",
 	"kinds": ["http", "db_operation"],
 	"operations": [],
-	# Only uses of a key whose last scope change removed scopes reach the rule.
+	# Only uses of a key whose last scope change removed scopes reach the rule, and it evaluates
+	# only the successful ones.
 	"requires": ["key_downscoped"],
+	"where": {"outcome": "success"},
 }
 
 findings contains f if {

@@ -1,6 +1,8 @@
 //! The Rego rule host (regorus). A rule module is `package tracewarden.rules.<name>` with a plain
-//! `metadata` object and a `findings` set; it sees a batch of events as `input.events`. Each module
-//! is parsed, checked and warmed up once at load; each scan works on a clone.
+//! `metadata` object and a `findings` set; it sees a batch of events as `input.events`: those of
+//! the batch it is sent that its metadata's `where` admits (`rego_filter`), as values shared with
+//! the other Rego rules (`rego_input`). Each module is parsed, checked and warmed up once at load;
+//! each scan works on a clone. Its findings are read by `rego_findings`.
 
 use std::collections::BTreeSet;
 use std::num::NonZeroU32;
@@ -11,6 +13,7 @@ use regorus::{Engine, Value};
 
 use super::config::PackConfig;
 use super::meta::RuleMeta;
+use super::rego_filter::Where;
 use super::rego_input::{self, SharedValue};
 use crate::event::Event;
 use crate::finding::RawFinding;
@@ -25,6 +28,8 @@ const NON_DETERMINISTIC: &[&str] = &["time.now_ns", "rand.intn", "uuid.rfc4122",
 #[derive(Clone)]
 pub struct RegoRule {
     meta: RuleMeta,
+    /// The events the rule can report on (its metadata's `where`).
+    filter: Where,
     engine: Engine,
     findings_path: String,
 }
@@ -70,13 +75,18 @@ impl RegoRule {
         };
         problems.extend(builtin_problems(&engine));
 
-        let meta =
-            match engine.eval_rule(format!("{package}.metadata")) {
-                Ok(Value::Undefined) => {
-                    problems.push("has no `metadata` object".to_owned());
-                    None
+        let mut filter = Where::default();
+        let meta = match engine.eval_rule(format!("{package}.metadata")) {
+            Ok(Value::Undefined) => {
+                problems.push("has no `metadata` object".to_owned());
+                None
+            }
+            Ok(mut v) => {
+                match take_where(&mut v) {
+                    Ok(w) => filter = w,
+                    Err(e) => problems.extend(e),
                 }
-                Ok(v) => match v.to_json_str().map_err(|e| e.to_string()).and_then(|json| {
+                match v.to_json_str().map_err(|e| e.to_string()).and_then(|json| {
                     serde_json::from_str::<RuleMeta>(&json).map_err(|e| e.to_string())
                 }) {
                     Ok(meta) => Some(meta),
@@ -84,16 +94,17 @@ impl RegoRule {
                         problems.push(format!("invalid `metadata`: {e}"));
                         None
                     }
-                },
-                Err(e) if is_missing_rule(&e) => {
-                    problems.push("has no `metadata` object".to_owned());
-                    None
                 }
-                Err(e) => {
-                    problems.push(format!("`metadata` does not evaluate: {}", summary(&e)));
-                    None
-                }
-            };
+            }
+            Err(e) if is_missing_rule(&e) => {
+                problems.push("has no `metadata` object".to_owned());
+                None
+            }
+            Err(e) => {
+                problems.push(format!("`metadata` does not evaluate: {}", summary(&e)));
+                None
+            }
+        };
         if let Some(meta) = &meta {
             problems.extend(meta.problems());
         }
@@ -118,6 +129,7 @@ impl RegoRule {
         match meta {
             Some(meta) if problems.is_empty() => Ok(RegoRule {
                 meta,
+                filter,
                 engine,
                 findings_path,
             }),
@@ -130,12 +142,28 @@ impl RegoRule {
         &self.meta
     }
 
+    /// The events the rule can report on.
+    #[cfg(test)]
+    pub(super) fn filter(&self) -> &Where {
+        &self.filter
+    }
+
+    /// The same rule evaluating every event it is sent.
+    #[cfg(test)]
+    pub(super) fn without_filter(&self) -> RegoRule {
+        RegoRule {
+            filter: Where::default(),
+            ..self.clone()
+        }
+    }
+
     /// A copy for one scan.
     pub(crate) fn session(&self) -> RegoSession {
         RegoSession {
             engine: self.engine.clone(),
             findings_path: self.findings_path.clone(),
             rule_id: self.meta.id.clone(),
+            filter: self.filter.clone(),
         }
     }
 }
@@ -157,6 +185,16 @@ fn summary(e: &impl std::fmt::Display) -> String {
         (None, Some(message)) => message.to_owned(),
         // No quoted source: the first line is the message.
         _ => text.lines().next().unwrap_or_default().to_owned(),
+    }
+}
+
+/// Removes `where` from the metadata object `meta` and reads it (none: every event).
+fn take_where(meta: &mut Value) -> Result<Where, Vec<String>> {
+    match meta.as_object_mut() {
+        Ok(fields) => fields
+            .remove(&Value::from("where"))
+            .map_or(Ok(Where::default()), |w| Where::parse(&w)),
+        Err(_) => Ok(Where::default()),
     }
 }
 
@@ -301,11 +339,13 @@ pub(crate) struct RegoSession {
     engine: Engine,
     findings_path: String,
     rule_id: String,
+    filter: Where,
 }
 
 impl RegoSession {
-    /// Evaluates `findings` over one batch; `values` are the slots of the events' values, one per
-    /// event, shared with the other Rego rules.
+    /// Evaluates `findings` over the events of one batch its `where` admits (none: no
+    /// evaluation); `values` are the slots of the events' values, one per event, shared with the
+    /// other Rego rules.
     pub(crate) fn on_events(
         &mut self,
         events: &[&Event],
@@ -318,17 +358,24 @@ impl RegoSession {
                 values.len()
             ));
         }
-        let input = events
-            .iter()
-            .zip(values)
-            .map(|(e, v)| v.get(e).clone())
-            .collect();
+        let mut admitted = Vec::with_capacity(events.len());
+        let mut input = Vec::with_capacity(events.len());
+        for (e, v) in events.iter().zip(values) {
+            if self.filter.admits(e) {
+                admitted.push(*e);
+                input.push(v.get(e).clone());
+            }
+        }
+        if admitted.is_empty() {
+            // A finding cites events of its batch: an empty batch has none to report.
+            return Ok(Vec::new());
+        }
         self.engine.set_input(rego_input::input(input));
         let value = self
             .engine
             .eval_rule(self.findings_path.clone())
             .map_err(|e| format!("evaluation failed: {}", summary(&e)))?;
-        super::rego_findings::read(&value, events, &self.rule_id)
+        super::rego_findings::read(&value, &admitted, &self.rule_id)
     }
 }
 
@@ -420,6 +467,36 @@ findings contains 1 if false"#,
         assert_eq!(found[0].severity, Some(Severity::High));
         assert_eq!(found[0].time_ns, 7);
         assert_eq!(found[0].evidence[0].source, "f:2");
+    }
+
+    #[test]
+    fn where_spares_the_rule_the_events_it_turns_away() {
+        let rule = load(
+            r#"metadata := {"id": "T-1", "title": "t", "severity": "low", "confidence": "high", "class": "incident", "where": {"outcome": "success"}}
+findings contains f if { some e in input.events
+ f := {"message": sprintf("%d", [count(input.events)]), "evidence": [e.id]} }"#,
+        )
+        .unwrap();
+        assert!(rule.meta().kinds.is_empty());
+        let mut denied = event("b");
+        denied.outcome = Outcome::Denied;
+        let found = run(&rule, &[event("a"), denied.clone(), event("c")]).unwrap();
+        assert_eq!(
+            found.iter().map(|f| f.message.as_str()).collect::<Vec<_>>(),
+            ["2", "2"]
+        );
+        assert_eq!(run(&rule, &[denied]).unwrap(), []);
+        let err = load(&format!(
+            "{}\nfindings := set()",
+            META.replace("}", r#", "where": {"outcome": "ok"}}"#)
+        ))
+        .unwrap_err();
+        assert_eq!(
+            err,
+            [
+                "`where.outcome`: `ok` is not one of `success`, `denied`, `not_found`, `conflict`, `throttled`, `error`, `unknown`"
+            ]
+        );
     }
 
     #[test]
