@@ -52,17 +52,17 @@ lost(e, removed, current) := {s |
 	not s in current
 } if mapped(e)
 
-# Without a rule: the kind of access (read or write) that only removed scopes granted.
+# Without a rule: the kind of access (read or write) that only removed scopes granted. (Only
+# then: two definitions giving different sets for one call is an error that stops the rule.)
 lost(e, removed, current) := {s |
-	not mapped(e)
 	k := kind(e)
 	some s in removed
 	grants(s, k)
 	not any_grants(current, k)
-}
+} if not mapped(e)
 
 mapped(e) := scope if {
-	some rule in object.get(data, ["config", "scope_rules"], [])
+	some rule in data.config.scope_rules
 	parts := split(rule, " = ")
 	lhs := split(trim_space(parts[0]), " ")
 	lhs[0] == operation(e)

@@ -499,6 +499,44 @@ findings contains f if { some e in input.events
         );
     }
 
+    /// A scope rule naming a scope the key lost: a finding, where two definitions of `lost`
+    /// giving different sets stopped the rule.
+    #[test]
+    fn key002_reports_a_use_a_scope_rule_says_needs_a_removed_scope() {
+        use crate::rules::rego_filter::tests::evaluate;
+        use crate::rules::rego_input::tests::fixture_events;
+        use crate::rules::{RuleSet, RuleSetOptions, Runtime, parse_rule_config};
+        let options = RuleSetOptions {
+            config: parse_rule_config(
+                "[stale-keys]\nscope_rules = [\"DELETE /orders = orders:write\"]",
+            )
+            .unwrap(),
+            ..RuleSetOptions::default()
+        };
+        let rules = RuleSet::load(&options).unwrap();
+        let Some(rule) =
+            rules
+                .packs()
+                .iter()
+                .flat_map(|p| &p.files)
+                .find_map(|f| match &f.runtime {
+                    Runtime::Rego(r) if r.meta().id == "TW-KEY-002" => Some(r),
+                    _ => None,
+                })
+        else {
+            panic!("TW-KEY-002 is built in");
+        };
+        let events = fixture_events();
+        let sent: Vec<&Event> = events.iter().filter(|e| rule.meta().wants(e)).collect();
+        let found = evaluate(rule, &sent);
+        assert!(
+            found.iter().any(|f| f.contains(
+                "but `DELETE /orders/o-2002` succeeded after it, which needs `orders:write`"
+            )),
+            "{found:?}"
+        );
+    }
+
     #[test]
     fn the_pack_options_are_data_config() {
         let declared: toml::Table = toml::from_str("min_status = 400").unwrap();

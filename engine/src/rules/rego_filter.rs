@@ -343,7 +343,7 @@ fn literal(value: &Value, read: &Read) -> Result<Literal, String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::rules::rego::RegoRule;
     use crate::rules::rego_input::SharedValue;
@@ -455,7 +455,8 @@ mod tests {
         out
     }
 
-    fn evaluate(rule: &RegoRule, events: &[&Event]) -> Vec<String> {
+    /// `rule`'s findings over `events`, in batches, as text, sorted.
+    pub(crate) fn evaluate(rule: &RegoRule, events: &[&Event]) -> Vec<String> {
         let mut session = rule.session();
         let mut found = Vec::new();
         for batch in events.chunks(crate::rules::BATCH_SIZE) {
