@@ -6,6 +6,7 @@ mod meta;
 mod pack;
 mod rego;
 mod rego_bounds;
+mod rego_eval;
 mod rego_filter;
 mod rego_findings;
 mod rego_input;

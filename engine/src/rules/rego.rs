@@ -5,14 +5,13 @@
 //! each scan works on a clone. Its findings are read by `rego_findings`.
 
 use std::collections::BTreeSet;
-use std::num::NonZeroU32;
 use std::time::Duration;
 
-use regorus::utils::limits::ExecutionTimerConfig;
 use regorus::{Engine, Value};
 
 use super::config::PackConfig;
 use super::meta::RuleMeta;
+use super::rego_eval::{Compiled, Evaluator, TIME_LIMIT};
 use super::rego_filter::Where;
 use super::rego_input::{self, SharedValue};
 use crate::event::Event;
@@ -30,8 +29,12 @@ pub struct RegoRule {
     meta: RuleMeta,
     /// The events the rule can report on (its metadata's `where`).
     filter: Where,
+    /// The module, warmed up, for the interpreter (its timer set).
     engine: Engine,
     findings_path: String,
+    /// `findings` compiled for the VM, unless the interpreter must evaluate it (`rego_eval`).
+    compiled: Option<Compiled>,
+    time_limit: Duration,
 }
 
 impl std::fmt::Debug for RegoRule {
@@ -73,7 +76,8 @@ impl RegoRule {
             }
             _ => return Err(vec!["expected exactly one package".to_owned()]),
         };
-        problems.extend(builtin_problems(&engine));
+        let (builtin_problems, interpreter_only) = inspect(&engine);
+        problems.extend(builtin_problems);
 
         let mut filter = Where::default();
         let meta = match engine.eval_rule(format!("{package}.metadata")) {
@@ -111,7 +115,11 @@ impl RegoRule {
         let findings_path = format!("{package}.findings");
         // Warm-up: evaluating once before cloning keeps clones cheap, and proves `findings` exists.
         engine.set_input(empty_input());
+        let mut compiled = None;
         match engine.eval_rule(findings_path.clone()) {
+            Ok(warm @ Value::Set(_)) if !interpreter_only => {
+                compiled = Compiled::new(&engine, &findings_path, &empty_input(), &warm);
+            }
             Ok(Value::Set(_)) => {}
             Ok(Value::Undefined) => problems.push("has no `findings` set".to_owned()),
             Err(e) if is_missing_rule(&e) => problems.push("has no `findings` set".to_owned()),
@@ -122,16 +130,15 @@ impl RegoRule {
                 summary(&e)
             )),
         }
-        engine.set_execution_timer_config(ExecutionTimerConfig {
-            limit: Duration::from_secs(10),
-            check_interval: NonZeroU32::MIN.saturating_add(63),
-        });
+        engine.set_execution_timer_config(super::rego_eval::timer(TIME_LIMIT));
         match meta {
             Some(meta) if problems.is_empty() => Ok(RegoRule {
                 meta,
                 filter,
                 engine,
                 findings_path,
+                compiled,
+                time_limit: TIME_LIMIT,
             }),
             _ => Err(problems),
         }
@@ -157,11 +164,33 @@ impl RegoRule {
         }
     }
 
+    /// The same rule stopped after `limit` instead of [`TIME_LIMIT`].
+    #[cfg(test)]
+    pub(super) fn with_time_limit(mut self, limit: Duration) -> RegoRule {
+        self.engine
+            .set_execution_timer_config(super::rego_eval::timer(limit));
+        self.time_limit = limit;
+        self
+    }
+
+    /// The same rule evaluated by the interpreter.
+    #[cfg(test)]
+    pub(super) fn interpreted(&self) -> RegoRule {
+        RegoRule {
+            compiled: None,
+            ..self.clone()
+        }
+    }
+
     /// A copy for one scan.
     pub(crate) fn session(&self) -> RegoSession {
         RegoSession {
-            engine: self.engine.clone(),
-            findings_path: self.findings_path.clone(),
+            evaluator: Evaluator::new(
+                self.compiled.as_ref(),
+                &self.engine,
+                &self.findings_path,
+                self.time_limit,
+            ),
             rule_id: self.meta.id.clone(),
             filter: self.filter.clone(),
         }
@@ -170,7 +199,7 @@ impl RegoRule {
 
 /// A regorus error without the source lines it quotes: `file:line:col: message`. A refusal names
 /// where and what, never the file's content.
-fn summary(e: &impl std::fmt::Display) -> String {
+pub(super) fn summary(e: &impl std::fmt::Display) -> String {
     let text = e.to_string();
     let at = text
         .lines()
@@ -208,20 +237,24 @@ fn empty_input() -> Value {
 }
 
 /// Every function a policy calls that is neither defined in the module nor a regorus builtin, and
-/// every non-deterministic builtin.
-fn builtin_problems(engine: &Engine) -> Vec<String> {
+/// every non-deterministic builtin; and whether only the interpreter may evaluate it: it calls a
+/// builtin the host bounds, or `print` (which the VM does not have).
+fn inspect(engine: &Engine) -> (Vec<String>, bool) {
     let ast = match engine
         .get_ast_as_json()
         .map(|s| serde_json::from_str::<serde_json::Value>(&s))
     {
         Ok(Ok(ast)) => ast,
-        Ok(Err(e)) => return vec![format!("cannot inspect the policy: {e}")],
-        Err(e) => return vec![format!("cannot inspect the policy: {e}")],
+        Ok(Err(e)) => return (vec![format!("cannot inspect the policy: {e}")], true),
+        Err(e) => return (vec![format!("cannot inspect the policy: {e}")], true),
     };
     let mut defined = BTreeSet::new();
     let mut called = BTreeSet::new();
     let mut problems = Vec::new();
     collect_functions(&ast, &mut defined, &mut called, &mut problems);
+    let interpreter_only = called
+        .iter()
+        .any(|name| name == "print" || super::rego_bounds::BOUNDED.contains(&name.as_str()));
     for name in called {
         if defined.contains(&name) {
             continue;
@@ -236,7 +269,7 @@ fn builtin_problems(engine: &Engine) -> Vec<String> {
             ));
         }
     }
-    problems
+    (problems, interpreter_only)
 }
 
 /// Names regorus evaluates directly rather than through its builtin table.
@@ -336,8 +369,7 @@ fn var_name(v: &serde_json::Value) -> Option<String> {
 
 /// One Rego rule's evaluation state for a scan.
 pub(crate) struct RegoSession {
-    engine: Engine,
-    findings_path: String,
+    evaluator: Evaluator,
     rule_id: String,
     filter: Where,
 }
@@ -370,11 +402,10 @@ impl RegoSession {
             // A finding cites events of its batch: an empty batch has none to report.
             return Ok(Vec::new());
         }
-        self.engine.set_input(rego_input::input(input));
         let value = self
-            .engine
-            .eval_rule(self.findings_path.clone())
-            .map_err(|e| format!("evaluation failed: {}", summary(&e)))?;
+            .evaluator
+            .eval(rego_input::input(input))
+            .map_err(|e| format!("evaluation failed: {e}"))?;
         super::rego_findings::read(&value, &admitted, &self.rule_id)
     }
 }
@@ -384,6 +415,7 @@ mod tests {
     use super::*;
     use crate::event::{DbOperation, Detail, Outcome, SourceRef};
     use crate::rules::Severity;
+    use std::time::Duration;
 
     const META: &str = r#"metadata := {"id": "T-1", "title": "t", "severity": "low", "confidence": "high", "class": "incident"}"#;
 
@@ -499,6 +531,59 @@ findings contains f if { some e in input.events
         );
     }
 
+    #[test]
+    fn rules_run_on_the_vm_unless_they_call_a_bounded_builtin() {
+        let body = |call: &str| {
+            format!(
+                "{META}\nfindings contains f if {{ some e in input.events\n x := {call}\n f := {{\"message\": sprintf(\"%v\", [x]), \"evidence\": [e.id]}} }}"
+            )
+        };
+        assert!(
+            load(&body("upper(e.id)"))
+                .unwrap()
+                .session()
+                .evaluator
+                .is_vm()
+        );
+        for call in [
+            "numbers.range(1, 2)",
+            "numbers.range_step(1, 5, 2)",
+            r#"replace(e.id, "a", "b")"#,
+            "print(e.id)",
+        ] {
+            let rule = load(&body(call)).unwrap();
+            assert!(!rule.session().evaluator.is_vm(), "{call}");
+            assert_eq!(run(&rule, &[event("a")]).unwrap().len(), 1, "{call}");
+        }
+        // The VM compiles no reference to `data` itself: the interpreter takes the rule.
+        let rule = load(&body(r#"object.get(data, ["config", "x"], 1)"#)).unwrap();
+        assert!(!rule.session().evaluator.is_vm());
+        assert_eq!(run(&rule, &[event("a")]).unwrap()[0].message, "1");
+    }
+
+    #[test]
+    fn both_evaluators_stop_at_the_time_limit() {
+        // 256^4 steps: hours, whatever the evaluator.
+        let rule = load(&format!(
+            "{META}\nfindings contains f if {{ some e in input.events\n count([1 | some a in input.events; some b in input.events; some c in input.events; some d in input.events]) < 0\n f := {{\"message\": \"m\", \"evidence\": [e.id]}} }}"
+        ))
+        .unwrap()
+        .with_time_limit(Duration::from_millis(200));
+        let events: Vec<Event> = (0..256).map(|i| event(&i.to_string())).collect();
+        for rule in [rule.clone(), rule.interpreted()] {
+            let vm = rule.session().evaluator.is_vm();
+            let started = std::time::Instant::now();
+            let err = run(&rule, &events).unwrap_err();
+            assert!(
+                err.starts_with("evaluation failed: ")
+                    && err.to_lowercase().contains("exceeded time limit"),
+                "vm {vm}: {err}"
+            );
+            assert!(started.elapsed() < Duration::from_secs(5), "vm {vm}");
+        }
+        assert!(rule.session().evaluator.is_vm());
+    }
+
     /// A scope rule naming a scope the key lost: a finding, where two definitions of `lost`
     /// giving different sets stopped the rule.
     #[test]
@@ -528,13 +613,52 @@ findings contains f if { some e in input.events
         };
         let events = fixture_events();
         let sent: Vec<&Event> = events.iter().filter(|e| rule.meta().wants(e)).collect();
-        let found = evaluate(rule, &sent);
-        assert!(
-            found.iter().any(|f| f.contains(
-                "but `DELETE /orders/o-2002` succeeded after it, which needs `orders:write`"
-            )),
-            "{found:?}"
-        );
+        for rule in [RegoRule::clone(rule), rule.interpreted()] {
+            let found = evaluate(&rule, &sent);
+            assert!(
+                found.iter().any(|f| f.contains(
+                    "but `DELETE /orders/o-2002` succeeded after it, which needs `orders:write`"
+                )),
+                "{found:?}"
+            );
+        }
+    }
+
+    /// The VM and the interpreter make the same findings of every built-in Rego rule, over every
+    /// fixture event and variants of them, with the packs' options and with scope rules.
+    #[test]
+    fn the_vm_agrees_with_the_interpreter_on_the_built_in_rules() {
+        use crate::rules::rego_filter::tests::evaluate;
+        use crate::rules::rego_input::tests::{fixture_events, variants};
+        use crate::rules::{RuleSet, RuleSetOptions, Runtime, parse_rule_config};
+        let events = variants(&fixture_events());
+        let scope_rules = parse_rule_config(
+            r#"[stale-keys]
+scope_rules = ["DELETE /orders = orders:admin", "PUT /v2/orders = orders:write", "GetItem docs = docs:read", "UpdateItem api_keys = keys:admin"]"#,
+        )
+        .unwrap();
+        let mut checked = 0;
+        for config in [Default::default(), scope_rules] {
+            let options = RuleSetOptions {
+                config,
+                ..RuleSetOptions::default()
+            };
+            let rules = RuleSet::load(&options).unwrap();
+            for file in rules.packs().iter().flat_map(|p| &p.files) {
+                let Runtime::Rego(rule) = &file.runtime else {
+                    continue;
+                };
+                let id = &rule.meta().id;
+                assert!(rule.session().evaluator.is_vm(), "{id} runs on the VM");
+                let rule = rule.without_filter();
+                let sent: Vec<&Event> = events.iter().filter(|e| rule.meta().wants(e)).collect();
+                let interpreted = evaluate(&rule.interpreted(), &sent);
+                assert!(!interpreted.is_empty(), "{id}");
+                assert_eq!(evaluate(&rule, &sent), interpreted, "{id}");
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 6);
     }
 
     #[test]

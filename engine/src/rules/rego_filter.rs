@@ -347,7 +347,7 @@ pub(super) mod tests {
     use super::*;
     use crate::rules::rego::RegoRule;
     use crate::rules::rego_input::SharedValue;
-    use crate::rules::rego_input::tests::fixture_events;
+    use crate::rules::rego_input::tests::{fixture_events, variants};
     use crate::rules::{RuleSet, RuleSetOptions, Runtime};
 
     fn parse(json: &str) -> Result<Where, Vec<String>> {
@@ -408,51 +408,6 @@ pub(super) mod tests {
         }
         assert!(admitted > 0 && admitted < events.len());
         assert!(events.iter().all(|e| Where::default().admits(e)));
-    }
-
-    /// Each fixture event, and copies of it that differ in what the built-in rules' `where`
-    /// tests: outcome, privilege, condition, link to a request.
-    fn variants(events: &[Event]) -> Vec<Event> {
-        let mut out = Vec::new();
-        for e in events {
-            let mut copies = vec![e.clone()];
-            let mut c = e.clone();
-            c.outcome = if e.outcome == Outcome::Success {
-                Outcome::Denied
-            } else {
-                Outcome::Success
-            };
-            copies.push(c);
-            let mut c = e.clone();
-            c.facts.privileged = !e.facts.privileged;
-            copies.push(c);
-            if let Detail::DbOperation(d) = &e.detail {
-                let mut c = e.clone();
-                let mut d = d.clone();
-                d.has_condition = !d.has_condition;
-                c.detail = Detail::DbOperation(d);
-                copies.push(c);
-            }
-            let mut c = e.clone();
-            c.correlation.linked_event = if e.correlation.linked_event.is_empty() {
-                "http:1".into()
-            } else {
-                String::new().into()
-            };
-            copies.push(c);
-            let mut c = e.clone();
-            c.correlation.app_request_id = if e.correlation.app_request_id.is_empty() {
-                "req-1".into()
-            } else {
-                String::new().into()
-            };
-            copies.push(c);
-            for (i, mut c) in copies.into_iter().enumerate() {
-                c.id = format!("{}~v{i}", c.id).into();
-                out.push(c);
-            }
-        }
-        out
     }
 
     /// `rule`'s findings over `events`, in batches, as text, sorted.

@@ -393,6 +393,7 @@ fn key_status(n: &Names, s: KeyStatus) -> &Value {
 pub(super) mod tests {
     use super::*;
     use crate::enrich::{Enricher, OwnershipSettings};
+    use crate::event::Detail;
 
     /// Every fixture event that exercises the host, enriched: HTTP and DB events of every
     /// recorded source, key lifecycles and inventories, gateway logs, hostile triggers.
@@ -427,6 +428,51 @@ pub(super) mod tests {
             ..OwnershipSettings::default()
         };
         Enricher::new(&settings).wrap(stream.by_ref()).collect()
+    }
+
+    /// Each fixture event, and copies of it that differ in what the built-in rules' `where`
+    /// tests: outcome, privilege, condition, link to a request.
+    pub(crate) fn variants(events: &[Event]) -> Vec<Event> {
+        let mut out = Vec::new();
+        for e in events {
+            let mut copies = vec![e.clone()];
+            let mut c = e.clone();
+            c.outcome = if e.outcome == Outcome::Success {
+                Outcome::Denied
+            } else {
+                Outcome::Success
+            };
+            copies.push(c);
+            let mut c = e.clone();
+            c.facts.privileged = !e.facts.privileged;
+            copies.push(c);
+            if let Detail::DbOperation(d) = &e.detail {
+                let mut c = e.clone();
+                let mut d = d.clone();
+                d.has_condition = !d.has_condition;
+                c.detail = Detail::DbOperation(d);
+                copies.push(c);
+            }
+            let mut c = e.clone();
+            c.correlation.linked_event = if e.correlation.linked_event.is_empty() {
+                "http:1".into()
+            } else {
+                String::new().into()
+            };
+            copies.push(c);
+            let mut c = e.clone();
+            c.correlation.app_request_id = if e.correlation.app_request_id.is_empty() {
+                "req-1".into()
+            } else {
+                String::new().into()
+            };
+            copies.push(c);
+            for (i, mut c) in copies.into_iter().enumerate() {
+                c.id = format!("{}~v{i}", c.id).into();
+                out.push(c);
+            }
+        }
+        out
     }
 
     /// Every fixture event, enriched, is the same value built directly as printed and parsed.
