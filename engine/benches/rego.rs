@@ -6,7 +6,8 @@
 //! what it matches. `sent`: the same calls made so that every rule is sent every one of them (each
 //! call serves an application request and uses a key whose scopes were reduced), the worst case
 //! per event. Each figure includes handing the events to the rule workers; `dispatch alone` is
-//! that share, to subtract. Cost per event is the inverse of the throughput.
+//! that share, to subtract. Cost per event is the inverse of the throughput. The allocator is the
+//! binary's (mimalloc): regorus allocates for every value it builds.
 
 #![allow(
     missing_docs,
@@ -24,6 +25,9 @@ use tracewarden::enrich::{Enricher, OwnershipSettings};
 use tracewarden::event::{Event, KeyFact, KeyStatus};
 use tracewarden::ingest::{IngestOptions, open};
 use tracewarden::rules::{RuleSet, RuleSetOptions};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const RECORDS: usize = 20_000;
 /// 2026-10-01T00:00:00Z.
