@@ -20,8 +20,18 @@ metadata := {
 	"remediation": "Put ownership into the access: a key that embeds the owner (`PK = USER#<id>` or `TENANT#<id>`, or a GSI on `owner_id` queried with the caller's id), an ownership condition on writes (`ConditionExpression: owner_id = :uid`), and IAM `dynamodb:LeadingKeys` where callers have their own credentials; otherwise authorize at the object level before every read.",
 	"kinds": ["db_operation"],
 	"operations": ["GetItem", "Query", "Scan", "PutItem", "UpdateItem", "DeleteItem"],
-	# Only calls that touch an owner-scoped table reach the rule.
+	# Only calls that touch an owner-scoped table reach the rule...
 	"requires": ["objects_scoped"],
+	# ...and it evaluates only the successful ones of unprivileged callers made for a request
+	# (`for_a_request` below).
+	"where": {
+		"outcome": "success",
+		"facts.privileged": false,
+		"any": [
+			{"correlation.linked_event": {"not": ""}},
+			{"correlation.app_request_id": {"not": ""}},
+		],
+	},
 }
 
 # Sources of an owner that the key (or the settings' mapping of a key attribute) names.

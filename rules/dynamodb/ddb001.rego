@@ -17,6 +17,8 @@ metadata := {
 	"remediation": "Put the precondition into the write: a ConditionExpression such as `attribute_not_exists(pk)` for creates, `owner_id = :uid` for ownership, `version = :v` for optimistic locking.",
 	"kinds": ["db_operation"],
 	"operations": ["PutItem", "UpdateItem", "DeleteItem"],
+	# Evaluated only on what it can report: successful writes without a condition.
+	"where": {"outcome": "success", "db_operation.has_condition": false},
 }
 
 unconditional_writes := {"PutItem", "UpdateItem", "DeleteItem"}

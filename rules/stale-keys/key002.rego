@@ -19,8 +19,10 @@ metadata := {
 	"remediation": "Check the key's current scopes at every use, or bound the authorization cache's TTL by the revocation SLA and invalidate it when scopes change; issue short-lived tokens carrying their scopes so a downgrade takes effect at the next token.",
 	"kinds": ["http", "db_operation"],
 	"operations": [],
-	# Only uses of a key whose last scope change removed scopes reach the rule.
+	# Only uses of a key whose last scope change removed scopes reach the rule, and it evaluates
+	# only the successful ones.
 	"requires": ["key_downscoped"],
+	"where": {"outcome": "success"},
 }
 
 findings contains f if {
@@ -50,17 +52,17 @@ lost(e, removed, current) := {s |
 	not s in current
 } if mapped(e)
 
-# Without a rule: the kind of access (read or write) that only removed scopes granted.
+# Without a rule: the kind of access (read or write) that only removed scopes granted. (Only
+# then: two definitions giving different sets for one call is an error that stops the rule.)
 lost(e, removed, current) := {s |
-	not mapped(e)
 	k := kind(e)
 	some s in removed
 	grants(s, k)
 	not any_grants(current, k)
-}
+} if not mapped(e)
 
 mapped(e) := scope if {
-	some rule in object.get(data, ["config", "scope_rules"], [])
+	some rule in data.config.scope_rules
 	parts := split(rule, " = ")
 	lhs := split(trim_space(parts[0]), " ")
 	lhs[0] == operation(e)

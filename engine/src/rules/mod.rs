@@ -6,6 +6,9 @@ mod meta;
 mod pack;
 mod rego;
 mod rego_bounds;
+mod rego_eval;
+mod rego_filter;
+mod rego_findings;
 mod rego_input;
 mod wasm;
 
@@ -26,6 +29,7 @@ use crate::enrich::OwnershipSettings;
 use crate::error::{Error, PackRefusal};
 use crate::event::Event;
 use crate::finding::{Finding, FindingSink, RawFinding};
+use rego_input::SharedValue;
 
 mod builtin {
     use super::EmbeddedPack;
@@ -280,12 +284,15 @@ impl RuleSet {
             .flat_map(|p| p.files.iter().map(move |f| (p, f)))
             .collect();
         let workers = threads.clamp(1, jobs.len().max(1));
+        let rego = jobs
+            .iter()
+            .any(|(_, f)| matches!(f.runtime, Runtime::Rego(_)));
         let mut results: Vec<Option<FileResult>> = jobs.iter().map(|_| None).collect();
         std::thread::scope(|s| {
             let mut senders = Vec::new();
             let mut handles = Vec::new();
             for w in 0..workers {
-                let (tx, rx) = std::sync::mpsc::sync_channel::<Arc<[Event]>>(QUEUED_CHUNKS);
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Arc<Chunk>>(QUEUED_CHUNKS);
                 senders.push(tx);
                 let mine: Vec<(usize, &RulePack, &RuleFile)> = jobs
                     .iter()
@@ -309,8 +316,8 @@ impl RuleSet {
                 }));
             }
             let mut chunk = Vec::with_capacity(CHUNK);
-            let send = |chunk: Vec<Event>| {
-                let shared: Arc<[Event]> = chunk.into();
+            let send = |events: Vec<Event>| {
+                let shared = Arc::new(Chunk::new(events, rego));
                 for tx in &senders {
                     // A worker only hangs up by panicking; its files are then reported below.
                     let _ = tx.send(Arc::clone(&shared));
@@ -382,6 +389,26 @@ const CHUNK: usize = 1024;
 /// Chunks queued per worker before the reader waits.
 const QUEUED_CHUNKS: usize = 8;
 
+/// Events handed to the rule workers together. When a Rego rule runs, each event also has a slot
+/// for its regorus value: made by the first Rego rule that evaluates the event, on that rule's
+/// worker, and shared by every other, so an event is converted once whatever the number of Rego
+/// rules, without adding to the reader's thread.
+struct Chunk {
+    events: Vec<Event>,
+    values: Box<[SharedValue]>,
+}
+
+impl Chunk {
+    fn new(events: Vec<Event>, rego: bool) -> Self {
+        let values = if rego {
+            events.iter().map(|_| SharedValue::default()).collect()
+        } else {
+            Box::default()
+        };
+        Chunk { events, values }
+    }
+}
+
 struct FileResult {
     findings: Vec<Finding>,
     failure: Option<RuleFailure>,
@@ -395,10 +422,15 @@ enum Session {
 }
 
 impl Session {
-    fn on_events(&mut self, events: &[&Event]) -> Result<Vec<RawFinding>, String> {
+    /// `values`: the slots of `events`' regorus values, one per event.
+    fn on_events(
+        &mut self,
+        events: &[&Event],
+        values: &[&SharedValue],
+    ) -> Result<Vec<RawFinding>, String> {
         match self {
             Session::Wasm(s) => s.on_events(events),
-            Session::Rego(s) => s.on_events(events),
+            Session::Rego(s) => s.on_events(events, values),
         }
     }
 
@@ -422,7 +454,7 @@ struct FileRun<'a> {
     result: FileResult,
     sink: FindingSink,
     /// Wanted events waiting for a full batch, by chunk and position.
-    pending: Vec<(Arc<[Event]>, usize)>,
+    pending: Vec<(Arc<Chunk>, usize)>,
     sent: u64,
 }
 
@@ -463,12 +495,12 @@ impl<'a> FileRun<'a> {
         });
     }
 
-    fn feed(&mut self, chunk: &Arc<[Event]>) {
+    fn feed(&mut self, chunk: &Arc<Chunk>) {
         if self.session.is_none() {
             return;
         }
         let rules = self.file.rules();
-        for (i, e) in chunk.iter().enumerate() {
+        for (i, e) in chunk.events.iter().enumerate() {
             if rules.iter().any(|r| r.wants(e)) {
                 self.pending.push((Arc::clone(chunk), i));
                 if self.pending.len() == BATCH_SIZE {
@@ -486,10 +518,14 @@ impl<'a> FileRun<'a> {
         let pending = std::mem::take(&mut self.pending);
         let batch: Vec<&Event> = pending
             .iter()
-            .filter_map(|(chunk, i)| chunk.get(*i))
+            .filter_map(|(chunk, i)| chunk.events.get(*i))
+            .collect();
+        let values: Vec<&SharedValue> = pending
+            .iter()
+            .filter_map(|(chunk, i)| chunk.values.get(*i))
             .collect();
         let outcome = match self.session.as_mut() {
-            Some(session) => session.on_events(&batch),
+            Some(session) => session.on_events(&batch, &values),
             None => return,
         };
         if let Err(reason) = outcome.and_then(|raw| self.collect(raw)) {
@@ -505,7 +541,7 @@ impl<'a> FileRun<'a> {
             }
         }
         self.sent += batch.len() as u64;
-        drop(batch);
+        drop((batch, values));
         self.pending = pending;
         self.pending.clear();
     }

@@ -1,20 +1,21 @@
 //! The Rego rule host (regorus). A rule module is `package tracewarden.rules.<name>` with a plain
-//! `metadata` object and a `findings` set; it sees a batch of events as `input.events`. Each module
-//! is parsed, checked and warmed up once at load; each scan works on a clone.
+//! `metadata` object and a `findings` set; it sees a batch of events as `input.events`: those of
+//! the batch it is sent that its metadata's `where` admits (`rego_filter`), as values shared with
+//! the other Rego rules (`rego_input`). Each module is parsed, checked and warmed up once at load;
+//! each scan works on a clone. Its findings are read by `rego_findings`.
 
 use std::collections::BTreeSet;
-use std::num::NonZeroU32;
 use std::time::Duration;
 
-use regorus::utils::limits::ExecutionTimerConfig;
 use regorus::{Engine, Value};
-use serde::Deserialize;
 
 use super::config::PackConfig;
-use super::meta::{Confidence, RuleMeta, Severity};
-use super::rego_input::Names;
+use super::meta::RuleMeta;
+use super::rego_eval::{Compiled, Evaluator, TIME_LIMIT};
+use super::rego_filter::Where;
+use super::rego_input::{self, SharedValue};
 use crate::event::Event;
-use crate::finding::{Evidence, RawFinding, Site};
+use crate::finding::RawFinding;
 
 const PACKAGE_PREFIX: &str = "data.tracewarden.rules.";
 
@@ -26,8 +27,14 @@ const NON_DETERMINISTIC: &[&str] = &["time.now_ns", "rand.intn", "uuid.rfc4122",
 #[derive(Clone)]
 pub struct RegoRule {
     meta: RuleMeta,
+    /// The events the rule can report on (its metadata's `where`).
+    filter: Where,
+    /// The module, warmed up, for the interpreter (its timer set).
     engine: Engine,
     findings_path: String,
+    /// `findings` compiled for the VM, unless the interpreter must evaluate it (`rego_eval`).
+    compiled: Option<Compiled>,
+    time_limit: Duration,
 }
 
 impl std::fmt::Debug for RegoRule {
@@ -36,36 +43,6 @@ impl std::fmt::Debug for RegoRule {
             .field("meta", &self.meta)
             .finish()
     }
-}
-
-/// A finding as a Rego rule writes it.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RegoFinding {
-    message: String,
-    evidence: Vec<EvidenceRef>,
-    #[serde(default)]
-    principal: String,
-    #[serde(default)]
-    resource: String,
-    #[serde(default)]
-    severity: Option<Severity>,
-    #[serde(default)]
-    confidence: Option<Confidence>,
-    /// A weakness's site; by default, the first evidence event's.
-    #[serde(default)]
-    site: Option<Site>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum EvidenceRef {
-    Id(String),
-    Full {
-        event_id: String,
-        #[serde(default)]
-        role: String,
-    },
 }
 
 impl RegoRule {
@@ -99,15 +76,21 @@ impl RegoRule {
             }
             _ => return Err(vec!["expected exactly one package".to_owned()]),
         };
-        problems.extend(builtin_problems(&engine));
+        let (builtin_problems, interpreter_only) = inspect(&engine);
+        problems.extend(builtin_problems);
 
-        let meta =
-            match engine.eval_rule(format!("{package}.metadata")) {
-                Ok(Value::Undefined) => {
-                    problems.push("has no `metadata` object".to_owned());
-                    None
+        let mut filter = Where::default();
+        let meta = match engine.eval_rule(format!("{package}.metadata")) {
+            Ok(Value::Undefined) => {
+                problems.push("has no `metadata` object".to_owned());
+                None
+            }
+            Ok(mut v) => {
+                match take_where(&mut v) {
+                    Ok(w) => filter = w,
+                    Err(e) => problems.extend(e),
                 }
-                Ok(v) => match v.to_json_str().map_err(|e| e.to_string()).and_then(|json| {
+                match v.to_json_str().map_err(|e| e.to_string()).and_then(|json| {
                     serde_json::from_str::<RuleMeta>(&json).map_err(|e| e.to_string())
                 }) {
                     Ok(meta) => Some(meta),
@@ -115,23 +98,28 @@ impl RegoRule {
                         problems.push(format!("invalid `metadata`: {e}"));
                         None
                     }
-                },
-                Err(e) if is_missing_rule(&e) => {
-                    problems.push("has no `metadata` object".to_owned());
-                    None
                 }
-                Err(e) => {
-                    problems.push(format!("`metadata` does not evaluate: {}", summary(&e)));
-                    None
-                }
-            };
+            }
+            Err(e) if is_missing_rule(&e) => {
+                problems.push("has no `metadata` object".to_owned());
+                None
+            }
+            Err(e) => {
+                problems.push(format!("`metadata` does not evaluate: {}", summary(&e)));
+                None
+            }
+        };
         if let Some(meta) = &meta {
             problems.extend(meta.problems());
         }
         let findings_path = format!("{package}.findings");
         // Warm-up: evaluating once before cloning keeps clones cheap, and proves `findings` exists.
         engine.set_input(empty_input());
+        let mut compiled = None;
         match engine.eval_rule(findings_path.clone()) {
+            Ok(warm @ Value::Set(_)) if !interpreter_only => {
+                compiled = Compiled::new(&engine, &findings_path, &empty_input(), &warm);
+            }
             Ok(Value::Set(_)) => {}
             Ok(Value::Undefined) => problems.push("has no `findings` set".to_owned()),
             Err(e) if is_missing_rule(&e) => problems.push("has no `findings` set".to_owned()),
@@ -142,15 +130,15 @@ impl RegoRule {
                 summary(&e)
             )),
         }
-        engine.set_execution_timer_config(ExecutionTimerConfig {
-            limit: Duration::from_secs(10),
-            check_interval: NonZeroU32::MIN.saturating_add(63),
-        });
+        engine.set_execution_timer_config(super::rego_eval::timer(TIME_LIMIT));
         match meta {
             Some(meta) if problems.is_empty() => Ok(RegoRule {
                 meta,
+                filter,
                 engine,
                 findings_path,
+                compiled,
+                time_limit: TIME_LIMIT,
             }),
             _ => Err(problems),
         }
@@ -161,20 +149,57 @@ impl RegoRule {
         &self.meta
     }
 
+    /// The events the rule can report on.
+    #[cfg(test)]
+    pub(super) fn filter(&self) -> &Where {
+        &self.filter
+    }
+
+    /// The same rule evaluating every event it is sent.
+    #[cfg(test)]
+    pub(super) fn without_filter(&self) -> RegoRule {
+        RegoRule {
+            filter: Where::default(),
+            ..self.clone()
+        }
+    }
+
+    /// The same rule stopped after `limit` instead of [`TIME_LIMIT`].
+    #[cfg(test)]
+    pub(super) fn with_time_limit(mut self, limit: Duration) -> RegoRule {
+        self.engine
+            .set_execution_timer_config(super::rego_eval::timer(limit));
+        self.time_limit = limit;
+        self
+    }
+
+    /// The same rule evaluated by the interpreter.
+    #[cfg(test)]
+    pub(super) fn interpreted(&self) -> RegoRule {
+        RegoRule {
+            compiled: None,
+            ..self.clone()
+        }
+    }
+
     /// A copy for one scan.
     pub(crate) fn session(&self) -> RegoSession {
         RegoSession {
-            engine: self.engine.clone(),
-            findings_path: self.findings_path.clone(),
+            evaluator: Evaluator::new(
+                self.compiled.as_ref(),
+                &self.engine,
+                &self.findings_path,
+                self.time_limit,
+            ),
             rule_id: self.meta.id.clone(),
-            names: Names::new(),
+            filter: self.filter.clone(),
         }
     }
 }
 
 /// A regorus error without the source lines it quotes: `file:line:col: message`. A refusal names
 /// where and what, never the file's content.
-fn summary(e: &impl std::fmt::Display) -> String {
+pub(super) fn summary(e: &impl std::fmt::Display) -> String {
     let text = e.to_string();
     let at = text
         .lines()
@@ -192,6 +217,16 @@ fn summary(e: &impl std::fmt::Display) -> String {
     }
 }
 
+/// Removes `where` from the metadata object `meta` and reads it (none: every event).
+fn take_where(meta: &mut Value) -> Result<Where, Vec<String>> {
+    match meta.as_object_mut() {
+        Ok(fields) => fields
+            .remove(&Value::from("where"))
+            .map_or(Ok(Where::default()), |w| Where::parse(&w)),
+        Err(_) => Ok(Where::default()),
+    }
+}
+
 /// regorus's error for evaluating a rule the policy does not declare.
 fn is_missing_rule(e: &impl std::fmt::Display) -> bool {
     e.to_string().contains("not a valid rule path")
@@ -202,20 +237,24 @@ fn empty_input() -> Value {
 }
 
 /// Every function a policy calls that is neither defined in the module nor a regorus builtin, and
-/// every non-deterministic builtin.
-fn builtin_problems(engine: &Engine) -> Vec<String> {
+/// every non-deterministic builtin; and whether only the interpreter may evaluate it: it calls a
+/// builtin the host bounds, or `print` (which the VM does not have).
+fn inspect(engine: &Engine) -> (Vec<String>, bool) {
     let ast = match engine
         .get_ast_as_json()
         .map(|s| serde_json::from_str::<serde_json::Value>(&s))
     {
         Ok(Ok(ast)) => ast,
-        Ok(Err(e)) => return vec![format!("cannot inspect the policy: {e}")],
-        Err(e) => return vec![format!("cannot inspect the policy: {e}")],
+        Ok(Err(e)) => return (vec![format!("cannot inspect the policy: {e}")], true),
+        Err(e) => return (vec![format!("cannot inspect the policy: {e}")], true),
     };
     let mut defined = BTreeSet::new();
     let mut called = BTreeSet::new();
     let mut problems = Vec::new();
     collect_functions(&ast, &mut defined, &mut called, &mut problems);
+    let interpreter_only = called
+        .iter()
+        .any(|name| name == "print" || super::rego_bounds::BOUNDED.contains(&name.as_str()));
     for name in called {
         if defined.contains(&name) {
             continue;
@@ -230,7 +269,7 @@ fn builtin_problems(engine: &Engine) -> Vec<String> {
             ));
         }
     }
-    problems
+    (problems, interpreter_only)
 }
 
 /// Names regorus evaluates directly rather than through its builtin table.
@@ -330,82 +369,44 @@ fn var_name(v: &serde_json::Value) -> Option<String> {
 
 /// One Rego rule's evaluation state for a scan.
 pub(crate) struct RegoSession {
-    engine: Engine,
-    findings_path: String,
+    evaluator: Evaluator,
     rule_id: String,
-    names: Names,
+    filter: Where,
 }
 
 impl RegoSession {
-    /// Evaluates `findings` over one batch.
-    pub(crate) fn on_events(&mut self, events: &[&Event]) -> Result<Vec<RawFinding>, String> {
-        self.engine.set_input(self.names.input(events));
-        let value = self
-            .engine
-            .eval_rule(self.findings_path.clone())
-            .map_err(|e| format!("evaluation failed: {}", summary(&e)))?;
-        let set = match &value {
-            Value::Set(set) => set,
-            Value::Undefined => return Ok(Vec::new()),
-            _ => return Err("`findings` is not a set".to_owned()),
-        };
-        let mut out = Vec::with_capacity(set.len());
-        for (i, item) in set.iter().enumerate() {
-            let json = item
-                .to_json_str()
-                .map_err(|e| format!("finding {}: {e}", i + 1))?;
-            let f: RegoFinding = serde_json::from_str(&json).map_err(|e| {
-                format!(
-                    "finding {} is malformed: {e}: expected {{message, evidence, ...}}",
-                    i + 1
-                )
-            })?;
-            out.push(self.complete(f, events)?);
+    /// Evaluates `findings` over the events of one batch its `where` admits (none: no
+    /// evaluation); `values` are the slots of the events' values, one per event, shared with the
+    /// other Rego rules.
+    pub(crate) fn on_events(
+        &mut self,
+        events: &[&Event],
+        values: &[&SharedValue],
+    ) -> Result<Vec<RawFinding>, String> {
+        if values.len() != events.len() {
+            return Err(format!(
+                "the host sent {} events with {} values",
+                events.len(),
+                values.len()
+            ));
         }
-        Ok(out)
-    }
-
-    /// Resolves evidence ids against the batch: the finding's time is its latest evidence's.
-    fn complete(&self, f: RegoFinding, events: &[&Event]) -> Result<RawFinding, String> {
-        if f.evidence.is_empty() {
-            return Err("a finding has no evidence".to_owned());
-        }
-        let mut time_ns = i64::MIN;
-        let mut site = f.site;
-        let mut evidence = Vec::with_capacity(f.evidence.len());
-        for r in f.evidence {
-            let (event_id, role) = match r {
-                EvidenceRef::Id(id) => (id, String::new()),
-                EvidenceRef::Full { event_id, role } => (event_id, role),
-            };
-            let event = events
-                .iter()
-                .find(|e| e.id == event_id)
-                .ok_or_else(|| format!("evidence `{event_id}` is not an event of the batch"))?;
-            time_ns = time_ns.max(event.time_ns);
-            if site.is_none() {
-                site = Some(Site::of(event));
+        let mut admitted = Vec::with_capacity(events.len());
+        let mut input = Vec::with_capacity(events.len());
+        for (e, v) in events.iter().zip(values) {
+            if self.filter.admits(e) {
+                admitted.push(*e);
+                input.push(v.get(e).clone());
             }
-            evidence.push(Evidence {
-                source: event.source.to_string(),
-                location: None,
-                time: None,
-                time_ns: None,
-                event_id,
-                role,
-            });
         }
-        Ok(RawFinding {
-            rule_id: self.rule_id.clone(),
-            severity: f.severity,
-            confidence: f.confidence,
-            message: f.message,
-            principal: f.principal,
-            resource: f.resource,
-            time_ns,
-            evidence,
-            site,
-        })
+        if admitted.is_empty() {
+            // A finding cites events of its batch: an empty batch has none to report.
+            return Ok(Vec::new());
+        }
+        let value = self
+            .evaluator
+            .eval(rego_input::input(input))
+            .map_err(|e| format!("evaluation failed: {e}"))?;
+        super::rego_findings::read(&value, &admitted, &self.rule_id)
     }
 }
 
@@ -413,6 +414,8 @@ impl RegoSession {
 mod tests {
     use super::*;
     use crate::event::{DbOperation, Detail, Outcome, SourceRef};
+    use crate::rules::Severity;
+    use std::time::Duration;
 
     const META: &str = r#"metadata := {"id": "T-1", "title": "t", "severity": "low", "confidence": "high", "class": "incident"}"#;
 
@@ -422,6 +425,14 @@ mod tests {
             &format!("package tracewarden.rules.t\n{body}"),
             &PackConfig::default(),
         )
+    }
+
+    /// Evaluates `rule` over `events`, values made for the occasion.
+    fn run(rule: &RegoRule, events: &[Event]) -> Result<Vec<RawFinding>, String> {
+        let refs: Vec<&Event> = events.iter().collect();
+        let slots: Vec<SharedValue> = events.iter().map(|_| SharedValue::default()).collect();
+        let values: Vec<&SharedValue> = slots.iter().collect();
+        rule.session().on_events(&refs, &values)
     }
 
     fn event(id: &str) -> Event {
@@ -483,13 +494,171 @@ findings contains 1 if false"#,
             "{META}\nfindings contains f if {{ some e in input.events\n f := {{\"message\": \"m\", \"evidence\": [e.id], \"severity\": \"high\"}} }}"
         ))
         .unwrap();
-        let events = [event("a")];
-        let refs: Vec<&Event> = events.iter().collect();
-        let found = rule.session().on_events(&refs).unwrap();
+        let found = run(&rule, &[event("a")]).unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].severity, Some(Severity::High));
         assert_eq!(found[0].time_ns, 7);
         assert_eq!(found[0].evidence[0].source, "f:2");
+    }
+
+    #[test]
+    fn where_spares_the_rule_the_events_it_turns_away() {
+        let rule = load(
+            r#"metadata := {"id": "T-1", "title": "t", "severity": "low", "confidence": "high", "class": "incident", "where": {"outcome": "success"}}
+findings contains f if { some e in input.events
+ f := {"message": sprintf("%d", [count(input.events)]), "evidence": [e.id]} }"#,
+        )
+        .unwrap();
+        assert!(rule.meta().kinds.is_empty());
+        let mut denied = event("b");
+        denied.outcome = Outcome::Denied;
+        let found = run(&rule, &[event("a"), denied.clone(), event("c")]).unwrap();
+        assert_eq!(
+            found.iter().map(|f| f.message.as_str()).collect::<Vec<_>>(),
+            ["2", "2"]
+        );
+        assert_eq!(run(&rule, &[denied]).unwrap(), []);
+        let err = load(&format!(
+            "{}\nfindings := set()",
+            META.replace("}", r#", "where": {"outcome": "ok"}}"#)
+        ))
+        .unwrap_err();
+        assert_eq!(
+            err,
+            [
+                "`where.outcome`: `ok` is not one of `success`, `denied`, `not_found`, `conflict`, `throttled`, `error`, `unknown`"
+            ]
+        );
+    }
+
+    #[test]
+    fn rules_run_on_the_vm_unless_they_call_a_bounded_builtin() {
+        let body = |call: &str| {
+            format!(
+                "{META}\nfindings contains f if {{ some e in input.events\n x := {call}\n f := {{\"message\": sprintf(\"%v\", [x]), \"evidence\": [e.id]}} }}"
+            )
+        };
+        assert!(
+            load(&body("upper(e.id)"))
+                .unwrap()
+                .session()
+                .evaluator
+                .is_vm()
+        );
+        for call in [
+            "numbers.range(1, 2)",
+            "numbers.range_step(1, 5, 2)",
+            r#"replace(e.id, "a", "b")"#,
+            "print(e.id)",
+        ] {
+            let rule = load(&body(call)).unwrap();
+            assert!(!rule.session().evaluator.is_vm(), "{call}");
+            assert_eq!(run(&rule, &[event("a")]).unwrap().len(), 1, "{call}");
+        }
+        // The VM compiles no reference to `data` itself: the interpreter takes the rule.
+        let rule = load(&body(r#"object.get(data, ["config", "x"], 1)"#)).unwrap();
+        assert!(!rule.session().evaluator.is_vm());
+        assert_eq!(run(&rule, &[event("a")]).unwrap()[0].message, "1");
+    }
+
+    #[test]
+    fn both_evaluators_stop_at_the_time_limit() {
+        // 256^4 steps: hours, whatever the evaluator.
+        let rule = load(&format!(
+            "{META}\nfindings contains f if {{ some e in input.events\n count([1 | some a in input.events; some b in input.events; some c in input.events; some d in input.events]) < 0\n f := {{\"message\": \"m\", \"evidence\": [e.id]}} }}"
+        ))
+        .unwrap()
+        .with_time_limit(Duration::from_millis(200));
+        let events: Vec<Event> = (0..256).map(|i| event(&i.to_string())).collect();
+        for rule in [rule.clone(), rule.interpreted()] {
+            let vm = rule.session().evaluator.is_vm();
+            let started = std::time::Instant::now();
+            let err = run(&rule, &events).unwrap_err();
+            assert!(
+                err.starts_with("evaluation failed: ")
+                    && err.to_lowercase().contains("exceeded time limit"),
+                "vm {vm}: {err}"
+            );
+            assert!(started.elapsed() < Duration::from_secs(5), "vm {vm}");
+        }
+        assert!(rule.session().evaluator.is_vm());
+    }
+
+    /// A scope rule naming a scope the key lost: a finding, where two definitions of `lost`
+    /// giving different sets stopped the rule.
+    #[test]
+    fn key002_reports_a_use_a_scope_rule_says_needs_a_removed_scope() {
+        use crate::rules::rego_filter::tests::evaluate;
+        use crate::rules::rego_input::tests::fixture_events;
+        use crate::rules::{RuleSet, RuleSetOptions, Runtime, parse_rule_config};
+        let options = RuleSetOptions {
+            config: parse_rule_config(
+                "[stale-keys]\nscope_rules = [\"DELETE /orders = orders:write\"]",
+            )
+            .unwrap(),
+            ..RuleSetOptions::default()
+        };
+        let rules = RuleSet::load(&options).unwrap();
+        let Some(rule) =
+            rules
+                .packs()
+                .iter()
+                .flat_map(|p| &p.files)
+                .find_map(|f| match &f.runtime {
+                    Runtime::Rego(r) if r.meta().id == "TW-KEY-002" => Some(r),
+                    _ => None,
+                })
+        else {
+            panic!("TW-KEY-002 is built in");
+        };
+        let events = fixture_events();
+        let sent: Vec<&Event> = events.iter().filter(|e| rule.meta().wants(e)).collect();
+        for rule in [RegoRule::clone(rule), rule.interpreted()] {
+            let found = evaluate(&rule, &sent);
+            assert!(
+                found.iter().any(|f| f.contains(
+                    "but `DELETE /orders/o-2002` succeeded after it, which needs `orders:write`"
+                )),
+                "{found:?}"
+            );
+        }
+    }
+
+    /// The VM and the interpreter make the same findings of every built-in Rego rule, over every
+    /// fixture event and variants of them, with the packs' options and with scope rules.
+    #[test]
+    fn the_vm_agrees_with_the_interpreter_on_the_built_in_rules() {
+        use crate::rules::rego_filter::tests::evaluate;
+        use crate::rules::rego_input::tests::{fixture_events, variants};
+        use crate::rules::{RuleSet, RuleSetOptions, Runtime, parse_rule_config};
+        let events = variants(&fixture_events());
+        let scope_rules = parse_rule_config(
+            r#"[stale-keys]
+scope_rules = ["DELETE /orders = orders:admin", "PUT /v2/orders = orders:write", "GetItem docs = docs:read", "UpdateItem api_keys = keys:admin"]"#,
+        )
+        .unwrap();
+        let mut checked = 0;
+        for config in [Default::default(), scope_rules] {
+            let options = RuleSetOptions {
+                config,
+                ..RuleSetOptions::default()
+            };
+            let rules = RuleSet::load(&options).unwrap();
+            for file in rules.packs().iter().flat_map(|p| &p.files) {
+                let Runtime::Rego(rule) = &file.runtime else {
+                    continue;
+                };
+                let id = &rule.meta().id;
+                assert!(rule.session().evaluator.is_vm(), "{id} runs on the VM");
+                let rule = rule.without_filter();
+                let sent: Vec<&Event> = events.iter().filter(|e| rule.meta().wants(e)).collect();
+                let interpreted = evaluate(&rule.interpreted(), &sent);
+                assert!(!interpreted.is_empty(), "{id}");
+                assert_eq!(evaluate(&rule, &sent), interpreted, "{id}");
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 6);
     }
 
     #[test]
@@ -507,9 +676,7 @@ findings contains 1 if false"#,
             &config,
         )
         .unwrap();
-        let events = [event("a")];
-        let refs: Vec<&Event> = events.iter().collect();
-        assert_eq!(rule.session().on_events(&refs).unwrap()[0].message, "500");
+        assert_eq!(run(&rule, &[event("a")]).unwrap()[0].message, "500");
     }
 
     #[test]
@@ -519,8 +686,7 @@ findings contains 1 if false"#,
         ))
         .unwrap();
         let events = [event("a")];
-        let refs: Vec<&Event> = events.iter().collect();
-        let err = rule.session().on_events(&refs).unwrap_err();
+        let err = run(&rule, &events).unwrap_err();
         assert!(
             err.starts_with("finding 1 is malformed: unknown field `msg`"),
             "{err}"
@@ -530,7 +696,7 @@ findings contains 1 if false"#,
         ))
         .unwrap();
         assert_eq!(
-            rule.session().on_events(&refs).unwrap_err(),
+            run(&rule, &events).unwrap_err(),
             "evidence `zz` is not an event of the batch"
         );
     }

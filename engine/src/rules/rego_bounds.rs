@@ -9,6 +9,10 @@
 
 use regorus::{Engine, Value};
 
+/// The builtins replaced by bounded versions: a rule calling one is evaluated by the interpreter,
+/// which calls extensions (`rego_eval`).
+pub(super) const BOUNDED: &[&str] = &["numbers.range", "numbers.range_step", "replace"];
+
 /// Most elements `numbers.range` / `numbers.range_step` build in one call.
 pub const MAX_RANGE_ELEMENTS: u64 = 100_000;
 /// Most bytes `replace` builds in one call.

@@ -1,498 +1,421 @@
-//! Events as regorus values, built directly instead of printing JSON and parsing it back: the
-//! same shape as the event's JSON form (`event::to_json`, what `tracewarden normalize` prints),
-//! with field names allocated once per session and shared by every event.
+//! Events as regorus values, the Rego host's input: built directly from the event's fields,
+//! never printed and parsed back, in the shape of the event's JSON form (`event::to_json`, what
+//! `tracewarden normalize` prints). Field and enum names are values made once per process; an
+//! event is converted at most once per scan, by the first Rego rule that evaluates it, and the
+//! value is shared by every other ([`SharedValue`]).
 
 use std::collections::BTreeMap;
+use std::sync::{LazyLock, OnceLock};
 
 use regorus::Value;
 
 use crate::event::{
-    Actor, AuthDecision, Correlation, DbOperation, Detail, Event, Facts, Http, KeyFact,
+    Actor, AuthDecision, Correlation, DbOperation, Detail, Event, Facts, Http, KeyAction, KeyFact,
     KeyLifecycle, KeyStatus, LinkMethod, ObjectFact, Outcome, OwnerSource, Relation, SourceRef,
 };
 
-/// Field names and enum names as values, made once.
-pub(crate) struct Names {
-    names: BTreeMap<&'static str, Value>,
+/// `Names { id: Value::from("id"), ... }`: every field and enum name of the JSON form.
+macro_rules! names {
+    ($($name:ident),* $(,)?) => {
+        struct Names {
+            $($name: Value,)*
+        }
+
+        impl Names {
+            fn new() -> Self {
+                Names {
+                    $($name: Value::from(stringify!($name)),)*
+                }
+            }
+        }
+    };
 }
 
-const FIELDS: &[&str] = &[
-    "id",
-    "time_ns",
-    "precision_ns",
-    "source",
-    "file",
-    "record",
-    "line",
-    "format",
-    "actor",
-    "principal",
-    "key_id",
-    "tenant",
-    "ip",
-    "user_agent",
-    "session",
-    "correlation",
-    "trace_id",
-    "span_id",
-    "parent_span_id",
-    "request_id",
-    "app_request_id",
-    "linked_event",
-    "link",
-    "outcome",
-    "http",
-    "db_operation",
-    "key_lifecycle",
-    "auth_decision",
-    "attributes",
-    "facts",
-    "method",
-    "path",
-    "route",
-    "status",
-    "duration_ns",
-    "query",
-    "params",
-    "returned_ids",
-    "name",
-    "value",
-    "service",
-    "operation",
-    "table",
-    "key",
-    "has_condition",
-    "condition",
-    "update_expression",
-    "consistent_read",
-    "index_name",
-    "group_id",
-    "is_write",
-    "error_code",
-    "action",
-    "owner",
-    "scopes",
-    "parent_key_id",
-    "allowed",
-    "resource",
-    "policy",
-    "objects",
-    "privileged",
-    "request_method",
-    "request_route",
-    "collection",
-    "owner_tenant",
-    "owner_source",
-    "owner_event",
-    "owner_event_source",
-    "relation",
-    "known",
-    "scoped",
-    "owner_condition",
-    "created_ns",
-    "revoked_ns",
-    "revoked_event",
-    "revoked_event_source",
-    "scopes_known",
-    "removed_scopes",
-    "scope_changed_ns",
-    "scope_event",
-    "scope_event_source",
-    "last_used_ns",
-    "issued_ns",
-    "parent_revoked_ns",
-    "parent_revoked_event",
-    "parent_revoked_event_source",
-    "events",
-    // enum names
-    "success",
-    "denied",
-    "not_found",
-    "conflict",
-    "throttled",
-    "error",
-    "unknown",
-    "none",
-    "trace_id",
-    "aws_request_id",
-    "request_header",
-    "principal_window",
-    "created",
-    "activated",
-    "deactivated",
-    "deleted",
-    "rotated",
-    "scope_changed",
-    "key_prefix",
-    "key_attribute",
-    "creator",
-    "mapping",
-    "public",
-    "own",
-    "other",
-    "active",
-    "inactive",
-];
+names! {
+    // fields
+    id, time_ns, precision_ns, source, file, record, line, format, actor, principal, key_id,
+    tenant, ip, user_agent, session, correlation, trace_id, span_id, parent_span_id, request_id,
+    app_request_id, linked_event, link, outcome, http, db_operation, key_lifecycle,
+    auth_decision, attributes, facts, method, path, route, status, duration_ns, query, params,
+    returned_ids, name, value, service, operation, table, key, has_condition, condition,
+    update_expression, consistent_read, index_name, group_id, is_write, error_code, action,
+    owner, scopes, parent_key_id, allowed, resource, policy, objects, privileged,
+    request_method, request_route, collection, owner_tenant, owner_source, owner_event,
+    owner_event_source, relation, known, scoped, owner_condition, created_ns, revoked_ns,
+    revoked_event, revoked_event_source, scopes_known, removed_scopes, scope_changed_ns,
+    scope_event, scope_event_source, last_used_ns, issued_ns, parent_revoked_ns,
+    parent_revoked_event, parent_revoked_event_source, events,
+    // enum values not named above
+    success, denied, not_found, conflict, throttled, error, unknown, none, aws_request_id,
+    request_header, principal_window, created, activated, deactivated, deleted, rotated,
+    scope_changed, key_prefix, key_attribute, creator, mapping, public, transfer, own, other,
+    granted, active, inactive,
+}
 
-impl Names {
-    pub(crate) fn new() -> Self {
-        Names {
-            names: FIELDS.iter().map(|n| (*n, Value::from(*n))).collect(),
-        }
-    }
+/// Made on first use: a table of constant strings, read by every scan.
+static NAMES: LazyLock<Names> = LazyLock::new(Names::new);
 
-    fn get(&self, name: &'static str) -> Value {
-        self.names
-            .get(name)
-            .cloned()
-            .unwrap_or_else(|| Value::from(name))
-    }
+/// An event's value, made at most once and shared by every Rego rule that evaluates the event.
+#[derive(Debug, Default)]
+pub(crate) struct SharedValue(OnceLock<Value>);
 
-    /// `{"events": [...]}`.
-    pub(crate) fn input(&self, events: &[&Event]) -> Value {
-        let list: Vec<Value> = events.iter().map(|e| self.event(e)).collect();
-        let mut o = BTreeMap::new();
-        o.insert(self.get("events"), Value::from(list));
-        Value::from(o)
+impl SharedValue {
+    /// The value of `event` (the event this slot belongs to), converting it on first use.
+    pub(crate) fn get(&self, event: &Event) -> &Value {
+        self.0.get_or_init(|| event_value(event))
     }
+}
 
-    fn event(&self, e: &Event) -> Value {
-        let mut o = Obj::new(self);
-        o.text("id", &e.id);
-        o.int("time_ns", e.time_ns);
-        o.uint("precision_ns", e.precision_ns);
-        o.set("source", self.source(&e.source));
-        o.set("actor", self.actor(&e.actor));
-        o.set("correlation", self.correlation(&e.correlation));
-        o.name("outcome", outcome(e.outcome));
-        match &e.detail {
-            Detail::Http(h) => o.set("http", self.http(h)),
-            Detail::DbOperation(d) => o.set("db_operation", self.db(d)),
-            Detail::KeyLifecycle(k) => o.set("key_lifecycle", self.key_lifecycle(k)),
-            Detail::AuthDecision(a) => o.set("auth_decision", self.auth(a)),
-        }
-        if !e.attributes.is_empty() {
-            o.set("attributes", map(&e.attributes));
-        }
-        if !e.facts.is_empty() {
-            o.set("facts", self.facts(&e.facts));
-        }
-        o.done()
-    }
+/// `{"events": [...]}`.
+pub(crate) fn input(events: Vec<Value>) -> Value {
+    let mut o = BTreeMap::new();
+    o.insert(NAMES.events.clone(), Value::from(events));
+    Value::from(o)
+}
 
-    fn source(&self, s: &SourceRef) -> Value {
-        let mut o = Obj::new(self);
-        o.text("file", &s.file);
-        o.uint("record", s.record);
-        if let Some(line) = s.line {
-            o.uint("line", line);
-        }
-        o.text("format", &s.format);
-        o.done()
+/// The value of `e`, as its JSON form printed and parsed would be.
+fn event_value(e: &Event) -> Value {
+    let n = &*NAMES;
+    let mut o = Obj::new();
+    o.text(&n.id, &e.id);
+    o.set(&n.time_ns, Value::from(e.time_ns));
+    o.set(&n.precision_ns, Value::from(e.precision_ns));
+    o.set(&n.source, source(n, &e.source));
+    o.set(&n.actor, actor(n, &e.actor));
+    o.set(&n.correlation, correlation(n, &e.correlation));
+    o.set(&n.outcome, outcome(n, e.outcome).clone());
+    match &e.detail {
+        Detail::Http(h) => o.set(&n.http, http(n, h)),
+        Detail::DbOperation(d) => o.set(&n.db_operation, db(n, d)),
+        Detail::KeyLifecycle(k) => o.set(&n.key_lifecycle, key_lifecycle(n, k)),
+        Detail::AuthDecision(a) => o.set(&n.auth_decision, auth(n, a)),
     }
+    if !e.attributes.is_empty() {
+        o.set(&n.attributes, map(&e.attributes));
+    }
+    if !e.facts.is_empty() {
+        o.set(&n.facts, facts(n, &e.facts));
+    }
+    o.done()
+}
 
-    fn actor(&self, a: &Actor) -> Value {
-        let mut o = Obj::new(self);
-        o.opt("principal", &a.principal);
-        o.opt("key_id", &a.key_id);
-        o.opt("tenant", &a.tenant);
-        o.opt("ip", &a.ip);
-        o.opt("user_agent", &a.user_agent);
-        o.opt("session", &a.session);
-        o.done()
+fn source(n: &Names, s: &SourceRef) -> Value {
+    let mut o = Obj::new();
+    o.text(&n.file, &s.file);
+    o.set(&n.record, Value::from(s.record));
+    if let Some(line) = s.line {
+        o.set(&n.line, Value::from(line));
     }
+    o.text(&n.format, &s.format);
+    o.done()
+}
 
-    fn correlation(&self, c: &Correlation) -> Value {
-        let mut o = Obj::new(self);
-        o.opt("trace_id", &c.trace_id);
-        o.opt("span_id", &c.span_id);
-        o.opt("parent_span_id", &c.parent_span_id);
-        o.opt("request_id", &c.request_id);
-        o.opt("app_request_id", &c.app_request_id);
-        o.opt("linked_event", &c.linked_event);
-        if c.link != LinkMethod::None {
-            o.name("link", link(c.link));
-        }
-        o.done()
-    }
+fn actor(n: &Names, a: &Actor) -> Value {
+    let mut o = Obj::new();
+    o.opt(&n.principal, &a.principal);
+    o.opt(&n.key_id, &a.key_id);
+    o.opt(&n.tenant, &a.tenant);
+    o.opt(&n.ip, &a.ip);
+    o.opt(&n.user_agent, &a.user_agent);
+    o.opt(&n.session, &a.session);
+    o.done()
+}
 
-    fn http(&self, h: &Http) -> Value {
-        let mut o = Obj::new(self);
-        o.text("method", &h.method);
-        o.text("path", &h.path);
-        o.opt("route", &h.route);
-        o.uint("status", u64::from(h.status));
-        if h.duration_ns != 0 {
-            o.uint("duration_ns", h.duration_ns);
-        }
-        o.opt("query", &h.query);
-        if !h.params.is_empty() {
-            o.set("params", map(&h.params));
-        }
-        if !h.returned_ids.is_empty() {
-            let ids = h
-                .returned_ids
-                .iter()
-                .map(|n| {
-                    let mut i = Obj::new(self);
-                    i.text("name", &n.name);
-                    i.text("value", &n.value);
-                    i.done()
-                })
-                .collect::<Vec<_>>();
-            o.set("returned_ids", Value::from(ids));
-        }
-        o.done()
+fn correlation(n: &Names, c: &Correlation) -> Value {
+    let mut o = Obj::new();
+    o.opt(&n.trace_id, &c.trace_id);
+    o.opt(&n.span_id, &c.span_id);
+    o.opt(&n.parent_span_id, &c.parent_span_id);
+    o.opt(&n.request_id, &c.request_id);
+    o.opt(&n.app_request_id, &c.app_request_id);
+    o.opt(&n.linked_event, &c.linked_event);
+    if c.link != LinkMethod::None {
+        o.set(&n.link, link(n, c.link).clone());
     }
+    o.done()
+}
 
-    fn db(&self, d: &DbOperation) -> Value {
-        let mut o = Obj::new(self);
-        o.text("service", &d.service);
-        o.text("operation", &d.operation);
-        o.text("table", &d.table);
-        if !d.key.is_empty() {
-            o.set("key", map(&d.key));
-        }
-        o.set("has_condition", Value::from(d.has_condition));
-        o.opt("condition", &d.condition);
-        o.opt("update_expression", &d.update_expression);
-        if let Some(c) = d.consistent_read {
-            o.set("consistent_read", Value::from(c));
-        }
-        o.opt("index_name", &d.index_name);
-        o.opt("group_id", &d.group_id);
-        o.set("is_write", Value::from(d.is_write));
-        o.opt("error_code", &d.error_code);
-        o.done()
+fn http(n: &Names, h: &Http) -> Value {
+    let mut o = Obj::new();
+    o.text(&n.method, &h.method);
+    o.text(&n.path, &h.path);
+    o.opt(&n.route, &h.route);
+    o.set(&n.status, Value::from(u64::from(h.status)));
+    if h.duration_ns != 0 {
+        o.set(&n.duration_ns, Value::from(h.duration_ns));
     }
+    o.opt(&n.query, &h.query);
+    if !h.params.is_empty() {
+        o.set(&n.params, map(&h.params));
+    }
+    if !h.returned_ids.is_empty() {
+        let ids = h
+            .returned_ids
+            .iter()
+            .map(|id| {
+                let mut i = Obj::new();
+                i.text(&n.name, &id.name);
+                i.text(&n.value, &id.value);
+                i.done()
+            })
+            .collect::<Vec<_>>();
+        o.set(&n.returned_ids, Value::from(ids));
+    }
+    o.done()
+}
 
-    fn key_lifecycle(&self, k: &KeyLifecycle) -> Value {
-        let mut o = Obj::new(self);
-        o.name("action", k.action.as_str());
-        o.text("key_id", &k.key_id);
-        o.opt("owner", &k.owner);
-        o.list("scopes", &k.scopes);
-        o.opt("parent_key_id", &k.parent_key_id);
-        o.done()
+fn db(n: &Names, d: &DbOperation) -> Value {
+    let mut o = Obj::new();
+    o.text(&n.service, &d.service);
+    o.text(&n.operation, &d.operation);
+    o.text(&n.table, &d.table);
+    if !d.key.is_empty() {
+        o.set(&n.key, map(&d.key));
     }
+    o.set(&n.has_condition, Value::from(d.has_condition));
+    o.opt(&n.condition, &d.condition);
+    o.opt(&n.update_expression, &d.update_expression);
+    if let Some(c) = d.consistent_read {
+        o.set(&n.consistent_read, Value::from(c));
+    }
+    o.opt(&n.index_name, &d.index_name);
+    o.opt(&n.group_id, &d.group_id);
+    o.set(&n.is_write, Value::from(d.is_write));
+    o.opt(&n.error_code, &d.error_code);
+    o.done()
+}
 
-    fn auth(&self, a: &AuthDecision) -> Value {
-        let mut o = Obj::new(self);
-        o.set("allowed", Value::from(a.allowed));
-        o.text("action", &a.action);
-        o.text("resource", &a.resource);
-        o.opt("policy", &a.policy);
-        o.done()
-    }
+fn key_lifecycle(n: &Names, k: &KeyLifecycle) -> Value {
+    let mut o = Obj::new();
+    o.set(&n.action, key_action(n, k.action).clone());
+    o.text(&n.key_id, &k.key_id);
+    o.opt(&n.owner, &k.owner);
+    o.list(&n.scopes, &k.scopes);
+    o.opt(&n.parent_key_id, &k.parent_key_id);
+    o.done()
+}
 
-    fn facts(&self, f: &Facts) -> Value {
-        let mut o = Obj::new(self);
-        if !f.objects.is_empty() {
-            let objects = f.objects.iter().map(|x| self.object(x)).collect::<Vec<_>>();
-            o.set("objects", Value::from(objects));
-        }
-        o.flag("privileged", f.privileged);
-        if let Some(k) = &f.key {
-            o.set("key", self.key_fact(k));
-        }
-        o.opt("request_method", &f.request_method);
-        o.opt("request_route", &f.request_route);
-        o.done()
-    }
+fn auth(n: &Names, a: &AuthDecision) -> Value {
+    let mut o = Obj::new();
+    o.set(&n.allowed, Value::from(a.allowed));
+    o.text(&n.action, &a.action);
+    o.text(&n.resource, &a.resource);
+    o.opt(&n.policy, &a.policy);
+    o.done()
+}
 
-    fn object(&self, x: &ObjectFact) -> Value {
-        let mut o = Obj::new(self);
-        o.text("collection", &x.collection);
-        o.text("id", &x.id);
-        o.opt("owner", &x.owner);
-        o.opt("owner_tenant", &x.owner_tenant);
-        o.name("owner_source", owner_source(x.owner_source));
-        o.opt("owner_event", &x.owner_event);
-        o.opt("owner_event_source", &x.owner_event_source);
-        o.name("relation", relation(x.relation));
-        o.flag("known", x.known);
-        o.flag("scoped", x.scoped);
-        o.flag("owner_condition", x.owner_condition);
-        o.done()
+fn facts(n: &Names, f: &Facts) -> Value {
+    let mut o = Obj::new();
+    if !f.objects.is_empty() {
+        let objects = f.objects.iter().map(|x| object(n, x)).collect::<Vec<_>>();
+        o.set(&n.objects, Value::from(objects));
     }
+    o.flag(&n.privileged, f.privileged);
+    if let Some(k) = &f.key {
+        o.set(&n.key, key_fact(n, k));
+    }
+    o.opt(&n.request_method, &f.request_method);
+    o.opt(&n.request_route, &f.request_route);
+    o.done()
+}
 
-    fn key_fact(&self, k: &KeyFact) -> Value {
-        let mut o = Obj::new(self);
-        o.text("key_id", &k.key_id);
-        o.name("status", key_status(k.status));
-        o.opt("owner", &k.owner);
-        o.nonzero("created_ns", k.created_ns);
-        o.nonzero("revoked_ns", k.revoked_ns);
-        o.opt("revoked_event", &k.revoked_event);
-        o.opt("revoked_event_source", &k.revoked_event_source);
-        o.list("scopes", &k.scopes);
-        o.flag("scopes_known", k.scopes_known);
-        o.list("removed_scopes", &k.removed_scopes);
-        o.nonzero("scope_changed_ns", k.scope_changed_ns);
-        o.opt("scope_event", &k.scope_event);
-        o.opt("scope_event_source", &k.scope_event_source);
-        o.nonzero("last_used_ns", k.last_used_ns);
-        o.opt("parent_key_id", &k.parent_key_id);
-        o.nonzero("issued_ns", k.issued_ns);
-        o.nonzero("parent_revoked_ns", k.parent_revoked_ns);
-        o.opt("parent_revoked_event", &k.parent_revoked_event);
-        o.opt(
-            "parent_revoked_event_source",
-            &k.parent_revoked_event_source,
-        );
-        o.done()
-    }
+fn object(n: &Names, x: &ObjectFact) -> Value {
+    let mut o = Obj::new();
+    o.text(&n.collection, &x.collection);
+    o.text(&n.id, &x.id);
+    o.opt(&n.owner, &x.owner);
+    o.opt(&n.owner_tenant, &x.owner_tenant);
+    o.set(&n.owner_source, owner_source(n, x.owner_source).clone());
+    o.opt(&n.owner_event, &x.owner_event);
+    o.opt(&n.owner_event_source, &x.owner_event_source);
+    o.set(&n.relation, relation(n, x.relation).clone());
+    o.flag(&n.known, x.known);
+    o.flag(&n.scoped, x.scoped);
+    o.flag(&n.owner_condition, x.owner_condition);
+    o.done()
+}
+
+fn key_fact(n: &Names, k: &KeyFact) -> Value {
+    let mut o = Obj::new();
+    o.text(&n.key_id, &k.key_id);
+    o.set(&n.status, key_status(n, k.status).clone());
+    o.opt(&n.owner, &k.owner);
+    o.nonzero(&n.created_ns, k.created_ns);
+    o.nonzero(&n.revoked_ns, k.revoked_ns);
+    o.opt(&n.revoked_event, &k.revoked_event);
+    o.opt(&n.revoked_event_source, &k.revoked_event_source);
+    o.list(&n.scopes, &k.scopes);
+    o.flag(&n.scopes_known, k.scopes_known);
+    o.list(&n.removed_scopes, &k.removed_scopes);
+    o.nonzero(&n.scope_changed_ns, k.scope_changed_ns);
+    o.opt(&n.scope_event, &k.scope_event);
+    o.opt(&n.scope_event_source, &k.scope_event_source);
+    o.nonzero(&n.last_used_ns, k.last_used_ns);
+    o.opt(&n.parent_key_id, &k.parent_key_id);
+    o.nonzero(&n.issued_ns, k.issued_ns);
+    o.nonzero(&n.parent_revoked_ns, k.parent_revoked_ns);
+    o.opt(&n.parent_revoked_event, &k.parent_revoked_event);
+    o.opt(
+        &n.parent_revoked_event_source,
+        &k.parent_revoked_event_source,
+    );
+    o.done()
 }
 
 /// An object being built, with the rules of the JSON form: empty strings, `false`, zeros and
 /// empty lists where the JSON form omits them are left out.
-struct Obj<'n> {
-    names: &'n Names,
-    map: BTreeMap<Value, Value>,
-}
+struct Obj(BTreeMap<Value, Value>);
 
-impl<'n> Obj<'n> {
-    fn new(names: &'n Names) -> Self {
-        Obj {
-            names,
-            map: BTreeMap::new(),
-        }
+impl Obj {
+    fn new() -> Self {
+        Obj(BTreeMap::new())
     }
 
-    fn set(&mut self, name: &'static str, value: Value) {
-        self.map.insert(self.names.get(name), value);
+    fn set(&mut self, name: &Value, value: Value) {
+        self.0.insert(name.clone(), value);
     }
 
-    fn text(&mut self, name: &'static str, value: &str) {
+    fn text(&mut self, name: &Value, value: &str) {
         self.set(name, Value::from(value));
     }
 
-    fn opt(&mut self, name: &'static str, value: &str) {
+    fn opt(&mut self, name: &Value, value: &str) {
         if !value.is_empty() {
             self.text(name, value);
         }
     }
 
-    fn name(&mut self, name: &'static str, value: &'static str) {
-        let v = self.names.get(value);
-        self.set(name, v);
-    }
-
-    fn int(&mut self, name: &'static str, value: i64) {
-        self.set(name, Value::from(value));
-    }
-
-    fn uint(&mut self, name: &'static str, value: u64) {
-        self.set(name, Value::from(value));
-    }
-
-    fn nonzero(&mut self, name: &'static str, value: i64) {
+    fn nonzero(&mut self, name: &Value, value: i64) {
         if value != 0 {
-            self.int(name, value);
+            self.set(name, Value::from(value));
         }
     }
 
-    fn flag(&mut self, name: &'static str, value: bool) {
+    fn flag(&mut self, name: &Value, value: bool) {
         if value {
             self.set(name, Value::from(true));
         }
     }
 
-    fn list(&mut self, name: &'static str, values: &[crate::event::SmolStr]) {
+    fn list<S: AsRef<str>>(&mut self, name: &Value, values: &[S]) {
         if !values.is_empty() {
             let list = values
                 .iter()
-                .map(|v| Value::from(v.as_str()))
+                .map(|v| Value::from(v.as_ref()))
                 .collect::<Vec<_>>();
             self.set(name, Value::from(list));
         }
     }
 
     fn done(self) -> Value {
-        Value::from(self.map)
+        Value::from(self.0)
     }
 }
 
-fn map(m: &crate::event::Fields) -> Value {
+fn map<'m, K, V>(m: impl IntoIterator<Item = (&'m K, &'m V)>) -> Value
+where
+    K: AsRef<str> + 'm,
+    V: AsRef<str> + 'm,
+{
     Value::from(
-        m.iter()
-            .map(|(k, v)| (Value::from(k.as_str()), Value::from(v.as_str())))
+        m.into_iter()
+            .map(|(k, v)| (Value::from(k.as_ref()), Value::from(v.as_ref())))
             .collect::<BTreeMap<_, _>>(),
     )
 }
 
-fn outcome(o: Outcome) -> &'static str {
+fn outcome(n: &Names, o: Outcome) -> &Value {
     match o {
-        Outcome::Success => "success",
-        Outcome::Denied => "denied",
-        Outcome::NotFound => "not_found",
-        Outcome::Conflict => "conflict",
-        Outcome::Throttled => "throttled",
-        Outcome::Error => "error",
-        Outcome::Unknown => "unknown",
+        Outcome::Success => &n.success,
+        Outcome::Denied => &n.denied,
+        Outcome::NotFound => &n.not_found,
+        Outcome::Conflict => &n.conflict,
+        Outcome::Throttled => &n.throttled,
+        Outcome::Error => &n.error,
+        Outcome::Unknown => &n.unknown,
     }
 }
 
-fn link(l: LinkMethod) -> &'static str {
+fn link(n: &Names, l: LinkMethod) -> &Value {
     match l {
-        LinkMethod::None => "none",
-        LinkMethod::TraceId => "trace_id",
-        LinkMethod::AwsRequestId => "aws_request_id",
-        LinkMethod::RequestHeader => "request_header",
-        LinkMethod::PrincipalWindow => "principal_window",
+        LinkMethod::None => &n.none,
+        LinkMethod::TraceId => &n.trace_id,
+        LinkMethod::AwsRequestId => &n.aws_request_id,
+        LinkMethod::RequestHeader => &n.request_header,
+        LinkMethod::PrincipalWindow => &n.principal_window,
     }
 }
 
-fn owner_source(s: OwnerSource) -> &'static str {
+fn key_action(n: &Names, a: KeyAction) -> &Value {
+    match a {
+        KeyAction::Created => &n.created,
+        KeyAction::Activated => &n.activated,
+        KeyAction::Deactivated => &n.deactivated,
+        KeyAction::Deleted => &n.deleted,
+        KeyAction::Rotated => &n.rotated,
+        KeyAction::ScopeChanged => &n.scope_changed,
+    }
+}
+
+fn owner_source(n: &Names, s: OwnerSource) -> &Value {
     match s {
-        OwnerSource::Unknown => "unknown",
-        OwnerSource::Path => "path",
-        OwnerSource::KeyPrefix => "key_prefix",
-        OwnerSource::KeyAttribute => "key_attribute",
-        OwnerSource::Creator => "creator",
-        OwnerSource::Condition => "condition",
-        OwnerSource::Mapping => "mapping",
-        OwnerSource::Public => "public",
-        OwnerSource::Transfer => "transfer",
+        OwnerSource::Unknown => &n.unknown,
+        OwnerSource::Path => &n.path,
+        OwnerSource::KeyPrefix => &n.key_prefix,
+        OwnerSource::KeyAttribute => &n.key_attribute,
+        OwnerSource::Creator => &n.creator,
+        OwnerSource::Condition => &n.condition,
+        OwnerSource::Mapping => &n.mapping,
+        OwnerSource::Public => &n.public,
+        OwnerSource::Transfer => &n.transfer,
     }
 }
 
-fn relation(r: Relation) -> &'static str {
+fn relation(n: &Names, r: Relation) -> &Value {
     match r {
-        Relation::Unknown => "unknown",
-        Relation::Own => "own",
-        Relation::Other => "other",
-        Relation::Granted => "granted",
+        Relation::Unknown => &n.unknown,
+        Relation::Own => &n.own,
+        Relation::Other => &n.other,
+        Relation::Granted => &n.granted,
     }
 }
 
-fn key_status(s: KeyStatus) -> &'static str {
+fn key_status(n: &Names, s: KeyStatus) -> &Value {
     match s {
-        KeyStatus::Unknown => "unknown",
-        KeyStatus::Active => "active",
-        KeyStatus::Inactive => "inactive",
-        KeyStatus::Deleted => "deleted",
+        KeyStatus::Unknown => &n.unknown,
+        KeyStatus::Active => &n.active,
+        KeyStatus::Inactive => &n.inactive,
+        KeyStatus::Deleted => &n.deleted,
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::enrich::{Enricher, OwnershipSettings};
+    use crate::event::Detail;
 
-    /// Every fixture event, enriched, is the same value built directly as printed and parsed.
-    #[test]
-    fn values_have_the_json_forms_shape() {
+    /// Every fixture event that exercises the host, enriched: HTTP and DB events of every
+    /// recorded source, key lifecycles and inventories, gateway logs, hostile triggers.
+    pub(crate) fn fixture_events() -> Vec<Event> {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
         let inputs: Vec<std::path::PathBuf> = [
             "recorded/bola/app.har",
             "recorded/bola/app-wire.jsonl",
             "recorded/bola/app-otlp.json",
             "recorded/toctou/cloudtrail.json",
+            "recorded/docs-express/app.har",
+            "recorded/docs-express/app-otlp.json",
+            "recorded/docs-express/app-requests.jsonl",
+            "recorded/docs-express/dynamodb.har",
+            "recorded/docs-express/cloudtrail.json",
             "cloudtrail/stale-keys.json",
             "cloudtrail/key-lifecycle.json",
             "inventory/keys.json",
+            "inventory/changes.csv",
+            "recorded/app.har",
             "gateway/apigw-access.jsonl",
+            "gateway/apigw-downscoped.jsonl",
             "events/hostile-trigger.jsonl",
         ]
         .iter()
@@ -504,17 +427,85 @@ mod tests {
             admins: vec!["admin".into()],
             ..OwnershipSettings::default()
         };
-        let events: Vec<Event> = Enricher::new(&settings).wrap(stream.by_ref()).collect();
+        Enricher::new(&settings).wrap(stream.by_ref()).collect()
+    }
+
+    /// Each fixture event, and copies of it that differ in what the built-in rules' `where`
+    /// tests: outcome, privilege, condition, link to a request.
+    pub(crate) fn variants(events: &[Event]) -> Vec<Event> {
+        let mut out = Vec::new();
+        for e in events {
+            let mut copies = vec![e.clone()];
+            let mut c = e.clone();
+            c.outcome = if e.outcome == Outcome::Success {
+                Outcome::Denied
+            } else {
+                Outcome::Success
+            };
+            copies.push(c);
+            let mut c = e.clone();
+            c.facts.privileged = !e.facts.privileged;
+            copies.push(c);
+            if let Detail::DbOperation(d) = &e.detail {
+                let mut c = e.clone();
+                let mut d = d.clone();
+                d.has_condition = !d.has_condition;
+                c.detail = Detail::DbOperation(d);
+                copies.push(c);
+            }
+            let mut c = e.clone();
+            c.correlation.linked_event = if e.correlation.linked_event.is_empty() {
+                "http:1".into()
+            } else {
+                String::new().into()
+            };
+            copies.push(c);
+            let mut c = e.clone();
+            c.correlation.app_request_id = if e.correlation.app_request_id.is_empty() {
+                "req-1".into()
+            } else {
+                String::new().into()
+            };
+            copies.push(c);
+            for (i, mut c) in copies.into_iter().enumerate() {
+                c.id = format!("{}~v{i}", c.id).into();
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    /// Every fixture event, enriched, is the same value built directly as printed and parsed.
+    #[test]
+    fn values_have_the_json_forms_shape() {
+        let events = fixture_events();
         assert!(events.len() > 300, "{}", events.len());
         assert!(events.iter().any(|e| e.facts.key.is_some()));
         assert!(events.iter().any(|e| !e.facts.objects.is_empty()));
-        let names = Names::new();
         for chunk in events.chunks(64) {
             let refs: Vec<&Event> = chunk.iter().collect();
             let json = serde_json::to_string(&serde_json::json!({ "events": refs }))
                 .expect("events print");
             let parsed = Value::from_json_str(&json).expect("events parse");
-            assert_eq!(names.input(&refs), parsed);
+            let built = input(
+                chunk
+                    .iter()
+                    .map(|e| SharedValue::default().get(e).clone())
+                    .collect(),
+            );
+            assert_eq!(built, parsed);
         }
+    }
+
+    /// A shared value is made once: later readers get the first conversion.
+    #[test]
+    fn a_shared_value_is_converted_once() {
+        let events = fixture_events();
+        let (Some(a), Some(b)) = (events.first(), events.get(1)) else {
+            panic!("fixture events")
+        };
+        let slot = SharedValue::default();
+        let first = slot.get(a).clone();
+        assert_eq!(slot.get(b), &first);
     }
 }
