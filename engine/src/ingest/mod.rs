@@ -651,9 +651,9 @@ pub fn open(paths: &[PathBuf], options: &IngestOptions) -> Result<EventStream, E
     }
     let mut sorter = sort::Sorter::new(options.sort_budget);
     let mut inputs = Vec::new();
-    let mut seq = 0u64;
     for (i, (origin, named, id_name)) in origins.iter().enumerate() {
         let input = u32::try_from(i).unwrap_or(u32::MAX);
+        let mut seq = 0u64;
         let report = read_input(origin, id_name, *named, options, &mut |event| {
             seq += 1;
             if let Some(progress) = &options.progress {
@@ -661,7 +661,7 @@ pub fn open(paths: &[PathBuf], options: &IngestOptions) -> Result<EventStream, E
             }
             sorter
                 .push(Pending {
-                    key: (event.time_ns, seq, 0),
+                    key: (event.time_ns, input, seq, 0),
                     input,
                     event,
                 })

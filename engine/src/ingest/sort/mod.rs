@@ -15,6 +15,7 @@ use crate::event::Event;
 #[derive(Serialize, Deserialize)]
 struct Spilled {
     time: i64,
+    read: u32,
     seq: u64,
     sub: u32,
     input: u32,
@@ -57,11 +58,12 @@ impl Sorter {
         {
             let mut w = BufWriter::new(&mut file);
             for p in self.current.drain(..) {
-                let (time, seq, sub) = p.key;
+                let (time, read, seq, sub) = p.key;
                 serde_json::to_writer(
                     &mut w,
                     &Spilled {
                         time,
+                        read,
                         seq,
                         sub,
                         input: p.input,
@@ -126,7 +128,7 @@ impl Merged {
                     Ok(0) => None,
                     Ok(_) => match serde_json::from_str::<Spilled>(&line) {
                         Ok(s) => Some(Pending {
-                            key: (s.time, s.seq, s.sub),
+                            key: (s.time, s.read, s.seq, s.sub),
                             input: s.input,
                             event: s.event,
                         }),
@@ -170,7 +172,7 @@ mod tests {
 
     fn pending(time: i64, seq: u64) -> Pending {
         Pending {
-            key: (time, seq, 0),
+            key: (time, 0, seq, 0),
             input: 0,
             event: Event {
                 facts: Default::default(),
