@@ -6,8 +6,10 @@
 //!    document (read whole, bounded) or lines (streamed, each line bounded);
 //! 2. one reader module per format turns records into events; every record is accounted for
 //!    (an event, or skipped with a reason; malformed records listed with file, record and line);
+//!    [`pool`]: inputs are read on worker threads, one input each at a time;
 //! 3. [`sort`]: sorted runs of encoded events within a budget of bytes, spilled to temporary files,
-//!    merged k-way by log time then read order (input, then place within it);
+//!    merged k-way by log time then read order (input, then place within it), so the stream is
+//!    the same whatever the number of threads;
 //! 4. [`correlate`]: the same call from two sources merged into one event; DB calls linked to
 //!    their HTTP requests.
 
@@ -27,6 +29,7 @@ mod json_scan;
 mod locate;
 mod mapping;
 mod otlp;
+mod pool;
 pub mod redact;
 mod sort;
 mod source;
@@ -239,11 +242,14 @@ pub struct IngestOptions {
     pub strict: bool,
     /// Longest line of a JSON-lines input; longer lines are skipped as malformed (default 16 MiB).
     pub max_line_bytes: usize,
-    /// Bytes of events held in memory for sorting: a run that reaches it is sorted and spilled
-    /// to a temporary file (default 128 MiB).
+    /// Bytes of events held in memory for sorting, shared between the reading threads: a run
+    /// that reaches its share is sorted and spilled to a temporary file (default 128 MiB).
     /// Events are held encoded, about a third of their size as [`Event`]s, plus 40 bytes each
     /// for their place in the run.
     pub sort_budget_bytes: usize,
+    /// Threads reading inputs, one input each at a time (default: all cores); 1 reads them one
+    /// after another on the calling thread. The stream and the accounting do not depend on it.
+    pub threads: usize,
     /// Correlation settings.
     pub correlation: CorrelationOptions,
     /// Declared field mappings for request logs ([`parse_mappings`]).
@@ -282,6 +288,7 @@ impl Default for IngestOptions {
             strict: false,
             max_line_bytes: 16 << 20,
             sort_budget_bytes: 128 << 20,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             correlation: CorrelationOptions::default(),
             mappings: Vec::new(),
             progress: None,
@@ -651,31 +658,10 @@ pub fn open(paths: &[PathBuf], options: &IngestOptions) -> Result<EventStream, E
             });
         }
     }
-    let mut sorter = sort::Sorter::new(options.sort_budget_bytes);
-    let mut inputs = Vec::new();
-    for (i, (origin, named, id_name)) in origins.iter().enumerate() {
-        let input = u32::try_from(i).unwrap_or(u32::MAX);
-        let mut seq = 0u64;
-        let report = read_input(origin, id_name, *named, options, &mut |event| {
-            seq += 1;
-            if let Some(progress) = &options.progress {
-                progress.event();
-            }
-            sorter
-                .push((event.time_ns, input, seq, 0), input, &event)
-                .map_err(|source| Error::Io {
-                    path: std::env::temp_dir(),
-                    source,
-                })
-        })?;
-        if let Some(progress) = &options.progress {
-            progress.file_done();
-        }
-        inputs.push(report);
-    }
+    let (inputs, sorters) = pool::read_all(&origins, options)?;
     Ok(EventStream {
         progress: options.progress.clone(),
-        merged: sort::merge(vec![sorter]),
+        merged: sort::merge(sorters),
         correlator: Correlator::new(options.correlation, inputs.len()),
         inputs,
         order,
