@@ -80,3 +80,83 @@ fn every_format_is_byte_identical_across_runs_threads_and_input_order() {
         }
     }
 }
+
+/// A CloudTrail DynamoDB record at `time`, positional (no `eventID`) when `event_id` is empty.
+fn trail_line(time: &str, event_id: &str, key: &str) -> String {
+    let id = if event_id.is_empty() {
+        String::new()
+    } else {
+        format!(r#""eventID":"{event_id}","#)
+    };
+    format!(
+        r#"{{"eventVersion":"1.08","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/u{key}","accountId":"111122223333","accessKeyId":"AKIAEXAMPLE{key}"}},"eventTime":"{time}","eventSource":"dynamodb.amazonaws.com","eventName":"UpdateItem","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.7","requestParameters":{{"tableName":"orders","key":{{"orderId":"o-{key}"}},"conditionExpression":"version = :v"}},"responseElements":null,"requestID":"REQ{key}",{id}"eventType":"AwsApiCall","recipientAccountId":"111122223333"}}"#
+    )
+}
+
+#[test]
+fn normalize_and_scan_are_byte_identical_whatever_the_reading_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    // Twelve CloudTrail files whose records share two timestamps across every file (ties are
+    // broken by read order), the same call in several files (merged into the first read), a
+    // malformed line; the recorded example twice over (its records merge with their copies).
+    for f in 0..12 {
+        let mut text = String::new();
+        for r in 0..40 {
+            let time = ["2026-03-14T09:12:00Z", "2026-03-14T09:12:01Z"][r % 2];
+            let line = match r % 4 {
+                0 => trail_line(time, "", &format!("{f}-{r}")),
+                1 => trail_line(time, "same-call", "shared"),
+                2 if f == 7 => "{\"eventVersion\": ".to_owned(),
+                _ => trail_line(time, &format!("id-{f}-{r}"), &format!("{f}-{r}")),
+            };
+            text.push_str(&line);
+            text.push('\n');
+        }
+        std::fs::write(dir.path().join(format!("trail-{f:02}.jsonl")), text).unwrap();
+    }
+    for copy in ["a", "b"] {
+        for name in ["app.har", "app-requests.jsonl", "cloudtrail.json"] {
+            std::fs::copy(
+                fixture(&format!("recorded/docs-express/{name}")),
+                dir.path().join(format!("{copy}-{name}")),
+            )
+            .unwrap();
+        }
+    }
+    let input = dir.path().display().to_string();
+    let run = |args: &[&str]| {
+        let run = tracewarden(args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run
+    };
+    let normalize = |threads| run(&["normalize", "--threads", threads, &input]);
+    let serial = normalize("1");
+    assert!(serial.stdout.lines().count() > 400);
+    assert!(serial.stderr.contains(" merged") && serial.stderr.contains("error: "));
+    let scan = |threads| {
+        run(&[
+            "scan",
+            "--format",
+            "json",
+            "--fail-on",
+            "none",
+            "--threads",
+            threads,
+            &input,
+        ])
+        .stdout
+    };
+    let serial_scan = scan("1");
+    for threads in ["2", "4"] {
+        let parallel = normalize(threads);
+        assert!(
+            parallel.stdout == serial.stdout,
+            "events differ with {threads} threads"
+        );
+        assert_eq!(parallel.stderr, serial.stderr, "{threads} threads");
+        assert!(
+            scan(threads) == serial_scan,
+            "report differs with {threads} threads"
+        );
+    }
+}

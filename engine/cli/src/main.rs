@@ -180,7 +180,8 @@ struct ScanArgs {
     /// `none` to exit 0 whatever the findings.
     #[arg(long, default_value = "info", value_name = "SEVERITY")]
     fail_on: FailOn,
-    /// Threads for running rules (default: all cores). The report does not depend on it.
+    /// Threads for reading inputs and running rules (default: all cores). The report does not
+    /// depend on it.
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
     /// An earlier JSON or JSON Lines report: findings it holds are left out of `findings` (listed
@@ -234,6 +235,9 @@ struct NormalizeArgs {
     /// settings (other tables are ignored here).
     #[arg(long, value_name = "FILE", requires = "facts")]
     rule_config: Option<PathBuf>,
+    /// Threads for reading inputs (default: all cores). The output does not depend on it.
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
 }
 
 #[derive(Args)]
@@ -518,6 +522,7 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     };
     if let Some(n) = args.threads {
         options.threads = n.max(1);
+        options.ingest.threads = options.threads;
     }
     let display = &args.display;
     let progress = Arc::new(Progress::default());
@@ -779,7 +784,10 @@ impl ProgressDisplay {
 }
 
 fn normalize(args: NormalizeArgs) -> anyhow::Result<ExitCode> {
-    let options = ingest_options(&args.input, args.rule_config.as_ref())?;
+    let mut options = ingest_options(&args.input, args.rule_config.as_ref())?;
+    if let Some(n) = args.threads {
+        options.threads = n.max(1);
+    }
     let mut stream = tracewarden::ingest::open(&args.input.inputs, &options)?;
     let (mut out, target): (Box<dyn Write>, String) = match &args.output {
         Some(p) => (

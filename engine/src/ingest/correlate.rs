@@ -24,8 +24,9 @@ use std::hash::{Hash, Hasher};
 
 use crate::event::{DbOperation, Detail, Event, LinkMethod, SmolStr};
 
-/// Position in the stream: log time, then read order, then item within a merged group.
-pub(super) type Key = (i64, u64, u32);
+/// Position in the stream: log time, then read order (the input's place in path order, then the
+/// event's within its input), then item within a merged group.
+pub(super) type Key = (i64, u32, u64, u32);
 
 /// An event with its place in the stream and the input it came from.
 #[derive(Debug, Clone)]
@@ -339,7 +340,12 @@ impl Correlator {
             for (i, key) in targets.into_iter().enumerate() {
                 if let Some((input, keyed, keyed_content)) = self.remove(key) {
                     let new_key = if p.event.precision_ns < keyed.precision_ns {
-                        (p.key.0, p.key.1, u32::try_from(i).unwrap_or(u32::MAX))
+                        (
+                            p.key.0,
+                            p.key.1,
+                            p.key.2,
+                            u32::try_from(i).unwrap_or(u32::MAX),
+                        )
                     } else {
                         key
                     };
@@ -863,7 +869,7 @@ mod tests {
         let mut sorted: Vec<(Key, u32, Event)> = events
             .into_iter()
             .enumerate()
-            .map(|(i, e)| ((e.time_ns, i as u64, 0), i as u32, e))
+            .map(|(i, e)| ((e.time_ns, 0, i as u64, 0), i as u32, e))
             .collect();
         sorted.sort_by_key(|(k, _, _)| *k);
         let mut out = Vec::new();
@@ -885,7 +891,7 @@ mod tests {
         let mut c = Correlator::new(CorrelationOptions::default(), inputs);
         let mut out = Vec::new();
         for (i, (input, event)) in events.into_iter().enumerate() {
-            let key = (event.time_ns, i as u64, 0);
+            let key = (event.time_ns, 0, i as u64, 0);
             c.push(Pending { key, input, event });
             while let Some(e) = c.pop(false) {
                 out.push(e);
@@ -930,7 +936,7 @@ mod tests {
         let mut most = 0;
         for (i, (input, event)) in events.into_iter().enumerate() {
             c.push(Pending {
-                key: (T0, i as u64, 0),
+                key: (T0, 0, i as u64, 0),
                 input,
                 event,
             });

@@ -6,8 +6,10 @@
 //!    document (read whole, bounded) or lines (streamed, each line bounded);
 //! 2. one reader module per format turns records into events; every record is accounted for
 //!    (an event, or skipped with a reason; malformed records listed with file, record and line);
-//! 3. [`sort`]: sorted runs within a memory budget, spilled to temporary files, merged k-way by log
-//!    time then read order;
+//!    [`pool`]: inputs are read on worker threads, one input each at a time;
+//! 3. [`sort`]: sorted runs of encoded events within a budget of bytes, spilled to temporary files,
+//!    merged k-way by log time then read order (input, then place within it), so the stream is
+//!    the same whatever the number of threads;
 //! 4. [`correlate`]: the same call from two sources merged into one event; DB calls linked to
 //!    their HTTP requests.
 
@@ -27,6 +29,7 @@ mod json_scan;
 mod locate;
 mod mapping;
 mod otlp;
+mod pool;
 pub mod redact;
 mod sort;
 mod source;
@@ -41,7 +44,7 @@ use serde::Serialize;
 
 use crate::error::{Error, InputError};
 use crate::event::{Event, EventKind};
-use correlate::{Correlator, Pending};
+use correlate::Correlator;
 use detect::Layout;
 use locate::{At, Base, LineCounter};
 use source::{Line, LineReader, Origin};
@@ -239,9 +242,14 @@ pub struct IngestOptions {
     pub strict: bool,
     /// Longest line of a JSON-lines input; longer lines are skipped as malformed (default 16 MiB).
     pub max_line_bytes: usize,
-    /// Events held in memory for sorting before a run is spilled to a temporary file
-    /// (default 250,000).
-    pub sort_budget: usize,
+    /// Bytes of events held in memory for sorting, shared between the reading threads: a run
+    /// that reaches its share is sorted and spilled to a temporary file (default 128 MiB).
+    /// Events are held encoded, about a third of their size as [`Event`]s, plus 40 bytes each
+    /// for their place in the run.
+    pub sort_budget_bytes: usize,
+    /// Threads reading inputs, one input each at a time (default: all cores); 1 reads them one
+    /// after another on the calling thread. The stream and the accounting do not depend on it.
+    pub threads: usize,
     /// Correlation settings.
     pub correlation: CorrelationOptions,
     /// Declared field mappings for request logs ([`parse_mappings`]).
@@ -279,7 +287,8 @@ impl Default for IngestOptions {
             format: None,
             strict: false,
             max_line_bytes: 16 << 20,
-            sort_budget: 250_000,
+            sort_budget_bytes: 128 << 20,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             correlation: CorrelationOptions::default(),
             mappings: Vec::new(),
             progress: None,
@@ -647,35 +656,10 @@ pub fn open(paths: &[PathBuf], options: &IngestOptions) -> Result<EventStream, E
             });
         }
     }
-    let mut sorter = sort::Sorter::new(options.sort_budget);
-    let mut inputs = Vec::new();
-    let mut seq = 0u64;
-    for (i, (origin, named, id_name)) in origins.iter().enumerate() {
-        let input = u32::try_from(i).unwrap_or(u32::MAX);
-        let report = read_input(origin, id_name, *named, options, &mut |event| {
-            seq += 1;
-            if let Some(progress) = &options.progress {
-                progress.event();
-            }
-            sorter
-                .push(Pending {
-                    key: (event.time_ns, seq, 0),
-                    input,
-                    event,
-                })
-                .map_err(|source| Error::Io {
-                    path: std::env::temp_dir(),
-                    source,
-                })
-        })?;
-        if let Some(progress) = &options.progress {
-            progress.file_done();
-        }
-        inputs.push(report);
-    }
+    let (inputs, sorters) = pool::read_all(&origins, options)?;
     Ok(EventStream {
         progress: options.progress.clone(),
-        merged: sorter.into_merged(),
+        merged: sort::merge(sorters),
         correlator: Correlator::new(options.correlation, inputs.len()),
         inputs,
         order,
