@@ -1,7 +1,10 @@
 //! Events per second through the enrichment stage alone, each built-in pack alone (the WASM TOCTOU
-//! and BOLA components, the Rego DynamoDB pack; packs read the enrichment's facts, so events are
-//! enriched beforehand), and every built-in pack with the enrichment as a scan runs them, on
-//! synthetic DynamoDB events.
+//! and BOLA components, the stale-keys pack, the Rego DynamoDB pack; packs read the enrichment's
+//! facts, so events are enriched beforehand), and every built-in pack with the enrichment as a
+//! scan runs them, on two fixed event sets read beforehand: `app`, an application's DynamoDB
+//! calls (session keys, writes under ownership conditions), and `cloudtrail`, the shared
+//! side-by-side generator's CloudTrail shape (what `scripts/bench-vs-duckdb` scans) read through
+//! ingestion.
 
 #![allow(
     missing_docs,
@@ -12,17 +15,22 @@
     reason = "a benchmark without its rules has nothing to measure"
 )]
 
+#[path = "support/cloudtrail.rs"]
+mod cloudtrail;
+
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tracewarden::enrich::{Enricher, OwnershipSettings};
 use tracewarden::event::{Actor, Correlation, DbOperation, Detail, Event, Outcome, SourceRef};
+use tracewarden::ingest::{IngestOptions, open};
 use tracewarden::rules::{RuleSet, RuleSetOptions};
 
 const EVENTS: usize = 20_000;
 
 /// Reads and writes over 500 items by 50 principals, a tenth of writes unconditional.
-fn events() -> Vec<Event> {
+fn app_events() -> Vec<Event> {
     (0..EVENTS)
         .map(|i| {
             let write = i % 3 == 2;
@@ -79,19 +87,33 @@ fn events() -> Vec<Event> {
         .collect()
 }
 
+/// `EVENTS` CloudTrail records of the shared generator's shape, read as a scan reads them.
+fn cloudtrail_events() -> Vec<Event> {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("trail.json");
+    let document = cloudtrail::document(&cloudtrail::records(EVENTS, 7));
+    std::fs::write(&path, document).expect("write the trail");
+    let mut stream = open(&[path], &IngestOptions::default()).expect("open the trail");
+    let events: Vec<Event> = stream.by_ref().collect();
+    stream.finish().expect("read to the end");
+    assert_eq!(events.len(), EVENTS);
+    events
+}
+
 /// The built-in packs, keeping only the one named `pack`.
 fn only(pack: &str) -> RuleSet {
     let all = RuleSet::load(&RuleSetOptions::default()).expect("built-in packs load");
     all.retain_packs(|p| p.name == pack)
 }
 
-fn bench(c: &mut Criterion) {
-    let events = events();
-    let mut group = c.benchmark_group("rules");
-    group.throughput(Throughput::Elements(EVENTS as u64));
+fn bench_set(c: &mut Criterion, name: &str, events: &[Event]) {
+    let mut group = c.benchmark_group(format!("rules/{name}"));
+    group.throughput(Throughput::Elements(events.len() as u64));
     group.sample_size(10);
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(3));
     let settings = OwnershipSettings::default();
-    group.bench_function("enrich events/s", |b| {
+    group.bench_function("enrich", |b| {
         b.iter(|| {
             Enricher::new(&settings)
                 .wrap(events.iter().cloned())
@@ -103,15 +125,19 @@ fn bench(c: &mut Criterion) {
         .collect();
     for pack in ["toctou", "bola", "stale-keys", "dynamodb"] {
         let rules = only(pack);
-        group.bench_function(format!("{pack} events/s"), |b| {
-            b.iter(|| rules.run(enriched.iter().cloned(), 1))
-        });
+        assert_eq!(rules.packs().len(), 1, "the built-in pack `{pack}`");
+        group.bench_function(pack, |b| b.iter(|| rules.run(enriched.iter().cloned(), 1)));
     }
     let all = RuleSet::load(&RuleSetOptions::default()).expect("built-in packs load");
-    group.bench_function("enrich + all packs, 1 thread, events/s", |b| {
+    group.bench_function("enrich + all packs, 1 thread", |b| {
         b.iter(|| all.run(Enricher::new(&settings).wrap(events.iter().cloned()), 1))
     });
     group.finish();
+}
+
+fn bench(c: &mut Criterion) {
+    bench_set(c, "app", &app_events());
+    bench_set(c, "cloudtrail", &cloudtrail_events());
 }
 
 criterion_group!(benches, bench);

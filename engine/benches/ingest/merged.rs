@@ -1,20 +1,11 @@
-//! Records per second through ingestion — detection, parsing, sorting across inputs and
-//! correlation — on a synthetic DynamoDB wire log and the OpenTelemetry traces of the same calls
-//! (every span merged into its wire event by AWS request id, every call linked to its request).
-
-#![allow(
-    missing_docs,
-    reason = "criterion's macros generate undocumented items"
-)]
-#![expect(
-    clippy::expect_used,
-    reason = "a benchmark without its inputs has nothing to measure"
-)]
+//! A DynamoDB wire log and the OpenTelemetry traces of the same calls, read together: every
+//! span merged into its wire event by AWS request id, every call linked to its request.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
+use std::time::Duration;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput};
 use tracewarden::ingest::{IngestOptions, open};
 
 const CALLS: usize = 20_000;
@@ -74,15 +65,18 @@ fn inputs(dir: &std::path::Path) -> Vec<PathBuf> {
     vec![wire_path, otlp_path]
 }
 
-fn ingest(c: &mut Criterion) {
+/// Records per second through detection, parsing, sorting across inputs and correlation.
+pub fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let paths = inputs(dir.path());
     let options = IngestOptions::default();
-    let mut group = c.benchmark_group("ingest");
+    let mut group = c.benchmark_group("ingest/wire+otlp");
     // Records: one wire line and two spans per call.
     group.throughput(Throughput::Elements(3 * CALLS as u64));
     group.sample_size(10);
-    group.bench_function("wire+otlp, merged and linked", |b| {
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(3));
+    group.bench_function("merged and linked", |b| {
         b.iter(|| {
             let mut stream = open(&paths, &options).expect("open the inputs");
             let events = stream.by_ref().count();
@@ -93,6 +87,3 @@ fn ingest(c: &mut Criterion) {
     });
     group.finish();
 }
-
-criterion_group!(benches, ingest);
-criterion_main!(benches);
