@@ -115,7 +115,7 @@ pub(super) fn changes(event: &Event) -> Vec<KeyLifecycle> {
                 _ => None,
             };
             action
-                .map(|action| lifecycle(action, id.into(), SmolStr::default(), scopes))
+                .map(|action| lifecycle(action, id, SmolStr::default(), scopes))
                 .into_iter()
                 .collect()
         }

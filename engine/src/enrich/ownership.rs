@@ -142,8 +142,8 @@ impl Ownership {
         known: Option<&HashSet<SmolStr>>,
     ) -> ObjectFact {
         let mut f = ObjectFact {
-            collection: o.collection.clone().into(),
-            id: o.id.clone().into(),
+            collection: o.collection.clone(),
+            id: o.id.clone(),
             known: known.is_some_and(|k| o.values.iter().any(|v| k.contains(v))),
             scoped: layer == Layer::Db && self.scoped.contains(&o.collection),
             ..ObjectFact::default()
@@ -154,11 +154,11 @@ impl Ownership {
         }
         match (&o.names, o.named_by) {
             (Names::User(u), Some(by)) => {
-                f.owner = u.clone().into();
+                f.owner = u.clone();
                 f.owner_source = source_of(by);
             }
             (Names::Tenant(t), Some(by)) => {
-                f.owner_tenant = t.clone().into();
+                f.owner_tenant = t.clone();
                 f.owner_source = source_of(by);
             }
             _ => {
@@ -167,11 +167,11 @@ impl Ownership {
                     .get(&(layer, o.collection.clone(), o.id.clone()))
                     .and_then(|s| s.owner.as_ref())
                 {
-                    f.owner = owner.principal.clone().into();
-                    f.owner_tenant = owner.tenant.clone().into();
+                    f.owner = owner.principal.clone();
+                    f.owner_tenant = owner.tenant.clone();
                     f.owner_source = owner.source;
-                    f.owner_event = owner.event.clone().into();
-                    f.owner_event_source = owner.event_source.clone().into();
+                    f.owner_event = owner.event.clone();
+                    f.owner_event_source = owner.event_source.clone();
                 }
             }
         }

@@ -49,7 +49,7 @@ impl Requests {
                     .by_event
                     .insert(
                         event.id.clone(),
-                        (method.into(), route, event.actor.key_id.clone()),
+                        (method, route, event.actor.key_id.clone()),
                     )
                     .is_none()
                 {
