@@ -26,6 +26,7 @@ mod har;
 pub(crate) mod http;
 mod inventory;
 mod json_scan;
+mod lines;
 mod locate;
 mod mapping;
 mod otlp;
@@ -47,7 +48,7 @@ use crate::event::{Event, EventKind};
 use correlate::Correlator;
 use detect::Layout;
 use locate::{At, Base, LineCounter};
-use source::{Line, LineReader, Origin};
+use source::{LineReader, Origin};
 
 pub use correlate::{CorrelationOptions, MAX_FAN_IN, MAX_MERGED_LISTED};
 pub use locate::{Location, SpanIndex};
@@ -380,7 +381,7 @@ pub fn record_text(
     }
     let origin = Origin::File(path.to_path_buf());
     let name = origin.name();
-    let report = read_input(&origin, &name, true, options, &mut |_| Ok(()))?;
+    let report = read_input(&origin, &name, true, options, None, &mut |_| Ok(()))?;
     let format = match (report.format, &report.error) {
         (Some(f), _) => f,
         (None, error) => {
@@ -768,11 +769,12 @@ fn expand_in(path: &Path, files: &mut Vec<(Origin, bool)>, named: bool) -> Resul
 
 /// Reads one input, passing its events to `emit`; returns its accounting. An input that cannot
 /// be read is reported (or, with `strict`, an error). `id_name` names it in positional event ids.
-fn read_input(
+fn read_input<'a>(
     origin: &Origin,
-    id_name: &str,
+    id_name: &'a str,
     named: bool,
-    options: &IngestOptions,
+    options: &'a IngestOptions,
+    jobs: Option<&pool::Jobs<'a>>,
     emit: &mut dyn FnMut(Event) -> Result<(), Error>,
 ) -> Result<InputReport, Error> {
     let name = origin.name();
@@ -884,6 +886,8 @@ fn read_input(
     let dropped = opened.dropped;
     let stopped: Result<(), Error> = match layout {
         Layout::Document => {
+            // Held while the document and its records are in memory.
+            let _pass = jobs.map(|jobs| jobs.enter_document(origin, &opened));
             source::read_document(origin, opened).and_then(|(text, stopped)| {
                 base.set(Base::of(&text, dropped));
                 let parsed = read_document(format, id_name, &text, &options.mappings, &mut sink);
@@ -898,55 +902,25 @@ fn read_input(
                 }
             })
         }
-        Layout::Lines => {
-            let mut lines = LineReader::new(opened.reader, options.max_line_bytes);
-            let mut state = LineState::new(format, &options.mappings);
-            let mut index = 0u64;
-            loop {
-                if options.strict && malformed_seen.get() {
-                    break Ok(());
-                }
-                let line_start = dropped + lines.offset();
-                let (line_no, line) = match lines.next_line() {
-                    Ok(Some(l)) => l,
-                    Ok(None) => break Ok(()),
-                    Err(e) => {
-                        break Err(Error::UnreadableInput {
-                            path: name.clone(),
-                            message: source::read_error(gzip, &e, Some(lines.line_no())),
-                        });
-                    }
-                };
-                match line {
-                    Line::Text(t) if t.trim().is_empty() => {}
-                    Line::Text(t) => {
-                        base.set(Base::of(t, line_start));
-                        state.read_line(id_name, &mut index, line_no, t, &mut sink)
-                    }
-                    Line::NotUtf8 { valid_up_to } => {
-                        index += 1;
-                        sink(
-                            index,
-                            At::line_only(Some(line_no)),
-                            Record::Malformed(format!(
-                                "invalid UTF-8 at byte {valid_up_to} of the line: expected JSON text"
-                            )),
-                        );
-                    }
-                    Line::TooLong { bytes } => {
-                        index += 1;
-                        sink(
-                            index,
-                            At::line_only(Some(line_no)),
-                            Record::Malformed(format!(
-                                "line of {bytes} bytes is longer than the {} MiB limit: skipped unread",
-                                options.max_line_bytes >> 20
-                            )),
-                        );
-                    }
-                }
-            }
-        }
+        Layout::Lines => lines::read(
+            LineReader::new(opened.reader, options.max_line_bytes),
+            &lines::Reading {
+                format,
+                id_name,
+                mappings: &options.mappings,
+                max_line_bytes: options.max_line_bytes,
+                gzip,
+                dropped,
+            },
+            jobs,
+            &mut sink,
+            &|text, offset| base.set(Base::of(text, offset)),
+            &|| options.strict && malformed_seen.get(),
+        )
+        .map_err(|message| Error::UnreadableInput {
+            path: name.clone(),
+            message,
+        }),
     };
     if let Some(e) = emit_error {
         return Err(e);

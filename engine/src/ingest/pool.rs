@@ -1,16 +1,21 @@
 //! Reading inputs on worker threads, between format detection and the merge of sorted runs: each
-//! worker takes the next input in path order, reads it whole with [`read_input`] and sorts its
-//! events into runs of its own [`Sorter`]. Events are keyed by time, input and place within the
-//! input, so the merged stream is the same whatever the number of workers and whichever worker
-//! read what; the accounting of each input is its reader's alone.
+//! worker takes the next input in path order, reads it with [`read_input`] and sorts its events
+//! into runs of its own [`Sorter`]; a worker with no input left parses chunks of the JSON-lines
+//! inputs others are reading ([`lines`](super::lines)). Events are keyed by time, input and place
+//! within the input, so the merged stream is the same whatever the number of workers and
+//! whichever worker read what; the accounting of each input is its reader's alone.
 //!
-//! Memory: one input in flight per worker, and the sort budget shared out between the workers'
-//! runs. With one worker (or one input) everything happens on the calling thread.
+//! Memory: one input in flight per worker, a few chunks of each JSON-lines input, whole documents
+//! of at most [`MAX_INPUT_BYTES`] in all being read at once (or one larger), and the sort budget
+//! shared out between the readers' runs. With one thread everything happens on the calling
+//! thread.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::VecDeque;
+use std::io::{Read, Seek, SeekFrom};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError, mpsc};
 
 use super::sort::Sorter;
-use super::source::Origin;
+use super::source::{MAX_INPUT_BYTES, Opened, Origin};
 use super::{IngestOptions, InputReport, read_input};
 use crate::error::Error;
 
@@ -25,34 +30,33 @@ pub(super) fn read_all(
     inputs: &[Input],
     options: &IngestOptions,
 ) -> Result<(Vec<InputReport>, Vec<Sorter>), Error> {
-    let workers = options.threads.clamp(1, inputs.len().max(1));
+    let workers = options.threads.max(1);
     if workers == 1 {
         let mut sorter = Sorter::new(options.sort_budget_bytes);
         let mut reports = Vec::with_capacity(inputs.len());
         for (i, input) in inputs.iter().enumerate() {
-            reports.push(read_one(i, input, options, &mut sorter)?);
+            reports.push(read_one(i, input, options, None, &mut sorter)?);
         }
         return Ok((reports, vec![sorter]));
     }
-    let next = AtomicUsize::new(0);
-    // The first input that failed: later ones are not started (their reading would be thrown
-    // away, as reading in order would never have reached them).
-    let failed = AtomicUsize::new(usize::MAX);
-    let share = options.sort_budget_bytes / workers;
+    let jobs = Jobs::new(inputs.len());
+    // Only workers that read an input fill their sorter.
+    let share = options.sort_budget_bytes / workers.min(inputs.len()).max(1);
     let work = || {
         let mut sorter = Sorter::new(share);
         let mut done = Vec::new();
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(input) = inputs.get(i) else { break };
-            if i > failed.load(Ordering::Relaxed) {
-                break;
+        while let Some(work) = jobs.next() {
+            match work {
+                Work::Job(job) => job(),
+                Work::Input(mut claimed) => {
+                    let Some(input) = inputs.get(claimed.input) else {
+                        continue;
+                    };
+                    let read = read_one(claimed.input, input, options, Some(&jobs), &mut sorter);
+                    claimed.failed = read.is_err();
+                    done.push((claimed.input, read));
+                }
             }
-            let read = read_one(i, input, options, &mut sorter);
-            if read.is_err() {
-                failed.fetch_min(i, Ordering::Relaxed);
-            }
-            done.push((i, read));
         }
         (sorter, done)
     };
@@ -98,15 +102,16 @@ pub(super) fn read_all(
 }
 
 /// Reads input `i` into `sorter`, keying each event by its time, `i` and its place in the input.
-fn read_one(
+fn read_one<'a>(
     i: usize,
-    (origin, named, id_name): &Input,
-    options: &IngestOptions,
+    (origin, named, id_name): &'a Input,
+    options: &'a IngestOptions,
+    jobs: Option<&Jobs<'a>>,
     sorter: &mut Sorter,
 ) -> Result<InputReport, Error> {
     let input = u32::try_from(i).unwrap_or(u32::MAX);
     let mut seq = 0u64;
-    let report = read_input(origin, id_name, *named, options, &mut |event| {
+    let report = read_input(origin, id_name, *named, options, jobs, &mut |event| {
         seq += 1;
         if let Some(progress) = &options.progress {
             progress.event();
@@ -122,6 +127,184 @@ fn read_one(
         progress.file_done();
     }
     Ok(report)
+}
+
+type Job<'a> = Box<dyn FnOnce() + Send + 'a>;
+
+/// The work the readers share: inputs still to read, in path order, and jobs (parsing chunks of
+/// the inputs being read), which come first; and the gate on whole documents read at once.
+pub(super) struct Jobs<'a> {
+    state: Mutex<State<'a>>,
+    changed: Condvar,
+    /// Bytes of whole documents being read.
+    documents: Mutex<u64>,
+    document_done: Condvar,
+}
+
+struct State<'a> {
+    queue: VecDeque<Job<'a>>,
+    next_input: usize,
+    inputs: usize,
+    /// The first input whose reading failed: later ones are not started (reading in order
+    /// would never have reached them).
+    failed: usize,
+    /// Inputs being read: jobs may still come while one is.
+    reading: usize,
+}
+
+enum Work<'j, 'a> {
+    Job(Job<'a>),
+    Input(Claimed<'j, 'a>),
+}
+
+/// An input a worker is reading; when dropped (read, or the worker unwinding), the others learn
+/// it is done.
+struct Claimed<'j, 'a> {
+    jobs: &'j Jobs<'a>,
+    input: usize,
+    failed: bool,
+}
+
+impl Drop for Claimed<'_, '_> {
+    fn drop(&mut self) {
+        let mut s = self.jobs.lock();
+        s.reading -= 1;
+        if self.failed {
+            s.failed = s.failed.min(self.input);
+        }
+        drop(s);
+        self.jobs.changed.notify_all();
+    }
+}
+
+impl<'a> Jobs<'a> {
+    fn new(inputs: usize) -> Self {
+        Jobs {
+            state: Mutex::new(State {
+                queue: VecDeque::new(),
+                next_input: 0,
+                inputs,
+                failed: usize::MAX,
+                reading: 0,
+            }),
+            changed: Condvar::new(),
+            documents: Mutex::new(0),
+            document_done: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State<'a>> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues `job` for the first worker free.
+    pub(super) fn submit(&self, job: impl FnOnce() + Send + 'a) {
+        self.lock().queue.push_back(Box::new(job));
+        self.changed.notify_one();
+    }
+
+    /// What a submitted job sends on `rx`, running queued jobs while it is not there; `None`
+    /// when the job's thread stopped without sending.
+    pub(super) fn wait<T>(&self, rx: mpsc::Receiver<T>) -> Option<T> {
+        loop {
+            match rx.try_recv() {
+                Ok(v) => return Some(v),
+                Err(mpsc::TryRecvError::Disconnected) => return None,
+                Err(mpsc::TryRecvError::Empty) => {}
+            }
+            let job = self.lock().queue.pop_front();
+            match job {
+                Some(job) => job(),
+                // Another worker has it.
+                None => return rx.recv().ok(),
+            }
+        }
+    }
+
+    /// A worker's next work: a queued job, else the next input; `None` once no input is left to
+    /// read and none is being read.
+    fn next(&self) -> Option<Work<'_, 'a>> {
+        let mut s = self.lock();
+        loop {
+            if let Some(job) = s.queue.pop_front() {
+                return Some(Work::Job(job));
+            }
+            if s.next_input < s.inputs && s.next_input <= s.failed {
+                let input = s.next_input;
+                s.next_input += 1;
+                s.reading += 1;
+                return Some(Work::Input(Claimed {
+                    jobs: self,
+                    input,
+                    failed: true,
+                }));
+            }
+            if s.reading == 0 {
+                return None;
+            }
+            s = self.changed.wait(s).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Waits until the document `opened` can be read whole with the others being read: their
+    /// sizes (decompressed, as far as known) at most [`MAX_INPUT_BYTES`] in all, or it alone.
+    /// Held until the pass is dropped.
+    pub(super) fn enter_document(&self, origin: &Origin, opened: &Opened) -> DocumentPass<'_, 'a> {
+        let bytes = document_bytes(origin, opened);
+        let mut held = self
+            .documents
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        while *held > 0 && *held + bytes > MAX_INPUT_BYTES {
+            held = self
+                .document_done
+                .wait(held)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        *held += bytes;
+        DocumentPass { jobs: self, bytes }
+    }
+}
+
+/// A document's share of the bytes read whole at once.
+pub(super) struct DocumentPass<'j, 'a> {
+    jobs: &'j Jobs<'a>,
+    bytes: u64,
+}
+
+impl Drop for DocumentPass<'_, '_> {
+    fn drop(&mut self) {
+        let mut held = self
+            .jobs
+            .documents
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *held -= self.bytes;
+        drop(held);
+        self.jobs.document_done.notify_all();
+    }
+}
+
+/// How many bytes reading `opened` whole takes, as far as can be told before: a plain file's
+/// size; a gzip file's size as its trailer states it (exact for one gzip member); otherwise the
+/// most a document may have.
+fn document_bytes(origin: &Origin, opened: &Opened) -> u64 {
+    let trailer = || {
+        let Origin::File(path) = origin else {
+            return None;
+        };
+        let mut file = std::fs::File::open(path).ok()?;
+        file.seek(SeekFrom::End(-4)).ok()?;
+        let mut size = [0u8; 4];
+        file.read_exact(&mut size).ok()?;
+        Some(u64::from(u32::from_le_bytes(size)))
+    };
+    match (opened.size, opened.gzip) {
+        (Some(size), _) => size,
+        (None, true) => trailer().unwrap_or(MAX_INPUT_BYTES),
+        (None, false) => MAX_INPUT_BYTES,
+    }
+    .clamp(1, MAX_INPUT_BYTES)
 }
 
 #[cfg(test)]
@@ -219,6 +402,103 @@ mod tests {
             };
             let err = read_inputs(&paths, &options).unwrap_err().to_string();
             assert!(err.contains("f3.jsonl") && err.contains("line 3"), "{err}");
+        }
+    }
+
+    /// One large JSON-lines CloudTrail file (many chunks): blank, CRLF, malformed, invalid UTF-8
+    /// and too long lines among positional and source-given records; the same cut short in
+    /// gzip; a DynamoDB wire log (parsed by its reader, key schemas carried over).
+    fn line_inputs(dir: &std::path::Path) -> Vec<PathBuf> {
+        let mut text = Vec::new();
+        for r in 0..400 {
+            let time = ["2026-03-14T12:00:00Z", "2026-03-14T12:00:01Z"][r % 2];
+            match r % 37 {
+                5 => text.extend_from_slice(b"   \n"),
+                9 => text.extend_from_slice(b"{not json\n"),
+                13 => text.extend_from_slice(b"{\"eventVersion\": \"\xff\"}\n"),
+                17 => text.extend_from_slice(format!("{}\n", "x".repeat(3000)).as_bytes()),
+                21 => {
+                    text.extend_from_slice(format!("{}\r\n", trail(time, None, "crlf")).as_bytes())
+                }
+                n if n % 2 == 0 => text.extend_from_slice(
+                    format!("{}\n", trail(time, None, &r.to_string())).as_bytes(),
+                ),
+                _ => text.extend_from_slice(
+                    format!(
+                        "{}\n",
+                        trail(time, Some(&format!("id-{r}")), &r.to_string())
+                    )
+                    .as_bytes(),
+                ),
+            }
+        }
+        let big = dir.join("big.jsonl");
+        std::fs::write(&big, &text).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &text).unwrap();
+        let gz = gz.finish().unwrap();
+        let cut = dir.join("cut.jsonl.gz");
+        std::fs::write(&cut, &gz[..gz.len() * 2 / 3]).unwrap();
+        let wire = dir.join("wire.jsonl");
+        std::fs::copy(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../tests/fixtures/recorded/bola/app-wire.jsonl"
+            ),
+            &wire,
+        )
+        .unwrap();
+        vec![big, cut, wire]
+    }
+
+    #[test]
+    fn a_json_lines_file_parsed_in_chunks_on_every_thread_reads_as_in_one_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = line_inputs(dir.path());
+        let read = |threads| {
+            read_inputs(
+                &paths,
+                &IngestOptions {
+                    threads,
+                    max_line_bytes: 2048,
+                    ..IngestOptions::default()
+                },
+            )
+            .unwrap()
+        };
+        let serial = read(1);
+        let big = &serial.inputs[0];
+        assert_eq!(big.records, 400 - 11);
+        assert_eq!(big.errors.len(), 33);
+        assert!(
+            big.errors
+                .iter()
+                .any(|e| e.line == Some(18) && e.message.contains("longer than"))
+        );
+        let cut = &serial.inputs[1];
+        assert!(cut.records > 50 && cut.records < 389, "{}", cut.records);
+        assert!(
+            cut.error.as_deref().unwrap().contains("gzip"),
+            "{:?}",
+            cut.error
+        );
+        assert!(serial.inputs[2].events > 10);
+        for threads in [2, 4] {
+            let again = read(threads);
+            assert!(again.events == serial.events, "{threads} threads");
+            assert_eq!(again.inputs, serial.inputs, "{threads} threads");
+        }
+        for threads in [1, 4] {
+            let options = IngestOptions {
+                threads,
+                strict: true,
+                ..IngestOptions::default()
+            };
+            let err = read_inputs(&paths, &options).unwrap_err().to_string();
+            assert!(
+                err.contains("big.jsonl") && err.contains("line 10"),
+                "{err}"
+            );
         }
     }
 }

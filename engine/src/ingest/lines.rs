@@ -1,0 +1,286 @@
+//! JSON-lines inputs, read in chunks: the input's reader cuts its lines into chunks of about
+//! [`CHUNK_BYTES`], each chunk is parsed into records, and the records are handed to the input's
+//! accounting in line order. A format whose lines are independent records (CloudTrail, access
+//! logs, key inventories, tracewarden events: one record per line, nothing carried from one line
+//! to the next) has its chunks parsed on the [`pool`](super::pool)'s workers, each chunk knowing
+//! the line number and record index it starts at, so a large file is parsed on every thread with
+//! the record indices, lines, event ids and accounting of reading it in one pass. The other
+//! formats (a DynamoDB wire log learns key schemas from earlier lines; an OTLP line holds many
+//! spans) are parsed by the input's reader, chunk after chunk.
+//!
+//! Memory: at most [`CHUNKS_IN_FLIGHT`] chunks of an input (text and parsed records) are held at
+//! once.
+
+use std::collections::VecDeque;
+use std::ops::Range;
+use std::sync::mpsc;
+
+use super::locate::At;
+use super::pool::Jobs;
+use super::source::{self, Line, LineReader};
+use super::{InputFormat, InputMapping, LineState, Record};
+
+/// Bytes of line text a chunk gathers before it is parsed (a longer line is a chunk alone). Small
+/// in unit tests, so that small inputs span many chunks.
+pub(super) const CHUNK_BYTES: usize = if cfg!(test) { 2 << 10 } else { 1 << 20 };
+
+/// Chunks of one input parsed or waiting to be parsed on other threads at once.
+pub(super) const CHUNKS_IN_FLIGHT: usize = 8;
+
+/// What a chunk's parse needs to know of its input.
+pub(super) struct Reading<'a> {
+    pub format: InputFormat,
+    /// The name positional ids give the input.
+    pub id_name: &'a str,
+    pub mappings: &'a [InputMapping],
+    pub max_line_bytes: usize,
+    /// The input is gzip (for read error messages).
+    pub gzip: bool,
+    /// Bytes dropped before the reader's first byte (a byte-order mark).
+    pub dropped: u64,
+}
+
+/// One line of a chunk: its number, where it starts in the (decompressed) file, and what was read.
+struct ChunkLine {
+    line_no: u64,
+    offset: u64,
+    kind: LineKind,
+}
+
+enum LineKind {
+    /// The line's text, in the chunk's text.
+    Text(Range<usize>),
+    NotUtf8 {
+        valid_up_to: usize,
+    },
+    TooLong {
+        bytes: u64,
+    },
+}
+
+/// Consecutive non-blank lines of an input.
+struct Chunk {
+    text: String,
+    lines: Vec<ChunkLine>,
+}
+
+/// A record a chunk's line became, placed by offsets so it can cross threads.
+struct Placed {
+    /// The line, in the chunk.
+    line: usize,
+    index: u64,
+    at_line: Option<u64>,
+    column: Option<u64>,
+    /// The record's text within its line.
+    raw: Option<Range<usize>>,
+    record: Record,
+}
+
+/// A chunk and its records, in order.
+struct Parsed {
+    chunk: Chunk,
+    records: Vec<Placed>,
+}
+
+/// Whether every non-blank line of `format` is one record and reads alone.
+fn independent_lines(format: InputFormat) -> bool {
+    matches!(
+        format,
+        InputFormat::CloudTrail
+            | InputFormat::AccessLog
+            | InputFormat::KeyInventory
+            | InputFormat::Events
+    )
+}
+
+/// Reads the lines of an input: passes each record to `sink` in order (after `set_base` with its
+/// line and the line's offset in the file), stopping before the next line once `stop` says so.
+/// With `jobs`, the chunks of independent lines are parsed on the pool's workers. A read error
+/// is returned after the records read before it.
+pub(super) fn read<'a>(
+    mut lines: LineReader,
+    r: &Reading<'a>,
+    jobs: Option<&Jobs<'a>>,
+    sink: &mut dyn FnMut(u64, At<'_>, Record),
+    set_base: &dyn Fn(&str, u64),
+    stop: &dyn Fn() -> bool,
+) -> Result<(), String> {
+    let jobs = jobs.filter(|_| independent_lines(r.format));
+    // Parsing here: the format's state, carried from chunk to chunk.
+    let mut state = LineState::new(r.format, r.mappings);
+    // The record index the next chunk starts after.
+    let mut index = 0u64;
+    let mut in_flight: VecDeque<mpsc::Receiver<Parsed>> = VecDeque::new();
+    let mut end: Option<Result<(), String>> = None;
+    loop {
+        while end.is_none() && in_flight.len() < CHUNKS_IN_FLIGHT {
+            let (chunk, read_end) = next_chunk(&mut lines, r);
+            end = read_end;
+            match jobs {
+                Some(jobs) => {
+                    let first = index;
+                    index += chunk.lines.len() as u64;
+                    let (tx, rx) = mpsc::sync_channel(1);
+                    let (format, id_name, mappings, max) =
+                        (r.format, r.id_name, r.mappings, r.max_line_bytes);
+                    jobs.submit(move || {
+                        let mut state = LineState::new(format, mappings);
+                        let mut index = first;
+                        // The reader stopped waiting when the send fails: nothing to do.
+                        let _ = tx.send(parse(chunk, &mut state, &mut index, id_name, max));
+                    });
+                    in_flight.push_back(rx);
+                }
+                None => {
+                    let parsed = parse(chunk, &mut state, &mut index, r.id_name, r.max_line_bytes);
+                    if !replay(parsed, sink, set_base, stop) {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        let Some(next) = in_flight.pop_front() else {
+            break;
+        };
+        let parsed = jobs
+            .and_then(|jobs| jobs.wait(next))
+            .ok_or_else(|| "a reading thread stopped".to_owned())?;
+        if !replay(parsed, sink, set_base, stop) {
+            return Ok(());
+        }
+    }
+    end.unwrap_or(Ok(()))
+}
+
+/// Reads the next chunk: lines until [`CHUNK_BYTES`] of text, the end, or a read error (then
+/// the chunk holds the lines before it). The second value is the input's end, once reached.
+fn next_chunk(lines: &mut LineReader, r: &Reading<'_>) -> (Chunk, Option<Result<(), String>>) {
+    let mut chunk = Chunk {
+        text: String::new(),
+        lines: Vec::new(),
+    };
+    while chunk.text.len() < CHUNK_BYTES {
+        let offset = r.dropped + lines.offset();
+        let (line_no, line) = match lines.next_line() {
+            Ok(Some(l)) => l,
+            Ok(None) => return (chunk, Some(Ok(()))),
+            Err(e) => {
+                let message = source::read_error(r.gzip, &e, Some(lines.line_no()));
+                return (chunk, Some(Err(message)));
+            }
+        };
+        let kind = match line {
+            Line::Text(t) if t.trim().is_empty() => continue,
+            Line::Text(t) => {
+                let start = chunk.text.len();
+                chunk.text.push_str(t);
+                LineKind::Text(start..chunk.text.len())
+            }
+            Line::NotUtf8 { valid_up_to } => LineKind::NotUtf8 { valid_up_to },
+            Line::TooLong { bytes } => LineKind::TooLong { bytes },
+        };
+        chunk.lines.push(ChunkLine {
+            line_no,
+            offset,
+            kind,
+        });
+    }
+    (chunk, None)
+}
+
+/// Parses a chunk's lines into records, `index` being the record before its first line.
+fn parse(
+    chunk: Chunk,
+    state: &mut LineState<'_>,
+    index: &mut u64,
+    id_name: &str,
+    max_line_bytes: usize,
+) -> Parsed {
+    let mut records = Vec::with_capacity(chunk.lines.len());
+    for (i, line) in chunk.lines.iter().enumerate() {
+        let malformed = |message: String| Placed {
+            line: i,
+            index: 0,
+            at_line: Some(line.line_no),
+            column: None,
+            raw: None,
+            record: Record::Malformed(message),
+        };
+        match &line.kind {
+            LineKind::Text(range) => {
+                let text = chunk.text.get(range.clone()).unwrap_or_default();
+                state.read_line(id_name, index, line.line_no, text, &mut |n, at, record| {
+                    records.push(Placed {
+                        line: i,
+                        index: n,
+                        at_line: at.line,
+                        column: at.column,
+                        raw: at.raw.and_then(|raw| within(text, raw)),
+                        record,
+                    })
+                });
+            }
+            LineKind::NotUtf8 { valid_up_to } => {
+                *index += 1;
+                records.push(Placed {
+                    index: *index,
+                    ..malformed(format!(
+                        "invalid UTF-8 at byte {valid_up_to} of the line: expected JSON text"
+                    ))
+                });
+            }
+            LineKind::TooLong { bytes } => {
+                *index += 1;
+                records.push(Placed {
+                    index: *index,
+                    ..malformed(format!(
+                        "line of {bytes} bytes is longer than the {} MiB limit: skipped unread",
+                        max_line_bytes >> 20
+                    ))
+                });
+            }
+        }
+    }
+    Parsed { chunk, records }
+}
+
+/// Where `raw` is within `text`, when it is a slice of it.
+fn within(text: &str, raw: &str) -> Option<Range<usize>> {
+    let start = (raw.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
+    let end = start.checked_add(raw.len())?;
+    (end <= text.len()).then_some(start..end)
+}
+
+/// Hands a parsed chunk's records to `sink` in order; false when `stop` ended it.
+fn replay(
+    parsed: Parsed,
+    sink: &mut dyn FnMut(u64, At<'_>, Record),
+    set_base: &dyn Fn(&str, u64),
+    stop: &dyn Fn() -> bool,
+) -> bool {
+    let Parsed { chunk, records } = parsed;
+    let mut current = None;
+    for p in records {
+        let Some(line) = chunk.lines.get(p.line) else {
+            continue;
+        };
+        let text = match &line.kind {
+            LineKind::Text(range) => chunk.text.get(range.clone()).unwrap_or_default(),
+            _ => "",
+        };
+        if current != Some(p.line) {
+            if stop() {
+                return false;
+            }
+            current = Some(p.line);
+            set_base(text, line.offset);
+        }
+        let at = At {
+            line: p.at_line,
+            column: p.column,
+            raw: p.raw.and_then(|r| text.get(r)),
+        };
+        sink(p.index, at, p.record);
+    }
+    !stop()
+}
