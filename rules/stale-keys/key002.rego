@@ -61,13 +61,24 @@ lost(e, removed, current) := {s |
 	not any_grants(current, k)
 } if not mapped(e)
 
+# The scope of the first rule that applies to the operation.
 mapped(e) := scope if {
-	some rule in data.config.scope_rules
-	parts := split(rule, " = ")
-	lhs := split(trim_space(parts[0]), " ")
+	some i, rule in data.config.scope_rules
+	applies(e, rule)
+	not applies_before(e, i)
+	scope := trim_space(split(rule, " = ")[1])
+}
+
+applies(e, rule) if {
+	lhs := split(trim_space(split(rule, " = ")[0]), " ")
 	lhs[0] == operation(e)
 	matches_target(e, lhs[1])
-	scope := trim_space(parts[1])
+}
+
+applies_before(e, i) if {
+	some j, rule in data.config.scope_rules
+	j < i
+	applies(e, rule)
 }
 
 operation(e) := upper(e.http.method)

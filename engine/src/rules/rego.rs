@@ -585,42 +585,59 @@ findings contains f if { some e in input.events
     }
 
     /// A scope rule naming a scope the key lost: a finding, where two definitions of `lost`
-    /// giving different sets stopped the rule.
+    /// giving different sets stopped the rule. The first rule that applies decides.
     #[test]
-    fn key002_reports_a_use_a_scope_rule_says_needs_a_removed_scope() {
+    fn key002_judges_a_use_by_the_first_scope_rule_that_applies() {
         use crate::rules::rego_filter::tests::evaluate;
         use crate::rules::rego_input::tests::fixture_events;
         use crate::rules::{RuleSet, RuleSetOptions, Runtime, parse_rule_config};
-        let options = RuleSetOptions {
-            config: parse_rule_config(
-                "[stale-keys]\nscope_rules = [\"DELETE /orders = orders:write\"]",
-            )
-            .unwrap(),
-            ..RuleSetOptions::default()
-        };
-        let rules = RuleSet::load(&options).unwrap();
-        let Some(rule) =
-            rules
-                .packs()
-                .iter()
-                .flat_map(|p| &p.files)
-                .find_map(|f| match &f.runtime {
-                    Runtime::Rego(r) if r.meta().id == "TW-KEY-002" => Some(r),
-                    _ => None,
-                })
-        else {
-            panic!("TW-KEY-002 is built in");
-        };
         let events = fixture_events();
-        let sent: Vec<&Event> = events.iter().filter(|e| rule.meta().wants(e)).collect();
-        for rule in [RegoRule::clone(rule), rule.interpreted()] {
-            let found = evaluate(&rule, &sent);
-            assert!(
-                found.iter().any(|f| f.contains(
-                    "but `DELETE /orders/o-2002` succeeded after it, which needs `orders:write`"
-                )),
-                "{found:?}"
-            );
+        // Bob's key lost `orders:write` (inventory/changes.csv), then deleted an order.
+        let delete = "but `DELETE /orders/o-2002` succeeded after it, which needs";
+        for (rules, needs) in [
+            (
+                r#"["DELETE /orders = orders:write"]"#,
+                Some("`orders:write`"),
+            ),
+            (
+                r#"["DELETE /orders = orders:write", "DELETE /orders/o = orders:admin"]"#,
+                Some("`orders:write`"),
+            ),
+            (
+                r#"["DELETE /orders/o = orders:admin", "DELETE /orders = orders:write"]"#,
+                None,
+            ),
+        ] {
+            let options = RuleSetOptions {
+                config: parse_rule_config(&format!("[stale-keys]\nscope_rules = {rules}")).unwrap(),
+                ..RuleSetOptions::default()
+            };
+            let set = RuleSet::load(&options).unwrap();
+            let Some(rule) =
+                set.packs()
+                    .iter()
+                    .flat_map(|p| &p.files)
+                    .find_map(|f| match &f.runtime {
+                        Runtime::Rego(r) if r.meta().id == "TW-KEY-002" => Some(r),
+                        _ => None,
+                    })
+            else {
+                panic!("TW-KEY-002 is built in");
+            };
+            let sent: Vec<&Event> = events.iter().filter(|e| rule.meta().wants(e)).collect();
+            for rule in [RegoRule::clone(rule), rule.interpreted()] {
+                let found: Vec<String> = evaluate(&rule, &sent)
+                    .into_iter()
+                    .filter(|f| f.contains(delete))
+                    .collect();
+                match needs {
+                    Some(scope) => assert!(
+                        found.len() == 1 && found[0].contains(&format!("{delete} {scope}")),
+                        "{rules}: {found:?}"
+                    ),
+                    None => assert_eq!(found, Vec::<String>::new(), "{rules}"),
+                }
+            }
         }
     }
 
