@@ -6,7 +6,8 @@
 //!    document (read whole, bounded) or lines (streamed, each line bounded);
 //! 2. one reader module per format turns records into events; every record is accounted for
 //!    (an event, or skipped with a reason; malformed records listed with file, record and line);
-//!    [`pool`]: inputs are read on worker threads, one input each at a time;
+//!    [`pool`]: inputs are read on worker threads, one input each at a time; [`lines`]: JSON-lines
+//!    inputs in chunks, parsed on idle workers when their lines are independent records;
 //! 3. [`sort`]: sorted runs of encoded events within a budget of bytes, spilled to temporary files,
 //!    merged k-way by log time then read order (input, then place within it), so the stream is
 //!    the same whatever the number of threads;
@@ -248,8 +249,9 @@ pub struct IngestOptions {
     /// Events are held encoded, about a third of their size as [`Event`]s, plus 40 bytes each
     /// for their place in the run.
     pub sort_budget_bytes: usize,
-    /// Threads reading inputs, one input each at a time (default: all cores); 1 reads them one
-    /// after another on the calling thread. The stream and the accounting do not depend on it.
+    /// Threads reading inputs, one input each at a time, the idle ones parsing chunks of the
+    /// JSON-lines inputs being read (default: all cores); 1 reads them one after another on the
+    /// calling thread. The stream and the accounting do not depend on it.
     pub threads: usize,
     /// Correlation settings.
     pub correlation: CorrelationOptions,

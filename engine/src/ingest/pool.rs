@@ -14,6 +14,7 @@ use std::collections::VecDeque;
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError, mpsc};
 
+use super::lines::CHUNK_BYTES;
 use super::sort::Sorter;
 use super::source::{MAX_INPUT_BYTES, Opened, Origin};
 use super::{IngestOptions, InputReport, read_input};
@@ -30,7 +31,15 @@ pub(super) fn read_all(
     inputs: &[Input],
     options: &IngestOptions,
 ) -> Result<(Vec<InputReport>, Vec<Sorter>), Error> {
-    let workers = options.threads.max(1);
+    // One input needs helpers only to parse chunks of its lines, which a small file has not.
+    let helped = match inputs {
+        [(Origin::File(path), ..)] => {
+            std::fs::metadata(path).is_ok_and(|m| m.len() > 2 * CHUNK_BYTES as u64)
+        }
+        [(Origin::Unread(..), ..)] | [] => false,
+        _ => true,
+    };
+    let workers = if helped { options.threads.max(1) } else { 1 };
     if workers == 1 {
         let mut sorter = Sorter::new(options.sort_budget_bytes);
         let mut reports = Vec::with_capacity(inputs.len());
