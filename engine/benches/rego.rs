@@ -109,7 +109,7 @@ fn sent_to_every_rule(events: &[Event]) -> Vec<Event> {
         .enumerate()
         .map(|(i, e)| {
             let mut e = e.clone();
-            e.correlation.app_request_id = format!("req-{i}").into();
+            e.correlation.app_request_id = format!("req-{i}").as_str().into();
             e.facts.key = Some(KeyFact {
                 key_id: e.actor.key_id.clone(),
                 status: KeyStatus::Active,

@@ -79,7 +79,10 @@ impl Compiled {
 /// One session's evaluator.
 pub(super) enum Evaluator {
     Vm(Box<RegoVM>),
-    Interpreter { engine: Engine, findings: String },
+    Interpreter {
+        engine: Box<Engine>,
+        findings: String,
+    },
 }
 
 impl Evaluator {
@@ -94,7 +97,7 @@ impl Evaluator {
             Some(Ok(vm)) => Evaluator::Vm(Box::new(vm)),
             // Unreachable: the same data was given at load.
             Some(Err(_)) | None => Evaluator::Interpreter {
-                engine: engine.clone(),
+                engine: Box::new(engine.clone()),
                 findings: findings.to_owned(),
             },
         }
