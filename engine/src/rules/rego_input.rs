@@ -457,18 +457,18 @@ pub(super) mod tests {
             c.correlation.linked_event = if e.correlation.linked_event.is_empty() {
                 "http:1".into()
             } else {
-                String::new().into()
+                Default::default()
             };
             copies.push(c);
             let mut c = e.clone();
             c.correlation.app_request_id = if e.correlation.app_request_id.is_empty() {
                 "req-1".into()
             } else {
-                String::new().into()
+                Default::default()
             };
             copies.push(c);
             for (i, mut c) in copies.into_iter().enumerate() {
-                c.id = format!("{}~v{i}", c.id).into();
+                c.id = format!("{}~v{i}", c.id).as_str().into();
                 out.push(c);
             }
         }
