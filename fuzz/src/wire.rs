@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::fmt::Debug;
 
-use tracewarden::event::{self, Detail, Event};
+use tracewarden::event::{self, Detail, Event, SmolStr};
 use tracewarden::fuzzing::Batch;
 use tracewarden_sdk as sdk;
 
@@ -48,13 +48,13 @@ fn same_case(engine: impl Debug, guest: impl Debug) -> bool {
     guest.rsplit("::").next() == Some(format!("{engine:?}").as_str())
 }
 
-fn pairs<'a>(map: impl IntoIterator<Item = (&'a String, &'a String)>) -> Vec<(&'a str, &'a str)> {
+fn pairs<'a>(map: impl IntoIterator<Item = (&'a SmolStr, &'a SmolStr)>) -> Vec<(&'a str, &'a str)> {
     map.into_iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect()
 }
 
-fn names(list: &[String]) -> Vec<(&str, &str)> {
+fn names(list: &[SmolStr]) -> Vec<(&str, &str)> {
     list.iter().map(|s| (s.as_str(), "")).collect()
 }
 
