@@ -512,7 +512,7 @@ mod tests {
     }
 
     fn user(id: &str) -> Names {
-        Names::User(id.to_owned().into())
+        Names::User(id.into())
     }
 
     #[test]

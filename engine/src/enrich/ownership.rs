@@ -566,7 +566,7 @@ mod tests {
         relation: Relation,
         known: bool,
     ) -> Vec<(SmolStr, OwnerSource, Relation, bool)> {
-        vec![(owner.to_owned().into(), source, relation, known)]
+        vec![(owner.into(), source, relation, known)]
     }
 
     #[test]

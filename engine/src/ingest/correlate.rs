@@ -821,14 +821,14 @@ mod tests {
     fn event(id: &str, time_ns: i64, precision_ns: u64, format: &str, detail: Detail) -> Event {
         Event {
             facts: Default::default(),
-            id: id.to_owned().into(),
+            id: id.into(),
             time_ns,
             precision_ns,
             source: SourceRef {
                 file: format!("{format}.log").into(),
                 record: 1,
                 line: None,
-                format: format.to_owned().into(),
+                format: format.into(),
             },
             actor: Actor::default(),
             correlation: Correlation::default(),
@@ -965,7 +965,7 @@ mod tests {
             "har",
             http("GET", "/", 0),
         );
-        e.source.file = "./logs/a.har".to_owned().into();
+        e.source.file = "./logs/a.har".into();
         e.source.record = 3;
         for id in [
             "har:logs/a.har#3",
@@ -973,7 +973,7 @@ mod tests {
             "har:a#b.har#3~2",
             "x",
         ] {
-            e.id = id.to_owned().into();
+            e.id = id.into();
             assert!(positional_id(&e), "{id}");
         }
         for id in [
@@ -982,7 +982,7 @@ mod tests {
             "gw:req#4",
             "har:logs/a.har#3x",
         ] {
-            e.id = id.to_owned().into();
+            e.id = id.into();
             assert!(!positional_id(&e), "{id}");
         }
     }
@@ -999,7 +999,7 @@ mod tests {
                 "har",
                 http("POST", path, 5),
             );
-            e.source.file = file.to_owned().into();
+            e.source.file = file.into();
             e.source.record = n;
             e
         };
@@ -1059,7 +1059,7 @@ mod tests {
                     parent_key_id: String::new().into(),
                 }),
             );
-            e.source.file = file.to_owned().into();
+            e.source.file = file.into();
             e
         };
         let (out, c) = run_inputs(
