@@ -10,6 +10,7 @@ mod rego_eval;
 mod rego_filter;
 mod rego_findings;
 mod rego_input;
+pub mod testing;
 mod wasm;
 
 use std::sync::Arc;
@@ -18,7 +19,10 @@ use serde::Serialize;
 
 pub use config::{OptionValue, PackConfig, RuleConfig, parse_rule_config};
 pub use meta::{Confidence, FactNeed, FindingClass, Partitioning, RuleMeta, Severity};
-pub use pack::{EmbeddedPack, PackSource, RuleFile, RuleKind, RulePack, Runtime, digest};
+pub use pack::{
+    BuildStep, BuildTool, EmbeddedPack, PackSource, RuleFile, RuleKind, RulePack, Runtime, build_steps,
+    digest,
+};
 pub use rego::RegoRule;
 pub use wasm::{
     CONTRACT_VERSION, CacheOutcome, ComponentCache, MAX_CACHED_COMPONENTS, WasmComponent,

@@ -56,9 +56,61 @@ struct ManifestRule {
     kind: RuleKind,
     #[serde(default)]
     sha256: Option<String>,
-    /// `cargo`: built from the pack's crate by the engine's build (built-in packs only).
+    /// How the file is made from the pack's sources; loading still needs the file.
     #[serde(default)]
-    build: Option<String>,
+    build: Option<BuildTool>,
+}
+
+/// How a rule file is made from a pack's sources (`build` in `pack.toml`). A built-in pack's
+/// files are made by the engine's build and embedded; a community pack's by `tracewarden rules
+/// build`, which then writes their digests into `pack.toml`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BuildTool {
+    /// `cargo build --target wasm32-wasip2 --release` of the pack's crate.
+    #[serde(rename = "cargo")]
+    Cargo,
+    /// `componentize-py` over the pack's `app.py` and `wit/`.
+    #[serde(rename = "componentize-py")]
+    ComponentizePy,
+}
+
+impl BuildTool {
+    /// The name `pack.toml` gives it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            BuildTool::Cargo => "cargo",
+            BuildTool::ComponentizePy => "componentize-py",
+        }
+    }
+}
+
+/// A rule file a pack makes from its sources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildStep {
+    /// The file, relative to the pack.
+    pub file: String,
+    /// How it is made.
+    pub tool: BuildTool,
+}
+
+/// The rule files `manifest` (the text of a `pack.toml`) says are built, in manifest order.
+pub fn build_steps(manifest: &str) -> Result<Vec<BuildStep>, String> {
+    let m: Manifest =
+        toml::from_str(manifest).map_err(|e| format!("invalid `pack.toml`: {}", e.message()))?;
+    Ok(m.rules
+        .into_iter()
+        .filter_map(|r| {
+            r.build.map(|tool| BuildStep {
+                file: r.file,
+                tool,
+            })
+        })
+        .collect())
+}
+
+/// Whether `manifest` says `file` is built.
+pub(super) fn is_built(manifest: &str, file: &str) -> bool {
+    build_steps(manifest).is_ok_and(|steps| steps.iter().any(|s| s.file == file))
 }
 
 /// Where a pack's files come from.
@@ -197,7 +249,7 @@ pub const MAX_PACK_FILE_BYTES: u64 = 64 << 20;
 /// Reads `name` inside `dir`: a relative path that, with every symlink resolved, stays inside the
 /// pack directory and is a regular file of at most [`MAX_PACK_FILE_BYTES`]. Refusals name the file
 /// and the problem, never its content.
-fn read_in_dir(dir: &Path, name: &str) -> Result<Vec<u8>, String> {
+pub(super) fn read_in_dir(dir: &Path, name: &str) -> Result<Vec<u8>, String> {
     use std::io::Read as _;
     let rel = Path::new(name);
     if !rel
@@ -238,7 +290,7 @@ fn read_in_dir(dir: &Path, name: &str) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-fn load_manifest(
+pub(super) fn load_manifest(
     origin: &str,
     manifest: &str,
     read: impl Fn(&str) -> Result<Vec<u8>, String>,
@@ -277,10 +329,12 @@ fn load_manifest(
         let bytes = match read(&entry.file) {
             Ok(b) => b,
             Err(e) => {
-                let hint = if entry.build.is_some() {
-                    " (built from source by the tracewarden build; it ships inside the binary)"
-                } else {
-                    ""
+                let hint = match (entry.build, origin) {
+                    (Some(_), "built-in") => {
+                        " (built from source by the tracewarden build; it ships inside the binary)"
+                    }
+                    (Some(_), _) => " (a built file: run `tracewarden rules build` on the pack)",
+                    (None, _) => "",
                 };
                 problems.push(format!("{e}{hint}"));
                 continue;
