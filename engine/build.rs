@@ -98,6 +98,71 @@ fn main() -> Result<(), String> {
     }
     code.push_str("];\n");
     std::fs::write(out.join("builtin_packs.rs"), code).map_err(|e| e.to_string())?;
+    embed_templates(&root, &out)
+}
+
+/// Embeds every file of `rules/templates/<lang>/` (the `rules new` scaffolds, one directory per
+/// language) and of `wit/` (copied into scaffolds whose language builds against it).
+fn embed_templates(root: &Path, out: &Path) -> Result<(), String> {
+    let mut code = String::from(
+        "/// `(language, [(path, bytes)])` of each scaffold template.\n\
+         pub static TEMPLATES: &[(&str, &[(&str, &[u8])])] = &[\n",
+    );
+    let templates = root.join("rules/templates");
+    let mut langs: Vec<PathBuf> = match std::fs::read_dir(&templates) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_dir())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    langs.sort();
+    for lang in &langs {
+        let name = lang
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or("bad template dir")?;
+        let _ = writeln!(code, "    ({name:?}, &[");
+        embed_files(lang, &mut code)?;
+        code.push_str("    ]),\n");
+    }
+    code.push_str("];\n\n/// `(path, bytes)` of every file of `wit/`.\npub static WIT: &[(&str, &[u8])] = &[\n");
+    embed_files(&root.join("wit"), &mut code)?;
+    code.push_str("];\n");
+    std::fs::write(out.join("templates.rs"), code).map_err(|e| e.to_string())
+}
+
+/// Appends `(relative path, include_bytes!(file)),` for every file under `dir`, sorted.
+fn embed_files(dir: &Path, code: &mut String) -> Result<(), String> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))? {
+            let path = entry.map_err(|e| e.to_string())?.path();
+            // A template crate built in place leaves its `target/`, which is no template.
+            if path.is_dir() && !path.ends_with("target") {
+                stack.push(path);
+            } else if path.is_dir() {
+                continue;
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    for file in files {
+        let rel = file
+            .strip_prefix(dir)
+            .map_err(|e| e.to_string())?
+            .to_str()
+            .ok_or("a template path is not UTF-8")?
+            .replace('\\', "/");
+        let _ = writeln!(
+            code,
+            "        ({rel:?}, include_bytes!({:?})),",
+            file.display().to_string()
+        );
+    }
     Ok(())
 }
 

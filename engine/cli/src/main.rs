@@ -19,6 +19,10 @@ use tracewarden::rules::{CacheOutcome, ComponentCache, PackSource, Runtime};
 use tracewarden::triage::{Baseline, Suppressions};
 use tracewarden::{InputFormat, ReportFormat, RuleSet, RuleSetOptions, ScanOptions, Severity};
 
+mod rules_build;
+mod rules_new;
+mod rules_test;
+
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -61,7 +65,7 @@ enum Command {
     /// Print the input record an evidence item points at (`FILE#RECORD`, or `FILE:LINE[:COLUMN]`
     /// as the text report prints it), secrets redacted.
     Show(ShowArgs),
-    /// Inspect rules.
+    /// Inspect, test, scaffold and build rule packs.
     Rules {
         #[command(subcommand)]
         command: RulesCommand,
@@ -85,7 +89,21 @@ enum RulesCommand {
         #[command(flatten)]
         rules: RulesArgs,
     },
+    /// Run each pack's test cases (`PACK/tests/*/case.toml`) and compare the findings.
+    #[command(after_help = RULES_TEST_EXIT_CODES)]
+    Test(rules_test::TestArgs),
+    /// Write a new pack from a template: a working rule, a hit and a miss case, a README.
+    New(rules_new::NewArgs),
+    /// Build a pack's rule files (`build = "cargo"` or `"componentize-py"` in `pack.toml`) and
+    /// write their digests into `pack.toml`.
+    Build(rules_build::BuildArgs),
 }
+
+const RULES_TEST_EXIT_CODES: &str = "\
+Exit codes:
+  0  every case passed (and every rule has --minimum-tests cases)
+  1  a case failed, or a rule has fewer cases than --minimum-tests
+  2  usage error, refused pack, or a case that cannot be run (its case.toml, its inputs)";
 
 #[derive(Args)]
 struct RulesArgs {
@@ -314,6 +332,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rules {
             command: RulesCommand::Show { id, rules },
         } => show_rule(&id, &rules),
+        Command::Rules {
+            command: RulesCommand::Test(args),
+        } => rules_test::run(args),
+        Command::Rules {
+            command: RulesCommand::New(args),
+        } => rules_new::run(args),
+        Command::Rules {
+            command: RulesCommand::Build(args),
+        } => rules_build::run(args),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "tracewarden", &mut out);

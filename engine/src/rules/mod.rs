@@ -2,6 +2,7 @@
 //! its own session per scan; a failing one is stopped and reported while the others go on.
 
 mod config;
+pub mod digests;
 mod meta;
 mod pack;
 mod rego;
@@ -10,6 +11,7 @@ mod rego_eval;
 mod rego_filter;
 mod rego_findings;
 mod rego_input;
+pub mod scaffold;
 pub mod testing;
 mod wasm;
 
@@ -21,7 +23,7 @@ pub use config::{OptionValue, PackConfig, RuleConfig, parse_rule_config};
 pub use meta::{Confidence, FactNeed, FindingClass, Partitioning, RuleMeta, Severity};
 pub use pack::{
     BuildStep, BuildTool, EmbeddedPack, PackSource, RuleFile, RuleKind, RulePack, Runtime, build_steps,
-    digest,
+    digest, pack_name,
 };
 pub use rego::RegoRule;
 pub use wasm::{

@@ -95,17 +95,24 @@ pub struct BuildStep {
 
 /// The rule files `manifest` (the text of a `pack.toml`) says are built, in manifest order.
 pub fn build_steps(manifest: &str) -> Result<Vec<BuildStep>, String> {
+    Ok(rule_files(manifest)?
+        .into_iter()
+        .filter_map(|(file, build)| build.map(|tool| BuildStep { file, tool }))
+        .collect())
+}
+
+/// The pack name `manifest` (the text of a `pack.toml`) gives.
+pub fn pack_name(manifest: &str) -> Result<String, String> {
     let m: Manifest =
         toml::from_str(manifest).map_err(|e| format!("invalid `pack.toml`: {}", e.message()))?;
-    Ok(m.rules
-        .into_iter()
-        .filter_map(|r| {
-            r.build.map(|tool| BuildStep {
-                file: r.file,
-                tool,
-            })
-        })
-        .collect())
+    Ok(m.name)
+}
+
+/// Every rule file `manifest` names, with how it is built, in manifest order.
+pub(super) fn rule_files(manifest: &str) -> Result<Vec<(String, Option<BuildTool>)>, String> {
+    let m: Manifest =
+        toml::from_str(manifest).map_err(|e| format!("invalid `pack.toml`: {}", e.message()))?;
+    Ok(m.rules.into_iter().map(|r| (r.file, r.build)).collect())
 }
 
 /// Whether `manifest` says `file` is built.
