@@ -317,9 +317,9 @@ pub fn evidence_at(finding: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The fixture sets that, between them, make every built-in rule fire and stay quiet (the
-/// meta-test `every_built_in_rule_has_a_hit_and_a_miss_fixture`): the CloudTrail fixtures one by
-/// one, key lifecycles with the uses they judge, and the recorded applications.
+/// The fixture sets that, between them, make every built-in rule fire and stay quiet (the report
+/// format tests run them all): the CloudTrail fixtures one by one, key lifecycles with the uses
+/// they judge, and the recorded applications.
 pub fn rule_fixture_sets() -> Vec<Vec<String>> {
     let dir = root().join("tests/fixtures/cloudtrail");
     let mut fixtures: Vec<Vec<String>> = std::fs::read_dir(&dir)

@@ -30,6 +30,7 @@ mod properties;
 mod regressions;
 mod sandbox;
 mod sarif;
+mod scaffold;
 mod scan;
 mod schema;
 mod terminal;

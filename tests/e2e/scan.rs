@@ -227,37 +227,60 @@ fn normalized_events_scan_like_their_source() {
 /// Every built-in rule has at least one fixture where it fires and one where it sees events but
 /// stays quiet: the CloudTrail fixtures one by one, and the recorded TOCTOU application (HAR,
 /// wire log and OTLP together: the rules that need request ids or fine times).
+/// The built-in packs' source directories, whose `tests/` cases `rules test` runs.
+const BUILT_IN_PACKS: [&str; 4] = [
+    "rules/bola",
+    "rules/dynamodb",
+    "rules/stale-keys",
+    "rules/toctou",
+];
+
 #[test]
-fn every_built_in_rule_has_a_hit_and_a_miss_fixture() {
-    let fixtures = crate::common::rule_fixture_sets();
-    let reports: Vec<serde_json::Value> = fixtures
+fn every_built_in_rule_has_a_hit_and_a_miss_case() {
+    let mut args = vec!["rules", "test", "--minimum-tests", "2", "--format", "json"];
+    args.extend(BUILT_IN_PACKS);
+    let run = tracewarden(&args);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let reports: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
+    let packs: Vec<&str> = reports.iter().map(|r| r["pack"].as_str().unwrap()).collect();
+    assert_eq!(packs, ["bola", "dynamodb", "stale-keys", "toctou"]);
+    for case in reports.iter().flat_map(|r| r["cases"].as_array().unwrap()) {
+        assert_eq!(case["status"], "passed", "{case}");
+    }
+    let coverage: Vec<&serde_json::Value> = reports
         .iter()
-        .map(|set| {
-            let set: Vec<&str> = set.iter().map(String::as_str).collect();
-            scan_json(&set, &["--fail-on", "none"]).json()
-        })
+        .flat_map(|r| r["coverage"].as_array().unwrap())
         .collect();
     let listed = tracewarden(&["rules", "list"]);
-    for id in listed
+    let ids: Vec<&str> = listed
         .stdout
         .lines()
         .filter(|l| !l.starts_with(' '))
         .filter_map(|l| l.split_whitespace().next())
-    {
-        let hit = reports
+        .collect();
+    assert_eq!(ids.len(), 17, "{}", listed.stdout);
+    for id in ids {
+        let rule = coverage
             .iter()
-            .any(|r| findings(r).iter().any(|f| f.0 == id));
-        let miss = reports.iter().any(|r| {
-            let saw = r["rules"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|x| x["id"] == id && x["events"].as_u64() > Some(0));
-            saw && !findings(r).iter().any(|f| f.0 == id)
-        });
-        assert!(hit, "no fixture makes {id} fire");
-        assert!(miss, "no fixture feeds {id} without a finding");
+            .find(|c| c["rule"] == id)
+            .unwrap_or_else(|| panic!("no pack test covers {id}"));
+        // `rules test` also fails a miss case that sends the rule no event, so each miss case
+        // fed the rule events it did not report on.
+        assert!(!rule["hits"].as_array().unwrap().is_empty(), "no case makes {id} fire");
+        assert!(!rule["misses"].as_array().unwrap().is_empty(), "no case feeds {id} without a finding");
     }
+}
+
+#[test]
+fn built_in_pack_tests_print_each_case_and_the_coverage() {
+    let run = tracewarden(&["rules", "test", "rules/dynamodb"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        "pack `dynamodb` (rules/dynamodb): 2 case(s)\n  ok    conditional-writes\n  ok    \
+         unconditional-update\n  coverage (hit cases, miss cases):\n    TW-DDB-001     1 hit, 1 \
+         miss\n1 pack(s), 2 case(s): 2 passed, 0 failed\n"
+    );
 }
 
 #[test]

@@ -506,4 +506,43 @@ mod tests {
         );
         assert_eq!(coverage(&ids, &cases, 1)[1].short, None);
     }
+
+    /// A copy of `rules/dynamodb` in a temporary directory.
+    fn dynamodb_copy() -> tempfile::TempDir {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules/dynamodb");
+        let dir = tempfile::tempdir().unwrap();
+        for file in ["pack.toml", "ddb001.rego"] {
+            std::fs::copy(src.join(file), dir.path().join(file)).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn a_built_in_pack_runs_from_its_source_and_a_changed_copy_is_refused() {
+        let copy = dynamodb_copy();
+        let pack = load(copy.path(), &PackTestOptions::default(), &BTreeMap::new()).unwrap();
+        assert_eq!(pack.name, "dynamodb");
+        let rego = copy.path().join("ddb001.rego");
+        let text = std::fs::read_to_string(&rego).unwrap();
+        std::fs::write(&rego, text.replace("\"low\"", "\"high\"")).unwrap();
+        let err = load(copy.path(), &PackTestOptions::default(), &BTreeMap::new()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("`ddb001.rego` does not match its digest: `pack.toml` says `sha256:"),
+            "{err}"
+        );
+        let manifest = copy.path().join("pack.toml");
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        std::fs::write(&manifest, text.replace("version = \"", "version = \"9")).unwrap();
+        let err = load(copy.path(), &PackTestOptions::default(), &BTreeMap::new()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "rule pack `{}` refused:\n  - the pack name `dynamodb` is reserved by a built-in \
+                 pack, and this `pack.toml` is not the one built into this tracewarden: rebuild \
+                 tracewarden, or give the pack another name",
+                copy.path().display()
+            )
+        );
+    }
 }

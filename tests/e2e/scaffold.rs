@@ -1,0 +1,228 @@
+//! `rules new`, `rules build` and `rules test`: scaffolded packs build and pass their own tests,
+//! and a changed expectation fails with a diff.
+
+use std::path::Path;
+
+use crate::common::{command, root, tracewarden};
+
+/// `tracewarden` with `args` and extra environment, from the workspace root.
+fn run_with(args: &[&str], env: &[(&str, &str)]) -> crate::common::Run {
+    let mut cmd = command();
+    cmd.args(args).current_dir(root());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    crate::common::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Replaces `from` with `to` in `file`, which must hold it.
+fn edit(file: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(file).unwrap();
+    assert!(text.contains(from), "{}: {text}", file.display());
+    std::fs::write(file, text.replacen(from, to, 1)).unwrap();
+}
+
+/// The text report of a pack whose two template cases pass.
+fn green(name: &str, dir: &str, id: &str) -> String {
+    format!(
+        "pack `{name}` ({dir}): 2 case(s)\n  ok    hit\n  ok    miss\n  coverage (hit cases, miss \
+         cases):\n    {id:<14} 1 hit, 1 miss\n1 pack(s), 2 case(s): 2 passed, 0 failed\n"
+    )
+}
+
+/// The text report after the hit case's principal was changed from `alice` to `bob`.
+fn red(name: &str, dir: &str, id: &str) -> String {
+    format!(
+        "pack `{name}` ({dir}): 2 case(s)\n  FAIL  hit\n        expected, not reported:\n        \
+         - {{ rule = \"{id}\", class = \"incident\", principal = \"bob\", resource = \
+         \"orders/orderId=o-1\", evidence = [\"delete\", \"read\"] }}\n        reported, not \
+         expected:\n        + {{ rule = \"{id}\", class = \"incident\", principal = \"alice\", \
+         resource = \"orders/orderId=o-1\", evidence = [\"delete\", \"read\"] }}\n  ok    miss\n  \
+         coverage (hit cases, miss cases):\n    {id:<14} 1 hit, 1 miss\n1 pack(s), 2 case(s): 1 \
+         passed, 1 failed\n"
+    )
+}
+
+#[test]
+fn a_scaffolded_rego_pack_passes_its_tests_and_a_changed_expectation_fails_with_a_diff() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pack = tmp.path().join("acme");
+    let dir = pack.display().to_string();
+    let made = tracewarden(&["rules", "new", "acme-ddb", "--lang", "rego", "--dir", &dir]);
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    assert_eq!(
+        made.stdout,
+        format!(
+            "created pack `acme-ddb` (rego) in `{dir}`:\n  README.md\n  acme_ddb.rego\n  \
+             pack.toml\n  tests/hit/case.toml\n  tests/hit/events.jsonl\n  tests/miss/case.toml\n  \
+             tests/miss/events.jsonl\nnext: tracewarden rules test {dir} --minimum-tests 2\n"
+        )
+    );
+    let test = ["rules", "test", &dir, "--minimum-tests", "2"];
+    let run = tracewarden(&test);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.stdout, green("acme-ddb", &dir, "TW-ACME-DDB-001"));
+    // The scaffolded pack loads in a scan, and finds what its hit case expects.
+    let events = pack.join("tests/hit/events.jsonl").display().to_string();
+    let scan = tracewarden(&["scan", "--no-builtin", "--rules", &dir, "--format", "json", &events]);
+    assert_eq!(scan.code, 1, "{}", scan.stderr);
+    assert_eq!(scan.json()["findings"][0]["rule_id"], "TW-ACME-DDB-001");
+
+    edit(&pack.join("tests/hit/case.toml"), "\"alice\"", "\"bob\"");
+    let run = tracewarden(&test);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.stdout, red("acme-ddb", &dir, "TW-ACME-DDB-001"));
+}
+
+#[test]
+fn cases_that_prove_nothing_or_cannot_run_are_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pack = tmp.path().join("p");
+    let dir = pack.display().to_string();
+    let made = tracewarden(&["rules", "new", "acme", "--lang", "rego", "--dir", &dir]);
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    // A miss case whose inputs hold no event the rule subscribes to.
+    let quiet = pack.join("tests/quiet");
+    std::fs::create_dir(&quiet).unwrap();
+    std::fs::write(quiet.join("case.toml"), "rules = [\"TW-ACME-001\"]\n").unwrap();
+    let hit = std::fs::read_to_string(pack.join("tests/hit/events.jsonl")).unwrap();
+    std::fs::write(
+        quiet.join("events.jsonl"),
+        hit.replace("\"DeleteItem\"", "\"PutItem\"")
+            .replace("\"GetItem\"", "\"Query\""),
+    )
+    .unwrap();
+    let run = tracewarden(&["rules", "test", &dir, "--minimum-tests", "3"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        format!(
+            "pack `acme` ({dir}): 3 case(s)\n  ok    hit\n  ok    miss\n  FAIL  quiet\n        \
+             miss case for TW-ACME-001, which was sent no event of it: a miss case must feed the \
+             rule events it then does not report on\n  coverage (hit cases, miss cases):\n    \
+             TW-ACME-001    1 hit, 2 miss\n1 pack(s), 3 case(s): 2 passed, 1 failed\n"
+        )
+    );
+    // Too few cases for --minimum-tests.
+    std::fs::remove_dir_all(&quiet).unwrap();
+    std::fs::remove_dir_all(pack.join("tests/miss")).unwrap();
+    let run = tracewarden(&["rules", "test", &dir, "--minimum-tests", "2"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stdout.ends_with(
+            "    TW-ACME-001    1 hit, 0 miss  FAIL: no miss case (one naming it and expecting \
+             no finding)\n1 pack(s), 1 case(s): 1 passed, 0 failed; 1 rule(s) short of \
+             --minimum-tests 2\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    // A case naming a rule the pack does not have cannot run.
+    let case = pack.join("tests/hit/case.toml");
+    edit(&case, "rules = [\"TW-ACME-001\"]", "rules = [\"TW-ACME-001\", \"TW-OTHER-9\"]");
+    let run = tracewarden(&["rules", "test", &dir]);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: `{}`: rule `TW-OTHER-9` is not in the pack (its rules: TW-ACME-001)\n",
+            case.display()
+        )
+    );
+    std::fs::write(&case, "rules = [\"TW-ACME-001\"]\n[[expect]]\nrule = \"TW-ACME-001\"\n")
+        .unwrap();
+    let run = tracewarden(&["rules", "test", &dir]);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: `{}`: invalid case: missing field `class`\n",
+            case.display()
+        )
+    );
+}
+
+#[test]
+fn rules_new_refuses_what_it_cannot_write() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().display().to_string();
+    std::fs::write(tmp.path().join("x"), "").unwrap();
+    let run = tracewarden(&["rules", "new", "acme", "--lang", "rego", "--dir", &dir]);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        format!("error: `{dir}` exists and is not empty: name a new directory\n")
+    );
+    let run = tracewarden(&["rules", "new", "acme", "--lang", "cobol", "--dir", &dir]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .starts_with("error: `--lang cobol`: no template for it in this tracewarden (languages: "),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("rego, rust"), "{}", run.stderr);
+    let run = tracewarden(&["rules", "new", "toctou", "--lang", "rego", "--dir", &dir]);
+    assert_eq!(
+        run.stderr,
+        "error: the pack name `toctou` is reserved: give the pack another name\n"
+    );
+}
+
+#[test]
+fn a_scaffolded_rust_pack_builds_and_passes_its_tests() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pack = tmp.path().join("acme-rs");
+    let dir = pack.display().to_string();
+    let sdk = root().join("sdk").display().to_string();
+    let made = tracewarden(&[
+        "rules", "new", "acme-rs", "--lang", "rust", "--dir", &dir, "--sdk-path", &sdk,
+    ]);
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    let cargo_toml = std::fs::read_to_string(pack.join("Cargo.toml")).unwrap();
+    assert!(
+        cargo_toml.contains(&format!("\ntracewarden-sdk = {{ path = \"{sdk}\" }}\n")),
+        "{cargo_toml}"
+    );
+    // Unbuilt, the pack is refused with a hint.
+    let run = tracewarden(&["rules", "test", &dir]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains(
+            "(a built file: run `tracewarden rules build` on the pack)"
+        ),
+        "{}",
+        run.stderr
+    );
+    // The workspace's lock file pins the SDK's dependencies to the versions already fetched, and
+    // a target directory under ours keeps them compiled between runs.
+    std::fs::copy(root().join("Cargo.lock"), pack.join("Cargo.lock")).unwrap();
+    let target = root().join("target/e2e-scaffold").display().to_string();
+    let built = run_with(&["rules", "build", &dir], &[("CARGO_TARGET_DIR", &target)]);
+    assert_eq!(built.code, 0, "{}", built.stderr);
+    // The digest written is the component's: the test run below loads the pack, checking it.
+    let manifest = std::fs::read_to_string(pack.join("pack.toml")).unwrap();
+    let digest = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("sha256 = \""))
+        .and_then(|l| l.strip_suffix('"'))
+        .unwrap_or_else(|| panic!("no digest written: {manifest}"));
+    assert_eq!(
+        built.stdout,
+        format!("built `{}` ({digest})\n", pack.join("acme_rs.wasm").display())
+    );
+
+    let test = ["rules", "test", &dir, "--minimum-tests", "2"];
+    let run = tracewarden(&test);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.stdout, green("acme-rs", &dir, "TW-ACME-RS-001"));
+    edit(&pack.join("tests/hit/case.toml"), "\"alice\"", "\"bob\"");
+    let run = tracewarden(&test);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.stdout, red("acme-rs", &dir, "TW-ACME-RS-001"));
+}
