@@ -69,7 +69,15 @@ fn a_scaffolded_rego_pack_passes_its_tests_and_a_changed_expectation_fails_with_
     assert_eq!(run.stdout, green("acme-ddb", &dir, "TW-ACME-DDB-001"));
     // The scaffolded pack loads in a scan, and finds what its hit case expects.
     let events = pack.join("tests/hit/events.jsonl").display().to_string();
-    let scan = tracewarden(&["scan", "--no-builtin", "--rules", &dir, "--format", "json", &events]);
+    let scan = tracewarden(&[
+        "scan",
+        "--no-builtin",
+        "--rules",
+        &dir,
+        "--format",
+        "json",
+        &events,
+    ]);
     assert_eq!(scan.code, 1, "{}", scan.stderr);
     assert_eq!(scan.json()["findings"][0]["rule_id"], "TW-ACME-DDB-001");
 
@@ -124,7 +132,11 @@ fn cases_that_prove_nothing_or_cannot_run_are_reported() {
     );
     // A case naming a rule the pack does not have cannot run.
     let case = pack.join("tests/hit/case.toml");
-    edit(&case, "rules = [\"TW-ACME-001\"]", "rules = [\"TW-ACME-001\", \"TW-OTHER-9\"]");
+    edit(
+        &case,
+        "rules = [\"TW-ACME-001\"]",
+        "rules = [\"TW-ACME-001\", \"TW-OTHER-9\"]",
+    );
     let run = tracewarden(&["rules", "test", &dir]);
     assert_eq!(run.code, 2);
     assert_eq!(
@@ -134,8 +146,11 @@ fn cases_that_prove_nothing_or_cannot_run_are_reported() {
             case.display()
         )
     );
-    std::fs::write(&case, "rules = [\"TW-ACME-001\"]\n[[expect]]\nrule = \"TW-ACME-001\"\n")
-        .unwrap();
+    std::fs::write(
+        &case,
+        "rules = [\"TW-ACME-001\"]\n[[expect]]\nrule = \"TW-ACME-001\"\n",
+    )
+    .unwrap();
     let run = tracewarden(&["rules", "test", &dir]);
     assert_eq!(run.code, 2);
     assert_eq!(
@@ -161,8 +176,9 @@ fn rules_new_refuses_what_it_cannot_write() {
     let run = tracewarden(&["rules", "new", "acme", "--lang", "cobol", "--dir", &dir]);
     assert_eq!(run.code, 2);
     assert!(
-        run.stderr
-            .starts_with("error: `--lang cobol`: no template for it in this tracewarden (languages: "),
+        run.stderr.starts_with(
+            "error: `--lang cobol`: no template for it in this tracewarden (languages: "
+        ),
         "{}",
         run.stderr
     );
@@ -181,7 +197,15 @@ fn a_scaffolded_rust_pack_builds_and_passes_its_tests() {
     let dir = pack.display().to_string();
     let sdk = root().join("sdk").display().to_string();
     let made = tracewarden(&[
-        "rules", "new", "acme-rs", "--lang", "rust", "--dir", &dir, "--sdk-path", &sdk,
+        "rules",
+        "new",
+        "acme-rs",
+        "--lang",
+        "rust",
+        "--dir",
+        &dir,
+        "--sdk-path",
+        &sdk,
     ]);
     assert_eq!(made.code, 0, "{}", made.stderr);
     let cargo_toml = std::fs::read_to_string(pack.join("Cargo.toml")).unwrap();
@@ -193,9 +217,8 @@ fn a_scaffolded_rust_pack_builds_and_passes_its_tests() {
     let run = tracewarden(&["rules", "test", &dir]);
     assert_eq!(run.code, 2);
     assert!(
-        run.stderr.contains(
-            "(a built file: run `tracewarden rules build` on the pack)"
-        ),
+        run.stderr
+            .contains("(a built file: run `tracewarden rules build` on the pack)"),
         "{}",
         run.stderr
     );
@@ -214,7 +237,10 @@ fn a_scaffolded_rust_pack_builds_and_passes_its_tests() {
         .unwrap_or_else(|| panic!("no digest written: {manifest}"));
     assert_eq!(
         built.stdout,
-        format!("built `{}` ({digest})\n", pack.join("acme_rs.wasm").display())
+        format!(
+            "built `{}` ({digest})\n",
+            pack.join("acme_rs.wasm").display()
+        )
     );
 
     let test = ["rules", "test", &dir, "--minimum-tests", "2"];

@@ -242,7 +242,10 @@ fn every_built_in_rule_has_a_hit_and_a_miss_case() {
     let run = tracewarden(&args);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     let reports: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
-    let packs: Vec<&str> = reports.iter().map(|r| r["pack"].as_str().unwrap()).collect();
+    let packs: Vec<&str> = reports
+        .iter()
+        .map(|r| r["pack"].as_str().unwrap())
+        .collect();
     assert_eq!(packs, ["bola", "dynamodb", "stale-keys", "toctou"]);
     for case in reports.iter().flat_map(|r| r["cases"].as_array().unwrap()) {
         assert_eq!(case["status"], "passed", "{case}");
@@ -266,8 +269,14 @@ fn every_built_in_rule_has_a_hit_and_a_miss_case() {
             .unwrap_or_else(|| panic!("no pack test covers {id}"));
         // `rules test` also fails a miss case that sends the rule no event, so each miss case
         // fed the rule events it did not report on.
-        assert!(!rule["hits"].as_array().unwrap().is_empty(), "no case makes {id} fire");
-        assert!(!rule["misses"].as_array().unwrap().is_empty(), "no case feeds {id} without a finding");
+        assert!(
+            !rule["hits"].as_array().unwrap().is_empty(),
+            "no case makes {id} fire"
+        );
+        assert!(
+            !rule["misses"].as_array().unwrap().is_empty(),
+            "no case feeds {id} without a finding"
+        );
     }
 }
 

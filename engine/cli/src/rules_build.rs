@@ -79,7 +79,13 @@ fn cargo_build(pack: &Path) -> anyhow::Result<PathBuf> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let manifest = pack.join("Cargo.toml");
     let metadata = Command::new(&cargo)
-        .args(["metadata", "--format-version", "1", "--no-deps", "--manifest-path"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--manifest-path",
+        ])
         .arg(&manifest)
         .output()
         .context("cannot run `cargo`")?;
@@ -90,8 +96,8 @@ fn cargo_build(pack: &Path) -> anyhow::Result<PathBuf> {
             String::from_utf8_lossy(&metadata.stderr).trim()
         );
     }
-    let metadata: serde_json::Value = serde_json::from_slice(&metadata.stdout)
-        .context("`cargo metadata` printed no JSON")?;
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&metadata.stdout).context("`cargo metadata` printed no JSON")?;
     let target_dir = metadata["target_directory"]
         .as_str()
         .context("`cargo metadata` names no target directory")?;
@@ -111,7 +117,13 @@ fn cargo_build(pack: &Path) -> anyhow::Result<PathBuf> {
         .with_context(|| format!("`{}` has no package", manifest.display()))?
         .to_owned();
     let status = Command::new(&cargo)
-        .args(["build", "--target", "wasm32-wasip2", "--release", "--manifest-path"])
+        .args([
+            "build",
+            "--target",
+            "wasm32-wasip2",
+            "--release",
+            "--manifest-path",
+        ])
         .arg(&manifest)
         .status()
         .context("cannot run `cargo`")?;

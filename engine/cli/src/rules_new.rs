@@ -45,7 +45,9 @@ pub fn run(args: NewArgs) -> anyhow::Result<ExitCode> {
             std::path::absolute(path)
                 .with_context(|| format!("`--sdk-path {}`", path.display()))?,
         ),
-        None => scaffold::sdk_in_checkout(&dir).map_or(SdkDependency::Registry, SdkDependency::Path),
+        None => {
+            scaffold::sdk_in_checkout(&dir).map_or(SdkDependency::Registry, SdkDependency::Path)
+        }
     };
     let files = scaffold::scaffold(&args.name, &args.lang, &dir, &sdk)?;
     let mut out = format!(

@@ -148,10 +148,7 @@ fn text(reports: &[PackTestReport], minimum: usize) -> String {
         passed + failed
     );
     if short > 0 {
-        let _ = write!(
-            out,
-            "; {short} rule(s) short of --minimum-tests {minimum}"
-        );
+        let _ = write!(out, "; {short} rule(s) short of --minimum-tests {minimum}");
     }
     out.push('\n');
     out

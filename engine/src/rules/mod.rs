@@ -22,8 +22,8 @@ use serde::Serialize;
 pub use config::{OptionValue, PackConfig, RuleConfig, parse_rule_config};
 pub use meta::{Confidence, FactNeed, FindingClass, Partitioning, RuleMeta, Severity};
 pub use pack::{
-    BuildStep, BuildTool, EmbeddedPack, PackSource, RuleFile, RuleKind, RulePack, Runtime, build_steps,
-    digest, pack_name,
+    BuildStep, BuildTool, EmbeddedPack, PackSource, RuleFile, RuleKind, RulePack, Runtime,
+    build_steps, digest, pack_name,
 };
 pub use rego::RegoRule;
 pub use wasm::{

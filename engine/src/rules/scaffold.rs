@@ -100,8 +100,8 @@ pub fn scaffold(
     }
     let manifest_path = dir.join("pack.toml");
     let manifest = std::fs::read_to_string(&manifest_path).map_err(io(&manifest_path))?;
-    let rules = rule_files(&manifest)
-        .map_err(|e| Error::Usage(format!("the `{lang}` template's {e}")))?;
+    let rules =
+        rule_files(&manifest).map_err(|e| Error::Usage(format!("the `{lang}` template's {e}")))?;
     // A component built by componentize-py is generated from the contract itself.
     if rules
         .iter()
@@ -256,13 +256,21 @@ mod tests {
         let again = scaffold("acme-ddb", "rego", &pack, &SdkDependency::Registry).unwrap_err();
         assert_eq!(
             again.to_string(),
-            format!("`{}` exists and is not empty: name a new directory", pack.display())
+            format!(
+                "`{}` exists and is not empty: name a new directory",
+                pack.display()
+            )
         );
         assert!(
-            scaffold("acme", "cobol", &dir.path().join("c"), &SdkDependency::Registry)
-                .unwrap_err()
-                .to_string()
-                .starts_with("no `cobol` template in this tracewarden (templates: ")
+            scaffold(
+                "acme",
+                "cobol",
+                &dir.path().join("c"),
+                &SdkDependency::Registry
+            )
+            .unwrap_err()
+            .to_string()
+            .starts_with("no `cobol` template in this tracewarden (templates: ")
         );
     }
 }

@@ -134,9 +134,7 @@ pub struct PackTestReport {
 impl PackTestReport {
     /// Every case passed and every rule has the tests asked for.
     pub fn passed(&self) -> bool {
-        self.cases
-            .iter()
-            .all(|c| c.outcome == CaseOutcome::Passed)
+        self.cases.iter().all(|c| c.outcome == CaseOutcome::Passed)
             && self.coverage.iter().all(|c| c.short.is_none())
     }
 }
@@ -160,9 +158,8 @@ pub fn test_pack(dir: &Path, options: &PackTestOptions) -> Result<PackTestReport
             base.clone()
         } else {
             let overrides = BTreeMap::from([(base.name.clone(), case.config.clone())]);
-            load(dir, options, &overrides).map_err(|e| {
-                Error::Usage(format!("`{}`: [config]: {e}", case.file.display()))
-            })?
+            load(dir, options, &overrides)
+                .map_err(|e| Error::Usage(format!("`{}`: [config]: {e}", case.file.display())))?
         };
         reports.push(CaseReport {
             name: case.name.clone(),
@@ -197,10 +194,12 @@ fn load(
     options: &PackTestOptions,
     overrides: &BTreeMap<String, toml::Table>,
 ) -> Result<RulePack, Error> {
-    let refused = |problems| Error::PacksRefused(vec![PackRefusal {
-        pack: dir.display().to_string(),
-        problems,
-    }]);
+    let refused = |problems| {
+        Error::PacksRefused(vec![PackRefusal {
+            pack: dir.display().to_string(),
+            problems,
+        }])
+    };
     let text = pack::read_in_dir(dir, "pack.toml")
         .and_then(|b| String::from_utf8(b).map_err(|_| "`pack.toml` is not UTF-8 text".to_owned()))
         .map_err(|e| refused(vec![e]))?;
@@ -308,7 +307,11 @@ fn read_cases(dir: &Path, ids: &[String]) -> Result<Vec<Case>, Error> {
                 )));
             }
         }
-        if let Some(e) = parsed.expect.iter().find(|e| !parsed.rules.contains(&e.rule)) {
+        if let Some(e) = parsed
+            .expect
+            .iter()
+            .find(|e| !parsed.rules.contains(&e.rule))
+        {
             return Err(bad(format!(
                 "an `[[expect]]` of rule `{}`, which `rules` does not name",
                 e.rule
@@ -321,8 +324,7 @@ fn read_cases(dir: &Path, ids: &[String]) -> Result<Vec<Case>, Error> {
             .map_err(io(&case_dir))?;
         // Notes on how a case's inputs were made are no inputs.
         inputs.retain(|p| {
-            p.file_name().is_some_and(|n| n != CASE_FILE)
-                && p.extension().is_none_or(|e| e != "md")
+            p.file_name().is_some_and(|n| n != CASE_FILE) && p.extension().is_none_or(|e| e != "md")
         });
         inputs.sort();
         if inputs.is_empty() {
@@ -414,7 +416,10 @@ fn difference(
     let (mut missing, mut unexpected) = (Vec::new(), Vec::new());
     for (finding, n) in balance {
         let side = if n > 0 { &mut missing } else { &mut unexpected };
-        side.extend(std::iter::repeat_n(finding.clone(), n.unsigned_abs() as usize));
+        side.extend(std::iter::repeat_n(
+            finding.clone(),
+            n.unsigned_abs() as usize,
+        ));
     }
     (missing, unexpected)
 }
@@ -490,16 +495,19 @@ mod tests {
             expect,
             inputs: Vec::new(),
         };
-        let cases = [
-            case("hit", vec![finding("R-1", "a")]),
-            case("miss", vec![]),
-        ];
+        let cases = [case("hit", vec![finding("R-1", "a")]), case("miss", vec![])];
         let ids = ["R-2".to_owned(), "R-1".to_owned()];
         let got = coverage(&ids, &cases, 2);
         assert_eq!(got[0].rule, "R-1");
-        assert_eq!((got[0].hits.clone(), got[0].misses.clone()), (vec!["hit".to_owned()], vec!["miss".to_owned()]));
+        assert_eq!(
+            (got[0].hits.clone(), got[0].misses.clone()),
+            (vec!["hit".to_owned()], vec!["miss".to_owned()])
+        );
         assert_eq!(got[0].short, None);
-        assert_eq!(got[1].short.as_deref(), Some("no hit case (one expecting a finding of it)"));
+        assert_eq!(
+            got[1].short.as_deref(),
+            Some("no hit case (one expecting a finding of it)")
+        );
         assert_eq!(
             coverage(&ids, &cases, 3)[0].short.as_deref(),
             Some("2 test case(s), fewer than the 3 `--minimum-tests` asks for")
