@@ -98,22 +98,24 @@ fn cargo_build(pack: &Path) -> anyhow::Result<PathBuf> {
     }
     let metadata: serde_json::Value =
         serde_json::from_slice(&metadata.stdout).context("`cargo metadata` printed no JSON")?;
-    let target_dir = metadata["target_directory"]
-        .as_str()
+    let target_dir = metadata
+        .get("target_directory")
+        .and_then(|d| d.as_str())
         .context("`cargo metadata` names no target directory")?;
     let root = std::fs::canonicalize(&manifest)
         .with_context(|| format!("cannot read `{}`", manifest.display()))?;
-    let crate_name = metadata["packages"]
-        .as_array()
+    let crate_name = metadata
+        .get("packages")
+        .and_then(|p| p.as_array())
         .into_iter()
         .flatten()
         .find(|p| {
-            p["manifest_path"]
-                .as_str()
+            p.get("manifest_path")
+                .and_then(|m| m.as_str())
                 .and_then(|m| std::fs::canonicalize(m).ok())
                 .is_some_and(|m| m == root)
         })
-        .and_then(|p| p["name"].as_str())
+        .and_then(|p| p.get("name").and_then(|n| n.as_str()))
         .with_context(|| format!("`{}` has no package", manifest.display()))?
         .to_owned();
     let status = Command::new(&cargo)
