@@ -116,16 +116,36 @@ fn cases_that_prove_nothing_or_cannot_run_are_reported() {
              TW-ACME-001    1 hit, 2 miss\n1 pack(s), 3 case(s): 2 passed, 1 failed\n"
         )
     );
-    // Too few cases for --minimum-tests.
+    // Without a miss case, --minimum-tests 2 fails the rule, even with two cases.
     std::fs::remove_dir_all(&quiet).unwrap();
-    std::fs::remove_dir_all(pack.join("tests/miss")).unwrap();
+    std::fs::rename(pack.join("tests/miss"), pack.join("tests/hit-again")).unwrap();
+    std::fs::copy(
+        pack.join("tests/hit/case.toml"),
+        pack.join("tests/hit-again/case.toml"),
+    )
+    .unwrap();
+    std::fs::copy(
+        pack.join("tests/hit/events.jsonl"),
+        pack.join("tests/hit-again/events.jsonl"),
+    )
+    .unwrap();
     let run = tracewarden(&["rules", "test", &dir, "--minimum-tests", "2"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
         run.stdout.ends_with(
-            "    TW-ACME-001    1 hit, 0 miss  FAIL: no miss case (one naming it and expecting \
-             no finding)\n1 pack(s), 1 case(s): 1 passed, 0 failed; 1 rule(s) short of \
+            "    TW-ACME-001    2 hit, 0 miss  FAIL: no miss case (one naming it and expecting \
+             no finding)\n1 pack(s), 2 case(s): 2 passed, 0 failed; 1 rule(s) short of \
              --minimum-tests 2\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    let run = tracewarden(&["rules", "test", &dir, "--minimum-tests", "3"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stdout.contains(
+            "    TW-ACME-001    2 hit, 0 miss  FAIL: 2 test case(s), fewer than the 3 \
+             `--minimum-tests` asks for\n"
         ),
         "{}",
         run.stdout
