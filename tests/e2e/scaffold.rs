@@ -272,3 +272,52 @@ fn a_scaffolded_rust_pack_builds_and_passes_its_tests() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(run.stdout, red("acme-rs", &dir, "TW-ACME-RS-001"));
 }
+
+#[test]
+fn a_case_runs_with_its_options() {
+    // A copy of the built-in toctou pack's manifest (so its compiled-in component runs) with one
+    // of its cases.
+    let tmp = tempfile::tempdir().unwrap();
+    let case = tmp.path().join("tests/check-then-act");
+    std::fs::create_dir_all(&case).unwrap();
+    std::fs::copy(
+        root().join("rules/toctou/pack.toml"),
+        tmp.path().join("pack.toml"),
+    )
+    .unwrap();
+    for file in ["case.toml", "toctou-positive.json"] {
+        std::fs::copy(
+            root().join("rules/toctou/tests/check-then-act").join(file),
+            case.join(file),
+        )
+        .unwrap();
+    }
+    let dir = tmp.path().display().to_string();
+    let run = tracewarden(&["rules", "test", &dir, "--format", "json"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    // The update came 2 s after the read: a 1 ms window no longer pairs them.
+    let mut text = std::fs::read_to_string(case.join("case.toml")).unwrap();
+    text.push_str("\n[config]\ncheck_window_ms = 1\n");
+    std::fs::write(case.join("case.toml"), text).unwrap();
+    let run = tracewarden(&["rules", "test", &dir, "--format", "json"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        report[0]["cases"][0],
+        serde_json::json!({
+            "name": "check-then-act",
+            "rules": ["TW-TOCTOU-001", "TW-TOCTOU-002", "TW-TOCTOU-003", "TW-TOCTOU-004",
+                      "TW-TOCTOU-005", "TW-TOCTOU-006"],
+            "status": "failed",
+            "missing": [{
+                "rule": "TW-TOCTOU-001",
+                "class": "weakness",
+                "principal": "arn:aws:sts::111122223333:assumed-role/orders-api/alice",
+                "resource": "orders UpdateItem",
+                "evidence": ["check", "use"]
+            }],
+            "unexpected": [],
+            "problems": []
+        })
+    );
+}
