@@ -106,7 +106,7 @@ fn main() -> Result<(), String> {
 fn embed_templates(root: &Path, out: &Path) -> Result<(), String> {
     let mut code = String::from(
         "/// `(language, [(path, bytes)])` of each scaffold template.\n\
-         pub static TEMPLATES: &[(&str, &[(&str, &[u8])])] = &[\n",
+         pub static TEMPLATES: &[(&str, Files)] = &[\n",
     );
     let templates = root.join("rules/templates");
     let mut langs: Vec<PathBuf> = match std::fs::read_dir(&templates) {
@@ -126,7 +126,9 @@ fn embed_templates(root: &Path, out: &Path) -> Result<(), String> {
         embed_files(lang, &mut code)?;
         code.push_str("    ]),\n");
     }
-    code.push_str("];\n\n/// `(path, bytes)` of every file of `wit/`.\npub static WIT: &[(&str, &[u8])] = &[\n");
+    code.push_str(
+        "];\n\n/// `(path, bytes)` of every file of `wit/`.\npub static WIT: Files = &[\n",
+    );
     embed_files(&root.join("wit"), &mut code)?;
     code.push_str("];\n");
     std::fs::write(out.join("templates.rs"), code).map_err(|e| e.to_string())

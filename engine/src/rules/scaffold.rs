@@ -9,6 +9,8 @@ use super::pack::{BuildTool, rule_files};
 use crate::error::Error;
 
 mod embedded {
+    /// `(path, bytes)` of files.
+    type Files = &'static [(&'static str, &'static [u8])];
     include!(concat!(env!("OUT_DIR"), "/templates.rs"));
 }
 

@@ -482,7 +482,8 @@ mod tests {
         let (missing, unexpected) = difference(&expected, &actual);
         assert_eq!(missing, [a]);
         assert_eq!(unexpected, [c]);
-        assert_eq!(difference(&[b.clone()], &[b]), (vec![], vec![]));
+        let one = [b];
+        assert_eq!(difference(&one, &one), (vec![], vec![]));
     }
 
     #[test]
