@@ -321,3 +321,49 @@ fn a_case_runs_with_its_options() {
         })
     );
 }
+
+#[test]
+fn rules_build_names_what_it_cannot_build() {
+    let run = tracewarden(&["rules", "build", "rules/toctou"]);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        "error: `rules/toctou` is the built-in pack `toctou`: tracewarden's own build makes its \
+         files\n"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("pack.toml"),
+        "name = \"py\"\nversion = \"0.1.0\"\n[[rules]]\nfile = \"rule.wasm\"\nkind = \"wasm\"\n\
+         build = \"componentize-py\"\n",
+    )
+    .unwrap();
+    let dir = tmp.path().display().to_string();
+    let missing = tmp.path().join("no-such-tool").display().to_string();
+    let run = run_with(&["rules", "build", &dir], &[("COMPONENTIZE_PY", &missing)]);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: cannot run `{missing}` (install it with `pip install componentize-py`, or set \
+             COMPONENTIZE_PY): No such file or directory (os error 2)\n"
+        )
+    );
+    std::fs::write(
+        tmp.path().join("pack.toml"),
+        "name = \"py\"\nversion = \"0.1.0\"\n[[rules]]\nfile = \"rule.wasm\"\nkind = \"wasm\"\n\
+         build = \"make\"\n",
+    )
+    .unwrap();
+    let run = tracewarden(&["rules", "build", &dir]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.starts_with(&format!(
+            "error: `{}`: invalid `pack.toml`: unknown variant `make`, expected `cargo` or \
+             `componentize-py`",
+            tmp.path().join("pack.toml").display()
+        )),
+        "{}",
+        run.stderr
+    );
+}
