@@ -480,6 +480,29 @@ fn write_output(path: Option<&PathBuf>, text: &str) -> anyhow::Result<()> {
     }
 }
 
+/// Writes a report to `path` (or standard output) through a buffer, as `write` streams it.
+fn write_report(
+    path: Option<&PathBuf>,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    match path {
+        Some(p) => {
+            let file = std::fs::File::create(p)
+                .with_context(|| format!("cannot write `{}`", p.display()))?;
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
+            write(&mut out)
+                .and_then(|()| out.flush())
+                .with_context(|| format!("cannot write `{}`", p.display()))
+        }
+        None => {
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            write(&mut out)
+                .and_then(|()| out.flush())
+                .context("cannot write to standard output")
+        }
+    }
+}
+
 /// Where each report goes: one format to `output` (or standard output); several, each as
 /// `report.<ext>` in the directory `output`. Checked before the scan starts.
 fn report_targets(
@@ -535,22 +558,24 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
         bar.finish();
     }
     let mut report = scanned?;
-    report.triage(baseline.as_ref(), suppressions.as_ref());
+    report.triage(baseline.as_ref(), suppressions.as_ref())?;
     if let (true, Some(dir)) = (args.format.len() > 1, &args.output) {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the directory `{}`", dir.display()))?;
     }
     for (format, path) in &targets {
-        let text = match format {
-            ReportFormat::Text => report.render_text(&TextStyle {
-                color: colored(display.color, path.is_none()),
-                top: display.top,
-                verbose: display.verbose,
-                min_severity: display.min_severity,
-            }),
-            other => report.render(*other),
-        };
-        write_output(path.as_ref(), &text)?;
+        write_report(path.as_ref(), |out| match format {
+            ReportFormat::Text => report.write_text(
+                &TextStyle {
+                    color: colored(display.color, path.is_none()),
+                    top: display.top,
+                    verbose: display.verbose,
+                    min_severity: display.min_severity,
+                },
+                out,
+            ),
+            other => report.write(*other, out),
+        })?;
     }
     tell(
         &report,

@@ -42,14 +42,15 @@ impl Default for TextStyle {
 }
 
 /// Renders `report` for a person at a terminal.
-pub(super) fn render(report: &Report, style: &TextStyle) -> String {
+pub(super) fn render(report: &Report, findings: &[Finding], style: &TextStyle) -> String {
     let mut t = Text {
+        findings,
         out: String::new(),
         style: *style,
         fixes: std::collections::BTreeSet::new(),
     };
     t.header(report);
-    t.incidents(report);
+    t.incidents();
     t.weaknesses(report);
     t.compliance(report);
     t.gaps(report);
@@ -59,7 +60,9 @@ pub(super) fn render(report: &Report, style: &TextStyle) -> String {
     t.out
 }
 
-struct Text {
+struct Text<'f> {
+    /// The report's findings, read back.
+    findings: &'f [Finding],
     out: String,
     style: TextStyle,
     /// Rules whose fix was drawn: drawn once per rule, under its first finding.
@@ -104,7 +107,7 @@ fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-impl Text {
+impl<'f> Text<'f> {
     fn paint(&self, style: Style, text: &str) -> String {
         if self.style.color {
             format!("{style}{text}{style:#}")
@@ -162,9 +165,7 @@ impl Text {
         } else {
             self.line(&format!("{findings}: {}", by_sev.join(", ")));
         }
-        let hidden = report
-            .findings
-            .iter()
+        let hidden = (self.findings.iter())
             .filter(|f| f.severity < self.style.min_severity)
             .count();
         if hidden > 0 {
@@ -191,8 +192,8 @@ impl Text {
         }
     }
 
-    fn incidents(&mut self, report: &Report) {
-        let all = self.drawn(report, FindingClass::Incident);
+    fn incidents(&mut self) {
+        let all = self.drawn(FindingClass::Incident);
         if all.is_empty() {
             return;
         }
@@ -208,8 +209,8 @@ impl Text {
     }
 
     /// The findings of `class` at or above `--min-severity`, most severe first.
-    fn drawn<'r>(&self, report: &'r Report, class: FindingClass) -> Vec<&'r Finding> {
-        let mut all = report.by_severity(class);
+    fn drawn(&self, class: FindingClass) -> Vec<&'f Finding> {
+        let mut all = super::by_severity(self.findings, class);
         all.retain(|f| f.severity >= self.style.min_severity);
         all
     }
@@ -295,7 +296,7 @@ impl Text {
     }
 
     fn weaknesses(&mut self, report: &Report) {
-        let all = self.drawn(report, FindingClass::Weakness);
+        let all = self.drawn(FindingClass::Weakness);
         if all.is_empty() {
             return;
         }

@@ -28,7 +28,7 @@ pub use wasm::{
 use crate::enrich::OwnershipSettings;
 use crate::error::{Error, PackRefusal};
 use crate::event::Event;
-use crate::finding::{Finding, FindingSink, RawFinding};
+use crate::finding::{FindingSink, Findings, RawFinding};
 use rego_input::SharedValue;
 
 mod builtin {
@@ -100,8 +100,8 @@ pub struct RuleFailure {
 /// What running the rules produced.
 #[derive(Debug, Clone, Default)]
 pub struct RuleOutcome {
-    /// Findings, sorted.
-    pub findings: Vec<Finding>,
+    /// Findings, in report order (some may be held on disk).
+    pub findings: Findings,
     /// Rule files that were stopped.
     pub failures: Vec<RuleFailure>,
     /// Events each rule id was sent, by rule id.
@@ -278,6 +278,17 @@ impl RuleSet {
     /// whatever the stream's length; each rule file sees the same events in the same batches
     /// whatever `threads` is, so the result does not depend on it.
     pub fn run(&self, events: impl Iterator<Item = Event>, threads: usize) -> RuleOutcome {
+        self.run_bounded(events, threads, crate::finding::FINDINGS_MEMORY_BYTES)
+    }
+
+    /// [`RuleSet::run`], each rule file holding at most `findings_memory_bytes` of its findings
+    /// in memory, the rest in sorted runs on disk. The findings do not depend on it.
+    pub fn run_bounded(
+        &self,
+        events: impl Iterator<Item = Event>,
+        threads: usize,
+        findings_memory_bytes: usize,
+    ) -> RuleOutcome {
         let jobs: Vec<(&RulePack, &RuleFile)> = self
             .packs
             .iter()
@@ -303,7 +314,10 @@ impl RuleSet {
                 handles.push(s.spawn(move || {
                     let mut runs: Vec<(usize, FileRun<'_>)> = mine
                         .into_iter()
-                        .map(|(i, p, f)| (i, FileRun::start(p, f)))
+                        .map(|(i, p, f)| {
+                            let sink = FindingSink::with_memory(findings_memory_bytes);
+                            (i, FileRun::start(p, f, &self.deselected, sink))
+                        })
                         .collect();
                     for chunk in rx {
                         for (_, run) in &mut runs {
@@ -344,9 +358,10 @@ impl RuleSet {
             }
         });
         let mut outcome = RuleOutcome::default();
+        let mut parts = Vec::with_capacity(jobs.len());
         for (result, (pack, file)) in results.into_iter().zip(&jobs) {
             let result = result.unwrap_or_else(|| FileResult {
-                findings: Vec::new(),
+                findings: Findings::default(),
                 failure: Some(RuleFailure {
                     pack: pack.name.clone(),
                     file: file.file.clone(),
@@ -356,16 +371,11 @@ impl RuleSet {
                 }),
                 events_seen: Vec::new(),
             });
-            outcome.findings.extend(result.findings);
+            parts.push(result.findings);
             outcome.failures.extend(result.failure);
             outcome.events_seen.extend(result.events_seen);
         }
-        outcome
-            .findings
-            .retain(|f| !self.deselected.contains(&f.rule_id));
-        outcome
-            .findings
-            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        outcome.findings = Findings::merge(parts);
         outcome
     }
 }
@@ -410,7 +420,7 @@ impl Chunk {
 }
 
 struct FileResult {
-    findings: Vec<Finding>,
+    findings: Findings,
     failure: Option<RuleFailure>,
     events_seen: Vec<(String, u64)>,
 }
@@ -450,6 +460,8 @@ impl Session {
 struct FileRun<'a> {
     pack: &'a RulePack,
     file: &'a RuleFile,
+    /// Rules left out of the scan: their findings are dropped as they come.
+    deselected: &'a std::collections::BTreeSet<String>,
     session: Option<Session>,
     result: FileResult,
     sink: FindingSink,
@@ -459,17 +471,23 @@ struct FileRun<'a> {
 }
 
 impl<'a> FileRun<'a> {
-    fn start(pack: &'a RulePack, file: &'a RuleFile) -> Self {
+    fn start(
+        pack: &'a RulePack,
+        file: &'a RuleFile,
+        deselected: &'a std::collections::BTreeSet<String>,
+        sink: FindingSink,
+    ) -> Self {
         let mut run = FileRun {
             pack,
             file,
+            deselected,
             session: None,
             result: FileResult {
-                findings: Vec::new(),
+                findings: Findings::default(),
                 failure: None,
                 events_seen: file.rules().iter().map(|r| (r.id.clone(), 0)).collect(),
             },
-            sink: FindingSink::default(),
+            sink,
             pending: Vec::with_capacity(BATCH_SIZE),
             sent: 0,
         };
@@ -528,6 +546,7 @@ impl<'a> FileRun<'a> {
             Some(session) => session.on_events(&batch, &values),
             None => return,
         };
+        self.sink.allow_for(self.sent + batch.len() as u64);
         if let Err(reason) = outcome.and_then(|raw| self.collect(raw)) {
             self.fail(reason);
             return;
@@ -553,6 +572,9 @@ impl<'a> FileRun<'a> {
                 .iter()
                 .find(|r| r.id == f.rule_id)
                 .ok_or_else(|| format!("returned a finding for undeclared rule `{}`", f.rule_id))?;
+            if self.deselected.contains(&f.rule_id) {
+                continue;
+            }
             self.sink.add(f, meta, &self.pack.name)?;
         }
         Ok(())
@@ -567,7 +589,13 @@ impl<'a> FileRun<'a> {
                 self.fail(reason);
             }
         }
-        self.result.findings = self.sink.into_findings();
+        let sink = std::mem::take(&mut self.sink);
+        match sink.into_findings() {
+            Ok(findings) => self.result.findings = findings,
+            Err(e) => self.fail(format!(
+                "its findings could not be held in a temporary file: {e}"
+            )),
+        }
         self.result
     }
 }
