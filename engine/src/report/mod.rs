@@ -446,7 +446,7 @@ impl Report {
 
     /// Writes the text report drawn as `style` says to `out`.
     pub fn write_text(&self, style: &TextStyle, out: &mut dyn Write) -> io::Result<()> {
-        out.write_all(text::render(self, &self.findings.load()?, style).as_bytes())
+        out.write_all(text::render(self, style)?.as_bytes())
     }
 
     /// The highest severity among the findings.
