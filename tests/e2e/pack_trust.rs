@@ -443,3 +443,59 @@ fn a_path_escape_and_a_symlink_escape_are_refused() {
         );
     }
 }
+
+#[cfg(unix)]
+/// Runs `tar` (the system's, not the engine's) with `args`.
+fn system_tar(args: &[&str]) {
+    let status = std::process::Command::new("tar")
+        .args(args)
+        .status()
+        .expect("tar");
+    assert!(status.success(), "tar {args:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_tampered_or_hostile_archive_is_refused() {
+    let s = Setup::new();
+    s.sign("key");
+    let archive = s.path("copy.twpack");
+    assert_eq!(
+        s.run(&["pack", "build", &s.pack(), "-o", &archive]).code,
+        0
+    );
+    // Unpacked with the system's tar, one file changed, packed again: the lock inside names it.
+    let unpacked = s.tmp.path().join("unpacked");
+    std::fs::create_dir(&unpacked).unwrap();
+    let dir = unpacked.display().to_string();
+    system_tar(&["-xzf", &archive, "-C", &dir]);
+    let tampered = rule().replace("\"low\"", "\"info\"");
+    std::fs::write(unpacked.join("copy.rego"), &tampered).unwrap();
+    let repacked = s.path("tampered.twpack");
+    let files = ["copy.rego", "pack.lock", "pack.sig", "pack.toml"];
+    system_tar(&[&["-czf", &repacked, "-C", &dir][..], &files[..]].concat());
+    let run = s.scan(&["--rules", &repacked]);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: rule pack `{repacked}` refused:\n  - `copy.rego` was changed after the pack \
+             was locked: `pack.lock` says `{}`, the file is `{}`\n",
+            sha256(rule().as_bytes()),
+            sha256(tampered.as_bytes())
+        )
+    );
+    // A symbolic link inside an archive is refused before anything is read through it.
+    std::os::unix::fs::symlink("/etc/passwd", unpacked.join("evil.rego")).unwrap();
+    let evil = s.path("evil.twpack");
+    system_tar(&["-czf", &evil, "-C", &dir, "pack.toml", "evil.rego"]);
+    let run = s.scan(&["--rules", &evil]);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: rule pack `{evil}` refused:\n  - archive entry `evil.rego` is a symbolic \
+             link: a pack archive holds regular files only\n"
+        )
+    );
+}
