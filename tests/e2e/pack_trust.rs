@@ -107,7 +107,14 @@ impl Setup {
     /// `scan --format json --no-builtin --fail-on none` of the TOCTOU fixture with `extra`.
     fn scan(&self, extra: &[&str]) -> Run {
         let input = fixture("cloudtrail/toctou-positive.json");
-        let mut args = vec!["scan", "--format", "json", "--no-builtin", "--fail-on", "none"];
+        let mut args = vec![
+            "scan",
+            "--format",
+            "json",
+            "--no-builtin",
+            "--fail-on",
+            "none",
+        ];
         args.extend_from_slice(extra);
         args.push(&input);
         self.run(&args)
@@ -119,12 +126,21 @@ fn keygen_writes_a_private_secret_key_and_a_public_key() {
     let s = Setup::new();
     let secret = std::fs::read_to_string(s.path("key")).unwrap();
     let public = std::fs::read_to_string(s.path("key.pub")).unwrap();
-    assert!(secret.starts_with("tracewarden ed25519 secret key 1\n"), "{secret}");
-    assert!(public.starts_with("tracewarden ed25519 public key 1\n"), "{public}");
+    assert!(
+        secret.starts_with("tracewarden ed25519 secret key 1\n"),
+        "{secret}"
+    );
+    assert!(
+        public.starts_with("tracewarden ed25519 public key 1\n"),
+        "{public}"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(s.path("key")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(s.path("key"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
     let again = s.run(&["pack", "keygen", "--out", &s.path("key")]);
@@ -214,7 +230,8 @@ fn a_signed_pack_verifies_and_its_archive_scans_like_the_directory() {
     let list = s.run(&["rules", "list", "--no-builtin", "--rules", &archive]);
     assert_eq!(list.code, 0, "{}", list.stderr);
     assert!(
-        list.stdout.starts_with("TW-COPY-001    ddb-copy   rego  low       DynamoDB write"),
+        list.stdout
+            .starts_with("TW-COPY-001    ddb-copy   rego  low       DynamoDB write"),
         "{}",
         list.stdout
     );
@@ -268,7 +285,13 @@ fn a_tampered_pack_is_refused_naming_the_file_and_both_digests() {
 fn require_signed_refuses_unsigned_and_wrongly_signed_packs() {
     let s = Setup::new();
     let key = s.path("key.pub");
-    let unsigned = s.scan(&["--rules", &s.pack(), "--require-signed", "--trusted-key", &key]);
+    let unsigned = s.scan(&[
+        "--rules",
+        &s.pack(),
+        "--require-signed",
+        "--trusted-key",
+        &key,
+    ]);
     assert_eq!(unsigned.code, 2);
     assert_eq!(
         unsigned.stderr,
@@ -295,7 +318,13 @@ fn require_signed_refuses_unsigned_and_wrongly_signed_packs() {
         .1
         .trim()
         .to_owned();
-    let wrong = s.scan(&["--rules", &s.pack(), "--require-signed", "--trusted-key", &s.path("third.pub")]);
+    let wrong = s.scan(&[
+        "--rules",
+        &s.pack(),
+        "--require-signed",
+        "--trusted-key",
+        &s.path("third.pub"),
+    ]);
     assert_eq!(wrong.code, 2);
     assert_eq!(
         wrong.stderr,
@@ -386,7 +415,10 @@ fn a_path_escape_and_a_symlink_escape_are_refused() {
     assert_eq!(scan.code, 2);
     assert_eq!(
         scan.stderr,
-        format!("error: rule pack `ddb-copy ({})` refused:\n  - {escape}\n", s.pack())
+        format!(
+            "error: rule pack `ddb-copy ({})` refused:\n  - {escape}\n",
+            s.pack()
+        )
     );
     let lock = s.run(&["pack", "lock", &s.pack()]);
     assert_eq!(lock.code, 2);
@@ -409,7 +441,10 @@ fn a_path_escape_and_a_symlink_escape_are_refused() {
         assert_eq!(scan.code, 2);
         assert_eq!(
             scan.stderr,
-            format!("error: rule pack `ddb-copy ({})` refused:\n  - {escape}\n", s.pack())
+            format!(
+                "error: rule pack `ddb-copy ({})` refused:\n  - {escape}\n",
+                s.pack()
+            )
         );
         let archive = s.path("x.twpack");
         for command in [
@@ -460,10 +495,7 @@ fn a_tampered_or_hostile_archive_is_refused() {
     let s = Setup::new();
     s.sign("key");
     let archive = s.path("copy.twpack");
-    assert_eq!(
-        s.run(&["pack", "build", &s.pack(), "-o", &archive]).code,
-        0
-    );
+    assert_eq!(s.run(&["pack", "build", &s.pack(), "-o", &archive]).code, 0);
     // Unpacked with the system's tar, one file changed, packed again: the lock inside names it.
     let unpacked = s.tmp.path().join("unpacked");
     std::fs::create_dir(&unpacked).unwrap();

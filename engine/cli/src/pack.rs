@@ -123,7 +123,11 @@ pub struct TrustArgs {
     /// A trusted public key (KEY.pub) for `--require-signed`; repeatable. The `.pub` files in
     /// `$XDG_CONFIG_HOME/tracewarden/trusted-keys/` (else `~/.config/tracewarden/trusted-keys/`)
     /// are trusted too.
-    #[arg(long = "trusted-key", value_name = "KEY.pub", requires = "require_signed")]
+    #[arg(
+        long = "trusted-key",
+        value_name = "KEY.pub",
+        requires = "require_signed"
+    )]
     trusted_key: Vec<PathBuf>,
 }
 

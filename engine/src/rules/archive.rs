@@ -50,7 +50,7 @@ pub fn build_archive(dir: &Path, out: Option<&Path>) -> Result<Built, TrustError
         problems,
     };
     let files = PackFiles::Dir(dir);
-    super::trust::check(&files, &TrustPolicy::default()).map_err(refuse)?;
+    let checked = super::trust::check(&files, &TrustPolicy::default()).map_err(refuse)?;
     let manifest = files.read(MANIFEST_FILE).map_err(|e| refuse(vec![e]))?;
     let id: NameVersion = std::str::from_utf8(&manifest)
         .ok()
@@ -71,7 +71,9 @@ pub fn build_archive(dir: &Path, out: Option<&Path>) -> Result<Built, TrustError
     let mut contents = Vec::new();
     let mut problems = Vec::new();
     for name in &names {
-        match files.read(name) {
+        // Locked files go in as they were checked.
+        let locked = checked.locked.as_ref().and_then(|l| l.get(name)).cloned();
+        match locked.map_or_else(|| files.read(name), Ok) {
             Ok(bytes) => contents.push((name.as_str(), bytes)),
             Err(e) => problems.push(e),
         }
@@ -148,7 +150,8 @@ impl<R: Read> Read for Bounded<R> {
 }
 
 fn unpack(compressed: impl Read) -> Result<BTreeMap<String, Vec<u8>>, String> {
-    let bad = |e: std::io::Error| format!("the archive is not a readable `.{ARCHIVE_EXTENSION}`: {e}");
+    let bad =
+        |e: std::io::Error| format!("the archive is not a readable `.{ARCHIVE_EXTENSION}`: {e}");
     // The tar stream holds the files plus a 512-byte header (and padding) per entry.
     let bound = MAX_ARCHIVE_BYTES + 1024 * (MAX_ARCHIVE_ENTRIES as u64 + 2);
     let mut archive = tar::Archive::new(Bounded {

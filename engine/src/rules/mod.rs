@@ -18,13 +18,13 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+pub use archive::{
+    ARCHIVE_EXTENSION, Built, MAX_ARCHIVE_BYTES, MAX_ARCHIVE_ENTRIES, build_archive, is_archive,
+};
 pub use config::{OptionValue, PackConfig, RuleConfig, parse_rule_config};
 pub use meta::{Confidence, FactNeed, FindingClass, Partitioning, RuleMeta, Severity};
 pub use pack::{EmbeddedPack, PackSource, RuleFile, RuleKind, RulePack, Runtime, digest};
 pub use rego::RegoRule;
-pub use archive::{
-    ARCHIVE_EXTENSION, Built, MAX_ARCHIVE_BYTES, MAX_ARCHIVE_ENTRIES, build_archive, is_archive,
-};
 pub use trust::{
     LOCK_FILE, Locked, PackLock, PublicKey, SIGNATURE_FILE, SecretKey, TrustError, TrustPolicy,
     Verified, keygen, lock_pack, public_key_path, sign_pack, verify_pack,

@@ -174,7 +174,12 @@ impl RulePack {
                 pack: origin.clone(),
                 problems,
             };
-            super::trust::check(&files, trust).map_err(refuse)?;
+            let checked = super::trust::check(&files, trust).map_err(refuse)?;
+            // With a lock, the pack is loaded from the bytes that were checked.
+            let files = match &checked.locked {
+                Some(locked) => PackFiles::Locked(locked),
+                None => files,
+            };
             let manifest = files
                 .read(MANIFEST_FILE)
                 .and_then(|b| {
@@ -233,6 +238,8 @@ pub(super) enum PackFiles<'a> {
     Dir(&'a Path),
     /// A `.twpack` archive's files by path.
     Archive(&'a BTreeMap<String, Vec<u8>>),
+    /// The files of a pack's lock, by path, as they were checked against it.
+    Locked(&'a BTreeMap<String, Vec<u8>>),
 }
 
 impl PackFiles<'_> {
@@ -247,6 +254,13 @@ impl PackFiles<'_> {
                     .cloned()
                     .ok_or_else(|| format!("`{name}` is not in the archive"))
             }
+            PackFiles::Locked(entries) => {
+                relative_inside(name)?;
+                entries
+                    .get(name)
+                    .cloned()
+                    .ok_or_else(|| format!("`{name}` is not in `pack.lock`"))
+            }
         }
     }
 
@@ -254,7 +268,7 @@ impl PackFiles<'_> {
     pub(super) fn has(&self, name: &str) -> bool {
         match self {
             PackFiles::Dir(dir) => dir.join(name).symlink_metadata().is_ok(),
-            PackFiles::Archive(entries) => entries.contains_key(name),
+            PackFiles::Archive(entries) | PackFiles::Locked(entries) => entries.contains_key(name),
         }
     }
 }

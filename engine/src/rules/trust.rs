@@ -2,6 +2,7 @@
 //! `pack.sig` (a signature over the lock). Loading a pack checks its lock when it has one and,
 //! when the caller requires it, a signature by a trusted key, before any rule is loaded.
 
+use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -47,6 +48,9 @@ pub enum TrustError {
     /// `keygen` never overwrites a key.
     #[error("`{0}` already exists: a key is never overwritten (remove it or choose another name)")]
     KeyExists(PathBuf),
+    /// The operating system's random source failed, so no key could be made.
+    #[error("cannot make a key: the operating system gave no random bytes: {0}")]
+    NoRandom(String),
     /// A key file that is not the expected kind of key.
     #[error("`{path}`: {problem}")]
     BadKey {
@@ -128,10 +132,7 @@ impl SecretKey {
     /// A new key from the operating system's random source.
     pub fn generate() -> Result<SecretKey, TrustError> {
         let mut seed = [0u8; 32];
-        getrandom::fill(&mut seed).map_err(|e| TrustError::BadKey {
-            path: PathBuf::new(),
-            problem: format!("the operating system gave no random bytes: {e}"),
-        })?;
+        getrandom::fill(&mut seed).map_err(|e| TrustError::NoRandom(e.to_string()))?;
         Ok(SecretKey(SigningKey::from_bytes(&seed)))
     }
 
@@ -187,9 +188,8 @@ fn decode_key(path: &Path, bytes: &[u8], header: &str, kind: &str) -> Result<[u8
                 "is a secret key: give the public key (`KEY.pub`, written beside it by `pack keygen`)",
             )
         } else {
-            (first == PUBLIC_HEADER).then_some(
-                "is a public key: signing needs the secret key (`KEY`, without `.pub`)",
-            )
+            (first == PUBLIC_HEADER)
+                .then_some("is a public key: signing needs the secret key (`KEY`, without `.pub`)")
         };
         return Err(bad(other.map_or_else(
             || format!("is not a tracewarden {kind} key: expected the first line `{header}`"),
@@ -365,15 +365,23 @@ fn compute_lock(files: &PackFiles<'_>) -> Result<PackLock, Vec<String>> {
     }
 }
 
+/// What [`check`] found good.
+#[derive(Debug, Default)]
+pub(super) struct Checked {
+    /// The signer's fingerprint, when the signature was checked.
+    pub signer: Option<String>,
+    /// With a lock, the bytes of every locked file as they were checked: loading reads these,
+    /// never the files again, so a file swapped after the check is never loaded.
+    pub locked: Option<BTreeMap<String, Vec<u8>>>,
+}
+
 /// Checks the pack in `files` against `policy`, before anything else of it is read: the lock,
 /// when it has one, holds every file of the pack with its current digest; with
 /// `policy.require_signed`, `pack.sig` is a valid signature of the lock by a trusted key.
-/// Returns the signer's fingerprint when the signature was checked; every problem otherwise.
-pub(super) fn check(
-    files: &PackFiles<'_>,
-    policy: &TrustPolicy,
-) -> Result<Option<String>, Vec<String>> {
+/// Every problem is listed.
+pub(super) fn check(files: &PackFiles<'_>, policy: &TrustPolicy) -> Result<Checked, Vec<String>> {
     let mut problems = Vec::new();
+    let mut locked = None;
     let lock_bytes = if files.has(LOCK_FILE) {
         Some(files.read(LOCK_FILE).map_err(|e| vec![e])?)
     } else {
@@ -383,11 +391,17 @@ pub(super) fn check(
         let text = std::str::from_utf8(bytes)
             .map_err(|_| vec![format!("`{LOCK_FILE}` is not UTF-8 text")])?;
         let lock = PackLock::parse(text).map_err(|e| vec![e])?;
-        problems.extend(check_lock(files, &lock));
+        match check_lock(files, &lock) {
+            Ok(bytes) => locked = Some(bytes),
+            Err(ps) => problems.extend(ps),
+        }
     }
     if !policy.require_signed {
         return if problems.is_empty() {
-            Ok(None)
+            Ok(Checked {
+                signer: None,
+                locked,
+            })
         } else {
             Err(problems)
         };
@@ -409,19 +423,29 @@ pub(super) fn check(
         },
     };
     match signer {
-        Some(fp) if problems.is_empty() => Ok(Some(fp)),
+        Some(fp) if problems.is_empty() => Ok(Checked {
+            signer: Some(fp),
+            locked,
+        }),
         _ => Err(problems),
     }
 }
 
-/// Every locked file read and compared; every file of the manifest locked.
-fn check_lock(files: &PackFiles<'_>, lock: &PackLock) -> Vec<String> {
+/// Every locked file read once and compared; every file the locked manifest names locked.
+/// Returns the bytes read, by file.
+fn check_lock(
+    files: &PackFiles<'_>,
+    lock: &PackLock,
+) -> Result<BTreeMap<String, Vec<u8>>, Vec<String>> {
     let mut problems = Vec::new();
+    let mut read = BTreeMap::new();
     for (name, expected) in &lock.entries {
         match files.read(name) {
             Ok(bytes) => {
                 let actual = digest(&bytes);
-                if &actual != expected {
+                if &actual == expected {
+                    read.insert(name.clone(), bytes);
+                } else {
                     problems.push(format!(
                         "`{name}` was changed after the pack was locked: `{LOCK_FILE}` says \
                          `{expected}`, the file is `{actual}`"
@@ -431,17 +455,23 @@ fn check_lock(files: &PackFiles<'_>, lock: &PackLock) -> Vec<String> {
             Err(e) => problems.push(e),
         }
     }
-    if let Ok(manifest) = files.read(MANIFEST_FILE) {
-        for name in manifest_files(&manifest) {
-            if !lock.entries.iter().any(|(n, _)| *n == name) {
-                problems.push(format!(
-                    "`{name}` is not in `{LOCK_FILE}` (lock the pack again with `tracewarden \
-                     pack lock`)"
-                ));
-            }
+    let manifest = match read.get(MANIFEST_FILE) {
+        Some(m) => Some(m.clone()),
+        None => files.read(MANIFEST_FILE).ok(),
+    };
+    for name in manifest.as_deref().map(manifest_files).unwrap_or_default() {
+        if !lock.entries.iter().any(|(n, _)| *n == name) {
+            problems.push(format!(
+                "`{name}` is not in `{LOCK_FILE}` (lock the pack again with `tracewarden pack \
+                 lock`)"
+            ));
         }
     }
-    problems
+    if problems.is_empty() {
+        Ok(read)
+    } else {
+        Err(problems)
+    }
 }
 
 /// `pack.sig`: `(fingerprint, signature)`.
@@ -522,7 +552,8 @@ pub fn lock_pack(dir: &Path) -> Result<Locked, TrustError> {
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory, so that a reader
-/// never sees half a file and a symlink at `path` is replaced, not followed.
+/// never sees half a file and a symlink at `path` is replaced, not followed. The file is
+/// readable by all (mode 0644 on Unix), as the pack's other files are meant to be shared.
 fn write_replacing(path: &Path, bytes: &[u8]) -> Result<(), TrustError> {
     let err = |source| TrustError::Write {
         path: path.to_owned(),
@@ -530,6 +561,13 @@ fn write_replacing(path: &Path, bytes: &[u8]) -> Result<(), TrustError> {
     };
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(err)?;
+    }
     tmp.write_all(bytes).map_err(err)?;
     tmp.persist(path).map_err(|e| err(e.error))?;
     Ok(())
@@ -574,7 +612,7 @@ pub fn verify_pack(path: &Path, keys: &[PublicKey]) -> Result<Verified, TrustErr
         trusted: keys.to_vec(),
     };
     let verify = |files: &PackFiles<'_>| -> Result<Verified, TrustError> {
-        let signer = check(files, &policy).map_err(|ps| TrustError::pack(path, ps))?;
+        let checked = check(files, &policy).map_err(|ps| TrustError::pack(path, ps))?;
         let lock = files
             .read(LOCK_FILE)
             .map_err(|e| TrustError::pack(path, vec![e]))?;
@@ -583,12 +621,13 @@ pub fn verify_pack(path: &Path, keys: &[PublicKey]) -> Result<Verified, TrustErr
             .and_then(|t| PackLock::parse(t).ok())
             .map_or(0, |l| l.entries.len());
         Ok(Verified {
-            signer: signer.unwrap_or_default(),
+            signer: checked.signer.unwrap_or_default(),
             files,
         })
     };
     if super::archive::is_archive(path) {
-        let entries = super::archive::read_archive(path).map_err(|e| TrustError::pack(path, vec![e]))?;
+        let entries =
+            super::archive::read_archive(path).map_err(|e| TrustError::pack(path, vec![e]))?;
         verify(&PackFiles::Archive(&entries))
     } else {
         verify(&PackFiles::Dir(path))
@@ -610,7 +649,7 @@ mod tests {
         dir
     }
 
-    fn problems(r: Result<Option<String>, Vec<String>>) -> Vec<String> {
+    fn problems(r: Result<Checked, Vec<String>>) -> Vec<String> {
         r.unwrap_err()
     }
 
@@ -619,6 +658,15 @@ mod tests {
         let dir = pack();
         let locked = lock_pack(dir.path()).unwrap();
         assert_eq!(locked.files, 2);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&locked.path)
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o644, "a lock is shared with the pack");
+        }
         let text = std::fs::read_to_string(dir.path().join(LOCK_FILE)).unwrap();
         let toml_digest = digest(&std::fs::read(dir.path().join("pack.toml")).unwrap());
         assert_eq!(
