@@ -331,6 +331,22 @@ mod tests {
     }
 
     #[test]
+    fn more_entries_than_the_bound_are_refused() {
+        let files: Vec<(String, Vec<u8>)> = (0..=MAX_ARCHIVE_ENTRIES)
+            .map(|i| (format!("f{i}.rego"), Vec::new()))
+            .collect();
+        let refs: Vec<(&str, Vec<u8>)> =
+            files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
+        let archive = archive_bytes(&refs).unwrap();
+        assert_eq!(
+            unpack(archive.as_slice()).unwrap_err(),
+            format!("the archive has more than {MAX_ARCHIVE_ENTRIES} entries, the bound of a pack")
+        );
+        let fewer = archive_bytes(&refs[..MAX_ARCHIVE_ENTRIES]).unwrap();
+        assert_eq!(unpack(fewer.as_slice()).unwrap().len(), MAX_ARCHIVE_ENTRIES);
+    }
+
+    #[test]
     fn a_gzip_bomb_stops_at_the_bound() {
         let err = Bounded {
             inner: [0u8; 64].as_slice(),
