@@ -3,6 +3,7 @@
 
 mod archive;
 mod config;
+mod keys;
 mod meta;
 mod pack;
 mod rego;
@@ -22,12 +23,13 @@ pub use archive::{
     ARCHIVE_EXTENSION, Built, MAX_ARCHIVE_BYTES, MAX_ARCHIVE_ENTRIES, build_archive, is_archive,
 };
 pub use config::{OptionValue, PackConfig, RuleConfig, parse_rule_config};
+pub use keys::{PublicKey, SecretKey, keygen, public_key_path};
 pub use meta::{Confidence, FactNeed, FindingClass, Partitioning, RuleMeta, Severity};
 pub use pack::{EmbeddedPack, PackSource, RuleFile, RuleKind, RulePack, Runtime, digest};
 pub use rego::RegoRule;
 pub use trust::{
-    LOCK_FILE, Locked, PackLock, PublicKey, SIGNATURE_FILE, SecretKey, TrustError, TrustPolicy,
-    Verified, keygen, lock_pack, public_key_path, sign_pack, verify_pack,
+    LOCK_FILE, Locked, PackLock, SIGNATURE_FILE, TrustError, TrustPolicy, Verified, lock_pack,
+    sign_pack, verify_pack,
 };
 pub use wasm::{
     CONTRACT_VERSION, CacheOutcome, ComponentCache, MAX_CACHED_COMPONENTS, WasmComponent,
