@@ -131,10 +131,13 @@ pub(super) fn read_archive(path: &Path) -> Result<BTreeMap<String, Vec<u8>>, Str
 }
 
 /// A reader that fails once more than `left` bytes are read through it: bounds what a small
-/// gzip stream can unpack to.
+/// gzip stream can unpack to, whatever the tar reader reads (long names and extended headers
+/// included, which it holds in memory).
 struct Bounded<R> {
     inner: R,
     left: u64,
+    /// The bound the error names.
+    bound: u64,
 }
 
 impl<R: Read> Read for Bounded<R> {
@@ -142,7 +145,8 @@ impl<R: Read> Read for Bounded<R> {
         let n = self.inner.read(buf)?;
         self.left = self.left.checked_sub(n as u64).ok_or_else(|| {
             std::io::Error::other(format!(
-                "it unpacks to more than {MAX_ARCHIVE_BYTES} bytes, the bound of a pack"
+                "it unpacks to more than the {}-byte bound of a pack",
+                self.bound
             ))
         })?;
         Ok(n)
@@ -150,13 +154,22 @@ impl<R: Read> Read for Bounded<R> {
 }
 
 fn unpack(compressed: impl Read) -> Result<BTreeMap<String, Vec<u8>>, String> {
+    unpack_within(compressed, MAX_ARCHIVE_BYTES)
+}
+
+/// [`unpack`] with `max_total` bytes of files together.
+fn unpack_within(
+    compressed: impl Read,
+    max_total: u64,
+) -> Result<BTreeMap<String, Vec<u8>>, String> {
     let bad =
         |e: std::io::Error| format!("the archive is not a readable `.{ARCHIVE_EXTENSION}`: {e}");
     // The tar stream holds the files plus a 512-byte header (and padding) per entry.
-    let bound = MAX_ARCHIVE_BYTES + 1024 * (MAX_ARCHIVE_ENTRIES as u64 + 2);
+    let bound = max_total + 1024 * (MAX_ARCHIVE_ENTRIES as u64 + 2);
     let mut archive = tar::Archive::new(Bounded {
         inner: flate2::read::GzDecoder::new(compressed),
         left: bound,
+        bound,
     });
     let mut files = BTreeMap::new();
     let mut total = 0u64;
@@ -194,10 +207,9 @@ fn unpack(compressed: impl Read) -> Result<BTreeMap<String, Vec<u8>>, String> {
             ));
         }
         total += size;
-        if total > MAX_ARCHIVE_BYTES {
+        if total > max_total {
             return Err(format!(
-                "the archive's files are over {MAX_ARCHIVE_BYTES} bytes together, the bound of \
-                 a pack"
+                "the archive's files are over {max_total} bytes together, the bound of a pack"
             ));
         }
         let mut bytes = Vec::new();
@@ -347,16 +359,36 @@ mod tests {
     }
 
     #[test]
-    fn a_gzip_bomb_stops_at_the_bound() {
-        let err = Bounded {
-            inner: [0u8; 64].as_slice(),
-            left: 10,
-        }
-        .read_to_end(&mut Vec::new())
-        .unwrap_err();
+    fn files_over_the_total_bound_are_refused_before_they_are_read() {
+        let files = vec![("a.rego", vec![0u8; 600]), ("b.rego", vec![0u8; 600])];
+        let archive = archive_bytes(&files).unwrap();
         assert_eq!(
-            err.to_string(),
-            format!("it unpacks to more than {MAX_ARCHIVE_BYTES} bytes, the bound of a pack")
+            unpack_within(archive.as_slice(), 1000).unwrap_err(),
+            "the archive's files are over 1000 bytes together, the bound of a pack"
+        );
+        assert_eq!(unpack_within(archive.as_slice(), 1200).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_gzip_bomb_in_a_long_name_stops_at_the_bound() {
+        // A GNU long-name entry, which the tar reader reads whole into memory, of 8 MiB of
+        // zeros: a few kilobytes compressed.
+        let mut header = tar::Header::new_gnu();
+        header.as_gnu_mut().unwrap().name[..13].copy_from_slice(b"././@LongLink");
+        header.set_entry_type(tar::EntryType::GNULongName);
+        header.set_size(8 << 20);
+        header.set_cksum();
+        let mut tar = header.as_bytes().to_vec();
+        tar.resize(512 + (8 << 20) + 1024, 0);
+        let archive = gz(tar);
+        assert!(archive.len() < 64 << 10, "{}", archive.len());
+        let bound = 1024 + 1024 * (MAX_ARCHIVE_ENTRIES as u64 + 2);
+        assert_eq!(
+            unpack_within(archive.as_slice(), 1024).unwrap_err(),
+            format!(
+                "the archive is not a readable `.twpack`: it unpacks to more than the \
+                 {bound}-byte bound of a pack"
+            )
         );
     }
 }
