@@ -602,6 +602,27 @@ mod tests {
     }
 
     #[test]
+    fn signing_refuses_a_stale_lock_instead_of_blessing_it() {
+        let dir = pack();
+        let keys = tempfile::tempdir().unwrap();
+        keygen(&keys.path().join("k")).unwrap();
+        let key = SecretKey::read(&keys.path().join("k")).unwrap();
+        lock_pack(dir.path()).unwrap();
+        std::fs::write(dir.path().join("r.rego"), "package y\n").unwrap();
+        assert_eq!(
+            sign_pack(dir.path(), &key).unwrap_err().to_string(),
+            format!(
+                "pack `{}`:\n  - `r.rego` was changed after the pack was locked: `pack.lock` \
+                 says `{}`, the file is `{}`",
+                dir.path().display(),
+                digest(b"package x\n"),
+                digest(b"package y\n")
+            )
+        );
+        assert!(!dir.path().join(SIGNATURE_FILE).exists());
+    }
+
+    #[test]
     fn an_unsigned_pack_is_refused_when_signatures_are_required() {
         let dir = pack();
         let policy = TrustPolicy {
