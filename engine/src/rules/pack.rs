@@ -1,5 +1,6 @@
 //! Rule packs: a directory with `pack.toml` (name, version, description, rules with file, kind and
-//! sha256) and the files it names. Loading verifies every digest, loads every rule and lists every
+//! sha256) and the files it names, or the same in a `.twpack` archive. Loading checks the pack's
+//! lock and signature (`trust.rs`), verifies every digest, loads every rule and lists every
 //! problem at once; a pack with any problem is refused whole.
 
 use std::collections::BTreeMap;
@@ -232,7 +233,7 @@ impl RulePack {
     }
 }
 
-/// The files of a pack: a directory, or an archive's entries in memory.
+/// The files of a pack: a directory, an archive's entries, or the files its lock check read.
 pub(super) enum PackFiles<'a> {
     /// A pack directory.
     Dir(&'a Path),
