@@ -15,9 +15,11 @@ use anyhow::Context;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use tracewarden::progress::Progress;
 use tracewarden::report::TextStyle;
-use tracewarden::rules::{CacheOutcome, ComponentCache, PackSource, Runtime};
+use tracewarden::rules::{CacheOutcome, ComponentCache, Runtime};
 use tracewarden::triage::{Baseline, Suppressions};
 use tracewarden::{InputFormat, ReportFormat, RuleSet, RuleSetOptions, ScanOptions, Severity};
+
+mod pack;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -66,6 +68,11 @@ enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Lock, sign, verify and build rule packs; make signing keys.
+    Pack {
+        #[command(subcommand)]
+        command: pack::PackCommand,
+    },
     /// Print a shell completion script: `tracewarden completions bash > /etc/bash_completion.d/tracewarden`.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -89,9 +96,12 @@ enum RulesCommand {
 
 #[derive(Args)]
 struct RulesArgs {
-    /// A rule pack directory (with `pack.toml`) or a single `.wasm`/`.rego` rule; repeatable.
+    /// A rule pack directory (with `pack.toml`), a `.twpack` archive (`tracewarden pack build`)
+    /// or a single `.wasm`/`.rego` rule; repeatable.
     #[arg(long = "rules", value_name = "PATH")]
     rules: Vec<PathBuf>,
+    #[command(flatten)]
+    trust: pack::TrustArgs,
     /// Do not load the built-in packs.
     #[arg(long)]
     no_builtin: bool,
@@ -314,6 +324,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rules {
             command: RulesCommand::Show { id, rules },
         } => show_rule(&id, &rules),
+        Command::Pack { command } => pack::run(command),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "tracewarden", &mut out);
@@ -327,22 +338,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// The rules the flags ask for, and what the component cache did loading them.
 fn load_rules(args: &RulesArgs) -> anyhow::Result<(RuleSet, CacheNotes)> {
-    let extra = args
-        .rules
-        .iter()
-        .map(|p| {
-            if p.is_dir() {
-                PackSource::Dir(p.clone())
-            } else {
-                PackSource::File(p.clone())
-            }
-        })
-        .collect();
+    let extra = args.rules.iter().map(|p| pack::source(p)).collect();
     let config = read_rule_config(args.rule_config.as_ref())?;
     let cache = component_cache(args);
     let rules = RuleSet::load(&RuleSetOptions {
         builtin: !args.no_builtin,
         extra,
+        trust: args.trust.policy()?,
         config,
         cache: cache.clone(),
         ..RuleSetOptions::default()

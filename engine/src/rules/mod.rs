@@ -1,7 +1,9 @@
 //! Rules: packs, the WASM and Rego hosts, and dispatching events to them. Each rule file runs in
 //! its own session per scan; a failing one is stopped and reported while the others go on.
 
+mod archive;
 mod config;
+mod keys;
 mod meta;
 mod pack;
 mod rego;
@@ -10,16 +12,25 @@ mod rego_eval;
 mod rego_filter;
 mod rego_findings;
 mod rego_input;
+mod trust;
 mod wasm;
 
 use std::sync::Arc;
 
 use serde::Serialize;
 
+pub use archive::{
+    ARCHIVE_EXTENSION, Built, MAX_ARCHIVE_BYTES, MAX_ARCHIVE_ENTRIES, build_archive, is_archive,
+};
 pub use config::{OptionValue, PackConfig, RuleConfig, parse_rule_config};
+pub use keys::{PublicKey, SecretKey, keygen, public_key_path};
 pub use meta::{Confidence, FactNeed, FindingClass, Partitioning, RuleMeta, Severity};
 pub use pack::{EmbeddedPack, PackSource, RuleFile, RuleKind, RulePack, Runtime, digest};
 pub use rego::RegoRule;
+pub use trust::{
+    LOCK_FILE, Locked, PackLock, SIGNATURE_FILE, TrustError, TrustPolicy, Verified, lock_pack,
+    sign_pack, verify_pack,
+};
 pub use wasm::{
     CONTRACT_VERSION, CacheOutcome, ComponentCache, MAX_CACHED_COMPONENTS, WasmComponent,
     WasmLimits,
@@ -41,8 +52,11 @@ mod builtin {
 pub struct RuleSetOptions {
     /// Load the built-in packs.
     pub builtin: bool,
-    /// Extra packs: directories with `pack.toml`, or single `.wasm`/`.rego` files.
+    /// Extra packs: directories with `pack.toml`, `.twpack` archives, or single `.wasm`/`.rego`
+    /// files.
     pub extra: Vec<PackSource>,
+    /// Which extra packs may load: their locks are always checked; signatures when required.
+    pub trust: TrustPolicy,
     /// Sandbox limits of WASM rules.
     pub limits: WasmLimits,
     /// Option overrides by pack name (a rule-config file, see [`parse_rule_config`]).
@@ -58,6 +72,7 @@ impl Default for RuleSetOptions {
         RuleSetOptions {
             builtin: true,
             extra: Vec::new(),
+            trust: TrustPolicy::default(),
             limits: WasmLimits::default(),
             config: std::collections::BTreeMap::new(),
             cache: ComponentCache::Off,
@@ -128,7 +143,13 @@ impl RuleSet {
         // the same name would run beside them, or stand in for them unnoticed.
         let reserved = builtin_names();
         for source in &sources {
-            match RulePack::load(source, options.limits, &options.cache, &config) {
+            match RulePack::load_trusted(
+                source,
+                options.limits,
+                &options.cache,
+                &config,
+                &options.trust,
+            ) {
                 Ok(p)
                     if !matches!(source, PackSource::Embedded(_)) && reserved.contains(&p.name) =>
                 {
