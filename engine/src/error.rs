@@ -33,6 +33,9 @@ pub enum Error {
     /// An invalid option.
     #[error("{0}")]
     Usage(String),
+    /// Findings held in temporary files could not be written or read back.
+    #[error("cannot hold the findings in temporary files: {0}")]
+    Findings(#[source] std::io::Error),
 }
 
 /// A pack that failed to load, with every problem found.

@@ -45,7 +45,8 @@ pub use error::{Error, InputError, PackRefusal};
 pub use event::Event;
 #[cfg(feature = "rules")]
 pub use finding::{
-    Evidence, Example, Finding, Location, MAX_EXAMPLES, MAX_FINDING_BYTES, MAX_LISTED_PRINCIPALS,
+    Evidence, Example, FINDING_BYTES_PER_EVENT, FINDINGS_MEMORY_BYTES, Finding, Findings,
+    FindingsIter, Location, MAX_EXAMPLES, MAX_FINDING_BYTES, MAX_LISTED_PRINCIPALS,
     MAX_MESSAGE_BYTES, Site,
 };
 pub use ingest::{IngestOptions, InputFormat};
@@ -63,6 +64,9 @@ pub struct ScanOptions {
     pub ingest: IngestOptions,
     /// Worker threads for rules; the report does not depend on it.
     pub threads: usize,
+    /// Bytes of findings each rule file holds in memory; past it they go to sorted runs in
+    /// temporary files, read back as the report is written. The report does not depend on it.
+    pub findings_memory_bytes: usize,
 }
 
 #[cfg(feature = "rules")]
@@ -71,6 +75,7 @@ impl Default for ScanOptions {
         ScanOptions {
             ingest: IngestOptions::default(),
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            findings_memory_bytes: finding::FINDINGS_MEMORY_BYTES,
         }
     }
 }
@@ -84,7 +89,7 @@ pub fn scan(
 ) -> Result<Report, Error> {
     let mut stream = ingest::open(inputs, &options.ingest)?;
     let enriched = enrich::Enricher::new(rules.ownership()).wrap(stream.by_ref());
-    let outcome = rules.run(enriched, options.threads);
+    let outcome = rules.run_bounded(enriched, options.threads, options.findings_memory_bytes);
     let (inputs, stats) = stream.finish()?;
-    Ok(Report::new(inputs, &stats, rules, outcome))
+    Report::new(inputs, &stats, rules, outcome)
 }

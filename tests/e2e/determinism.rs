@@ -160,3 +160,41 @@ fn normalize_and_scan_are_byte_identical_whatever_the_reading_threads() {
         );
     }
 }
+
+/// Findings past a rule file's memory budget go to sorted runs on disk and are read back as the
+/// report is written: every format is byte-identical to the report of findings held in memory.
+#[test]
+fn findings_held_on_disk_give_the_report_of_findings_in_memory() {
+    use tracewarden::{ReportFormat, RuleSet, RuleSetOptions, ScanOptions};
+    let inputs: Vec<std::path::PathBuf> = [
+        "recorded/docs-express/app.har",
+        "recorded/docs-express/app-requests.jsonl",
+        "recorded/docs-express/cloudtrail.json",
+        "cloudtrail/toctou-positive.json",
+    ]
+    .iter()
+    .map(|f| fixture(f).into())
+    .collect();
+    let rules = RuleSet::load(&RuleSetOptions::default()).unwrap();
+    let scan = |findings_memory_bytes: usize| {
+        let options = ScanOptions {
+            threads: 2,
+            findings_memory_bytes,
+            ..ScanOptions::default()
+        };
+        tracewarden::scan(&inputs, &rules, &options).unwrap()
+    };
+    let (held, spilled) = (scan(usize::MAX), scan(0));
+    assert!(!held.findings.spilled());
+    assert!(spilled.findings.spilled());
+    assert!(held.findings.len() > 5, "{} findings", held.findings.len());
+    assert_eq!(spilled.findings.len(), held.findings.len());
+    for format in ReportFormat::ALL {
+        assert_eq!(
+            spilled.render(format),
+            held.render(format),
+            "{}",
+            format.as_str()
+        );
+    }
+}

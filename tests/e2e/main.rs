@@ -25,6 +25,7 @@ mod inputs;
 mod keys;
 mod locations;
 mod ocsf;
+mod pack_trust;
 mod packs;
 mod properties;
 mod regressions;

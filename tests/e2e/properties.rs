@@ -357,6 +357,7 @@ fn report(rules: &RuleSet, paths: &[PathBuf]) -> String {
     let options = ScanOptions {
         ingest: IngestOptions::default(),
         threads: 1,
+        ..ScanOptions::default()
     };
     let mut report = tracewarden::scan(paths, rules, &options).unwrap();
     report.inputs.sort_by(|a, b| a.path.cmp(&b.path));

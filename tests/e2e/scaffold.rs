@@ -85,6 +85,28 @@ fn a_scaffolded_rego_pack_passes_its_tests_and_a_changed_expectation_fails_with_
     let run = tracewarden(&test);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(run.stdout, red("acme-ddb", &dir, "TW-ACME-DDB-001"));
+
+    // An edited rule is refused until `rules build` pins it again.
+    let rule = pack.join("acme_ddb.rego");
+    edit(&rule, "\"severity\": \"medium\"", "\"severity\": \"high\"");
+    let run = tracewarden(&test);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("`acme_ddb.rego` does not match its digest: `pack.toml` says `sha256:"),
+        "{}",
+        run.stderr
+    );
+    let built = tracewarden(&["rules", "build", &dir]);
+    assert_eq!(built.code, 0, "{}", built.stderr);
+    assert!(
+        built
+            .stdout
+            .starts_with(&format!("pinned `{}` (sha256:", rule.display())),
+        "{}",
+        built.stdout
+    );
+    assert_eq!(tracewarden(&test).code, 1);
 }
 
 #[test]

@@ -171,7 +171,7 @@ pub fn report_with_everything() -> tracewarden::Report {
         },
     )
     .unwrap();
-    let incident = report.findings[0].clone();
+    let incident = report.findings.load().unwrap()[0].clone();
     let weakness = Finding {
         class: FindingClass::Weakness,
         principal: String::new(),
@@ -266,16 +266,18 @@ pub fn report_with_everything() -> tracewarden::Report {
     report.incomplete = vec!["`trail.json` was read only in part".into()];
     // Triage: the first finding baselined, the second suppressed by an entry naming every
     // criterion and a last day.
-    for (i, f) in report.findings.iter_mut().enumerate() {
+    let mut findings = report.findings.load().unwrap().into_owned();
+    for (i, f) in findings.iter_mut().enumerate() {
         f.fingerprint = format!("{:032x}", i + 1);
     }
     // Two more findings, for triage to take out; the others stay as they are.
     let extra = |n: usize| Finding {
         fingerprint: format!("{:032x}", 100 + n),
-        ..report.findings[0].clone()
+        ..findings[0].clone()
     };
     let (first, second) = (extra(1), extra(2));
-    report.findings.extend([first.clone(), second.clone()]);
+    findings.extend([first.clone(), second.clone()]);
+    report.findings = findings.into();
     let baseline = tracewarden::triage::Baseline::parse(
         "old.json",
         &format!(
@@ -293,7 +295,7 @@ pub fn report_with_everything() -> tracewarden::Report {
         ),
     )
     .unwrap();
-    report.triage(Some(&baseline), Some(&suppressions));
+    report.triage(Some(&baseline), Some(&suppressions)).unwrap();
     assert_eq!((report.baselined.len(), report.suppressed.len()), (1, 1));
     report
 }

@@ -15,10 +15,11 @@ use anyhow::Context;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use tracewarden::progress::Progress;
 use tracewarden::report::TextStyle;
-use tracewarden::rules::{CacheOutcome, ComponentCache, PackSource, Runtime};
+use tracewarden::rules::{CacheOutcome, ComponentCache, Runtime};
 use tracewarden::triage::{Baseline, Suppressions};
 use tracewarden::{InputFormat, ReportFormat, RuleSet, RuleSetOptions, ScanOptions, Severity};
 
+mod pack;
 mod rules_build;
 mod rules_new;
 mod rules_test;
@@ -70,6 +71,11 @@ enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Lock, sign, verify and build rule packs; make signing keys.
+    Pack {
+        #[command(subcommand)]
+        command: pack::PackCommand,
+    },
     /// Print a shell completion script: `tracewarden completions bash > /etc/bash_completion.d/tracewarden`.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -107,9 +113,12 @@ Exit codes:
 
 #[derive(Args)]
 struct RulesArgs {
-    /// A rule pack directory (with `pack.toml`) or a single `.wasm`/`.rego` rule; repeatable.
+    /// A rule pack directory (with `pack.toml`), a `.twpack` archive (`tracewarden pack build`)
+    /// or a single `.wasm`/`.rego` rule; repeatable.
     #[arg(long = "rules", value_name = "PATH")]
     rules: Vec<PathBuf>,
+    #[command(flatten)]
+    trust: pack::TrustArgs,
     /// Do not load the built-in packs.
     #[arg(long)]
     no_builtin: bool,
@@ -341,6 +350,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rules {
             command: RulesCommand::Build(args),
         } => rules_build::run(args),
+        Command::Pack { command } => pack::run(command),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "tracewarden", &mut out);
@@ -354,22 +364,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// The rules the flags ask for, and what the component cache did loading them.
 fn load_rules(args: &RulesArgs) -> anyhow::Result<(RuleSet, CacheNotes)> {
-    let extra = args
-        .rules
-        .iter()
-        .map(|p| {
-            if p.is_dir() {
-                PackSource::Dir(p.clone())
-            } else {
-                PackSource::File(p.clone())
-            }
-        })
-        .collect();
+    let extra = args.rules.iter().map(|p| pack::source(p)).collect();
     let config = read_rule_config(args.rule_config.as_ref())?;
     let cache = component_cache(args);
     let rules = RuleSet::load(&RuleSetOptions {
         builtin: !args.no_builtin,
         extra,
+        trust: args.trust.policy()?,
         config,
         cache: cache.clone(),
         ..RuleSetOptions::default()
@@ -382,7 +383,12 @@ fn load_rules(args: &RulesArgs) -> anyhow::Result<(RuleSet, CacheNotes)> {
 /// `$XDG_CACHE_HOME/tracewarden` or `$HOME/.cache/tracewarden`, the first that is set, with the
 /// components in its `components` subdirectory; none when none is set.
 fn component_cache(args: &RulesArgs) -> ComponentCache {
-    if args.no_cache {
+    cache_in(args.cache_dir.as_ref(), args.no_cache)
+}
+
+/// [`component_cache`] of the flags `--cache-dir` and `--no-cache`.
+fn cache_in(cache_dir: Option<&PathBuf>, no_cache: bool) -> ComponentCache {
+    if no_cache {
         return ComponentCache::Off;
     }
     let var = |name| {
@@ -392,8 +398,8 @@ fn component_cache(args: &RulesArgs) -> ComponentCache {
     };
     // The XDG base directory spec ignores relative paths.
     let absolute = |name| var(name).filter(|p| p.is_absolute());
-    args.cache_dir
-        .clone()
+    cache_dir
+        .cloned()
         .or_else(|| var("TRACEWARDEN_CACHE_DIR"))
         .or_else(|| absolute("XDG_CACHE_HOME").map(|p| p.join("tracewarden")))
         .or_else(|| absolute("HOME").map(|p| p.join(".cache").join("tracewarden")))
@@ -507,6 +513,29 @@ fn write_output(path: Option<&PathBuf>, text: &str) -> anyhow::Result<()> {
     }
 }
 
+/// Writes a report to `path` (or standard output) through a buffer, as `write` streams it.
+fn write_report(
+    path: Option<&PathBuf>,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    match path {
+        Some(p) => {
+            let file = std::fs::File::create(p)
+                .with_context(|| format!("cannot write `{}`", p.display()))?;
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
+            write(&mut out)
+                .and_then(|()| out.flush())
+                .with_context(|| format!("cannot write `{}`", p.display()))
+        }
+        None => {
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            write(&mut out)
+                .and_then(|()| out.flush())
+                .context("cannot write to standard output")
+        }
+    }
+}
+
 /// Where each report goes: one format to `output` (or standard output); several, each as
 /// `report.<ext>` in the directory `output`. Checked before the scan starts.
 fn report_targets(
@@ -562,22 +591,24 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
         bar.finish();
     }
     let mut report = scanned?;
-    report.triage(baseline.as_ref(), suppressions.as_ref());
+    report.triage(baseline.as_ref(), suppressions.as_ref())?;
     if let (true, Some(dir)) = (args.format.len() > 1, &args.output) {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the directory `{}`", dir.display()))?;
     }
     for (format, path) in &targets {
-        let text = match format {
-            ReportFormat::Text => report.render_text(&TextStyle {
-                color: colored(display.color, path.is_none()),
-                top: display.top,
-                verbose: display.verbose,
-                min_severity: display.min_severity,
-            }),
-            other => report.render(*other),
-        };
-        write_output(path.as_ref(), &text)?;
+        write_report(path.as_ref(), |out| match format {
+            ReportFormat::Text => report.write_text(
+                &TextStyle {
+                    color: colored(display.color, path.is_none()),
+                    top: display.top,
+                    verbose: display.verbose,
+                    min_severity: display.min_severity,
+                },
+                out,
+            ),
+            other => report.write(*other, out),
+        })?;
     }
     tell(
         &report,

@@ -1,5 +1,5 @@
 //! `tracewarden rules build PACK...`: makes each rule file a pack builds (`build = "cargo"` or
-//! `"componentize-py"` in `pack.toml`) with its tool, then writes the files' digests into
+//! `"componentize-py"` in `pack.toml`) with its tool, then writes every rule file's digest into
 //! `pack.toml` (`tracewarden::rules::digests`). The tools' own output goes to standard error.
 
 use std::path::{Path, PathBuf};
@@ -7,7 +7,9 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use tracewarden::rules::{BuildStep, BuildTool, build_steps, digests, pack_name, scaffold};
+use tracewarden::rules::{
+    BuildStep, BuildTool, LOCK_FILE, build_steps, digests, pack_name, rule_files, scaffold,
+};
 
 /// `rules build`'s flags.
 #[derive(Args)]
@@ -34,13 +36,6 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
                 pack.display()
             );
         }
-        if steps.is_empty() {
-            out.push_str(&format!(
-                "`{}`: no rule file has a `build`: nothing to build\n",
-                pack.display()
-            ));
-            continue;
-        }
         let mut cargo_artifact: Option<PathBuf> = None;
         for step in &steps {
             let dest = pack.join(&step.file);
@@ -62,12 +57,29 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
                 BuildTool::ComponentizePy => componentize(pack, step)?,
             }
         }
-        let files: Vec<String> = steps.iter().map(|s| s.file.clone()).collect();
+        // Every rule file's digest, so a Rego rule edited by hand is pinned again too.
+        let files: Vec<String> = rule_files(&manifest)
+            .map_err(|e| anyhow::anyhow!("`{}`: {e}", manifest_path.display()))?
+            .into_iter()
+            .map(|(file, _)| file)
+            .collect();
         for (file, digest) in digests::write_digests(pack, &files)? {
+            let what = if steps.iter().any(|s| s.file == file) {
+                "built"
+            } else {
+                "pinned"
+            };
             out.push_str(&format!(
-                "built `{}` ({digest})\n",
+                "{what} `{}` ({digest})\n",
                 pack.join(file).display()
             ));
+        }
+        if pack.join(LOCK_FILE).exists() {
+            eprintln!(
+                "note: `{}` has a `{LOCK_FILE}`, which no longer matches: run `tracewarden pack \
+                 lock` (and `pack sign`) on it again",
+                pack.display()
+            );
         }
     }
     crate::write_output(None, &out)?;

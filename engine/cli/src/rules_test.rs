@@ -45,15 +45,7 @@ enum TestFormat {
 /// Tests every pack; exit 0 when all pass, 1 when a case fails or a rule falls short of
 /// `--minimum-tests`. A pack or case that cannot be run is an error (exit 2).
 pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
-    let cache = crate::component_cache(&crate::RulesArgs {
-        rules: Vec::new(),
-        no_builtin: false,
-        rule_config: None,
-        rule: Vec::new(),
-        exclude_rule: Vec::new(),
-        cache_dir: args.cache_dir.clone(),
-        no_cache: args.no_cache,
-    });
+    let cache = crate::cache_in(args.cache_dir.as_ref(), args.no_cache);
     let mut options = PackTestOptions {
         cache,
         minimum_tests: args.minimum_tests,

@@ -1,11 +1,14 @@
 //! What one rule file reported over a scan: incidents kept one by one, a weakness rule's findings
 //! folded into one per site (occurrences, principals, first and last seen, a few examples), and
 //! the bound on a rule's output. Volume is not hostility: a million honest occurrences fold into
-//! their sites, and only output no honest rule produces (more than [`MAX_FINDING_BYTES`] after
-//! folding) stops a rule.
+//! their sites, an honest rule's incidents grow with its input and so does its bound, and only
+//! output no honest rule produces (more than [`MAX_FINDING_BYTES`], or
+//! [`FINDING_BYTES_PER_EVENT`] per event it was sent, whichever is more, after folding) stops a
+//! rule.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::store::{FINDINGS_MEMORY_BYTES, Findings, FindingsWriter};
 use super::{Example, Finding, RawFinding, Site, digest};
 use crate::rules::{FindingClass, RuleMeta};
 use crate::time::format_rfc3339;
@@ -15,6 +18,11 @@ pub const MAX_MESSAGE_BYTES: usize = 8 << 10;
 /// Most bytes of findings (messages, principals, resources, evidence) one rule file may hold
 /// after folding. Only a rule that floods its output reaches it.
 pub const MAX_FINDING_BYTES: usize = 512 << 20;
+/// Bytes of findings (after folding) a rule file may hold per event it was sent, once that is
+/// more than [`MAX_FINDING_BYTES`]: an honest rule's incidents grow with its input (TW-BOLA-001
+/// holds ~100 bytes per event on the synthetic million, where one call in eight is flagged), so
+/// a bound fixed in bytes would stop it on a large enough input.
+pub const FINDING_BYTES_PER_EVENT: usize = 256;
 /// Evidence records one finding keeps (GitHub code scanning takes at most 1,000 locations per
 /// result); past it the rest are counted in the message.
 pub const MAX_EVIDENCE: usize = 1_000;
@@ -28,10 +36,14 @@ const MAX_COUNTED_PRINCIPALS: usize = 100_000;
 /// One rule file's findings as they arrive.
 #[derive(Debug)]
 pub(crate) struct FindingSink {
-    incidents: Vec<Finding>,
+    /// Held in memory up to [`FINDINGS_MEMORY_BYTES`], then in sorted runs on disk.
+    incidents: FindingsWriter,
     weaknesses: BTreeMap<(String, Site), Group>,
     bytes: usize,
+    /// The fixed part of the bound.
     limit: usize,
+    /// The bound: `limit`, or [`FINDING_BYTES_PER_EVENT`] per event sent if that is more.
+    allowed: usize,
 }
 
 impl Default for FindingSink {
@@ -54,18 +66,36 @@ struct Group {
 }
 
 impl FindingSink {
-    /// A sink that refuses more than `limit` bytes of findings.
-    pub(crate) fn with_limit(limit: usize) -> Self {
+    /// A sink that holds at most `memory` bytes of incidents in memory, the rest on disk.
+    pub(crate) fn with_memory(memory: usize) -> Self {
         FindingSink {
-            incidents: Vec::new(),
-            weaknesses: BTreeMap::new(),
-            bytes: 0,
-            limit,
+            incidents: FindingsWriter::new(memory),
+            ..FindingSink::default()
         }
     }
 
-    /// Takes one finding of rule `meta` of `pack`. Errs when the rule's output passes
-    /// [`MAX_FINDING_BYTES`].
+    /// A sink that refuses more than `limit` bytes of findings.
+    pub(crate) fn with_limit(limit: usize) -> Self {
+        FindingSink {
+            incidents: FindingsWriter::new(FINDINGS_MEMORY_BYTES),
+            weaknesses: BTreeMap::new(),
+            bytes: 0,
+            limit,
+            allowed: limit,
+        }
+    }
+
+    /// Raises the bound to [`FINDING_BYTES_PER_EVENT`] per event for `events` sent to the rule
+    /// file (counting the batch whose findings come next); never lowers it.
+    pub(crate) fn allow_for(&mut self, events: u64) {
+        let per_events = usize::try_from(events)
+            .unwrap_or(usize::MAX)
+            .saturating_mul(FINDING_BYTES_PER_EVENT);
+        self.allowed = self.allowed.max(self.limit.max(per_events));
+    }
+
+    /// Takes one finding of rule `meta` of `pack`. Errs when the rule's output passes its bound
+    /// ([`MAX_FINDING_BYTES`], or [`FINDING_BYTES_PER_EVENT`] per event sent if more).
     pub(crate) fn add(
         &mut self,
         mut raw: RawFinding,
@@ -83,7 +113,9 @@ impl FindingSink {
             FindingClass::Incident => {
                 let finding = raw.complete(meta, pack);
                 self.bytes += finding.size();
-                self.incidents.push(finding);
+                self.incidents.push(finding).map_err(|e| {
+                    format!("its findings could not be held in a temporary file: {e}")
+                })?;
             }
             FindingClass::Weakness => {
                 let site = raw.site.take().unwrap_or_default();
@@ -91,10 +123,12 @@ impl FindingSink {
                 self.fold(site, finding);
             }
         }
-        if self.bytes > self.limit {
+        if self.bytes > self.allowed {
             return Err(format!(
-                "reported more than {} MiB of findings (after folding weaknesses by site)",
-                self.limit >> 20
+                "reported more than {} MiB of findings (after folding weaknesses by site; the \
+                 bound is {} MiB, or {FINDING_BYTES_PER_EVENT} bytes per event sent if more)",
+                self.allowed >> 20,
+                self.limit >> 20,
             ));
         }
         Ok(())
@@ -143,13 +177,14 @@ impl FindingSink {
         }
     }
 
-    /// The incidents, and one finding per weakness site.
-    pub(crate) fn into_findings(self) -> Vec<Finding> {
+    /// The incidents, and one finding per weakness site, in report order. Errs when the
+    /// incidents could not be written to a temporary file.
+    pub(crate) fn into_findings(self) -> std::io::Result<Findings> {
         let mut out = self.incidents;
         for ((rule_id, site), group) in self.weaknesses {
-            out.push(group.into_finding(&rule_id, site));
+            out.push(group.into_finding(&rule_id, site))?;
         }
-        out
+        out.finish()
     }
 }
 
@@ -267,6 +302,10 @@ mod tests {
         }
     }
 
+    fn all(sink: FindingSink) -> Vec<Finding> {
+        sink.into_findings().unwrap().load().unwrap().into_owned()
+    }
+
     fn raw(n: i64, principal: &str, site: Option<Site>) -> RawFinding {
         RawFinding {
             rule_id: "R-1".into(),
@@ -309,7 +348,7 @@ mod tests {
         sink.add(raw(9, "carol", Some(site("/carts/{id}"))), &m, "p")
             .unwrap();
         sink.add(raw(10, "", None), &m, "p").unwrap();
-        let findings = sink.into_findings();
+        let findings = all(sink);
         let summary: Vec<(String, u64, Vec<String>, usize)> = findings
             .iter()
             .map(|f| {
@@ -321,25 +360,26 @@ mod tests {
                 )
             })
             .collect();
+        // In report order: by the time of each site's first occurrence.
         assert_eq!(
             summary,
             [
-                ("site unknown".to_owned(), 1, vec![], 1),
-                (
-                    "PUT /carts/{id} → orders UpdateItem".to_owned(),
-                    1,
-                    vec!["carol".to_owned()],
-                    1
-                ),
                 (
                     "PUT /orders/{id} → orders UpdateItem".to_owned(),
                     5,
                     vec!["alice".to_owned(), "bob".to_owned()],
                     MAX_EXAMPLES
                 ),
+                (
+                    "PUT /carts/{id} → orders UpdateItem".to_owned(),
+                    1,
+                    vec!["carol".to_owned()],
+                    1
+                ),
+                ("site unknown".to_owned(), 1, vec![], 1),
             ]
         );
-        let orders = &findings[2];
+        let orders = &findings[0];
         assert_eq!(orders.class, FindingClass::Weakness);
         assert_eq!(
             orders.message,
@@ -357,7 +397,7 @@ mod tests {
         again
             .add(raw(7, "dave", Some(site("/orders/{id}"))), &m, "p")
             .unwrap();
-        assert_eq!(again.into_findings()[0].fingerprint, orders.fingerprint);
+        assert_eq!(all(again)[0].fingerprint, orders.fingerprint);
     }
 
     #[test]
@@ -380,9 +420,45 @@ mod tests {
             .collect();
         assert_eq!(
             sink.add(flood, &m, "p"),
-            Err("reported more than 1 MiB of findings (after folding weaknesses by site)".into())
+            Err(
+                "reported more than 1 MiB of findings (after folding weaknesses by site; the \
+                 bound is 1 MiB, or 256 bytes per event sent if more)"
+                    .into()
+            )
         );
-        assert_eq!(sink.into_findings().len(), 1001);
+        assert_eq!(all(sink).len(), 1001);
+    }
+
+    /// An honest rule's incidents grow with its input: past the fixed bound, the rule may hold
+    /// [`FINDING_BYTES_PER_EVENT`] per event it was sent, and only more than that stops it.
+    #[test]
+    fn the_bound_grows_with_the_events_a_rule_was_sent() {
+        let m = meta(FindingClass::Incident);
+        let mut sink = FindingSink::with_limit(1 << 20);
+        // ~50 bytes per finding (`raw`'s message, principal, resource and evidence): 40,000 of
+        // them are ~2 MiB, twice the fixed bound, at one finding per 8 events.
+        let findings = 40_000;
+        sink.allow_for(findings * 8);
+        for n in 0..findings as i64 {
+            sink.add(raw(n, "alice", None), &m, "p").unwrap();
+        }
+        // The same findings from a rule sent only 1,000 events: the bound stays the fixed one, and
+        // the rule is stopped as before.
+        let mut tight = FindingSink::with_limit(1 << 20);
+        tight.allow_for(1_000);
+        let err = (0..findings as i64)
+            .map(|n| tight.add(raw(n, "alice", None), &m, "p"))
+            .find_map(Result::err);
+        assert_eq!(
+            err.as_deref(),
+            Some(
+                "reported more than 1 MiB of findings (after folding weaknesses by site; the \
+                 bound is 1 MiB, or 256 bytes per event sent if more)"
+            )
+        );
+        // The bound never shrinks.
+        sink.allow_for(1);
+        assert!(sink.add(raw(0, "alice", None), &m, "p").is_ok());
     }
 
     #[test]
@@ -403,7 +479,7 @@ mod tests {
             ..raw(1, "alice", None)
         };
         sink.add(raw, &meta(FindingClass::Incident), "p").unwrap();
-        let f = sink.into_findings();
+        let f = all(sink);
         assert_eq!(f[0].evidence.len(), MAX_EVIDENCE);
         assert_eq!(f[0].message, "write 1 (5 more evidence records omitted)");
     }

@@ -3,6 +3,7 @@
 //! site ([`fold`]).
 
 mod fold;
+mod store;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -11,7 +12,11 @@ use crate::event::{Detail, Event};
 use crate::rules::{Confidence, FindingClass, RuleMeta, Severity};
 
 pub(crate) use fold::FindingSink;
-pub use fold::{MAX_EXAMPLES, MAX_FINDING_BYTES, MAX_LISTED_PRINCIPALS, MAX_MESSAGE_BYTES};
+pub use fold::{
+    FINDING_BYTES_PER_EVENT, MAX_EXAMPLES, MAX_FINDING_BYTES, MAX_LISTED_PRINCIPALS,
+    MAX_MESSAGE_BYTES,
+};
+pub use store::{FINDINGS_MEMORY_BYTES, Findings, Iter as FindingsIter};
 
 /// One finding.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

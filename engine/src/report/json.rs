@@ -1,29 +1,23 @@
 //! The JSON reports: one pretty-printed document, or one finding per line (JSON Lines); stable
-//! field order, deterministic.
+//! field order, deterministic. Both are written straight to their destination, never held whole
+//! in memory: a report of a million findings costs no more than the findings.
+
+use std::io::{self, Write};
 
 use super::Report;
 
-/// Renders `report` as JSON with a trailing newline.
-pub(super) fn render(report: &Report) -> String {
-    let mut out = serde_json::to_string_pretty(report)
-        .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialize the report: {e}\"}}"));
-    out.push('\n');
-    out
+/// Writes `report` as JSON with a trailing newline.
+pub(super) fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, report)?;
+    out.write_all(b"\n")
 }
 
-/// Renders `report`'s findings as JSON Lines: one compact finding object per line, in report
+/// Writes `report`'s findings as JSON Lines: one compact finding object per line, in report
 /// order (the document's `findings` array, item by item).
-pub(super) fn render_lines(report: &Report) -> String {
-    let mut out = String::new();
-    for finding in &report.findings {
-        match serde_json::to_string(finding) {
-            Ok(line) => out.push_str(&line),
-            Err(e) => out.push_str(&format!(
-                "{{\"error\": \"cannot serialize finding {}: {e}\"}}",
-                finding.fingerprint
-            )),
-        }
-        out.push('\n');
+pub(super) fn write_lines(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    for finding in report.findings.iter() {
+        serde_json::to_writer(&mut *out, finding?.as_ref())?;
+        out.write_all(b"\n")?;
     }
-    out
+    Ok(())
 }

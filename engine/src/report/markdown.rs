@@ -7,13 +7,14 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::{CoverageStatus, Report};
+use crate::finding::Finding;
 use crate::rules::FindingClass;
 
 /// Findings listed per class; the rest are counted (the JSON report has them all).
 pub const MAX_LISTED: usize = 50;
 
 /// Renders `report` as GitHub-flavoured Markdown.
-pub(super) fn render(report: &Report) -> String {
+pub(super) fn render(report: &Report, all: &[Finding]) -> String {
     let mut out = String::from("# tracewarden report\n\n");
     let s = &report.summary;
     let _ = writeln!(
@@ -41,16 +42,16 @@ pub(super) fn render(report: &Report) -> String {
     if !report.incomplete.is_empty() {
         out.push('\n');
     }
-    findings(&mut out, report, FindingClass::Incident);
-    findings(&mut out, report, FindingClass::Weakness);
+    findings(&mut out, all, FindingClass::Incident);
+    findings(&mut out, all, FindingClass::Weakness);
     compliance(&mut out, report);
     coverage(&mut out, report);
     inputs(&mut out, report);
     out
 }
 
-fn findings(out: &mut String, report: &Report, class: FindingClass) {
-    let list = report.by_severity(class);
+fn findings(out: &mut String, all: &[Finding], class: FindingClass) {
+    let list = super::by_severity(all, class);
     if list.is_empty() {
         return;
     }

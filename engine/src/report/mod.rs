@@ -9,10 +9,11 @@ mod sarif;
 mod text;
 
 use std::collections::BTreeMap;
+use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::finding::Finding;
+use crate::finding::{Finding, Findings};
 use crate::ingest::{InputReport, StreamStats};
 use crate::triage::{BaselineUse, SuppressionsUse, Triaged};
 
@@ -31,7 +32,7 @@ pub const SCHEMA_VERSION: &str = "2.1";
 /// Fills each evidence item's `location` and `time` from the places the inputs' readers noted:
 /// its `source` names the record (`file#record`) or the line it starts (`file:line`, the first
 /// record starting there). A source that names no input of this scan keeps no location.
-fn locate_evidence(findings: &mut [Finding], inputs: &[InputReport]) {
+fn locate_evidence(findings: Findings, inputs: &[InputReport]) -> std::io::Result<Findings> {
     let by_file: std::collections::HashMap<&str, &crate::ingest::SpanIndex> =
         inputs.iter().map(|i| (i.path.as_str(), &i.spans)).collect();
     let resolve = |e: &mut crate::finding::Evidence| {
@@ -51,12 +52,13 @@ fn locate_evidence(findings: &mut [Finding], inputs: &[InputReport]) {
             e.time = e.time_ns.map(crate::time::format_rfc3339);
         }
     };
-    for f in findings {
+    findings.rewrite(|f| {
         f.evidence.iter_mut().for_each(resolve);
         for example in &mut f.examples {
             example.evidence.iter_mut().for_each(resolve);
         }
-    }
+        true
+    })
 }
 
 /// Output formats. Closed set: adding one is adding a module here.
@@ -148,8 +150,9 @@ pub struct Report {
     /// Every rule that ran.
     pub rules: Vec<RuleRun>,
     /// Findings, ordered by time, rule, resource, fingerprint; without those triage took out
-    /// ([`Report::triage`]).
-    pub findings: Vec<Finding>,
+    /// ([`Report::triage`]). Past [`crate::FINDINGS_MEMORY_BYTES`] per rule file they are held in
+    /// sorted runs on disk and read back as the report is written ([`Findings`]).
+    pub findings: Findings,
     /// Counts.
     pub summary: Summary,
     /// The baseline the findings were triaged with, when one was given.
@@ -269,13 +272,14 @@ pub struct Summary {
 }
 
 impl Report {
-    /// Assembles the report of a scan.
+    /// Assembles the report of a scan. Errs only when findings held on disk cannot be read
+    /// back or written again.
     pub fn new(
         inputs: Vec<InputReport>,
         stats: &StreamStats,
         rules: &RuleSet,
         outcome: RuleOutcome,
-    ) -> Report {
+    ) -> Result<Report, crate::Error> {
         let unread: Vec<String> = inputs.iter().filter_map(InputReport::incomplete).collect();
         let mut runs = Vec::new();
         for pack in rules.packs() {
@@ -334,8 +338,8 @@ impl Report {
                 f.reason
             )
         }));
-        let mut findings = outcome.findings;
-        locate_evidence(&mut findings, &inputs);
+        let findings =
+            locate_evidence(outcome.findings, &inputs).map_err(crate::Error::Findings)?;
         let (major, minor, patch) = crate::rules::CONTRACT_VERSION;
         let mut report = Report {
             schema_version: SCHEMA_VERSION,
@@ -360,12 +364,12 @@ impl Report {
                 .ok()
                 .map(|d| d.display().to_string()),
         };
-        report.recount();
-        report
+        report.recount().map_err(crate::Error::Findings)?;
+        Ok(report)
     }
 
     /// Counts `findings` into the summary afresh (its event counts are left as they are).
-    pub(crate) fn recount(&mut self) {
+    pub(crate) fn recount(&mut self) -> io::Result<()> {
         let s = &mut self.summary;
         s.findings = self.findings.len() as u64;
         (s.incidents, s.weaknesses, s.occurrences) = (0, 0, 0);
@@ -375,7 +379,8 @@ impl Report {
         s.cwe.clear();
         s.baselined = self.baselined.len() as u64;
         s.suppressed = self.suppressed.len() as u64;
-        for f in &self.findings {
+        for f in self.findings.iter() {
+            let f = f?;
             match f.class {
                 FindingClass::Incident => s.incidents += 1,
                 FindingClass::Weakness => {
@@ -394,41 +399,73 @@ impl Report {
                 }
             }
         }
+        Ok(())
     }
 
     /// Renders the report.
     pub fn render(&self, format: ReportFormat) -> String {
+        let mut out = Vec::new();
+        match self.write(format, &mut out) {
+            // Serializing into memory cannot fail, and every renderer writes UTF-8.
+            Ok(()) => String::from_utf8(out)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+            Err(e) => format!("cannot render the report: {e}\n"),
+        }
+    }
+
+    /// Writes the report to `out`. JSON, JSON Lines and OCSF are serialized straight into `out`,
+    /// so the report is never held whole in memory beside its findings; the other formats are
+    /// bounded by what a reader takes in (groups, top findings, SARIF's result limits) and are
+    /// rendered first. Give `out` a buffer (`BufWriter`): this writes in small pieces.
+    pub fn write(&self, format: ReportFormat, out: &mut dyn Write) -> io::Result<()> {
         match format {
-            ReportFormat::Text => text::render(self, &TextStyle::default()),
-            ReportFormat::Json => json::render(self),
-            ReportFormat::Jsonl => json::render_lines(self),
-            ReportFormat::Markdown => markdown::render(self),
-            ReportFormat::Html => html::render(self),
-            ReportFormat::Ocsf => ocsf::render(self),
-            ReportFormat::Sarif => sarif::render(self),
+            ReportFormat::Text => self.write_text(&TextStyle::default(), out),
+            ReportFormat::Json => json::write(self, out),
+            ReportFormat::Jsonl => json::write_lines(self, out),
+            ReportFormat::Markdown => {
+                out.write_all(markdown::render(self, &self.findings.load()?).as_bytes())
+            }
+            ReportFormat::Html => {
+                out.write_all(html::render(self, &self.findings.load()?).as_bytes())
+            }
+            ReportFormat::Ocsf => ocsf::write(self, out),
+            ReportFormat::Sarif => {
+                out.write_all(sarif::render(self, &self.findings.load()?).as_bytes())
+            }
         }
     }
 
     /// Renders the text report drawn as `style` says (colors, findings per group, verbosity).
     pub fn render_text(&self, style: &TextStyle) -> String {
-        text::render(self, style)
+        let mut out = Vec::new();
+        match self.write_text(style, &mut out) {
+            Ok(()) => String::from_utf8_lossy(&out).into_owned(),
+            Err(e) => format!("cannot render the report: {e}\n"),
+        }
     }
 
-    /// The findings of `class`, most severe first (then in report order): how the text and
-    /// Markdown reports list them.
-    pub fn by_severity(&self, class: FindingClass) -> Vec<&Finding> {
-        let mut findings: Vec<&Finding> =
-            self.findings.iter().filter(|f| f.class == class).collect();
-        findings.sort_by(|a, b| {
-            b.severity
-                .cmp(&a.severity)
-                .then_with(|| a.sort_key().cmp(&b.sort_key()))
-        });
-        findings
+    /// Writes the text report drawn as `style` says to `out`.
+    pub fn write_text(&self, style: &TextStyle, out: &mut dyn Write) -> io::Result<()> {
+        out.write_all(text::render(self, style)?.as_bytes())
     }
 
     /// The highest severity among the findings.
     pub fn max_severity(&self) -> Option<Severity> {
-        self.findings.iter().map(|f| f.severity).max()
+        (self.summary.by_severity.iter())
+            .filter(|(_, n)| **n > 0)
+            .map(|(s, _)| *s)
+            .max()
     }
+}
+
+/// The findings of `class`, most severe first (then in report order): how the text, Markdown and
+/// HTML reports list them.
+pub(crate) fn by_severity(findings: &[Finding], class: FindingClass) -> Vec<&Finding> {
+    let mut findings: Vec<&Finding> = findings.iter().filter(|f| f.class == class).collect();
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.sort_key().cmp(&b.sort_key()))
+    });
+    findings
 }

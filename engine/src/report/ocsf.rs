@@ -4,6 +4,7 @@
 //! in `docs/output.md` (OCSF).
 
 use std::collections::BTreeMap;
+use std::io::{self, Write};
 
 use serde::Serialize;
 
@@ -27,27 +28,22 @@ const ANALYTIC_RULE: u32 = 1;
 /// File type Regular File.
 const FILE_REGULAR: u32 = 1;
 
-/// Renders `report`'s findings as OCSF Detection Finding records, one per line.
-pub(super) fn render(report: &Report) -> String {
+/// Writes `report`'s findings as OCSF Detection Finding records, one per line, straight to `out`.
+pub(super) fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let pack_versions: BTreeMap<&str, &str> = report
         .rules
         .iter()
         .map(|r| (r.id.as_str(), r.version.as_str()))
         .collect();
-    let mut out = String::new();
-    for finding in &report.findings {
+    for finding in report.findings.iter() {
+        let finding = finding?;
+        let finding = finding.as_ref();
         let version = pack_versions.get(finding.rule_id.as_str()).copied();
         let record = DetectionFinding::new(finding, report.tool.version, version);
-        match serde_json::to_string(&record) {
-            Ok(line) => out.push_str(&line),
-            Err(e) => out.push_str(&format!(
-                "{{\"error\": \"cannot serialize finding {}: {e}\"}}",
-                finding.fingerprint
-            )),
-        }
-        out.push('\n');
+        serde_json::to_writer(&mut *out, &record)?;
+        out.write_all(b"\n")?;
     }
-    out
+    Ok(())
 }
 
 /// One Detection Finding record. Field order is declaration order, so the bytes are stable.

@@ -13,7 +13,7 @@ use anstyle::{AnsiColor, Effects, Style};
 
 use super::{CoverageStatus, Report};
 use crate::catalog::Catalog;
-use crate::finding::Finding;
+use crate::finding::{Finding, Findings};
 use crate::rules::{FindingClass, Severity};
 
 /// How the text report is drawn.
@@ -41,25 +41,69 @@ impl Default for TextStyle {
     }
 }
 
-/// Renders `report` for a person at a terminal.
-pub(super) fn render(report: &Report, style: &TextStyle) -> String {
+/// Renders `report` for a person at a terminal. Only the findings it draws are held: its
+/// findings are read once, in report order, keeping the first `top` of each group.
+pub(super) fn render(report: &Report, style: &TextStyle) -> std::io::Result<String> {
     let mut t = Text {
+        drawn: Drawn::select(&report.findings, style)?,
         out: String::new(),
         style: *style,
         fixes: std::collections::BTreeSet::new(),
     };
     t.header(report);
-    t.incidents(report);
+    t.incidents();
     t.weaknesses(report);
     t.compliance(report);
     t.gaps(report);
     t.skipped(report);
     t.inputs(report);
     t.rules(report);
-    t.out
+    Ok(t.out)
+}
+
+/// The findings the text report draws.
+#[derive(Default)]
+struct Drawn {
+    /// Incidents at or above `--min-severity`, by severity: the first `top` in report order (all
+    /// with `top` 0), and how many there are.
+    incidents: BTreeMap<Severity, (Vec<Finding>, usize)>,
+    /// Weakness sites at or above `--min-severity`, in report order (one per site: few).
+    weaknesses: Vec<Finding>,
+    /// Findings below `--min-severity`.
+    hidden: usize,
+}
+
+impl Drawn {
+    fn select(findings: &Findings, style: &TextStyle) -> std::io::Result<Drawn> {
+        let mut drawn = Drawn::default();
+        for f in findings.iter() {
+            let f = f?;
+            if f.severity < style.min_severity {
+                drawn.hidden += 1;
+                continue;
+            }
+            match f.class {
+                FindingClass::Incident => {
+                    let (kept, n) = drawn.incidents.entry(f.severity).or_default();
+                    *n += 1;
+                    if style.top == 0 || kept.len() < style.top {
+                        kept.push(f.into_owned());
+                    }
+                }
+                FindingClass::Weakness => drawn.weaknesses.push(f.into_owned()),
+            }
+        }
+        // Most severe first, then in report order.
+        drawn
+            .weaknesses
+            .sort_by_key(|f| std::cmp::Reverse(f.severity));
+        Ok(drawn)
+    }
 }
 
 struct Text {
+    /// What it draws of the report's findings.
+    drawn: Drawn,
     out: String,
     style: TextStyle,
     /// Rules whose fix was drawn: drawn once per rule, under its first finding.
@@ -162,11 +206,7 @@ impl Text {
         } else {
             self.line(&format!("{findings}: {}", by_sev.join(", ")));
         }
-        let hidden = report
-            .findings
-            .iter()
-            .filter(|f| f.severity < self.style.min_severity)
-            .count();
+        let hidden = self.drawn.hidden;
         if hidden > 0 {
             let note = self.paint(
                 DIM,
@@ -191,27 +231,20 @@ impl Text {
         }
     }
 
-    fn incidents(&mut self, report: &Report) {
-        let all = self.drawn(report, FindingClass::Incident);
-        if all.is_empty() {
+    fn incidents(&mut self) {
+        let incidents = std::mem::take(&mut self.drawn.incidents);
+        let total: usize = incidents.values().map(|(_, n)| n).sum();
+        if total == 0 {
             return;
         }
-        self.heading("INCIDENTS", &all.len().to_string());
-        for severity in Severity::ALL.into_iter().rev() {
-            let group: Vec<&&Finding> = all.iter().filter(|f| f.severity == severity).collect();
-            let shown = self.shown(group.len());
+        self.heading("INCIDENTS", &total.to_string());
+        for (severity, (group, n)) in incidents.iter().rev() {
+            let shown = self.shown(*n);
             for f in group.iter().take(shown) {
                 self.incident(f);
             }
-            self.more(group.len() - shown, &format!("{severity} incidents"));
+            self.more(n - shown, &format!("{severity} incidents"));
         }
-    }
-
-    /// The findings of `class` at or above `--min-severity`, most severe first.
-    fn drawn<'r>(&self, report: &'r Report, class: FindingClass) -> Vec<&'r Finding> {
-        let mut all = report.by_severity(class);
-        all.retain(|f| f.severity >= self.style.min_severity);
-        all
     }
 
     /// How many of `n` findings of a group are drawn.
@@ -295,7 +328,7 @@ impl Text {
     }
 
     fn weaknesses(&mut self, report: &Report) {
-        let all = self.drawn(report, FindingClass::Weakness);
+        let all = std::mem::take(&mut self.drawn.weaknesses);
         if all.is_empty() {
             return;
         }

@@ -1,8 +1,10 @@
 //! Rules: packs, the WASM and Rego hosts, and dispatching events to them. Each rule file runs in
 //! its own session per scan; a failing one is stopped and reported while the others go on.
 
+mod archive;
 mod config;
 pub mod digests;
+mod keys;
 mod meta;
 mod pack;
 mod rego;
@@ -13,19 +15,28 @@ mod rego_findings;
 mod rego_input;
 pub mod scaffold;
 pub mod testing;
+mod trust;
 mod wasm;
 
 use std::sync::Arc;
 
 use serde::Serialize;
 
+pub use archive::{
+    ARCHIVE_EXTENSION, Built, MAX_ARCHIVE_BYTES, MAX_ARCHIVE_ENTRIES, build_archive, is_archive,
+};
 pub use config::{OptionValue, PackConfig, RuleConfig, parse_rule_config};
+pub use keys::{PublicKey, SecretKey, keygen, public_key_path};
 pub use meta::{Confidence, FactNeed, FindingClass, Partitioning, RuleMeta, Severity};
 pub use pack::{
     BuildStep, BuildTool, EmbeddedPack, PackSource, RuleFile, RuleKind, RulePack, Runtime,
-    build_steps, digest, pack_name,
+    build_steps, digest, pack_name, rule_files,
 };
 pub use rego::RegoRule;
+pub use trust::{
+    LOCK_FILE, Locked, PackLock, SIGNATURE_FILE, TrustError, TrustPolicy, Verified, lock_pack,
+    sign_pack, verify_pack,
+};
 pub use wasm::{
     CONTRACT_VERSION, CacheOutcome, ComponentCache, MAX_CACHED_COMPONENTS, WasmComponent,
     WasmLimits,
@@ -34,7 +45,7 @@ pub use wasm::{
 use crate::enrich::OwnershipSettings;
 use crate::error::{Error, PackRefusal};
 use crate::event::Event;
-use crate::finding::{Finding, FindingSink, RawFinding};
+use crate::finding::{FindingSink, Findings, RawFinding};
 use rego_input::SharedValue;
 
 mod builtin {
@@ -47,8 +58,11 @@ mod builtin {
 pub struct RuleSetOptions {
     /// Load the built-in packs.
     pub builtin: bool,
-    /// Extra packs: directories with `pack.toml`, or single `.wasm`/`.rego` files.
+    /// Extra packs: directories with `pack.toml`, `.twpack` archives, or single `.wasm`/`.rego`
+    /// files.
     pub extra: Vec<PackSource>,
+    /// Which extra packs may load: their locks are always checked; signatures when required.
+    pub trust: TrustPolicy,
     /// Sandbox limits of WASM rules.
     pub limits: WasmLimits,
     /// Option overrides by pack name (a rule-config file, see [`parse_rule_config`]).
@@ -64,6 +78,7 @@ impl Default for RuleSetOptions {
         RuleSetOptions {
             builtin: true,
             extra: Vec::new(),
+            trust: TrustPolicy::default(),
             limits: WasmLimits::default(),
             config: std::collections::BTreeMap::new(),
             cache: ComponentCache::Off,
@@ -106,8 +121,8 @@ pub struct RuleFailure {
 /// What running the rules produced.
 #[derive(Debug, Clone, Default)]
 pub struct RuleOutcome {
-    /// Findings, sorted.
-    pub findings: Vec<Finding>,
+    /// Findings, in report order (some may be held on disk).
+    pub findings: Findings,
     /// Rule files that were stopped.
     pub failures: Vec<RuleFailure>,
     /// Events each rule id was sent, by rule id.
@@ -134,7 +149,13 @@ impl RuleSet {
         // the same name would run beside them, or stand in for them unnoticed.
         let reserved = builtin_names();
         for source in &sources {
-            match RulePack::load(source, options.limits, &options.cache, &config) {
+            match RulePack::load_trusted(
+                source,
+                options.limits,
+                &options.cache,
+                &config,
+                &options.trust,
+            ) {
                 Ok(p)
                     if !matches!(source, PackSource::Embedded(_)) && reserved.contains(&p.name) =>
                 {
@@ -284,6 +305,17 @@ impl RuleSet {
     /// whatever the stream's length; each rule file sees the same events in the same batches
     /// whatever `threads` is, so the result does not depend on it.
     pub fn run(&self, events: impl Iterator<Item = Event>, threads: usize) -> RuleOutcome {
+        self.run_bounded(events, threads, crate::finding::FINDINGS_MEMORY_BYTES)
+    }
+
+    /// [`RuleSet::run`], each rule file holding at most `findings_memory_bytes` of its findings
+    /// in memory, the rest in sorted runs on disk. The findings do not depend on it.
+    pub fn run_bounded(
+        &self,
+        events: impl Iterator<Item = Event>,
+        threads: usize,
+        findings_memory_bytes: usize,
+    ) -> RuleOutcome {
         let jobs: Vec<(&RulePack, &RuleFile)> = self
             .packs
             .iter()
@@ -309,7 +341,10 @@ impl RuleSet {
                 handles.push(s.spawn(move || {
                     let mut runs: Vec<(usize, FileRun<'_>)> = mine
                         .into_iter()
-                        .map(|(i, p, f)| (i, FileRun::start(p, f)))
+                        .map(|(i, p, f)| {
+                            let sink = FindingSink::with_memory(findings_memory_bytes);
+                            (i, FileRun::start(p, f, &self.deselected, sink))
+                        })
                         .collect();
                     for chunk in rx {
                         for (_, run) in &mut runs {
@@ -350,9 +385,10 @@ impl RuleSet {
             }
         });
         let mut outcome = RuleOutcome::default();
+        let mut parts = Vec::with_capacity(jobs.len());
         for (result, (pack, file)) in results.into_iter().zip(&jobs) {
             let result = result.unwrap_or_else(|| FileResult {
-                findings: Vec::new(),
+                findings: Findings::default(),
                 failure: Some(RuleFailure {
                     pack: pack.name.clone(),
                     file: file.file.clone(),
@@ -362,16 +398,11 @@ impl RuleSet {
                 }),
                 events_seen: Vec::new(),
             });
-            outcome.findings.extend(result.findings);
+            parts.push(result.findings);
             outcome.failures.extend(result.failure);
             outcome.events_seen.extend(result.events_seen);
         }
-        outcome
-            .findings
-            .retain(|f| !self.deselected.contains(&f.rule_id));
-        outcome
-            .findings
-            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        outcome.findings = Findings::merge(parts);
         outcome
     }
 }
@@ -416,7 +447,7 @@ impl Chunk {
 }
 
 struct FileResult {
-    findings: Vec<Finding>,
+    findings: Findings,
     failure: Option<RuleFailure>,
     events_seen: Vec<(String, u64)>,
 }
@@ -456,6 +487,8 @@ impl Session {
 struct FileRun<'a> {
     pack: &'a RulePack,
     file: &'a RuleFile,
+    /// Rules left out of the scan: their findings are dropped as they come.
+    deselected: &'a std::collections::BTreeSet<String>,
     session: Option<Session>,
     result: FileResult,
     sink: FindingSink,
@@ -465,17 +498,23 @@ struct FileRun<'a> {
 }
 
 impl<'a> FileRun<'a> {
-    fn start(pack: &'a RulePack, file: &'a RuleFile) -> Self {
+    fn start(
+        pack: &'a RulePack,
+        file: &'a RuleFile,
+        deselected: &'a std::collections::BTreeSet<String>,
+        sink: FindingSink,
+    ) -> Self {
         let mut run = FileRun {
             pack,
             file,
+            deselected,
             session: None,
             result: FileResult {
-                findings: Vec::new(),
+                findings: Findings::default(),
                 failure: None,
                 events_seen: file.rules().iter().map(|r| (r.id.clone(), 0)).collect(),
             },
-            sink: FindingSink::default(),
+            sink,
             pending: Vec::with_capacity(BATCH_SIZE),
             sent: 0,
         };
@@ -534,6 +573,7 @@ impl<'a> FileRun<'a> {
             Some(session) => session.on_events(&batch, &values),
             None => return,
         };
+        self.sink.allow_for(self.sent + batch.len() as u64);
         if let Err(reason) = outcome.and_then(|raw| self.collect(raw)) {
             self.fail(reason);
             return;
@@ -559,6 +599,9 @@ impl<'a> FileRun<'a> {
                 .iter()
                 .find(|r| r.id == f.rule_id)
                 .ok_or_else(|| format!("returned a finding for undeclared rule `{}`", f.rule_id))?;
+            if self.deselected.contains(&f.rule_id) {
+                continue;
+            }
             self.sink.add(f, meta, &self.pack.name)?;
         }
         Ok(())
@@ -573,7 +616,13 @@ impl<'a> FileRun<'a> {
                 self.fail(reason);
             }
         }
-        self.result.findings = self.sink.into_findings();
+        let sink = std::mem::take(&mut self.sink);
+        match sink.into_findings() {
+            Ok(findings) => self.result.findings = findings,
+            Err(e) => self.fail(format!(
+                "its findings could not be held in a temporary file: {e}"
+            )),
+        }
         self.result
     }
 }

@@ -1,5 +1,6 @@
 //! Rule packs: a directory with `pack.toml` (name, version, description, rules with file, kind and
-//! sha256) and the files it names. Loading verifies every digest, loads every rule and lists every
+//! sha256) and the files it names, or the same in a `.twpack` archive. Loading checks the pack's
+//! lock and signature (`trust.rs`), verifies every digest, loads every rule and lists every
 //! problem at once; a pack with any problem is refused whole.
 
 use std::collections::BTreeMap;
@@ -11,6 +12,7 @@ use sha2::{Digest, Sha256};
 use super::config::PackConfig;
 use super::meta::RuleMeta;
 use super::rego::RegoRule;
+use super::trust::{MANIFEST_FILE, TrustPolicy};
 use super::wasm::{ComponentCache, WasmComponent, WasmLimits};
 use crate::error::PackRefusal;
 
@@ -109,7 +111,7 @@ pub fn pack_name(manifest: &str) -> Result<String, String> {
 }
 
 /// Every rule file `manifest` names, with how it is built, in manifest order.
-pub(super) fn rule_files(manifest: &str) -> Result<Vec<(String, Option<BuildTool>)>, String> {
+pub fn rule_files(manifest: &str) -> Result<Vec<(String, Option<BuildTool>)>, String> {
     let m: Manifest =
         toml::from_str(manifest).map_err(|e| format!("invalid `pack.toml`: {}", e.message()))?;
     Ok(m.rules.into_iter().map(|r| (r.file, r.build)).collect())
@@ -127,6 +129,8 @@ pub enum PackSource {
     Dir(PathBuf),
     /// A single `.wasm` or `.rego` file: a pack of one rule named after the file.
     File(PathBuf),
+    /// A `.twpack` archive (`tracewarden pack build`), read in memory.
+    Archive(PathBuf),
     /// Compiled into the binary.
     Embedded(&'static EmbeddedPack),
 }
@@ -204,32 +208,62 @@ pub fn digest(bytes: &[u8]) -> String {
 
 impl RulePack {
     /// Loads a pack with the user's option overrides (by pack name); every problem found refuses
-    /// it. Its WASM components are compiled, or read from `cache` when it kept them.
+    /// it. Its WASM components are compiled, or read from `cache` when it kept them. Its lock,
+    /// when it has one, is checked; its signature is not (see [`RulePack::load_trusted`]).
     pub fn load(
         source: &PackSource,
         limits: WasmLimits,
         cache: &ComponentCache,
         overrides: &BTreeMap<String, toml::Table>,
     ) -> Result<RulePack, PackRefusal> {
+        RulePack::load_trusted(source, limits, cache, overrides, &TrustPolicy::default())
+    }
+
+    /// [`RulePack::load`], checking the pack against `trust` first: its lock, and with
+    /// `trust.require_signed` a signature by a trusted key (built-in packs are always trusted; a
+    /// single rule file, which cannot be signed, is then refused).
+    pub fn load_trusted(
+        source: &PackSource,
+        limits: WasmLimits,
+        cache: &ComponentCache,
+        overrides: &BTreeMap<String, toml::Table>,
+        trust: &TrustPolicy,
+    ) -> Result<RulePack, PackRefusal> {
+        let load_files = |origin: String, files: PackFiles<'_>| {
+            let refuse = |problems| PackRefusal {
+                pack: origin.clone(),
+                problems,
+            };
+            let checked = super::trust::check(&files, trust).map_err(refuse)?;
+            // With a lock, the pack is loaded from the bytes that were checked.
+            let files = match &checked.locked {
+                Some(locked) => PackFiles::Locked(locked),
+                None => files,
+            };
+            let manifest = files
+                .read(MANIFEST_FILE)
+                .and_then(|b| {
+                    String::from_utf8(b).map_err(|_| "`pack.toml` is not UTF-8 text".to_owned())
+                })
+                .map_err(|e| refuse(vec![e]))?;
+            load_manifest(
+                &origin,
+                &manifest,
+                |name| files.read(name),
+                limits,
+                cache,
+                overrides,
+            )
+        };
         match source {
-            PackSource::Dir(dir) => {
-                let origin = dir.display().to_string();
-                let manifest = read_in_dir(dir, "pack.toml")
-                    .and_then(|b| {
-                        String::from_utf8(b).map_err(|_| "`pack.toml` is not UTF-8 text".to_owned())
-                    })
-                    .map_err(|e| PackRefusal {
-                        pack: origin.clone(),
-                        problems: vec![e],
-                    })?;
-                load_manifest(
-                    &origin,
-                    &manifest,
-                    |name| read_in_dir(dir, name),
-                    limits,
-                    cache,
-                    overrides,
-                )
+            PackSource::Dir(dir) => load_files(dir.display().to_string(), PackFiles::Dir(dir)),
+            PackSource::Archive(path) => {
+                let origin = path.display().to_string();
+                let entries = super::archive::read_archive(path).map_err(|e| PackRefusal {
+                    pack: origin.clone(),
+                    problems: vec![e],
+                })?;
+                load_files(origin, PackFiles::Archive(&entries))
             }
             PackSource::Embedded(pack) => load_manifest(
                 "built-in",
@@ -245,9 +279,73 @@ impl RulePack {
                 cache,
                 overrides,
             ),
+            PackSource::File(path) if trust.require_signed => Err(PackRefusal {
+                pack: path.display().to_string(),
+                problems: vec![
+                    "a single rule file cannot be signed, and signatures are required: put it \
+                     in a pack and sign it (`tracewarden pack sign PACK --key KEY`)"
+                        .to_owned(),
+                ],
+            }),
             PackSource::File(path) => load_single(path, limits, cache, overrides),
         }
     }
+}
+
+/// The files of a pack: a directory, an archive's entries, or the files its lock check read.
+pub(super) enum PackFiles<'a> {
+    /// A pack directory.
+    Dir(&'a Path),
+    /// A `.twpack` archive's files by path.
+    Archive(&'a BTreeMap<String, Vec<u8>>),
+    /// The files of a pack's lock, by path, as they were checked against it.
+    Locked(&'a BTreeMap<String, Vec<u8>>),
+}
+
+impl PackFiles<'_> {
+    /// Reads `name`, a relative path that must stay inside the pack.
+    pub(super) fn read(&self, name: &str) -> Result<Vec<u8>, String> {
+        match self {
+            PackFiles::Dir(dir) => read_in_dir(dir, name),
+            PackFiles::Archive(entries) => {
+                relative_inside(name)?;
+                entries
+                    .get(name)
+                    .cloned()
+                    .ok_or_else(|| format!("`{name}` is not in the archive"))
+            }
+            PackFiles::Locked(entries) => {
+                relative_inside(name)?;
+                entries
+                    .get(name)
+                    .cloned()
+                    .ok_or_else(|| format!("`{name}` is not in `pack.lock`"))
+            }
+        }
+    }
+
+    /// Whether the pack has an entry `name` (a broken link counts: reading it says why).
+    pub(super) fn has(&self, name: &str) -> bool {
+        match self {
+            PackFiles::Dir(dir) => dir.join(name).symlink_metadata().is_ok(),
+            PackFiles::Archive(entries) | PackFiles::Locked(entries) => entries.contains_key(name),
+        }
+    }
+}
+
+/// Refuses a path that is absolute or has `..` (or `.`) in it.
+fn relative_inside(name: &str) -> Result<(), String> {
+    let rel = Path::new(name);
+    if name.is_empty()
+        || !rel
+            .components()
+            .all(|c| matches!(c, PathComponent::Normal(_)))
+    {
+        return Err(format!(
+            "file `{name}` must be a relative path inside the pack"
+        ));
+    }
+    Ok(())
 }
 
 /// Most bytes of one pack file (a WASM component, a Rego module, `pack.toml`).
@@ -258,15 +356,8 @@ pub const MAX_PACK_FILE_BYTES: u64 = 64 << 20;
 /// and the problem, never its content.
 pub(super) fn read_in_dir(dir: &Path, name: &str) -> Result<Vec<u8>, String> {
     use std::io::Read as _;
+    relative_inside(name)?;
     let rel = Path::new(name);
-    if !rel
-        .components()
-        .all(|c| matches!(c, PathComponent::Normal(_)))
-    {
-        return Err(format!(
-            "file `{name}` must be a relative path inside the pack"
-        ));
-    }
     let root = dir
         .canonicalize()
         .map_err(|e| format!("cannot resolve the pack directory: {e}"))?;

@@ -375,8 +375,13 @@ fn run_case(case: &Case, pack: RulePack, options: &PackTestOptions) -> Result<Ca
             ));
         }
     }
-    let actual: Vec<ExpectedFinding> = outcome
-        .findings
+    let findings = outcome.findings.load().map_err(|e| {
+        Error::Usage(format!(
+            "`{}`: cannot read back the findings of the case: {e}",
+            case.file.display()
+        ))
+    })?;
+    let actual: Vec<ExpectedFinding> = findings
         .iter()
         .filter(|f| case.rules.contains(&f.rule_id))
         .map(|f| ExpectedFinding {

@@ -139,56 +139,65 @@ impl Report {
     /// names the finding and has not expired at its log time), then those `baseline` holds; lists
     /// them in `suppressed` and `baselined`, counts them in the summary, whose other finding
     /// counts then describe `findings` alone, and warns of expired and unused entries. Call it
-    /// once per report.
-    pub fn triage(&mut self, baseline: Option<&Baseline>, suppressions: Option<&Suppressions>) {
-        let seen: BTreeSet<&str> = self
-            .findings
-            .iter()
-            .map(|f| f.fingerprint.as_str())
-            .collect();
-        self.baseline = baseline.map(|b| BaselineUse {
-            file: b.file.clone(),
-            fingerprints: b.len() as u64,
-            unmatched: b.fingerprints().filter(|f| !seen.contains(f)).count() as u64,
-        });
+    /// once per report. Errs only when findings held on disk cannot be read back or written
+    /// again.
+    pub fn triage(
+        &mut self,
+        baseline: Option<&Baseline>,
+        suppressions: Option<&Suppressions>,
+    ) -> Result<(), crate::Error> {
+        // The baseline's fingerprints among the findings (suppressed ones included).
+        let mut seen: BTreeSet<String> = BTreeSet::new();
         let entries: &[Suppression] = suppressions.map_or(&[], |s| &s.entries);
         let mut held = vec![0u64; entries.len()];
         let mut expired = vec![0u64; entries.len()];
         let mut matched = vec![false; entries.len()];
-        let mut kept = Vec::with_capacity(self.findings.len());
-        for finding in std::mem::take(&mut self.findings) {
-            let mut holder = None;
-            for (i, entry) in entries.iter().enumerate() {
-                if !entry.matches(&finding) {
-                    continue;
+        let (suppressed, baselined) = (&mut self.suppressed, &mut self.baselined);
+        let findings = std::mem::take(&mut self.findings);
+        self.findings = findings
+            .rewrite(|finding| {
+                if baseline.is_some_and(|b| b.contains(&finding.fingerprint)) {
+                    seen.insert(finding.fingerprint.clone());
                 }
-                if let Some(m) = matched.get_mut(i) {
-                    *m = true;
+                let mut holder = None;
+                for (i, entry) in entries.iter().enumerate() {
+                    if !entry.matches(finding) {
+                        continue;
+                    }
+                    if let Some(m) = matched.get_mut(i) {
+                        *m = true;
+                    }
+                    if !entry.covers(finding) {
+                        if let Some(n) = expired.get_mut(i) {
+                            *n += 1;
+                        }
+                    } else if holder.is_none() {
+                        holder = Some((i, entry));
+                    }
                 }
-                if !entry.covers(&finding) {
-                    if let Some(n) = expired.get_mut(i) {
+                if let Some((i, entry)) = holder {
+                    if let Some(n) = held.get_mut(i) {
                         *n += 1;
                     }
-                } else if holder.is_none() {
-                    holder = Some((i, entry));
+                    suppressed.push(Triaged {
+                        suppression: Some(i + 1),
+                        justification: Some(entry.justification.clone()),
+                        ..Triaged::of(finding)
+                    });
+                    false
+                } else if baseline.is_some_and(|b| b.contains(&finding.fingerprint)) {
+                    baselined.push(Triaged::of(finding));
+                    false
+                } else {
+                    true
                 }
-            }
-            if let Some((i, entry)) = holder {
-                if let Some(n) = held.get_mut(i) {
-                    *n += 1;
-                }
-                self.suppressed.push(Triaged {
-                    suppression: Some(i + 1),
-                    justification: Some(entry.justification.clone()),
-                    ..Triaged::of(&finding)
-                });
-            } else if baseline.is_some_and(|b| b.contains(&finding.fingerprint)) {
-                self.baselined.push(Triaged::of(&finding));
-            } else {
-                kept.push(finding);
-            }
-        }
-        self.findings = kept;
+            })
+            .map_err(crate::Error::Findings)?;
+        self.baseline = baseline.map(|b| BaselineUse {
+            file: b.file.clone(),
+            fingerprints: b.len() as u64,
+            unmatched: b.fingerprints().filter(|f| !seen.contains(*f)).count() as u64,
+        });
         if let Some(s) = suppressions {
             let ran: BTreeSet<&str> = self.rules.iter().map(|r| r.id.as_str()).collect();
             let mut uses = Vec::new();
@@ -241,7 +250,7 @@ impl Report {
                 entries: uses,
             });
         }
-        self.recount();
+        self.recount().map_err(crate::Error::Findings)
     }
 
     /// One sentence on what triage left out (file names through `quote`), for the text and
@@ -322,7 +331,7 @@ mod tests {
             },
             inputs: vec![],
             rules: vec![],
-            findings,
+            findings: findings.into(),
             summary: Summary::default(),
             baseline: None,
             baselined: vec![],
@@ -333,7 +342,7 @@ mod tests {
             complete: true,
             incomplete: vec![],
         };
-        r.recount();
+        r.recount().unwrap();
         r
     }
 
@@ -365,7 +374,7 @@ mod tests {
              justification = \"load test\"\n\n\
              [[suppression]]\nrule = \"TW-A\"\nprincipal = \"al*\"\njustification = \"later\"\n",
         );
-        r.triage(Some(&baseline), Some(&s));
+        r.triage(Some(&baseline), Some(&s)).unwrap();
         let ids = |list: &[Triaged]| -> Vec<(String, Option<usize>)> {
             list.iter()
                 .map(|t| (t.rule_id.clone(), t.suppression))
@@ -373,6 +382,8 @@ mod tests {
         };
         assert_eq!(
             r.findings
+                .load()
+                .unwrap()
                 .iter()
                 .map(|f| f.rule_id.as_str())
                 .collect::<Vec<_>>(),
@@ -442,13 +453,16 @@ mod tests {
              [[suppression]]\nrule = \"TW-NONE\"\nresource = \"catalog/*\"\n\
              justification = \"public\"\n",
         );
-        r.triage(None, Some(&s));
+        r.triage(None, Some(&s)).unwrap();
         assert_eq!(
             r.findings
+                .load()
+                .unwrap()
                 .iter()
                 .map(|f| f.fingerprint.chars().next().unwrap())
                 .collect::<Vec<_>>(),
-            ['b', 'f']
+            // In report order: the weakness's first occurrence is a day earlier.
+            ['f', 'b']
         );
         assert_eq!(r.suppressed.len(), 1);
         assert_eq!(r.summary.suppressed, 1);

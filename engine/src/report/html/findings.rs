@@ -7,7 +7,7 @@ use std::fmt::{self, Write};
 
 use super::escape::esc;
 use super::timeline::Timeline;
-use super::{MAX_LISTED, Report, count};
+use super::{MAX_LISTED, count};
 use crate::finding::{Example, Finding};
 use crate::rules::{Confidence, FindingClass, Severity};
 
@@ -15,8 +15,8 @@ use crate::rules::{Confidence, FindingClass, Severity};
 const MAX_PRINCIPALS_SHOWN: usize = 10;
 
 /// Writes the section of `class`.
-pub(super) fn section(out: &mut String, report: &Report, class: FindingClass) -> fmt::Result {
-    let list = report.by_severity(class);
+pub(super) fn section(out: &mut String, all: &[Finding], class: FindingClass) -> fmt::Result {
+    let list = super::super::by_severity(all, class);
     match class {
         FindingClass::Incident => writeln!(
             out,

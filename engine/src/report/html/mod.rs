@@ -15,6 +15,7 @@ mod timeline;
 use std::fmt::{self, Write};
 
 use super::Report;
+use crate::finding::Finding;
 use crate::rules::FindingClass;
 use escape::esc;
 
@@ -31,14 +32,14 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe
 const STYLE: &str = include_str!("report.css");
 
 /// Renders `report` as one HTML document.
-pub(super) fn render(report: &Report) -> String {
+pub(super) fn render(report: &Report, all: &[Finding]) -> String {
     let mut out = String::with_capacity(64 << 10);
     // Writing into a String cannot fail.
-    let _ = document(&mut out, report);
+    let _ = document(&mut out, report, all);
     out
 }
 
-fn document(out: &mut String, report: &Report) -> fmt::Result {
+fn document(out: &mut String, report: &Report, all: &[Finding]) -> fmt::Result {
     writeln!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta \
@@ -55,10 +56,10 @@ fn document(out: &mut String, report: &Report) -> fmt::Result {
          href=\"#compliance\">Compliance</a> <a href=\"#coverage\">Coverage</a> <a \
          href=\"#inputs\">Inputs</a></nav>\n<main>\n",
     );
-    summary(out, report)?;
-    findings::section(out, report, FindingClass::Incident)?;
-    findings::section(out, report, FindingClass::Weakness)?;
-    sections::compliance(out, report)?;
+    summary(out, report, all)?;
+    findings::section(out, all, FindingClass::Incident)?;
+    findings::section(out, all, FindingClass::Weakness)?;
+    sections::compliance(out, all)?;
     sections::coverage(out, report)?;
     sections::inputs(out, report)?;
     out.push_str("</main>\n</body>\n</html>\n");
@@ -106,7 +107,7 @@ fn header(out: &mut String, report: &Report) -> fmt::Result {
 }
 
 /// The counts, and findings by severity and class.
-fn summary(out: &mut String, report: &Report) -> fmt::Result {
+fn summary(out: &mut String, report: &Report, all: &[Finding]) -> fmt::Result {
     let totals = &report.summary;
     out.push_str("<section id=\"summary\">\n<h2>Summary</h2>\n<dl class=\"counts\">\n");
     for (id, name, n) in [
@@ -129,9 +130,7 @@ fn summary(out: &mut String, report: &Report) -> fmt::Result {
     );
     for severity in crate::rules::Severity::ALL.into_iter().rev() {
         let count = |class: FindingClass| {
-            report
-                .findings
-                .iter()
+            all.iter()
                 .filter(|f| f.severity == severity && f.class == class)
                 .count()
         };

@@ -8,15 +8,16 @@ use std::fmt::{self, Write};
 use super::Report;
 use super::escape::esc;
 use crate::catalog::Catalog;
+use crate::finding::Finding;
 use crate::report::{CoverageStatus, RuleRun};
 use crate::rules::FindingClass;
 
 /// One table per catalog: each id with findings, in the catalog's order (ids the catalog does
 /// not know after, in text order), with its name, its findings by class and the rules that
 /// found them.
-pub(super) fn compliance(out: &mut String, report: &Report) -> fmt::Result {
+pub(super) fn compliance(out: &mut String, all: &[Finding]) -> fmt::Result {
     out.push_str("<section id=\"compliance\">\n<h2>Compliance</h2>\n");
-    if report.findings.is_empty() {
+    if all.is_empty() {
         out.push_str(
             "<p class=\"none\">No findings, so nothing to map. No finding is not evidence of \
              compliance: see <a href=\"#coverage\">coverage</a> for what the scan could see.</p>\n\
@@ -37,7 +38,7 @@ pub(super) fn compliance(out: &mut String, report: &Report) -> fmt::Result {
         };
         // id -> (incidents, weakness sites, rules)
         let mut rows: BTreeMap<&str, (u64, u64, BTreeSet<&str>)> = BTreeMap::new();
-        for f in &report.findings {
+        for f in all {
             let ids = match catalog {
                 Catalog::Owasp => &f.owasp,
                 Catalog::Soc2 => &f.soc2,

@@ -4,6 +4,11 @@
 use std::collections::BTreeMap;
 
 use super::*;
+
+/// The page of `report`, its findings read back as the report's writer does.
+fn render(report: &Report) -> String {
+    super::render(report, &report.findings.load().unwrap())
+}
 use crate::finding::{Evidence, Example, Finding, Site};
 use crate::ingest::{InputFormat, InputReport};
 use crate::report::{Coverage, CoverageStatus, RuleRun, Summary, Tool};
@@ -168,7 +173,7 @@ fn report(findings: Vec<Finding>) -> Report {
             rule("TW-A", CoverageStatus::Full, &[]),
             rule("TW-B", CoverageStatus::Partial, &["one-second times"]),
         ],
-        findings,
+        findings: findings.into(),
         summary,
         rule_errors: Vec::new(),
         complete: true,

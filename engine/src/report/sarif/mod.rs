@@ -31,13 +31,13 @@ const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 const FINGERPRINT_KEY: &str = "tracewardenFingerprint/v1";
 
 /// Renders `report` as a pretty-printed SARIF log with a trailing newline.
-pub(super) fn render(report: &Report) -> String {
-    render_within(report, limits::GZIP_BUDGET)
+pub(super) fn render(report: &Report, all: &[Finding]) -> String {
+    render_within(report, all, limits::GZIP_BUDGET)
 }
 
 /// [`render`] against a gzipped-size budget of `budget` bytes.
-fn render_within(report: &Report, budget: usize) -> String {
-    let doc = Document::new(report);
+fn render_within(report: &Report, all: &[Finding], budget: usize) -> String {
+    let doc = Document::new(report, all);
     let mut kept = doc.results.len();
     loop {
         let text = doc.render(kept, budget);
@@ -64,7 +64,7 @@ struct Document<'a> {
 }
 
 impl<'a> Document<'a> {
-    fn new(report: &'a Report) -> Document<'a> {
+    fn new(report: &'a Report, all: &[Finding]) -> Document<'a> {
         let rules: Vec<Rule> = report.rules.iter().map(rules::descriptor).collect();
         let index: BTreeMap<&str, usize> = report
             .rules
@@ -72,7 +72,7 @@ impl<'a> Document<'a> {
             .enumerate()
             .map(|(i, r)| (r.id.as_str(), i))
             .collect();
-        let mut findings: Vec<&Finding> = report.findings.iter().collect();
+        let mut findings: Vec<&Finding> = all.iter().collect();
         findings.sort_by(|a, b| {
             b.severity
                 .cmp(&a.severity)
