@@ -106,6 +106,9 @@ pub struct RuleOutcome {
     pub failures: Vec<RuleFailure>,
     /// Events each rule id was sent, by rule id.
     pub events_seen: std::collections::BTreeMap<String, u64>,
+    /// What rules said of their state's evictions (contract 1.1 `state-usage`), by rule id:
+    /// findings that needed the evicted entries may be missing.
+    pub state_notes: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl RuleSet {
@@ -355,10 +358,14 @@ impl RuleSet {
                     events_before_failure: 0,
                 }),
                 events_seen: Vec::new(),
+                state_notes: Vec::new(),
             });
             outcome.findings.extend(result.findings);
             outcome.failures.extend(result.failure);
             outcome.events_seen.extend(result.events_seen);
+            for (rule, note) in result.state_notes {
+                outcome.state_notes.entry(rule).or_default().push(note);
+            }
         }
         outcome
             .findings
@@ -413,6 +420,8 @@ struct FileResult {
     findings: Vec<Finding>,
     failure: Option<RuleFailure>,
     events_seen: Vec<(String, u64)>,
+    /// Eviction notes by rule id.
+    state_notes: Vec<(String, String)>,
 }
 
 /// A rule file's session for one scan.
@@ -442,6 +451,14 @@ impl Session {
             Session::Rego(_) => Ok(Vec::new()),
         }
     }
+
+    /// What the rule's state evicted, after `finish`.
+    fn state_usage(&mut self) -> Result<Vec<wasm::StateUsage>, String> {
+        match self {
+            Session::Wasm(s) => s.state_usage(),
+            Session::Rego(_) => Ok(Vec::new()),
+        }
+    }
 }
 
 /// Feeds one rule file the events its rules subscribe to, in batches; stops it at its first
@@ -468,6 +485,7 @@ impl<'a> FileRun<'a> {
                 findings: Vec::new(),
                 failure: None,
                 events_seen: file.rules().iter().map(|r| (r.id.clone(), 0)).collect(),
+                state_notes: Vec::new(),
             },
             sink: FindingSink::default(),
             pending: Vec::with_capacity(BATCH_SIZE),
@@ -558,6 +576,20 @@ impl<'a> FileRun<'a> {
         Ok(())
     }
 
+    /// Notes each eviction against the rule it names, or every rule of the file.
+    fn note_evictions(&mut self, usage: &[wasm::StateUsage]) {
+        for u in usage {
+            let Some(note) = u.eviction_note() else {
+                continue;
+            };
+            for rule in self.file.rules() {
+                if u.rule_id.is_empty() || u.rule_id == rule.id {
+                    self.result.state_notes.push((rule.id.clone(), note.clone()));
+                }
+            }
+        }
+    }
+
     fn finish(mut self) -> FileResult {
         self.flush();
         let sent = self.sent;
@@ -565,6 +597,12 @@ impl<'a> FileRun<'a> {
             let done = session.finish(sent);
             if let Err(reason) = done.and_then(|raw| self.collect(raw)) {
                 self.fail(reason);
+            }
+        }
+        if let Some(session) = self.session.as_mut() {
+            match session.state_usage() {
+                Ok(usage) => self.note_evictions(&usage),
+                Err(reason) => self.fail(reason),
             }
         }
         self.result.findings = self.sink.into_findings();
