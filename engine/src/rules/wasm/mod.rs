@@ -212,14 +212,8 @@ impl WasmComponent {
                     "component does not fit the `tracewarden:rule` world: {e:#}"
                 )]
             })?;
-        let state_usage = component
-            .get_export_index(None, STATE_USAGE_EXPORT)
-            .filter(|_| {
-                matches!(
-                    component.component_type().get_export(engine, STATE_USAGE_EXPORT),
-                    Some(ComponentItem::ComponentFunc(_))
-                )
-            });
+        // Checked to be a function of the right type by `instantiate`, below.
+        let state_usage = component.get_export_index(None, STATE_USAGE_EXPORT);
         let mut component = WasmComponent {
             pre,
             state_usage,
