@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use crate::common::{findings, fixture, root, scan_json, tracewarden};
+use crate::common::{findings, root, scan_json, tracewarden};
 
 /// Builds `package` with `features` for `wasm32-wasip2` in a target directory of these tests
 /// (not the sandbox tests': they copy their artifact out after each build) and copies the
@@ -48,15 +48,26 @@ fn guests() -> &'static [PathBuf; 3] {
     })
 }
 
-const ALICE: &str = "arn:aws:sts::111122223333:assumed-role/orders-api/alice";
+/// 20 DynamoDB reads by alice of distinct orders, 1 ms apart, in `dir`.
+fn reads(dir: &Path) -> String {
+    let path = dir.join("reads.jsonl");
+    let text: String = (1..=20u64)
+        .map(|i| {
+            format!(
+                r#"{{"id":"ev-{i}","time_ns":{},"precision_ns":1000,"source":{{"file":"reads.jsonl","record":{i},"line":{i},"format":"events"}},"actor":{{"principal":"alice"}},"outcome":"success","db_operation":{{"service":"dynamodb","operation":"GetItem","table":"orders","key":{{"orderId":"o-{i}"}},"has_condition":false,"is_write":false}}}}"#,
+                1_773_482_400_000_000_000u64 + i * 1_000_000
+            ) + "\n"
+        })
+        .collect();
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
 
 #[test]
 fn a_rule_built_for_contract_1_0_loads_and_reports_on_the_1_1_host() {
     let rule = guests()[0].display().to_string();
-    let run = scan_json(
-        &[&fixture("events/hostile-trigger.jsonl")],
-        &["--no-builtin", "--rules", &rule],
-    );
+    let dir = tempfile::tempdir().unwrap();
+    let run = scan_json(&[&reads(dir.path())], &["--no-builtin", "--rules", &rule]);
     assert_eq!(run.code, 1, "findings, and nothing refused: {}", run.stderr);
     let report = run.json();
     assert_eq!(report["rule_errors"], serde_json::json!([]));
@@ -64,18 +75,18 @@ fn a_rule_built_for_contract_1_0_loads_and_reports_on_the_1_1_host() {
     assert_eq!(rules.len(), 1);
     assert_eq!(
         (&rules[0]["id"], &rules[0]["status"], &rules[0]["events"]),
-        (&"TEST-CONTRACT".into(), &"ok".into(), &257.into())
+        (&"TEST-CONTRACT".into(), &"ok".into(), &20.into())
     );
     assert_eq!(rules[0]["coverage"]["status"], "full", "{}", rules[0]);
     let all = findings(&report);
-    assert_eq!(all.len(), 257, "one finding per DB event");
+    assert_eq!(all.len(), 20, "one finding per DB event");
     assert_eq!(
         all[0],
         (
             "TEST-CONTRACT".to_owned(),
-            ALICE.to_owned(),
+            "alice".to_owned(),
             "orders".to_owned(),
-            vec!["ev-0001".to_owned()]
+            vec!["ev-1".to_owned()]
         )
     );
     assert_eq!(report["findings"][0]["message"], "saw `GetItem`");
@@ -90,9 +101,9 @@ fn a_rule_built_for_contract_0_4_is_refused_naming_both_versions() {
     assert_eq!(
         run.stderr,
         format!(
-            "error: rule pack `contract-0.4.0 ({rule})` refused:\n  \
-             - `contract-0.4.0.wasm`: built for contract `tracewarden:rule@0.4.0`, this host \
-             accepts `tracewarden:rule@1.0.0` to `1.1.x`\n"
+            "error: rule pack `{rule}` refused:\n  \
+             - built for contract `tracewarden:rule@0.4.0`, this host accepts \
+             `tracewarden:rule@1.0.0` to `1.1.x`\n"
         )
     );
 }
@@ -100,19 +111,17 @@ fn a_rule_built_for_contract_0_4_is_refused_naming_both_versions() {
 #[test]
 fn a_rule_whose_state_evicted_says_so_in_its_coverage() {
     let rule = guests()[2].display().to_string();
-    let run = scan_json(
-        &[&fixture("events/hostile-trigger.jsonl")],
-        &["--no-builtin", "--rules", &rule],
-    );
+    let dir = tempfile::tempdir().unwrap();
+    let run = scan_json(&[&reads(dir.path())], &["--no-builtin", "--rules", &rule]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report = run.json();
     let rule = &report["rules"][0];
-    assert_eq!((&rule["id"], &rule["events"]), (&"TEST-EVICT".into(), &257.into()));
+    assert_eq!((&rule["id"], &rule["events"]), (&"TEST-EVICT".into(), &20.into()));
     assert_eq!(rule["coverage"]["status"], "partial", "{rule}");
     assert_eq!(
         rule["coverage"]["notes"],
         serde_json::json!([
-            "evicted 253 entries of its state `recent` to stay within its budget of 1 KiB \
+            "evicted 16 entries of its state `recent` to stay within its budget of 1 KiB \
              (peak 4 entries): findings that needed them may be missing"
         ])
     );

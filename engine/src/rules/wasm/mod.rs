@@ -314,11 +314,16 @@ impl WasmComponent {
 /// Lists imports the host will not satisfy, and a contract version it does not implement.
 fn check_imports(engine: &Engine, component: &Component) -> Vec<String> {
     let mut problems = Vec::new();
-    let mut contract = None;
-    for (name, item) in component.component_type().imports(engine) {
+    // The versions of the contract's interfaces it imports (`types`, `config`): each said once.
+    let mut contract: Vec<&str> = Vec::new();
+    let ty = component.component_type();
+    for (name, item) in ty.imports(engine) {
         if let Some(rest) = name.strip_prefix(CONTRACT_PACKAGE) {
             let version = rest.split_once('@').map(|(_, v)| v).unwrap_or("");
-            contract = Some(version.to_owned());
+            if contract.contains(&version) {
+                continue;
+            }
+            contract.push(version);
             if !compatible(version) {
                 problems.push(format!(
                     "built for contract `tracewarden:rule@{version}`, this host accepts {}",
@@ -331,7 +336,7 @@ fn check_imports(engine: &Engine, component: &Component) -> Vec<String> {
             problems.push(format!("imports `{name}`, which the host does not provide"));
         }
     }
-    if contract.is_none() {
+    if contract.is_empty() {
         problems.push("does not implement the `tracewarden:rule` contract (no `tracewarden:rule/types` import)".to_owned());
     }
     problems
@@ -604,6 +609,7 @@ mod tests {
         let problems = load_wat(
             r#"(component
                 (import "tracewarden:rule/types@0.5.0" (instance))
+                (import "tracewarden:rule/config@0.5.0" (instance))
                 (import "acme:net/sockets@1.0.0" (instance))
             )"#,
         );

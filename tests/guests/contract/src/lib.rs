@@ -17,6 +17,11 @@ mod bindings {
         path: "wit/0.4.0",
         world: "tracewarden:rule/rule",
     });
+
+    #[cfg(target_arch = "wasm32")]
+    use super::ContractRule;
+    #[cfg(target_arch = "wasm32")]
+    export!(ContractRule with_types_in self);
 }
 
 use bindings::tracewarden::rule::config::ConfigEntry;
@@ -95,6 +100,3 @@ impl bindings::Guest for ContractRule {
         Vec::new()
     }
 }
-
-#[cfg(target_arch = "wasm32")]
-bindings::export!(ContractRule with_types_in bindings);
