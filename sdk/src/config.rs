@@ -160,7 +160,9 @@ impl Config {
     ) -> Result<T, String> {
         let value = self.value(name, default)?;
         if value < min {
-            return Err(format!("option `{name}` is {value}: expected {min} or more"));
+            return Err(format!(
+                "option `{name}` is {value}: expected {min} or more"
+            ));
         }
         Ok(value)
     }
@@ -233,7 +235,10 @@ mod tests {
             ("n", OptionValue::Integer(-3)),
             ("ratio", OptionValue::Float(0.5)),
             ("name", OptionValue::Text("orders".to_owned())),
-            ("tables", OptionValue::Texts(vec!["a".to_owned(), "b".to_owned()])),
+            (
+                "tables",
+                OptionValue::Texts(vec!["a".to_owned(), "b".to_owned()]),
+            ),
         ])
     }
 

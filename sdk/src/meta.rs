@@ -136,7 +136,10 @@ mod tests {
         let f = INCIDENT.finding_on(&get, "read", "read after delete");
         assert_eq!(f.rule_id, "EX-001");
         assert_eq!(f.message, "read after delete");
-        assert_eq!((f.principal.as_str(), f.resource.as_str()), ("bob", "orders/id=7"));
+        assert_eq!(
+            (f.principal.as_str(), f.resource.as_str()),
+            ("bob", "orders/id=7")
+        );
         assert_eq!(f.time_ns, 5_000_000_000);
         assert_eq!(f.evidence, [Evidence::of(&get, "read")]);
         assert_eq!(f.severity, None, "the rule's default applies");
@@ -153,7 +156,10 @@ mod tests {
             })
         );
         let f = WEAKNESS.finding("bare").severity(Severity::Low);
-        assert_eq!((f.rule_id.as_str(), f.severity), ("EX-002", Some(Severity::Low)));
+        assert_eq!(
+            (f.rule_id.as_str(), f.severity),
+            ("EX-002", Some(Severity::Low))
+        );
         assert!(f.evidence.is_empty() && f.principal.is_empty());
     }
 }

@@ -18,7 +18,14 @@ fn build_guest(package: &str, features: &[&str], name: &str) -> PathBuf {
     std::fs::create_dir_all(&out).unwrap();
     let mut cmd = Command::new(env!("CARGO"));
     cmd.current_dir(root())
-        .args(["build", "--release", "--target", "wasm32-wasip2", "-p", package])
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "-p",
+            package,
+        ])
         .arg("--target-dir")
         .arg(&target)
         .env("CARGO_PROFILE_RELEASE_PANIC", "abort")
@@ -29,7 +36,8 @@ fn build_guest(package: &str, features: &[&str], name: &str) -> PathBuf {
     }
     let status = cmd.status().expect("run cargo");
     assert!(status.success(), "building {package} {features:?} failed");
-    let artifact = Path::new("wasm32-wasip2/release").join(format!("{}.wasm", package.replace('-', "_")));
+    let artifact =
+        Path::new("wasm32-wasip2/release").join(format!("{}.wasm", package.replace('-', "_")));
     let dest = out.join(name);
     std::fs::copy(target.join(artifact), &dest).unwrap();
     dest
@@ -42,7 +50,11 @@ fn guests() -> &'static [PathBuf; 3] {
     BUILT.get_or_init(|| {
         [
             build_guest("tracewarden-test-contract", &[], "contract-1.0.0.wasm"),
-            build_guest("tracewarden-test-contract", &["contract-0-4"], "contract-0.4.0.wasm"),
+            build_guest(
+                "tracewarden-test-contract",
+                &["contract-0-4"],
+                "contract-0.4.0.wasm",
+            ),
             build_guest("tracewarden-test-hostile", &["evicting"], "evicting.wasm"),
         ]
     })
@@ -116,7 +128,10 @@ fn a_rule_whose_state_evicted_says_so_in_its_coverage() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report = run.json();
     let rule = &report["rules"][0];
-    assert_eq!((&rule["id"], &rule["events"]), (&"TEST-EVICT".into(), &20.into()));
+    assert_eq!(
+        (&rule["id"], &rule["events"]),
+        (&"TEST-EVICT".into(), &20.into())
+    );
     assert_eq!(rule["coverage"]["status"], "partial", "{rule}");
     assert_eq!(
         rule["coverage"]["notes"],

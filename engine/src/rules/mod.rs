@@ -584,7 +584,9 @@ impl<'a> FileRun<'a> {
             };
             for rule in self.file.rules() {
                 if u.rule_id.is_empty() || u.rule_id == rule.id {
-                    self.result.state_notes.push((rule.id.clone(), note.clone()));
+                    self.result
+                        .state_notes
+                        .push((rule.id.clone(), note.clone()));
                 }
             }
         }

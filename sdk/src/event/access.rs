@@ -107,7 +107,10 @@ mod tests {
             owner: "alice",
             ..KeyFact::UNKNOWN
         };
-        let named = EventBuilder::http("GET", "/a", 200).principal("bob").key_fact(key).build();
+        let named = EventBuilder::http("GET", "/a", 200)
+            .principal("bob")
+            .key_fact(key)
+            .build();
         assert_eq!(named.principal(), "bob");
         let anonymous = EventBuilder::http("GET", "/a", 200).key_fact(key).build();
         assert_eq!(anonymous.principal(), "alice");
@@ -118,7 +121,10 @@ mod tests {
     fn the_actor_id_is_the_first_known_identity() {
         let e = EventBuilder::http("GET", "/a", 200).key_id("k-1").build();
         assert_eq!(e.actor_id(), "k-1");
-        let e = EventBuilder::http("GET", "/a", 200).key_id("k-1").principal("p").build();
+        let e = EventBuilder::http("GET", "/a", 200)
+            .key_id("k-1")
+            .principal("p")
+            .build();
         assert_eq!(e.actor_id(), "p");
         assert_eq!(EventBuilder::http("GET", "/a", 200).build().actor_id(), "");
     }
@@ -134,10 +140,20 @@ mod tests {
         let scan = EventBuilder::db("Scan", "orders").build();
         assert_eq!(scan.item(), None);
         assert_eq!(scan.resource(), "orders");
-        assert_eq!(EventBuilder::http("GET", "/orders/7", 200).build().resource(), "/orders/7");
+        assert_eq!(
+            EventBuilder::http("GET", "/orders/7", 200)
+                .build()
+                .resource(),
+            "/orders/7"
+        );
         let revoke = EventBuilder::lifecycle(KeyAction::Deleted, "AKIA9").build();
         assert_eq!(revoke.resource(), "AKIA9");
-        assert_eq!(EventBuilder::auth(false, "read", "doc/1").build().resource(), "doc/1");
+        assert_eq!(
+            EventBuilder::auth(false, "read", "doc/1")
+                .build()
+                .resource(),
+            "doc/1"
+        );
         let object = ObjectFact {
             collection: "orders",
             id: "o-1",
@@ -152,7 +168,11 @@ mod tests {
         assert!(!EventBuilder::db("GetItem", "t").build().is_write());
         assert!(EventBuilder::http("post", "/a", 201).build().is_write());
         assert!(!EventBuilder::http("HEAD", "/a", 200).build().is_write());
-        assert!(EventBuilder::lifecycle(KeyAction::Created, "k").build().is_write());
+        assert!(
+            EventBuilder::lifecycle(KeyAction::Created, "k")
+                .build()
+                .is_write()
+        );
         assert!(!EventBuilder::auth(true, "read", "doc").build().is_write());
     }
 

@@ -138,7 +138,8 @@ fn a_window_map_expires_by_event_time_oldest_first() {
 
 #[test]
 fn a_window_map_with_a_budget_evicts_the_oldest_and_counts_it() {
-    let mut map: WindowMap<u64, u64> = WindowMap::new("recent", i64::MAX).with_budget(2 * U64_ENTRY);
+    let mut map: WindowMap<u64, u64> =
+        WindowMap::new("recent", i64::MAX).with_budget(2 * U64_ENTRY);
     map.insert(1, 1, 1);
     map.insert(2, 2, 2);
     assert_eq!(map.insert(3, 3, 3), [(1, 1)]);

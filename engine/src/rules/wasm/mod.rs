@@ -293,7 +293,9 @@ impl WasmComponent {
             .map_err(|e| describe_failure(&e, &store, self.limits))?;
         let state_usage = match &self.state_usage {
             Some(index) => Some(instance.get_typed_func(&mut store, index).map_err(|e| {
-                format!("exports `{STATE_USAGE_EXPORT}` with another type than contract 1.1's: {e:#}")
+                format!(
+                    "exports `{STATE_USAGE_EXPORT}` with another type than contract 1.1's: {e:#}"
+                )
             })?),
             None => None,
         };
@@ -698,14 +700,14 @@ mod tests {
         assert!(compatible("1.0.3"));
         assert!(compatible("1.1.0"));
         assert!(compatible("1.1.9"));
-        assert!(!compatible("1.2.0"), "a newer minor may need what this host lacks");
+        assert!(
+            !compatible("1.2.0"),
+            "a newer minor may need what this host lacks"
+        );
         assert!(!compatible("0.4.0"));
         assert!(!compatible("2.0.0"));
         assert!(!compatible("garbage"));
-        assert_eq!(
-            accepted_contracts(),
-            "`tracewarden:rule@1.0.0` to `1.1.x`"
-        );
+        assert_eq!(accepted_contracts(), "`tracewarden:rule@1.0.0` to `1.1.x`");
     }
 
     #[test]

@@ -26,8 +26,8 @@ mod bindings {
 
 use bindings::tracewarden::rule::config::ConfigEntry;
 use bindings::tracewarden::rule::types::{
-    Batch, Confidence, Detail, EventKind, Evidence, Finding, FindingClass, Partitioning,
-    RuleInfo, Severity,
+    Batch, Confidence, Detail, EventKind, Evidence, Finding, FindingClass, Partitioning, RuleInfo,
+    Severity,
 };
 
 /// The rule's id.
@@ -40,7 +40,10 @@ pub struct ContractRule;
 fn text(batch: &Batch, index: u32) -> &str {
     let i = index as usize;
     match (batch.offsets.get(i), batch.offsets.get(i + 1)) {
-        (Some(&start), Some(&end)) => batch.strings.get(start as usize..end as usize).unwrap_or(""),
+        (Some(&start), Some(&end)) => batch
+            .strings
+            .get(start as usize..end as usize)
+            .unwrap_or(""),
         _ => "",
     }
 }
