@@ -12,6 +12,7 @@
 //! together that the crates offer apart: byte weights per entry, expiry by event time, and the
 //! evicted entries handed back (a rule may still judge them).
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::hash::Hash;
 use std::mem::size_of;
@@ -245,8 +246,22 @@ impl<K: Eq + Hash + Clone + Footprint, V: Footprint> Store<K, V> {
         }
     }
 
+    /// The stored key equal to `key`.
+    fn owned_key<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<K>
+    where
+        K: Borrow<Q>,
+    {
+        self.slots.get_key_value(key).map(|(k, _)| k.clone())
+    }
+
     /// Makes `key` the most recently written entry.
-    fn touch(&mut self, key: &K, time_ns: Option<i64>) {
+    fn touch<Q: Hash + Eq + ?Sized>(&mut self, key: &Q, time_ns: Option<i64>)
+    where
+        K: Borrow<Q>,
+    {
+        let Some(owned) = self.owned_key(key) else {
+            return;
+        };
         let tick = self.next_tick;
         if let Some(slot) = self.slots.get_mut(key) {
             self.order.remove(&slot.tick);
@@ -254,9 +269,19 @@ impl<K: Eq + Hash + Clone + Footprint, V: Footprint> Store<K, V> {
             if let Some(t) = time_ns {
                 slot.time_ns = t;
             }
-            self.order.insert(tick, key.clone());
+            self.order.insert(tick, owned);
             self.next_tick += 1;
         }
+    }
+
+    /// `key`'s value to change in place; measured again at the next change.
+    fn get_mut<Q: Hash + Eq + ?Sized>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+    {
+        self.settle();
+        self.dirty = Some(self.owned_key(key)?);
+        self.slots.get_mut(key).map(|s| &mut s.value)
     }
 
     /// Writes `key` through `f` (inserting `default()` first when absent), measures it, and
@@ -324,8 +349,11 @@ impl<K: Eq + Hash + Clone + Footprint, V: Footprint> Store<K, V> {
         evicted
     }
 
-    fn remove(&mut self, key: &K) -> Option<V> {
-        if self.dirty.as_ref() == Some(key) {
+    fn remove<Q: Hash + Eq + ?Sized>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+    {
+        if self.dirty.as_ref().is_some_and(|d| d.borrow() == key) {
             self.dirty = None;
         }
         let slot = self.slots.remove(key)?;
@@ -444,7 +472,10 @@ impl<K: Eq + Hash + Clone + Footprint, V: Footprint> LruMap<K, V> {
     }
 
     /// `key`'s value, which becomes the most recently used.
-    pub fn get(&mut self, key: &K) -> Option<&V> {
+    pub fn get<Q: Hash + Eq + ?Sized>(&mut self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+    {
         self.store.settle();
         self.store.touch(key, None);
         self.store.slots.get(key).map(|s| &s.value)
@@ -452,21 +483,28 @@ impl<K: Eq + Hash + Clone + Footprint, V: Footprint> LruMap<K, V> {
 
     /// `key`'s value to change in place; it becomes the most recently used. Its size is measured
     /// again at the map's next change, and the budget enforced at the next insert or update.
-    pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+    pub fn get_mut<Q: Hash + Eq + ?Sized>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+    {
         self.store.settle();
         self.store.touch(key, None);
-        let slot = self.store.slots.get_mut(key)?;
-        self.store.dirty = Some(key.clone());
-        Some(&mut slot.value)
+        self.store.get_mut(key)
     }
 
     /// `key`'s value, leaving the recency order as it is.
-    pub fn peek(&self, key: &K) -> Option<&V> {
+    pub fn peek<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+    {
         self.store.slots.get(key).map(|s| &s.value)
     }
 
     /// Removes `key` (not an eviction).
-    pub fn remove(&mut self, key: &K) -> Option<V> {
+    pub fn remove<Q: Hash + Eq + ?Sized>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+    {
         self.store.settle();
         self.store.remove(key)
     }
@@ -575,23 +613,45 @@ impl<K: Eq + Hash + Clone + Footprint, V: Footprint> WindowMap<K, V> {
     }
 
     /// `key`'s value (reading does not renew it).
-    pub fn get(&self, key: &K) -> Option<&V> {
+    pub fn get<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+    {
         self.store.slots.get(key).map(|s| &s.value)
     }
 
+    /// `key`'s value to change in place, leaving its time and place as they are (it is not
+    /// renewed). Its size is measured again at the map's next change, and the budget enforced
+    /// at the next insert or update.
+    pub fn get_mut<Q: Hash + Eq + ?Sized>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+    {
+        self.store.get_mut(key)
+    }
+
     /// The event time `key` was last written at.
-    pub fn written_ns(&self, key: &K) -> Option<i64> {
+    pub fn written_ns<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<i64>
+    where
+        K: Borrow<Q>,
+    {
         self.store.slots.get(key).map(|s| s.time_ns)
     }
 
     /// `key`'s value, if written within the window before `now_ns`.
-    pub fn get_fresh(&self, key: &K, now_ns: i64) -> Option<&V> {
+    pub fn get_fresh<Q: Hash + Eq + ?Sized>(&self, key: &Q, now_ns: i64) -> Option<&V>
+    where
+        K: Borrow<Q>,
+    {
         let slot = self.store.slots.get(key)?;
         (now_ns.saturating_sub(slot.time_ns) <= self.window_ns).then_some(&slot.value)
     }
 
     /// Removes `key` (not an eviction).
-    pub fn remove(&mut self, key: &K) -> Option<V> {
+    pub fn remove<Q: Hash + Eq + ?Sized>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+    {
         self.store.settle();
         self.store.remove(key)
     }

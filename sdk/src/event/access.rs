@@ -42,16 +42,16 @@ impl<'a> Event<'a> {
         }
     }
 
-    /// Whether the event changes state: a DB write, an HTTP method other than GET, HEAD and
-    /// OPTIONS, any key lifecycle change.
+    /// Whether the event is a request that changes data: a DB write, an HTTP method other than
+    /// GET, HEAD and OPTIONS. A key lifecycle record or an auth decision is not a request of
+    /// the actor's: `false`.
     pub fn is_write(&self) -> bool {
         match &self.detail {
             Detail::Http(h) => !["GET", "HEAD", "OPTIONS"]
                 .iter()
                 .any(|m| h.method.eq_ignore_ascii_case(m)),
             Detail::Db(d) => d.is_write,
-            Detail::Key(_) => true,
-            Detail::Auth(_) => false,
+            Detail::Key(_) | Detail::Auth(_) => false,
         }
     }
 
@@ -163,13 +163,13 @@ mod tests {
     }
 
     #[test]
-    fn writes_are_db_writes_changing_methods_and_key_changes() {
+    fn writes_are_db_writes_and_changing_methods() {
         assert!(EventBuilder::db("PutItem", "t").build().is_write());
         assert!(!EventBuilder::db("GetItem", "t").build().is_write());
         assert!(EventBuilder::http("post", "/a", 201).build().is_write());
         assert!(!EventBuilder::http("HEAD", "/a", 200).build().is_write());
         assert!(
-            EventBuilder::lifecycle(KeyAction::Created, "k")
+            !EventBuilder::lifecycle(KeyAction::Created, "k")
                 .build()
                 .is_write()
         );

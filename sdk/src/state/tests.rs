@@ -159,3 +159,28 @@ fn replacing_an_entry_is_not_an_eviction() {
     assert_eq!(map.bytes(), U64_ENTRY);
     assert_eq!(map.usage("").evicted, 0);
 }
+
+#[test]
+fn string_keys_are_looked_up_by_str_and_changed_in_place() {
+    let mut map: WindowMap<String, Vec<u64>> = WindowMap::new("requests", 10);
+    map.insert("req-1".to_owned(), 5, Vec::new());
+    map.get_mut("req-1").unwrap().push(7);
+    assert_eq!(map.get("req-1"), Some(&vec![7]));
+    assert_eq!(
+        map.written_ns("req-1"),
+        Some(5),
+        "changing in place does not renew"
+    );
+    let held = map.get("req-1").unwrap().capacity() * 8;
+    map.insert("req-2".to_owned(), 6, Vec::new());
+    // The grown list is measured again at the next change.
+    assert_eq!(
+        map.bytes(),
+        2 * (size_of::<String>() + 5 + size_of::<Vec<u64>>() + ENTRY_OVERHEAD) + held
+    );
+    assert_eq!(map.remove("req-1"), Some(vec![7]));
+    let mut lru: LruMap<String, u64> = LruMap::new("seen");
+    lru.insert("a".to_owned(), 1);
+    *lru.get_mut("a").unwrap() += 1;
+    assert_eq!(lru.peek("a"), Some(&2));
+}
