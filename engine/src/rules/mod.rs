@@ -22,7 +22,7 @@ pub use pack::{EmbeddedPack, PackSource, RuleFile, RuleKind, RulePack, Runtime, 
 pub use rego::RegoRule;
 pub use wasm::{
     CONTRACT_VERSION, CacheOutcome, ComponentCache, MAX_CACHED_COMPONENTS, WasmComponent,
-    WasmLimits,
+    WasmLimits, accepted_contracts,
 };
 
 use crate::enrich::OwnershipSettings;

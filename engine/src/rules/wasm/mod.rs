@@ -12,9 +12,7 @@ mod cache;
 use std::sync::OnceLock;
 
 use rand::SeedableRng;
-use wasmtime::component::{
-    Component, ComponentExportIndex, Linker, ResourceTable, TypedFunc, types::ComponentItem,
-};
+use wasmtime::component::{Component, Linker, ResourceTable, TypedFunc, types::ComponentItem};
 use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
@@ -164,8 +162,6 @@ impl HostMonotonicClock for FrozenClock {
 #[derive(Clone)]
 pub struct WasmComponent {
     pre: bindings::RuleBasePre<HostState>,
-    /// The `state-usage` export (contract 1.1), when the component has it.
-    state_usage: Option<ComponentExportIndex>,
     rules: Vec<RuleMeta>,
     limits: WasmLimits,
     /// The pack's options, given to every instance before its first event.
@@ -212,11 +208,8 @@ impl WasmComponent {
                     "component does not fit the `tracewarden:rule` world: {e:#}"
                 )]
             })?;
-        // Checked to be a function of the right type by `instantiate`, below.
-        let state_usage = component.get_export_index(None, STATE_USAGE_EXPORT);
         let mut component = WasmComponent {
             pre,
-            state_usage,
             rules: Vec::new(),
             limits,
             options: config.iter().map(config_entry).collect(),
@@ -291,7 +284,14 @@ impl WasmComponent {
             .map_err(|e| describe_failure(&e, &store, self.limits))?;
         let rule = bindings::RuleBase::new(&mut store, &instance)
             .map_err(|e| describe_failure(&e, &store, self.limits))?;
-        let state_usage = match &self.state_usage {
+        // Contract 1.1's export, absent from a component built for 1.0; a function of the right
+        // type when present (checked here, so at load too).
+        let index = self
+            .pre
+            .instance_pre()
+            .component()
+            .get_export_index(None, STATE_USAGE_EXPORT);
+        let state_usage = match index {
             Some(index) => Some(instance.get_typed_func(&mut store, index).map_err(|e| {
                 format!(
                     "exports `{STATE_USAGE_EXPORT}` with another type than contract 1.1's: {e:#}"

@@ -37,7 +37,7 @@ pub const ID: &str = "TEST-CONTRACT";
 pub struct ContractRule;
 
 /// String `index` of the batch's string table; empty when out of range.
-fn text(batch: &Batch, index: u32) -> &str {
+pub fn text(batch: &Batch, index: u32) -> &str {
     let i = index as usize;
     match (batch.offsets.get(i), batch.offsets.get(i + 1)) {
         (Some(&start), Some(&end)) => batch
