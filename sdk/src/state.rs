@@ -181,7 +181,7 @@ pub struct StateUsage {
     pub peak_entries: u64,
     /// The most bytes held at once (estimated, [`Footprint`]).
     pub peak_bytes: u64,
-    /// The budget in bytes; 0: unbounded.
+    /// The budget in bytes; 0: none in bytes (the state may still be bounded, by a count).
     pub budget_bytes: u64,
     /// Entries dropped to stay within the budget (not those that aged out of a window).
     pub evicted: u64,

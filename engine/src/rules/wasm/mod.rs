@@ -66,16 +66,18 @@ impl StateUsage {
     /// What a report says of evictions (`None` when there were none): the findings that needed
     /// the evicted entries may be missing.
     pub fn eviction_note(&self) -> Option<String> {
-        (self.evicted > 0).then(|| {
-            format!(
-                "evicted {} entries of its state `{}` to stay within its budget of {} KiB \
-                 (peak {} entries): findings that needed them may be missing",
-                self.evicted,
-                self.name,
-                self.budget_bytes.div_ceil(1024),
-                self.peak_entries
-            )
-        })
+        if self.evicted == 0 {
+            return None;
+        }
+        let within = match self.budget_bytes {
+            0 => "its bounds".to_owned(),
+            bytes => format!("its budget of {} KiB", bytes.div_ceil(1024)),
+        };
+        Some(format!(
+            "evicted {} entries of its state `{}` to stay within {within} (peak {} entries): \
+             findings that needed them may be missing",
+            self.evicted, self.name, self.peak_entries
+        ))
     }
 }
 
@@ -727,6 +729,12 @@ mod tests {
             usage.eviction_note().unwrap(),
             "evicted 3 entries of its state `reads` to stay within its budget of 2 KiB \
              (peak 12 entries): findings that needed them may be missing"
+        );
+        usage.budget_bytes = 0;
+        assert_eq!(
+            usage.eviction_note().unwrap(),
+            "evicted 3 entries of its state `reads` to stay within its bounds (peak 12 \
+             entries): findings that needed them may be missing"
         );
     }
 }
