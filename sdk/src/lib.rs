@@ -84,6 +84,10 @@ pub mod bindings {
     });
 }
 
+/// The contract this SDK builds components for: a host of the same major version whose minor is
+/// not older loads them (`docs/architecture.md`, "Contract 1.0").
+pub const CONTRACT: &str = "tracewarden:rule@1.1.0";
+
 /// A finding's confidence.
 pub use bindings::tracewarden::rule::types::Confidence;
 /// What an event records.
@@ -194,4 +198,17 @@ macro_rules! export_rule {
     $crate::bindings::__export_world!(__TracewardenExport with_types_in $crate::bindings);
         };
     };
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_stated_contract_is_the_wit_package() {
+        let wit = include_str!("../../wit/rule.wit");
+        assert!(
+            wit.contains(&format!("package {};", super::CONTRACT)),
+            "wit/rule.wit's package is not {}",
+            super::CONTRACT
+        );
+    }
 }

@@ -697,6 +697,15 @@ mod tests {
     }
 
     #[test]
+    fn the_host_states_the_wit_package_version() {
+        let (major, minor, patch) = CONTRACT_VERSION;
+        let wit = include_str!("../../../../wit/rule.wit");
+        assert!(wit.contains(&format!(
+            "package tracewarden:rule@{major}.{minor}.{patch};"
+        )));
+    }
+
+    #[test]
     fn contract_versions_follow_semver() {
         assert!(compatible("1.0.0"));
         assert!(compatible("1.0.3"));
