@@ -1,9 +1,9 @@
-//! The WASM rule host: compiles a rule component once, checks its contract version (any 1.x up to
-//! the host's minor; an export added since 1.0 that a component lacks is treated as absent) and
-//! imports, and runs it sandboxed: no WASI capabilities (no files, environment, network; fixed clocks and
-//! random), a linear-memory cap and a fuel budget re-armed before every call. A component that
-//! traps, runs out of fuel or memory is stopped and its instance discarded. Compiled code may be
-//! kept between runs in a component cache (`cache.rs`).
+//! The WASM rule host: compiles a rule component once, checks its contract version (any 1.x up
+//! to the host's minor; an export added since 1.0 that a component lacks is treated as absent)
+//! and imports, and runs it sandboxed: no WASI capabilities (no files, environment, network;
+//! fixed clocks and random), a linear-memory cap and a fuel budget re-armed before every call. A
+//! component that traps, runs out of fuel or memory is stopped and its instance discarded.
+//! Compiled code may be kept between runs in a component cache (`cache.rs`).
 
 mod batch;
 mod bindings;
@@ -56,9 +56,9 @@ pub struct StateUsage {
     pub peak_entries: u64,
     /// The most bytes held at once, as the rule estimates them.
     pub peak_bytes: u64,
-    /// The budget in bytes; 0: unbounded.
+    /// The budget in bytes; 0: none in bytes (the state may still be bounded, by a count).
     pub budget_bytes: u64,
-    /// Entries dropped to stay within the budget.
+    /// Entries dropped to stay within the budget or bounds.
     pub evicted: u64,
 }
 
