@@ -187,6 +187,7 @@ pub struct StateUsage {
     pub evicted: u64,
 }
 
+#[derive(Debug)]
 struct Slot<V> {
     value: V,
     /// Position in the recency order (`Store::order`).
@@ -199,6 +200,7 @@ struct Slot<V> {
 
 /// The map both state types are made of: entries in recency order, their estimated bytes, and
 /// the counters of [`StateUsage`].
+#[derive(Debug)]
 struct Store<K, V> {
     name: &'static str,
     budget: usize,
@@ -435,6 +437,7 @@ impl<K: Eq + Hash + Clone + Footprint, V: Footprint> Store<K, V> {
 /// assert_eq!(seen.insert(3, 30), [(2, 20)]); // so 2 goes
 /// assert_eq!(seen.usage("TW-X-001").evicted, 1);
 /// ```
+#[derive(Debug)]
 pub struct LruMap<K, V> {
     store: Store<K, V>,
 }
@@ -564,6 +567,7 @@ impl<K: Eq + Hash + Clone + Footprint, V: Footprint> LruMap<K, V> {
 /// assert_eq!(deletes.get(&"orders/id=2".to_owned()), Some(&"ev-2".to_owned()));
 /// assert_eq!(deletes.usage("").evicted, 0, "expiry is not eviction");
 /// ```
+#[derive(Debug)]
 pub struct WindowMap<K, V> {
     store: Store<K, V>,
     window_ns: i64,
