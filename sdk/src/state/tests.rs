@@ -1,4 +1,5 @@
 use super::*;
+use crate::Evidence;
 
 /// The bytes of one entry with a `u64` key and a `u64` value.
 const U64_ENTRY: usize = 8 + 8 + ENTRY_OVERHEAD;
