@@ -7,7 +7,8 @@ use super::{Footprint, StateUsage, Store};
 
 /// A keyed map of recent entries: each entry remembers the event time it was last written at,
 /// and [`WindowMap::expire`] removes those older than the window. It may also have a memory
-/// budget, enforced like an [`LruMap`](super::LruMap)'s: the entries written longest ago are evicted first.
+/// budget, enforced like an [`LruMap`](super::LruMap)'s: the entries written longest ago are
+/// evicted first.
 ///
 /// Written in event-time order (the host sends events in time order), entries written longest
 /// ago are also the oldest, so expiry stops at the first entry still in the window.
