@@ -15,6 +15,7 @@ mod bola;
 mod cache;
 mod cli;
 mod common;
+mod contract;
 mod determinism;
 mod dialects;
 mod docs_express;
