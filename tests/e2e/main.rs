@@ -27,6 +27,7 @@ mod locations;
 mod ocsf;
 mod packs;
 mod properties;
+mod python;
 mod regressions;
 mod sandbox;
 mod sarif;
