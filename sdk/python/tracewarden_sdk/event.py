@@ -1,34 +1,41 @@
 """Views of normalized events: what a rule reads, decoded from a wire batch.
 
-The Python counterpart of the Rust SDK's `event.rs`: the batch's string table is decoded once per
-batch (`Strings`), and every view reads its strings from it on access, so an event costs one small
-object until a rule looks at it. Names follow the Rust SDK (`event.actor.principal`,
-`event.db().table`, `str(db.key)`).
+The Python counterpart of the Rust SDK's `event.rs`: the batch's strings cross the boundary once
+per batch, as one text (`Strings`), and every view slices its strings out of it on access, so an
+event costs one small object until a rule looks at it. Names follow the Rust SDK
+(`event.actor.principal`, `event.db().table`, `str(db.key)`).
 """
 
 from wit_world.imports import types as wire
 
 
 class Strings:
-    """A batch's string table: string `i` is `blob[offsets[i]:offsets[i + 1]]` (byte offsets)."""
+    """A batch's string table: string `i` is `blob[offsets[i]:offsets[i + 1]]` (UTF-8 byte
+    offsets). The blob crosses the boundary once per batch; a string is sliced out when a view
+    reads it, so strings no rule reads cost nothing."""
 
-    __slots__ = ("_table",)
+    __slots__ = ("_blob", "_offsets", "_ascii", "_decoded")
 
     def __init__(self, blob, offsets):
-        # Offsets count UTF-8 bytes: an ASCII blob (the usual case) is sliced as it is, any other
-        # is encoded once and each string decoded once.
-        if blob.isascii():
-            self._table = [blob[a:b] for a, b in zip(offsets, offsets[1:])]
-        else:
-            data = blob.encode("utf-8")
-            self._table = [
-                data[a:b].decode("utf-8", "replace") for a, b in zip(offsets, offsets[1:])
-            ]
+        # An ASCII blob (the usual case) is sliced as text; any other is encoded to UTF-8 once
+        # and each string decoded once, on first read.
+        self._ascii = blob.isascii()
+        self._blob = blob if self._ascii else blob.encode("utf-8")
+        self._offsets = offsets
+        self._decoded = {}
 
     def get(self, index):
         """The string at `index`; the empty string for index 0 or an index out of range."""
-        table = self._table
-        return table[index] if index < len(table) else ""
+        offsets = self._offsets
+        if index + 1 >= len(offsets):
+            return ""
+        if self._ascii:
+            return self._blob[offsets[index] : offsets[index + 1]]
+        text = self._decoded.get(index)
+        if text is None:
+            raw = self._blob[offsets[index] : offsets[index + 1]]
+            text = self._decoded[index] = raw.decode("utf-8", "replace")
+        return text
 
 
 class Pairs:
