@@ -121,6 +121,14 @@ fn build_pack(tool: &Path, source: &Path, name: &str) -> PathBuf {
         );
         // Renamed last: a build that was cut short is never taken for a kept one.
         std::fs::rename(pack.join("rule.wasm.partial"), &wasm).unwrap();
+        // Builds of earlier sources (~18 MiB each) are no longer needed.
+        for entry in std::fs::read_dir(pack.parent().unwrap()).unwrap() {
+            let old = entry.unwrap().path();
+            let file_name = old.file_name().unwrap().to_string_lossy().into_owned();
+            if old != pack && file_name.strip_prefix(name).is_some_and(|k| k.len() == 17) {
+                let _ = std::fs::remove_dir_all(old);
+            }
+        }
     }
     let digest = tracewarden::rules::digest(&std::fs::read(&wasm).unwrap());
     let manifest = std::fs::read_to_string(pack.join("pack.toml")).unwrap();
