@@ -75,7 +75,11 @@ fn substitute(text: &str, name: &str) -> String {
 /// `pack.toml`. Returns the pack directory.
 fn build_pack(tool: &Path, source: &Path, name: &str) -> PathBuf {
     let version = Command::new(tool).arg("--version").output().unwrap();
-    assert!(version.status.success(), "{} --version failed", tool.display());
+    assert!(
+        version.status.success(),
+        "{} --version failed",
+        tool.display()
+    );
     let mut inputs = files(source)
         .into_iter()
         .map(|(rel, bytes)| {
