@@ -9,9 +9,6 @@
 import unittest
 
 from componentize_py_types import Err
-from wit_world.imports import config as wire_config
-from wit_world.imports import types as wire
-
 from tracewarden_sdk import (
     Config,
     ConfigError,
@@ -27,6 +24,8 @@ from tracewarden_sdk import (
     batch_events,
     export,
 )
+from wit_world.imports import config as wire_config
+from wit_world.imports import types as wire
 
 
 class Table:
@@ -110,7 +109,16 @@ class EventTest(unittest.TestCase):
     def test_views_read_the_rust_sdk_names(self):
         (event,) = batch_events(
             db_batch(
-                [("ev-1", "ålice", "DeleteItem", "orders", [("id", "ø-1"), ("sk", "v")], Outcome.SUCCESS)]
+                [
+                    (
+                        "ev-1",
+                        "ålice",
+                        "DeleteItem",
+                        "orders",
+                        [("id", "ø-1"), ("sk", "v")],
+                        Outcome.SUCCESS,
+                    )
+                ]
             )
         )
         self.assertEqual(event.id, "ev-1")
@@ -194,9 +202,13 @@ class ConfigTest(unittest.TestCase):
         self.assertEqual(c.texts("unset", ["z"]), ["z"])
         with self.assertRaisesRegex(ConfigError, r"^option `neg` is -1: expected 0 or more$"):
             c.count("neg", 0)
-        with self.assertRaisesRegex(ConfigError, r"^option `on` is bool\(True\): expected a whole number$"):
+        with self.assertRaisesRegex(
+            ConfigError, r"^option `on` is bool\(True\): expected a whole number$"
+        ):
             c.count("on", 0)
-        with self.assertRaisesRegex(ConfigError, r"^option `window_ms` is int\(250\): expected true or false$"):
+        with self.assertRaisesRegex(
+            ConfigError, r"^option `window_ms` is int\(250\): expected true or false$"
+        ):
             c.flag("window_ms", False)
 
 
@@ -230,11 +242,13 @@ class ExportTest(unittest.TestCase):
     def test_the_world_runs_the_rule_and_keeps_its_state(self):
         world = export(Counting)
         (info,) = world().rules()
-        self.assertEqual((info.id, info.cwe, info.kinds), ("X-1", ["CWE-1"], [EventKind.DB_OPERATION]))
+        self.assertEqual(
+            (info.id, info.cwe, info.kinds), ("X-1", ["CWE-1"], [EventKind.DB_OPERATION])
+        )
         self.assertEqual(info.class_, wire.FindingClass.INCIDENT)
         option = wire_config.ConfigEntry("limit", wire_config.ConfigValue_Integer(3))
         world().configure([option])
-        rows = [("ev-%d" % i, "a", "GetItem", "t", [], Outcome.SUCCESS) for i in range(2)]
+        rows = [(f"ev-{i}", "a", "GetItem", "t", [], Outcome.SUCCESS) for i in range(2)]
         self.assertEqual(world().on_events(db_batch(rows)), [])
         (hit,) = world().on_events(db_batch(rows))
         self.assertEqual((hit.message, hit.evidence[0].event_id), ("limit", "ev-0"))

@@ -3,8 +3,6 @@ user overrides them (`--rule-config`): the Python counterpart of the Rust SDK's 
 host checks names and types; a rule checks ranges and says what it expects by raising
 `ConfigError`, which refuses the pack with that message."""
 
-from wit_world.imports import config as wire
-
 
 class ConfigError(ValueError):
     """An option's value a rule does not accept; the message names the option and what was

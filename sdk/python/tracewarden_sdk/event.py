@@ -14,7 +14,7 @@ class Strings:
     offsets). The blob crosses the boundary once per batch; a string is sliced out when a view
     reads it, so strings no rule reads cost nothing."""
 
-    __slots__ = ("_blob", "_offsets", "_ascii", "_decoded")
+    __slots__ = ("_ascii", "_blob", "_decoded", "_offsets")
 
     def __init__(self, blob, offsets):
         # An ASCII blob (the usual case) is sliced as text; any other is encoded to UTF-8 once
@@ -79,7 +79,7 @@ class Pairs:
 class _View:
     """A record of the batch with its string fields read through the string table."""
 
-    __slots__ = ("_w", "_s")
+    __slots__ = ("_s", "_w")
 
     def __init__(self, record, strings):
         self._w = record
@@ -181,7 +181,9 @@ class DbOperation(_PairsView):
     has_condition = _plain("has_condition", "Whether a condition was present.")
     condition = _text("condition", "The condition's text.")
     update_expression = _text("update_expression", "The update expression.")
-    consistent_read = _plain("consistent_read", "Consistent read, when the request said; else None.")
+    consistent_read = _plain(
+        "consistent_read", "Consistent read, when the request said; else None."
+    )
     index_name = _text("index_name", "Secondary index read.")
     group_id = _text("group_id", "Transaction or batch group.")
     is_write = _plain("is_write", "Whether the operation writes.")

@@ -53,14 +53,14 @@ class Finding:
     """
 
     __slots__ = (
-        "rule_id",
-        "message",
+        "_confidence",
+        "_evidence",
         "_principal",
         "_resource",
         "_severity",
-        "_confidence",
-        "_evidence",
         "_site",
+        "message",
+        "rule_id",
         "time_ns",
     )
 
