@@ -69,10 +69,10 @@ fn substitute(text: &str, name: &str) -> String {
         .replace("{{rule_id}}", &format!("TW-{}-001", name.to_uppercase()))
 }
 
-/// Lays out the pack `source` (placeholders filled in for `name`) with the Python SDK vendored
-/// and the contract in `wit/`, as `rules new --lang python` scaffolds one, builds `rule.wasm`
-/// with componentize-py unless a build of the same inputs is kept, and writes its digest into
-/// `pack.toml`. Returns the pack directory.
+/// Lays out the pack `source` as `rules new --lang python` scaffolds one: placeholders filled in
+/// for `name`, its `tracewarden_sdk` link to the Python SDK followed (the SDK is vendored), the
+/// contract in `wit/`. Builds `rule.wasm` with componentize-py unless a build of the same inputs
+/// is kept, and writes its digest into `pack.toml`. Returns the pack directory.
 fn build_pack(tool: &Path, source: &Path, name: &str) -> PathBuf {
     let version = Command::new(tool).arg("--version").output().unwrap();
     assert!(
@@ -87,9 +87,6 @@ fn build_pack(tool: &Path, source: &Path, name: &str) -> PathBuf {
             (rel, substitute(&text, name).into_bytes())
         })
         .collect::<Vec<_>>();
-    for (rel, bytes) in files(&root().join("sdk/python/tracewarden_sdk")) {
-        inputs.push((format!("tracewarden_sdk/{rel}"), bytes));
-    }
     inputs.push((
         "wit/rule.wit".to_owned(),
         std::fs::read(root().join("wit/rule.wit")).unwrap(),
