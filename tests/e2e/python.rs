@@ -338,14 +338,12 @@ fn a_python_exception_and_a_refused_option_are_reported_in_the_rules_words() {
     );
 }
 
-#[test]
-fn the_python_sdk_unit_tests_pass_in_cpython() {
-    let Some(tool) = componentize_py() else {
-        return;
-    };
+/// Runs `python3 -m unittest` in `dir` (discovering `test_*.py`), with the bindings
+/// componentize-py generates and `path` importable; returns the number of tests run.
+fn unittest(tool: &Path, dir: &Path, path: &Path) -> usize {
     // The SDK imports the bindings componentize-py generates; CPython runs them natively.
     let bindings = tempfile::tempdir().unwrap();
-    let status = Command::new(&tool)
+    let status = Command::new(tool)
         .args(["-d", &root().join("wit").display().to_string()])
         .args(["-w", "rule", "bindings"])
         .arg(bindings.path())
@@ -358,18 +356,33 @@ fn the_python_sdk_unit_tests_pass_in_cpython() {
     } else {
         PathBuf::from("python3")
     };
-    let sdk = root().join("sdk/python");
     let out = Command::new(&python)
-        .args(["-m", "unittest", "discover", "-s"])
-        .arg(sdk.join("tests"))
+        .current_dir(dir)
+        .args(["-m", "unittest", "discover", "-s", "."])
         .env(
             "PYTHONPATH",
-            format!("{}:{}", bindings.path().display(), sdk.display()),
+            format!("{}:{}", bindings.path().display(), path.display()),
         )
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains("\nRan 7 tests in "), "{stderr}");
+    assert!(out.status.success(), "{}: {stderr}", dir.display());
+    let ran = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("Ran ")?.split_once(" test")?.0.parse().ok())
+        .unwrap_or_else(|| panic!("no test count: {stderr}"));
+    ran
+}
+
+#[test]
+fn the_python_sdk_and_template_unit_tests_pass_in_cpython() {
+    let Some(tool) = componentize_py() else {
+        return;
+    };
+    let sdk = root().join("sdk/python");
+    assert_eq!(unittest(&tool, &sdk.join("tests"), &sdk), 7);
+    // The scaffolded pack's own tests (`test_app.py`, on `tracewarden_sdk.testing`).
+    let pack = template_pack(&tool);
+    assert_eq!(unittest(&tool, pack, pack), 2);
 }
