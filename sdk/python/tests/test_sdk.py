@@ -15,6 +15,7 @@ from tracewarden_sdk import (
     EventKind,
     Evidence,
     Finding,
+    LinkMethod,
     Outcome,
     Rule,
     RuleMeta,
@@ -23,7 +24,9 @@ from tracewarden_sdk import (
     Strings,
     batch_events,
     export,
+    testing,
 )
+from tracewarden_sdk.testing import EventBuilder
 from wit_world.imports import config as wire_config
 from wit_world.imports import types as wire
 
@@ -236,6 +239,45 @@ class Counting(Rule):
 
     def finish(self, out):
         out.push(Finding(META.id, f"saw {self.seen}"))
+
+
+class TestingTest(unittest.TestCase):
+    def test_builders_go_through_a_wire_batch(self):
+        batch = testing.encode(
+            [
+                EventBuilder.db("UpdateItem", "orders")
+                .key("sk", "b")
+                .key("id", "ø")
+                .principal("alice")
+                .at_secs(2)
+                .error("ConditionalCheckFailedException")
+                .linked("req-1", LinkMethod.TRACE_ID),
+                EventBuilder.http("GET", "/orders/7", 404)
+                .id("h")
+                .returned_ids([("order_id", "7")])
+                .source("app.log", 3, "app"),
+            ]
+        )
+        db_event, http_event = batch_events(batch)
+        self.assertEqual(db_event.id, "e1")
+        self.assertEqual(db_event.time_ns, 2_000_000_000)
+        self.assertEqual(db_event.outcome, Outcome.CONFLICT)
+        self.assertEqual(str(db_event.db().key), "id=ø,sk=b")
+        self.assertTrue(db_event.db().is_write)
+        self.assertEqual(db_event.db().error_code, "ConditionalCheckFailedException")
+        self.assertEqual(db_event.correlation.linked_event, "req-1")
+        self.assertEqual(db_event.correlation.link, LinkMethod.TRACE_ID)
+        self.assertEqual(http_event.outcome, Outcome.NOT_FOUND)
+        self.assertEqual(list(http_event.http().returned_ids), [("order_id", "7")])
+        self.assertEqual(str(http_event.source), "app.log:3")
+
+    def test_run_configures_and_reports_a_refusal(self):
+        events = [EventBuilder.db("GetItem", "t") for _ in range(3)]
+        findings = testing.run(Counting, events, {"limit": 2})
+        self.assertEqual([f.message for f in findings], ["limit", "saw 3"])
+        self.assertEqual(findings[0].evidence[0].event_id, "e2")
+        with self.assertRaisesRegex(ValueError, r"^option `limit` is 0: expected 1 or more$"):
+            testing.run(Counting, events, {"limit": 0})
 
 
 class ExportTest(unittest.TestCase):

@@ -42,6 +42,8 @@ class EventBuilder:
             "trace_id": "",
             "request_id": "",
             "app_request_id": "",
+            "linked_event": "",
+            "link": wire.LinkMethod.NONE,
             "outcome": wire.Outcome.SUCCESS,
             "privileged": False,
             "request_method": "",
@@ -79,7 +81,14 @@ class EventBuilder:
             outcome = wire.Outcome.ERROR
         else:
             outcome = wire.Outcome.SUCCESS
-        detail = {"method": method, "path": path, "status": status, "route": "", "duration_ns": 0}
+        detail = {
+            "method": method,
+            "path": path,
+            "status": status,
+            "route": "",
+            "duration_ns": 0,
+            "returned_ids": [],
+        }
         return EventBuilder("http", detail).outcome(outcome)
 
     @staticmethod
@@ -150,6 +159,11 @@ class EventBuilder:
         """Sets the application request id."""
         return self._set(app_request_id=app_request_id)
 
+    def linked(self, event_id, link):
+        """Links the event to `event_id` (e.g. the HTTP request that caused a DB call) by `link`
+        (`LinkMethod`)."""
+        return self._set(linked_event=event_id, link=link)
+
     def privileged(self):
         """Marks the actor privileged, as the enrichment stage does for declared admins."""
         return self._set(privileged=True)
@@ -199,6 +213,10 @@ class EventBuilder:
         """Sets the route template (HTTP events)."""
         return self._set_detail("http", route=route)
 
+    def returned_ids(self, ids):
+        """Sets the object ids the response returned, `(name, value)` pairs (HTTP events)."""
+        return self._set_detail("http", returned_ids=list(ids))
+
     def duration_ns(self, duration_ns):
         """Sets the duration in ns (HTTP events)."""
         return self._set_detail("http", duration_ns=duration_ns)
@@ -227,6 +245,9 @@ class EventBuilder:
                 )
             )
         elif self._kind == "http":
+            start = len(pairs)
+            pairs.extend(wire.Pair(s(n), s(v)) for n, v in d["returned_ids"])
+            returned = wire.PairsRange(start, len(d["returned_ids"]))
             detail = wire.Detail_Http(
                 wire.Http(
                     method=s(d["method"]),
@@ -236,7 +257,7 @@ class EventBuilder:
                     duration_ns=d["duration_ns"],
                     query=0,
                     params=empty,
-                    returned_ids=empty,
+                    returned_ids=returned,
                 )
             )
         elif self._kind == "key":
@@ -260,8 +281,8 @@ class EventBuilder:
                 0,
                 s(f["request_id"]),
                 s(f["app_request_id"]),
-                0,
-                wire.LinkMethod.NONE,
+                s(f["linked_event"]),
+                f["link"],
             ),
             outcome=f["outcome"],
             detail=detail,
