@@ -386,3 +386,104 @@ fn the_python_sdk_and_template_unit_tests_pass_in_cpython() {
     let pack = template_pack(&tool);
     assert_eq!(unittest(&tool, pack, pack), 2);
 }
+
+/// What the probe's `echo` view of an event should read, from the normalized event
+/// (`tracewarden normalize`): the same names, empty for absent.
+fn expected_view(event: &Value) -> Value {
+    let text = |v: &Value| Value::String(v.as_str().unwrap_or("").to_owned());
+    let source = &event["source"];
+    let file = source["file"].as_str().unwrap();
+    let line = source["line"].as_u64().unwrap_or(0);
+    let kind = ["http", "db_operation", "key_lifecycle", "auth_decision"]
+        .into_iter()
+        .find(|k| event.get(*k).is_some())
+        .unwrap();
+    let mut view = serde_json::json!({
+        "id": event["id"],
+        "time_ns": event["time_ns"],
+        "source": if line > 0 {
+            format!("{file}:{line}")
+        } else {
+            format!("{file}#{}", source["record"])
+        },
+        "kind": kind,
+        "principal": text(&event["actor"]["principal"]),
+        "key_id": text(&event["actor"]["key_id"]),
+        "tenant": text(&event["actor"]["tenant"]),
+        "request_id": text(&event["correlation"]["request_id"]),
+        "trace_id": text(&event["correlation"]["trace_id"]),
+        "outcome": event["outcome"],
+        "attributes": event.get("attributes").cloned().unwrap_or(serde_json::json!({})),
+    });
+    if let Some(db) = event.get("db_operation") {
+        view["operation"] = db["operation"].clone();
+        view["table"] = db["table"].clone();
+        view["key"] = db.get("key").cloned().unwrap_or(serde_json::json!({}));
+        view["is_write"] = db["is_write"].clone();
+    }
+    if let Some(http) = event.get("http") {
+        view["method"] = http["method"].clone();
+        view["path"] = http["path"].clone();
+        view["status"] = http.get("status").cloned().unwrap_or(serde_json::json!(0));
+    }
+    view
+}
+
+#[test]
+fn a_python_rule_reads_what_the_normalized_events_say() {
+    let Some(tool) = componentize_py() else {
+        return;
+    };
+    // Every kind of event and input the SDK's views decode, and strings outside ASCII (the
+    // batch's offsets count UTF-8 bytes).
+    let dir = tempfile::tempdir().unwrap();
+    let unicode = dir.path().join("unicode.jsonl");
+    std::fs::write(
+        &unicode,
+        concat!(
+            r#"{"id":"ev-ü1","time_ns":1773482400001000000,"precision_ns":1000,"source":{"file":"unicode.jsonl","record":1,"line":1,"format":"events"},"actor":{"principal":"ålice ☃"},"outcome":"success","db_operation":{"service":"dynamodb","operation":"DeleteItem","table":"ördres","key":{"id":"ø-1"},"has_condition":false,"is_write":true}}"#,
+            "\n",
+            r#"{"id":"ev-2","time_ns":1773482400002000000,"precision_ns":1000,"source":{"file":"unicode.jsonl","record":2,"line":2,"format":"events"},"actor":{"principal":"bob"},"outcome":"denied","db_operation":{"service":"dynamodb","operation":"GetItem","table":"orders","key":{"id":"o-1","sk":"日本"},"has_condition":false,"is_write":false}}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let inputs = [
+        root().join("rules/templates/python/tests/hit/cloudtrail.json"),
+        root().join("tests/fixtures/cloudtrail/key-lifecycle.json"),
+        root().join("tests/fixtures/recorded/app.har"),
+        root().join("tests/fixtures/gateway/apigw-access.jsonl"),
+        unicode,
+    ]
+    .map(|p| p.display().to_string());
+    let normalized = command().arg("normalize").args(&inputs).output().unwrap();
+    assert!(normalized.status.success());
+    let mut expected: Vec<Value> = String::from_utf8(normalized.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| expected_view(&serde_json::from_str(l).unwrap()))
+        .collect();
+
+    let config = dir.path().join("echo.toml");
+    std::fs::write(&config, "[python-probe]\nprobe = \"echo\"\n").unwrap();
+    let mut args = vec!["--rule-config".to_owned(), config.display().to_string()];
+    args.extend(inputs);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = scan(probe_pack(&tool), &args);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = run.json();
+    let mut seen: Vec<Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        // The probe also reports what it saw of the sandbox, at `finish`.
+        .filter(|m| !m.starts_with("open="))
+        .map(|m| serde_json::from_str(m).unwrap())
+        .collect();
+    let by_id = |v: &Value| v["id"].as_str().unwrap().to_owned();
+    expected.sort_by_key(by_id);
+    seen.sort_by_key(by_id);
+    assert_eq!(expected.len(), 31);
+    assert_eq!(seen, expected);
+}

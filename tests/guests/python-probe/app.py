@@ -6,18 +6,20 @@ what it does:
 - `hungry`: keeps 1 MiB per event, so the memory cap must stop it;
 - `looping`: spins forever on its first event, so the CPU budget must stop it;
 - `raising`: raises an exception on its first event, which must stop it with the traceback's
-  last line as the reason.
+  last line as the reason;
+- `echo`: one finding per event whose message is the JSON of what the SDK's views read, to
+  compare with the normalized event.
 """
 
+import json
 import os
 import time
 
-from tracewarden_sdk import ConfigError, EventKind, Finding, Rule, RuleMeta, export
+from tracewarden_sdk import ConfigError, Finding, Rule, RuleMeta, export
 
 META = RuleMeta(
     id="TEST-PY-PROBE",
     title="Python sandbox probe",
-    kinds=(EventKind.DB_OPERATION,),
 )
 
 
@@ -39,6 +41,30 @@ def connect():
     return "connected"
 
 
+def view(event):
+    """What the views read of `event`, by the normalized event's names."""
+    seen = {
+        "id": event.id,
+        "time_ns": event.time_ns,
+        "source": str(event.source),
+        "kind": event.kind().name.lower(),
+        "principal": event.actor.principal,
+        "key_id": event.actor.key_id,
+        "tenant": event.actor.tenant,
+        "request_id": event.correlation.request_id,
+        "trace_id": event.correlation.trace_id,
+        "outcome": event.outcome.name.lower(),
+        "attributes": dict(event.attributes),
+    }
+    db = event.db()
+    if db is not None:
+        seen.update(operation=db.operation, table=db.table, key=dict(db.key), is_write=db.is_write)
+    http = event.http()
+    if http is not None:
+        seen.update(method=http.method, path=http.path, status=http.status)
+    return seen
+
+
 def read_file():
     with open("/etc/passwd") as f:
         return f.read(10)
@@ -55,9 +81,10 @@ class Probe(Rule):
 
     def configure(self, config):
         self.probe = config.get("probe") or "sandbox"
-        if self.probe not in ("sandbox", "hungry", "looping", "raising"):
+        if self.probe not in ("sandbox", "hungry", "looping", "raising", "echo"):
             raise ConfigError(
-                f"option `probe` is `{self.probe}`: expected sandbox, hungry, looping or raising"
+                f"option `probe` is `{self.probe}`: expected sandbox, hungry, looping, raising "
+                "or echo"
             )
 
     def on_event(self, event, out):
@@ -68,6 +95,8 @@ class Probe(Rule):
                 pass
         elif self.probe == "raising":
             raise ValueError(f"deliberate failure at `{event.id}`")
+        elif self.probe == "echo":
+            out.push(Finding(META.id, json.dumps(view(event), ensure_ascii=False)))
 
     def finish(self, out):
         seen = [
