@@ -83,7 +83,8 @@ fn build_pack(tool: &Path, source: &Path, name: &str) -> PathBuf {
     let mut inputs = files(source)
         .into_iter()
         .map(|(rel, bytes)| {
-            let text = String::from_utf8(bytes).unwrap();
+            let text = String::from_utf8(bytes)
+                .unwrap_or_else(|_| panic!("`{rel}` in {} is not UTF-8 text", source.display()));
             (rel, substitute(&text, name).into_bytes())
         })
         .collect::<Vec<_>>();
