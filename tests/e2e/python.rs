@@ -332,7 +332,7 @@ fn a_python_exception_and_a_refused_option_are_reported_in_the_rules_words() {
     assert!(
         refused.stderr.contains(
             "rule pack `python-probe (.)` refused:\n  - `rule.wasm`: rejects its options: option \
-             `probe` is `nope`: expected sandbox, hungry, looping or raising\n"
+             `probe` is `nope`: expected sandbox, hungry, looping, raising or echo\n"
         ),
         "{}",
         refused.stderr
@@ -369,11 +369,10 @@ fn unittest(tool: &Path, dir: &Path, path: &Path) -> usize {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{}: {stderr}", dir.display());
-    let ran = stderr
+    stderr
         .lines()
         .find_map(|l| l.strip_prefix("Ran ")?.split_once(" test")?.0.parse().ok())
-        .unwrap_or_else(|| panic!("no test count: {stderr}"));
-    ran
+        .unwrap_or_else(|| panic!("no test count: {stderr}"))
 }
 
 #[test]
