@@ -295,6 +295,7 @@ class ExportTest(unittest.TestCase):
         (hit,) = world().on_events(db_batch(rows))
         self.assertEqual((hit.message, hit.evidence[0].event_id), ("limit", "ev-0"))
         self.assertEqual([f.message for f in world().finish()], ["saw 4"])
+        self.assertEqual(world().state_usage(), [])
 
     def test_a_refused_option_is_the_contracts_error(self):
         zero = wire_config.ConfigEntry("limit", wire_config.ConfigValue_Integer(0))

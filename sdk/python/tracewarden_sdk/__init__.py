@@ -87,6 +87,11 @@ class Rule:
     def finish(self, out):
         """Called once after the last event: report what is still pending."""
 
+    def state_usage(self):
+        """What the rule's state held and evicted, asked once after `finish` by hosts of contract
+        1.1 and later (a list of the contract's `StateUsage` records); none by default."""
+        return []
+
 
 def export(rule_class):
     """The class componentize-py exports as the `tracewarden:rule` world, running `rule_class`:
@@ -123,6 +128,10 @@ def export(rule_class):
             out = Findings()
             current().finish(out)
             return [f.to_wire() for f in out.as_list()]
+
+        def state_usage(self):
+            # The contract's `state-usage` export (1.1); a world without it never calls this.
+            return list(current().state_usage())
 
     WitWorld.__doc__ = f"The `tracewarden:rule` world, running `{rule_class.__name__}`."
     return WitWorld
