@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from wit_world.imports import types as wire
 
 
-@dataclass
+@dataclass(slots=True)
 class Evidence:
     """One event a finding rests on. Keep one (not the event view, which lives only as long as
     its batch) when a later event may complete a finding."""
@@ -21,7 +21,7 @@ class Evidence:
         return Evidence(event.id, role, str(event.source), event.time_ns)
 
 
-@dataclass
+@dataclass(slots=True)
 class Site:
     """Where a weakness lives: the HTTP request that issued the call (method, route template)
     and the table and operation. Empty parts are unknown."""
