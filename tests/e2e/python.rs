@@ -384,7 +384,7 @@ fn the_python_sdk_and_template_unit_tests_pass_in_cpython() {
     assert_eq!(unittest(&tool, &sdk.join("tests"), &sdk), 9);
     // The scaffolded pack's own tests (`test_app.py`, on `tracewarden_sdk.testing`).
     let pack = template_pack(&tool);
-    assert_eq!(unittest(&tool, pack, pack), 2);
+    assert_eq!(unittest(&tool, pack, pack), 3);
 }
 
 /// What the probe's `echo` view of an event should read, from the normalized event

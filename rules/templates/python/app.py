@@ -6,6 +6,7 @@ lost update or an undo gone wrong. componentize-py builds this module into `rule
 """
 
 from tracewarden_sdk import (
+    ConfigError,
     EventKind,
     Evidence,
     Finding,
@@ -29,14 +30,22 @@ META = RuleMeta(
 
 
 class ReadAfterDelete(Rule):
-    """Keeps, per principal and item, the evidence of its last successful delete."""
+    """Keeps, per principal and item, the evidence of its last successful delete: at most
+    `max_deleted_items` of them, the oldest dropped first, so the state stays well inside the
+    host's memory cap (a kept delete costs ~0.5 KiB in Python)."""
 
     def __init__(self):
         self.deleted = {}
+        self.max_items = 50_000
 
     @classmethod
     def rules(cls):
         return [META]
+
+    def configure(self, config):
+        self.max_items = config.count("max_deleted_items", 50_000)
+        if self.max_items == 0:
+            raise ConfigError("option `max_deleted_items` is 0: expected 1 or more")
 
     def on_event(self, event, out):
         db = event.db()
@@ -44,6 +53,10 @@ class ReadAfterDelete(Rule):
         item = (principal, db.table, str(db.key))
         if db.operation == "DeleteItem":
             if event.outcome == Outcome.SUCCESS:
+                # Dicts keep insertion order: re-inserting makes this the newest delete.
+                self.deleted.pop(item, None)
+                if len(self.deleted) >= self.max_items:
+                    del self.deleted[next(iter(self.deleted))]
                 self.deleted[item] = Evidence.of(event, "delete")
         elif item in self.deleted:
             resource = f"{db.table}/{db.key}"

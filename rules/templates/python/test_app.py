@@ -44,6 +44,24 @@ class ReadAfterDeleteTest(unittest.TestCase):
         )
         self.assertEqual(findings, [])
 
+    def test_the_oldest_delete_is_dropped_past_the_bound(self):
+        events = [
+            db("DeleteItem", "alice", "o-1", 1),
+            db("DeleteItem", "alice", "o-2", 2),
+            db("DeleteItem", "alice", "o-1", 3),
+            db("DeleteItem", "alice", "o-3", 4),
+            db("GetItem", "alice", "o-1", 5),
+            db("GetItem", "alice", "o-2", 6),
+            db("GetItem", "alice", "o-3", 7),
+        ]
+        findings = run(app.ReadAfterDelete, events, {"max_deleted_items": 2})
+        # o-2 was the oldest when o-3 came: o-1's second delete made it newer.
+        self.assertEqual(
+            [f.resource for f in findings], ["orders/orderId=o-1", "orders/orderId=o-3"]
+        )
+        with self.assertRaisesRegex(ValueError, "^option `max_deleted_items` is 0: expected 1"):
+            run(app.ReadAfterDelete, events, {"max_deleted_items": 0})
+
 
 if __name__ == "__main__":
     unittest.main()
