@@ -29,6 +29,7 @@ mod ocsf;
 mod pack_trust;
 mod packs;
 mod properties;
+mod python;
 mod regressions;
 mod sandbox;
 mod sarif;
