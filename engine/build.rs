@@ -141,8 +141,9 @@ fn embed_files(dir: &Path, code: &mut String) -> Result<(), String> {
     while let Some(d) = stack.pop() {
         for entry in std::fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))? {
             let path = entry.map_err(|e| e.to_string())?.path();
-            // A template crate built in place leaves its `target/`, which is no template.
-            if path.is_dir() && !path.ends_with("target") {
+            // What building or running a template in place leaves (`target/`, `__pycache__/`) is
+            // no template. A symlinked directory (the Python SDK a template vendors) is followed.
+            if path.is_dir() && !path.ends_with("target") && !path.ends_with("__pycache__") {
                 stack.push(path);
             } else if path.is_dir() {
                 continue;

@@ -80,3 +80,23 @@ pub fn finish<R: Rule>(state: &RefCell<Option<R>>) -> Vec<wire::Finding> {
     rule.finish(&mut out);
     out.into_vec().into_iter().map(|f| f.into_wire()).collect()
 }
+
+/// `state-usage` export (contract 1.1): what the rule's bounded state held and evicted.
+pub fn state_usage<R: Rule>(state: &RefCell<Option<R>>) -> Vec<wire::StateUsage> {
+    let state = state.borrow();
+    let Some(rule) = state.as_ref() else {
+        return Vec::new();
+    };
+    rule.state()
+        .into_iter()
+        .map(|u| wire::StateUsage {
+            rule_id: u.rule_id,
+            name: u.name,
+            entries: u.entries,
+            peak_entries: u.peak_entries,
+            peak_bytes: u.peak_bytes,
+            budget_bytes: u.budget_bytes,
+            evicted: u.evicted,
+        })
+        .collect()
+}

@@ -1,6 +1,8 @@
 //! Borrowed views of normalized events: what a rule reads. Decoded from a wire batch without
 //! allocating, or built directly in native tests.
 
+mod access;
+
 use crate::bindings::tracewarden::rule::types as wire;
 use crate::{EventKind, KeyAction, KeyStatus, LinkMethod, Outcome, OwnerSource, Relation};
 

@@ -142,6 +142,15 @@ impl Finding {
         self
     }
 
+    /// Puts evidence kept from an earlier event before the evidence so far (a finding built on
+    /// the event that completes it, with [`crate::RuleMeta::finding_on`], then cites what led
+    /// to it first); the finding's time stays the latest evidence time.
+    pub fn preceded_by(mut self, evidence: Evidence) -> Self {
+        self.time_ns = self.time_ns.max(evidence.time_ns);
+        self.evidence.insert(0, evidence);
+        self
+    }
+
     pub(crate) fn into_wire(self) -> wire::Finding {
         wire::Finding {
             rule_id: self.rule_id,

@@ -6,6 +6,12 @@
 //! [`Findings`]. The same rule compiles natively, so its logic is unit-tested with `cargo test` and
 //! the [`testing`] helpers.
 //!
+//! Beyond the contract, the SDK carries what rules kept rewriting: bounded keyed state that
+//! reports its evictions to the host ([`state`]), accessors on events ([`Event::principal`],
+//! [`Event::item`], [`Event::resource`], [`Event::request_key`], ...), findings built from the
+//! rule's metadata ([`RuleMeta::finding_on`]) and typed options ([`Config::value`]).
+//! `docs/writing-rules.md` walks through a pack from `tracewarden rules new` to a signed archive.
+//!
 //! ```
 //! use tracewarden_sdk::prelude::*;
 //!
@@ -45,18 +51,20 @@ mod config;
 mod event;
 mod finding;
 mod meta;
+pub mod state;
 pub mod testing;
 
 #[doc(hidden)]
 pub mod __private;
 
-pub use config::{Config, OptionValue};
+pub use config::{Config, OptionType, OptionValue};
 pub use event::{
     Actor, AuthDecision, Correlation, DbOperation, Detail, Event, Facts, Http, KeyFact,
     KeyLifecycle, ObjectFact, Objects, Pairs, SourceRef,
 };
 pub use finding::{Evidence, Finding, Findings, Site};
 pub use meta::RuleMeta;
+pub use state::{Footprint, LruMap, StateUsage, WindowMap};
 pub use testing::EventBuilder;
 
 /// The generated bindings of `wit/rule.wit`. Not part of the SDK's stable surface: use the types
@@ -75,6 +83,10 @@ pub mod bindings {
         additional_derives_ignore: ["config-value", "config-entry"],
     });
 }
+
+/// The contract this SDK builds components for: a host of the same major version whose minor is
+/// not older loads them (`docs/architecture.md`, "Contract 1.0").
+pub const CONTRACT: &str = "tracewarden:rule@1.1.0";
 
 /// A finding's confidence.
 pub use bindings::tracewarden::rule::types::Confidence;
@@ -124,14 +136,23 @@ pub trait Rule: Default {
     fn finish(&mut self, out: &mut Findings) {
         let _ = out;
     }
+
+    /// What the rule's bounded state held and evicted, asked once after [`Rule::finish`]: list
+    /// the [`LruMap::usage`] / [`WindowMap::usage`] of each map that has a budget. The host
+    /// lowers the coverage of a rule whose state evicted entries and says how many, so a
+    /// detection lost to the budget is never silent.
+    fn state(&self) -> Vec<StateUsage> {
+        Vec::new()
+    }
 }
 
 /// Common imports for rule authors.
 pub mod prelude {
     pub use crate::{
         Confidence, Config, DbOperation, Detail, Event, EventBuilder, EventKind, Evidence,
-        FactNeed, Finding, FindingClass, Findings, KeyAction, KeyFact, KeyStatus, LinkMethod,
-        ObjectFact, Outcome, OwnerSource, Partitioning, Relation, Rule, RuleMeta, Severity, Site,
+        FactNeed, Finding, FindingClass, Findings, Footprint, KeyAction, KeyFact, KeyStatus,
+        LinkMethod, LruMap, ObjectFact, Outcome, OwnerSource, Partitioning, Relation, Rule,
+        RuleMeta, Severity, Site, StateUsage, WindowMap,
     };
 }
 
@@ -169,9 +190,25 @@ macro_rules! export_rule {
                 fn finish() -> ::std::vec::Vec<$crate::bindings::Finding> {
                     __STATE.with(|state| $crate::__private::finish::<$rule>(state))
                 }
+                fn state_usage() -> ::std::vec::Vec<$crate::bindings::StateUsage> {
+                    __STATE.with(|state| $crate::__private::state_usage::<$rule>(state))
+                }
             }
 
     $crate::bindings::__export_world!(__TracewardenExport with_types_in $crate::bindings);
         };
     };
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_stated_contract_is_the_wit_package() {
+        let wit = include_str!("../../wit/rule.wit");
+        assert!(
+            wit.contains(&format!("package {};", super::CONTRACT)),
+            "wit/rule.wit's package is not {}",
+            super::CONTRACT
+        );
+    }
 }

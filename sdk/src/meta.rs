@@ -1,6 +1,8 @@
 //! Rule metadata as a rule author writes it: `const`-friendly, converted to the wire once.
 
-use crate::{Confidence, EventKind, FactNeed, FindingClass, Partitioning, Severity};
+use crate::{
+    Confidence, Event, EventKind, FactNeed, Finding, FindingClass, Partitioning, Severity, Site,
+};
 
 /// Metadata of one rule. Mapping ids are checked against the engine's catalogs when the pack
 /// loads; an unknown id refuses the pack.
@@ -62,10 +64,102 @@ impl RuleMeta {
     pub fn wants(&self, kind: EventKind) -> bool {
         self.kinds.is_empty() || self.kinds.contains(&kind)
     }
+
+    /// A finding of this rule. Its severity and confidence are this metadata's defaults, and the
+    /// host adds this metadata's OWASP, SOC 2 and CWE mappings, unless the finding overrides them
+    /// ([`Finding::severity`], [`Finding::confidence`]).
+    pub fn finding(&self, message: impl Into<String>) -> Finding {
+        Finding::new(self.id, message)
+    }
+
+    /// A finding of this rule about `event`, which plays `role` in it: its principal is the
+    /// event's ([`Event::principal`]), its resource the event's ([`Event::resource`]), its time
+    /// the event's, and a weakness rule's finding gets the event's [`Site`]. Add more evidence,
+    /// or override any part, with [`Finding`]'s builders.
+    ///
+    /// ```
+    /// use tracewarden_sdk::prelude::*;
+    /// const META: RuleMeta = RuleMeta {
+    ///     id: "EX-002",
+    ///     class: FindingClass::Weakness,
+    ///     ..RuleMeta::DEFAULT
+    /// };
+    /// let put = EventBuilder::db("PutItem", "orders").key("id", "1").principal("alice")
+    ///     .issued_by("POST", "/orders").build();
+    /// let f = META.finding_on(&put, "use", "write without a condition");
+    /// assert_eq!((f.principal.as_str(), f.resource.as_str()), ("alice", "orders/id=1"));
+    /// assert_eq!(f.site.unwrap().route, "/orders");
+    /// ```
+    pub fn finding_on(&self, event: &Event<'_>, role: &str, message: impl Into<String>) -> Finding {
+        let finding = self
+            .finding(message)
+            .principal(event.principal())
+            .resource(event.resource())
+            .evidence(event, role);
+        match self.class {
+            FindingClass::Weakness => finding.site(Site::of(event)),
+            FindingClass::Incident => finding,
+        }
+    }
 }
 
 impl Default for RuleMeta {
     fn default() -> Self {
         Self::DEFAULT
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::prelude::*;
+
+    const INCIDENT: RuleMeta = RuleMeta {
+        id: "EX-001",
+        severity: Severity::High,
+        ..RuleMeta::DEFAULT
+    };
+    const WEAKNESS: RuleMeta = RuleMeta {
+        id: "EX-002",
+        class: FindingClass::Weakness,
+        ..RuleMeta::DEFAULT
+    };
+
+    #[test]
+    fn a_finding_on_an_event_takes_its_principal_resource_time_and_evidence() {
+        let get = EventBuilder::db("GetItem", "orders")
+            .id("ev-7")
+            .key("id", "7")
+            .principal("bob")
+            .at_secs(5)
+            .issued_by("GET", "/orders/{id}")
+            .build();
+        let f = INCIDENT.finding_on(&get, "read", "read after delete");
+        assert_eq!(f.rule_id, "EX-001");
+        assert_eq!(f.message, "read after delete");
+        assert_eq!(
+            (f.principal.as_str(), f.resource.as_str()),
+            ("bob", "orders/id=7")
+        );
+        assert_eq!(f.time_ns, 5_000_000_000);
+        assert_eq!(f.evidence, [Evidence::of(&get, "read")]);
+        assert_eq!(f.severity, None, "the rule's default applies");
+        assert_eq!(f.site, None, "an incident has no site");
+
+        let f = WEAKNESS.finding_on(&get, "read", "unchecked");
+        assert_eq!(
+            f.site,
+            Some(Site {
+                method: "GET".to_owned(),
+                route: "/orders/{id}".to_owned(),
+                table: "orders".to_owned(),
+                operation: "GetItem".to_owned(),
+            })
+        );
+        let f = WEAKNESS.finding("bare").severity(Severity::Low);
+        assert_eq!(
+            (f.rule_id.as_str(), f.severity),
+            ("EX-002", Some(Severity::Low))
+        );
+        assert!(f.evidence.is_empty() && f.principal.is_empty());
     }
 }

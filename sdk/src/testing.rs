@@ -5,7 +5,7 @@ use crate::event::{
 };
 use crate::{
     Actor, Config, Correlation, Event, Finding, Findings, KeyAction, LinkMethod, Outcome, Rule,
-    SourceRef,
+    SourceRef, StateUsage,
 };
 
 /// Runs rule `R` over `events` (in the given order), then `finish`, and returns every finding.
@@ -17,6 +17,18 @@ pub fn run<R: Rule>(events: &[Event<'_>]) -> Vec<Finding> {
     }
     rule.finish(&mut out);
     out.into_vec()
+}
+
+/// Runs rule `R` over `events`, then `finish`, and returns every finding with what its state
+/// reports to the host ([`Rule::state`]).
+pub fn run_with_state<R: Rule>(events: &[Event<'_>]) -> (Vec<Finding>, Vec<StateUsage>) {
+    let mut rule = R::default();
+    let mut out = Findings::default();
+    for event in events {
+        rule.on_event(event, &mut out);
+    }
+    rule.finish(&mut out);
+    (out.into_vec(), rule.state())
 }
 
 /// Runs rule `R`, configured with `config`, over `events`, then `finish`; the rule's refusal of

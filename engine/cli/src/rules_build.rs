@@ -161,13 +161,13 @@ fn cargo_build(pack: &Path) -> anyhow::Result<PathBuf> {
     Ok(artifact)
 }
 
-/// `componentize-py -d wit -w rule componentize app -o FILE` in the pack's directory, the tool
+/// `componentize-py -d wit -w rule componentize app -p . -o FILE` in the pack's directory, the tool
 /// from `$COMPONENTIZE_PY` or the `PATH`.
 fn componentize(pack: &Path, step: &BuildStep) -> anyhow::Result<()> {
     let tool = std::env::var_os("COMPONENTIZE_PY").unwrap_or_else(|| "componentize-py".into());
     let status = Command::new(&tool)
         .current_dir(pack)
-        .args(["-d", "wit", "-w", "rule", "componentize", "app", "-o"])
+        .args(["-d", "wit", "-w", "rule", "componentize", "app", "-p", ".", "-o"])
         .arg(&step.file)
         .status()
         .with_context(|| {

@@ -49,6 +49,21 @@ impl Coverage {
     }
 }
 
+impl Coverage {
+    /// This coverage, lowered to partial at best when the rule evicted state to stay within its
+    /// memory budget (`notes`: what it evicted, contract 1.1 `state-usage`).
+    pub(super) fn with_state_notes(mut self, notes: &[String]) -> Coverage {
+        if notes.is_empty() {
+            return self;
+        }
+        if self.status == CoverageStatus::Full {
+            self.status = CoverageStatus::Partial;
+        }
+        self.notes.extend(notes.iter().cloned());
+        self
+    }
+}
+
 /// The coverage of `rule`, which was sent `seen` events. Only a stateful rule (WASM: it relates
 /// events over time) is limited by coarse times; a Rego rule judges each event on its own.
 pub(super) fn assess(

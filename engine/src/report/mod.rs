@@ -315,7 +315,10 @@ impl Report {
                             stats,
                             &inputs,
                         )
-                        .with_unread(&unread),
+                        .with_unread(&unread)
+                        .with_state_notes(
+                            outcome.state_notes.get(&meta.id).map_or(&[], Vec::as_slice),
+                        ),
                         options: pack.config.clone(),
                     });
                 }

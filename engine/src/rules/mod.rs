@@ -39,7 +39,7 @@ pub use trust::{
 };
 pub use wasm::{
     CONTRACT_VERSION, CacheOutcome, ComponentCache, MAX_CACHED_COMPONENTS, WasmComponent,
-    WasmLimits,
+    WasmLimits, accepted_contracts,
 };
 
 use crate::enrich::OwnershipSettings;
@@ -127,6 +127,9 @@ pub struct RuleOutcome {
     pub failures: Vec<RuleFailure>,
     /// Events each rule id was sent, by rule id.
     pub events_seen: std::collections::BTreeMap<String, u64>,
+    /// What rules said of their state's evictions (contract 1.1 `state-usage`), by rule id:
+    /// findings that needed the evicted entries may be missing.
+    pub state_notes: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl RuleSet {
@@ -397,10 +400,14 @@ impl RuleSet {
                     events_before_failure: 0,
                 }),
                 events_seen: Vec::new(),
+                state_notes: Vec::new(),
             });
             parts.push(result.findings);
             outcome.failures.extend(result.failure);
             outcome.events_seen.extend(result.events_seen);
+            for (rule, note) in result.state_notes {
+                outcome.state_notes.entry(rule).or_default().push(note);
+            }
         }
         outcome.findings = Findings::merge(parts);
         outcome
@@ -450,6 +457,8 @@ struct FileResult {
     findings: Findings,
     failure: Option<RuleFailure>,
     events_seen: Vec<(String, u64)>,
+    /// Eviction notes by rule id.
+    state_notes: Vec<(String, String)>,
 }
 
 /// A rule file's session for one scan.
@@ -476,6 +485,14 @@ impl Session {
     fn finish(&mut self, sent: u64) -> Result<Vec<RawFinding>, String> {
         match self {
             Session::Wasm(s) => s.finish(sent),
+            Session::Rego(_) => Ok(Vec::new()),
+        }
+    }
+
+    /// What the rule's state evicted, after `finish`.
+    fn state_usage(&mut self) -> Result<Vec<wasm::StateUsage>, String> {
+        match self {
+            Session::Wasm(s) => s.state_usage(),
             Session::Rego(_) => Ok(Vec::new()),
         }
     }
@@ -513,6 +530,7 @@ impl<'a> FileRun<'a> {
                 findings: Findings::default(),
                 failure: None,
                 events_seen: file.rules().iter().map(|r| (r.id.clone(), 0)).collect(),
+                state_notes: Vec::new(),
             },
             sink,
             pending: Vec::with_capacity(BATCH_SIZE),
@@ -607,6 +625,22 @@ impl<'a> FileRun<'a> {
         Ok(())
     }
 
+    /// Notes each eviction against the rule it names, or every rule of the file.
+    fn note_evictions(&mut self, usage: &[wasm::StateUsage]) {
+        for u in usage {
+            let Some(note) = u.eviction_note() else {
+                continue;
+            };
+            for rule in self.file.rules() {
+                if u.rule_id.is_empty() || u.rule_id == rule.id {
+                    self.result
+                        .state_notes
+                        .push((rule.id.clone(), note.clone()));
+                }
+            }
+        }
+    }
+
     fn finish(mut self) -> FileResult {
         self.flush();
         let sent = self.sent;
@@ -614,6 +648,12 @@ impl<'a> FileRun<'a> {
             let done = session.finish(sent);
             if let Err(reason) = done.and_then(|raw| self.collect(raw)) {
                 self.fail(reason);
+            }
+        }
+        if let Some(session) = self.session.as_mut() {
+            match session.state_usage() {
+                Ok(usage) => self.note_evictions(&usage),
+                Err(reason) => self.fail(reason),
             }
         }
         let sink = std::mem::take(&mut self.sink);

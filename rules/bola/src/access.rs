@@ -3,11 +3,11 @@
 //! here only ties a DynamoDB call to the HTTP request it served, so one access is reported once,
 //! at the outermost layer the inputs show.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::HashSet;
 
 use tracewarden_sdk::prelude::*;
 
-use crate::{CROSS_PRINCIPAL, ID_MISMATCH, resource, verb};
+use crate::{CROSS_PRINCIPAL, ID_MISMATCH, verb};
 
 /// How long (log time) an HTTP request is remembered for the DynamoDB calls it makes: longer than
 /// the engine links a call to its request (its duration plus 2 s, within a 30 s window), short
@@ -27,26 +27,32 @@ struct Request {
     time_ns: i64,
 }
 
-#[derive(Default)]
+impl Footprint for Request {
+    fn footprint(&self) -> usize {
+        size_of::<Request>() - size_of::<String>() + self.source.footprint()
+    }
+}
+
 pub(crate) struct Access {
-    requests: HashMap<String, Request>,
-    order: VecDeque<(i64, String)>,
+    /// HTTP requests by event id, for `REQUEST_MEMORY_NS` of log time.
+    requests: WindowMap<String, Request>,
     /// (rule, principal, resource) already reported, as a 64-bit hash: a million honest findings
     /// cost 8 MB here, not their strings.
     reported: HashSet<u64>,
 }
 
+impl Default for Access {
+    fn default() -> Self {
+        Access {
+            requests: WindowMap::new("requests", REQUEST_MEMORY_NS),
+            reported: HashSet::new(),
+        }
+    }
+}
+
 impl Access {
     pub(crate) fn on_event(&mut self, event: &Event<'_>, out: &mut Findings) {
-        while self
-            .order
-            .front()
-            .is_some_and(|(t, _)| *t < event.time_ns.saturating_sub(REQUEST_MEMORY_NS))
-        {
-            if let Some((_, id)) = self.order.pop_front() {
-                self.requests.remove(&id);
-            }
-        }
+        self.requests.expire(event.time_ns);
         let is_http = event.http().is_some();
         if is_http {
             let owned: Vec<Relation> = event
@@ -62,6 +68,7 @@ impl Access {
                     .all(|r| matches!(r, Relation::Own | Relation::Granted));
             self.requests.insert(
                 event.id.to_owned(),
+                event.time_ns,
                 Request {
                     succeeded: event.outcome == Outcome::Success,
                     vouched,
@@ -70,7 +77,6 @@ impl Access {
                     time_ns: event.time_ns,
                 },
             );
-            self.order.push_back((event.time_ns, event.id.to_owned()));
         }
         let principal = event.actor.principal;
         if event.facts.privileged || event.outcome != Outcome::Success || principal.is_empty() {
@@ -118,7 +124,7 @@ impl Access {
             {
                 *flag = true;
             }
-            let resource = resource(&object);
+            let resource = object.resource();
             if !self.reported.insert(identity(rule, principal, &resource)) {
                 continue;
             }
@@ -194,7 +200,7 @@ fn cross_principal(
          returned to `{}`{}",
         event.actor.principal,
         verb(event),
-        resource(object),
+        object.resource(),
         owner_text(object),
         event.actor.principal,
         db_note(is_http, request_seen),
@@ -234,7 +240,7 @@ fn id_mismatch(
         "`{}`'s {} succeeded on `{}`: {place} names {whose}{}",
         event.actor.principal,
         verb(event),
-        resource(object),
+        object.resource(),
         db_note(is_http, request_seen),
     );
     let confidence = if is_http || request_seen {

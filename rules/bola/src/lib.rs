@@ -144,11 +144,6 @@ pub(crate) fn verb(event: &Event<'_>) -> String {
     }
 }
 
-/// The resource an object names: `collection/id`.
-pub(crate) fn resource(object: &ObjectFact<'_>) -> String {
-    format!("{}/{}", object.collection, object.id)
-}
-
 /// Whether `principal` is an AWS role session: the identity an application's task, function
 /// or instance runs as, which every end user's request shares when the application calls
 /// DynamoDB. One such principal touching many owners' objects is what serving many users looks

@@ -212,13 +212,13 @@ impl StaleKeys {
         let message = format!(
             "key `{}` was used by `{}` after {} days without use ({what} {})",
             key.key_id,
-            principal(event),
+            event.principal(),
             gap / DAY_NS,
             revoked::date(since),
         );
         out.push(
             Finding::new(DORMANT.id, message)
-                .principal(principal(event))
+                .principal(event.principal())
                 .resource(format!("key/{}", key.key_id))
                 .evidence(event, "use"),
         );
@@ -239,13 +239,13 @@ impl StaleKeys {
             "key `{}` was {} days old when `{}` used it (policy: {} days); created {}",
             key.key_id,
             age / DAY_NS,
-            principal(event),
+            event.principal(),
             self.options.max_age_ns / DAY_NS,
             revoked::date(key.created_ns),
         );
         out.push(
             Finding::new(OVERDUE_ROTATION.id, message)
-                .principal(principal(event))
+                .principal(event.principal())
                 .resource(format!("key/{}", key.key_id))
                 .evidence(event, "use"),
         );
@@ -253,23 +253,3 @@ impl StaleKeys {
 }
 
 tracewarden_sdk::export_rule!(StaleKeys);
-
-/// Who used the key: the event's principal, else the key's owner by its lifecycle records.
-pub(crate) fn principal<'a>(event: &Event<'a>) -> &'a str {
-    match (event.actor.principal, event.facts.key) {
-        ("", Some(key)) => key.owner,
-        (p, _) => p,
-    }
-}
-
-/// Whether an event changes state: an HTTP method other than GET/HEAD/OPTIONS, a DB write.
-pub(crate) fn is_write(event: &Event<'_>) -> bool {
-    match &event.detail {
-        Detail::Http(h) => !matches!(
-            h.method.to_ascii_uppercase().as_str(),
-            "GET" | "HEAD" | "OPTIONS"
-        ),
-        Detail::Db(d) => d.is_write,
-        _ => false,
-    }
-}

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use tracewarden_sdk::prelude::*;
 
 use crate::options::Options;
-use crate::{PROBING, SESSION_OUTLIVES_PARENT, USED_AFTER_REVOCATION, is_write};
+use crate::{PROBING, SESSION_OUTLIVES_PARENT, USED_AFTER_REVOCATION};
 
 /// The uses of one key after one revocation.
 #[derive(Default)]
@@ -34,11 +34,11 @@ impl Window {
         }
         self.uses += 1;
         self.last_ns = event.time_ns;
-        if is_write(event) {
+        if event.is_write() {
             self.writes += 1;
         }
         if self.principal.is_empty() {
-            crate::principal(event).clone_into(&mut self.principal);
+            event.principal().clone_into(&mut self.principal);
         }
         let e = Evidence::of(event, role);
         if self.evidence.len() < options.max_evidence.saturating_sub(1).max(1) {

@@ -39,6 +39,10 @@ pub(crate) struct Checks {
     /// Reads that may have returned stale state, by request.
     stale_reads: BTreeMap<String, Vec<DbOp>>,
     last_expiry_ns: i64,
+    /// Reads and writes forgotten past [`MAX_HELD`] (not expired), and the most positions
+    /// held at once: what `usage` reports to the host.
+    forgotten: [u64; 2],
+    peak_held: [usize; 2],
 }
 
 impl Checks {
@@ -67,10 +71,53 @@ impl Checks {
         trim_order(&mut self.write_order, &self.writes, |w| w.seen.seq);
     }
 
-    /// Forgets the oldest reads and writes past [`MAX_HELD`].
+    /// Forgets the oldest reads and writes past [`MAX_HELD`], counting them.
     fn bound(&mut self) {
-        forget_oldest(&mut self.read_order, &mut self.reads, |r| r.seen.seq);
-        forget_oldest(&mut self.write_order, &mut self.writes, |w| w.seen.seq);
+        let orders = [self.read_order.len(), self.write_order.len()];
+        for (peak, held) in self.peak_held.iter_mut().zip(orders) {
+            *peak = (*peak).max(held.min(MAX_HELD));
+        }
+        self.forgotten[0] += forget_oldest(&mut self.read_order, &mut self.reads, |r| r.seen.seq);
+        self.forgotten[1] += forget_oldest(&mut self.write_order, &mut self.writes, |w| w.seen.seq);
+    }
+
+    /// What the reads and writes held and forgot past [`MAX_HELD`]: reads serve TW-TOCTOU-001
+    /// and 002, writes 002. A forgotten read may have been a later write's check.
+    pub(crate) fn usage(&self) -> Vec<StateUsage> {
+        let reads = self.reads.values().map(Vec::len).sum::<usize>() as u64;
+        let writes = self.writes.values().map(Vec::len).sum::<usize>() as u64;
+        let [peak_reads, peak_writes] = self.peak_held.map(|p| p as u64);
+        let usage = |rule: &RuleMeta, name: &str, entries, peak_entries, evicted| StateUsage {
+            rule_id: rule.id.to_owned(),
+            name: name.to_owned(),
+            entries,
+            peak_entries,
+            evicted,
+            ..StateUsage::default()
+        };
+        vec![
+            usage(
+                &CHECK_THEN_WRITE,
+                "reads",
+                reads,
+                peak_reads,
+                self.forgotten[0],
+            ),
+            usage(
+                &OBSERVED_RACE,
+                "reads",
+                reads,
+                peak_reads,
+                self.forgotten[0],
+            ),
+            usage(
+                &OBSERVED_RACE,
+                "writes",
+                writes,
+                peak_writes,
+                self.forgotten[1],
+            ),
+        ]
     }
 
     /// A successful operation. `checked`: the items a ConditionCheck of the same transaction
@@ -269,21 +316,27 @@ fn trim_order<T>(
 }
 
 /// Forgets the oldest held entries while more than [`MAX_HELD`] are ordered.
+/// Returns how many held entries it forgot (a position whose entry was consumed or expired
+/// forgets nothing).
 fn forget_oldest<T>(
     order: &mut VecDeque<(u64, String)>,
     held: &mut BTreeMap<String, Vec<T>>,
     seq: impl Fn(&T) -> u64,
-) {
+) -> u64 {
+    let mut forgotten = 0;
     while order.len() > MAX_HELD {
         if let Some((old, item)) = order.pop_front()
             && let Some(entries) = held.get_mut(&item)
         {
+            let before = entries.len();
             entries.retain(|e| seq(e) != old);
+            forgotten += (before - entries.len()) as u64;
             if entries.is_empty() {
                 held.remove(&item);
             }
         }
     }
+    forgotten
 }
 
 fn guard_text(write: &DbOp) -> String {

@@ -265,6 +265,10 @@ impl Rule for Toctou {
         self.flush_group(out);
         self.bursts.close_all(&self.options, out);
     }
+
+    fn state(&self) -> Vec<StateUsage> {
+        self.checks.usage()
+    }
 }
 
 impl Toctou {

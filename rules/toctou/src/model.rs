@@ -12,27 +12,24 @@ pub(crate) struct Seen {
     pub evidence: Evidence,
     pub precision_ns: u64,
     pub format: String,
-    /// The request this event belongs to, when a source says: `trace <id>`, `request <id>`
-    /// (application request id) or `event <id>` (a strong link to the HTTP request).
+    /// The request this event belongs to, when a source says ([`Event::request_key`]): `trace
+    /// <id>`, `request <id>` (application request id) or `event <id>` (a strong link to the HTTP
+    /// request).
     pub request: Option<String>,
-    /// The acting identity: the principal, else the key id, session or client address.
+    /// The acting identity: the principal, else the key id, session or client address
+    /// ([`Event::actor_id`]).
     pub who: String,
 }
 
 impl Seen {
     pub(crate) fn of(event: &Event<'_>, seq: u64) -> Seen {
-        let a = &event.actor;
-        let who = [a.principal, a.key_id, a.session, a.ip]
-            .into_iter()
-            .find(|s| !s.is_empty())
-            .unwrap_or_default();
         Seen {
             seq,
             evidence: Evidence::of(event, ""),
             precision_ns: event.precision_ns.max(1),
             format: event.source.format.to_owned(),
-            request: request_of(event),
-            who: who.to_owned(),
+            request: event.request_key(),
+            who: event.actor_id().to_owned(),
         }
     }
 
@@ -66,27 +63,6 @@ impl Seen {
             _ if !self.who.is_empty() && !other.who.is_empty() => Some(self.who != other.who),
             _ => None,
         }
-    }
-}
-
-/// The request an event belongs to. A trace id first (an HTTP server span and its DynamoDB
-/// client spans share it), then the application request id, then a strong link to the HTTP
-/// request; a principal-and-time link is too weak to say two calls were one request.
-fn request_of(event: &Event<'_>) -> Option<String> {
-    let c = &event.correlation;
-    if !c.trace_id.is_empty() {
-        Some(format!("trace {}", c.trace_id))
-    } else if !c.app_request_id.is_empty() {
-        Some(format!("request {}", c.app_request_id))
-    } else if !c.linked_event.is_empty()
-        && matches!(
-            c.link,
-            LinkMethod::TraceId | LinkMethod::AwsRequestId | LinkMethod::RequestHeader
-        )
-    {
-        Some(format!("event {}", c.linked_event))
-    } else {
-        None
     }
 }
 
@@ -145,9 +121,7 @@ pub(crate) struct DbOp {
 impl DbOp {
     /// The operation of `event`, if it is a DynamoDB operation on a known item.
     pub(crate) fn of(event: &Event<'_>, db: &DbOperation<'_>, seq: u64) -> Option<DbOp> {
-        if db.key.is_empty() || db.table.is_empty() {
-            return None;
-        }
+        let item = event.item()?;
         let key_names: Vec<&str> = db.key.iter().map(|(n, _)| n).collect();
         let staleness = if db.is_write || db.consistent_read == Some(true) {
             None
@@ -160,7 +134,7 @@ impl DbOp {
             seen: Seen::of(event, seq),
             operation: db.operation.to_owned(),
             table: db.table.to_owned(),
-            item: format!("{}/{}", db.table, db.key),
+            item,
             parts: db
                 .key
                 .iter()

@@ -658,3 +658,34 @@ fn a_transaction_claiming_more_items_than_dynamodb_allows_is_judged_in_bounded_s
     rule.finish(&mut out);
     assert!(rule.group.is_empty());
 }
+
+#[test]
+fn reads_forgotten_past_the_bound_are_reported_to_the_host() {
+    let over = 10;
+    let events: Vec<Event<'static>> = (0..checks::MAX_HELD + over)
+        .map(|i| {
+            let id: &'static str = Box::leak(format!("o-{i}").into_boxed_str());
+            EventBuilder::db("GetItem", "orders")
+                .key("id", id)
+                .principal("alice")
+                .at_ns(i as i64 * 1_000)
+                .build()
+        })
+        .collect();
+    let (findings, state) = tracewarden_sdk::testing::run_with_state::<Toctou>(&events);
+    assert_eq!(findings, []);
+    let reads = |rule: &str| {
+        state
+            .iter()
+            .find(|u| u.rule_id == rule && u.name == "reads")
+            .map(|u| (u.entries, u.peak_entries, u.evicted))
+    };
+    let held = checks::MAX_HELD as u64;
+    assert_eq!(reads("TW-TOCTOU-001"), Some((held, held, over as u64)));
+    assert_eq!(reads("TW-TOCTOU-002"), Some((held, held, over as u64)));
+    let writes = state.iter().find(|u| u.name == "writes").unwrap();
+    assert_eq!(
+        (writes.rule_id.as_str(), writes.evicted),
+        ("TW-TOCTOU-002", 0)
+    );
+}

@@ -154,7 +154,7 @@ fn report(findings: Vec<Finding>) -> Report {
         tool: Tool {
             name: "tracewarden",
             version: "0.1.0",
-            contract: "tracewarden:rule@0.4.0".to_owned(),
+            contract: "tracewarden:rule@1.1.0".to_owned(),
         },
         inputs: vec![InputReport {
             path: "logs/trail.json".to_owned(),

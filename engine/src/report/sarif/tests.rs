@@ -90,7 +90,7 @@ fn report(rules: Vec<RuleRun>, findings: Vec<Finding>) -> Report {
         tool: Tool {
             name: "tracewarden",
             version: "0.1.0",
-            contract: "tracewarden:rule@0.4.0".into(),
+            contract: "tracewarden:rule@1.1.0".into(),
         },
         inputs: Vec::new(),
         rules,

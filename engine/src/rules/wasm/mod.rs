@@ -1,8 +1,9 @@
-//! The WASM rule host: compiles a rule component once, checks its contract version and imports,
-//! and runs it sandboxed: no WASI capabilities (no files, environment, network; fixed clocks and
-//! random), a linear-memory cap and a fuel budget re-armed before every call. A component that
-//! traps, runs out of fuel or memory is stopped and its instance discarded. Compiled code may be
-//! kept between runs in a component cache (`cache.rs`).
+//! The WASM rule host: compiles a rule component once, checks its contract version (any 1.x up
+//! to the host's minor; an export added since 1.0 that a component lacks is treated as absent)
+//! and imports, and runs it sandboxed: no WASI capabilities (no files, environment, network;
+//! fixed clocks and random), a linear-memory cap and a fuel budget re-armed before every call. A
+//! component that traps, runs out of fuel or memory is stopped and its instance discarded.
+//! Compiled code may be kept between runs in a component cache (`cache.rs`).
 
 mod batch;
 mod bindings;
@@ -11,7 +12,7 @@ mod cache;
 use std::sync::OnceLock;
 
 use rand::SeedableRng;
-use wasmtime::component::{Component, Linker, ResourceTable, types::ComponentItem};
+use wasmtime::component::{Component, Linker, ResourceTable, TypedFunc, types::ComponentItem};
 use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
@@ -24,9 +25,61 @@ use super::meta::{Confidence, FactNeed, FindingClass, Partitioning, RuleMeta, Se
 use crate::event::{Event, EventKind};
 use crate::finding::{Evidence, RawFinding, Site};
 
-/// The contract version this host implements (`wit/rule.wit`).
-pub const CONTRACT_VERSION: (u64, u64, u64) = (0, 4, 0);
+/// The contract version this host implements (`wit/rule.wit`). It loads components built for
+/// any version of the same major whose minor is not newer (see [`accepted_contracts`]).
+pub const CONTRACT_VERSION: (u64, u64, u64) = (1, 1, 0);
 const CONTRACT_PACKAGE: &str = "tracewarden:rule/";
+/// The export added in contract 1.1: what the rule's state held and evicted.
+const STATE_USAGE_EXPORT: &str = "state-usage";
+
+/// The contract versions this host loads, in words: `tracewarden:rule@1.0.0` to `1.1.x`.
+pub fn accepted_contracts() -> String {
+    let (major, minor, _) = CONTRACT_VERSION;
+    if minor == 0 {
+        format!("`tracewarden:rule@{major}.0.x`")
+    } else {
+        format!("`tracewarden:rule@{major}.0.0` to `{major}.{minor}.x`")
+    }
+}
+
+/// What one piece of a rule's state held over a scan and what it evicted (contract 1.1's
+/// `state-usage`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateUsage {
+    /// The rule it serves; empty: every rule of the component.
+    pub rule_id: String,
+    /// The state's name (`reads`).
+    pub name: String,
+    /// Entries held at the end of the scan.
+    pub entries: u64,
+    /// The most entries held at once.
+    pub peak_entries: u64,
+    /// The most bytes held at once, as the rule estimates them.
+    pub peak_bytes: u64,
+    /// The budget in bytes; 0: none in bytes (the state may still be bounded, by a count).
+    pub budget_bytes: u64,
+    /// Entries dropped to stay within the budget or bounds.
+    pub evicted: u64,
+}
+
+impl StateUsage {
+    /// What a report says of evictions (`None` when there were none): the findings that needed
+    /// the evicted entries may be missing.
+    pub fn eviction_note(&self) -> Option<String> {
+        if self.evicted == 0 {
+            return None;
+        }
+        let within = match self.budget_bytes {
+            0 => "its bounds".to_owned(),
+            bytes => format!("its budget of {} KiB", bytes.div_ceil(1024)),
+        };
+        Some(format!(
+            "evicted {} entries of its state `{}` to stay within {within} (peak {} entries): \
+             findings that needed them may be missing",
+            self.evicted, self.name, self.peak_entries
+        ))
+    }
+}
 
 /// Sandbox limits of WASM rules. One place sets them all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,7 +163,7 @@ impl HostMonotonicClock for FrozenClock {
 /// A compiled rule component, ready to instantiate for each scan.
 #[derive(Clone)]
 pub struct WasmComponent {
-    pre: bindings::RulePre<HostState>,
+    pre: bindings::RuleBasePre<HostState>,
     rules: Vec<RuleMeta>,
     limits: WasmLimits,
     /// The pack's options, given to every instance before its first event.
@@ -151,7 +204,7 @@ impl WasmComponent {
         }
         let pre = linker
             .instantiate_pre(&component)
-            .and_then(bindings::RulePre::new)
+            .and_then(bindings::RuleBasePre::new)
             .map_err(|e| {
                 vec![format!(
                     "component does not fit the `tracewarden:rule` world: {e:#}"
@@ -226,13 +279,32 @@ impl WasmComponent {
         store
             .set_fuel(self.limits.fuel_per_call)
             .map_err(|e| format!("cannot set fuel: {e}"))?;
-        let rule = self
+        let instance = self
             .pre
+            .instance_pre()
             .instantiate(&mut store)
             .map_err(|e| describe_failure(&e, &store, self.limits))?;
+        let rule = bindings::RuleBase::new(&mut store, &instance)
+            .map_err(|e| describe_failure(&e, &store, self.limits))?;
+        // Contract 1.1's export, absent from a component built for 1.0; a function of the right
+        // type when present (checked here, so at load too).
+        let index = self
+            .pre
+            .instance_pre()
+            .component()
+            .get_export_index(None, STATE_USAGE_EXPORT);
+        let state_usage = match index {
+            Some(index) => Some(instance.get_typed_func(&mut store, index).map_err(|e| {
+                format!(
+                    "exports `{STATE_USAGE_EXPORT}` with another type than contract 1.1's: {e:#}"
+                )
+            })?),
+            None => None,
+        };
         let mut session = WasmSession {
             store,
             rule,
+            state_usage,
             limits: self.limits,
             encoder: BatchEncoder::default(),
         };
@@ -246,15 +318,20 @@ impl WasmComponent {
 /// Lists imports the host will not satisfy, and a contract version it does not implement.
 fn check_imports(engine: &Engine, component: &Component) -> Vec<String> {
     let mut problems = Vec::new();
-    let mut contract = None;
-    for (name, item) in component.component_type().imports(engine) {
+    // The versions of the contract's interfaces it imports (`types`, `config`): each said once.
+    let mut contract: Vec<&str> = Vec::new();
+    let ty = component.component_type();
+    for (name, item) in ty.imports(engine) {
         if let Some(rest) = name.strip_prefix(CONTRACT_PACKAGE) {
             let version = rest.split_once('@').map(|(_, v)| v).unwrap_or("");
-            contract = Some(version.to_owned());
+            if contract.contains(&version) {
+                continue;
+            }
+            contract.push(version);
             if !compatible(version) {
                 problems.push(format!(
-                    "built for contract `tracewarden:rule@{version}`, this host implements `tracewarden:rule@{}.{}.{}`",
-                    CONTRACT_VERSION.0, CONTRACT_VERSION.1, CONTRACT_VERSION.2
+                    "built for contract `tracewarden:rule@{version}`, this host accepts {}",
+                    accepted_contracts()
                 ));
             }
         } else if !name.starts_with("wasi:")
@@ -263,25 +340,27 @@ fn check_imports(engine: &Engine, component: &Component) -> Vec<String> {
             problems.push(format!("imports `{name}`, which the host does not provide"));
         }
     }
-    if contract.is_none() {
+    if contract.is_empty() {
         problems.push("does not implement the `tracewarden:rule` contract (no `tracewarden:rule/types` import)".to_owned());
     }
     problems
 }
 
-/// Semver compatibility with [`CONTRACT_VERSION`]: same major, and same minor while major is 0.
+/// Semver compatibility with [`CONTRACT_VERSION`]: the same major, and a minor not newer than
+/// the host's (a newer minor may need exports or types this host does not know).
 fn compatible(version: &str) -> bool {
     let mut parts = version.split('.').map(|p| p.parse::<u64>().ok());
     let (Some(Some(major)), Some(Some(minor))) = (parts.next(), parts.next()) else {
         return false;
     };
-    major == CONTRACT_VERSION.0 && (major != 0 || minor == CONTRACT_VERSION.1)
+    major == CONTRACT_VERSION.0 && minor <= CONTRACT_VERSION.1
 }
 
 /// One instance of a component, for the length of one scan.
 pub(crate) struct WasmSession {
     store: Store<HostState>,
-    rule: bindings::Rule,
+    rule: bindings::RuleBase,
+    state_usage: Option<TypedFunc<(), (Vec<wire::StateUsage>,)>>,
     limits: WasmLimits,
     encoder: BatchEncoder,
 }
@@ -290,7 +369,7 @@ impl WasmSession {
     /// Calls `f` with the per-call budget.
     fn call<T>(
         &mut self,
-        f: impl FnOnce(&bindings::Rule, &mut Store<HostState>) -> wasmtime::Result<T>,
+        f: impl FnOnce(&bindings::RuleBase, &mut Store<HostState>) -> wasmtime::Result<T>,
     ) -> Result<T, String> {
         call_metered(
             &mut self.store,
@@ -331,6 +410,27 @@ impl WasmSession {
         )?;
         Ok(findings.into_iter().map(raw_finding).collect())
     }
+
+    /// What the rule's state held and evicted (after `finish`); nothing from a component built
+    /// for contract 1.0, which lacks the export.
+    pub(crate) fn state_usage(&mut self) -> Result<Vec<StateUsage>, String> {
+        let Some(func) = self.state_usage else {
+            return Ok(Vec::new());
+        };
+        let (usage,) = self.call(|_, store| func.call(store, ()))?;
+        Ok(usage
+            .into_iter()
+            .map(|u| StateUsage {
+                rule_id: u.rule_id,
+                name: u.name,
+                entries: u.entries,
+                peak_entries: u.peak_entries,
+                peak_bytes: u.peak_bytes,
+                budget_bytes: u.budget_bytes,
+                evicted: u.evicted,
+            })
+            .collect())
+    }
 }
 
 /// A call's fuel: the per-call share and `per_event` for each of `events`.
@@ -343,10 +443,10 @@ fn budget(per_event: u64, events: u64, limits: WasmLimits) -> u64 {
 /// Calls `f` with the fuel budget re-armed to `fuel`; turns traps and limit hits into a reason.
 fn call_metered<T>(
     store: &mut Store<HostState>,
-    rule: &bindings::Rule,
+    rule: &bindings::RuleBase,
     limits: WasmLimits,
     fuel: u64,
-    f: impl FnOnce(&bindings::Rule, &mut Store<HostState>) -> wasmtime::Result<T>,
+    f: impl FnOnce(&bindings::RuleBase, &mut Store<HostState>) -> wasmtime::Result<T>,
 ) -> Result<T, String> {
     store
         .set_fuel(fuel)
@@ -513,13 +613,14 @@ mod tests {
         let problems = load_wat(
             r#"(component
                 (import "tracewarden:rule/types@0.5.0" (instance))
+                (import "tracewarden:rule/config@0.5.0" (instance))
                 (import "acme:net/sockets@1.0.0" (instance))
             )"#,
         );
         assert_eq!(
             problems,
             [
-                "built for contract `tracewarden:rule@0.5.0`, this host implements `tracewarden:rule@0.4.0`",
+                "built for contract `tracewarden:rule@0.5.0`, this host accepts `tracewarden:rule@1.0.0` to `1.1.x`",
                 "imports `acme:net/sockets@1.0.0`, which the host does not provide",
             ]
         );
@@ -596,12 +697,53 @@ mod tests {
     }
 
     #[test]
+    fn the_host_states_the_wit_package_version() {
+        let (major, minor, patch) = CONTRACT_VERSION;
+        let wit = include_str!("../../../../wit/rule.wit");
+        assert!(wit.contains(&format!(
+            "package tracewarden:rule@{major}.{minor}.{patch};"
+        )));
+    }
+
+    #[test]
     fn contract_versions_follow_semver() {
-        assert!(compatible("0.4.0"));
-        assert!(compatible("0.4.7"));
-        assert!(!compatible("0.3.0"));
-        assert!(!compatible("0.5.0"));
-        assert!(!compatible("1.0.0"));
+        assert!(compatible("1.0.0"));
+        assert!(compatible("1.0.3"));
+        assert!(compatible("1.1.0"));
+        assert!(compatible("1.1.9"));
+        assert!(
+            !compatible("1.2.0"),
+            "a newer minor may need what this host lacks"
+        );
+        assert!(!compatible("0.4.0"));
+        assert!(!compatible("2.0.0"));
         assert!(!compatible("garbage"));
+        assert_eq!(accepted_contracts(), "`tracewarden:rule@1.0.0` to `1.1.x`");
+    }
+
+    #[test]
+    fn evictions_make_a_note_and_none_make_none() {
+        let mut usage = StateUsage {
+            rule_id: "TW-X-001".to_owned(),
+            name: "reads".to_owned(),
+            entries: 10,
+            peak_entries: 12,
+            peak_bytes: 2000,
+            budget_bytes: 2048,
+            evicted: 0,
+        };
+        assert_eq!(usage.eviction_note(), None);
+        usage.evicted = 3;
+        assert_eq!(
+            usage.eviction_note().unwrap(),
+            "evicted 3 entries of its state `reads` to stay within its budget of 2 KiB \
+             (peak 12 entries): findings that needed them may be missing"
+        );
+        usage.budget_bytes = 0;
+        assert_eq!(
+            usage.eviction_note().unwrap(),
+            "evicted 3 entries of its state `reads` to stay within its bounds (peak 12 \
+             entries): findings that needed them may be missing"
+        );
     }
 }

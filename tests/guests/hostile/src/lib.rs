@@ -3,6 +3,8 @@
 //! `trapping` panics. The end-to-end tests prove the host stops each one, names it, and keeps the
 //! other rules' findings. `flushing` is the honest counterpart: it holds every event and works
 //! through them in `finish`, which the host must let complete however many events it was sent.
+//! `evicting` is honest too: it keeps one entry per event in a state map whose budget holds
+//! [`EVICTING_KEEPS`] of them, and reports what it evicted (contract 1.1 `state-usage`).
 
 use tracewarden_sdk::prelude::*;
 
@@ -14,11 +16,14 @@ const ID: &str = "TEST-HUNGRY";
 const ID: &str = "TEST-TRAP";
 #[cfg(feature = "flushing")]
 const ID: &str = "TEST-FLUSH";
+#[cfg(feature = "evicting")]
+const ID: &str = "TEST-EVICT";
 #[cfg(not(any(
     feature = "looping",
     feature = "hungry",
     feature = "trapping",
-    feature = "flushing"
+    feature = "flushing",
+    feature = "evicting"
 )))]
 const ID: &str = "TEST-TAME";
 
@@ -27,12 +32,30 @@ const ID: &str = "TEST-TAME";
 #[cfg(feature = "flushing")]
 const FLUSH_WORK: u64 = 500;
 
+/// Entries the `evicting` rule's state map has room for.
+pub const EVICTING_KEEPS: usize = 4;
+
 /// The misbehaving rule.
-#[derive(Default)]
 pub struct Hostile {
     hoard: Vec<Vec<u8>>,
     held: Vec<String>,
     last: Option<Evidence>,
+    /// Event time by event number, within a budget of [`EVICTING_KEEPS`] entries.
+    recent: LruMap<u64, i64>,
+    events: u64,
+}
+
+impl Default for Hostile {
+    fn default() -> Self {
+        let entry = size_of::<u64>() + size_of::<i64>() + tracewarden_sdk::state::ENTRY_OVERHEAD;
+        Hostile {
+            hoard: Vec::new(),
+            held: Vec::new(),
+            last: None,
+            recent: LruMap::new("recent").with_budget(EVICTING_KEEPS * entry),
+            events: 0,
+        }
+    }
 }
 
 impl Hostile {
@@ -72,6 +95,11 @@ impl Rule for Hostile {
 
     fn on_event(&mut self, event: &Event<'_>, out: &mut Findings) {
         let Some(db) = event.db() else { return };
+        if cfg!(feature = "evicting") {
+            self.events += 1;
+            self.recent.insert(self.events, event.time_ns);
+            return;
+        }
         if cfg!(feature = "flushing") {
             self.held.push(event.id.to_owned());
             self.last = Some(Evidence::of(event, "last"));
@@ -104,6 +132,10 @@ impl Rule for Hostile {
             out.push(finding);
         }
         let _ = out;
+    }
+
+    fn state(&self) -> Vec<StateUsage> {
+        vec![self.recent.usage(ID)]
     }
 }
 
