@@ -17,7 +17,7 @@ use crate::common::{Run, command, root};
 
 /// componentize-py, or `None` after saying on stderr why the test is skipped. A
 /// `$COMPONENTIZE_PY` that names no file is a mistake, not a reason to skip.
-fn componentize_py() -> Option<PathBuf> {
+pub(crate) fn componentize_py() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("COMPONENTIZE_PY") {
         let tool = PathBuf::from(path);
         assert!(

@@ -389,3 +389,50 @@ fn rules_build_names_what_it_cannot_build() {
         run.stderr
     );
 }
+
+#[test]
+fn a_scaffolded_python_pack_builds_and_passes_its_tests() {
+    let Some(tool) = crate::python::componentize_py() else {
+        return;
+    };
+    let tool = tool.display().to_string();
+    let tmp = tempfile::tempdir().unwrap();
+    let pack = tmp.path().join("acme-py");
+    let dir = pack.display().to_string();
+    let made = tracewarden(&["rules", "new", "acme-py", "--lang", "python", "--dir", &dir]);
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    // The contract, which componentize-py builds against, and the vendored Python SDK.
+    assert_eq!(
+        std::fs::read(pack.join("wit/rule.wit")).unwrap(),
+        std::fs::read(root().join("wit/rule.wit")).unwrap()
+    );
+    assert!(pack.join("tracewarden_sdk/__init__.py").is_file());
+    let built = run_with(&["rules", "build", &dir], &[("COMPONENTIZE_PY", &tool)]);
+    assert_eq!(built.code, 0, "{}", built.stderr);
+    assert!(
+        built.stdout.starts_with(&format!(
+            "built `{}` (sha256:",
+            pack.join("rule.wasm").display()
+        )),
+        "{}",
+        built.stdout
+    );
+    let test = ["rules", "test", &dir, "--minimum-tests", "2"];
+    let run = tracewarden(&test);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.stdout, green("acme-py", &dir, "TW-ACME-PY-001"));
+    edit(
+        &pack.join("tests/hit/case.toml"),
+        "principal = \"arn:aws:iam::111122223333:user/alice\"",
+        "principal = \"bob\"",
+    );
+    let run = tracewarden(&test);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        red("acme-py", &dir, "TW-ACME-PY-001").replace(
+            "principal = \"alice\"",
+            "principal = \"arn:aws:iam::111122223333:user/alice\""
+        )
+    );
+}

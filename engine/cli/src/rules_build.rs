@@ -167,7 +167,17 @@ fn componentize(pack: &Path, step: &BuildStep) -> anyhow::Result<()> {
     let tool = std::env::var_os("COMPONENTIZE_PY").unwrap_or_else(|| "componentize-py".into());
     let status = Command::new(&tool)
         .current_dir(pack)
-        .args(["-d", "wit", "-w", "rule", "componentize", "app", "-p", ".", "-o"])
+        .args([
+            "-d",
+            "wit",
+            "-w",
+            "rule",
+            "componentize",
+            "app",
+            "-p",
+            ".",
+            "-o",
+        ])
         .arg(&step.file)
         .status()
         .with_context(|| {
