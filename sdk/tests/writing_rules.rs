@@ -1,6 +1,7 @@
 //! The rule of `docs/writing-rules.md`, compiled and tested natively: the guide's code must stay
 //! true. Keep the two in step (the guide quotes `READ_AFTER_DELETE`, `ReadAfterDelete` and its
-//! `impl Rule` as they are here).
+//! `impl Rule` as they are here), and the Rust scaffold, `rules/templates/rust/src/lib.rs`, which
+//! is the same rule with `{{rule_id}}` for its id.
 
 #![allow(
     clippy::unwrap_used,

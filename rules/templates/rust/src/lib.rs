@@ -1,67 +1,76 @@
 //! {{rule_id}}: a DynamoDB `GetItem` of an item its reader deleted earlier in the stream.
 
-use std::collections::BTreeMap;
-
 use tracewarden_sdk::prelude::*;
 
-const META: RuleMeta = RuleMeta {
+const READ_AFTER_DELETE: RuleMeta = RuleMeta {
     id: "{{rule_id}}",
     title: "Item read after delete",
-    description: "A principal read a DynamoDB item it had deleted: the code reads state it removed \
-                  itself, a stale reference or a replayed request.",
-    severity: Severity::Medium,
+    description: "A DynamoDB GetItem on an item the same principal successfully deleted \
+        earlier in the stream: the caller acts on an object it removed (a stale cache, a \
+        replayed request, a delete that did not do what the caller thought).",
+    severity: Severity::Low,
     confidence: Confidence::Medium,
-    class: FindingClass::Incident,
     cwe: &["CWE-672"],
-    remediation: "Drop references to an item when it is deleted; treat a read of a deleted item \
-                  as an error.",
+    remediation: "Find why the caller still holds the item's key after deleting it.",
     kinds: &[EventKind::DbOperation],
     operations: &["DeleteItem", "GetItem"],
+    partitioning: Partitioning::ByPrincipal,
+    class: FindingClass::Incident,
     ..RuleMeta::DEFAULT
 };
 
-/// The items each principal deleted, with the delete's evidence.
-#[derive(Default)]
+/// Deletes by principal and item, forgotten after `window_ms`, within 8 MiB.
 pub struct ReadAfterDelete {
-    deleted: BTreeMap<(String, String), Evidence>,
+    deletes: WindowMap<(String, String), Evidence>,
+}
+
+impl Default for ReadAfterDelete {
+    fn default() -> Self {
+        ReadAfterDelete {
+            deletes: WindowMap::new("deletes", 3_600_000_000_000).with_budget(8 << 20),
+        }
+    }
 }
 
 impl Rule for ReadAfterDelete {
     fn rules() -> Vec<RuleMeta> {
-        vec![META]
+        vec![READ_AFTER_DELETE]
+    }
+
+    fn configure(&mut self, config: &Config) -> Result<(), String> {
+        let window = config.duration_ms("window_ms", 3_600_000)?;
+        self.deletes.set_window_ns(window);
+        Ok(())
     }
 
     fn on_event(&mut self, event: &Event<'_>, out: &mut Findings) {
-        let Some(db) = event.db() else { return };
-        let item = format!("{}/{}", db.table, key_text(&db));
-        let who = (event.actor.principal.to_owned(), item);
+        let (Some(db), Some(item)) = (event.db(), event.item()) else {
+            return;
+        };
+        self.deletes.expire(event.time_ns);
+        let key = (event.principal().to_owned(), item);
         match db.operation {
             "DeleteItem" if event.outcome == Outcome::Success => {
-                self.deleted.insert(who, Evidence::of(event, "delete"));
+                self.deletes
+                    .insert(key, event.time_ns, Evidence::of(event, "delete"));
             }
             "GetItem" => {
-                if let Some(delete) = self.deleted.get(&who) {
+                if let Some(delete) = self.deletes.get(&key) {
+                    let message = format!("`{}` read `{}` after deleting it", key.0, key.1);
                     out.push(
-                        Finding::new(META.id, format!("`{}` read `{}` after deleting it", who.0, who.1))
-                            .principal(&who.0)
-                            .resource(who.1.clone())
-                            .with(delete.clone())
-                            .evidence(event, "read"),
+                        READ_AFTER_DELETE
+                            .finding_on(event, "read", message)
+                            .preceded_by(delete.clone()),
                     );
                 }
             }
             _ => {}
         }
     }
-}
 
-/// `name=value` of each key attribute, comma-separated.
-fn key_text(db: &DbOperation<'_>) -> String {
-    db.key
-        .iter()
-        .map(|(name, value)| format!("{name}={value}"))
-        .collect::<Vec<_>>()
-        .join(",")
+    fn state(&self) -> Vec<StateUsage> {
+        vec![self.deletes.usage(READ_AFTER_DELETE.id)]
+    }
 }
 
 tracewarden_sdk::export_rule!(ReadAfterDelete);
