@@ -139,6 +139,7 @@ fn cargo_build(pack: &Path) -> anyhow::Result<PathBuf> {
             "--manifest-path",
         ])
         .arg(&manifest)
+        .stdout(std::io::stderr())
         .status()
         .context("cannot run `cargo`")?;
     if !status.success() {
@@ -179,6 +180,7 @@ fn componentize(pack: &Path, step: &BuildStep) -> anyhow::Result<()> {
             "-o",
         ])
         .arg(&step.file)
+        .stdout(std::io::stderr())
         .status()
         .with_context(|| {
             format!(
