@@ -198,3 +198,39 @@ fn findings_held_on_disk_give_the_report_of_findings_in_memory() {
         );
     }
 }
+
+/// Record places past the read's budget go to a temporary file and are read back for evidence
+/// locations: the report is byte-identical to the one whose places stayed in memory.
+#[test]
+fn record_places_held_on_disk_give_the_same_evidence_locations() {
+    use tracewarden::{IngestOptions, ReportFormat, RuleSet, RuleSetOptions, ScanOptions};
+    let inputs: Vec<std::path::PathBuf> = [
+        "recorded/docs-express/app.har",
+        "recorded/docs-express/cloudtrail.json",
+        "cloudtrail/toctou-positive.json",
+    ]
+    .iter()
+    .map(|f| fixture(f).into())
+    .collect();
+    let rules = RuleSet::load(&RuleSetOptions::default()).unwrap();
+    let scan = |places_budget_bytes: usize| {
+        let options = ScanOptions {
+            ingest: IngestOptions {
+                places_budget_bytes,
+                ..IngestOptions::default()
+            },
+            ..ScanOptions::default()
+        };
+        tracewarden::scan(&inputs, &rules, &options).unwrap()
+    };
+    let (held, spilled) = (scan(usize::MAX), scan(0));
+    assert!(held.inputs.iter().all(|i| !i.spans.spilled()));
+    assert!(spilled.inputs.iter().all(|i| i.spans.spilled()));
+    let json = spilled.render(ReportFormat::Json);
+    assert!(json.contains("\"location\""));
+    assert_eq!(json, held.render(ReportFormat::Json));
+    assert_eq!(
+        spilled.render(ReportFormat::Sarif),
+        held.render(ReportFormat::Sarif)
+    );
+}

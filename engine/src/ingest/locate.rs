@@ -6,6 +6,16 @@
 //! its text as a slice of what they were given. The ingest driver turns the slice into a byte
 //! offset (the slice's address within the document, or within the current line plus the line's
 //! offset in the file) and keeps one [`Span`] per record in a [`SpanIndex`]: 32 bytes a record.
+//!
+//! Places are the one cost of reading that grows with the input (10 GB of CloudTrail: 11M
+//! records, ~350 MB), so they are held in memory only up to a budget shared by every input of a
+//! read ([`PlaceSpill`]): past it, the places of inputs read to their end, and all but the latest
+//! of a large input, go to a temporary file, from which the few the report looks up are read
+//! back.
+
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
@@ -94,19 +104,196 @@ const UNKNOWN: Span = Span {
     column: 0,
 };
 
-/// The place of every record of one input, by record index.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SpanIndex {
-    spans: Vec<Span>,
+/// Bytes of one place, in memory and on disk.
+const SPAN_BYTES: usize = 32;
+
+/// Places a large input moves to disk at a time; as many are always kept in memory, so a record
+/// seen again (one record, several events) is still in memory when its time is noted.
+const BLOCK: usize = 1 << 16;
+
+impl Span {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.offset.to_le_bytes());
+        out.extend_from_slice(&self.time_ns.to_le_bytes());
+        out.extend_from_slice(&self.length.to_le_bytes());
+        out.extend_from_slice(&self.line.to_le_bytes());
+        out.extend_from_slice(&self.column.to_le_bytes());
+        out.extend_from_slice(&[0; 4]);
+    }
+
+    fn decode(b: &[u8; SPAN_BYTES]) -> Option<Span> {
+        let (offset, rest) = b.split_first_chunk::<8>()?;
+        let (time_ns, rest) = rest.split_first_chunk::<8>()?;
+        let (length, rest) = rest.split_first_chunk::<4>()?;
+        let (line, rest) = rest.split_first_chunk::<4>()?;
+        let (column, _) = rest.split_first_chunk::<4>()?;
+        Some(Span {
+            offset: u64::from_le_bytes(*offset),
+            time_ns: i64::from_le_bytes(*time_ns),
+            length: u32::from_le_bytes(*length),
+            line: u32::from_le_bytes(*line),
+            column: u32::from_le_bytes(*column),
+        })
+    }
 }
 
+/// The places of one read's inputs held in memory, against a budget; past it, places go to one
+/// temporary file shared by the inputs.
+#[derive(Debug)]
+pub(crate) struct PlaceSpill {
+    budget: usize,
+    /// Bytes of places in memory, all inputs.
+    held: AtomicUsize,
+    /// The file and its length; `None` until the first spill, or when it could not be made
+    /// (places then stay in memory).
+    file: Mutex<Option<(std::fs::File, u64)>>,
+}
+
+impl PlaceSpill {
+    /// A spill that holds up to `budget` bytes of places in memory.
+    pub(crate) fn new(budget: usize) -> Arc<PlaceSpill> {
+        Arc::new(PlaceSpill {
+            budget,
+            held: AtomicUsize::new(0),
+            file: Mutex::new(None),
+        })
+    }
+
+    fn over(&self) -> bool {
+        self.held.load(Ordering::Relaxed) > self.budget
+    }
+
+    /// Appends `spans`; returns where they start, or `None` when they could not be written.
+    fn write(&self, spans: &[Span]) -> Option<u64> {
+        let mut bytes = Vec::with_capacity(spans.len() * SPAN_BYTES);
+        for s in spans {
+            s.encode(&mut bytes);
+        }
+        let mut file = self.file.lock().ok()?;
+        if file.is_none() {
+            *file = Some((tempfile::tempfile().ok()?, 0));
+        }
+        let (f, len) = file.as_mut()?;
+        let at = *len;
+        f.seek(SeekFrom::Start(at)).ok()?;
+        f.write_all(&bytes).ok()?;
+        *len += bytes.len() as u64;
+        Some(at)
+    }
+
+    fn read(&self, at: u64) -> Option<Span> {
+        let mut file = self.file.lock().ok()?;
+        let (f, _) = file.as_mut()?;
+        let mut b = [0u8; SPAN_BYTES];
+        f.seek(SeekFrom::Start(at)).ok()?;
+        f.read_exact(&mut b).ok()?;
+        Span::decode(&b)
+    }
+}
+
+/// Places moved to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Block {
+    /// Byte offset in the spill file.
+    at: u64,
+    /// Records before it in the input.
+    first: usize,
+    len: usize,
+}
+
+/// The place of every record of one input, by record index. Past the read's budget, older
+/// places are on disk ([`PlaceSpill`]) and read back one by one when looked up.
+#[derive(Debug, Clone, Default)]
+pub struct SpanIndex {
+    /// Places on disk, oldest first.
+    blocks: Vec<Block>,
+    /// Records whose places are on disk.
+    on_disk: usize,
+    /// The latest places.
+    spans: Vec<Span>,
+    spill: Option<Arc<PlaceSpill>>,
+}
+
+impl PartialEq for SpanIndex {
+    /// The same places, wherever they are held.
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && (0..self.len()).all(|i| self.get(i) == other.get(i))
+    }
+}
+
+impl Eq for SpanIndex {}
+
 impl SpanIndex {
+    /// An index whose places count against `spill`'s budget.
+    pub(crate) fn spilling(spill: Arc<PlaceSpill>) -> SpanIndex {
+        SpanIndex {
+            spill: Some(spill),
+            ..SpanIndex::default()
+        }
+    }
+
     /// Notes record `record` (1-based) at `at`, measured against `base`, with the time of the
     /// event it became. A record seen again (one record, several events) keeps its first place.
     pub(super) fn note(&mut self, record: u64, at: &At<'_>, base: &Base, time_ns: Option<i64>) {
         let Some(i) = record.checked_sub(1).and_then(|i| usize::try_from(i).ok()) else {
             return;
         };
+        let Some(i) = i.checked_sub(self.on_disk) else {
+            // Seen again long after it was read: its place is kept as first noted.
+            return;
+        };
+        let before = self.spans.len();
+        self.note_at(i, at, base, time_ns);
+        if let Some(spill) = &self.spill {
+            let added = self.spans.len() - before;
+            spill.held.fetch_add(added * SPAN_BYTES, Ordering::Relaxed);
+            if self.spans.len() >= 2 * BLOCK && spill.over() {
+                self.move_to_disk(BLOCK);
+            }
+        }
+    }
+
+    /// The input is read to its end: past the budget, its places go to disk.
+    pub(crate) fn seal(&mut self) {
+        if self.spill.as_ref().is_some_and(|s| s.over()) {
+            self.move_to_disk(self.spans.len());
+        }
+    }
+
+    /// Moves the oldest `n` places in memory to disk; keeps them when they cannot be written.
+    fn move_to_disk(&mut self, n: usize) {
+        let Some(spill) = &self.spill else {
+            return;
+        };
+        let n = n.min(self.spans.len());
+        if n == 0 {
+            return;
+        }
+        let Some(at) = self.spans.get(..n).and_then(|oldest| spill.write(oldest)) else {
+            return;
+        };
+        self.blocks.push(Block {
+            at,
+            first: self.on_disk,
+            len: n,
+        });
+        self.spans.drain(..n);
+        self.on_disk += n;
+        spill.held.fetch_sub(n * SPAN_BYTES, Ordering::Relaxed);
+    }
+
+    /// The place of the record at index `i` (0-based), in memory or on disk.
+    fn get(&self, i: usize) -> Option<Span> {
+        if let Some(j) = i.checked_sub(self.on_disk) {
+            return self.spans.get(j).copied();
+        }
+        let b = self.blocks.partition_point(|b| b.first + b.len <= i);
+        let block = self.blocks.get(b)?;
+        let at = block.at + ((i - block.first) * SPAN_BYTES) as u64;
+        self.spill.as_ref()?.read(at)
+    }
+
+    fn note_at(&mut self, i: usize, at: &At<'_>, base: &Base, time_ns: Option<i64>) {
         if let Some(span) = self.spans.get_mut(i) {
             if span.time_ns == i64::MIN
                 && let Some(t) = time_ns
@@ -116,7 +303,12 @@ impl SpanIndex {
             return;
         }
         // Records come in order; a gap (never expected) is filled with unknown places.
-        let previous_line = self.spans.last().map_or(0, |s| s.line);
+        let previous_line = match self.spans.last() {
+            Some(s) => s.line,
+            None => (self.on_disk.checked_sub(1))
+                .and_then(|i| self.get(i))
+                .map_or(0, |s| s.line),
+        };
         while self.spans.len() < i {
             self.spans.push(Span {
                 line: previous_line,
@@ -142,18 +334,23 @@ impl SpanIndex {
 
     /// Records noted.
     pub fn len(&self) -> usize {
-        self.spans.len()
+        self.on_disk + self.spans.len()
     }
 
     /// Whether no record was noted.
     pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
+        self.len() == 0
+    }
+
+    /// Whether some places are held on disk.
+    pub fn spilled(&self) -> bool {
+        self.on_disk > 0
     }
 
     /// Where record `record` (1-based) of `file` is, when its place is known.
     pub fn location(&self, file: &str, record: u64) -> Option<Location> {
         let i = usize::try_from(record.checked_sub(1)?).ok()?;
-        let span = self.spans.get(i)?;
+        let span = self.get(i)?;
         if span.offset == u64::MAX || span.line == 0 {
             return None;
         }
@@ -170,7 +367,7 @@ impl SpanIndex {
     /// The time of the first event record `record` became.
     pub fn time_ns(&self, record: u64) -> Option<i64> {
         let i = usize::try_from(record.checked_sub(1)?).ok()?;
-        let t = self.spans.get(i)?.time_ns;
+        let t = self.get(i)?.time_ns;
         (t != i64::MIN).then_some(t)
     }
 
@@ -182,9 +379,8 @@ impl SpanIndex {
         };
         let line = u32::try_from(line).ok()?;
         let start = usize::try_from(first - 1).ok()?;
-        self.spans
-            .get(start..)?
-            .iter()
+        (start..self.len())
+            .map_while(|i| self.get(i))
             .take_while(|s| s.line == line)
             .position(|s| u64::from(s.column) == column && s.offset != u64::MAX)
             .map(|i| first + i as u64)
@@ -194,9 +390,18 @@ impl SpanIndex {
     /// that shares its line with an earlier one is named `file#record`).
     pub fn record_on_line(&self, line: u64) -> Option<u64> {
         let line = u32::try_from(line).ok()?;
-        let i = self.spans.partition_point(|s| s.line < line);
-        let span = self.spans.get(i)?;
-        (span.line == line).then_some(i as u64 + 1)
+        // Lines do not decrease from record to record: a binary search, on disk as in memory.
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.get(mid)?.line < line {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let span = self.get(lo)?;
+        (span.line == line).then_some(lo as u64 + 1)
     }
 }
 
@@ -302,6 +507,72 @@ mod tests {
         assert_eq!((index.time_ns(1), index.time_ns(2)), (Some(5), Some(6)));
         assert_eq!(index.record_on_line(1), Some(1));
         assert_eq!(index.record_on_line(2), None);
+    }
+
+    /// Past the budget, places go to disk a block at a time while an input is read, and whole
+    /// when it ends; every lookup gives what it gives in memory.
+    #[test]
+    fn places_past_the_budget_are_read_back_from_disk_as_they_were() {
+        let line = "{\"x\":1}";
+        let fill = |index: &mut SpanIndex, n: u64| {
+            for r in 1..=n {
+                let base = Base::of(line, r * 10);
+                // Two records per line, the second one without its text.
+                let at = if r % 2 == 1 {
+                    At::line(r.div_ceil(2), line)
+                } else {
+                    At::line_only(Some(r.div_ceil(2)))
+                };
+                index.note(r, &at, &base, Some(r as i64 * 7));
+                // A record seen again keeps its first place.
+                index.note(r, &At::line(999, line), &base, Some(0));
+            }
+        };
+        let n = (2 * BLOCK + 10) as u64;
+        let mut held = SpanIndex::default();
+        fill(&mut held, n);
+        let spill = PlaceSpill::new(0);
+        let mut spilled = SpanIndex::spilling(spill.clone());
+        fill(&mut spilled, n);
+        assert!(spilled.spilled());
+        assert_eq!(spilled.blocks.len(), 1);
+        spilled.seal();
+        assert_eq!(spilled.blocks.len(), 2);
+        assert_eq!(spilled.spans.len(), 0);
+        assert_eq!(spill.held.load(Ordering::Relaxed), 0);
+        assert_eq!(spilled.len(), held.len());
+        for r in [1, 2, 3, BLOCK as u64, BLOCK as u64 + 1, n - 1, n, n + 1] {
+            assert_eq!(
+                spilled.location("f", r),
+                held.location("f", r),
+                "record {r}"
+            );
+            assert_eq!(spilled.time_ns(r), held.time_ns(r), "record {r}");
+        }
+        assert_eq!(
+            held.location("f", n - 1).map(|l| l.offset),
+            Some((n - 1) * 10)
+        );
+        for l in [1, 2, BLOCK as u64 / 2 + 1, n / 2 + 1, n] {
+            assert_eq!(
+                spilled.record_on_line(l),
+                held.record_on_line(l),
+                "line {l}"
+            );
+            assert_eq!(
+                spilled.record_at(l, Some(1)),
+                held.record_at(l, Some(1)),
+                "line {l}"
+            );
+        }
+        assert_eq!(spilled.record_on_line(3), Some(5));
+        assert!(spilled == held);
+        // Under the budget, nothing moves.
+        let mut kept = SpanIndex::spilling(PlaceSpill::new(usize::MAX));
+        fill(&mut kept, n);
+        kept.seal();
+        assert!(!kept.spilled());
+        assert!(kept == held);
     }
 
     #[test]

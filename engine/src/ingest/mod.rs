@@ -249,6 +249,11 @@ pub struct IngestOptions {
     /// Events are held encoded, about a third of their size as [`Event`]s, plus 40 bytes each
     /// for their place in the run.
     pub sort_budget_bytes: usize,
+    /// Bytes of record places (32 a record: where each record is, for evidence locations) held
+    /// in memory, all inputs together; past it, the places of inputs read to their end and the
+    /// older places of a large input go to a temporary file, from which the report reads back
+    /// the few it looks up (default 64 MiB).
+    pub places_budget_bytes: usize,
     /// Threads reading inputs, one input each at a time, the idle ones parsing chunks of the
     /// JSON-lines inputs being read (default: all cores); 1 reads them one after another on the
     /// calling thread. The stream and the accounting do not depend on it.
@@ -291,6 +296,7 @@ impl Default for IngestOptions {
             strict: false,
             max_line_bytes: 16 << 20,
             sort_budget_bytes: 128 << 20,
+            places_budget_bytes: 64 << 20,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             correlation: CorrelationOptions::default(),
             mappings: Vec::new(),
@@ -383,7 +389,16 @@ pub fn record_text(
     }
     let origin = Origin::File(path.to_path_buf());
     let name = origin.name();
-    let report = read_input(&origin, &name, true, options, None, &mut |_| Ok(()))?;
+    let places = locate::PlaceSpill::new(usize::MAX);
+    let report = read_input(
+        &origin,
+        &name,
+        true,
+        options,
+        &places,
+        None,
+        &mut |_| Ok(()),
+    )?;
     let format = match (report.format, &report.error) {
         (Some(f), _) => f,
         (None, error) => {
@@ -776,11 +791,13 @@ fn read_input<'a>(
     id_name: &'a str,
     named: bool,
     options: &'a IngestOptions,
+    places: &std::sync::Arc<locate::PlaceSpill>,
     jobs: Option<&pool::Jobs<'a>>,
     emit: &mut dyn FnMut(Event) -> Result<(), Error>,
 ) -> Result<InputReport, Error> {
     let name = origin.name();
     let mut report = InputReport::new(name.clone(), None, named);
+    report.spans = SpanIndex::spilling(std::sync::Arc::clone(places));
     let fail = |report: &mut InputReport, e: Error| match e {
         Error::UnreadableInput { message, .. } if !options.strict => {
             report.error = Some(message);
@@ -935,6 +952,7 @@ fn read_input<'a>(
     {
         return Err(Error::Input(err));
     }
+    report.spans.seal();
     Ok(report)
 }
 

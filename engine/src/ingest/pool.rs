@@ -15,6 +15,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError, mpsc};
 
 use super::lines::CHUNK_BYTES;
+use super::locate::PlaceSpill;
 use super::sort::Sorter;
 use super::source::{MAX_INPUT_BYTES, Opened, Origin};
 use super::{IngestOptions, InputReport, read_input};
@@ -40,11 +41,12 @@ pub(super) fn read_all(
         _ => true,
     };
     let workers = if helped { options.threads.max(1) } else { 1 };
+    let places = PlaceSpill::new(options.places_budget_bytes);
     if workers == 1 {
         let mut sorter = Sorter::new(options.sort_budget_bytes);
         let mut reports = Vec::with_capacity(inputs.len());
         for (i, input) in inputs.iter().enumerate() {
-            reports.push(read_one(i, input, options, None, &mut sorter)?);
+            reports.push(read_one(i, input, options, &places, None, &mut sorter)?);
         }
         return Ok((reports, vec![sorter]));
     }
@@ -61,7 +63,14 @@ pub(super) fn read_all(
                     let Some(input) = inputs.get(claimed.input) else {
                         continue;
                     };
-                    let read = read_one(claimed.input, input, options, Some(&jobs), &mut sorter);
+                    let read = read_one(
+                        claimed.input,
+                        input,
+                        options,
+                        &places,
+                        Some(&jobs),
+                        &mut sorter,
+                    );
                     claimed.failed = read.is_err();
                     done.push((claimed.input, read));
                 }
@@ -115,23 +124,32 @@ fn read_one<'a>(
     i: usize,
     (origin, named, id_name): &'a Input,
     options: &'a IngestOptions,
+    places: &std::sync::Arc<PlaceSpill>,
     jobs: Option<&Jobs<'a>>,
     sorter: &mut Sorter,
 ) -> Result<InputReport, Error> {
     let input = u32::try_from(i).unwrap_or(u32::MAX);
     let mut seq = 0u64;
-    let report = read_input(origin, id_name, *named, options, jobs, &mut |event| {
-        seq += 1;
-        if let Some(progress) = &options.progress {
-            progress.event();
-        }
-        sorter
-            .push((event.time_ns, input, seq, 0), input, &event)
-            .map_err(|source| Error::Io {
-                path: std::env::temp_dir(),
-                source,
-            })
-    })?;
+    let report = read_input(
+        origin,
+        id_name,
+        *named,
+        options,
+        places,
+        jobs,
+        &mut |event| {
+            seq += 1;
+            if let Some(progress) = &options.progress {
+                progress.event();
+            }
+            sorter
+                .push((event.time_ns, input, seq, 0), input, &event)
+                .map_err(|source| Error::Io {
+                    path: std::env::temp_dir(),
+                    source,
+                })
+        },
+    )?;
     if let Some(progress) = &options.progress {
         progress.file_done();
     }
