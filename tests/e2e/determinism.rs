@@ -161,11 +161,10 @@ fn normalize_and_scan_are_byte_identical_whatever_the_reading_threads() {
     }
 }
 
-/// Findings past a rule file's memory budget go to sorted runs on disk and are read back as the
-/// report is written: every format is byte-identical to the report of findings held in memory.
-#[test]
-fn findings_held_on_disk_give_the_report_of_findings_in_memory() {
-    use tracewarden::{ReportFormat, RuleSet, RuleSetOptions, ScanOptions};
+/// A scan, through the library, of fixtures the built-in rules find incidents, weaknesses and
+/// evidence locations in (HAR, application request log, CloudTrail document).
+fn scan_fixtures(options: &tracewarden::ScanOptions) -> tracewarden::Report {
+    use tracewarden::{RuleSet, RuleSetOptions};
     let inputs: Vec<std::path::PathBuf> = [
         "recorded/docs-express/app.har",
         "recorded/docs-express/app-requests.jsonl",
@@ -176,13 +175,20 @@ fn findings_held_on_disk_give_the_report_of_findings_in_memory() {
     .map(|f| fixture(f).into())
     .collect();
     let rules = RuleSet::load(&RuleSetOptions::default()).unwrap();
+    tracewarden::scan(&inputs, &rules, options).unwrap()
+}
+
+/// Findings past a rule file's memory budget go to sorted runs on disk and are read back as the
+/// report is written: every format is byte-identical to the report of findings held in memory.
+#[test]
+fn findings_held_on_disk_give_the_report_of_findings_in_memory() {
+    use tracewarden::{ReportFormat, ScanOptions};
     let scan = |findings_memory_bytes: usize| {
-        let options = ScanOptions {
+        scan_fixtures(&ScanOptions {
             threads: 2,
             findings_memory_bytes,
             ..ScanOptions::default()
-        };
-        tracewarden::scan(&inputs, &rules, &options).unwrap()
+        })
     };
     let (held, spilled) = (scan(usize::MAX), scan(0));
     assert!(!held.findings.spilled());
@@ -203,25 +209,15 @@ fn findings_held_on_disk_give_the_report_of_findings_in_memory() {
 /// locations: the report is byte-identical to the one whose places stayed in memory.
 #[test]
 fn record_places_held_on_disk_give_the_same_evidence_locations() {
-    use tracewarden::{IngestOptions, ReportFormat, RuleSet, RuleSetOptions, ScanOptions};
-    let inputs: Vec<std::path::PathBuf> = [
-        "recorded/docs-express/app.har",
-        "recorded/docs-express/cloudtrail.json",
-        "cloudtrail/toctou-positive.json",
-    ]
-    .iter()
-    .map(|f| fixture(f).into())
-    .collect();
-    let rules = RuleSet::load(&RuleSetOptions::default()).unwrap();
+    use tracewarden::{IngestOptions, ReportFormat, ScanOptions};
     let scan = |places_budget_bytes: usize| {
-        let options = ScanOptions {
+        scan_fixtures(&ScanOptions {
             ingest: IngestOptions {
                 places_budget_bytes,
                 ..IngestOptions::default()
             },
             ..ScanOptions::default()
-        };
-        tracewarden::scan(&inputs, &rules, &options).unwrap()
+        })
     };
     let (held, spilled) = (scan(usize::MAX), scan(0));
     assert!(held.inputs.iter().all(|i| !i.spans.spilled()));
