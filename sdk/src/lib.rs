@@ -64,7 +64,7 @@ pub use event::{
 };
 pub use finding::{Evidence, Finding, Findings, Site};
 pub use meta::RuleMeta;
-pub use state::{Footprint, LruMap, StateUsage, WindowMap};
+pub use state::{Footprint, LruMap, SeenSet, StateUsage, WindowMap};
 pub use testing::EventBuilder;
 
 /// The generated bindings of `wit/rule.wit`. Not part of the SDK's stable surface: use the types
@@ -152,7 +152,7 @@ pub mod prelude {
         Confidence, Config, DbOperation, Detail, Event, EventBuilder, EventKind, Evidence,
         FactNeed, Finding, FindingClass, Findings, Footprint, KeyAction, KeyFact, KeyStatus,
         LinkMethod, LruMap, ObjectFact, Outcome, OwnerSource, Partitioning, Relation, Rule,
-        RuleMeta, Severity, Site, StateUsage, WindowMap,
+        RuleMeta, SeenSet, Severity, Site, StateUsage, WindowMap,
     };
 }
 

@@ -1,6 +1,7 @@
 //! Bounded keyed state: what a rule keeps between events (reads awaiting a write, walks, open
 //! bursts), held in maps that forget on their own — by age ([`WindowMap`]) or by recency within a
-//! memory budget ([`LruMap`]) — and that count what they had to drop, so the host can say "rule
+//! memory budget ([`LruMap`]), or what was already reported in a fixed memory ([`SeenSet`]) —
+//! and that count what they had to drop, so the host can say "rule
 //! X evicted N entries of its state" instead of losing detections silently (contract 1.1's
 //! `state-usage`; a rule lists its maps' [`StateUsage`] in [`crate::Rule::state`]).
 //!
@@ -14,6 +15,7 @@
 
 mod footprint;
 mod lru;
+mod seen;
 mod window;
 
 use std::borrow::Borrow;
@@ -22,6 +24,7 @@ use std::hash::Hash;
 
 pub use self::footprint::Footprint;
 pub use self::lru::LruMap;
+pub use self::seen::SeenSet;
 pub use self::window::WindowMap;
 
 /// Bytes each map entry adds for the map's bookkeeping (hash slot, recency index, counters).
