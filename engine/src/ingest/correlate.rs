@@ -17,10 +17,11 @@
 //!   principal within a short window of the request.
 
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 
 use foldhash::fast::FixedState;
-use std::hash::{Hash, Hasher};
+use smallvec::SmallVec;
+use std::hash::{BuildHasher, Hash, Hasher};
 
 use crate::event::{DbOperation, Detail, Event, LinkMethod, SmolStr};
 
@@ -109,7 +110,7 @@ struct Slot {
     /// Content fingerprint, taken as read (before links or merges change the event).
     content: u64,
     /// The index entries it was filed under, so it leaves exactly those.
-    entries: Vec<(Index, String)>,
+    entries: Entries,
 }
 
 /// The correlator. Push events in stream order; take released events with [`Correlator::pop`].
@@ -117,7 +118,8 @@ pub(super) struct Correlator {
     options: CorrelationOptions,
     /// Boxed: the map moves slots as it grows and shrinks, and an event is a kilobyte.
     buffer: BTreeMap<Key, Box<Slot>>,
-    index: Vec<HashMap<String, VecDeque<Key>, FixedState>>,
+    /// Per index, the buffered events by the digest of the value they carry ([`digest`]).
+    index: Vec<HashMap<u64, SmallVec<[Key; 1]>, FixedState>>,
     newest: i64,
     /// Per input: how many of its events were merged into another.
     pub merged: Vec<u64>,
@@ -190,16 +192,16 @@ impl Correlator {
 
     fn insert(&mut self, key: Key, input: u32, event: Event, content: u64) {
         let entries = index_keys(&event, content);
-        for (idx, value) in &entries {
-            let Some(map) = self.index.get_mut(*idx as usize) else {
+        for &(idx, value) in &entries {
+            let Some(map) = self.index.get_mut(idx as usize) else {
                 continue;
             };
-            let list = map.entry(value.clone()).or_default();
+            let list = map.entry(value).or_default();
             if list.len() >= MAX_FAN_IN {
-                list.pop_front();
+                list.remove(0);
                 self.crowded += 1;
             }
-            list.push_back(key);
+            list.push(key);
         }
         self.buffer.insert(
             key,
@@ -234,16 +236,17 @@ impl Correlator {
 
     /// Buffered events indexed under `(idx, value)` within the window of the newest event, in
     /// stream order; at most [`MAX_FAN_IN`]. An event older than the window is only waiting to
-    /// leave: matching it would make a merge depend on when the stream is next read.
-    fn candidates(&self, idx: Index, value: &str) -> Vec<Key> {
-        if is_placeholder_id(value) {
+    /// leave: matching it would make a merge depend on when the stream is next read. `None` (a
+    /// placeholder id, [`id_digest`]) gathers nothing.
+    fn candidates(&self, idx: Index, value: Option<u64>) -> Vec<Key> {
+        let Some(value) = value else {
             return Vec::new();
-        }
+        };
         let oldest = self.newest.saturating_sub(self.options.window_ns);
         let mut keys: Vec<Key> = self
             .index
             .get(idx as usize)
-            .and_then(|map| map.get(value))
+            .and_then(|map| map.get(&value))
             .map(|l| l.iter().copied().filter(|k| k.0 >= oldest).collect())
             .unwrap_or_default();
         keys.sort_unstable();
@@ -257,7 +260,7 @@ impl Correlator {
         // input (a HAR or request log given twice has positional ids).
         if !positional_id(e)
             && let Some(k) = self
-                .candidates(Index::Record, &e.id)
+                .candidates(Index::Record, id_digest(&e.id))
                 .into_iter()
                 .find(|k| self.event(k).is_some_and(|o| same_kind(o, e)))
         {
@@ -265,7 +268,7 @@ impl Correlator {
         }
         if positional_id(e)
             && let Some(k) = self
-                .candidates(Index::Content, &content_id(e, content))
+                .candidates(Index::Content, Some(content_digest(e, content)))
                 .into_iter()
                 .find(|k| {
                     self.buffer.get(k).is_some_and(|o| {
@@ -280,7 +283,7 @@ impl Correlator {
             Detail::Http(h) => {
                 // The same request seen by two sources (a HAR and a server span).
                 let twin = self
-                    .candidates(Index::HttpApp, &e.correlation.app_request_id)
+                    .candidates(Index::HttpApp, id_digest(&e.correlation.app_request_id))
                     .into_iter()
                     .find(|k| {
                         self.event(k).is_some_and(|o| {
@@ -295,15 +298,15 @@ impl Correlator {
         let keyless = is_keyless(e);
         for call in call_ids(e) {
             let mut found = if keyless {
-                self.candidates(Index::DbKeyed, &call)
+                self.candidates(Index::DbKeyed, Some(digest(call)))
             } else {
-                let mut found = self.candidates(Index::DbKeyless, &call);
+                let mut found = self.candidates(Index::DbKeyless, Some(digest(call)));
                 if db.key.is_empty() {
-                    found.extend(self.candidates(Index::DbCallAny, &call_any(&call, db)));
+                    found.extend(self.candidates(Index::DbCallAny, Some(call_any(call, db))));
                 } else {
-                    found.extend(self.candidates(Index::DbCall, &call_key(&call, db, &db.key)));
+                    found.extend(self.candidates(Index::DbCall, Some(call_key(call, db, &db.key))));
                     found.extend(
-                        self.candidates(Index::DbCall, &call_key(&call, db, &BTreeMap::new())),
+                        self.candidates(Index::DbCall, Some(call_key(call, db, &BTreeMap::new()))),
                     );
                 }
                 found
@@ -431,24 +434,24 @@ impl Correlator {
             if parent.is_empty() { keys } else { parent }
         };
         pick(
-            parent_first(self.candidates(Index::HttpTrace, &c.trace_id)),
+            parent_first(self.candidates(Index::HttpTrace, id_digest(&c.trace_id))),
             LinkMethod::TraceId,
         )
         .or_else(|| {
             pick(
-                self.candidates(Index::HttpIntegration, &c.request_id),
+                self.candidates(Index::HttpIntegration, id_digest(&c.request_id)),
                 LinkMethod::AwsRequestId,
             )
         })
         .or_else(|| {
             pick(
-                self.candidates(Index::HttpApp, &c.app_request_id),
+                self.candidates(Index::HttpApp, id_digest(&c.app_request_id)),
                 LinkMethod::RequestHeader,
             )
         })
         .or_else(|| {
             let keys = self
-                .candidates(Index::HttpPrincipal, &db.actor.principal)
+                .candidates(Index::HttpPrincipal, id_digest(&db.actor.principal))
                 .into_iter()
                 .filter(|k| self.event(k).is_some_and(|h| self.within_request(h, db)))
                 .collect();
@@ -475,24 +478,24 @@ impl Correlator {
             }
         };
         add(
-            self.candidates(Index::DbTrace, &h.correlation.trace_id),
+            self.candidates(Index::DbTrace, id_digest(&h.correlation.trace_id)),
             LinkMethod::TraceId,
             &mut out,
         );
         if let Some(id) = h.attributes.get(INTEGRATION_REQUEST_ID) {
             add(
-                self.candidates(Index::DbIntegration, id),
+                self.candidates(Index::DbIntegration, id_digest(id)),
                 LinkMethod::AwsRequestId,
                 &mut out,
             );
         }
         add(
-            self.candidates(Index::DbApp, &h.correlation.app_request_id),
+            self.candidates(Index::DbApp, id_digest(&h.correlation.app_request_id)),
             LinkMethod::RequestHeader,
             &mut out,
         );
         add(
-            self.candidates(Index::DbPrincipal, &h.actor.principal),
+            self.candidates(Index::DbPrincipal, id_digest(&h.actor.principal)),
             LinkMethod::PrincipalWindow,
             &mut out,
         );
@@ -701,44 +704,47 @@ pub(crate) fn is_placeholder_id(id: &str) -> bool {
             .any(|p| id.eq_ignore_ascii_case(p))
 }
 
+/// The index entries of one event: few enough to stay inline.
+type Entries = SmallVec<[(Index, u64); 8]>;
+
 /// The index entries of an event whose content fingerprint is `content`.
-fn index_keys(e: &Event, content: u64) -> Vec<(Index, String)> {
+fn index_keys(e: &Event, content: u64) -> Entries {
     let c = &e.correlation;
-    let mut out = Vec::new();
-    let mut add = |idx, v: &str| {
-        if !is_placeholder_id(v) {
-            out.push((idx, v.to_owned()));
+    let mut out = Entries::new();
+    let mut add = |idx, v: Option<u64>| {
+        if let Some(v) = v {
+            out.push((idx, v));
         }
     };
     if positional_id(e) {
-        add(Index::Content, &content_id(e, content));
+        add(Index::Content, Some(content_digest(e, content)));
     } else {
-        add(Index::Record, &e.id);
+        add(Index::Record, id_digest(&e.id));
     }
     match &e.detail {
         Detail::DbOperation(db) => {
             for call in call_ids(e) {
                 if is_keyless(e) {
-                    add(Index::DbKeyless, &call);
+                    add(Index::DbKeyless, Some(digest(call)));
                 } else {
-                    add(Index::DbKeyed, &call);
-                    add(Index::DbCall, &call_key(&call, db, &db.key));
-                    add(Index::DbCallAny, &call_any(&call, db));
+                    add(Index::DbKeyed, Some(digest(call)));
+                    add(Index::DbCall, Some(call_key(call, db, &db.key)));
+                    add(Index::DbCallAny, Some(call_any(call, db)));
                 }
             }
             if c.link == LinkMethod::None {
-                add(Index::DbTrace, &c.trace_id);
-                add(Index::DbApp, &c.app_request_id);
-                add(Index::DbPrincipal, &e.actor.principal);
-                add(Index::DbIntegration, &c.request_id);
+                add(Index::DbTrace, id_digest(&c.trace_id));
+                add(Index::DbApp, id_digest(&c.app_request_id));
+                add(Index::DbPrincipal, id_digest(&e.actor.principal));
+                add(Index::DbIntegration, id_digest(&c.request_id));
             }
         }
         Detail::Http(_) => {
-            add(Index::HttpTrace, &c.trace_id);
-            add(Index::HttpApp, &c.app_request_id);
-            add(Index::HttpPrincipal, &e.actor.principal);
+            add(Index::HttpTrace, id_digest(&c.trace_id));
+            add(Index::HttpApp, id_digest(&c.app_request_id));
+            add(Index::HttpPrincipal, id_digest(&e.actor.principal));
             if let Some(id) = e.attributes.get(INTEGRATION_REQUEST_ID) {
-                add(Index::HttpIntegration, id);
+                add(Index::HttpIntegration, id_digest(id));
             }
         }
         _ => {}
@@ -746,32 +752,75 @@ fn index_keys(e: &Event, content: u64) -> Vec<(Index, String)> {
     out
 }
 
+/// The index holds 64-bit digests of its values, not the strings: no allocation and one short
+/// hash per entry. Two values share a digest with a probability of about n²/2⁶⁵ among the n
+/// entries buffered within the window (~3·10⁻¹² for 10,000); such a pair would only be looked
+/// at as candidates, which must still be of the same kind (merges) or time (links).
+const DIGEST_SEED: u64 = 0x7477_636f_7272_656c;
+
+/// A hasher for one index value.
+fn hasher() -> impl Hasher {
+    foldhash::quality::FixedState::with_seed(DIGEST_SEED).build_hasher()
+}
+
+/// Each part ends in 0xff, a byte UTF-8 never holds, so parts cannot run into each other.
+fn write_part(h: &mut impl Hasher, part: &str) {
+    h.write(part.as_bytes());
+    h.write_u8(0xff);
+}
+
+/// The digest of a value made of `parts`.
+fn digest<'a>(parts: impl IntoIterator<Item = &'a str>) -> u64 {
+    let mut h = hasher();
+    for part in parts {
+        write_part(&mut h, part);
+    }
+    h.finish()
+}
+
+/// The digest of one id; none for a placeholder (`-`, `null`, `0`…), which gathers nothing.
+fn id_digest(id: &str) -> Option<u64> {
+    (!is_placeholder_id(id)).then(|| digest([id]))
+}
+
+/// A DB call's id: its AWS request id (`r`), else its trace and span id (`s`).
+type CallId<'e> = [&'e str; 3];
+
 /// The ids a DB call is known by: its AWS request id, else its trace and span id.
-fn call_ids(e: &Event) -> Vec<String> {
+fn call_ids(e: &Event) -> SmallVec<[CallId<'_>; 2]> {
     let c = &e.correlation;
-    let mut out = Vec::new();
+    let mut out = SmallVec::new();
     if !is_placeholder_id(&c.request_id) {
-        out.push(format!("r:{}", c.request_id));
+        out.push(["r", c.request_id.as_str(), ""]);
     }
     if !is_placeholder_id(&c.trace_id) && !is_placeholder_id(&c.span_id) {
-        out.push(format!("s:{}:{}", c.trace_id, c.span_id));
+        out.push(["s", c.trace_id.as_str(), c.span_id.as_str()]);
     }
     out
 }
 
-fn call_any(call: &str, db: &DbOperation) -> String {
-    format!("{call}\u{1f}{}\u{1f}{}", db.operation, db.table)
+/// A call id with the operation and table.
+fn call_any(call: CallId<'_>, db: &DbOperation) -> u64 {
+    digest(
+        call.into_iter()
+            .chain([db.operation.as_str(), db.table.as_str()]),
+    )
 }
 
-fn call_key(call: &str, db: &DbOperation, key: &crate::event::Fields) -> String {
-    let mut out = call_any(call, db);
+/// A call id with the operation, table and item key; with an empty key, [`call_any`]'s value.
+fn call_key(call: CallId<'_>, db: &DbOperation, key: &crate::event::Fields) -> u64 {
+    let mut h = hasher();
+    for part in call
+        .into_iter()
+        .chain([db.operation.as_str(), db.table.as_str()])
+    {
+        write_part(&mut h, part);
+    }
     for (name, value) in key {
-        out.push('\u{1f}');
-        out.push_str(name);
-        out.push('\u{1e}');
-        out.push_str(value);
+        write_part(&mut h, name);
+        write_part(&mut h, value);
     }
-    out
+    h.finish()
 }
 
 /// Whether an event's id only says where it was read (`har:<file>#<n>`, `…#<n>/<k>` for one of
@@ -807,8 +856,12 @@ fn fingerprint(e: &Event) -> u64 {
     h.finish()
 }
 
-fn content_id(e: &Event, content: u64) -> String {
-    format!("{}:{content:016x}", e.source.format)
+/// The content index's value: the format and the content fingerprint.
+fn content_digest(e: &Event, content: u64) -> u64 {
+    let mut h = hasher();
+    write_part(&mut h, &e.source.format);
+    h.write_u64(content);
+    h.finish()
 }
 
 #[cfg(test)]
@@ -907,7 +960,7 @@ mod tests {
         c.index
             .iter()
             .flat_map(|m| m.values())
-            .map(VecDeque::len)
+            .map(|l| l.len())
             .max()
             .unwrap_or(0)
     }

@@ -131,14 +131,6 @@ impl Rule for Bola {
     fn finish(&mut self, out: &mut Findings) {
         self.enumeration.finish(&self.options, out);
     }
-
-    /// A forgotten report lets the same access be reported again: both access rules say so.
-    fn state(&self) -> Vec<StateUsage> {
-        [CROSS_PRINCIPAL, ID_MISMATCH]
-            .iter()
-            .map(|rule| self.access.reported.usage(rule.id))
-            .collect()
-    }
 }
 
 tracewarden_sdk::export_rule!(Bola);

@@ -16,6 +16,9 @@ const BYTES_PER_DIGEST: usize = 2 * (size_of::<u64>() + 1);
 /// past their size — the shape a sandbox's memory cap needs when a rule reports once per
 /// (principal, object) over millions of findings. Forgotten digests are counted as evictions
 /// ([`SeenSet::usage`]): a thing seen again after its digest was forgotten is new to the set.
+/// For a "report once" set that costs a repeated finding, never a missing one, so a rule need
+/// not list its usage in [`crate::Rule::state`] (which lowers the rule's coverage); one that
+/// suppresses what must not be reported twice should.
 ///
 /// Digests are SipHash with fixed keys, so a rule's output is the same on every run; two
 /// different things share a digest with a probability of about n²/2⁶⁵ (for a million things,
