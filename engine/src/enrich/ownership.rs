@@ -36,9 +36,11 @@ struct Owner {
     event_source: SmolStr,
 }
 
+/// Kept small: the model holds up to [`MAX_OBJECTS`] of them, most touched but unowned (boxed,
+/// the owner would make every entry of the table five strings wide).
 #[derive(Debug, Clone, Default)]
 struct ObjectState {
-    owner: Option<Owner>,
+    owner: Option<Box<Owner>>,
     /// Some request on the object succeeded (so a later PUT does not create it).
     succeeded: bool,
     /// Principals the owner shared it with (a response's share or member list).
@@ -320,13 +322,13 @@ impl Ownership {
                         && sets_owner(&d.table, &d.update_expression, settings)
                         && let Some(state) = self.objects.get_mut(&key)
                     {
-                        state.owner = Some(Owner {
+                        state.owner = Some(Box::new(Owner {
                             principal: SmolStr::default(),
                             tenant: SmolStr::default(),
                             source: OwnerSource::Transfer,
                             event: event.id.clone(),
                             event_source: event.source.to_smolstr(),
-                        });
+                        }));
                     }
                 }
             }
@@ -377,13 +379,13 @@ impl Ownership {
             && !new.is_empty()
             && !new.eq_ignore_ascii_case(&old.principal)
         {
-            state.owner = Some(Owner {
+            state.owner = Some(Box::new(Owner {
                 principal: new.into(),
                 tenant: SmolStr::default(),
                 source: OwnerSource::Transfer,
                 event: event.id.clone(),
                 event_source: event.source.to_smolstr(),
-            });
+            }));
         }
         for id in returned
             .iter()
@@ -403,7 +405,7 @@ impl Ownership {
         }
         let state = self.objects.entry(key).or_default();
         if prove || (state.owner.is_none() && !state.succeeded) {
-            state.owner = Some(owner);
+            state.owner = Some(Box::new(owner));
         }
         state.succeeded = true;
     }
