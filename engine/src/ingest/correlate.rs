@@ -305,9 +305,7 @@ impl Correlator {
                     found.extend(self.candidates(Index::DbCallAny, Some(call_any(call, db))));
                 } else {
                     found.extend(self.candidates(Index::DbCall, Some(call_key(call, db, &db.key))));
-                    found.extend(
-                        self.candidates(Index::DbCall, Some(call_key(call, db, &BTreeMap::new()))),
-                    );
+                    found.extend(self.candidates(Index::DbCall, Some(call_any(call, db))));
                 }
                 found
             };
@@ -799,15 +797,12 @@ fn call_ids(e: &Event) -> SmallVec<[CallId<'_>; 2]> {
     out
 }
 
-/// A call id with the operation and table.
+/// A call id with the operation and table: [`call_key`] without an item key.
 fn call_any(call: CallId<'_>, db: &DbOperation) -> u64 {
-    digest(
-        call.into_iter()
-            .chain([db.operation.as_str(), db.table.as_str()]),
-    )
+    call_key(call, db, &crate::event::Fields::new())
 }
 
-/// A call id with the operation, table and item key; with an empty key, [`call_any`]'s value.
+/// A call id with the operation, table and item key.
 fn call_key(call: CallId<'_>, db: &DbOperation, key: &crate::event::Fields) -> u64 {
     let mut h = hasher();
     for part in call
