@@ -3,7 +3,9 @@
 //!
 //! WASM rule crates are compiled for `wasm32-wasip2` by a nested cargo with its own target
 //! directory (sharing ours would deadlock on its lock) and without the outer build's host flags
-//! and wrappers.
+//! and wrappers. That directory is `wasm-guests` beside the outer build's profile directories,
+//! shared by every build of this crate: `cargo clippy` and `cargo test` run this script apart
+//! (they build the crate with other features), and the second finds the packs built.
 //!
 //! Without the `rules` feature there is no rule host to embed packs in, and nothing is built.
 
@@ -181,6 +183,18 @@ fn digest(bytes: &[u8]) -> String {
     format!("sha256:{hex}")
 }
 
+/// The nested cargo's target directory: `<target>/wasm-guests` when `OUT_DIR` is where cargo puts
+/// it (`<target>[/<triple>]/<profile>/build/<package>-<hash>/out`), else inside `OUT_DIR`.
+fn guest_target_dir(out: &Path) -> PathBuf {
+    let build = out.parent().and_then(Path::parent);
+    match build.and_then(|b| Some((b, b.parent()?.parent()?))) {
+        Some((build, target)) if build.file_name().is_some_and(|n| n == "build") => {
+            target.join("wasm-guests")
+        }
+        _ => out.join("wasm-target"),
+    }
+}
+
 /// Compiles the rule crate in `pack` to a `wasm32-wasip2` component and returns its bytes.
 fn build_wasm(root: &Path, pack: &Path, out: &Path) -> Result<Vec<u8>, String> {
     let cargo_toml = std::fs::read_to_string(pack.join("Cargo.toml")).map_err(|e| {
@@ -196,7 +210,7 @@ fn build_wasm(root: &Path, pack: &Path, out: &Path) -> Result<Vec<u8>, String> {
         .and_then(|n| n.as_str())
         .ok_or("rule crate has no package name")?
         .to_owned();
-    let target_dir = out.join("wasm-target");
+    let target_dir = guest_target_dir(out);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root)
