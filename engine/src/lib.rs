@@ -23,6 +23,7 @@
 //! ```
 
 pub mod catalog;
+mod digest;
 pub mod enrich;
 mod error;
 pub mod event;
@@ -88,8 +89,12 @@ pub fn scan(
     options: &ScanOptions,
 ) -> Result<Report, Error> {
     let mut stream = ingest::open(inputs, &options.ingest)?;
-    let enriched = enrich::Enricher::new(rules.ownership()).wrap(stream.by_ref());
-    let outcome = rules.run_bounded(enriched, options.threads, options.findings_memory_bytes);
+    let mut enricher = enrich::Enricher::new(rules.ownership());
+    let outcome = rules.run_bounded(
+        enricher.wrap(stream.by_ref()),
+        options.threads,
+        options.findings_memory_bytes,
+    );
     let (inputs, stats) = stream.finish()?;
-    Report::new(inputs, &stats, rules, outcome)
+    Report::new(inputs, &stats, &enricher.saturation(), rules, outcome)
 }

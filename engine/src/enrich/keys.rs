@@ -57,9 +57,16 @@ pub(super) struct Ledger {
     /// A presented key's hashed id → the id the application's key store calls it, learnt from
     /// the auth middleware's lookup in a request that presented it.
     aliases: HashMap<SmolStr, SmolStr>,
+    /// Keys not added because [`MAX_KEYS`] were held ([`super::Saturation::keys`]).
+    unlearnt: u64,
 }
 
 impl Ledger {
+    /// Times a key could not be added because the ledger was full.
+    pub(super) fn unlearnt(&self) -> u64 {
+        self.unlearnt
+    }
+
     /// Sets `event.facts.key` for the actor's key, then learns from the event: a successful use
     /// updates the key's last use, a successful lifecycle change updates the key it names.
     /// Learns that the key hashed as `presented` is the store's `store_id`.
@@ -89,7 +96,7 @@ impl Ledger {
                         };
                         self.keys.insert(key_id.into(), state);
                     }
-                    None => {}
+                    None => self.unlearnt += 1,
                 }
             }
         }
@@ -170,6 +177,7 @@ impl Ledger {
     /// Applies a lifecycle change `k` that `event` records.
     pub(super) fn apply(&mut self, k: &KeyLifecycle, event: &Event) {
         if !self.keys.contains_key(&k.key_id) && self.keys.len() >= MAX_KEYS {
+            self.unlearnt += 1;
             return;
         }
         let marker = || Marker {

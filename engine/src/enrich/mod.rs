@@ -24,11 +24,26 @@ mod requests;
 mod settings;
 
 pub use keys::MAX_KEYS;
-pub use ownership::{MAX_KNOWN_PER_PRINCIPAL, MAX_OBJECTS};
+pub use ownership::{MAX_KNOWN, MAX_KNOWN_PER_PRINCIPAL, MAX_OBJECTS};
 pub use requests::MAX_REQUESTS;
 pub use settings::{OwnerKind, RouteOwner, Settings as OwnershipSettings, TableOwner};
 
 use crate::event::Event;
+
+/// What the models could not learn because they were full. Each model is bounded (memory is
+/// bounded by the models, not the input); past its bound it keeps what it has and counts what
+/// it turned away here, which the report's coverage states for the rules that read those facts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Saturation {
+    /// Times an object could not be added once [`MAX_OBJECTS`] were held: its owner, grants and
+    /// whether it existed stay unknown.
+    pub objects: u64,
+    /// Ids given to a principal not learnt once it had [`MAX_KNOWN_PER_PRINCIPAL`] or the model
+    /// held [`MAX_KNOWN`]: later access to them is not known to be legitimate.
+    pub known: u64,
+    /// Times a key could not be added once [`MAX_KEYS`] were held: its lifecycle stays unknown.
+    pub keys: u64,
+}
 
 /// The enrichment stage's state for one scan.
 #[derive(Debug)]
@@ -72,8 +87,18 @@ impl<'s> Enricher<'s> {
         self.requests.enrich(event, self.ownership_settings);
     }
 
-    /// `events`, enriched.
-    pub fn wrap<I: Iterator<Item = Event>>(self, events: I) -> Enriched<'s, I> {
+    /// What the models could not learn because they were full, so far.
+    pub fn saturation(&self) -> Saturation {
+        let (objects, known) = self.ownership.unlearnt();
+        Saturation {
+            objects,
+            known,
+            keys: self.keys.unlearnt(),
+        }
+    }
+
+    /// `events`, enriched by this stage (which keeps what it learns, and [`Self::saturation`]).
+    pub fn wrap<I: Iterator<Item = Event>>(&mut self, events: I) -> Enriched<'_, 's, I> {
         Enriched {
             events,
             enricher: self,
@@ -83,12 +108,12 @@ impl<'s> Enricher<'s> {
 
 /// An enriched stream.
 #[derive(Debug)]
-pub struct Enriched<'s, I> {
+pub struct Enriched<'a, 's, I> {
     events: I,
-    enricher: Enricher<'s>,
+    enricher: &'a mut Enricher<'s>,
 }
 
-impl<I: Iterator<Item = Event>> Iterator for Enriched<'_, I> {
+impl<I: Iterator<Item = Event>> Iterator for Enriched<'_, '_, I> {
     type Item = Event;
 
     fn next(&mut self) -> Option<Event> {

@@ -12,10 +12,15 @@ use super::settings::Settings;
 use crate::event::{Actor, Detail, Event, ObjectFact, Outcome, OwnerSource, Relation, SmolStr};
 use smol_str::ToSmolStr;
 
-/// Most objects whose owners are remembered; past it, new objects are not learnt.
-pub const MAX_OBJECTS: usize = 1_000_000;
-/// Most ids remembered as given to one principal.
+/// Most objects remembered (owner, grants, whether a request on them succeeded); past it, new
+/// objects are not learnt and [`super::Saturation::objects`] counts them. 2²¹·⁷⁄₈: the most a table of
+/// 2²¹ buckets holds before it doubles (~70 MB of 33-byte buckets).
+pub const MAX_OBJECTS: usize = (1 << 21) / 8 * 7;
+/// Most ids remembered as given to one principal (in one tenant).
 pub const MAX_KNOWN_PER_PRINCIPAL: usize = 100_000;
+/// Most ids remembered as given, over all principals: 2²³·⁷⁄₈ digests (~75 MB of 9-byte buckets);
+/// past it, [`super::Saturation::known`] counts the ids not learnt.
+pub const MAX_KNOWN: usize = (1 << 23) / 8 * 7;
 
 /// Whether an object was named by an HTTP path or a DB key: the two are learnt apart, since a
 /// path collection and a table may share a name without holding the same objects.
@@ -25,7 +30,23 @@ enum Layer {
     Db,
 }
 
-type ObjectKey = (Layer, SmolStr, SmolStr);
+impl Layer {
+    fn tag(self) -> &'static str {
+        match self {
+            Layer::Http => "http",
+            Layer::Db => "db",
+        }
+    }
+}
+
+/// An object as the model knows it: the digest ([`crate::digest`]) of its layer, collection and
+/// id, eight bytes instead of two strings per entry of a table of up to [`MAX_OBJECTS`]. Two
+/// objects sharing a digest (~n²/2⁶⁵ for n objects, ~10⁻⁷ at the cap) would share an owner.
+type ObjectKey = u64;
+
+fn object_key(layer: Layer, collection: &str, id: &str) -> ObjectKey {
+    crate::digest::of([layer.tag(), collection, id])
+}
 
 #[derive(Debug, Clone)]
 struct Owner {
@@ -36,15 +57,20 @@ struct Owner {
     event_source: SmolStr,
 }
 
-/// Kept small: the model holds up to [`MAX_OBJECTS`] of them, most touched but unowned (boxed,
-/// the owner would make every entry of the table five strings wide).
+/// Kept small (24 bytes): the model holds up to [`MAX_OBJECTS`] of them, most touched but
+/// unowned and unshared (boxed, the owner would make every entry of the table five strings wide).
 #[derive(Debug, Clone, Default)]
 struct ObjectState {
     owner: Option<Box<Owner>>,
+    /// Principals the owner shared it with (a response's share or member list).
+    #[expect(
+        clippy::box_collection,
+        reason = "8 bytes instead of a Vec's 24 in each entry of a table of up to MAX_OBJECTS; \
+                  few objects are shared"
+    )]
+    grantees: Option<Box<Vec<SmolStr>>>,
     /// Some request on the object succeeded (so a later PUT does not create it).
     succeeded: bool,
-    /// Principals the owner shared it with (a response's share or member list).
-    grantees: Vec<SmolStr>,
     /// It was shared with principals the logs do not name (a write to its share list, a share
     /// request whose response is not in the inputs): another principal may be one of them.
     shared_unknown: bool,
@@ -75,18 +101,59 @@ const MAX_GRANTEES: usize = 256;
 /// Response fields that name an object's (new) owner.
 const OWNER_FIELDS: &[&str] = &["ownerid", "owner", "newownerid", "owneruserid"];
 
+/// The model's bounds: [`MAX_OBJECTS`], [`MAX_KNOWN_PER_PRINCIPAL`] and [`MAX_KNOWN`] (smaller in
+/// tests).
+#[derive(Debug, Clone, Copy)]
+struct Caps {
+    objects: usize,
+    known_per_principal: usize,
+    known: usize,
+}
+
+impl Default for Caps {
+    fn default() -> Self {
+        Caps {
+            objects: MAX_OBJECTS,
+            known_per_principal: MAX_KNOWN_PER_PRINCIPAL,
+            known: MAX_KNOWN,
+        }
+    }
+}
+
 /// The model's state.
 #[derive(Debug, Default)]
 pub(super) struct Ownership {
+    caps: Caps,
     objects: HashMap<ObjectKey, ObjectState>,
     /// Tables whose keys or conditions name owners.
     scoped: HashSet<SmolStr>,
-    /// Ids returned to (or created by) each principal, by tenant: looked up by `&str` on every
-    /// event, without building a key.
-    known: HashMap<SmolStr, HashMap<SmolStr, HashSet<SmolStr>>>,
+    /// Ids returned to (or created by) each principal: digests of (principal, tenant, id), one
+    /// table for every principal. A digest shared by two values (~n²/2⁶⁵) would make one id
+    /// known to a principal it was not given to.
+    known: HashSet<u64>,
+    /// How many ids of `known` each (principal, tenant) digest has.
+    known_per_principal: HashMap<u64, u32>,
+    /// Times an object could not be added, and ids could not be learnt as given, because the
+    /// model was full ([`super::Saturation`]).
+    unlearnt_objects: u64,
+    unlearnt_known: u64,
+}
+
+/// The digest of (principal, tenant) that an id's digest in [`Ownership::known`] continues.
+fn principal_digest(actor: &Actor) -> u64 {
+    crate::digest::of([actor.principal.as_str(), actor.tenant.as_str()])
+}
+
+fn known_digest(principal: u64, id: &str) -> u64 {
+    crate::digest::Digest::after(principal).part(id).finish()
 }
 
 impl Ownership {
+    /// What the model could not learn because it was full: (objects, ids given).
+    pub(super) fn unlearnt(&self) -> (u64, u64) {
+        (self.unlearnt_objects, self.unlearnt_known)
+    }
+
     /// Sets `event.facts.objects`, then learns from the event.
     pub(super) fn enrich(&mut self, event: &mut Event, settings: &Settings, privileged: bool) {
         let (layer, objects, owner_condition) = match &event.detail {
@@ -118,10 +185,8 @@ impl Ownership {
             }
             _ => return,
         };
-        let known = self
-            .known
-            .get(&event.actor.principal)
-            .and_then(|by_tenant| by_tenant.get(&event.actor.tenant));
+        let known = (!self.known.is_empty() && !event.actor.principal.is_empty())
+            .then(|| principal_digest(&event.actor));
         let facts: Vec<ObjectFact> = objects
             .iter()
             .map(|o| {
@@ -136,17 +201,15 @@ impl Ownership {
         }
     }
 
-    fn fact(
-        &self,
-        layer: Layer,
-        o: &Object,
-        actor: &Actor,
-        known: Option<&HashSet<SmolStr>>,
-    ) -> ObjectFact {
+    fn fact(&self, layer: Layer, o: &Object, actor: &Actor, known: Option<u64>) -> ObjectFact {
         let mut f = ObjectFact {
             collection: o.collection.clone(),
             id: o.id.clone(),
-            known: known.is_some_and(|k| o.values.iter().any(|v| k.contains(v))),
+            known: known.is_some_and(|p| {
+                o.values
+                    .iter()
+                    .any(|v| self.known.contains(&known_digest(p, v)))
+            }),
             scoped: layer == Layer::Db && self.scoped.contains(&o.collection),
             ..ObjectFact::default()
         };
@@ -154,6 +217,7 @@ impl Ownership {
             f.owner_source = OwnerSource::Public;
             return f;
         }
+        let state = self.objects.get(&object_key(layer, &o.collection, &o.id));
         match (&o.names, o.named_by) {
             (Names::User(u), Some(by)) => {
                 f.owner = u.clone();
@@ -164,11 +228,7 @@ impl Ownership {
                 f.owner_source = source_of(by);
             }
             _ => {
-                if let Some(owner) = self
-                    .objects
-                    .get(&(layer, o.collection.clone(), o.id.clone()))
-                    .and_then(|s| s.owner.as_ref())
-                {
+                if let Some(owner) = state.and_then(|s| s.owner.as_ref()) {
                     f.owner = owner.principal.clone();
                     f.owner_tenant = owner.tenant.clone();
                     f.owner_source = owner.source;
@@ -179,11 +239,9 @@ impl Ownership {
         }
         f.relation = relation(actor, &f.owner, &f.owner_tenant);
         if f.relation == Relation::Other
-            && let Some(state) = self
-                .objects
-                .get(&(layer, o.collection.clone(), o.id.clone()))
+            && let Some(state) = state
         {
-            if state.grantees.iter().any(|g| {
+            if state.grantees.iter().flat_map(|g| g.iter()).any(|g| {
                 g.eq_ignore_ascii_case(&actor.principal)
                     || g.eq_ignore_ascii_case(short_name(&actor.principal))
             }) {
@@ -226,23 +284,22 @@ impl Ownership {
                         .unwrap_or_default()
                         .to_owned();
                     for id in &h.returned_ids {
-                        let created: Vec<ObjectKey> = if id.name == "location" {
+                        let created: Option<(SmolStr, SmolStr)> = if id.name == "location" {
                             path_objects(&id.value, "", settings)
                                 .into_iter()
                                 .last()
-                                .map(|o| (Layer::Http, o.collection, o.id))
-                                .into_iter()
-                                .collect()
+                                .map(|o| (o.collection, o.id))
                         } else if method == "POST" && is_id_of(&id.name, &collection) {
-                            vec![(Layer::Http, collection.clone().into(), id.value.clone())]
+                            Some((collection.as_str().into(), id.value.clone()))
                         } else {
-                            Vec::new()
+                            None
                         };
-                        for key in created {
-                            given.push(key.2.clone());
-                            if can_own && !settings.is_public(&key.1) {
+                        if let Some((created_in, created)) = created {
+                            if can_own && !settings.is_public(&created_in) {
+                                let key = object_key(Layer::Http, &created_in, &created);
                                 self.claim(key, creator(OwnerSource::Creator), false);
                             }
+                            given.push(created);
                         }
                     }
                     // A PUT creates when it says so (201 Created); a 200 updated an object that
@@ -255,14 +312,14 @@ impl Ownership {
                         && can_own
                     {
                         self.claim(
-                            (Layer::Http, o.collection.clone(), o.id.clone()),
+                            object_key(Layer::Http, &o.collection, &o.id),
                             creator(OwnerSource::Creator),
                             false,
                         );
                     }
                 }
                 if let Some(target) = objects.last() {
-                    let key = (Layer::Http, target.collection.clone(), target.id.clone());
+                    let key = object_key(Layer::Http, &target.collection, &target.id);
                     let share_route = h
                         .path
                         .split(['?', '#'])
@@ -277,7 +334,7 @@ impl Ownership {
                 // A DELETE removes the object its path ends with (`/users/7/notes/3`: the note).
                 let deleted = if method == "DELETE" { objects.len() } else { 0 };
                 for (n, o) in objects.iter().enumerate() {
-                    let key = (Layer::Http, o.collection.clone(), o.id.clone());
+                    let key = object_key(Layer::Http, &o.collection, &o.id);
                     if n + 1 == deleted {
                         self.objects.remove(&key);
                     } else {
@@ -290,23 +347,23 @@ impl Ownership {
                     if o.named_by.is_some() || owner_condition || settings.scopes_table(&d.table) {
                         self.scoped.insert(o.collection.clone());
                     }
-                    let key = (Layer::Db, o.collection.clone(), o.id.clone());
+                    let key = object_key(Layer::Db, &o.collection, &o.id);
                     if d.operation == "DeleteItem" {
                         self.objects.remove(&key);
                         continue;
                     }
                     if o.named_by.is_none() && !o.public && can_own {
                         if owner_condition {
-                            self.claim(key.clone(), creator(OwnerSource::Condition), true);
+                            self.claim(key, creator(OwnerSource::Condition), true);
                         } else if d.operation == "PutItem" {
                             let creates = d.condition.contains("attribute_not_exists");
-                            self.claim(key.clone(), creator(OwnerSource::Creator), creates);
+                            self.claim(key, creator(OwnerSource::Creator), creates);
                         }
                     }
                     if o.named_by.is_none() {
                         given.extend(o.values.iter().cloned());
                     }
-                    self.touch(key.clone());
+                    self.touch(key);
                     // A write to the item's share list: grantees the logs do not name.
                     if d.is_write
                         && update_names(&d.update_expression)
@@ -335,17 +392,24 @@ impl Ownership {
             _ => {}
         }
         if !actor.principal.is_empty() && !given.is_empty() {
-            let known = self
-                .known
-                .entry(actor.principal.clone())
-                .or_default()
-                .entry(actor.tenant.clone())
-                .or_default();
+            // A created id is often returned too: count each id once.
+            given.sort_unstable();
+            given.dedup();
+            let principal = principal_digest(actor);
+            let count = self.known_per_principal.entry(principal).or_default();
             for id in given {
-                if known.len() >= MAX_KNOWN_PER_PRINCIPAL {
-                    break;
+                let digest = known_digest(principal, &id);
+                if self.known.contains(&digest) {
+                    continue;
                 }
-                known.insert(id);
+                if *count as usize >= self.caps.known_per_principal
+                    || self.known.len() >= self.caps.known
+                {
+                    self.unlearnt_known += 1;
+                    continue;
+                }
+                self.known.insert(digest);
+                *count += 1;
             }
         }
     }
@@ -391,8 +455,9 @@ impl Ownership {
             .iter()
             .filter(|id| id.name == crate::event::RETURNED_GRANTEE)
         {
-            if state.grantees.len() < MAX_GRANTEES && !state.grantees.contains(&id.value) {
-                state.grantees.push(id.value.clone());
+            let grantees = state.grantees.get_or_insert_default();
+            if grantees.len() < MAX_GRANTEES && !grantees.contains(&id.value) {
+                grantees.push(id.value.clone());
             }
         }
     }
@@ -400,7 +465,8 @@ impl Ownership {
     /// Makes `owner` the owner of `key` if it has none and no request on it succeeded before
     /// (or always, with `prove`: a creation that required absence, or an ownership condition).
     fn claim(&mut self, key: ObjectKey, owner: Owner, prove: bool) {
-        if !self.objects.contains_key(&key) && self.objects.len() >= MAX_OBJECTS {
+        if !self.objects.contains_key(&key) && self.objects.len() >= self.caps.objects {
+            self.unlearnt_objects += 1;
             return;
         }
         let state = self.objects.entry(key).or_default();
@@ -413,16 +479,16 @@ impl Ownership {
     fn touch(&mut self, key: ObjectKey) {
         if let Some(state) = self.objects.get_mut(&key) {
             state.succeeded = true;
-        } else if self.objects.len() < MAX_OBJECTS {
+        } else if self.objects.len() < self.caps.objects {
             self.objects.insert(
                 key,
                 ObjectState {
-                    owner: None,
                     succeeded: true,
-                    grantees: Vec::new(),
-                    shared_unknown: false,
+                    ..ObjectState::default()
                 },
             );
+        } else {
+            self.unlearnt_objects += 1;
         }
     }
 }
@@ -598,6 +664,54 @@ mod tests {
         assert_eq!(facts[4], fact("alice", Creator, Relation::Other, true));
         // bob's own successful read made it known to him afterwards, not before.
         assert_eq!(facts[5], fact("alice", Creator, Relation::Other, false));
+    }
+
+    #[test]
+    fn a_full_model_keeps_what_it_has_and_counts_what_it_turned_away() {
+        let s = Settings::default();
+        let mut model = Ownership {
+            caps: Caps {
+                objects: 1,
+                known_per_principal: 1,
+                known: 2,
+            },
+            ..Ownership::default()
+        };
+        let post = |id: &str, who: &str, order: &str| {
+            returning(
+                http(id, (who, ""), "POST", "/orders", 201),
+                &[("order_id", order)],
+            )
+        };
+        let events = vec![
+            post("c1", "alice", "1"),
+            // The model holds one object: order 2's owner is not learnt, nor is it known to
+            // alice (one id per principal).
+            post("c2", "alice", "2"),
+            http("b1", ("bob", ""), "GET", "/orders/1", 200),
+            http("b2", ("bob", ""), "GET", "/orders/2", 200),
+            // Two ids in all: carol's is learnt, dave's is not.
+            post("c3", "carol", "3"),
+            post("c4", "dave", "4"),
+            http("a2", ("alice", ""), "GET", "/orders/2", 200),
+        ];
+        let mut facts = Vec::new();
+        for mut e in events {
+            model.enrich(&mut e, &s, false);
+            facts.push(
+                e.facts
+                    .objects
+                    .iter()
+                    .map(|o| (o.owner.clone(), o.relation, o.known))
+                    .collect::<Vec<_>>(),
+            );
+        }
+        assert_eq!(facts[2], [("alice".into(), Relation::Other, false)]);
+        assert_eq!(facts[3], [(SmolStr::default(), Relation::Unknown, false)]);
+        assert_eq!(facts[6], [(SmolStr::default(), Relation::Unknown, false)]);
+        assert_eq!(model.known.len(), 2);
+        // Objects 2 (claimed, then touched by bob and alice), 3 and 4 turned away; ids 2 and 4.
+        assert_eq!(model.unlearnt(), (5, 2));
     }
 
     #[test]

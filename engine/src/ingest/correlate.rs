@@ -21,8 +21,13 @@ use std::collections::{BTreeMap, HashMap};
 
 use foldhash::fast::FixedState;
 use smallvec::SmallVec;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 
+// The index holds 64-bit digests of its values, not the strings: no allocation and one short
+// hash per entry. Two values sharing a digest (about n²/2⁶⁵ among the n entries buffered within
+// the window, ~3·10⁻¹² for 10,000) would only be looked at as candidates, which must still be of
+// the same kind (merges) or time (links).
+use crate::digest::{Digest, of as digest};
 use crate::event::{DbOperation, Detail, Event, LinkMethod, SmolStr};
 
 /// Position in the stream: log time, then read order (the input's place in path order, then the
@@ -750,32 +755,6 @@ fn index_keys(e: &Event, content: u64) -> Entries {
     out
 }
 
-/// The index holds 64-bit digests of its values, not the strings: no allocation and one short
-/// hash per entry. Two values share a digest with a probability of about n²/2⁶⁵ among the n
-/// entries buffered within the window (~3·10⁻¹² for 10,000); such a pair would only be looked
-/// at as candidates, which must still be of the same kind (merges) or time (links).
-const DIGEST_SEED: u64 = 0x7477_636f_7272_656c;
-
-/// A hasher for one index value.
-fn hasher() -> impl Hasher {
-    foldhash::quality::FixedState::with_seed(DIGEST_SEED).build_hasher()
-}
-
-/// Each part ends in 0xff, a byte UTF-8 never holds, so parts cannot run into each other.
-fn write_part(h: &mut impl Hasher, part: &str) {
-    h.write(part.as_bytes());
-    h.write_u8(0xff);
-}
-
-/// The digest of a value made of `parts`.
-fn digest<'a>(parts: impl IntoIterator<Item = &'a str>) -> u64 {
-    let mut h = hasher();
-    for part in parts {
-        write_part(&mut h, part);
-    }
-    h.finish()
-}
-
 /// The digest of one id; none for a placeholder (`-`, `null`, `0`…), which gathers nothing.
 fn id_digest(id: &str) -> Option<u64> {
     (!is_placeholder_id(id)).then(|| digest([id]))
@@ -804,18 +783,17 @@ fn call_any(call: CallId<'_>, db: &DbOperation) -> u64 {
 
 /// A call id with the operation, table and item key.
 fn call_key(call: CallId<'_>, db: &DbOperation, key: &crate::event::Fields) -> u64 {
-    let mut h = hasher();
+    let mut d = Digest::new();
     for part in call
         .into_iter()
         .chain([db.operation.as_str(), db.table.as_str()])
     {
-        write_part(&mut h, part);
+        d.part(part);
     }
     for (name, value) in key {
-        write_part(&mut h, name);
-        write_part(&mut h, value);
+        d.part(name).part(value);
     }
-    h.finish()
+    d.finish()
 }
 
 /// Whether an event's id only says where it was read (`har:<file>#<n>`, `…#<n>/<k>` for one of
@@ -853,10 +831,10 @@ fn fingerprint(e: &Event) -> u64 {
 
 /// The content index's value: the format and the content fingerprint.
 fn content_digest(e: &Event, content: u64) -> u64 {
-    let mut h = hasher();
-    write_part(&mut h, &e.source.format);
-    h.write_u64(content);
-    h.finish()
+    Digest::new()
+        .part(&e.source.format)
+        .number(content)
+        .finish()
 }
 
 #[cfg(test)]

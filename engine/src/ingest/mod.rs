@@ -490,8 +490,7 @@ impl UniqueIds {
     const GENERATION: usize = 1 << 20;
 
     fn hash(id: &str) -> u64 {
-        use std::hash::BuildHasher;
-        foldhash::quality::FixedState::with_seed(0).hash_one(id)
+        crate::digest::of([id])
     }
 
     fn seen(&self, h: u64) -> bool {

@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use crate::enrich::Saturation;
 use crate::event::EventKind;
 use crate::ingest::{InputFormat, InputReport, StreamStats};
 use crate::rules::{FactNeed, RuleMeta};
@@ -50,6 +51,40 @@ impl Coverage {
 }
 
 impl Coverage {
+    /// This coverage, lowered to partial at best when an enrichment model the rule reads from
+    /// (`rule.requires`) was full and turned facts away ([`Saturation`]).
+    pub(super) fn with_saturation(self, rule: &RuleMeta, full: &Saturation) -> Coverage {
+        let mut notes = Vec::new();
+        let objects = rule.requires.iter().any(FactNeed::from_ownership);
+        let keys = rule.requires.iter().any(|n| !n.from_ownership());
+        if objects && full.objects > 0 {
+            notes.push(format!(
+                "the ownership model was full ({} objects): {} time(s) an object could not be \
+                 added, so its owner stayed unknown",
+                crate::enrich::MAX_OBJECTS,
+                full.objects
+            ));
+        }
+        if objects && full.known > 0 {
+            notes.push(format!(
+                "{} id(s) given to principals were not remembered (at most {} per principal, {} \
+                 in all): later access to them was not known to be legitimate",
+                full.known,
+                crate::enrich::MAX_KNOWN_PER_PRINCIPAL,
+                crate::enrich::MAX_KNOWN
+            ));
+        }
+        if keys && full.keys > 0 {
+            notes.push(format!(
+                "the key ledger was full ({} keys): {} time(s) a key could not be added, so its \
+                 lifecycle stayed unknown",
+                crate::enrich::MAX_KEYS,
+                full.keys
+            ));
+        }
+        self.with_state_notes(&notes)
+    }
+
     /// This coverage, lowered to partial at best when the rule evicted state to stay within its
     /// memory budget (`notes`: what it evicted, contract 1.1 `state-usage`).
     pub(super) fn with_state_notes(mut self, notes: &[String]) -> Coverage {
@@ -228,5 +263,60 @@ fn missing(kind: EventKind, inputs: &[InputReport]) -> String {
                 .to_owned()
         }
         EventKind::AuthDecision => "no authorization decisions among the inputs".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(requires: &[&str]) -> RuleMeta {
+        serde_json::from_value(serde_json::json!({
+            "id": "TW-T-001", "title": "t", "severity": "high", "confidence": "high",
+            "class": "incident", "requires": requires,
+        }))
+        .expect("rule metadata")
+    }
+
+    fn full() -> Coverage {
+        Coverage {
+            status: CoverageStatus::Full,
+            notes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_full_model_lowers_the_coverage_of_the_rules_that_read_it_only() {
+        let saturation = Saturation {
+            objects: 3,
+            known: 0,
+            keys: 0,
+        };
+        let owned = full().with_saturation(&rule(&["objects_owned"]), &saturation);
+        assert_eq!(owned.status, CoverageStatus::Partial);
+        assert_eq!(
+            owned.notes,
+            [format!(
+                "the ownership model was full ({} objects): 3 time(s) an object could not be \
+                 added, so its owner stayed unknown",
+                crate::enrich::MAX_OBJECTS
+            )]
+        );
+        assert_eq!(
+            full().with_saturation(&rule(&["key_revoked"]), &saturation),
+            full()
+        );
+        assert_eq!(full().with_saturation(&rule(&[]), &saturation), full());
+        let keys = Saturation {
+            keys: 1,
+            ..Saturation::default()
+        };
+        let revoked = full().with_saturation(&rule(&["key_revoked"]), &keys);
+        assert_eq!(revoked.status, CoverageStatus::Partial);
+        assert_eq!(revoked.notes.len(), 1);
+        assert_eq!(
+            full().with_saturation(&rule(&["objects"]), &Saturation::default()),
+            full()
+        );
     }
 }

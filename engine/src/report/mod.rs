@@ -277,6 +277,7 @@ impl Report {
     pub fn new(
         inputs: Vec<InputReport>,
         stats: &StreamStats,
+        saturation: &crate::enrich::Saturation,
         rules: &RuleSet,
         outcome: RuleOutcome,
     ) -> Result<Report, crate::Error> {
@@ -316,6 +317,7 @@ impl Report {
                             &inputs,
                         )
                         .with_unread(&unread)
+                        .with_saturation(meta, saturation)
                         .with_state_notes(
                             outcome.state_notes.get(&meta.id).map_or(&[], Vec::as_slice),
                         ),

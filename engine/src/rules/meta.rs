@@ -208,6 +208,15 @@ impl FactNeed {
         }
     }
 
+    /// Whether the ownership model provides the fact; the others come from the key lifecycle
+    /// ledger.
+    pub fn from_ownership(&self) -> bool {
+        matches!(
+            self,
+            FactNeed::Objects | FactNeed::ObjectsOwned | FactNeed::ObjectsScoped
+        )
+    }
+
     /// Whether `event` has the fact.
     pub fn met(&self, event: &Event) -> bool {
         let key = event.facts.key.as_ref();

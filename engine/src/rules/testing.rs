@@ -355,8 +355,8 @@ fn run_case(case: &Case, pack: RulePack, options: &PackTestOptions) -> Result<Ca
         ..IngestOptions::default()
     };
     let mut stream = ingest::open(&case.inputs, &ingest_options)?;
-    let enriched = Enricher::new(rules.ownership()).wrap(stream.by_ref());
-    let outcome = rules.run(enriched, options.threads.max(1));
+    let mut enricher = Enricher::new(rules.ownership());
+    let outcome = rules.run(enricher.wrap(stream.by_ref()), options.threads.max(1));
     let (inputs, _) = stream.finish()?;
     if let Some(why) = inputs.iter().find_map(|i| i.incomplete()) {
         return Err(Error::Usage(format!("`{}`: {why}", case.file.display())));
