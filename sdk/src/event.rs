@@ -105,16 +105,27 @@ impl PartialEq for Pairs<'_> {
     }
 }
 
+impl Pairs<'_> {
+    /// Appends the canonical text of the pairs ([`Display`](std::fmt::Display)'s) to `out`,
+    /// without the formatting machinery: item keys are written for every event of a DB rule.
+    pub fn push_to(&self, out: &mut String) {
+        for (i, (name, value)) in self.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(name);
+            out.push('=');
+            out.push_str(value);
+        }
+    }
+}
+
 impl std::fmt::Display for Pairs<'_> {
     /// `name=value` pairs joined by `,`: a canonical text form of an item key.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for (i, (name, value)) in self.iter().enumerate() {
-            if i > 0 {
-                f.write_str(",")?;
-            }
-            write!(f, "{name}={value}")?;
-        }
-        Ok(())
+        let mut text = String::new();
+        self.push_to(&mut text);
+        f.write_str(&text)
     }
 }
 
@@ -131,14 +142,30 @@ pub struct SourceRef<'a> {
     pub format: &'a str,
 }
 
+impl SourceRef<'_> {
+    /// Its [`Display`](std::fmt::Display) text, `file:line` or `file#record`, built with the
+    /// formatting machinery for the number alone: evidence names its source for every event a
+    /// rule keeps.
+    pub fn text(&self) -> String {
+        use std::fmt::Write as _;
+        let (sep, n) = if self.line > 0 {
+            (':', self.line)
+        } else {
+            ('#', self.record)
+        };
+        let mut out = String::with_capacity(self.file.len() + 21);
+        out.push_str(self.file);
+        out.push(sep);
+        // Writing to a `String` cannot fail.
+        let _ = write!(out, "{n}");
+        out
+    }
+}
+
 impl std::fmt::Display for SourceRef<'_> {
     /// `file:line` when the line is known, else `file#record`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.line > 0 {
-            write!(f, "{}:{}", self.file, self.line)
-        } else {
-            write!(f, "{}#{}", self.file, self.record)
-        }
+        f.write_str(&self.text())
     }
 }
 

@@ -77,7 +77,7 @@ impl Evidence {
         Evidence {
             event_id: event.id.to_owned(),
             role: role.to_owned(),
-            source: event.source.to_string(),
+            source: event.source.text(),
             time_ns: event.time_ns,
         }
     }

@@ -5,6 +5,7 @@
 //! condition refused).
 
 use std::collections::{BTreeMap, VecDeque};
+use std::rc::Rc;
 
 use tracewarden_sdk::prelude::*;
 
@@ -13,13 +14,7 @@ use crate::options::Options;
 use crate::{CHECK_THEN_WRITE, OBSERVED_RACE, RACE_ATTEMPTED, WEAK_CHECK};
 
 /// A successful write kept as a possible interleaved write of another request.
-#[derive(Debug, Clone)]
-struct Write {
-    seen: Seen,
-    operation: String,
-    update: String,
-    relative: bool,
-}
+type Write = DbOp;
 
 /// Most reads, and apart most writes, held at once: past it the oldest are forgotten first, so
 /// a dense stream (ten thousand calls a second within the check window) keeps the component
@@ -29,15 +24,17 @@ pub(crate) const MAX_HELD: usize = 25_000;
 #[derive(Default)]
 pub(crate) struct Checks {
     /// Base-table reads by the item they read (a query pinned to a partition key: by that key).
-    reads: BTreeMap<String, Vec<DbOp>>,
+    /// Operations are shared ([`Rc`]): one read is held here and, when it may be stale, by its
+    /// request too; cloning one would copy a score of strings per event.
+    reads: BTreeMap<String, Vec<Rc<DbOp>>>,
     /// Recent successful writes by item.
-    writes: BTreeMap<String, Vec<Write>>,
+    writes: BTreeMap<String, Vec<Rc<Write>>>,
     /// The reads and writes held, oldest first, by stream position and item (entries of reads
     /// already consumed or expired are dropped as they come up).
     read_order: VecDeque<(u64, String)>,
     write_order: VecDeque<(u64, String)>,
     /// Reads that may have returned stale state, by request.
-    stale_reads: BTreeMap<String, Vec<DbOp>>,
+    stale_reads: BTreeMap<String, Vec<Rc<DbOp>>>,
     last_expiry_ns: i64,
     /// Reads and writes forgotten past [`MAX_HELD`] (not expired), and the most positions
     /// held at once: what `usage` reports to the host.
@@ -125,7 +122,7 @@ impl Checks {
     /// Returns the check a write without a state condition acted on, if any.
     pub(crate) fn operation(
         &mut self,
-        op: &DbOp,
+        op: &Rc<DbOp>,
         checked: &[String],
         options: &Options,
         out: &mut Findings,
@@ -135,7 +132,7 @@ impl Checks {
                 self.reads
                     .entry(op.item.clone())
                     .or_default()
-                    .push(op.clone());
+                    .push(Rc::clone(op));
                 self.read_order.push_back((op.seen.seq, op.item.clone()));
                 self.bound();
             }
@@ -143,7 +140,7 @@ impl Checks {
                 self.stale_reads
                     .entry(request.clone())
                     .or_default()
-                    .push(op.clone());
+                    .push(Rc::clone(op));
             }
             return None;
         }
@@ -178,15 +175,13 @@ impl Checks {
                     ));
                 }
             }
-            acted_on = Some(read.seen);
+            acted_on = Some(read.seen.clone());
         }
         self.weak_checks(op, checked, options, out);
-        self.writes.entry(op.item.clone()).or_default().push(Write {
-            seen: op.seen.clone(),
-            operation: op.operation.clone(),
-            update: op.update.clone(),
-            relative: op.relative,
-        });
+        self.writes
+            .entry(op.item.clone())
+            .or_default()
+            .push(Rc::clone(op));
         self.write_order.push_back((op.seen.seq, op.item.clone()));
         self.bound();
         acted_on
@@ -215,7 +210,7 @@ impl Checks {
     /// The latest read of `write`'s item that it acts on: the same request, or, when a source
     /// does not say which request, the same identity within the check window. It is consumed:
     /// one check backs one finding.
-    fn take_check(&mut self, write: &DbOp, options: &Options) -> Option<(DbOp, bool)> {
+    fn take_check(&mut self, write: &DbOp, options: &Options) -> Option<(Rc<DbOp>, bool)> {
         let mut best: Option<(String, usize, bool)> = None;
         let mut best_seq = 0;
         let lookups = std::iter::once(&write.item)
@@ -257,7 +252,7 @@ impl Checks {
 
     /// The first successful write of the item by another request or identity between `read` and
     /// `write`, in stream order.
-    fn interleaved(&self, read: &DbOp, write: &DbOp) -> Option<Write> {
+    fn interleaved(&self, read: &DbOp, write: &DbOp) -> Option<Rc<Write>> {
         self.writes
             .get(&write.item)?
             .iter()

@@ -288,6 +288,7 @@ impl Toctou {
 
     fn db_operation(&mut self, op: DbOp, checked: &[String], out: &mut Findings) {
         if op.success {
+            let op = std::rc::Rc::new(op);
             if let Some(check) = self.checks.operation(&op, checked, &self.options, out) {
                 self.bursts.db_write(&op, check, &self.options, out);
             }

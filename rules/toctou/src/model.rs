@@ -135,11 +135,16 @@ impl DbOp {
             operation: db.operation.to_owned(),
             table: db.table.to_owned(),
             item,
-            parts: db
-                .key
-                .iter()
-                .map(|(n, v)| format!("{}/{n}={v}", db.table))
-                .collect(),
+            // Looked up apart only for a key of several parts (a query pinned to its partition
+            // key); a one-part key's part is the item.
+            parts: if db.key.len() > 1 {
+                db.key
+                    .iter()
+                    .map(|(n, v)| format!("{}/{n}={v}", db.table))
+                    .collect()
+            } else {
+                Vec::new()
+            },
             guard: guard(db.has_condition, db.condition, &key_names),
             condition: db.condition.to_owned(),
             relative: db.operation == "UpdateItem" && is_relative(db.update_expression),

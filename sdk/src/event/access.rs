@@ -28,7 +28,19 @@ impl<'a> Event<'a> {
     /// name); `None` when the event is no DB operation or names no table or key.
     pub fn item(&self) -> Option<String> {
         let db = self.db()?;
-        (!db.table.is_empty() && !db.key.is_empty()).then(|| format!("{}/{}", db.table, db.key))
+        if db.table.is_empty() || db.key.is_empty() {
+            return None;
+        }
+        let len = db
+            .key
+            .iter()
+            .map(|(n, v)| n.len() + v.len() + 2)
+            .sum::<usize>();
+        let mut item = String::with_capacity(db.table.len() + 1 + len);
+        item.push_str(db.table);
+        item.push('/');
+        db.key.push_to(&mut item);
+        Some(item)
     }
 
     /// The resource a finding on this event names: a DB operation's item (else its table), an
@@ -71,17 +83,23 @@ impl<'a> Event<'a> {
     /// A principal-and-time link is too weak to say two calls were one request: `None`.
     pub fn request_key(&self) -> Option<String> {
         let c = &self.correlation;
+        let key = |kind: &str, id: &str| {
+            let mut key = String::with_capacity(kind.len() + id.len());
+            key.push_str(kind);
+            key.push_str(id);
+            key
+        };
         if !c.trace_id.is_empty() {
-            Some(format!("trace {}", c.trace_id))
+            Some(key("trace ", c.trace_id))
         } else if !c.app_request_id.is_empty() {
-            Some(format!("request {}", c.app_request_id))
+            Some(key("request ", c.app_request_id))
         } else if !c.linked_event.is_empty()
             && matches!(
                 c.link,
                 LinkMethod::TraceId | LinkMethod::AwsRequestId | LinkMethod::RequestHeader
             )
         {
-            Some(format!("event {}", c.linked_event))
+            Some(key("event ", c.linked_event))
         } else {
             None
         }
@@ -97,8 +115,36 @@ impl ObjectFact<'_> {
 
 #[cfg(test)]
 mod tests {
+    use crate::SourceRef;
     use crate::prelude::*;
     use crate::testing::EventBuilder;
+
+    #[test]
+    fn items_sources_and_request_keys_read_as_written() {
+        let e = EventBuilder::db("GetItem", "orders")
+            .key("pk", "USER#1")
+            .key("sk", "ORDER#7")
+            .trace("t-9")
+            .build();
+        assert_eq!(e.item().as_deref(), Some("orders/pk=USER#1,sk=ORDER#7"));
+        assert_eq!(e.request_key().as_deref(), Some("trace t-9"));
+        assert_eq!(EventBuilder::db("GetItem", "orders").build().item(), None);
+        for (line, record, text) in [
+            (0, 0, "a.json#0"),
+            (0, 17, "a.json#17"),
+            (3, 17, "a.json:3"),
+            (0, u64::MAX, "a.json#18446744073709551615"),
+        ] {
+            let source = SourceRef {
+                file: "a.json",
+                line,
+                record,
+                ..SourceRef::default()
+            };
+            assert_eq!(source.text(), text);
+            assert_eq!(source.to_string(), text);
+        }
+    }
 
     #[test]
     fn the_principal_falls_back_to_the_key_owner() {
