@@ -313,13 +313,13 @@ impl RuleSet {
 
     /// [`RuleSet::run`], each rule file holding at most `findings_memory_bytes` of its findings
     /// in memory, the rest in sorted runs on disk. The findings do not depend on it.
-    pub fn run_bounded(
-        &self,
+    pub fn run_bounded<'a>(
+        &'a self,
         events: impl Iterator<Item = Event>,
         threads: usize,
         findings_memory_bytes: usize,
     ) -> RuleOutcome {
-        let jobs: Vec<(&RulePack, &RuleFile)> = self
+        let jobs: Vec<(&'a RulePack, &'a RuleFile)> = self
             .packs
             .iter()
             .flat_map(|p| p.files.iter().map(move |f| (p, f)))
@@ -329,64 +329,48 @@ impl RuleSet {
             .iter()
             .any(|(_, f)| matches!(f.runtime, Runtime::Rego(_)));
         let mut results: Vec<Option<FileResult>> = jobs.iter().map(|_| None).collect();
-        std::thread::scope(|s| {
-            let mut senders = Vec::new();
-            let mut handles = Vec::new();
-            for w in 0..workers {
-                let (tx, rx) = std::sync::mpsc::sync_channel::<Arc<Chunk>>(QUEUED_CHUNKS);
-                senders.push(tx);
-                let mine: Vec<(usize, &RulePack, &RuleFile)> = jobs
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| i % workers == w)
-                    .map(|(i, (p, f))| (i, *p, *f))
-                    .collect();
-                handles.push(s.spawn(move || {
-                    let mut runs: Vec<(usize, FileRun<'_>)> = mine
-                        .into_iter()
-                        .map(|(i, p, f)| {
-                            let sink = FindingSink::with_memory(findings_memory_bytes);
-                            (i, FileRun::start(p, f, &self.deselected, sink))
-                        })
-                        .collect();
-                    for chunk in rx {
-                        for (_, run) in &mut runs {
-                            run.feed(&chunk);
-                        }
-                    }
-                    runs.into_iter()
-                        .map(|(i, run)| (i, run.finish()))
-                        .collect::<Vec<_>>()
-                }));
-            }
-            let mut chunk = Vec::with_capacity(CHUNK);
-            let send = |events: Vec<Event>| {
-                let shared = Arc::new(Chunk::new(events, rego));
-                for tx in &senders {
-                    // A worker only hangs up by panicking; its files are then reported below.
-                    let _ = tx.send(Arc::clone(&shared));
+        let start = |i: usize, p: &'a RulePack, f: &'a RuleFile| {
+            let sink = FindingSink::with_memory(findings_memory_bytes);
+            (i, FileRun::start(p, f, &self.deselected, sink))
+        };
+        if workers == 1 {
+            // One thread: the rules run on the calling thread, between reads, so `--threads 1`
+            // uses one core (a worker beside the reader would make it 1.2).
+            let mut runs: Vec<(usize, FileRun<'_>)> = jobs
+                .iter()
+                .enumerate()
+                .map(|(i, (p, f))| start(i, p, f))
+                .collect();
+            for_each_chunk(events, rego, |chunk| {
+                for (_, run) in &mut runs {
+                    run.feed(&chunk);
                 }
-            };
-            for e in events {
-                chunk.push(e);
-                if chunk.len() == CHUNK {
-                    send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)));
+            });
+            for (i, run) in runs {
+                if let Some(slot) = results.get_mut(i) {
+                    *slot = Some(run.finish());
                 }
             }
-            if !chunk.is_empty() {
-                send(chunk);
-            }
-            drop(senders);
-            for h in handles {
-                if let Ok(done) = h.join() {
-                    for (i, r) in done {
-                        if let Some(slot) = results.get_mut(i) {
-                            *slot = Some(r);
-                        }
-                    }
+        } else {
+            let runs = jobs
+                .iter()
+                .enumerate()
+                .map(|(i, (p, f))| start(i, p, f).1)
+                .collect();
+            let board = Board::new(runs);
+            std::thread::scope(|s| {
+                let handles: Vec<_> = (0..workers).map(|_| s.spawn(|| board.work())).collect();
+                for_each_chunk(events, rego, |chunk| board.publish(chunk));
+                board.close();
+                for h in handles {
+                    // A worker only fails by panicking; the files it held are reported below.
+                    let _ = h.join();
                 }
+            });
+            for (slot, done) in results.iter_mut().zip(board.into_results()) {
+                *slot = done;
             }
-        });
+        }
         let mut outcome = RuleOutcome::default();
         let mut parts = Vec::with_capacity(jobs.len());
         for (result, (pack, file)) in results.into_iter().zip(&jobs) {
@@ -428,9 +412,226 @@ fn builtin_names() -> Vec<String> {
         .collect()
 }
 
+/// The rule files of a scan on several threads, shared by its workers: the reader publishes
+/// chunks; a worker takes any file that is not busy and is behind, feeds it every chunk
+/// published since, and puts it back. A file is on one thread at a time and sees every chunk in
+/// order, so its findings do not depend on which worker ran it; files are not bound to workers,
+/// so one costly file does not leave a worker idle while another has a queue.
+struct Board<'a> {
+    state: std::sync::Mutex<BoardState<'a>>,
+    /// A chunk was published, a file put back, or the stream closed.
+    work: std::sync::Condvar,
+    /// The slowest file moved on: there may be room for another chunk.
+    room: std::sync::Condvar,
+}
+
+struct BoardState<'a> {
+    /// Published chunks not yet fed to every file; `chunks[0]` is chunk number `base`.
+    chunks: std::collections::VecDeque<Arc<Chunk>>,
+    base: usize,
+    closed: bool,
+    files: Vec<Slot<'a>>,
+}
+
+struct Slot<'a> {
+    /// The next chunk number to feed it.
+    cursor: usize,
+    /// The run, when no worker holds it; its result once finished.
+    run: Option<FileRun<'a>>,
+    /// A worker holds it.
+    busy: bool,
+    /// Finished, or lost to a panic: nothing more to do.
+    over: bool,
+    done: Option<FileResult>,
+}
+
+/// What a worker takes from the board.
+enum Task<'a> {
+    Feed(usize, FileRun<'a>, Vec<Arc<Chunk>>),
+    Finish(usize, FileRun<'a>),
+}
+
+impl<'a> Board<'a> {
+    fn new(runs: Vec<FileRun<'a>>) -> Self {
+        Board {
+            state: std::sync::Mutex::new(BoardState {
+                chunks: std::collections::VecDeque::new(),
+                base: 0,
+                closed: false,
+                files: runs
+                    .into_iter()
+                    .map(|run| Slot {
+                        cursor: 0,
+                        run: Some(run),
+                        busy: false,
+                        over: false,
+                        done: None,
+                    })
+                    .collect(),
+            }),
+            work: std::sync::Condvar::new(),
+            room: std::sync::Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BoardState<'a>> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Adds a chunk once the slowest file is fewer than [`QUEUED_CHUNKS`] behind.
+    fn publish(&self, chunk: Arc<Chunk>) {
+        let mut state = self.lock();
+        while state.chunks.len() >= QUEUED_CHUNKS && state.files.iter().any(|f| !f.over) {
+            state = self
+                .room
+                .wait(state)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        state.chunks.push_back(chunk);
+        drop(state);
+        self.work.notify_all();
+    }
+
+    fn close(&self) {
+        self.lock().closed = true;
+        self.work.notify_all();
+    }
+
+    /// A worker: takes the file furthest behind that is free, until every file is finished.
+    fn work(&self) {
+        loop {
+            let task = {
+                let mut state = self.lock();
+                loop {
+                    if let Some(task) = state.take() {
+                        break task;
+                    }
+                    if state.files.iter().all(|f| f.over) {
+                        return;
+                    }
+                    state = self
+                        .work
+                        .wait(state)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                }
+            };
+            let i = match &task {
+                Task::Feed(i, ..) | Task::Finish(i, _) => *i,
+            };
+            // A panic is a host bug; the file is then reported as failed, and the others go on.
+            let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match task {
+                Task::Feed(_, mut run, chunks) => {
+                    for chunk in &chunks {
+                        run.feed(chunk);
+                    }
+                    Some(run)
+                }
+                Task::Finish(_, run) => {
+                    let result = run.finish();
+                    let mut state = self.lock();
+                    if let Some(slot) = state.files.get_mut(i) {
+                        slot.done = Some(result);
+                    }
+                    None
+                }
+            }));
+            let mut state = self.lock();
+            if let Some(slot) = state.files.get_mut(i) {
+                match caught {
+                    Ok(Some(run)) => slot.run = Some(run),
+                    // Finished, or lost to a panic (no result: reported as the worker's failure).
+                    Ok(None) | Err(_) => slot.over = true,
+                }
+                slot.busy = false;
+            }
+            state.trim();
+            drop(state);
+            self.work.notify_all();
+            self.room.notify_one();
+        }
+    }
+
+    /// Each file's result, in file order (none for a file whose worker panicked).
+    fn into_results(self) -> Vec<Option<FileResult>> {
+        let state = self
+            .state
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        state.files.into_iter().map(|f| f.done).collect()
+    }
+}
+
+impl<'a> BoardState<'a> {
+    /// The next task: the free file furthest behind with chunks to feed, else a free file that
+    /// has had every chunk of a closed stream, to finish.
+    fn take(&mut self) -> Option<Task<'a>> {
+        let end = self.base + self.chunks.len();
+        let behind = self
+            .files
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| !f.busy && f.run.is_some() && f.cursor < end)
+            .min_by_key(|(_, f)| f.cursor)
+            .map(|(i, _)| i);
+        if let Some(i) = behind {
+            let slot = self.files.get_mut(i)?;
+            let from = slot.cursor - self.base;
+            let chunks: Vec<Arc<Chunk>> = self.chunks.range(from..).cloned().collect();
+            slot.cursor = end;
+            slot.busy = true;
+            return Some(Task::Feed(i, slot.run.take()?, chunks));
+        }
+        if !self.closed {
+            return None;
+        }
+        let (i, slot) = self
+            .files
+            .iter_mut()
+            .enumerate()
+            .find(|(_, f)| !f.busy && f.run.is_some())?;
+        slot.busy = true;
+        Some(Task::Finish(i, slot.run.take()?))
+    }
+
+    /// Drops the chunks every file has been fed (or handed to a worker).
+    fn trim(&mut self) {
+        let fed = self
+            .files
+            .iter()
+            .filter(|f| !f.over)
+            .map(|f| f.cursor)
+            .min()
+            .unwrap_or(self.base + self.chunks.len());
+        while self.base < fed && self.chunks.pop_front().is_some() {
+            self.base += 1;
+        }
+    }
+}
+
+/// Cuts `events` into chunks of [`CHUNK`] and hands each to `take`, in stream order.
+fn for_each_chunk(
+    events: impl Iterator<Item = Event>,
+    rego: bool,
+    mut take: impl FnMut(Arc<Chunk>),
+) {
+    let mut chunk = Vec::with_capacity(CHUNK);
+    for e in events {
+        chunk.push(e);
+        if chunk.len() == CHUNK {
+            let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+            take(Arc::new(Chunk::new(full, rego)));
+        }
+    }
+    if !chunk.is_empty() {
+        take(Arc::new(Chunk::new(chunk, rego)));
+    }
+}
+
 /// Events per chunk handed to the rule workers.
 const CHUNK: usize = 1024;
-/// Chunks queued per worker before the reader waits.
+/// Chunks published and not yet fed to every file before the reader waits.
 const QUEUED_CHUNKS: usize = 8;
 
 /// Events handed to the rule workers together. When a Rego rule runs, each event also has a slot
