@@ -102,27 +102,38 @@ fn build_pack(tool: &Path, source: &Path, name: &str) -> PathBuf {
     let pack = root().join(format!("target/test-guests/python/{name}-{key}"));
     let wasm = pack.join("rule.wasm");
     if !wasm.exists() {
-        let _ = std::fs::remove_dir_all(&pack);
+        // Built in a directory of this process's own and renamed into place: test runners that
+        // run each test in a process of its own (nextest) build the same pack at once.
+        let staging = pack.with_file_name(format!("{name}-{key}.building-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&staging);
         for (rel, bytes) in &inputs {
-            let path = pack.join(rel);
+            let path = staging.join(rel);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, bytes).unwrap();
         }
         let out = Command::new(tool)
-            .current_dir(&pack)
+            .current_dir(&staging)
             .args(["-d", "wit", "-w", "rule", "componentize", "app", "-p", "."])
-            .args(["-o", "rule.wasm.partial"])
+            .args(["-o", "rule.wasm"])
             .output()
             .unwrap();
         assert!(
             out.status.success(),
             "componentize-py failed on {}:\n{}{}",
-            pack.display(),
+            staging.display(),
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        // Renamed last: a build that was cut short is never taken for a kept one.
-        std::fs::rename(pack.join("rule.wasm.partial"), &wasm).unwrap();
+        // Renamed last, whole: a build that was cut short is never taken for a kept one. When
+        // another process got there first, its build (of the same inputs) is kept.
+        if std::fs::rename(&staging, &pack).is_err() {
+            assert!(
+                wasm.exists(),
+                "cannot move {} into place",
+                staging.display()
+            );
+            let _ = std::fs::remove_dir_all(&staging);
+        }
         // Builds of earlier sources (~18 MiB each) are no longer needed.
         for entry in std::fs::read_dir(pack.parent().unwrap()).unwrap() {
             let old = entry.unwrap().path();
@@ -142,7 +153,10 @@ fn build_pack(tool: &Path, source: &Path, name: &str) -> PathBuf {
         .map(|l| format!("{l}\n"))
         .collect::<String>()
         .replace(build_line, &format!("{build_line}sha256 = \"{digest}\"\n"));
-    std::fs::write(pack.join("pack.toml"), manifest).unwrap();
+    // Written aside and renamed: another process may be reading it (the same bytes).
+    let aside = pack.with_file_name(format!("{name}-{key}.pack.toml.{}", std::process::id()));
+    std::fs::write(&aside, manifest).unwrap();
+    std::fs::rename(aside, pack.join("pack.toml")).unwrap();
     pack
 }
 
