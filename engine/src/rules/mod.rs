@@ -304,9 +304,10 @@ impl RuleSet {
     }
 
     /// Runs every rule over `events` (in stream order) and collects findings, sorted. Events are
-    /// passed to worker threads in shared chunks through bounded queues, so memory stays bounded
-    /// whatever the stream's length; each rule file sees the same events in the same batches
-    /// whatever `threads` is, so the result does not depend on it.
+    /// handed to the rule files in shared chunks, at most a few chunks ahead of the slowest
+    /// file, so memory stays bounded whatever the stream's length; with several `threads`, free
+    /// workers take whichever file is furthest behind (see `Board`). Each rule file sees the same
+    /// events in the same batches whatever `threads` is, so the result does not depend on it.
     pub fn run(&self, events: impl Iterator<Item = Event>, threads: usize) -> RuleOutcome {
         self.run_bounded(events, threads, crate::finding::FINDINGS_MEMORY_BYTES)
     }
