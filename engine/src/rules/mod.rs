@@ -330,34 +330,26 @@ impl RuleSet {
             .iter()
             .any(|(_, f)| matches!(f.runtime, Runtime::Rego(_)));
         let mut results: Vec<Option<FileResult>> = jobs.iter().map(|_| None).collect();
-        let start = |i: usize, p: &'a RulePack, f: &'a RuleFile| {
-            let sink = FindingSink::with_memory(findings_memory_bytes);
-            (i, FileRun::start(p, f, &self.deselected, sink))
-        };
+        let runs: Vec<FileRun<'a>> = jobs
+            .iter()
+            .map(|(p, f)| {
+                let sink = FindingSink::with_memory(findings_memory_bytes);
+                FileRun::start(p, f, &self.deselected, sink)
+            })
+            .collect();
         if workers == 1 {
             // One thread: the rules run on the calling thread, between reads, so `--threads 1`
             // uses one core (a worker beside the reader would make it 1.2).
-            let mut runs: Vec<(usize, FileRun<'_>)> = jobs
-                .iter()
-                .enumerate()
-                .map(|(i, (p, f))| start(i, p, f))
-                .collect();
+            let mut runs = runs;
             for_each_chunk(events, rego, |chunk| {
-                for (_, run) in &mut runs {
+                for run in &mut runs {
                     run.feed(&chunk);
                 }
             });
-            for (i, run) in runs {
-                if let Some(slot) = results.get_mut(i) {
-                    *slot = Some(run.finish());
-                }
+            for (slot, run) in results.iter_mut().zip(runs) {
+                *slot = Some(run.finish());
             }
         } else {
-            let runs = jobs
-                .iter()
-                .enumerate()
-                .map(|(i, (p, f))| start(i, p, f).1)
-                .collect();
             let board = Board::new(runs);
             std::thread::scope(|s| {
                 let handles: Vec<_> = (0..workers).map(|_| s.spawn(|| board.work())).collect();
@@ -414,7 +406,7 @@ fn builtin_names() -> Vec<String> {
 }
 
 /// The rule files of a scan on several threads, shared by its workers: the reader publishes
-/// chunks; a worker takes any file that is not busy and is behind, feeds it every chunk
+/// chunks; a worker takes any file no other worker holds that is behind, feeds it every chunk
 /// published since, and puts it back. A file is on one thread at a time and sees every chunk in
 /// order, so its findings do not depend on which worker ran it; files are not bound to workers,
 /// so one costly file does not leave a worker idle while another has a queue.
@@ -434,15 +426,15 @@ struct BoardState<'a> {
     files: Vec<Slot<'a>>,
 }
 
+/// A rule file on the board. A worker holds it while `run` is `None` and it is not `over`.
 struct Slot<'a> {
     /// The next chunk number to feed it.
     cursor: usize,
-    /// The run, when no worker holds it; its result once finished.
+    /// The run, when no worker holds it.
     run: Option<FileRun<'a>>,
-    /// A worker holds it.
-    busy: bool,
     /// Finished, or lost to a panic: nothing more to do.
     over: bool,
+    /// Its result once finished.
     done: Option<FileResult>,
 }
 
@@ -450,6 +442,12 @@ struct Slot<'a> {
 enum Task<'a> {
     Feed(usize, FileRun<'a>, Vec<Arc<Chunk>>),
     Finish(usize, FileRun<'a>),
+}
+
+/// What a worker gives back.
+enum Returned<'a> {
+    Run(FileRun<'a>),
+    Finished(FileResult),
 }
 
 impl<'a> Board<'a> {
@@ -464,7 +462,6 @@ impl<'a> Board<'a> {
                     .map(|run| Slot {
                         cursor: 0,
                         run: Some(run),
-                        busy: false,
                         over: false,
                         done: None,
                     })
@@ -481,16 +478,18 @@ impl<'a> Board<'a> {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Adds a chunk once the slowest file is fewer than [`QUEUED_CHUNKS`] behind.
+    /// Adds a chunk once the slowest file is fewer than [`QUEUED_CHUNKS`] behind. With no file
+    /// left to feed (all lost to panics) the chunk is dropped at once.
     fn publish(&self, chunk: Arc<Chunk>) {
         let mut state = self.lock();
-        while state.chunks.len() >= QUEUED_CHUNKS && state.files.iter().any(|f| !f.over) {
+        while state.chunks.len() >= QUEUED_CHUNKS {
             state = self
                 .room
                 .wait(state)
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
         }
         state.chunks.push_back(chunk);
+        state.trim();
         drop(state);
         self.work.notify_all();
     }
@@ -527,25 +526,21 @@ impl<'a> Board<'a> {
                     for chunk in &chunks {
                         run.feed(chunk);
                     }
-                    Some(run)
+                    Returned::Run(run)
                 }
-                Task::Finish(_, run) => {
-                    let result = run.finish();
-                    let mut state = self.lock();
-                    if let Some(slot) = state.files.get_mut(i) {
-                        slot.done = Some(result);
-                    }
-                    None
-                }
+                Task::Finish(_, run) => Returned::Finished(run.finish()),
             }));
             let mut state = self.lock();
             if let Some(slot) = state.files.get_mut(i) {
                 match caught {
-                    Ok(Some(run)) => slot.run = Some(run),
-                    // Finished, or lost to a panic (no result: reported as the worker's failure).
-                    Ok(None) | Err(_) => slot.over = true,
+                    Ok(Returned::Run(run)) => slot.run = Some(run),
+                    Ok(Returned::Finished(result)) => {
+                        slot.done = Some(result);
+                        slot.over = true;
+                    }
+                    // No result: reported as the worker's failure.
+                    Err(_) => slot.over = true,
                 }
-                slot.busy = false;
             }
             state.trim();
             drop(state);
@@ -573,7 +568,7 @@ impl<'a> BoardState<'a> {
             .files
             .iter()
             .enumerate()
-            .filter(|(_, f)| !f.busy && f.run.is_some() && f.cursor < end)
+            .filter(|(_, f)| f.run.is_some() && f.cursor < end)
             .min_by_key(|(_, f)| f.cursor)
             .map(|(i, _)| i);
         if let Some(i) = behind {
@@ -581,7 +576,6 @@ impl<'a> BoardState<'a> {
             let from = slot.cursor - self.base;
             let chunks: Vec<Arc<Chunk>> = self.chunks.range(from..).cloned().collect();
             slot.cursor = end;
-            slot.busy = true;
             return Some(Task::Feed(i, slot.run.take()?, chunks));
         }
         if !self.closed {
@@ -591,8 +585,7 @@ impl<'a> BoardState<'a> {
             .files
             .iter_mut()
             .enumerate()
-            .find(|(_, f)| !f.busy && f.run.is_some())?;
-        slot.busy = true;
+            .find(|(_, f)| f.run.is_some())?;
         Some(Task::Finish(i, slot.run.take()?))
     }
 
