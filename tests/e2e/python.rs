@@ -125,8 +125,13 @@ fn build_pack(tool: &Path, source: &Path, name: &str) -> PathBuf {
             String::from_utf8_lossy(&out.stderr)
         );
         // Renamed last, whole: a build that was cut short is never taken for a kept one. When
-        // another process got there first, its build (of the same inputs) is kept.
+        // another process got there first, its build (of the same inputs) is kept; a directory
+        // without `rule.wasm` (left by a build cut short before builds were staged) gives way.
         if std::fs::rename(&staging, &pack).is_err() {
+            if !wasm.exists() {
+                let _ = std::fs::remove_dir_all(&pack);
+                let _ = std::fs::rename(&staging, &pack);
+            }
             assert!(
                 wasm.exists(),
                 "cannot move {} into place",
