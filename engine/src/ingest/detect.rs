@@ -35,31 +35,37 @@ pub(super) fn detect(
 ) -> Result<(InputFormat, Layout), String> {
     // An invalid UTF-8 byte is its line's error, reported when that line is read: detection reads
     // past it (as U+FFFD), so one bad byte in line 1 does not make the whole file unrecognized.
-    let bad_at = std::str::from_utf8(prefix).err().map(|e| e.valid_up_to());
-    let lossy = String::from_utf8_lossy(prefix);
+    let (bad_at, lossy) = match std::str::from_utf8(prefix) {
+        Ok(text) => (None, std::borrow::Cow::Borrowed(text)),
+        Err(e) => (Some(e.valid_up_to()), String::from_utf8_lossy(prefix)),
+    };
     let text = lossy.trim_start();
+    // Each fact below is worked out when a check first needs it, and only as far as it needs:
+    // a log file whose first member is `Records` is told from its first bytes, without parsing
+    // the megabyte of records behind them.
     // The document's top-level members, wherever they stand (exporters put metadata first).
-    let members: Vec<&str> = super::json_scan::members(text)
-        .into_iter()
-        .map(|(name, _)| name)
-        .collect();
-    let has = |name: &str| members.contains(&name);
+    let outline = std::cell::RefCell::new(Outline::new(text));
+    let has = |name: &str| outline.borrow_mut().has(name);
     // The first line holding a JSON object: a JSON-lines input may open with a damaged record.
     // A first line longer than the peek is judged by the members that fit in it.
-    let first_line: Option<Map<String, Value>> = text
-        .lines()
-        .take(DETECT_LINES)
-        .find_map(|l| serde_json::from_str(l).ok())
-        .or_else(|| {
-            (!text.contains('\n') && prefix.len() >= super::source::PEEK_BYTES)
-                .then(|| partial_object(text))
-                .flatten()
-        });
+    let first_line = std::cell::OnceCell::new();
+    let first_line = || {
+        first_line.get_or_init(|| {
+            text.lines()
+                .take(DETECT_LINES)
+                .find_map(object_line)
+                .or_else(|| {
+                    (prefix.len() >= super::source::PEEK_BYTES && !text.contains('\n'))
+                        .then(|| partial_object(text))
+                        .flatten()
+                })
+        })
+    };
     // Whether the very first line is a whole JSON object (JSON lines, not a pretty document).
-    let first_line_is_object = text
-        .lines()
-        .next()
-        .is_some_and(|l| serde_json::from_str::<Map<String, Value>>(l).is_ok());
+    let first_line_is_object = std::cell::OnceCell::new();
+    let first_line_is_object = || {
+        *first_line_is_object.get_or_init(|| text.lines().next().and_then(object_line).is_some())
+    };
     let cloudtrail_log = [
         "Records",
         "QueryResultRows",
@@ -76,8 +82,8 @@ pub(super) fn detect(
     if let Some(format) = forced {
         let layout = match format {
             InputFormat::Har => Layout::Document,
-            InputFormat::Otlp if !first_line_is_object => Layout::Document,
-            InputFormat::KeyInventory if !first_line_is_object => Layout::Document,
+            InputFormat::Otlp if !first_line_is_object() => Layout::Document,
+            InputFormat::KeyInventory if !first_line_is_object() => Layout::Document,
             InputFormat::CloudTrail if cloudtrail_document => Layout::Document,
             _ => Layout::Lines,
         };
@@ -89,7 +95,7 @@ pub(super) fn detect(
     // OTLP: compact export requests one per line (the Collector's file exporter), or one
     // pretty-printed document.
     if has("resourceSpans") {
-        let layout = if first_line_is_object {
+        let layout = if first_line_is_object() {
             Layout::Lines
         } else {
             Layout::Document
@@ -97,14 +103,14 @@ pub(super) fn detect(
         return Ok((InputFormat::Otlp, layout));
     }
     // A key inventory document: `{"keys": [...]}`.
-    if has("keys") && !first_line_is_object {
+    if has("keys") && !first_line_is_object() {
         return Ok((InputFormat::KeyInventory, Layout::Document));
     }
     // A HAR is one document, usually pretty-printed: its first member is `log`.
     if has("log") {
         return Ok((InputFormat::Har, Layout::Document));
     }
-    if let Some(obj) = &first_line {
+    if let Some(obj) = first_line() {
         if super::cloudtrail::looks_like(obj) {
             return Ok((InputFormat::CloudTrail, Layout::Lines));
         }
@@ -149,6 +155,45 @@ pub(super) fn detect(
             Err(format!("invalid UTF-8 at byte {at}: expected JSON text"))
         }
         _ => Err(EXPECTED.to_owned()),
+    }
+}
+
+/// A line that is one whole JSON object. Only a line ending in `}` can be: others (a record cut
+/// short by the peek) are not parsed.
+fn object_line(line: &str) -> Option<Map<String, Value>> {
+    if !line.trim_end().ends_with('}') {
+        return None;
+    }
+    serde_json::from_str(line).ok()
+}
+
+/// The top-level members of a document's first object, read as far as asked: each member is
+/// named before its value is skipped, so a check for a member that comes first stops there.
+struct Outline<'a> {
+    members: super::json_scan::Members<'a>,
+    seen: Vec<&'a str>,
+}
+
+impl<'a> Outline<'a> {
+    fn new(text: &'a str) -> Self {
+        Outline {
+            members: super::json_scan::Members::new(text),
+            seen: Vec::new(),
+        }
+    }
+
+    /// Whether the object has a member `name` (that fits in the text).
+    fn has(&mut self, name: &str) -> bool {
+        if self.seen.contains(&name) {
+            return true;
+        }
+        for (member, _) in self.members.by_ref() {
+            self.seen.push(member);
+            if member == name {
+                return true;
+            }
+        }
+        false
     }
 }
 

@@ -62,57 +62,97 @@ impl<'a> Iterator for Members<'a> {
     }
 }
 
-/// One item of [`array_items`]: the item's text, or why the array could not be read on.
-pub(super) type Item<'a> = Result<&'a RawValue, String>;
+/// One item of [`ArrayItems`].
+#[derive(Debug)]
+pub(super) enum Item<'a, T> {
+    /// The item, parsed as `T` in the same pass that found its end, and its text.
+    Parsed(&'a str, T),
+    /// An item that is JSON but not a `T`: its text, for the caller to say why.
+    Other(&'a RawValue),
+    /// Why the array could not be read on (damage, a document cut short): the last item.
+    Damaged(String),
+}
 
-/// The items of the JSON array starting at byte `start` of `text`, in order. An item that does
-/// not parse (a document cut short, damage) ends the list with an error naming its byte offset.
-pub(super) fn array_items(text: &str, start: usize) -> Vec<Item<'_>> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = skip_ws(bytes, start);
-    if bytes.get(i) != Some(&b'[') {
-        out.push(Err(format!("expected an array at byte {i}")));
-        return out;
-    }
-    i = skip_ws(bytes, i + 1);
-    if bytes.get(i) == Some(&b']') {
-        return out;
-    }
-    loop {
-        let rest = text.get(i..).unwrap_or_default();
-        let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<&RawValue>();
-        match stream.next() {
-            Some(Ok(raw)) => {
-                out.push(Ok(raw));
-                i = skip_ws(bytes, i + stream.byte_offset());
+/// The items of the JSON array starting at byte `start` of `text`, in order, each parsed as `T`
+/// where it stands (one pass over its bytes). An item that is not JSON (a document cut short,
+/// damage) ends the list with an error naming its byte offset.
+pub(super) struct ArrayItems<'a, T> {
+    text: &'a str,
+    /// The next item's offset; `None` once the array ended.
+    at: Option<usize>,
+    /// An error to yield before ending.
+    error: Option<String>,
+    parsed: std::marker::PhantomData<T>,
+}
+
+impl<'a, T> ArrayItems<'a, T> {
+    pub(super) fn new(text: &'a str, start: usize) -> Self {
+        let bytes = text.as_bytes();
+        let i = skip_ws(bytes, start);
+        let (at, error) = match bytes.get(i) {
+            Some(b'[') => {
+                let first = skip_ws(bytes, i + 1);
+                match bytes.get(first) {
+                    Some(b']') => (None, None),
+                    _ => (Some(first), None),
+                }
             }
-            Some(Err(e)) => {
-                out.push(Err(format!("at byte {i}: {e}")));
-                return out;
-            }
+            _ => (None, Some(format!("expected an array at byte {i}"))),
+        };
+        ArrayItems {
+            text,
+            at,
+            error,
+            parsed: std::marker::PhantomData,
+        }
+    }
+
+    /// Where the array goes on after the item that ends at `end`: the next item, its end, or the
+    /// error that stops it.
+    fn after(&mut self, end: usize) {
+        let bytes = self.text.as_bytes();
+        let i = skip_ws(bytes, end);
+        match bytes.get(i) {
+            Some(b',') => self.at = Some(skip_ws(bytes, i + 1)),
+            Some(b']') => {}
+            Some(_) => self.error = Some(format!("at byte {i}: expected `,` or `]` after an item")),
             None => {
-                out.push(Err(format!(
+                self.error = Some(format!(
                     "the document ends at byte {i} inside the array: it was cut short"
-                )));
-                return out;
+                ));
             }
         }
-        match bytes.get(i) {
-            Some(b',') => i = skip_ws(bytes, i + 1),
-            Some(b']') => return out,
-            Some(_) => {
-                out.push(Err(format!(
-                    "at byte {i}: expected `,` or `]` after an item"
-                )));
-                return out;
+    }
+}
+
+impl<'a, T: serde::Deserialize<'a>> Iterator for ArrayItems<'a, T> {
+    type Item = Item<'a, T>;
+
+    fn next(&mut self) -> Option<Item<'a, T>> {
+        let Some(i) = self.at.take() else {
+            return self.error.take().map(Item::Damaged);
+        };
+        let rest = self.text.get(i..).unwrap_or_default();
+        let mut typed = serde_json::Deserializer::from_str(rest).into_iter::<T>();
+        if let Some(Ok(value)) = typed.next() {
+            let end = i + typed.byte_offset();
+            self.after(end);
+            return Some(Item::Parsed(
+                self.text.get(i..end).unwrap_or_default(),
+                value,
+            ));
+        }
+        // Not a `T`: JSON of another shape, or damage.
+        let mut raw = serde_json::Deserializer::from_str(rest).into_iter::<&RawValue>();
+        match raw.next() {
+            Some(Ok(value)) => {
+                self.after(i + raw.byte_offset());
+                Some(Item::Other(value))
             }
-            None => {
-                out.push(Err(format!(
-                    "the document ends at byte {i} inside the array: it was cut short"
-                )));
-                return out;
-            }
+            Some(Err(e)) => Some(Item::Damaged(format!("at byte {i}: {e}"))),
+            None => Some(Item::Damaged(format!(
+                "the document ends at byte {i} inside the array: it was cut short"
+            ))),
         }
     }
 }
@@ -191,20 +231,44 @@ mod tests {
 
     #[test]
     fn array_items_are_read_up_to_the_damage() {
-        let text = r#"[ {"a": 1} , {"b": [2]},{"c": "#;
-        let items = array_items(text, 0);
-        assert_eq!(items.len(), 3);
-        assert_eq!(items[0].as_ref().unwrap().get(), r#"{"a": 1}"#);
-        assert_eq!(items[1].as_ref().unwrap().get(), r#"{"b": [2]}"#);
-        assert!(items[2].as_ref().unwrap_err().starts_with("at byte 24: "));
-        assert!(array_items("[]", 0).is_empty());
+        #[derive(serde::Deserialize, Debug)]
+        struct A {
+            a: u32,
+        }
+        let items = |text| -> Vec<String> {
+            ArrayItems::<A>::new(text, 0)
+                .map(|item| match item {
+                    Item::Parsed(raw, v) => format!("parsed {} from {raw}", v.a),
+                    Item::Other(raw) => format!("other {}", raw.get()),
+                    Item::Damaged(e) => format!("damaged {e}"),
+                })
+                .collect()
+        };
         assert_eq!(
-            array_items("[1, 2", 0)
-                .last()
-                .unwrap()
-                .as_ref()
-                .unwrap_err(),
-            "the document ends at byte 5 inside the array: it was cut short"
+            items(r#"[ {"a": 1} , {"b": [2]},{"c": "#),
+            [
+                r#"parsed 1 from {"a": 1}"#,
+                r#"other {"b": [2]}"#,
+                "damaged at byte 24: EOF while parsing a value at line 1 column 6",
+            ]
+        );
+        assert!(items("[]").is_empty());
+        assert!(items(" [ ] ").is_empty());
+        assert_eq!(
+            items("[1, 2"),
+            [
+                "other 1",
+                "other 2",
+                "damaged the document ends at byte 5 inside the array: it was cut short"
+            ]
+        );
+        assert_eq!(items("{}"), ["damaged expected an array at byte 0"]);
+        assert_eq!(
+            items(r#"[{"a": 1} {"a": 2}]"#),
+            [
+                r#"parsed 1 from {"a": 1}"#,
+                "damaged at byte 10: expected `,` or `]` after an item"
+            ]
         );
     }
 }

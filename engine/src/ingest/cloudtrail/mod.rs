@@ -107,16 +107,23 @@ pub(super) fn read(
     };
     let mut lines = LineCounter::new(text);
     let mut index = 0u64;
-    for item in json_scan::array_items(text, array_at) {
+    for item in json_scan::ArrayItems::<CtRecord<'_>>::new(text, array_at) {
         index += 1;
         match item {
-            Ok(raw) => {
+            json_scan::Item::Parsed(raw, rec) => {
+                let at = lines.at(raw);
+                for record in records(convert_parsed(file, index, at.line, rec)) {
+                    sink(index, at, record);
+                }
+            }
+            // Not a record: `convert` says what it is.
+            json_scan::Item::Other(raw) => {
                 let at = lines.at(raw.get());
                 for record in convert(file, index, at.line, raw.get()) {
                     sink(index, at, record);
                 }
             }
-            Err(e) => sink(
+            json_scan::Item::Damaged(e) => sink(
                 index,
                 At::UNKNOWN,
                 Record::Malformed(format!(
@@ -187,7 +194,12 @@ const NOT_MODELLED: &str = "not a DynamoDB data event or a key lifecycle event";
 
 /// Converts one record: to one event, or to one per item for transactions and batches.
 fn convert(file: &str, index: u64, line: Option<u64>, json: &str) -> Vec<Record> {
-    match convert_record(file, index, line, json) {
+    records(convert_record(file, index, line, json))
+}
+
+/// A record's events, or what it was instead.
+fn records(converted: Result<Vec<Event>, Record>) -> Vec<Record> {
+    match converted {
         Ok(events) => events
             .into_iter()
             .map(|e| Record::Event(Box::new(e)))
@@ -222,6 +234,16 @@ fn convert_record(
             )));
         }
     };
+    convert_parsed(file, index, line, rec)
+}
+
+/// [`convert_record`] once the record is parsed.
+fn convert_parsed(
+    file: &str,
+    index: u64,
+    line: Option<u64>,
+    rec: CtRecord<'_>,
+) -> Result<Vec<Event>, Record> {
     if rec.event_source.is_none()
         && let (Some(detail), Some(kind)) = (rec.detail, rec.detail_type.as_deref())
     {
