@@ -1,6 +1,8 @@
 //! Encodes events into the wire batch of `wit/rule.wit`: every distinct string once, in one blob,
 //! so a batch costs a handful of guest allocations however many strings its events hold.
 
+use std::hash::BuildHasher as _;
+
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 
 use super::bindings::tracewarden::rule::types as wire;
@@ -10,29 +12,52 @@ use crate::event::{self, Detail, Event};
 #[derive(Default)]
 pub(crate) struct BatchEncoder {
     batch: Option<wire::Batch>,
+    /// The strings of the batch being built, by their hash: the index of the first string with
+    /// that hash. Kept between batches (cleared, not freed), so a batch does not grow a table.
+    intern: HashMap<u64, u32>,
 }
 
 /// A string blob larger than the wire's u32 offsets can address.
 #[derive(Debug)]
 pub(crate) struct BatchTooLarge;
 
-struct Builder<'e> {
+struct Builder<'b> {
     strings: String,
     offsets: Vec<u32>,
     pairs: Vec<wire::Pair>,
     objects: Vec<wire::ObjectFact>,
-    intern: HashMap<&'e str, u32>,
+    intern: &'b mut HashMap<u64, u32>,
     too_large: bool,
 }
 
-impl<'e> Builder<'e> {
+impl<'e> Builder<'_> {
+    /// The index of `s` in the batch, added once however often it occurs.
     fn str(&mut self, s: &'e str) -> u32 {
         if s.is_empty() {
             return 0;
         }
-        if let Some(&i) = self.intern.get(s) {
-            return i;
+        let hash = foldhash::fast::FixedState::default().hash_one(s);
+        if let Some(&i) = self.intern.get(&hash) {
+            if self.string(i) == Some(s) {
+                return i;
+            }
+            // Another string with the same hash: this one is added again where it occurs.
+            return self.push(s);
         }
+        let index = self.push(s);
+        if index != 0 {
+            self.intern.insert(hash, index);
+        }
+        index
+    }
+
+    /// A string no other field shares (an event's id): added without looking it up.
+    fn unique(&mut self, s: &'e str) -> u32 {
+        if s.is_empty() { 0 } else { self.push(s) }
+    }
+
+    /// Adds `s` to the blob: its index, or 0 (and the batch too large) past u32 offsets.
+    fn push(&mut self, s: &str) -> u32 {
         self.strings.push_str(s);
         let (Ok(index), Ok(end)) = (
             u32::try_from(self.offsets.len() - 1),
@@ -42,8 +67,14 @@ impl<'e> Builder<'e> {
             return 0;
         };
         self.offsets.push(end);
-        self.intern.insert(s, index);
         index
+    }
+
+    /// String `i` of the blob.
+    fn string(&self, i: u32) -> Option<&str> {
+        let i = i as usize;
+        let (start, end) = (*self.offsets.get(i)?, *self.offsets.get(i + 1)?);
+        self.strings.get(start as usize..end as usize)
     }
 
     fn range<I>(&mut self, items: I) -> wire::PairsRange
@@ -175,7 +206,7 @@ impl<'e> Builder<'e> {
             }),
         };
         wire::Event {
-            id: self.str(&e.id),
+            id: self.unique(&e.id),
             time_ns: e.time_ns,
             precision_ns: e.precision_ns,
             source: wire::SourceRef {
@@ -226,12 +257,13 @@ impl BatchEncoder {
         objects.clear();
         out.clear();
         offsets.extend([0, 0]);
+        self.intern.clear();
         let mut b = Builder {
             strings,
             offsets,
             pairs,
             objects,
-            intern: HashMap::default(),
+            intern: &mut self.intern,
             too_large: false,
         };
         for e in events {
