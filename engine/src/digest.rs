@@ -56,6 +56,24 @@ pub(crate) fn of<'a>(parts: impl IntoIterator<Item = &'a str>) -> u64 {
     d.finish()
 }
 
+/// `bytes` in lower-case hex, appended to `out` (what `format!("{b:02x}")` per byte writes, without
+/// a formatter call and a string per byte: finding fingerprints take one per finding).
+pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(bytes.len() * 2);
+    for &b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+}
+
+/// `bytes` in lower-case hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    push_hex(&mut out, bytes);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,5 +95,14 @@ mod tests {
             Digest::after(prefix).part("o-1").finish(),
             Digest::after(of(["alice", "t2"])).part("o-1").finish()
         );
+    }
+
+    #[test]
+    fn hex_is_lower_case_two_digits_a_byte() {
+        assert_eq!(super::hex(&[0x00, 0x0f, 0xa0, 0xff, 0x7e]), "000fa0ff7e");
+        assert_eq!(super::hex(&[]), "");
+        let mut s = String::from("hk:");
+        super::push_hex(&mut s, &[1, 0xab]);
+        assert_eq!(s, "hk:01ab");
     }
 }

@@ -119,8 +119,7 @@ impl FindingSink {
             }
             FindingClass::Weakness => {
                 let site = raw.site.take().unwrap_or_default();
-                let finding = raw.complete(meta, pack);
-                self.fold(site, finding);
+                self.fold(site, raw, meta, pack);
             }
         }
         if self.bytes > self.allowed {
@@ -134,11 +133,14 @@ impl FindingSink {
         Ok(())
     }
 
-    fn fold(&mut self, site: Site, finding: Finding) {
-        let key = (finding.rule_id.clone(), site);
+    /// Counts a weakness in its site's group. Only the group's first finding is completed
+    /// (metadata, time text, fingerprint); later ones add what the group keeps of them.
+    fn fold(&mut self, site: Site, raw: RawFinding, meta: &RuleMeta, pack: &str) {
+        let key = (raw.rule_id.clone(), site);
         let group = match self.weaknesses.get_mut(&key) {
             Some(group) => group,
             None => {
+                let finding = raw.clone().complete(meta, pack);
                 self.bytes += finding.size() + key.0.len() + key.1.label().len();
                 self.weaknesses.entry(key).or_insert(Group {
                     occurrences: 0,
@@ -147,32 +149,38 @@ impl FindingSink {
                     first_ns: finding.time_ns,
                     last_ns: finding.time_ns,
                     examples: Vec::new(),
-                    first: finding.clone(),
+                    first: finding,
                 })
             }
         };
         group.occurrences += 1;
-        group.first_ns = group.first_ns.min(finding.time_ns);
-        group.last_ns = group.last_ns.max(finding.time_ns);
-        group.first.severity = group.first.severity.max(finding.severity);
-        group.first.confidence = group.first.confidence.max(finding.confidence);
-        if !finding.principal.is_empty() && !group.principals.contains(&finding.principal) {
+        group.first_ns = group.first_ns.min(raw.time_ns);
+        group.last_ns = group.last_ns.max(raw.time_ns);
+        group.first.severity = group
+            .first
+            .severity
+            .max(raw.severity.unwrap_or(meta.severity));
+        group.first.confidence = group
+            .first
+            .confidence
+            .max(raw.confidence.unwrap_or(meta.confidence));
+        if !raw.principal.is_empty() && !group.principals.contains(&raw.principal) {
             if group.principals.len() < MAX_COUNTED_PRINCIPALS {
-                self.bytes += finding.principal.len();
-                group.principals.insert(finding.principal.clone());
+                self.bytes += raw.principal.len();
+                group.principals.insert(raw.principal.clone());
             } else {
                 group.principals_capped = true;
             }
         }
         if group.examples.len() < MAX_EXAMPLES {
-            self.bytes += finding.size();
+            self.bytes += raw.size();
             group.examples.push(Example {
-                time: finding.time,
-                time_ns: finding.time_ns,
-                message: finding.message,
-                principal: finding.principal,
-                resource: finding.resource,
-                evidence: finding.evidence,
+                time: format_rfc3339(raw.time_ns),
+                time_ns: raw.time_ns,
+                message: raw.message,
+                principal: raw.principal,
+                resource: raw.resource,
+                evidence: raw.evidence,
             });
         }
     }

@@ -190,6 +190,18 @@ pub(crate) struct RawFinding {
 }
 
 impl RawFinding {
+    /// The bytes its texts take, as [`Finding::size`] counts them.
+    pub(crate) fn size(&self) -> usize {
+        self.message.len()
+            + self.principal.len()
+            + self.resource.len()
+            + self
+                .evidence
+                .iter()
+                .map(|e| e.event_id.len() + e.role.len() + e.source.len())
+                .sum::<usize>()
+    }
+
     /// Completes the finding with the rule's metadata and a fingerprint (an incident's; the fold
     /// gives a weakness its own).
     pub(crate) fn complete(self, meta: &RuleMeta, pack: &str) -> Finding {
@@ -244,7 +256,7 @@ fn digest<'a>(parts: impl Iterator<Item = &'a str>) -> String {
         h.update([0u8]);
     }
     let digest = h.finalize();
-    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+    crate::digest::hex(digest.get(..16).unwrap_or_default())
 }
 
 impl Evidence {

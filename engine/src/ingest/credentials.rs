@@ -18,9 +18,7 @@ pub(super) fn key_id_of(material: &str) -> String {
     let digest = Sha256::digest(material.as_bytes());
     let mut id = String::with_capacity(HASHED_KEY_PREFIX.len() + 16);
     id.push_str(HASHED_KEY_PREFIX);
-    for b in digest.iter().take(8) {
-        id.push_str(&format!("{b:02x}"));
-    }
+    crate::digest::push_hex(&mut id, digest.get(..8).unwrap_or_default());
     id
 }
 

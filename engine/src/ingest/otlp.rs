@@ -361,7 +361,7 @@ fn hex_id(id: &str, bytes: usize, name: &str) -> Result<String, Record> {
         return Ok(id.to_ascii_lowercase());
     }
     match STANDARD.decode(id) {
-        Ok(raw) if raw.len() == bytes => Ok(raw.iter().map(|b| format!("{b:02x}")).collect()),
+        Ok(raw) if raw.len() == bytes => Ok(crate::digest::hex(&raw)),
         _ => Err(Record::Malformed(format!(
             "invalid `{name}` `{id}`: expected {} hex digits",
             bytes * 2

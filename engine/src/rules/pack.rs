@@ -202,8 +202,9 @@ impl RuleFile {
 /// `sha256:<hex>` of `bytes`.
 pub fn digest(bytes: &[u8]) -> String {
     let d = Sha256::digest(bytes);
-    let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+    let mut out = String::from("sha256:");
+    crate::digest::push_hex(&mut out, &d);
+    out
 }
 
 impl RulePack {

@@ -219,7 +219,7 @@ impl CacheDir {
     }
 
     fn path(&self, key: &[u8; 32]) -> PathBuf {
-        let name: String = key.iter().map(|b| format!("{b:02x}")).collect();
+        let name = crate::digest::hex(key);
         self.0.join(format!("{name}.{EXTENSION}"))
     }
 
