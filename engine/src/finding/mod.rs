@@ -192,14 +192,10 @@ pub(crate) struct RawFinding {
 impl RawFinding {
     /// The bytes its texts take, as [`Finding::size`] counts them.
     pub(crate) fn size(&self) -> usize {
-        self.message.len()
-            + self.principal.len()
-            + self.resource.len()
-            + self
-                .evidence
-                .iter()
-                .map(|e| e.event_id.len() + e.role.len() + e.source.len())
-                .sum::<usize>()
+        text_size(
+            [&self.message, &self.principal, &self.resource],
+            &self.evidence,
+        )
     }
 
     /// Completes the finding with the rule's metadata and a fingerprint (an incident's; the fold
@@ -240,6 +236,16 @@ impl RawFinding {
     }
 }
 
+/// The bytes a finding's own texts take: what the findings' memory budget counts.
+/// `texts`: its message, principal and resource.
+fn text_size(texts: [&str; 3], evidence: &[Evidence]) -> usize {
+    texts.iter().map(|t| t.len()).sum::<usize>()
+        + evidence
+            .iter()
+            .map(|e| e.event_id.len() + e.role.len() + e.source.len())
+            .sum::<usize>()
+}
+
 /// SHA-256 over the finding's identity, hex, first 32 digits. Message wording and times are left out
 /// so that a reworded rule or a re-export of the same logs keeps its baseline.
 fn fingerprint(rule_id: &str, principal: &str, resource: &str, evidence: &[Evidence]) -> String {
@@ -273,14 +279,10 @@ impl Evidence {
 impl Finding {
     /// Bytes the finding's text takes: what bounds a rule's output.
     pub(crate) fn size(&self) -> usize {
-        self.message.len()
-            + self.principal.len()
-            + self.resource.len()
-            + self
-                .evidence
-                .iter()
-                .map(|e| e.event_id.len() + e.role.len() + e.source.len())
-                .sum::<usize>()
+        text_size(
+            [&self.message, &self.principal, &self.resource],
+            &self.evidence,
+        )
     }
 
     /// The order of findings in every report: time, rule, resource, fingerprint.
