@@ -59,11 +59,12 @@ pub(crate) fn of<'a>(parts: impl IntoIterator<Item = &'a str>) -> u64 {
 /// `bytes` in lower-case hex, appended to `out` (what `format!("{b:02x}")` per byte writes, without
 /// a formatter call and a string per byte: finding fingerprints take one per finding).
 pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    // A nibble is always a hex digit; `from_digit` writes `a`-`f` in lower case.
+    let digit = |n: u8| char::from_digit(u32::from(n), 16).unwrap_or('0');
     out.reserve(bytes.len() * 2);
     for &b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+        out.push(digit(b >> 4));
+        out.push(digit(b & 0x0f));
     }
 }
 

@@ -227,36 +227,36 @@ impl Rule for Toctou {
     fn on_event(&mut self, event: &Event<'_>, out: &mut Findings) {
         self.seq += 1;
         let now = event.time_ns;
+        let op = match &event.detail {
+            Detail::Db(db) => DbOp::of(event, db, self.seq),
+            _ => None,
+        };
+        // A transaction or batch ends where an event outside it arrives: its items are judged
+        // then, at their own time, before checks and bursts age out against the newcomer's.
+        let joins_group = op.as_ref().is_some_and(|op| {
+            !op.group.is_empty()
+                && self.group.first().is_some_and(|g| g.group == op.group)
+                && self.group.len() < MAX_GROUP
+        });
+        if matches!(event.detail, Detail::Http(_)) || (op.is_some() && !joins_group) {
+            self.flush_group(out);
+        }
         self.checks.expire(now, &self.options);
         self.bursts.expire(now, &self.options, out);
         match &event.detail {
-            Detail::Http(http) => {
-                self.flush_group(out);
-                if event.outcome == Outcome::Success {
-                    let seen = Seen::of(event, self.seq);
-                    // Without the enrichment stage's facts (no route either), assume it does.
-                    let names_object =
-                        !event.facts.objects.is_empty() || event.facts.request_route.is_empty();
-                    self.bursts
-                        .http_request(seen, http, names_object, &self.options, out);
-                }
+            Detail::Http(http) if event.outcome == Outcome::Success => {
+                let seen = Seen::of(event, self.seq);
+                // Without the enrichment stage's facts (no route either), assume it does.
+                let names_object =
+                    !event.facts.objects.is_empty() || event.facts.request_route.is_empty();
+                self.bursts
+                    .http_request(seen, http, names_object, &self.options, out);
             }
-            Detail::Db(db) => {
-                let Some(op) = DbOp::of(event, db, self.seq) else {
-                    return;
-                };
-                if op.group.is_empty() {
-                    self.flush_group(out);
-                    self.db_operation(op, &[], out);
-                } else {
-                    if self.group.first().is_some_and(|g| g.group != op.group)
-                        || self.group.len() >= MAX_GROUP
-                    {
-                        self.flush_group(out);
-                    }
-                    self.group.push(op);
-                }
-            }
+            Detail::Db(_) => match op {
+                Some(op) if op.group.is_empty() => self.db_operation(op, &[], out),
+                Some(op) => self.group.push(op),
+                None => {}
+            },
             _ => {}
         }
     }

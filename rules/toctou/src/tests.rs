@@ -689,3 +689,27 @@ fn reads_forgotten_past_the_bound_are_reported_to_the_host() {
         ("TW-TOCTOU-002", 0)
     );
 }
+
+#[test]
+fn a_transaction_is_judged_at_its_own_time_however_late_the_next_event_comes() {
+    // Reproducer: a transaction's items were judged when the next event arrived, after checks
+    // older than the window (from that event's time) had been dropped: a transaction followed
+    // by a quiet minute lost its check.
+    let write = update("w", 12, "t1").group("tx");
+    let later = EventBuilder::db("GetItem", "documents")
+        .key("doc_id", "d-2")
+        .principal("bob")
+        .id("later")
+        .at_ns(60_000 * 1_000_000)
+        .trace("t2");
+    let f = run::<Toctou>(&[get("r", 0, "t1").build(), write.build(), later.build()]);
+    assert_eq!(
+        summary(&f),
+        [(
+            "TW-TOCTOU-001".to_owned(),
+            "documents/doc_id=d-1".to_owned(),
+            "alice".to_owned(),
+            ev(&[("r", "check"), ("w", "use")])
+        )]
+    );
+}
