@@ -337,9 +337,10 @@ impl RuleSet {
                 FileRun::start(p, f, &self.deselected, sink)
             })
             .collect();
-        if workers == 1 {
+        if threads <= 1 {
             // One thread: the rules run on the calling thread, between reads, so `--threads 1`
-            // uses one core (a worker beside the reader would make it 1.2).
+            // uses one core (a worker beside the reader would make it 1.2). With more threads,
+            // even one rule file gets a worker: it runs beside the reading thread, not after it.
             let mut runs = runs;
             for_each_chunk(events, rego, |chunk| {
                 for run in &mut runs {
