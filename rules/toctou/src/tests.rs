@@ -51,18 +51,20 @@ fn update(id: &'static str, ms: i64, trace: &'static str) -> EventBuilder {
         .update("SET title = :t")
 }
 
+/// TW-TOCTOU-001 on `documents/doc_id=d-1` by alice: read `r` checked, write `w` used.
+fn alice_checks_then_writes_d1() -> Summary {
+    (
+        "TW-TOCTOU-001".to_owned(),
+        "documents/doc_id=d-1".to_owned(),
+        "alice".to_owned(),
+        ev(&[("r", "check"), ("w", "use")]),
+    )
+}
+
 #[test]
 fn a_read_then_an_unguarded_write_of_one_request_is_flagged() {
     let f = run::<Toctou>(&[get("r", 0, "t1").build(), update("w", 12, "t1").build()]);
-    assert_eq!(
-        summary(&f),
-        [(
-            "TW-TOCTOU-001".to_owned(),
-            "documents/doc_id=d-1".to_owned(),
-            "alice".to_owned(),
-            ev(&[("r", "check"), ("w", "use")])
-        )]
-    );
+    assert_eq!(summary(&f), [alice_checks_then_writes_d1()]);
     assert_eq!(f[0].confidence, Some(Confidence::High));
     assert!(
         f[0].message.starts_with(
@@ -703,13 +705,5 @@ fn a_transaction_is_judged_at_its_own_time_however_late_the_next_event_comes() {
         .at_ns(60_000 * 1_000_000)
         .trace("t2");
     let f = run::<Toctou>(&[get("r", 0, "t1").build(), write.build(), later.build()]);
-    assert_eq!(
-        summary(&f),
-        [(
-            "TW-TOCTOU-001".to_owned(),
-            "documents/doc_id=d-1".to_owned(),
-            "alice".to_owned(),
-            ev(&[("r", "check"), ("w", "use")])
-        )]
-    );
+    assert_eq!(summary(&f), [alice_checks_then_writes_d1()]);
 }
