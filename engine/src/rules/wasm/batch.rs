@@ -36,24 +36,20 @@ impl<'e> Builder<'_> {
         if s.is_empty() {
             return 0;
         }
-        let hash = foldhash::fast::FixedState::default().hash_one(s);
-        if let Some(&i) = self.intern.get(&hash) {
+        // Keyed by hash; a slot taken by another string with the same hash sends it to the next
+        // key, so each distinct string is still added once.
+        let mut key = foldhash::fast::FixedState::default().hash_one(s);
+        while let Some(&i) = self.intern.get(&key) {
             if self.string(i) == Some(s) {
                 return i;
             }
-            // Another string with the same hash: this one is added again where it occurs.
-            return self.push(s);
+            key = key.wrapping_add(1);
         }
         let index = self.push(s);
         if index != 0 {
-            self.intern.insert(hash, index);
+            self.intern.insert(key, index);
         }
         index
-    }
-
-    /// A string no other field shares (an event's id): added without looking it up.
-    fn unique(&mut self, s: &'e str) -> u32 {
-        if s.is_empty() { 0 } else { self.push(s) }
     }
 
     /// Adds `s` to the blob: its index, or 0 (and the batch too large) past u32 offsets.
@@ -206,7 +202,7 @@ impl<'e> Builder<'_> {
             }),
         };
         wire::Event {
-            id: self.unique(&e.id),
+            id: self.str(&e.id),
             time_ns: e.time_ns,
             precision_ns: e.precision_ns,
             source: wire::SourceRef {
