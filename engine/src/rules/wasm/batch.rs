@@ -12,8 +12,9 @@ use crate::event::{self, Detail, Event};
 #[derive(Default)]
 pub(crate) struct BatchEncoder {
     batch: Option<wire::Batch>,
-    /// The strings of the batch being built, by their hash: the index of the first string with
-    /// that hash. Kept between batches (cleared, not freed), so a batch does not grow a table.
+    /// The strings of the batch being built, by their hash (a string whose hash is taken by
+    /// another goes to the next free key): each one's index. Kept between batches (cleared, not
+    /// freed), so a batch does not grow a table.
     intern: HashMap<u64, u32>,
 }
 
