@@ -156,14 +156,8 @@ impl FindingSink {
         group.occurrences += 1;
         group.first_ns = group.first_ns.min(raw.time_ns);
         group.last_ns = group.last_ns.max(raw.time_ns);
-        group.first.severity = group
-            .first
-            .severity
-            .max(raw.severity.unwrap_or(meta.severity));
-        group.first.confidence = group
-            .first
-            .confidence
-            .max(raw.confidence.unwrap_or(meta.confidence));
+        group.first.severity = group.first.severity.max(raw.severity(meta));
+        group.first.confidence = group.first.confidence.max(raw.confidence(meta));
         if !raw.principal.is_empty() && !group.principals.contains(&raw.principal) {
             if group.principals.len() < MAX_COUNTED_PRINCIPALS {
                 self.bytes += raw.principal.len();

@@ -198,6 +198,16 @@ impl RawFinding {
         )
     }
 
+    /// Its severity: the rule's, unless the finding overrides it.
+    pub(crate) fn severity(&self, meta: &RuleMeta) -> Severity {
+        self.severity.unwrap_or(meta.severity)
+    }
+
+    /// Its confidence: the rule's, unless the finding overrides it.
+    pub(crate) fn confidence(&self, meta: &RuleMeta) -> Confidence {
+        self.confidence.unwrap_or(meta.confidence)
+    }
+
     /// Completes the finding with the rule's metadata and a fingerprint (an incident's; the fold
     /// gives a weakness its own).
     pub(crate) fn complete(self, meta: &RuleMeta, pack: &str) -> Finding {
@@ -210,8 +220,8 @@ impl RawFinding {
         Finding {
             title: meta.title.clone(),
             pack: pack.to_owned(),
-            severity: self.severity.unwrap_or(meta.severity),
-            confidence: self.confidence.unwrap_or(meta.confidence),
+            severity: self.severity(meta),
+            confidence: self.confidence(meta),
             time: crate::time::format_rfc3339(self.time_ns),
             owasp: meta.owasp.clone(),
             soc2: meta.soc2.clone(),
