@@ -22,6 +22,7 @@
 //! # Ok::<(), tracewarden::Error>(())
 //! ```
 
+mod bytes;
 pub mod catalog;
 mod digest;
 pub mod enrich;

@@ -3,6 +3,7 @@
 //! site ([`fold`]).
 
 mod fold;
+mod spill;
 mod store;
 
 use serde::{Deserialize, Serialize};

@@ -3,20 +3,24 @@
 //! findings on a 10 GB input); held in memory they would make the scan's memory grow with the
 //! input too. The report is then written from the runs, one finding at a time.
 //!
-//! A run is a temporary file of findings, one compact JSON object per line, sorted by
+//! A run is a temporary file of findings, each a compact record ([`super::spill`]), sorted by
 //! [`Finding::sort_key`]; it is deleted when the last [`Findings`] holding it is dropped.
 
 use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::io::{self, BufReader, BufWriter, Write};
 use std::sync::Arc;
 
 use serde::ser::{Error as _, SerializeSeq};
 use serde::{Serialize, Serializer};
 
-use super::Finding;
+use super::{Finding, spill};
+use crate::bytes::{read_record, write_record};
+
+/// What the runs hold, as their errors name it.
+const FINDINGS: &str = "findings";
 
 /// Bytes of findings one rule file holds in memory before it writes them to a sorted run on
 /// disk (the findings' text, as [`Finding::size`] counts it, and a fixed part per finding).
@@ -120,9 +124,7 @@ impl Findings {
             let mut source = match run {
                 Run::Memory(v) => Source::Memory(v.iter()),
                 Run::Disk(d) => match d.file.reopen() {
-                    Ok(file) => {
-                        Source::Disk(BufReader::with_capacity(1 << 16, file), String::new())
-                    }
+                    Ok(file) => Source::Disk(BufReader::with_capacity(1 << 16, file), Vec::new()),
                     Err(e) => {
                         error.get_or_insert(e);
                         continue;
@@ -205,25 +207,22 @@ impl Findings {
 /// One source of a merge: a run in memory or a run on disk (with its line buffer).
 enum Source<'a> {
     Memory(std::slice::Iter<'a, Finding>),
-    Disk(BufReader<File>, String),
+    Disk(BufReader<File>, Vec<u8>),
 }
 
 impl<'a> Source<'a> {
     fn next(&mut self) -> Option<io::Result<Cow<'a, Finding>>> {
         match self {
             Source::Memory(it) => it.next().map(|f| Ok(Cow::Borrowed(f))),
-            Source::Disk(reader, line) => {
-                line.clear();
-                match reader.read_line(line) {
-                    Ok(0) => None,
-                    Ok(_) => Some(
-                        serde_json::from_str(line)
-                            .map(Cow::Owned)
-                            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e)),
-                    ),
-                    Err(e) => Some(Err(e)),
-                }
-            }
+            Source::Disk(reader, record) => match read_record(reader, record, FINDINGS) {
+                Ok(None) => None,
+                Ok(Some(())) => Some(
+                    spill::decode(record)
+                        .map(Cow::Owned)
+                        .map_err(|d| d.of(FINDINGS)),
+                ),
+                Err(e) => Some(Err(e)),
+            },
         }
     }
 }
@@ -355,9 +354,11 @@ impl FindingsWriter {
         held.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         let file = tempfile::NamedTempFile::new()?;
         let mut out = BufWriter::with_capacity(1 << 16, file.as_file());
+        let mut record = Vec::new();
         for f in &held {
-            serde_json::to_writer(&mut out, f)?;
-            out.write_all(b"\n")?;
+            record.clear();
+            spill::encode(f, &mut record);
+            write_record(&mut out, &record)?;
         }
         out.flush()?;
         drop(out);

@@ -1,43 +1,19 @@
-//! The sorter's record format: a keyed event as compact bytes, in memory while its run is
-//! collected and in the run's temporary file once spilled. Written and read by one process, never
-//! kept or exchanged, so it has no version and no field names.
-//!
-//! Every field in declaration order: integers as LEB128 varints (signed ones zigzagged), strings
-//! as a length then UTF-8 bytes, options and enums as one byte, lists and maps as a count then
-//! their items. Structs are taken apart whole (no `..`), so a field added to [`Event`] fails to
-//! compile here instead of being lost in a spill. Strings are read as `&str` and built with
-//! `From<&str>`, whatever string type the event keeps them in.
+//! The sorter's record format: a keyed event as compact bytes ([`crate::bytes`]), in memory
+//! while its run is collected and in the run's temporary file once spilled. Every field in
+//! declaration order; strings are read as `&str` and built with `From<&str>`, whatever string
+//! type the event keeps them in.
 //!
 //! `serde` formats were measured against this one (`docs/architecture.md`, 2026-12-02): the
 //! event's flattened `detail` and skipped empty fields need a self-describing format, which
 //! names every field in every record and buffers the flattened part before reading it.
 
-use std::collections::BTreeMap;
-
 use super::super::correlate::{Key, Pending};
+use crate::bytes::{Damaged, Reader, Writer, codes};
 use crate::event::{
     Actor, AuthDecision, Correlation, DbOperation, Detail, Event, Facts, Http, KeyAction, KeyFact,
     KeyLifecycle, KeyStatus, LinkMethod, NamedId, ObjectFact, Outcome, OwnerSource, Relation,
     SourceRef,
 };
-
-/// Why a record could not be read back: the temporary file was damaged.
-#[derive(Debug)]
-pub(super) struct Damaged(&'static str);
-
-impl std::fmt::Display for Damaged {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "a spilled run of events is damaged: {}", self.0)
-    }
-}
-
-impl std::error::Error for Damaged {}
-
-impl From<Damaged> for std::io::Error {
-    fn from(d: Damaged) -> Self {
-        std::io::Error::new(std::io::ErrorKind::InvalidData, d)
-    }
-}
 
 /// Appends the record of `event` at `key`, read from input `input`, to `out`.
 pub(super) fn encode(key: Key, input: u32, event: &Event, out: &mut Vec<u8>) {
@@ -57,70 +33,11 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Pending, Damaged> {
     let key = (r.int()?, r.u32()?, r.uint()?, r.u32()?);
     let input = r.u32()?;
     let event = r.event()?;
-    if !r.0.is_empty() {
-        return Err(Damaged("bytes after a record"));
-    }
+    r.end()?;
     Ok(Pending { key, input, event })
 }
 
-/// Appends `n` as a LEB128 varint.
-pub(super) fn put_uint(out: &mut Vec<u8>, mut n: u64) {
-    while n >= 0x80 {
-        out.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
-}
-
-struct Writer<'a>(&'a mut Vec<u8>);
-
 impl Writer<'_> {
-    fn uint(&mut self, n: u64) {
-        put_uint(self.0, n);
-    }
-
-    fn int(&mut self, n: i64) {
-        self.uint(((n << 1) ^ (n >> 63)) as u64);
-    }
-
-    fn byte(&mut self, b: u8) {
-        self.0.push(b);
-    }
-
-    fn bool(&mut self, b: bool) {
-        self.byte(u8::from(b));
-    }
-
-    fn str(&mut self, s: &str) {
-        self.uint(s.len() as u64);
-        self.0.extend_from_slice(s.as_bytes());
-    }
-
-    fn strs<S: AsRef<str>>(&mut self, list: &[S]) {
-        self.uint(list.len() as u64);
-        for s in list {
-            self.str(s.as_ref());
-        }
-    }
-
-    fn map<K: AsRef<str>, V: AsRef<str>>(&mut self, map: &BTreeMap<K, V>) {
-        self.uint(map.len() as u64);
-        for (k, v) in map {
-            self.str(k.as_ref());
-            self.str(v.as_ref());
-        }
-    }
-
-    fn opt_uint(&mut self, n: Option<u64>) {
-        match n {
-            None => self.byte(0),
-            Some(n) => {
-                self.byte(1);
-                self.uint(n);
-            }
-        }
-    }
-
     fn event(&mut self, e: &Event) {
         let Event {
             id,
@@ -283,18 +200,9 @@ impl Writer<'_> {
             request_method,
             request_route,
         } = facts;
-        self.uint(objects.len() as u64);
-        for o in objects {
-            self.object(o);
-        }
+        self.list(objects, Writer::object);
         self.bool(*privileged);
-        match key {
-            None => self.byte(0),
-            Some(k) => {
-                self.byte(1);
-                self.key_fact(k);
-            }
-        }
+        self.opt(key.as_deref(), Writer::key_fact);
         self.str(request_method);
         self.str(request_route);
     }
@@ -370,92 +278,7 @@ impl Writer<'_> {
     }
 }
 
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn byte(&mut self) -> Result<u8, Damaged> {
-        let (&b, rest) = self.0.split_first().ok_or(Damaged("cut short"))?;
-        self.0 = rest;
-        Ok(b)
-    }
-
-    fn uint(&mut self) -> Result<u64, Damaged> {
-        let mut n = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            n |= u64::from(b & 0x7f) << shift;
-            if b < 0x80 {
-                return Ok(n);
-            }
-        }
-        Err(Damaged("an integer too long"))
-    }
-
-    fn u32(&mut self) -> Result<u32, Damaged> {
-        u32::try_from(self.uint()?).map_err(|_| Damaged("an integer out of range"))
-    }
-
-    fn int(&mut self) -> Result<i64, Damaged> {
-        let n = self.uint()?;
-        Ok(((n >> 1) as i64) ^ -((n & 1) as i64))
-    }
-
-    fn bool(&mut self) -> Result<bool, Damaged> {
-        match self.byte()? {
-            0 => Ok(false),
-            1 => Ok(true),
-            _ => Err(Damaged("a flag neither 0 nor 1")),
-        }
-    }
-
-    fn len(&mut self) -> Result<usize, Damaged> {
-        let n = usize::try_from(self.uint()?).map_err(|_| Damaged("a length out of range"))?;
-        // Every item takes at least one byte: a count larger than what is left is damage, not
-        // a reason to reserve memory.
-        if n > self.0.len() {
-            return Err(Damaged("a length past the record's end"));
-        }
-        Ok(n)
-    }
-
-    fn str(&mut self) -> Result<&'a str, Damaged> {
-        let n = self.len()?;
-        let (bytes, rest) = self.0.split_at_checked(n).ok_or(Damaged("cut short"))?;
-        self.0 = rest;
-        std::str::from_utf8(bytes).map_err(|_| Damaged("a string not UTF-8"))
-    }
-
-    fn string<S: From<&'a str>>(&mut self) -> Result<S, Damaged> {
-        self.str().map(S::from)
-    }
-
-    fn strs<S: From<&'a str>>(&mut self) -> Result<Vec<S>, Damaged> {
-        let n = self.len()?;
-        let mut list = Vec::with_capacity(n);
-        for _ in 0..n {
-            list.push(self.string()?);
-        }
-        Ok(list)
-    }
-
-    fn map<K: From<&'a str> + Ord, V: From<&'a str>>(&mut self) -> Result<BTreeMap<K, V>, Damaged> {
-        let n = self.len()?;
-        let mut map = BTreeMap::new();
-        for _ in 0..n {
-            let k = self.string()?;
-            map.insert(k, self.string()?);
-        }
-        Ok(map)
-    }
-
-    fn opt_uint(&mut self) -> Result<Option<u64>, Damaged> {
-        match self.byte()? {
-            0 => Ok(None),
-            1 => self.uint().map(Some),
-            _ => Err(Damaged("an option tag neither 0 nor 1")),
-        }
-    }
-
+impl Reader<'_> {
     fn event(&mut self) -> Result<Event, Damaged> {
         Ok(Event {
             id: self.string()?,
@@ -551,19 +374,10 @@ impl<'a> Reader<'a> {
     }
 
     fn facts(&mut self) -> Result<Facts, Damaged> {
-        let n = self.len()?;
-        let mut objects = Vec::with_capacity(n);
-        for _ in 0..n {
-            objects.push(self.object()?);
-        }
         Ok(Facts {
-            objects,
+            objects: self.list(Reader::object)?,
             privileged: self.bool()?,
-            key: match self.byte()? {
-                0 => None,
-                1 => Some(Box::new(self.key_fact()?)),
-                _ => return Err(Damaged("an option tag neither 0 nor 1")),
-            },
+            key: self.opt(|r| r.key_fact().map(Box::new))?,
             request_method: self.string()?,
             request_route: self.string()?,
         })
@@ -608,25 +422,6 @@ impl<'a> Reader<'a> {
             parent_revoked_event_source: self.string()?,
         })
     }
-}
-
-/// Codes of the closed sets, both ways: each table lists every variant once, so a variant added
-/// to the event model fails to compile in the `match` of its `*_code` function.
-macro_rules! codes {
-    ($ty:ident, $code:ident, $of:ident, $what:literal, [$($variant:ident = $n:literal),+ $(,)?]) => {
-        fn $code(v: $ty) -> u8 {
-            match v {
-                $($ty::$variant => $n,)+
-            }
-        }
-
-        fn $of(n: u8) -> Result<$ty, Damaged> {
-            match n {
-                $($n => Ok($ty::$variant),)+
-                _ => Err(Damaged(concat!("an unknown ", $what))),
-            }
-        }
-    };
 }
 
 codes!(
@@ -705,6 +500,8 @@ codes!(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
     use proptest::prelude::*;
     use smol_str::SmolStr;

@@ -15,9 +15,10 @@ mod codec;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Seek, Write};
+use std::io::{BufReader, BufWriter, Seek, Write};
 
 use super::correlate::{Key, Pending};
+use crate::bytes::read_record;
 use crate::event::Event;
 
 /// Bytes of one block of a run in memory. A record larger than a block gets a block of its own.
@@ -25,6 +26,9 @@ pub(super) const BLOCK_BYTES: usize = 1 << 20;
 
 /// The read buffer of each spilled run while the runs are merged.
 pub(super) const READ_BUFFER_BYTES: usize = 64 << 10;
+
+/// What the runs hold, as their errors name it.
+const EVENTS: &str = "events";
 
 /// Where a record of the run in memory is, and its key.
 #[derive(Debug, Clone, Copy)]
@@ -116,12 +120,8 @@ impl Sorter {
         let mut file = tempfile::tempfile()?;
         {
             let mut w = BufWriter::with_capacity(READ_BUFFER_BYTES, &mut file);
-            let mut len = Vec::with_capacity(10);
             for e in &self.index {
-                len.clear();
-                codec::put_uint(&mut len, e.len.into());
-                w.write_all(&len)?;
-                w.write_all(record(&self.blocks, e)?)?;
+                crate::bytes::write_record(&mut w, record(&self.blocks, e)?)?;
             }
             w.flush()?;
         }
@@ -203,11 +203,15 @@ impl Merged {
     fn advance(&mut self, i: usize) {
         let next = match self.sources.get_mut(i) {
             Some(RunSource::Memory { blocks, index }) => index.next().map(|e| {
-                record(blocks, &e).and_then(|bytes| codec::decode(bytes).map_err(Into::into))
+                record(blocks, &e).and_then(|bytes| codec::decode(bytes).map_err(|d| d.of(EVENTS)))
             }),
-            Some(RunSource::Disk(r)) => read_record(r, &mut self.scratch)
-                .transpose()
-                .map(|read| read.and_then(|()| codec::decode(&self.scratch).map_err(Into::into))),
+            Some(RunSource::Disk(r)) => {
+                read_record(r, &mut self.scratch, EVENTS)
+                    .transpose()
+                    .map(|read| {
+                        read.and_then(|()| codec::decode(&self.scratch).map_err(|d| d.of(EVENTS)))
+                    })
+            }
             None => None,
         };
         match next {
@@ -239,35 +243,6 @@ impl Merged {
             None => *slot = Some(p.event.source.file.clone()),
         }
     }
-}
-
-/// Reads the next record of a spilled run into `buf`; `None` at the run's end.
-fn read_record(r: &mut impl Read, buf: &mut Vec<u8>) -> std::io::Result<Option<()>> {
-    let mut len = 0u64;
-    for shift in (0..64).step_by(7) {
-        let mut b = [0u8; 1];
-        if r.read(&mut b)? == 0 {
-            return if shift == 0 {
-                Ok(None)
-            } else {
-                Err(std::io::ErrorKind::UnexpectedEof.into())
-            };
-        }
-        let [b] = b;
-        len |= u64::from(b & 0x7f) << shift;
-        if b < 0x80 {
-            buf.clear();
-            r.take(len).read_to_end(buf)?;
-            if buf.len() as u64 != len {
-                return Err(std::io::ErrorKind::UnexpectedEof.into());
-            }
-            return Ok(Some(()));
-        }
-    }
-    Err(std::io::Error::new(
-        std::io::ErrorKind::InvalidData,
-        "a spilled run of events is damaged: a length too long",
-    ))
 }
 
 impl Iterator for Merged {
