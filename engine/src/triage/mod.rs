@@ -153,46 +153,50 @@ impl Report {
         let mut expired = vec![0u64; entries.len()];
         let mut matched = vec![false; entries.len()];
         let (suppressed, baselined) = (&mut self.suppressed, &mut self.baselined);
-        let findings = std::mem::take(&mut self.findings);
-        self.findings = findings
-            .rewrite(|finding| {
-                if baseline.is_some_and(|b| b.contains(&finding.fingerprint)) {
-                    seen.insert(finding.fingerprint.clone());
-                }
-                let mut holder = None;
-                for (i, entry) in entries.iter().enumerate() {
-                    if !entry.matches(finding) {
-                        continue;
+        // With nothing to triage against, every finding stays: no pass over them (held on disk,
+        // a pass reads and writes them all).
+        if baseline.is_some() || !entries.is_empty() {
+            let findings = std::mem::take(&mut self.findings);
+            self.findings = findings
+                .rewrite(|finding| {
+                    if baseline.is_some_and(|b| b.contains(&finding.fingerprint)) {
+                        seen.insert(finding.fingerprint.clone());
                     }
-                    if let Some(m) = matched.get_mut(i) {
-                        *m = true;
+                    let mut holder = None;
+                    for (i, entry) in entries.iter().enumerate() {
+                        if !entry.matches(finding) {
+                            continue;
+                        }
+                        if let Some(m) = matched.get_mut(i) {
+                            *m = true;
+                        }
+                        if !entry.covers(finding) {
+                            if let Some(n) = expired.get_mut(i) {
+                                *n += 1;
+                            }
+                        } else if holder.is_none() {
+                            holder = Some((i, entry));
+                        }
                     }
-                    if !entry.covers(finding) {
-                        if let Some(n) = expired.get_mut(i) {
+                    if let Some((i, entry)) = holder {
+                        if let Some(n) = held.get_mut(i) {
                             *n += 1;
                         }
-                    } else if holder.is_none() {
-                        holder = Some((i, entry));
+                        suppressed.push(Triaged {
+                            suppression: Some(i + 1),
+                            justification: Some(entry.justification.clone()),
+                            ..Triaged::of(finding)
+                        });
+                        false
+                    } else if baseline.is_some_and(|b| b.contains(&finding.fingerprint)) {
+                        baselined.push(Triaged::of(finding));
+                        false
+                    } else {
+                        true
                     }
-                }
-                if let Some((i, entry)) = holder {
-                    if let Some(n) = held.get_mut(i) {
-                        *n += 1;
-                    }
-                    suppressed.push(Triaged {
-                        suppression: Some(i + 1),
-                        justification: Some(entry.justification.clone()),
-                        ..Triaged::of(finding)
-                    });
-                    false
-                } else if baseline.is_some_and(|b| b.contains(&finding.fingerprint)) {
-                    baselined.push(Triaged::of(finding));
-                    false
-                } else {
-                    true
-                }
-            })
-            .map_err(crate::Error::Findings)?;
+                })
+                .map_err(crate::Error::Findings)?;
+        }
         self.baseline = baseline.map(|b| BaselineUse {
             file: b.file.clone(),
             fingerprints: b.len() as u64,
