@@ -6,6 +6,7 @@
 //! every access it held, so the finding states the whole walk.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 use tracewarden_sdk::prelude::*;
 
@@ -13,12 +14,12 @@ use crate::ENUMERATION;
 use crate::options::Options;
 
 /// Most distinct ids remembered per walk (counts go on).
-const MAX_IDS: usize = 10_000;
+pub(crate) const MAX_IDS: usize = 10_000;
 
 /// Most distinct ids remembered across all open walks: past it, the walk idle the longest is
 /// judged as it stands, so state stays bounded however many principals keep walking (a
 /// million-record trail of 2,000 users each touching a table every few seconds).
-const MAX_TOTAL_IDS: usize = 200_000;
+pub(crate) const MAX_TOTAL_IDS: usize = 200_000;
 
 /// A walk longer than this many windows is judged and a new one begins: a principal busy for
 /// hours is judged hour by hour, not held until the end.
@@ -37,10 +38,15 @@ struct Walk {
     evidence: Vec<Evidence>,
 }
 
+/// A walk's principal, collection and whether the collection is a table.
+type WalkKey = (String, String, bool);
+
 #[derive(Default)]
 pub(crate) struct Enumeration {
-    /// By (principal, collection, whether a table).
-    walks: BTreeMap<(String, String, bool), Walk>,
+    walks: BTreeMap<Rc<WalkKey>, Walk>,
+    /// The open walks by their last access, then key: the idlest first. Closing the idlest or
+    /// the ended walks looks only at those, not at every open walk.
+    idle: BTreeSet<(i64, Rc<WalkKey>)>,
     /// Distinct ids held by the open walks.
     total_ids: usize,
     next_sweep_ns: i64,
@@ -81,10 +87,25 @@ impl Enumeration {
             if self.total_ids >= MAX_TOTAL_IDS {
                 self.close_idlest(options, out);
             }
-            let walk = self.walks.entry(key).or_insert_with(|| Walk {
-                first_ns: event.time_ns,
-                ..Walk::default()
-            });
+            let key = match self.walks.get_key_value(&key) {
+                Some((key, walk)) => {
+                    self.idle.remove(&(walk.last_ns, Rc::clone(key)));
+                    Rc::clone(key)
+                }
+                None => {
+                    let key = Rc::new(key);
+                    let walk = Walk {
+                        first_ns: event.time_ns,
+                        ..Walk::default()
+                    };
+                    self.walks.insert(Rc::clone(&key), walk);
+                    key
+                }
+            };
+            self.idle.insert((event.time_ns, Rc::clone(&key)));
+            let Some(walk) = self.walks.get_mut(&key) else {
+                continue;
+            };
             walk.last_ns = event.time_ns;
             walk.accesses += 1;
             if refused {
@@ -107,39 +128,37 @@ impl Enumeration {
 
     pub(crate) fn finish(&mut self, options: &Options, out: &mut Findings) {
         self.total_ids = 0;
+        self.idle.clear();
         for (key, walk) in std::mem::take(&mut self.walks) {
             judge(&key, walk, options, out);
         }
     }
 
     /// Judges the walk at `key` as it stands.
-    fn close(&mut self, key: &(String, String, bool), options: &Options, out: &mut Findings) {
-        if let Some(walk) = self.walks.remove(key) {
+    fn close(&mut self, key: &WalkKey, options: &Options, out: &mut Findings) {
+        if let Some((key, walk)) = self.walks.remove_entry(key) {
             self.total_ids = self.total_ids.saturating_sub(walk.ids.len());
-            judge(key, walk, options, out);
+            self.idle.remove(&(walk.last_ns, Rc::clone(&key)));
+            judge(&key, walk, options, out);
         }
     }
 
     /// Judges the walk that has been idle the longest (ties: the first by key).
     fn close_idlest(&mut self, options: &Options, out: &mut Findings) {
-        let idlest = self
-            .walks
-            .iter()
-            .min_by_key(|(k, w)| (w.last_ns, (*k).clone()))
-            .map(|(k, _)| k.clone());
-        if let Some(key) = idlest {
+        if let Some((_, key)) = self.idle.first().cloned() {
             self.close(&key, options, out);
         }
     }
 
-    /// Judges the walks that ended before `now_ns`.
+    /// Judges the walks that ended before `now_ns`, in key order.
     fn sweep(&mut self, now_ns: i64, options: &Options, out: &mut Findings) {
-        let ended: Vec<_> = self
-            .walks
+        let mut ended: Vec<Rc<WalkKey>> = self
+            .idle
             .iter()
-            .filter(|(_, w)| now_ns.saturating_sub(w.last_ns) > options.window_ns)
-            .map(|(k, _)| k.clone())
+            .take_while(|(last_ns, _)| now_ns.saturating_sub(*last_ns) > options.window_ns)
+            .map(|(_, key)| Rc::clone(key))
             .collect();
+        ended.sort();
         for key in ended {
             self.close(&key, options, out);
         }
@@ -174,7 +193,7 @@ fn longest_run(numbers: &BTreeSet<u64>) -> (usize, u64) {
     best
 }
 
-fn judge(key: &(String, String, bool), walk: Walk, options: &Options, out: &mut Findings) {
+fn judge(key: &WalkKey, walk: Walk, options: &Options, out: &mut Findings) {
     let (principal, collection, is_table) = key;
     let distinct = walk.ids.len();
     let (run, run_start) = longest_run(&walk.numbers);

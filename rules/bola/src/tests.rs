@@ -277,6 +277,65 @@ fn a_sequential_or_refused_walk_is_an_enumeration() {
     assert_eq!(ids(&run::<Bola>(&split)), []);
 }
 
+/// Past the ids the open walks may hold (`MAX_TOTAL_IDS`), the walk idle the longest is judged
+/// at once, as it stands (ties: the first by key); the principal's next access starts a walk of
+/// its own.
+#[test]
+fn past_the_ids_held_the_idlest_walk_is_judged_as_it_stands() {
+    use crate::enumeration::{MAX_IDS, MAX_TOTAL_IDS};
+    const IDS: [&str; 6] = ["1001", "1002", "1003", "1004", "1005", "1006"];
+    let mut events: Vec<_> = IDS
+        .iter()
+        .enumerate()
+        .map(|(i, id)| probe("/v2/orders/x", id, 404, i as i64))
+        .collect();
+    // Eve then walks collections `c01`..`c19` at 10 s and `c00` at 11 s, MAX_IDS ids each:
+    // MAX_TOTAL_IDS in all.
+    let walks = MAX_TOTAL_IDS / MAX_IDS;
+    for n in 0..MAX_TOTAL_IDS {
+        let walk = (n / MAX_IDS + 1) % walks;
+        let collection: &'static str = format!("c{walk:02}").leak();
+        let id: &'static str = format!("{n}").leak();
+        events.push(
+            EventBuilder::http("GET", "/x", 200)
+                .principal("eve")
+                .at_secs(if walk == 0 { 11 } else { 10 })
+                .object(object(
+                    collection,
+                    id,
+                    "",
+                    OwnerSource::Unknown,
+                    Relation::Unknown,
+                ))
+                .build(),
+        );
+    }
+    // Mallory goes on: a walk of two ids, no enumeration.
+    events.push(probe("/v2/orders/x", "1007", 404, 20));
+    events.push(probe("/v2/orders/x", "1008", 404, 21));
+    let findings = run::<Bola>(&events);
+    let got = ids(&findings);
+    // Mallory's walk, judged with its 6 ids when Eve's passed the bound; then, when Mallory came
+    // back, the idlest of Eve's walks (those of 10 s, the first by key); the rest at the end, by
+    // key.
+    assert_eq!(got.len(), 1 + walks);
+    assert_eq!(
+        got[..3],
+        [
+            ("TW-BOLA-002", "mallory", "orders"),
+            ("TW-BOLA-002", "eve", "c01"),
+            ("TW-BOLA-002", "eve", "c00"),
+        ]
+    );
+    assert!(
+        findings[0]
+            .message
+            .starts_with("`mallory` touched 6 distinct ids of collection `orders`"),
+        "{}",
+        findings[0].message
+    );
+}
+
 #[test]
 fn random_ids_that_succeed_are_no_enumeration_until_the_bulk_threshold() {
     const IDS: [&str; 6] = ["a9", "k3", "z7", "q1", "m5", "t8"];
