@@ -17,7 +17,8 @@
 //!   principal within a short window of the request.
 
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use foldhash::fast::FixedState;
 use smallvec::SmallVec;
@@ -108,6 +109,68 @@ const INDEXES: usize = Index::HttpIntegration as usize + 1;
 /// `TransactWriteItems`).
 pub const MAX_FAN_IN: usize = 128;
 
+/// The buffered events filed under one value, in the order they were filed: most values are
+/// carried by one event, kept inline; a value many share (a principal, a shared request id) keeps
+/// up to [`MAX_FAN_IN`] in a ring, so that the oldest makes way, or leaves the buffer first, in
+/// constant time instead of moving the rest.
+#[derive(Debug)]
+enum Filed {
+    One(Key),
+    Many(VecDeque<Key>),
+}
+
+impl Filed {
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        match self {
+            Filed::One(_) => 1,
+            Filed::Many(keys) => keys.len(),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Key> {
+        let (one, many) = match self {
+            Filed::One(key) => (Some(key), None),
+            Filed::Many(keys) => (None, Some(keys.iter())),
+        };
+        one.into_iter().chain(many.into_iter().flatten())
+    }
+
+    /// Files `key` last; past [`MAX_FAN_IN`] the first filed makes way. Whether one did.
+    fn push(&mut self, key: Key) -> bool {
+        let keys = match self {
+            Filed::One(first) => {
+                *self = Filed::Many(VecDeque::from([*first, key]));
+                return false;
+            }
+            Filed::Many(keys) => keys,
+        };
+        let crowded = keys.len() >= MAX_FAN_IN;
+        if crowded {
+            keys.pop_front();
+        }
+        keys.push_back(key);
+        crowded
+    }
+
+    /// Takes `key` out wherever it was filed (an event leaves in stream order, so mostly the
+    /// first). Whether none is left.
+    fn remove(&mut self, key: Key) -> bool {
+        match self {
+            Filed::One(k) => *k == key,
+            Filed::Many(keys) => {
+                while keys.front() == Some(&key) {
+                    keys.pop_front();
+                }
+                if keys.contains(&key) {
+                    keys.retain(|k| *k != key);
+                }
+                keys.is_empty()
+            }
+        }
+    }
+}
+
 /// A buffered event with what it was read as.
 struct Slot {
     input: u32,
@@ -124,7 +187,7 @@ pub(super) struct Correlator {
     /// Boxed: the map moves slots as it grows and shrinks, and an event is a kilobyte.
     buffer: BTreeMap<Key, Box<Slot>>,
     /// Per index, the buffered events by the digest of the value they carry ([`digest`]).
-    index: Vec<HashMap<u64, SmallVec<[Key; 1]>, FixedState>>,
+    index: Vec<HashMap<u64, Filed, FixedState>>,
     newest: i64,
     /// Per input: how many of its events were merged into another.
     pub merged: Vec<u64>,
@@ -201,12 +264,16 @@ impl Correlator {
             let Some(map) = self.index.get_mut(idx as usize) else {
                 continue;
             };
-            let list = map.entry(value).or_default();
-            if list.len() >= MAX_FAN_IN {
-                list.remove(0);
-                self.crowded += 1;
+            match map.entry(value) {
+                Entry::Occupied(mut filed) => {
+                    if filed.get_mut().push(key) {
+                        self.crowded += 1;
+                    }
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert(Filed::One(key));
+                }
             }
-            list.push(key);
         }
         self.buffer.insert(
             key,
@@ -225,11 +292,10 @@ impl Correlator {
             let Some(map) = self.index.get_mut(idx as usize) else {
                 continue;
             };
-            if let Some(list) = map.get_mut(&value) {
-                list.retain(|k| *k != key);
-                if list.is_empty() {
-                    map.remove(&value);
-                }
+            if let Some(filed) = map.get_mut(&value)
+                && filed.remove(key)
+            {
+                map.remove(&value);
             }
         }
         Some((slot.input, slot.event, slot.content))
