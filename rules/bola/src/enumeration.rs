@@ -5,7 +5,7 @@
 //! to them count. A walk is judged when it ends (a longer pause, or the end of the input), with
 //! every access it held, so the finding states the whole walk.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::rc::Rc;
 
 use tracewarden_sdk::prelude::*;
@@ -29,7 +29,8 @@ const MAX_WALK_WINDOWS: i64 = 60;
 struct Walk {
     first_ns: i64,
     last_ns: i64,
-    ids: BTreeSet<String>,
+    /// Only counted and looked up: a hash set, whatever its order.
+    ids: HashSet<String>,
     numbers: BTreeSet<u64>,
     accesses: u64,
     refused: u64,
@@ -43,7 +44,10 @@ type WalkKey = (String, String, bool);
 
 #[derive(Default)]
 pub(crate) struct Enumeration {
-    walks: BTreeMap<Rc<WalkKey>, Walk>,
+    /// Looked up at every access, judged in key order ([`Enumeration::finish`], the idle
+    /// index): a hash map, whatever its order. Principals are often long ARNs sharing a prefix,
+    /// which an ordered map compares again at every level.
+    walks: HashMap<Rc<WalkKey>, Walk>,
     /// The open walks by their last access, then key: the idlest first. Closing the idlest or
     /// the ended walks looks only at those, not at every open walk.
     idle: BTreeSet<(i64, Rc<WalkKey>)>,
@@ -78,19 +82,25 @@ impl Enumeration {
             }
             let key = (principal.to_owned(), object.collection.to_owned(), is_table);
             let max_span = options.window_ns.saturating_mul(MAX_WALK_WINDOWS);
-            if let Some(walk) = self.walks.get(&key)
-                && (event.time_ns.saturating_sub(walk.last_ns) > options.window_ns
-                    || event.time_ns.saturating_sub(walk.first_ns) > max_span)
+            let mut open = self.open_walk(&key);
+            if let Some((key, first_ns, last_ns)) = &open
+                && (event.time_ns.saturating_sub(*last_ns) > options.window_ns
+                    || event.time_ns.saturating_sub(*first_ns) > max_span)
             {
-                self.close(&key, options, out);
+                self.close(key, options, out);
+                open = None;
             }
             if self.total_ids >= MAX_TOTAL_IDS {
+                // The idlest may be this walk.
                 self.close_idlest(options, out);
+                open = self.open_walk(&key);
             }
-            let key = match self.walks.get_key_value(&key) {
-                Some((key, walk)) => {
-                    self.idle.remove(&(walk.last_ns, Rc::clone(key)));
-                    Rc::clone(key)
+            let key = match open {
+                Some((key, _, last_ns)) if last_ns == event.time_ns => key,
+                Some((key, _, last_ns)) => {
+                    self.idle.remove(&(last_ns, Rc::clone(&key)));
+                    self.idle.insert((event.time_ns, Rc::clone(&key)));
+                    key
                 }
                 None => {
                     let key = Rc::new(key);
@@ -99,10 +109,10 @@ impl Enumeration {
                         ..Walk::default()
                     };
                     self.walks.insert(Rc::clone(&key), walk);
+                    self.idle.insert((event.time_ns, Rc::clone(&key)));
                     key
                 }
             };
-            self.idle.insert((event.time_ns, Rc::clone(&key)));
             let Some(walk) = self.walks.get_mut(&key) else {
                 continue;
             };
@@ -129,9 +139,17 @@ impl Enumeration {
     pub(crate) fn finish(&mut self, options: &Options, out: &mut Findings) {
         self.total_ids = 0;
         self.idle.clear();
-        for (key, walk) in std::mem::take(&mut self.walks) {
+        let mut walks: Vec<_> = std::mem::take(&mut self.walks).into_iter().collect();
+        walks.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (key, walk) in walks {
             judge(&key, walk, options, out);
         }
+    }
+
+    /// The open walk at `key`, if any: its shared key, first and last access.
+    fn open_walk(&self, key: &WalkKey) -> Option<(Rc<WalkKey>, i64, i64)> {
+        let (key, walk) = self.walks.get_key_value(key)?;
+        Some((Rc::clone(key), walk.first_ns, walk.last_ns))
     }
 
     /// Judges the walk at `key` as it stands.
