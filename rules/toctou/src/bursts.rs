@@ -128,7 +128,14 @@ impl Bursts {
             // again each time (a read-modify-write of a counter).
             repeatable: op.relative || op.site.method != "PUT",
         };
-        self.add(Kind::Write, op.item.clone(), request, member, options, out);
+        self.add(
+            Kind::Write,
+            op.item.to_string(),
+            request,
+            member,
+            options,
+            out,
+        );
     }
 
     /// A conditional write that failed its condition.
@@ -144,7 +151,7 @@ impl Bursts {
         // Conflicts are grouped by item alone: the racers are usually different identities.
         self.add(
             Kind::Conflict,
-            op.item.clone(),
+            op.item.to_string(),
             request,
             member,
             options,

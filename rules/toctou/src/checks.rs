@@ -4,7 +4,7 @@
 //! TW-TOCTOU-006 (the item changed between the check and a conditional write, which the
 //! condition refused).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
 use tracewarden_sdk::prelude::*;
@@ -26,15 +26,17 @@ pub(crate) struct Checks {
     /// Base-table reads by the item they read (a query pinned to a partition key: by that key).
     /// Operations are shared ([`Rc`]): one read is held here and, when it may be stale, by its
     /// request too; cloning one would copy a score of strings per event.
-    reads: BTreeMap<String, Vec<Rc<DbOp>>>,
+    /// Hash maps: only looked up, and items often share a long prefix (`orders/order_id=`),
+    /// which an ordered map compares again at every level.
+    reads: HashMap<Rc<str>, Vec<Rc<DbOp>>>,
     /// Recent successful writes by item.
-    writes: BTreeMap<String, Vec<Rc<Write>>>,
+    writes: HashMap<Rc<str>, Vec<Rc<Write>>>,
     /// The reads and writes held, oldest first, by stream position and item (entries of reads
     /// already consumed or expired are dropped as they come up).
-    read_order: VecDeque<(u64, String)>,
-    write_order: VecDeque<(u64, String)>,
+    read_order: VecDeque<(u64, Rc<str>)>,
+    write_order: VecDeque<(u64, Rc<str>)>,
     /// Reads that may have returned stale state, by request.
-    stale_reads: BTreeMap<String, Vec<Rc<DbOp>>>,
+    stale_reads: HashMap<String, Vec<Rc<DbOp>>>,
     last_expiry_ns: i64,
     /// Reads and writes forgotten past [`MAX_HELD`] (not expired), and the most positions
     /// held at once: what `usage` reports to the host.
@@ -123,7 +125,7 @@ impl Checks {
     pub(crate) fn operation(
         &mut self,
         op: &Rc<DbOp>,
-        checked: &[String],
+        checked: &[Rc<str>],
         options: &Options,
         out: &mut Findings,
     ) -> Option<Seen> {
@@ -211,10 +213,15 @@ impl Checks {
     /// does not say which request, the same identity within the check window. It is consumed:
     /// one check backs one finding.
     fn take_check(&mut self, write: &DbOp, options: &Options) -> Option<(Rc<DbOp>, bool)> {
-        let mut best: Option<(String, usize, bool)> = None;
+        let mut best: Option<(&str, usize, bool)> = None;
         let mut best_seq = 0;
-        let lookups = std::iter::once(&write.item)
-            .chain(write.parts.iter().filter(|_| write.parts.len() > 1));
+        let lookups = std::iter::once(&*write.item).chain(
+            write
+                .parts
+                .iter()
+                .map(String::as_str)
+                .filter(|_| write.parts.len() > 1),
+        );
         for item in lookups {
             let Some(reads) = self.reads.get(item) else {
                 continue;
@@ -237,15 +244,15 @@ impl Checks {
                 };
                 if let Some(same_request) = same_request {
                     best_seq = read.seen.seq;
-                    best = Some((item.clone(), i, same_request));
+                    best = Some((item, i, same_request));
                 }
             }
         }
         let (item, i, same_request) = best?;
-        let reads = self.reads.get_mut(&item)?;
+        let reads = self.reads.get_mut(item)?;
         let read = reads.remove(i);
         if reads.is_empty() {
-            self.reads.remove(&item);
+            self.reads.remove(item);
         }
         Some((read, same_request))
     }
@@ -269,7 +276,7 @@ impl Checks {
     fn weak_checks(
         &mut self,
         write: &DbOp,
-        checked: &[String],
+        checked: &[Rc<str>],
         options: &Options,
         out: &mut Findings,
     ) {
@@ -300,8 +307,8 @@ impl Checks {
 
 /// Drops the order's entries older than everything `held` still holds.
 fn trim_order<T>(
-    order: &mut VecDeque<(u64, String)>,
-    held: &BTreeMap<String, Vec<T>>,
+    order: &mut VecDeque<(u64, Rc<str>)>,
+    held: &HashMap<Rc<str>, Vec<T>>,
     seq: impl Fn(&T) -> u64,
 ) {
     let oldest = held.values().flatten().map(seq).min().unwrap_or(u64::MAX);
@@ -314,8 +321,8 @@ fn trim_order<T>(
 /// Returns how many held entries it forgot (a position whose entry was consumed or expired
 /// forgets nothing).
 fn forget_oldest<T>(
-    order: &mut VecDeque<(u64, String)>,
-    held: &mut BTreeMap<String, Vec<T>>,
+    order: &mut VecDeque<(u64, Rc<str>)>,
+    held: &mut HashMap<Rc<str>, Vec<T>>,
     seq: impl Fn(&T) -> u64,
 ) -> u64 {
     let mut forgotten = 0;
@@ -396,7 +403,7 @@ fn check_then_write(read: &DbOp, write: &DbOp, same_request: bool, options: &Opt
     Finding::new(CHECK_THEN_WRITE.id, message)
         .site(write.site.clone())
         .principal(&write.seen.who)
-        .resource(write.item.clone())
+        .resource(write.item.to_string())
         .confidence(confidence)
         .with(read.seen.as_evidence("check"))
         .with(write.seen.as_evidence("use"))
@@ -432,7 +439,7 @@ fn race_attempted(read: &DbOp, between: &Write, write: &DbOp) -> Finding {
     );
     Finding::new(RACE_ATTEMPTED.id, message)
         .principal(&write.seen.who)
-        .resource(write.item.clone())
+        .resource(write.item.to_string())
         .with(read.seen.as_evidence("check"))
         .with(between.seen.as_evidence("interleaved-write"))
         .with(write.seen.as_evidence("blocked-write"))
@@ -492,7 +499,7 @@ fn observed_race(
     };
     Finding::new(OBSERVED_RACE.id, message)
         .principal(&write.seen.who)
-        .resource(write.item.clone())
+        .resource(write.item.to_string())
         .confidence(confidence)
         .with(read.seen.as_evidence("check"))
         .with(between.seen.as_evidence("interleaved-write"))
@@ -521,7 +528,7 @@ fn weak_check(read: &DbOp, write: &DbOp, request: &str) -> Finding {
     Finding::new(WEAK_CHECK.id, message)
         .site(write.site.clone())
         .principal(&write.seen.who)
-        .resource(write.item.clone())
+        .resource(write.item.to_string())
         .with(read.seen.as_evidence("weak-check"))
         .with(write.seen.as_evidence("use"))
 }

@@ -276,17 +276,17 @@ impl Toctou {
     /// item covers the other items' writes of it.
     fn flush_group(&mut self, out: &mut Findings) {
         let group = std::mem::take(&mut self.group);
-        let checked: Vec<String> = group
+        let checked: Vec<std::rc::Rc<str>> = group
             .iter()
             .filter(|op| op.operation == "ConditionCheck")
-            .map(|op| op.item.clone())
+            .map(|op| std::rc::Rc::clone(&op.item))
             .collect();
         for op in group {
             self.db_operation(op, &checked, out);
         }
     }
 
-    fn db_operation(&mut self, op: DbOp, checked: &[String], out: &mut Findings) {
+    fn db_operation(&mut self, op: DbOp, checked: &[std::rc::Rc<str>], out: &mut Findings) {
         if op.success {
             let op = std::rc::Rc::new(op);
             if let Some(check) = self.checks.operation(&op, checked, &self.options, out) {

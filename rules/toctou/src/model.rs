@@ -1,6 +1,8 @@
 //! What the TOCTOU rules keep of an event: who acted, in which request, when and how precisely,
 //! and for DynamoDB operations the item, the write's guard and the read's consistency.
 
+use std::rc::Rc;
+
 use tracewarden_sdk::prelude::*;
 
 /// The common part of a kept event.
@@ -94,8 +96,9 @@ pub(crate) struct DbOp {
     pub seen: Seen,
     pub operation: String,
     pub table: String,
-    /// `table/name=value,...`: the finding's resource and the item's identity.
-    pub item: String,
+    /// `table/name=value,...`: the finding's resource and the item's identity (shared with the
+    /// maps and orders that hold the operation by its item).
+    pub item: Rc<str>,
     /// Each key part as `table/name=value` (for a query pinned to its partition key only).
     pub parts: Vec<String>,
     pub guard: Guard,
@@ -134,7 +137,7 @@ impl DbOp {
             seen: Seen::of(event, seq),
             operation: db.operation.to_owned(),
             table: db.table.to_owned(),
-            item,
+            item: item.into(),
             // Looked up apart only for a key of several parts (a query pinned to its partition
             // key); a one-part key's part is the item.
             parts: if db.key.len() > 1 {
