@@ -116,6 +116,8 @@ fn engine() -> Result<&'static Engine, String> {
         .get_or_init(|| {
             let mut config = Config::new();
             config.wasm_component_model(true).consume_fuel(true);
+            #[cfg(feature = "perfmap")]
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
             Engine::new(&config).map_err(|e| format!("cannot start the WASM engine: {e}"))
         })
         .as_ref()
