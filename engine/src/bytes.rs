@@ -27,20 +27,25 @@ impl Damaged {
     }
 }
 
-/// Appends `n` as a LEB128 varint.
-pub(crate) fn put_uint(out: &mut Vec<u8>, mut n: u64) {
-    while n >= 0x80 {
-        out.push((n as u8) | 0x80);
+/// `n` as a LEB128 varint: its bytes (at most 10), without allocating.
+fn varint(mut n: u64, out: &mut [u8; 10]) -> &[u8] {
+    let mut used = 0;
+    for slot in out.iter_mut() {
+        used += 1;
+        if n < 0x80 {
+            *slot = n as u8;
+            break;
+        }
+        *slot = (n as u8) | 0x80;
         n >>= 7;
     }
-    out.push(n as u8);
+    out.get(..used).unwrap_or_default()
 }
 
-/// Writes one record of a run: its length, then `bytes`.
+/// Writes one record of a run: its length, then `bytes`. Nothing is allocated: the sorter writes
+/// one record per event it spills.
 pub(crate) fn write_record(w: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
-    let mut len = Vec::with_capacity(10);
-    put_uint(&mut len, bytes.len() as u64);
-    w.write_all(&len)?;
+    w.write_all(varint(bytes.len() as u64, &mut [0; 10]))?;
     w.write_all(bytes)
 }
 
@@ -80,7 +85,7 @@ pub(crate) struct Writer<'a>(pub(crate) &'a mut Vec<u8>);
 
 impl Writer<'_> {
     pub(crate) fn uint(&mut self, n: u64) {
-        put_uint(self.0, n);
+        self.0.extend_from_slice(varint(n, &mut [0; 10]));
     }
 
     pub(crate) fn int(&mut self, n: i64) {
@@ -101,10 +106,7 @@ impl Writer<'_> {
     }
 
     pub(crate) fn strs<S: AsRef<str>>(&mut self, list: &[S]) {
-        self.uint(list.len() as u64);
-        for s in list {
-            self.str(s.as_ref());
-        }
+        self.list(list, |w, s| w.str(s.as_ref()));
     }
 
     pub(crate) fn map<K: AsRef<str>, V: AsRef<str>>(&mut self, map: &BTreeMap<K, V>) {

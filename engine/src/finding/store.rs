@@ -204,7 +204,7 @@ impl Findings {
     }
 }
 
-/// One source of a merge: a run in memory or a run on disk (with its line buffer).
+/// One source of a merge: a run in memory or a run on disk (with its record buffer).
 enum Source<'a> {
     Memory(std::slice::Iter<'a, Finding>),
     Disk(BufReader<File>, Vec<u8>),

@@ -122,11 +122,10 @@ impl Writer<'_> {
                 self.uint(*duration_ns);
                 self.str(query);
                 self.map(params);
-                self.uint(returned_ids.len() as u64);
-                for NamedId { name, value } in returned_ids {
-                    self.str(name);
-                    self.str(value);
-                }
+                self.list(returned_ids, |w, NamedId { name, value }| {
+                    w.str(name);
+                    w.str(value);
+                });
             }
             Detail::DbOperation(d) => {
                 self.byte(1);
@@ -325,17 +324,12 @@ impl Reader<'_> {
                 duration_ns: self.uint()?,
                 query: self.string()?,
                 params: self.map()?,
-                returned_ids: {
-                    let n = self.len()?;
-                    let mut ids = Vec::with_capacity(n);
-                    for _ in 0..n {
-                        ids.push(NamedId {
-                            name: self.string()?,
-                            value: self.string()?,
-                        });
-                    }
-                    ids
-                },
+                returned_ids: self.list(|r| {
+                    Ok(NamedId {
+                        name: r.string()?,
+                        value: r.string()?,
+                    })
+                })?,
             }),
             1 => Detail::DbOperation(DbOperation {
                 service: self.string()?,
