@@ -147,9 +147,20 @@ fn record<'a>(blocks: &'a [Vec<u8>], e: &Entry) -> std::io::Result<&'a [u8]> {
 }
 
 /// The merged, ordered stream of what several sorters were given (their keys unique).
+///
+/// When any run went to disk, the input was larger than the runs' memory: the runs still in
+/// memory are written out too before merging, so that the merge, which lasts the rest of the scan,
+/// holds a read buffer per run instead of up to the whole budget. A run that cannot be written
+/// is merged from memory, as when nothing spilled.
 pub(super) fn merge(sorters: Vec<Sorter>) -> Merged {
+    let spilled = sorters.iter().any(|s| !s.runs.is_empty());
     let mut sources = Vec::new();
     for mut s in sorters {
+        if spilled && !s.index.is_empty() {
+            // On an error the run is left as it was (sorted, not in `runs`), and merged from
+            // memory below.
+            s.spill().ok();
+        }
         sources.extend(
             s.runs
                 .drain(..)
@@ -200,6 +211,14 @@ pub(super) struct Merged {
 }
 
 impl Merged {
+    #[cfg(test)]
+    fn memory_runs(&self) -> usize {
+        self.sources
+            .iter()
+            .filter(|s| matches!(s, RunSource::Memory { .. }))
+            .count()
+    }
+
     fn advance(&mut self, i: usize) {
         let next = match self.sources.get_mut(i) {
             Some(RunSource::Memory { blocks, index }) => index.next().map(|e| {
@@ -298,8 +317,24 @@ mod tests {
             s.push((t, 0, seq, 0), 0, &event(t, seq)).unwrap();
         }
         assert_eq!(s.spilled_runs(), 2);
-        let order: Vec<String> = merge(vec![s]).map(|p| p.event.id.to_string()).collect();
+        let merged = merge(vec![s]);
+        // The run left in memory (e7) was written out too: the merge holds no run in memory.
+        assert_eq!(merged.memory_runs(), 0);
+        assert_eq!(merged.sources.len(), 3);
+        let order: Vec<String> = merged.map(|p| p.event.id.to_string()).collect();
         assert_eq!(order, ["e7", "e2", "e5", "e4", "e1", "e3", "e6"]);
+    }
+
+    #[test]
+    fn runs_that_fit_in_memory_are_merged_from_memory() {
+        let mut a = Sorter::new(usize::MAX);
+        let mut b = Sorter::new(usize::MAX);
+        a.push((2, 0, 1, 0), 0, &event(2, 1)).unwrap();
+        b.push((1, 1, 1, 0), 1, &event(1, 2)).unwrap();
+        let merged = merge(vec![a, b]);
+        assert_eq!(merged.memory_runs(), 2);
+        let order: Vec<String> = merged.map(|p| p.event.id.to_string()).collect();
+        assert_eq!(order, ["e2", "e1"]);
     }
 
     #[test]
