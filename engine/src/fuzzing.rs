@@ -36,4 +36,10 @@ impl BatchEncoder {
     pub fn encode(&mut self, events: &[Event]) -> Option<&Batch> {
         self.0.encode(events).ok()
     }
+
+    /// Encodes `events` into a batch of its own, as the host does for a slice of events that
+    /// several components share; `None` as [`BatchEncoder::encode`].
+    pub fn encode_shared(events: &[Event]) -> Option<Batch> {
+        batch::BatchEncoder::encode_shared(events).ok()
+    }
 }

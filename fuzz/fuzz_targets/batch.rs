@@ -1,6 +1,7 @@
 //! The WASM batch round trip: events read from any input (detected) and enriched, encoded by the
 //! host's encoder (`engine/src/rules/wasm/batch.rs`) into two consecutive batches of one encoder,
-//! as the host sends them, and decoded by the SDK (`sdk/src/event.rs`) as a rule reads them, are
+//! as the host sends them, and into one batch of its own (as the host encodes a slice several
+//! components share), and decoded by the SDK (`sdk/src/event.rs`) as a rule reads them, are
 //! the engine's events field by field; the string table holds each string once.
 
 #![no_main]
@@ -31,4 +32,6 @@ fuzz_target!(|data: &[u8]| {
             .expect("a fuzz input's batch fits the wire");
         tracewarden_fuzz::assert_batch(encoded, batch);
     }
+    let shared = BatchEncoder::encode_shared(&events).expect("a fuzz input's batch fits the wire");
+    tracewarden_fuzz::assert_batch(&shared, &events);
 });

@@ -329,6 +329,10 @@ impl RuleSet {
         let rego = jobs
             .iter()
             .any(|(_, f)| matches!(f.runtime, Runtime::Rego(_)));
+        let wasm = jobs
+            .iter()
+            .any(|(_, f)| matches!(f.runtime, Runtime::Wasm(_)));
+        let kinds = Kinds { rego, wasm };
         let mut results: Vec<Option<FileResult>> = jobs.iter().map(|_| None).collect();
         let runs: Vec<FileRun<'a>> = jobs
             .iter()
@@ -342,7 +346,7 @@ impl RuleSet {
             // uses one core (a worker beside the reader would make it 1.2). With more threads,
             // even one rule file gets a worker: it runs beside the reading thread, not after it.
             let mut runs = runs;
-            for_each_chunk(events, rego, |chunk| {
+            for_each_chunk(events, kinds, |chunk| {
                 for run in &mut runs {
                     run.feed(&chunk);
                 }
@@ -354,7 +358,7 @@ impl RuleSet {
             let board = Board::new(runs);
             std::thread::scope(|s| {
                 let handles: Vec<_> = (0..workers).map(|_| s.spawn(|| board.work())).collect();
-                for_each_chunk(events, rego, |chunk| board.publish(chunk));
+                for_each_chunk(events, kinds, |chunk| board.publish(chunk));
                 board.close();
                 for h in handles {
                     // A worker only fails by panicking; the files it held are reported below.
@@ -605,10 +609,17 @@ impl<'a> BoardState<'a> {
     }
 }
 
+/// Which kinds of rule file a scan runs: what its chunks make room for.
+#[derive(Clone, Copy)]
+struct Kinds {
+    rego: bool,
+    wasm: bool,
+}
+
 /// Cuts `events` into chunks of [`CHUNK`] and hands each to `take`, in stream order.
 fn for_each_chunk(
     events: impl Iterator<Item = Event>,
-    rego: bool,
+    kinds: Kinds,
     mut take: impl FnMut(Arc<Chunk>),
 ) {
     let mut chunk = Vec::with_capacity(CHUNK);
@@ -616,11 +627,11 @@ fn for_each_chunk(
         chunk.push(e);
         if chunk.len() == CHUNK {
             let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
-            take(Arc::new(Chunk::new(full, rego)));
+            take(Arc::new(Chunk::new(full, kinds)));
         }
     }
     if !chunk.is_empty() {
-        take(Arc::new(Chunk::new(chunk, rego)));
+        take(Arc::new(Chunk::new(chunk, kinds)));
     }
 }
 
@@ -632,20 +643,35 @@ const QUEUED_CHUNKS: usize = 8;
 /// Events handed to the rule workers together. When a Rego rule runs, each event also has a slot
 /// for its regorus value: made by the first Rego rule that evaluates the event, on that rule's
 /// worker, and shared by every other, so an event is converted once whatever the number of Rego
-/// rules, without adding to the reader's thread.
+/// rules, without adding to the reader's thread. When a WASM rule runs, each slice of
+/// [`BATCH_SIZE`] events has a slot for its wire batch, the same way: encoded by the first
+/// component that wants every event of the slice, and sent as it is to every other that does.
 struct Chunk {
     events: Vec<Event>,
     values: Box<[SharedValue]>,
+    batches: Box<[std::sync::OnceLock<wasm::SharedBatch>]>,
 }
 
 impl Chunk {
-    fn new(events: Vec<Event>, rego: bool) -> Self {
-        let values = if rego {
+    fn new(events: Vec<Event>, kinds: Kinds) -> Self {
+        let values = if kinds.rego {
             events.iter().map(|_| SharedValue::default()).collect()
         } else {
             Box::default()
         };
-        Chunk { events, values }
+        let batches = if kinds.wasm {
+            events
+                .chunks(BATCH_SIZE)
+                .map(|_| std::sync::OnceLock::new())
+                .collect()
+        } else {
+            Box::default()
+        };
+        Chunk {
+            events,
+            values,
+            batches,
+        }
     }
 }
 
@@ -754,19 +780,63 @@ impl<'a> FileRun<'a> {
         });
     }
 
+    /// Batches the events of `chunk` this file wants. A Rego file's batches are every
+    /// [`BATCH_SIZE`] events it wants. A WASM file's batch is what it wants of each slice of
+    /// [`BATCH_SIZE`] events of the chunk: the slice's shared batch when it wants all of it
+    /// (encoded once for every file), else those events encoded for it alone. Either way the
+    /// batches depend only on the stream, never on the threads.
     fn feed(&mut self, chunk: &Arc<Chunk>) {
-        if self.session.is_none() {
-            return;
-        }
+        let wasm = matches!(self.session, Some(Session::Wasm(_)));
         let rules = self.file.rules();
-        for (i, e) in chunk.events.iter().enumerate() {
-            if rules.iter().any(|r| r.wants(e)) {
-                self.pending.push((Arc::clone(chunk), i));
-                if self.pending.len() == BATCH_SIZE {
-                    self.flush();
+        for (n, (events, shared)) in chunk
+            .events
+            .chunks(BATCH_SIZE)
+            .zip(
+                chunk
+                    .batches
+                    .iter()
+                    .map(Some)
+                    .chain(std::iter::repeat(None)),
+            )
+            .enumerate()
+        {
+            if self.session.is_none() {
+                return;
+            }
+            // Pending is empty at a slice's start for a WASM file (flushed below); the check
+            // keeps the events in order whatever changes here.
+            if let Some(shared) = shared
+                && wasm
+                && self.pending.is_empty()
+                && events.iter().all(|e| rules.iter().any(|r| r.wants(e)))
+            {
+                self.send_shared(
+                    shared.get_or_init(|| wasm::SharedBatch::encode(events)),
+                    events,
+                );
+                continue;
+            }
+            for (i, e) in events.iter().enumerate() {
+                if rules.iter().any(|r| r.wants(e)) {
+                    self.pending.push((Arc::clone(chunk), n * BATCH_SIZE + i));
+                    if self.pending.len() == BATCH_SIZE {
+                        self.flush();
+                    }
                 }
             }
+            if wasm {
+                self.flush();
+            }
         }
+    }
+
+    /// Sends a shared batch of `events`, all wanted.
+    fn send_shared(&mut self, shared: &wasm::SharedBatch, events: &[Event]) {
+        let outcome = match self.session.as_mut() {
+            Some(Session::Wasm(s)) => s.on_shared(shared, events.len() as u64),
+            _ => return,
+        };
+        self.account(outcome, events.iter());
     }
 
     /// Sends the pending batch.
@@ -787,23 +857,34 @@ impl<'a> FileRun<'a> {
             Some(session) => session.on_events(&batch, &values),
             None => return,
         };
-        self.sink.allow_for(self.sent + batch.len() as u64);
+        self.account(outcome, batch.iter().copied());
+        drop((batch, values));
+        self.pending = pending;
+        self.pending.clear();
+    }
+
+    /// After a batch was sent: its findings kept, or the file stopped at its failure; each
+    /// event counted against the rules that wanted it.
+    fn account<'e>(
+        &mut self,
+        outcome: Result<Vec<RawFinding>, String>,
+        batch: impl ExactSizeIterator<Item = &'e Event>,
+    ) {
+        let sent = batch.len() as u64;
+        self.sink.allow_for(self.sent + sent);
         if let Err(reason) = outcome.and_then(|raw| self.collect(raw)) {
             self.fail(reason);
             return;
         }
         let rules = self.file.rules();
-        for e in &batch {
+        for e in batch {
             for (rule, (_, n)) in rules.iter().zip(self.result.events_seen.iter_mut()) {
                 if rule.wants(e) {
                     *n += 1;
                 }
             }
         }
-        self.sent += batch.len() as u64;
-        drop((batch, values));
-        self.pending = pending;
-        self.pending.clear();
+        self.sent += sent;
     }
 
     fn collect(&mut self, raw: Vec<RawFinding>) -> Result<(), String> {
@@ -860,5 +941,149 @@ impl<'a> FileRun<'a> {
             )),
         }
         self.result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{DbOperation, Detail, KeyAction, KeyLifecycle, SourceRef};
+
+    /// A read, then an unconditional update of the same item by the same principal a second
+    /// later, on item after item; in the first chunk's last three slices, every 100th event a
+    /// key's creation, which no component wants (the engine's key ledger reads it). Enriched, so
+    /// that the BOLA and stale-key components want the DB calls too (they need object and key
+    /// facts).
+    fn stream(len: usize) -> Vec<Event> {
+        let settings = crate::enrich::OwnershipSettings::default();
+        let mut enricher = crate::enrich::Enricher::new(&settings);
+        (0..len)
+            .map(|i| {
+                let item = i / 2;
+                let detail = if (BATCH_SIZE..CHUNK).contains(&i) && i % 100 == 0 {
+                    Detail::KeyLifecycle(KeyLifecycle {
+                        action: KeyAction::Created,
+                        key_id: format!("AKIANEW{i}").into(),
+                        owner: String::new().into(),
+                        scopes: Vec::new(),
+                        parent_key_id: String::new().into(),
+                    })
+                } else {
+                    let write = i % 2 == 1;
+                    Detail::DbOperation(DbOperation {
+                        service: "dynamodb".into(),
+                        operation: if write { "UpdateItem" } else { "GetItem" }.into(),
+                        table: "Orders".into(),
+                        key: [("orderId".into(), format!("ord-{item}").into())].into(),
+                        update_expression: if write { "SET st = :s" } else { "" }.into(),
+                        is_write: write,
+                        ..DbOperation::default()
+                    })
+                };
+                Event {
+                    facts: Default::default(),
+                    id: format!("e{i}").into(),
+                    time_ns: i64::try_from(i).unwrap() * 1_000_000_000,
+                    precision_ns: 1_000_000_000,
+                    source: SourceRef {
+                        file: "t.json".into(),
+                        record: i as u64 + 1,
+                        line: None,
+                        format: "cloudtrail".into(),
+                    },
+                    actor: crate::event::Actor {
+                        principal: format!("arn:aws:iam::1:user/u{}", item % 7).into(),
+                        // The key creations name no acting key: no rule wants them.
+                        key_id: if matches!(detail, Detail::DbOperation(_)) {
+                            format!("AKIAEXAMPLE{}", item % 7).into()
+                        } else {
+                            String::new().into()
+                        },
+                        ..Default::default()
+                    },
+                    correlation: Default::default(),
+                    outcome: crate::event::Outcome::Success,
+                    detail,
+                    attributes: Default::default(),
+                }
+            })
+            .map(|mut e| {
+                enricher.enrich(&mut e);
+                e
+            })
+            .collect()
+    }
+
+    /// Per WASM file: its name, the events it was sent, whether it finished, its findings.
+    type Fed = Vec<(String, u64, bool, Vec<crate::finding::Finding>)>;
+
+    /// Each WASM file of the built-in packs fed `events` in chunks, with or without shared
+    /// batches; and the chunks.
+    fn feed(set: &RuleSet, events: &[Event], share: bool) -> (Fed, Vec<Arc<Chunk>>) {
+        let mut runs: Vec<FileRun<'_>> = set
+            .packs
+            .iter()
+            .flat_map(|p| p.files.iter().map(move |f| (p, f)))
+            .filter(|(_, f)| matches!(f.runtime, Runtime::Wasm(_)))
+            .map(|(p, f)| FileRun::start(p, f, &set.deselected, FindingSink::with_memory(1 << 20)))
+            .collect();
+        let kinds = Kinds {
+            rego: false,
+            wasm: share,
+        };
+        let mut chunks = Vec::new();
+        for_each_chunk(events.iter().cloned(), kinds, |chunk| {
+            for run in &mut runs {
+                run.feed(&chunk);
+            }
+            chunks.push(chunk);
+        });
+        let results = runs
+            .into_iter()
+            .map(|mut run| {
+                run.flush();
+                let (file, sent) = (run.file.file.clone(), run.sent);
+                let result = run.finish();
+                let findings = result.findings.load().unwrap().into_owned();
+                (file, sent, result.failure.is_none(), findings)
+            })
+            .collect();
+        (results, chunks)
+    }
+
+    #[test]
+    fn a_shared_batch_goes_only_to_files_that_want_all_of_it_and_changes_nothing() {
+        let set = RuleSet::load(&RuleSetOptions::default()).unwrap();
+        let events = stream(CHUNK + 3 * BATCH_SIZE + 10);
+        let (shared, chunks) = feed(&set, &events, true);
+        let (own, _) = feed(&set, &events, false);
+        assert_eq!(shared, own);
+        assert!(shared.len() >= 3, "{shared:?}");
+        assert!(shared.iter().all(|(_, _, ok, _)| *ok), "{shared:?}");
+        let sent: Vec<(&str, u64)> = shared.iter().map(|(f, n, ..)| (f.as_str(), *n)).collect();
+        let db_calls = events
+            .iter()
+            .filter(|e| matches!(e.detail, Detail::DbOperation(_)))
+            .count() as u64;
+        // Each file is sent exactly what it wants: the DB calls.
+        assert_eq!(
+            sent,
+            [
+                ("bola.wasm", db_calls),
+                ("stale-keys.wasm", db_calls),
+                ("toctou.wasm", db_calls)
+            ]
+        );
+        let toctou = shared.iter().find(|(f, ..)| f == "toctou.wasm").unwrap();
+        assert!(!toctou.3.is_empty(), "the stream has TOCTOU findings");
+        // The slices of DB calls only were encoded once and shared; the three with a key's
+        // creation were not. Those held 760 DB calls, not a multiple of 256: the second chunk is
+        // shared because a batch never spans slices (the last slice is the stream's last ten
+        // events).
+        let encoded: Vec<bool> = chunks
+            .iter()
+            .flat_map(|c| c.batches.iter().map(|b| b.get().is_some()))
+            .collect();
+        assert_eq!(encoded, [true, false, false, false, true, true, true, true]);
     }
 }

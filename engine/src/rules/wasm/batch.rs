@@ -243,6 +243,24 @@ impl BatchEncoder {
     where
         I: IntoIterator<Item = &'e Event>,
     {
+        let batch = self.build(events)?;
+        Ok(self.batch.insert(batch))
+    }
+
+    /// Encodes `events` into a batch of its own, which several rule files can be sent in turn
+    /// (the host encodes a slice of a chunk once for every component that wants all of it).
+    pub(crate) fn encode_shared<'e, I>(events: I) -> Result<wire::Batch, BatchTooLarge>
+    where
+        I: IntoIterator<Item = &'e Event>,
+    {
+        BatchEncoder::default().build(events)
+    }
+
+    /// Encodes `events` into the buffers of the last batch (cleared), taken out of `self`.
+    fn build<'e, I>(&mut self, events: I) -> Result<wire::Batch, BatchTooLarge>
+    where
+        I: IntoIterator<Item = &'e Event>,
+    {
         let old = self.batch.take();
         let (mut strings, mut offsets, mut pairs, mut objects, mut out) = match old {
             Some(b) => (b.strings, b.offsets, b.pairs, b.objects, b.events),
@@ -270,13 +288,13 @@ impl BatchEncoder {
         if b.too_large {
             return Err(BatchTooLarge);
         }
-        Ok(self.batch.insert(wire::Batch {
+        Ok(wire::Batch {
             strings: b.strings,
             offsets: b.offsets,
             pairs: b.pairs,
             objects: b.objects,
             events: out,
-        }))
+        })
     }
 }
 

@@ -17,7 +17,7 @@ use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
-use self::batch::BatchEncoder;
+use self::batch::{BatchEncoder, BatchTooLarge};
 use self::bindings::tracewarden::rule::types as wire;
 pub use self::cache::{CacheOutcome, ComponentCache, MAX_CACHED_COMPONENTS};
 use super::config::{OptionValue, PackConfig};
@@ -384,19 +384,26 @@ impl WasmSession {
 
     /// Sends a batch; returns the findings it produced.
     pub(crate) fn on_events(&mut self, events: &[&Event]) -> Result<Vec<RawFinding>, String> {
-        let batch = self
-            .encoder
-            .encode(events.iter().copied())
-            .map_err(|_| "a batch's strings exceed 4 GiB".to_owned())?;
+        let batch = self.encoder.encode(events.iter().copied()).ok();
         let fuel = budget(self.limits.fuel_per_event, events.len() as u64, self.limits);
-        let findings = call_metered(
+        call_on_events(&mut self.store, &self.rule, self.limits, fuel, batch)
+    }
+
+    /// Sends a batch encoded once for every component that wants all of its `events`
+    /// ([`SharedBatch`]).
+    pub(crate) fn on_shared(
+        &mut self,
+        batch: &SharedBatch,
+        events: u64,
+    ) -> Result<Vec<RawFinding>, String> {
+        let fuel = budget(self.limits.fuel_per_event, events, self.limits);
+        call_on_events(
             &mut self.store,
             &self.rule,
             self.limits,
             fuel,
-            |rule, store| rule.call_on_events(store, batch),
-        )?;
-        Ok(findings.into_iter().map(raw_finding).collect())
+            batch.0.as_ref().ok(),
+        )
     }
 
     /// Flushes the rule, which was sent `sent` events over the scan: its budget grows with them,
@@ -433,6 +440,32 @@ impl WasmSession {
             })
             .collect())
     }
+}
+
+/// Events encoded once into a wire batch, sent as they are to each component that wants every
+/// one of them: a slice of a chunk, shared by the rule files' workers.
+pub(crate) struct SharedBatch(Result<wire::Batch, BatchTooLarge>);
+
+impl SharedBatch {
+    /// `events` encoded (or found too large for the wire, which the call then reports).
+    pub(crate) fn encode(events: &[Event]) -> Self {
+        SharedBatch(BatchEncoder::encode_shared(events))
+    }
+}
+
+/// Sends an encoded batch under `fuel` (`None`: it could not be encoded); the rule's findings.
+fn call_on_events(
+    store: &mut Store<HostState>,
+    rule: &bindings::RuleBase,
+    limits: WasmLimits,
+    fuel: u64,
+    batch: Option<&wire::Batch>,
+) -> Result<Vec<RawFinding>, String> {
+    let batch = batch.ok_or_else(|| "a batch's strings exceed 4 GiB".to_owned())?;
+    let findings = call_metered(store, rule, limits, fuel, |rule, store| {
+        rule.call_on_events(store, batch)
+    })?;
+    Ok(findings.into_iter().map(raw_finding).collect())
 }
 
 /// A call's fuel: the per-call share and `per_event` for each of `events`.
