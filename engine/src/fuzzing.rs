@@ -42,4 +42,11 @@ impl BatchEncoder {
     pub fn encode_shared(events: &[Event]) -> Option<Batch> {
         batch::BatchEncoder::encode_shared(events).ok()
     }
+
+    /// `batch` packed as the host sends it to `on-packed-events` (contract 1.2).
+    pub fn pack(batch: &Batch) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        batch::pack(batch, &mut bytes);
+        bytes
+    }
 }

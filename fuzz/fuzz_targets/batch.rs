@@ -2,7 +2,8 @@
 //! host's encoder (`engine/src/rules/wasm/batch.rs`) into two consecutive batches of one encoder,
 //! as the host sends them, and into one batch of its own (as the host encodes a slice several
 //! components share), and decoded by the SDK (`sdk/src/event.rs`) as a rule reads them, are
-//! the engine's events field by field; the string table holds each string once.
+//! the engine's events field by field; the string table holds each string once. Each batch
+//! packed as the host sends it to `on-packed-events` reads back (`sdk/src/packed.rs`) the same.
 
 #![no_main]
 
@@ -31,6 +32,9 @@ fuzz_target!(|data: &[u8]| {
             .encode(batch)
             .expect("a fuzz input's batch fits the wire");
         tracewarden_fuzz::assert_batch(encoded, batch);
+        let unpacked = tracewarden_sdk::packed::unpack(&BatchEncoder::pack(encoded))
+            .expect("the host's packed batch reads back");
+        tracewarden_fuzz::assert_batch(&unpacked, batch);
     }
     let shared = BatchEncoder::encode_shared(&events).expect("a fuzz input's batch fits the wire");
     tracewarden_fuzz::assert_batch(&shared, &events);

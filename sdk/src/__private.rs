@@ -59,6 +59,20 @@ pub fn on_events<R: Rule>(state: &RefCell<Option<R>>, batch: &wire::Batch) -> Ve
     out.into_vec().into_iter().map(|f| f.into_wire()).collect()
 }
 
+/// `on-packed-events` export (contract 1.2): the batch read back from its bytes, then as
+/// `on-events`.
+#[expect(
+    clippy::panic,
+    reason = "the host packed these bytes: a malformed batch is its bug, and the rule must stop \
+              (the host names it) rather than go on without the batch's events"
+)]
+pub fn on_packed_events<R: Rule>(state: &RefCell<Option<R>>, bytes: &[u8]) -> Vec<wire::Finding> {
+    match crate::packed::unpack(bytes) {
+        Ok(batch) => on_events(state, &batch),
+        Err(e) => panic!("{e}"),
+    }
+}
+
 /// The events of a batch as the borrowed views a rule reads, in order: what `on_events` feeds
 /// a rule, and what the engine's fuzz targets compare its encoder's output with.
 pub fn batch_events(batch: &wire::Batch) -> impl Iterator<Item = Event<'_>> {

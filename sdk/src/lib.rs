@@ -51,6 +51,10 @@ mod config;
 mod event;
 mod finding;
 mod meta;
+/// Contract 1.2's packed batches (`on-packed-events`), read back into wire tables. Not part of
+/// the SDK's stable surface.
+#[doc(hidden)]
+pub mod packed;
 pub mod state;
 pub mod testing;
 
@@ -74,7 +78,7 @@ pub use testing::EventBuilder;
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../wit",
-        world: "tracewarden:rule/rule",
+        world: "tracewarden:rule/rule-packed",
         pub_export_macro: true,
         export_macro_name: "__export_world",
         default_bindings_module: "::tracewarden_sdk::bindings",
@@ -86,7 +90,7 @@ pub mod bindings {
 
 /// The contract this SDK builds components for: a host of the same major version whose minor is
 /// not older loads them (`docs/architecture.md`, "Contract 1.0").
-pub const CONTRACT: &str = "tracewarden:rule@1.1.0";
+pub const CONTRACT: &str = "tracewarden:rule@1.2.0";
 
 /// A finding's confidence.
 pub use bindings::tracewarden::rule::types::Confidence;
@@ -186,6 +190,12 @@ macro_rules! export_rule {
                     batch: $crate::bindings::Batch,
                 ) -> ::std::vec::Vec<$crate::bindings::Finding> {
                     __STATE.with(|state| $crate::__private::on_events::<$rule>(state, &batch))
+                }
+                fn on_packed_events(
+                    batch: ::std::vec::Vec<u8>,
+                ) -> ::std::vec::Vec<$crate::bindings::Finding> {
+                    __STATE
+                        .with(|state| $crate::__private::on_packed_events::<$rule>(state, &batch))
                 }
                 fn finish() -> ::std::vec::Vec<$crate::bindings::Finding> {
                     __STATE.with(|state| $crate::__private::finish::<$rule>(state))

@@ -115,7 +115,7 @@ fn a_rule_built_for_contract_0_4_is_refused_naming_both_versions() {
         format!(
             "error: rule pack `{rule}` refused:\n  \
              - built for contract `tracewarden:rule@0.4.0`, this host accepts \
-             `tracewarden:rule@1.0.0` to `1.1.x`\n"
+             `tracewarden:rule@1.0.0` to `1.2.x`\n"
         )
     );
 }

@@ -1018,8 +1018,8 @@ mod tests {
     type Fed = Vec<(String, u64, bool, Vec<crate::finding::Finding>)>;
 
     /// Each WASM file of the built-in packs fed `events` in chunks, with or without shared
-    /// batches; and the chunks.
-    fn feed(set: &RuleSet, events: &[Event], share: bool) -> (Fed, Vec<Arc<Chunk>>) {
+    /// batches, packed (contract 1.2) or through `on-events`; and the chunks.
+    fn feed(set: &RuleSet, events: &[Event], share: bool, packed: bool) -> (Fed, Vec<Arc<Chunk>>) {
         let mut runs: Vec<FileRun<'_>> = set
             .packs
             .iter()
@@ -1027,6 +1027,15 @@ mod tests {
             .filter(|(_, f)| matches!(f.runtime, Runtime::Wasm(_)))
             .map(|(p, f)| FileRun::start(p, f, &set.deselected, FindingSink::with_memory(1 << 20)))
             .collect();
+        for run in &mut runs {
+            let Some(Session::Wasm(session)) = &mut run.session else {
+                panic!("{} did not start", run.file.file);
+            };
+            assert!(session.takes_packed(), "{}", run.file.file);
+            if !packed {
+                session.unpacked();
+            }
+        }
         let kinds = Kinds {
             rego: false,
             wasm: share,
@@ -1055,8 +1064,8 @@ mod tests {
     fn a_shared_batch_goes_only_to_files_that_want_all_of_it_and_changes_nothing() {
         let set = RuleSet::load(&RuleSetOptions::default()).unwrap();
         let events = stream(CHUNK + 3 * BATCH_SIZE + 10);
-        let (shared, chunks) = feed(&set, &events, true);
-        let (own, _) = feed(&set, &events, false);
+        let (shared, chunks) = feed(&set, &events, true, true);
+        let (own, _) = feed(&set, &events, false, true);
         assert_eq!(shared, own);
         assert!(shared.len() >= 3, "{shared:?}");
         assert!(shared.iter().all(|(_, _, ok, _)| *ok), "{shared:?}");
@@ -1085,5 +1094,17 @@ mod tests {
             .flat_map(|c| c.batches.iter().map(|b| b.get().is_some()))
             .collect();
         assert_eq!(encoded, [true, false, false, false, true, true, true, true]);
+    }
+
+    #[test]
+    fn packed_batches_find_what_on_events_finds() {
+        let set = RuleSet::load(&RuleSetOptions::default()).unwrap();
+        let events = stream(CHUNK + 3 * BATCH_SIZE + 10);
+        let (packed, _) = feed(&set, &events, true, true);
+        let (unpacked, _) = feed(&set, &events, true, false);
+        assert_eq!(packed, unpacked);
+        assert!(packed.iter().any(|(.., findings)| !findings.is_empty()));
+        let (own, _) = feed(&set, &events, false, false);
+        assert_eq!(own, packed);
     }
 }

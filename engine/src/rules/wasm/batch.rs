@@ -362,3 +362,193 @@ fn key_status(s: event::KeyStatus) -> wire::KeyStatus {
         event::KeyStatus::Deleted => wire::KeyStatus::Deleted,
     }
 }
+
+/// Writes `batch` packed as contract 1.2's `on-packed-events` takes it (`docs/rules.md`, "Packed
+/// batches"): a header of five counts, the offsets, the string blob, the pairs, the objects and
+/// the events, every field little-endian at its place, in the order `wit/rule.wit` declares it.
+/// The SDK's reader (`sdk/src/packed.rs`) is its mirror.
+pub(crate) fn pack(batch: &wire::Batch, out: &mut Vec<u8>) {
+    out.clear();
+    let mut w = Packer(out);
+    for n in [
+        batch.offsets.len(),
+        batch.strings.len(),
+        batch.pairs.len(),
+        batch.objects.len(),
+        batch.events.len(),
+    ] {
+        // Each fits: the encoder refuses a batch past u32 offsets.
+        w.u32(u32::try_from(n).unwrap_or(u32::MAX));
+    }
+    for &o in &batch.offsets {
+        w.u32(o);
+    }
+    w.0.extend_from_slice(batch.strings.as_bytes());
+    for p in &batch.pairs {
+        w.u32(p.name);
+        w.u32(p.value);
+    }
+    for o in &batch.objects {
+        w.u32(o.collection);
+        w.u32(o.id);
+        w.u32(o.owner);
+        w.u32(o.owner_tenant);
+        w.u8(o.owner_source as u8);
+        w.u32(o.owner_event);
+        w.u32(o.owner_event_source);
+        w.u8(o.relation as u8);
+        w.bool(o.known);
+        w.bool(o.scoped);
+        w.bool(o.owner_condition);
+    }
+    for e in &batch.events {
+        w.event(e);
+    }
+}
+
+/// Little-endian fields appended to a buffer.
+struct Packer<'a>(&'a mut Vec<u8>);
+
+impl Packer<'_> {
+    fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+
+    fn bool(&mut self, v: bool) {
+        self.0.push(u8::from(v));
+    }
+
+    fn u16(&mut self, v: u16) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+
+    fn u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+
+    fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+
+    fn i64(&mut self, v: i64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+
+    fn pairs(&mut self, r: wire::PairsRange) {
+        self.u32(r.start);
+        self.u32(r.len);
+    }
+
+    fn event(&mut self, e: &wire::Event) {
+        self.u32(e.id);
+        self.i64(e.time_ns);
+        self.u64(e.precision_ns);
+        self.u32(e.source.file);
+        self.u64(e.source.record);
+        self.u64(e.source.line);
+        self.u32(e.source.format);
+        let a = &e.actor;
+        for s in [
+            a.principal,
+            a.key_id,
+            a.tenant,
+            a.ip,
+            a.user_agent,
+            a.session,
+        ] {
+            self.u32(s);
+        }
+        let c = &e.correlation;
+        for s in [
+            c.trace_id,
+            c.span_id,
+            c.parent_span_id,
+            c.request_id,
+            c.app_request_id,
+            c.linked_event,
+        ] {
+            self.u32(s);
+        }
+        self.u8(c.link as u8);
+        self.u8(e.outcome as u8);
+        match &e.detail {
+            wire::Detail::Http(h) => {
+                self.u8(0);
+                self.u32(h.method);
+                self.u32(h.path);
+                self.u32(h.route);
+                self.u16(h.status);
+                self.u64(h.duration_ns);
+                self.u32(h.query);
+                self.pairs(h.params);
+                self.pairs(h.returned_ids);
+            }
+            wire::Detail::DbOperation(d) => {
+                self.u8(1);
+                self.u32(d.service);
+                self.u32(d.operation);
+                self.u32(d.table);
+                self.pairs(d.key);
+                self.bool(d.has_condition);
+                self.u32(d.condition);
+                self.u32(d.update_expression);
+                self.u8(match d.consistent_read {
+                    None => 0,
+                    Some(false) => 1,
+                    Some(true) => 2,
+                });
+                self.u32(d.index_name);
+                self.u32(d.group_id);
+                self.bool(d.is_write);
+                self.u32(d.error_code);
+            }
+            wire::Detail::KeyLifecycle(k) => {
+                self.u8(2);
+                self.u8(k.action as u8);
+                self.u32(k.key_id);
+                self.u32(k.owner);
+                self.pairs(k.scopes);
+                self.u32(k.parent_key_id);
+            }
+            wire::Detail::AuthDecision(a) => {
+                self.u8(3);
+                self.bool(a.allowed);
+                self.u32(a.action);
+                self.u32(a.resource);
+                self.u32(a.policy);
+            }
+        }
+        self.pairs(e.attributes);
+        let f = &e.facts;
+        self.u32(f.objects.start);
+        self.u32(f.objects.len);
+        self.bool(f.privileged);
+        self.u32(f.request_method);
+        self.u32(f.request_route);
+        match &f.key {
+            None => self.u8(0),
+            Some(k) => {
+                self.u8(1);
+                self.u32(k.key_id);
+                self.u8(k.status as u8);
+                self.u32(k.owner);
+                self.i64(k.created_ns);
+                self.i64(k.revoked_ns);
+                self.u32(k.revoked_event);
+                self.u32(k.revoked_event_source);
+                self.pairs(k.scopes);
+                self.bool(k.scopes_known);
+                self.pairs(k.removed_scopes);
+                self.i64(k.scope_changed_ns);
+                self.u32(k.scope_event);
+                self.u32(k.scope_event_source);
+                self.i64(k.last_used_ns);
+                self.u32(k.parent_key_id);
+                self.i64(k.issued_ns);
+                self.i64(k.parent_revoked_ns);
+                self.u32(k.parent_revoked_event);
+                self.u32(k.parent_revoked_event_source);
+            }
+        }
+    }
+}

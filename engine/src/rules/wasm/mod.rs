@@ -27,12 +27,17 @@ use crate::finding::{Evidence, RawFinding, Site};
 
 /// The contract version this host implements (`wit/rule.wit`). It loads components built for
 /// any version of the same major whose minor is not newer (see [`accepted_contracts`]).
-pub const CONTRACT_VERSION: (u64, u64, u64) = (1, 1, 0);
+pub const CONTRACT_VERSION: (u64, u64, u64) = (1, 2, 0);
 const CONTRACT_PACKAGE: &str = "tracewarden:rule/";
 /// The export added in contract 1.1: what the rule's state held and evicted.
 const STATE_USAGE_EXPORT: &str = "state-usage";
+/// The export added in contract 1.2: `on-events` with the batch packed into bytes.
+const PACKED_EVENTS_EXPORT: &str = "on-packed-events";
 
-/// The contract versions this host loads, in words: `tracewarden:rule@1.0.0` to `1.1.x`.
+/// The type of [`PACKED_EVENTS_EXPORT`].
+type PackedEvents<'a> = TypedFunc<(&'a [u8],), (Vec<wire::Finding>,)>;
+
+/// The contract versions this host loads, in words: `tracewarden:rule@1.0.0` to `1.2.x`.
 pub fn accepted_contracts() -> String {
     let (major, minor, _) = CONTRACT_VERSION;
     if minor == 0 {
@@ -303,10 +308,35 @@ impl WasmComponent {
             })?),
             None => None,
         };
+        // Contract 1.2's export, absent from a component built for the `rule` world or an older
+        // contract: then batches go through `on-events`.
+        let index = self
+            .pre
+            .instance_pre()
+            .component()
+            .get_export_index(None, PACKED_EVENTS_EXPORT);
+        let packed = match index {
+            Some(index) => {
+                let func = instance
+                    .get_func(&mut store, index)
+                    .ok_or_else(|| format!("exports `{PACKED_EVENTS_EXPORT}` as no function"))?;
+                func.typed::<(&[u8],), (Vec<wire::Finding>,)>(&store)
+                    .map_err(|e| {
+                        format!(
+                            "exports `{PACKED_EVENTS_EXPORT}` with another type than contract \
+                             1.2's: {e:#}"
+                        )
+                    })?;
+                Some(func)
+            }
+            None => None,
+        };
         let mut session = WasmSession {
             store,
             rule,
             state_usage,
+            packed,
+            packed_bytes: Vec::new(),
             limits: self.limits,
             encoder: BatchEncoder::default(),
         };
@@ -363,6 +393,10 @@ pub(crate) struct WasmSession {
     store: Store<HostState>,
     rule: bindings::RuleBase,
     state_usage: Option<TypedFunc<(), (Vec<wire::StateUsage>,)>>,
+    /// `on-packed-events` (contract 1.2), checked to be a [`PackedEvents`].
+    packed: Option<wasmtime::component::Func>,
+    /// The buffer batches are packed into, kept between batches.
+    packed_bytes: Vec<u8>,
     limits: WasmLimits,
     encoder: BatchEncoder,
 }
@@ -384,26 +418,60 @@ impl WasmSession {
 
     /// Sends a batch; returns the findings it produced.
     pub(crate) fn on_events(&mut self, events: &[&Event]) -> Result<Vec<RawFinding>, String> {
-        let batch = self.encoder.encode(events.iter().copied()).ok();
         let fuel = budget(self.limits.fuel_per_event, events.len() as u64, self.limits);
-        call_on_events(&mut self.store, &self.rule, self.limits, fuel, batch)
+        let Ok(batch) = self.encoder.encode(events.iter().copied()) else {
+            return Err(TOO_LARGE.to_owned());
+        };
+        match self.packed {
+            Some(func) => {
+                batch::pack(batch, &mut self.packed_bytes);
+                call_packed(
+                    &mut self.store,
+                    &self.rule,
+                    self.limits,
+                    fuel,
+                    func,
+                    &self.packed_bytes,
+                )
+            }
+            None => call_on_events(&mut self.store, &self.rule, self.limits, fuel, batch),
+        }
     }
 
     /// Sends a batch encoded once for every component that wants all of its `events`
     /// ([`SharedBatch`]).
     pub(crate) fn on_shared(
         &mut self,
-        batch: &SharedBatch,
+        shared: &SharedBatch,
         events: u64,
     ) -> Result<Vec<RawFinding>, String> {
         let fuel = budget(self.limits.fuel_per_event, events, self.limits);
-        call_on_events(
-            &mut self.store,
-            &self.rule,
-            self.limits,
-            fuel,
-            batch.0.as_ref().ok(),
-        )
+        let Ok(batch) = &shared.batch else {
+            return Err(TOO_LARGE.to_owned());
+        };
+        match self.packed {
+            Some(func) => {
+                let bytes = shared.packed.get_or_init(|| {
+                    let mut bytes = Vec::new();
+                    batch::pack(batch, &mut bytes);
+                    bytes
+                });
+                call_packed(&mut self.store, &self.rule, self.limits, fuel, func, bytes)
+            }
+            None => call_on_events(&mut self.store, &self.rule, self.limits, fuel, batch),
+        }
+    }
+
+    /// Whether the component takes packed batches (contract 1.2).
+    #[cfg(test)]
+    pub(crate) fn takes_packed(&self) -> bool {
+        self.packed.is_some()
+    }
+
+    /// Sends every batch through `on-events`, as to a component without `on-packed-events`.
+    #[cfg(test)]
+    pub(crate) fn unpacked(&mut self) {
+        self.packed = None;
     }
 
     /// Flushes the rule, which was sent `sent` events over the scan: its budget grows with them,
@@ -443,27 +511,53 @@ impl WasmSession {
 }
 
 /// Events encoded once into a wire batch, sent as they are to each component that wants every
-/// one of them: a slice of a chunk, shared by the rule files' workers.
-pub(crate) struct SharedBatch(Result<wire::Batch, BatchTooLarge>);
+/// one of them: a slice of a chunk, shared by the rule files' workers. Packed (contract 1.2) the
+/// first time a component that takes packed batches is sent it.
+pub(crate) struct SharedBatch {
+    batch: Result<wire::Batch, BatchTooLarge>,
+    packed: std::sync::OnceLock<Vec<u8>>,
+}
 
 impl SharedBatch {
     /// `events` encoded (or found too large for the wire, which the call then reports).
     pub(crate) fn encode(events: &[Event]) -> Self {
-        SharedBatch(BatchEncoder::encode_shared(events))
+        SharedBatch {
+            batch: BatchEncoder::encode_shared(events),
+            packed: std::sync::OnceLock::new(),
+        }
     }
 }
 
-/// Sends an encoded batch under `fuel` (`None`: it could not be encoded); the rule's findings.
+/// Why a batch was not sent.
+const TOO_LARGE: &str = "a batch's strings exceed 4 GiB";
+
+/// Sends an encoded batch through `on-events` under `fuel`; the rule's findings.
 fn call_on_events(
     store: &mut Store<HostState>,
     rule: &bindings::RuleBase,
     limits: WasmLimits,
     fuel: u64,
-    batch: Option<&wire::Batch>,
+    batch: &wire::Batch,
 ) -> Result<Vec<RawFinding>, String> {
-    let batch = batch.ok_or_else(|| "a batch's strings exceed 4 GiB".to_owned())?;
     let findings = call_metered(store, rule, limits, fuel, |rule, store| {
         rule.call_on_events(store, batch)
+    })?;
+    Ok(findings.into_iter().map(raw_finding).collect())
+}
+
+/// Sends a packed batch through `on-packed-events` under `fuel`; the rule's findings.
+fn call_packed(
+    store: &mut Store<HostState>,
+    rule: &bindings::RuleBase,
+    limits: WasmLimits,
+    fuel: u64,
+    func: wasmtime::component::Func,
+    bytes: &[u8],
+) -> Result<Vec<RawFinding>, String> {
+    let (findings,) = call_metered(store, rule, limits, fuel, |_, store| {
+        // Checked when the session started; checking again costs a walk of two types.
+        let typed: PackedEvents<'_> = func.typed(&*store)?;
+        typed.call(&mut *store, (bytes,))
     })?;
     Ok(findings.into_iter().map(raw_finding).collect())
 }
@@ -655,7 +749,7 @@ mod tests {
         assert_eq!(
             problems,
             [
-                "built for contract `tracewarden:rule@0.5.0`, this host accepts `tracewarden:rule@1.0.0` to `1.1.x`",
+                "built for contract `tracewarden:rule@0.5.0`, this host accepts `tracewarden:rule@1.0.0` to `1.2.x`",
                 "imports `acme:net/sockets@1.0.0`, which the host does not provide",
             ]
         );
@@ -746,14 +840,15 @@ mod tests {
         assert!(compatible("1.0.3"));
         assert!(compatible("1.1.0"));
         assert!(compatible("1.1.9"));
+        assert!(compatible("1.2.0"));
         assert!(
-            !compatible("1.2.0"),
+            !compatible("1.3.0"),
             "a newer minor may need what this host lacks"
         );
         assert!(!compatible("0.4.0"));
         assert!(!compatible("2.0.0"));
         assert!(!compatible("garbage"));
-        assert_eq!(accepted_contracts(), "`tracewarden:rule@1.0.0` to `1.1.x`");
+        assert_eq!(accepted_contracts(), "`tracewarden:rule@1.0.0` to `1.2.x`");
     }
 
     #[test]
