@@ -293,14 +293,15 @@ impl WasmComponent {
             .map_err(|e| describe_failure(&e, &store, self.limits))?;
         let rule = bindings::RuleBase::new(&mut store, &instance)
             .map_err(|e| describe_failure(&e, &store, self.limits))?;
+        let export = |name| {
+            self.pre
+                .instance_pre()
+                .component()
+                .get_export_index(None, name)
+        };
         // Contract 1.1's export, absent from a component built for 1.0; a function of the right
         // type when present (checked here, so at load too).
-        let index = self
-            .pre
-            .instance_pre()
-            .component()
-            .get_export_index(None, STATE_USAGE_EXPORT);
-        let state_usage = match index {
+        let state_usage = match export(STATE_USAGE_EXPORT) {
             Some(index) => Some(instance.get_typed_func(&mut store, index).map_err(|e| {
                 format!(
                     "exports `{STATE_USAGE_EXPORT}` with another type than contract 1.1's: {e:#}"
@@ -310,12 +311,7 @@ impl WasmComponent {
         };
         // Contract 1.2's export, absent from a component built for the `rule` world or an older
         // contract: then batches go through `on-events`.
-        let index = self
-            .pre
-            .instance_pre()
-            .component()
-            .get_export_index(None, PACKED_EVENTS_EXPORT);
-        let packed = match index {
+        let packed = match export(PACKED_EVENTS_EXPORT) {
             Some(index) => {
                 let func = instance
                     .get_func(&mut store, index)
