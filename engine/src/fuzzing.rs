@@ -45,8 +45,6 @@ impl BatchEncoder {
 
     /// `batch` packed as the host sends it to `on-packed-events` (contract 1.2).
     pub fn pack(batch: &Batch) -> Vec<u8> {
-        let mut bytes = Vec::new();
-        batch::pack(batch, &mut bytes);
-        bytes
+        batch::packed(batch)
     }
 }

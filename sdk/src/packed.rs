@@ -93,17 +93,12 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn array<const N: usize>(&mut self, what: &str) -> Result<[u8; N], Malformed> {
-        let b = self.take(N, what)?;
-        <[u8; N]>::try_from(b).map_err(|_| self.error(what))
-    }
-
     fn u8(&mut self, what: &str) -> Result<u8, Malformed> {
-        Ok(self.array::<1>(what)?[0])
+        Ok(self.array_ref::<1>(what)?[0])
     }
 
     fn u32(&mut self, what: &str) -> Result<u32, Malformed> {
-        Ok(u32::from_le_bytes(self.array(what)?))
+        Ok(u32::from_le_bytes(*self.array_ref(what)?))
     }
 
     fn counts(&mut self) -> Result<[usize; 5], Malformed> {

@@ -406,6 +406,13 @@ pub(crate) fn pack(batch: &wire::Batch, out: &mut Vec<u8>) {
     }
 }
 
+/// `batch` packed ([`pack`]) into a buffer of its own.
+pub(crate) fn packed(batch: &wire::Batch) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    pack(batch, &mut bytes);
+    bytes
+}
+
 /// Little-endian fields appended to a buffer.
 struct Packer<'a>(&'a mut Vec<u8>);
 

@@ -316,13 +316,12 @@ impl WasmComponent {
                 let func = instance
                     .get_func(&mut store, index)
                     .ok_or_else(|| format!("exports `{PACKED_EVENTS_EXPORT}` as no function"))?;
-                func.typed::<(&[u8],), (Vec<wire::Finding>,)>(&store)
-                    .map_err(|e| {
-                        format!(
-                            "exports `{PACKED_EVENTS_EXPORT}` with another type than contract \
+                let _: PackedEvents<'_> = func.typed(&store).map_err(|e| {
+                    format!(
+                        "exports `{PACKED_EVENTS_EXPORT}` with another type than contract \
                              1.2's: {e:#}"
-                        )
-                    })?;
+                    )
+                })?;
                 Some(func)
             }
             None => None,
@@ -418,20 +417,18 @@ impl WasmSession {
         let Ok(batch) = self.encoder.encode(events.iter().copied()) else {
             return Err(TOO_LARGE.to_owned());
         };
-        match self.packed {
-            Some(func) => {
-                batch::pack(batch, &mut self.packed_bytes);
-                call_packed(
-                    &mut self.store,
-                    &self.rule,
-                    self.limits,
-                    fuel,
-                    func,
-                    &self.packed_bytes,
-                )
-            }
-            None => call_on_events(&mut self.store, &self.rule, self.limits, fuel, batch),
-        }
+        let packed = self.packed.map(|func| {
+            batch::pack(batch, &mut self.packed_bytes);
+            (func, self.packed_bytes.as_slice())
+        });
+        send(
+            &mut self.store,
+            &self.rule,
+            self.limits,
+            fuel,
+            batch,
+            packed,
+        )
     }
 
     /// Sends a batch encoded once for every component that wants all of its `events`
@@ -445,17 +442,23 @@ impl WasmSession {
         let Ok(batch) = &shared.batch else {
             return Err(TOO_LARGE.to_owned());
         };
-        match self.packed {
-            Some(func) => {
-                let bytes = shared.packed.get_or_init(|| {
-                    let mut bytes = Vec::new();
-                    batch::pack(batch, &mut bytes);
-                    bytes
-                });
-                call_packed(&mut self.store, &self.rule, self.limits, fuel, func, bytes)
-            }
-            None => call_on_events(&mut self.store, &self.rule, self.limits, fuel, batch),
-        }
+        let packed = self.packed.map(|func| {
+            (
+                func,
+                shared
+                    .packed
+                    .get_or_init(|| batch::packed(batch))
+                    .as_slice(),
+            )
+        });
+        send(
+            &mut self.store,
+            &self.rule,
+            self.limits,
+            fuel,
+            batch,
+            packed,
+        )
     }
 
     /// Whether the component takes packed batches (contract 1.2).
@@ -527,34 +530,28 @@ impl SharedBatch {
 /// Why a batch was not sent.
 const TOO_LARGE: &str = "a batch's strings exceed 4 GiB";
 
-/// Sends an encoded batch through `on-events` under `fuel`; the rule's findings.
-fn call_on_events(
+/// Sends an encoded batch under `fuel`: packed through `on-packed-events` when the component
+/// has it (the function and the packed bytes), else through `on-events`; the rule's findings.
+fn send(
     store: &mut Store<HostState>,
     rule: &bindings::RuleBase,
     limits: WasmLimits,
     fuel: u64,
     batch: &wire::Batch,
+    packed: Option<(wasmtime::component::Func, &[u8])>,
 ) -> Result<Vec<RawFinding>, String> {
-    let findings = call_metered(store, rule, limits, fuel, |rule, store| {
-        rule.call_on_events(store, batch)
-    })?;
-    Ok(findings.into_iter().map(raw_finding).collect())
-}
-
-/// Sends a packed batch through `on-packed-events` under `fuel`; the rule's findings.
-fn call_packed(
-    store: &mut Store<HostState>,
-    rule: &bindings::RuleBase,
-    limits: WasmLimits,
-    fuel: u64,
-    func: wasmtime::component::Func,
-    bytes: &[u8],
-) -> Result<Vec<RawFinding>, String> {
-    let (findings,) = call_metered(store, rule, limits, fuel, |_, store| {
-        // Checked when the session started; checking again costs a walk of two types.
-        let typed: PackedEvents<'_> = func.typed(&*store)?;
-        typed.call(&mut *store, (bytes,))
-    })?;
+    let findings = match packed {
+        Some((func, bytes)) => call_metered(store, rule, limits, fuel, |_, store| {
+            // Checked when the session started; checking again costs a walk of two types.
+            let typed: PackedEvents<'_> = func.typed(&*store)?;
+            typed
+                .call(&mut *store, (bytes,))
+                .map(|(findings,)| findings)
+        })?,
+        None => call_metered(store, rule, limits, fuel, |rule, store| {
+            rule.call_on_events(store, batch)
+        })?,
+    };
     Ok(findings.into_iter().map(raw_finding).collect())
 }
 
