@@ -40,7 +40,8 @@ pub(super) type Key = (i64, u32, u64, u32);
 pub(super) struct Pending {
     pub key: Key,
     pub input: u32,
-    pub event: Event,
+    /// Boxed: an event is a kilobyte, and it moves from run to merge to window to stream.
+    pub event: Box<Event>,
 }
 
 /// Correlation settings.
@@ -174,7 +175,7 @@ impl Filed {
 /// A buffered event with what it was read as.
 struct Slot {
     input: u32,
-    event: Event,
+    event: Box<Event>,
     /// Content fingerprint, taken as read (before links or merges change the event).
     content: u64,
     /// The index entries it was filed under, so it leaves exactly those.
@@ -184,7 +185,8 @@ struct Slot {
 /// The correlator. Push events in stream order; take released events with [`Correlator::pop`].
 pub(super) struct Correlator {
     options: CorrelationOptions,
-    /// Boxed: the map moves slots as it grows and shrinks, and an event is a kilobyte.
+    /// Boxed: the map moves slots as it grows and shrinks, and a slot's index entries are
+    /// inline.
     buffer: BTreeMap<Key, Box<Slot>>,
     /// Per index, the buffered events by the digest of the value they carry ([`digest`]).
     index: Vec<HashMap<u64, Filed, FixedState>>,
@@ -247,7 +249,7 @@ impl Correlator {
     }
 
     /// The next event ready to leave: older than the window, or any when `flush`.
-    pub(super) fn pop(&mut self, flush: bool) -> Option<Event> {
+    pub(super) fn pop(&mut self, flush: bool) -> Option<Box<Event>> {
         let (&key, _) = self.buffer.first_key_value()?;
         let ready = flush
             || key.0 < self.newest.saturating_sub(self.options.window_ns)
@@ -258,7 +260,7 @@ impl Correlator {
         self.remove(key).map(|(_, event, _)| event)
     }
 
-    fn insert(&mut self, key: Key, input: u32, event: Event, content: u64) {
+    fn insert(&mut self, key: Key, input: u32, event: Box<Event>, content: u64) {
         let entries = index_keys(&event, content);
         for &(idx, value) in &entries {
             let Some(map) = self.index.get_mut(idx as usize) else {
@@ -286,7 +288,7 @@ impl Correlator {
         );
     }
 
-    fn remove(&mut self, key: Key) -> Option<(u32, Event, u64)> {
+    fn remove(&mut self, key: Key) -> Option<(u32, Box<Event>, u64)> {
         let slot = *self.buffer.remove(&key)?;
         for (idx, value) in slot.entries {
             let Some(map) = self.index.get_mut(idx as usize) else {
@@ -302,7 +304,7 @@ impl Correlator {
     }
 
     fn event(&self, key: &Key) -> Option<&Event> {
-        self.buffer.get(key).map(|s| &s.event)
+        self.buffer.get(key).map(|s| &*s.event)
     }
 
     /// Buffered events indexed under `(idx, value)` within the window of the newest event, in
@@ -672,7 +674,7 @@ fn closest(
 
 /// Combines two records of one call: `base` keeps its id and source, takes the finer time, and
 /// fills its gaps from `other`.
-fn combine(mut e: Event, other: &Event) -> Event {
+fn combine(mut e: Box<Event>, other: &Event) -> Box<Event> {
     if other.precision_ns < e.precision_ns {
         e.time_ns = other.time_ns;
         e.precision_ns = other.precision_ns;
@@ -966,13 +968,14 @@ mod tests {
         sorted.sort_by_key(|(k, _, _)| *k);
         let mut out = Vec::new();
         for (key, input, event) in sorted {
+            let event = Box::new(event);
             c.push(Pending { key, input, event });
             while let Some(e) = c.pop(false) {
-                out.push(e);
+                out.push(*e);
             }
         }
         while let Some(e) = c.pop(true) {
-            out.push(e);
+            out.push(*e);
         }
         (out, c.merged)
     }
@@ -984,13 +987,14 @@ mod tests {
         let mut out = Vec::new();
         for (i, (input, event)) in events.into_iter().enumerate() {
             let key = (event.time_ns, 0, i as u64, 0);
+            let event = Box::new(event);
             c.push(Pending { key, input, event });
             while let Some(e) = c.pop(false) {
-                out.push(e);
+                out.push(*e);
             }
         }
         while let Some(e) = c.pop(true) {
-            out.push(e);
+            out.push(*e);
         }
         (out, c)
     }
@@ -1030,7 +1034,7 @@ mod tests {
             c.push(Pending {
                 key: (T0, 0, i as u64, 0),
                 input,
-                event,
+                event: Box::new(event),
             });
             most = most.max(longest_list(&c));
         }
@@ -1191,7 +1195,7 @@ mod tests {
     #[test]
     fn merged_from_names_the_first_records_and_counts_the_rest() {
         let base = event("base", T0, 1, "dynamodb_wire", db("GetItem", "o-1"));
-        let mut e = base.clone();
+        let mut e = Box::new(base.clone());
         for i in 0..(MAX_MERGED_LISTED + 5) {
             let other = event(
                 &format!("dup-{i}"),

@@ -579,7 +579,7 @@ impl Iterator for EventStream {
                     self.stats.renamed += 1;
                 }
                 self.stats.count(&e);
-                return Some(e);
+                return Some(*e);
             }
             if self.flushing {
                 return None;
@@ -792,7 +792,7 @@ fn read_input<'a>(
     options: &'a IngestOptions,
     places: &std::sync::Arc<locate::PlaceSpill>,
     jobs: Option<&pool::Jobs<'a>>,
-    emit: &mut dyn FnMut(Event) -> Result<(), Error>,
+    emit: &mut dyn FnMut(Box<Event>) -> Result<(), Error>,
 ) -> Result<InputReport, Error> {
     let name = origin.name();
     let mut report = InputReport::new(name.clone(), None, named);
@@ -869,7 +869,7 @@ fn read_input<'a>(
                 }
                 report.events += 1;
                 if emit_error.is_none()
-                    && let Err(e) = emit(*e)
+                    && let Err(e) = emit(e)
                 {
                     emit_error = Some(e);
                 }

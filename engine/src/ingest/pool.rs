@@ -143,7 +143,7 @@ fn read_one<'a>(
                 progress.event();
             }
             sorter
-                .push((event.time_ns, input, seq, 0), input, &event)
+                .push((event.time_ns, input, seq, 0), input, event)
                 .map_err(|source| Error::Io {
                     path: std::env::temp_dir(),
                     source,

@@ -32,7 +32,7 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Pending, Damaged> {
     let mut r = Reader(bytes);
     let key = (r.int()?, r.u32()?, r.uint()?, r.u32()?);
     let input = r.u32()?;
-    let event = r.event()?;
+    let event = Box::new(r.event()?);
     r.end()?;
     Ok(Pending { key, input, event })
 }
@@ -705,7 +705,7 @@ mod tests {
             let back = decode(&bytes).unwrap();
             prop_assert_eq!(back.key, key);
             prop_assert_eq!(back.input, input);
-            prop_assert_eq!(back.event, event);
+            prop_assert_eq!(*back.event, event);
         }
 
         #[test]
