@@ -1,7 +1,8 @@
 //! Ingestion: bytes per second through the reader of each input format (detection, parsing,
 //! events, time order, correlation, accounting), each beside a bare typed serde parse of the same
 //! file (`bare`), so the ratio shows what the reader costs beyond tokenizing; and records per
-//! second through a wire log and OTel traces merged and linked (`merged`).
+//! second through a wire log and OTel traces merged and linked (`merged`). The allocator is the
+//! binary's (mimalloc), for both sides: what `normalize` and `scan` run with.
 
 #![allow(
     missing_docs,
@@ -23,6 +24,9 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tracewarden::ingest::{IngestOptions, InputReport, open};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Size of each generated input.
 const INPUT_BYTES: usize = 4 << 20;

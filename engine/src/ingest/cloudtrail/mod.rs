@@ -51,8 +51,8 @@ struct CtRecord<'a> {
     #[serde(rename = "requestID", borrow)]
     request_id: Option<Cow<'a, str>>,
     management_event: Option<bool>,
-    #[serde(default)]
-    user_identity: Option<UserIdentity>,
+    #[serde(default, borrow)]
+    user_identity: Option<UserIdentity<'a>>,
     /// Parsed only for the records that become events.
     #[serde(default, borrow)]
     request_parameters: Option<&'a RawValue>,
@@ -67,15 +67,21 @@ struct CtRecord<'a> {
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-struct UserIdentity {
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    arn: Option<String>,
-    principal_id: Option<String>,
-    account_id: Option<String>,
-    access_key_id: Option<String>,
-    invoked_by: Option<String>,
-    user_name: Option<String>,
+struct UserIdentity<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    arn: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    principal_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    account_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    access_key_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    invoked_by: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    user_name: Option<Cow<'a, str>>,
 }
 
 /// Reads a CloudTrail document: a log file (`{"Records": [...]}`, the member wherever it stands
@@ -198,12 +204,9 @@ fn convert(file: &str, index: u64, line: Option<u64>, json: &str) -> Vec<Record>
 }
 
 /// A record's events, or what it was instead.
-fn records(converted: Result<Vec<Event>, Record>) -> Vec<Record> {
+fn records(converted: Result<Vec<Record>, Record>) -> Vec<Record> {
     match converted {
-        Ok(events) => events
-            .into_iter()
-            .map(|e| Record::Event(Box::new(e)))
-            .collect(),
+        Ok(events) => events,
         Err(record) => vec![record],
     }
 }
@@ -213,7 +216,7 @@ fn convert_record(
     index: u64,
     line: Option<u64>,
     json: &str,
-) -> Result<Vec<Event>, Record> {
+) -> Result<Vec<Record>, Record> {
     let rec: CtRecord<'_> = match serde_json::from_str(json) {
         Ok(r) => r,
         Err(e) => {
@@ -243,7 +246,7 @@ fn convert_parsed(
     index: u64,
     line: Option<u64>,
     rec: CtRecord<'_>,
-) -> Result<Vec<Event>, Record> {
+) -> Result<Vec<Record>, Record> {
     if rec.event_source.is_none()
         && let (Some(detail), Some(kind)) = (rec.detail, rec.detail_type.as_deref())
     {
@@ -266,8 +269,8 @@ fn convert_parsed(
         ));
     };
     let id = match rec.event_id.as_deref() {
-        Some(id) => format!("ct:{id}"),
-        None => format!("ct:{file}#{index}"),
+        Some(id) => crate::event::SmolStr::from(["ct:", id].concat()),
+        None => format!("ct:{file}#{index}").into(),
     };
     let details = match source {
         "dynamodb.amazonaws.com" => dynamodb::classify(name, &rec, &id),
@@ -294,9 +297,9 @@ fn convert_parsed(
     let identity = rec.user_identity.unwrap_or_default();
     let principal = identity
         .arn
-        .clone()
-        .or_else(|| identity.principal_id.clone())
-        .or_else(|| identity.invoked_by.clone())
+        .as_deref()
+        .or(identity.principal_id.as_deref())
+        .or(identity.invoked_by.as_deref())
         .unwrap_or_default();
     let mut attributes = crate::event::Fields::new();
     for (k, v) in [
@@ -310,8 +313,8 @@ fn convert_parsed(
     }
     let actor = Actor {
         principal: principal.into(),
-        key_id: identity.access_key_id.unwrap_or_default().into(),
-        tenant: identity.account_id.unwrap_or_default().into(),
+        key_id: identity.access_key_id.as_deref().unwrap_or_default().into(),
+        tenant: identity.account_id.as_deref().unwrap_or_default().into(),
         ip: rec.source_ip_address.as_deref().unwrap_or_default().into(),
         user_agent: rec.user_agent.as_deref().unwrap_or_default().into(),
         session: Default::default(),
@@ -330,12 +333,12 @@ fn convert_parsed(
                 Detail::DbOperation(db) => db.error_code.as_str(),
                 _ => record_error,
             };
-            Event {
+            Record::Event(Box::new(Event {
                 facts: Default::default(),
                 id: if many {
                     format!("{id}/{}", i + 1).into()
                 } else {
-                    id.clone().into()
+                    id.clone()
                 },
                 time_ns,
                 precision_ns: 1_000_000_000,
@@ -350,7 +353,7 @@ fn convert_parsed(
                 outcome: outcome(error),
                 detail,
                 attributes: attributes.clone(),
-            }
+            }))
         })
         .collect())
 }
