@@ -497,14 +497,32 @@ fn batch(req: &Request<'_>, schemas: &mut KeySchemas) -> Vec<DbOperation> {
 
 /// Member `name` of an object, matched case-insensitively; `null` counts as absent.
 pub(super) fn member<'v>(obj: &'v Map<String, Value>, name: &str) -> Option<&'v Value> {
-    obj.get(name)
-        .or_else(|| {
+    let found = if obj.len() <= SCANNED_MEMBERS {
+        // One pass: CloudTrail spells members in camelCase, so the exact lookup would miss and
+        // the scan follow anyway.
+        let mut found = None;
+        for (k, v) in obj {
+            if k.eq_ignore_ascii_case(name) {
+                if k == name {
+                    found = Some(v);
+                    break;
+                }
+                found = found.or(Some(v));
+            }
+        }
+        found
+    } else {
+        obj.get(name).or_else(|| {
             obj.iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case(name))
                 .map(|(_, v)| v)
         })
-        .filter(|v| !v.is_null())
+    };
+    found.filter(|v| !v.is_null())
 }
+
+/// Objects up to this many members are searched by [`member`] in one pass.
+const SCANNED_MEMBERS: usize = 12;
 
 fn text_of(v: &Value) -> String {
     match v {
@@ -569,6 +587,23 @@ pub(super) fn short_error_type(error_type: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_member_is_found_in_any_case_the_exact_spelling_first_and_null_is_absent() {
+        for extra in [0, SCANNED_MEMBERS] {
+            let mut obj: Map<String, Value> = (0..extra)
+                .map(|i| (format!("m{i}"), Value::from(i)))
+                .collect();
+            obj.insert("TABLENAME".into(), "upper".into());
+            obj.insert("tableName".into(), "camel".into());
+            obj.insert("Key".into(), Value::Null);
+            assert_eq!(member(&obj, "tableName"), Some(&Value::from("camel")));
+            // No exact spelling: the first in the map's order.
+            assert_eq!(member(&obj, "TableName"), Some(&Value::from("upper")));
+            assert_eq!(member(&obj, "key"), None);
+            assert_eq!(member(&obj, "IndexName"), None);
+        }
+    }
 
     #[test]
     fn the_scopes_a_write_gives_are_read_and_nothing_else() {
