@@ -18,7 +18,6 @@
 #[path = "support/cloudtrail.rs"]
 mod cloudtrail;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -65,7 +64,10 @@ fn app_events() -> Vec<Event> {
                     service: "dynamodb".into(),
                     operation: if write { "UpdateItem" } else { "GetItem" }.into(),
                     table: "orders".into(),
-                    key: BTreeMap::from([("orderId".into(), format!("o-{}", i % 500).into())]),
+                    key: tracewarden::event::Fields::from_iter([(
+                        "orderId".into(),
+                        format!("o-{}", i % 500).into(),
+                    )]),
                     has_condition: write && i % 10 != 2,
                     condition: if write && i % 10 != 2 {
                         "owner_id = :uid".into()
@@ -80,7 +82,10 @@ fn app_events() -> Vec<Event> {
                     is_write: write,
                     ..DbOperation::default()
                 }),
-                attributes: BTreeMap::from([("aws_region".into(), "us-east-1".into())]),
+                attributes: tracewarden::event::Fields::from_iter([(
+                    "aws_region".into(),
+                    "us-east-1".into(),
+                )]),
                 facts: Default::default(),
             }
         })

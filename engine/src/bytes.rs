@@ -9,7 +9,6 @@
 //! codec takes its structs apart whole (no `..`), so a field added to one fails to compile there
 //! instead of being lost in a spill.
 
-use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 
 /// Why a record could not be read back: its temporary file was damaged. What was being read
@@ -109,9 +108,13 @@ impl Writer<'_> {
         self.list(list, |w, s| w.str(s.as_ref()));
     }
 
-    pub(crate) fn map<K: AsRef<str>, V: AsRef<str>>(&mut self, map: &BTreeMap<K, V>) {
-        self.uint(map.len() as u64);
-        for (k, v) in map {
+    /// A map's entries (in its order), after their count.
+    pub(crate) fn map<'m, K: AsRef<str> + 'm, V: AsRef<str> + 'm>(
+        &mut self,
+        entries: impl ExactSizeIterator<Item = (&'m K, &'m V)>,
+    ) {
+        self.uint(entries.len() as u64);
+        for (k, v) in entries {
             self.str(k.as_ref());
             self.str(v.as_ref());
         }
@@ -205,16 +208,14 @@ impl<'a> Reader<'a> {
         self.list(Reader::string)
     }
 
-    pub(crate) fn map<K: From<&'a str> + Ord, V: From<&'a str>>(
+    /// What [`Writer::map`] wrote, into any map (a later entry under a name replaces an earlier).
+    pub(crate) fn map<K: From<&'a str>, V: From<&'a str>, M: FromIterator<(K, V)>>(
         &mut self,
-    ) -> Result<BTreeMap<K, V>, Damaged> {
+    ) -> Result<M, Damaged> {
         let n = self.len()?;
-        let mut map = BTreeMap::new();
-        for _ in 0..n {
-            let k = self.string()?;
-            map.insert(k, self.string()?);
-        }
-        Ok(map)
+        (0..n)
+            .map(|_| Ok((self.string()?, self.string()?)))
+            .collect()
     }
 
     pub(crate) fn opt_uint(&mut self) -> Result<Option<u64>, Damaged> {

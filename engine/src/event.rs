@@ -3,14 +3,17 @@
 //! Mirrors the `event` record of `wit/rule.wit`; its JSON form is what Rego rules see as
 //! `input.events[_]` and what `tracewarden normalize` prints. `docs/events.md` documents each field.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 pub use smol_str::SmolStr;
 
 /// Named string values of an event (an item key, path parameters, attributes), ordered by name.
-pub type Fields = BTreeMap<SmolStr, SmolStr>;
+///
+/// A sorted vector, not a tree: an event's maps hold a handful of entries, and a `BTreeMap`
+/// allocates a node of eleven (~560 bytes) for the first. One allocation of what the entries
+/// take instead, searched by bisection; same order, same JSON, last insert wins.
+pub type Fields = litemap::LiteMap<SmolStr, SmolStr>;
 
 /// One normalized event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,7 +39,7 @@ pub struct Event {
     #[serde(flatten)]
     pub detail: Detail,
     /// Format-specific extras.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "Fields::is_empty")]
     pub attributes: Fields,
     /// What the enrichment stage knew when this event happened (empty before enrichment, and in
     /// `tracewarden normalize` output unless asked for).
@@ -270,7 +273,7 @@ pub struct Http {
     #[serde(skip_serializing_if = "SmolStr::is_empty")]
     pub query: SmolStr,
     /// Path parameters / object ids.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(skip_serializing_if = "Fields::is_empty")]
     pub params: Fields,
     /// Object ids the response returned: the `Location` header's path ids and the id fields
     /// (`id`, `*_id`, `*Id`) of a JSON body (fields by name, arrays in order), at most
@@ -523,7 +526,7 @@ pub struct DbOperation {
     pub table: SmolStr,
     /// Item key: attribute name to canonical value (strings as-is, numbers as written, binary as
     /// base64).
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(skip_serializing_if = "Fields::is_empty")]
     pub key: Fields,
     /// Whether a condition was present (ConditionExpression or legacy `Expected`).
     pub has_condition: bool,
@@ -643,10 +646,10 @@ mod tests {
                 service: "dynamodb".into(),
                 operation: "GetItem".into(),
                 table: "orders".into(),
-                key: [("id".into(), "1".into())].into(),
+                key: crate::event::Fields::from_iter([("id".into(), "1".into())]),
                 ..DbOperation::default()
             }),
-            attributes: BTreeMap::new(),
+            attributes: crate::event::Fields::new(),
         };
         let json = serde_json::to_string(&e).unwrap();
         assert_eq!(

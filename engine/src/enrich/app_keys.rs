@@ -350,7 +350,7 @@ mod tests {
                 service: "dynamodb".into(),
                 operation: op.into(),
                 table: "api_keys".into(),
-                key: [("key_id".into(), "k-1".into())].into(),
+                key: crate::event::Fields::from_iter([("key_id".into(), "k-1".into())]),
                 has_condition: !condition.is_empty(),
                 condition: condition.into(),
                 update_expression: update.into(),

@@ -182,7 +182,7 @@ mod tests {
                 service: "dynamodb".into(),
                 operation: "GetItem".into(),
                 table: "api_keys".into(),
-                key: [("key_id".into(), "k-1".into())].into(),
+                key: crate::event::Fields::from_iter([("key_id".into(), "k-1".into())]),
                 ..DbOperation::default()
             }),
         );

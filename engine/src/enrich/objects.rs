@@ -589,7 +589,10 @@ mod tests {
                 .iter()
                 .all(|o| o.public)
         );
-        let key = [("author".into(), "bob".into()), ("doc".into(), "d1".into())].into();
+        let key = crate::event::Fields::from_iter([
+            ("author".into(), "bob".into()),
+            ("doc".into(), "d1".into()),
+        ]);
         let o = key_object("docs", &key, &s);
         assert_eq!(
             (o.id.as_str(), &o.names, o.named_by),

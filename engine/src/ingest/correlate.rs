@@ -928,7 +928,7 @@ mod tests {
             correlation: Correlation::default(),
             outcome: Outcome::Success,
             detail,
-            attributes: BTreeMap::new(),
+            attributes: crate::event::Fields::new(),
         }
     }
 
@@ -948,9 +948,9 @@ mod tests {
             operation: op.into(),
             table: "orders".into(),
             key: if key.is_empty() {
-                BTreeMap::new()
+                crate::event::Fields::new()
             } else {
-                [("orderId".into(), key.into())].into()
+                crate::event::Fields::from_iter([("orderId".into(), key.into())])
             },
             is_write: op != "GetItem",
             ..DbOperation::default()

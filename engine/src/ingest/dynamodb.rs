@@ -8,7 +8,7 @@
 //! transaction's per-item reasons (`[ConditionalCheckFailed, None]` in the error message) are
 //! given to the items they belong to.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
@@ -328,7 +328,7 @@ fn expected_condition(expected: &Map<String, Value>, operator: Option<&str>) -> 
 /// (`ExpressionAttributeValues`), or the `EQ` entries of the legacy `KeyConditions`. Empty when
 /// the values are not logged (CloudTrail).
 fn query_key(key_condition: &str, p: &Map<String, Value>) -> crate::event::Fields {
-    let mut key = BTreeMap::new();
+    let mut key = crate::event::Fields::new();
     if let Some(values) = member(p, "ExpressionAttributeValues").and_then(Value::as_object) {
         let upper = key_condition.to_ascii_uppercase();
         let mut start = 0;
@@ -377,7 +377,7 @@ fn query_key(key_condition: &str, p: &Map<String, Value>) -> crate::event::Field
 /// A PutItem's key: the learnt key attributes of its item. The item's other values are not kept.
 fn put_key(table: &str, item: Option<&Value>, schemas: &KeySchemas) -> crate::event::Fields {
     let (Some(names), Some(Value::Object(item))) = (schemas.tables.get(table), item) else {
-        return BTreeMap::new();
+        return crate::event::Fields::new();
     };
     names
         .iter()
@@ -556,7 +556,7 @@ fn scalar(v: &Value) -> SmolStr {
 /// The item key as canonical name/value pairs.
 fn item_key(key: &Value) -> crate::event::Fields {
     let Some(obj) = key.as_object() else {
-        return BTreeMap::new();
+        return crate::event::Fields::new();
     };
     obj.iter()
         .map(|(name, v)| (SmolStr::from(name), scalar(v)))
@@ -804,7 +804,10 @@ mod tests {
         let ops = decode(&req("BatchWriteItem", &put), &mut schemas);
         assert_eq!(ops.len(), 2);
         assert_eq!(ops[0].operation, "PutItem");
-        assert_eq!(ops[0].key, [("orderId".into(), "o-9".into())].into());
+        assert_eq!(
+            ops[0].key,
+            crate::event::Fields::from_iter([("orderId".into(), "o-9".into())])
+        );
         assert_eq!(
             (ops[1].operation.as_str(), ops[1].group_id.as_str()),
             ("DeleteItem", "b")
@@ -846,7 +849,8 @@ mod tests {
                 ("pk".into(), "USER#1".into()),
                 ("sk".into(), "ORDER#7".into())
             ]
-            .into()
+            .into_iter()
+            .collect::<crate::event::Fields>()
         );
     }
 
@@ -895,7 +899,7 @@ mod tests {
         );
         assert_eq!(
             ops[0].key,
-            BTreeMap::from([("user_id".into(), "alice".into())])
+            crate::event::Fields::from_iter([("user_id".into(), "alice".into())])
         );
         assert_eq!(ops[0].index_name, "by_user");
         let legacy = decode_json(
@@ -904,7 +908,10 @@ mod tests {
             "",
             "",
         );
-        assert_eq!(legacy[0].key, BTreeMap::from([("pk".into(), "a".into())]));
+        assert_eq!(
+            legacy[0].key,
+            crate::event::Fields::from_iter([("pk".into(), "a".into())])
+        );
         // CloudTrail logs no values: no key.
         let ct = decode_json(
             "Query",

@@ -545,13 +545,15 @@ mod tests {
                     ),
                     ("users".into(), "42".into()),
                 ]
-                .into(),
+                .into_iter()
+                .collect::<crate::event::Fields>(),
             }),
             attributes: [
                 ("host".into(), "api.example.com:8443".into()),
                 ("http_version".into(), "HTTP/2".into()),
             ]
-            .into(),
+            .into_iter()
+            .collect::<crate::event::Fields>(),
         };
         assert_eq!(*e, expected);
     }
@@ -700,7 +702,7 @@ mod tests {
                 service: "dynamodb".into(),
                 operation: "UpdateItem".into(),
                 table: "orders".into(),
-                key: [("orderId".into(), "o-1".into())].into(),
+                key: crate::event::Fields::from_iter([("orderId".into(), "o-1".into())]),
                 has_condition: true,
                 condition: "#s = :old".into(),
                 update_expression: "SET #s = :s".into(),
@@ -716,7 +718,8 @@ mod tests {
                 ("host".into(), "dynamodb.us-east-1.amazonaws.com".into()),
                 ("http_version".into(), "HTTP/1.1".into()),
             ]
-            .into()
+            .into_iter()
+            .collect::<crate::event::Fields>()
         );
         assert!(!crate::event::to_json(&e).unwrap().contains("paid"));
     }
@@ -743,7 +746,10 @@ mod tests {
         let out = read(&har(&[&get, &put]));
         let put = out[1].2.as_ref().unwrap();
         assert_eq!((out[1].0, put.id.as_str()), (2, "har:a.har#2"));
-        assert_eq!(db(put).key, [("orderId".into(), "o-2".into())].into());
+        assert_eq!(
+            db(put).key,
+            crate::event::Fields::from_iter([("orderId".into(), "o-2".into())])
+        );
         assert_eq!(put.outcome, Outcome::Throttled);
         assert!(!crate::event::to_json(put).unwrap().contains("4111"));
         let get = out[0].2.as_ref().unwrap();

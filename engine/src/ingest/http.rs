@@ -1,8 +1,6 @@
 //! What every reader of HTTP records shares: the outcome of a status, the object ids a path
 //! names, and the credentials a URL may carry (redacted before anything is stored).
 
-use std::collections::BTreeMap;
-
 use super::credentials::key_id_of;
 use crate::event::{MAX_RETURNED_IDS, NamedId, Outcome};
 
@@ -25,7 +23,7 @@ pub(crate) fn http_outcome(status: u16) -> Outcome {
 /// before it (`/42`, the second of `/a/1/2`) is not kept, and a repeated name keeps its first
 /// id. Segments are taken as written (not percent-decoded), without `;` parameters.
 pub(super) fn object_ids(path: &str) -> crate::event::Fields {
-    let mut ids = BTreeMap::new();
+    let mut ids = crate::event::Fields::new();
     let mut name: Option<&str> = None;
     for segment in path.split('/') {
         let segment = segment.split(';').next().unwrap_or_default();

@@ -16,7 +16,7 @@
 //! Ids are lowercase hex as OTLP/JSON specifies; the base64 that protobuf's generic JSON mapping
 //! writes is accepted too.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -545,7 +545,7 @@ fn convert(
                     service: "dynamodb".into(),
                     operation: operation.into(),
                     table: table.into(),
-                    key: BTreeMap::new(),
+                    key: crate::event::Fields::new(),
                     has_condition: false,
                     condition: Default::default(),
                     update_expression: Default::default(),

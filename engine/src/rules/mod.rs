@@ -974,7 +974,10 @@ mod tests {
                         service: "dynamodb".into(),
                         operation: if write { "UpdateItem" } else { "GetItem" }.into(),
                         table: "Orders".into(),
-                        key: [("orderId".into(), format!("ord-{item}").into())].into(),
+                        key: crate::event::Fields::from_iter([(
+                            "orderId".into(),
+                            format!("ord-{item}").into(),
+                        )]),
                         update_expression: if write { "SET st = :s" } else { "" }.into(),
                         is_write: write,
                         ..DbOperation::default()

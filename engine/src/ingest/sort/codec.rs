@@ -97,7 +97,7 @@ impl Writer<'_> {
         self.byte(link_code(*link));
         self.byte(outcome_code(*outcome));
         self.detail(detail);
-        self.map(attributes);
+        self.map(attributes.iter());
         self.facts(facts);
     }
 
@@ -121,7 +121,7 @@ impl Writer<'_> {
                 self.uint((*status).into());
                 self.uint(*duration_ns);
                 self.str(query);
-                self.map(params);
+                self.map(params.iter());
                 self.list(returned_ids, |w, NamedId { name, value }| {
                     w.str(name);
                     w.str(value);
@@ -146,7 +146,7 @@ impl Writer<'_> {
                 self.str(service);
                 self.str(operation);
                 self.str(table);
-                self.map(key);
+                self.map(key.iter());
                 self.bool(*has_condition);
                 self.str(condition);
                 self.str(update_expression);
@@ -494,7 +494,6 @@ codes!(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use super::*;
     use proptest::prelude::*;
@@ -540,7 +539,7 @@ mod tests {
             (0..self.pick(4)).map(|_| self.s().into()).collect()
         }
 
-        fn map(&mut self) -> BTreeMap<SmolStr, SmolStr> {
+        fn map(&mut self) -> crate::event::Fields {
             (0..self.pick(4))
                 .map(|_| (self.s().into(), self.s().into()))
                 .collect()

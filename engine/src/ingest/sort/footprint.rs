@@ -1,5 +1,5 @@
 //! What an event held in a run costs in memory: its box, and every allocation its fields own
-//! (strings too long to be inline, map nodes, lists), each with an allocator's header. An
+//! (strings too long to be inline, map entries, lists), each with an allocator's header. An
 //! estimate from the shapes of the types, not a measurement; it errs high (a string shared with
 //! other events counts as this event's), except for `source.file`, which the readers share
 //! between every event of an input.
@@ -17,11 +17,8 @@ use crate::event::{
 /// An allocator's bookkeeping per allocation, rounded up.
 const HEADER: usize = 16;
 
-/// A leaf of a `BTreeMap<SmolStr, SmolStr>`: eleven keys and values, a parent link and lengths.
-const MAP_NODE: usize = 11 * 2 * size_of::<SmolStr>() + 16;
-
-/// Fewest entries a map node holds on average once it splits (half full, rounded down).
-const MAP_NODE_ENTRIES: usize = 5;
+/// An entry of a map: a name and a value.
+const MAP_ENTRY: usize = 2 * size_of::<SmolStr>();
 
 /// The bytes `event` holds, boxed.
 pub(super) fn of(event: &Event) -> usize {
@@ -233,13 +230,15 @@ fn strings<const N: usize>(s: [&SmolStr; N]) -> usize {
     s.into_iter().map(string).sum()
 }
 
+/// A map's vector, at the capacity pushing its entries one by one leaves (at least four, then
+/// doubling), and its strings.
 fn map(m: &Fields) -> usize {
-    let nodes = if m.len() <= 11 {
-        usize::from(!m.is_empty())
-    } else {
-        m.len().div_ceil(MAP_NODE_ENTRIES)
-    };
-    nodes * (MAP_NODE + HEADER) + m.iter().map(|(k, v)| string(k) + string(v)).sum::<usize>()
+    if m.is_empty() {
+        return 0;
+    }
+    HEADER
+        + m.len().next_power_of_two().max(4) * MAP_ENTRY
+        + m.iter().map(|(k, v)| string(k) + string(v)).sum::<usize>()
 }
 
 fn list<T>(items: &[T], each: impl Fn(&T) -> usize) -> usize {
@@ -275,7 +274,7 @@ mod tests {
             outcome: crate::event::Outcome::Success,
             detail: Detail::DbOperation(DbOperation {
                 table: "orders".into(),
-                key: Fields::from([("pk".into(), "o-1".into())]),
+                key: Fields::from_iter([("pk".into(), "o-1".into())]),
                 ..DbOperation::default()
             }),
             attributes: Fields::new(),
@@ -284,12 +283,12 @@ mod tests {
         let arc = |s: &str| HEADER + 16 + s.len();
         assert_eq!(
             of(&e),
-            size_of::<Event>() + HEADER + arc(&e.id) + arc(long) + MAP_NODE + HEADER
+            size_of::<Event>() + HEADER + arc(&e.id) + arc(long) + HEADER + 4 * MAP_ENTRY
         );
-        // Past one node, a map counts a node per five entries.
-        let big: Fields = (0..12)
+        // Past four entries, a map counts the capacity doubling leaves.
+        let big: Fields = (0..5)
             .map(|i| (format!("k{i}").into(), SmolStr::default()))
             .collect();
-        assert_eq!(map(&big), 3 * (MAP_NODE + HEADER));
+        assert_eq!(map(&big), HEADER + 8 * MAP_ENTRY);
     }
 }

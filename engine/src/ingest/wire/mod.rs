@@ -338,7 +338,7 @@ mod tests {
                 service: "dynamodb".into(),
                 operation: "UpdateItem".into(),
                 table: "orders".into(),
-                key: [("orderId".into(), "o-1".into())].into(),
+                key: crate::event::Fields::from_iter([("orderId".into(), "o-1".into())]),
                 update_expression: "SET status = :s".into(),
                 is_write: true,
                 ..DbOperation::default()
@@ -346,7 +346,7 @@ mod tests {
         );
         assert_eq!(
             e.attributes,
-            [("duration_ns".into(), "3200000".into())].into()
+            crate::event::Fields::from_iter([("duration_ns".into(), "3200000".into())])
         );
         let json = crate::event::to_json(e).unwrap();
         assert!(!json.contains("paid"), "{json}");
@@ -431,7 +431,10 @@ mod tests {
         let out = read(&[get, put]);
         let e = out[1].2.as_ref().unwrap();
         assert_eq!((out[1].0, out[1].1), (2, Some(2)));
-        assert_eq!(db(e).key, [("orderId".into(), "o-2".into())].into());
+        assert_eq!(
+            db(e).key,
+            crate::event::Fields::from_iter([("orderId".into(), "o-2".into())])
+        );
         assert!(!crate::event::to_json(e).unwrap().contains("4111"));
     }
 
