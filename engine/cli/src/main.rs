@@ -19,6 +19,7 @@ use tracewarden::rules::{CacheOutcome, ComponentCache, Runtime};
 use tracewarden::triage::{Baseline, Suppressions};
 use tracewarden::{InputFormat, ReportFormat, RuleSet, RuleSetOptions, ScanOptions, Severity};
 
+mod output;
 mod pack;
 mod rules_build;
 mod rules_new;
@@ -513,29 +514,6 @@ fn write_output(path: Option<&PathBuf>, text: &str) -> anyhow::Result<()> {
     }
 }
 
-/// Writes a report to `path` (or standard output) through a buffer, as `write` streams it.
-fn write_report(
-    path: Option<&PathBuf>,
-    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> anyhow::Result<()> {
-    match path {
-        Some(p) => {
-            let file = std::fs::File::create(p)
-                .with_context(|| format!("cannot write `{}`", p.display()))?;
-            let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
-            write(&mut out)
-                .and_then(|()| out.flush())
-                .with_context(|| format!("cannot write `{}`", p.display()))
-        }
-        None => {
-            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-            write(&mut out)
-                .and_then(|()| out.flush())
-                .context("cannot write to standard output")
-        }
-    }
-}
-
 /// Where each report goes: one format to `output` (or standard output); several, each as
 /// `report.<ext>` in the directory `output`. Checked before the scan starts.
 fn report_targets(
@@ -597,7 +575,7 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot create the directory `{}`", dir.display()))?;
     }
     for (format, path) in &targets {
-        write_report(path.as_ref(), |out| match format {
+        output::write_report(path.as_deref(), |out| match format {
             ReportFormat::Text => report.write_text(
                 &TextStyle {
                     color: colored(display.color, path.is_none()),
