@@ -825,19 +825,6 @@ fn normalize(args: NormalizeArgs) -> anyhow::Result<ExitCode> {
         options.threads = n.max(1);
     }
     let mut stream = tracewarden::ingest::open(&args.input.inputs, &options)?;
-    let (mut out, target): (Box<dyn Write>, String) = match &args.output {
-        Some(p) => (
-            Box::new(
-                std::fs::File::create(p)
-                    .with_context(|| format!("cannot write `{}`", p.display()))?,
-            ),
-            format!("`{}`", p.display()),
-        ),
-        None => (
-            Box::new(std::io::stdout().lock()),
-            "standard output".to_owned(),
-        ),
-    };
     let ownership = match read_rule_config(args.rule_config.as_ref())?
         .get(tracewarden::rules::OWNERSHIP_TABLE)
     {
@@ -854,18 +841,17 @@ fn normalize(args: NormalizeArgs) -> anyhow::Result<ExitCode> {
     let mut enricher = args
         .facts
         .then(|| tracewarden::enrich::Enricher::new(&ownership));
-    let mut out = std::io::BufWriter::new(out.as_mut());
-    for mut e in stream.by_ref() {
-        if let Some(enricher) = enricher.as_mut() {
-            enricher.enrich(&mut e);
+    output::write_report(args.output.as_deref(), |out| {
+        for mut e in stream.by_ref() {
+            if let Some(enricher) = enricher.as_mut() {
+                enricher.enrich(&mut e);
+            }
+            let mut line = tracewarden::event::to_json(&e).map_err(std::io::Error::other)?;
+            line.push('\n');
+            out.write_all(line.as_bytes())?;
         }
-        let mut line = tracewarden::event::to_json(&e)?;
-        line.push('\n');
-        out.write_all(line.as_bytes())
-            .with_context(|| format!("cannot write to {target}"))?;
-    }
-    out.flush()
-        .with_context(|| format!("cannot write to {target}"))?;
+        Ok(())
+    })?;
     for input in &stream.finish()?.0 {
         eprintln!(
             "{}: {} records, {} events, {} merged, {} skipped",

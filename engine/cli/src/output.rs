@@ -1,8 +1,9 @@
-//! Writing a report where `-o` says. A report written to a regular file (or a new path) goes to a
-//! temporary file beside it and is renamed over it once complete, so a scan that fails while
-//! writing (a full disk, findings on disk that cannot be read back) leaves no truncated report
-//! that looks whole, and keeps an earlier report at that path as it was. Anything else (`-o
-//! /dev/null`, a pipe, a terminal) is written in place: renaming over a device would replace it.
+//! Writing a report, or `normalize`'s events, where `-o` says. What goes to a regular file (or a
+//! new path) is written to a temporary file beside it and renamed over it once complete, so a
+//! command that fails while writing (a full disk, findings on disk that cannot be read back)
+//! leaves no truncated output that looks whole, and keeps an earlier file at that path as it
+//! was. Anything else (`-o /dev/null`, a pipe, a terminal) is written in place: renaming over a
+//! device would replace it.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
