@@ -502,16 +502,9 @@ fn ingest_options(
 }
 
 fn write_output(path: Option<&PathBuf>, text: &str) -> anyhow::Result<()> {
-    match path {
-        Some(p) => {
-            std::fs::write(p, text).with_context(|| format!("cannot write `{}`", p.display()))
-        }
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())
-                .context("cannot write to standard output")
-        }
-    }
+    output::write_report(path.map(PathBuf::as_path), |out| {
+        out.write_all(text.as_bytes())
+    })
 }
 
 /// Where each report goes: one format to `output` (or standard output); several, each as

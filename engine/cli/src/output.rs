@@ -6,7 +6,7 @@
 //! device would replace it.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 use anyhow::Context;
@@ -17,40 +17,41 @@ const BUFFER_BYTES: usize = 1 << 16;
 /// Writes a report with `write` to `path`, or to standard output.
 pub(crate) fn write_report(
     path: Option<&Path>,
-    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> anyhow::Result<()> {
     let Some(p) = path else {
-        let mut out = BufWriter::with_capacity(BUFFER_BYTES, std::io::stdout().lock());
-        return write(&mut out)
-            .and_then(|()| out.flush())
+        return through(io::stdout().lock(), write)
+            .map(drop)
             .context("cannot write to standard output");
     };
     let cannot = || format!("cannot write `{}`", p.display());
     let Some(temp) = replaceable(p).then(|| beside(p)).flatten() else {
-        let file = File::create(p).with_context(cannot)?;
-        let mut out = BufWriter::with_capacity(BUFFER_BYTES, file);
-        return write(&mut out)
-            .and_then(|()| out.flush())
+        return File::create(p)
+            .and_then(|file| through(file, write))
+            .map(drop)
             .with_context(cannot);
     };
-    let mut out = BufWriter::with_capacity(BUFFER_BYTES, temp);
-    write(&mut out)
-        .and_then(|()| out.flush())
-        .with_context(cannot)?;
-    let temp = out
-        .into_inner()
-        .map_err(|e| e.into_error())
-        .with_context(cannot)?;
     // On an error the temporary file is removed, and what was at `p` stays.
+    let temp = through(temp, write).with_context(cannot)?;
     temp.persist(p).map_err(|e| e.error).with_context(cannot)?;
     Ok(())
+}
+
+/// Runs `write` through a buffer into `inner`, flushes it and gives `inner` back.
+fn through<W: Write>(
+    inner: W,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<W> {
+    let mut out = BufWriter::with_capacity(BUFFER_BYTES, inner);
+    write(&mut out)?;
+    out.into_inner().map_err(io::IntoInnerError::into_error)
 }
 
 /// Whether `p` is a regular file or nothing yet: what a rename may replace.
 fn replaceable(p: &Path) -> bool {
     match std::fs::metadata(p) {
         Ok(m) => m.is_file(),
-        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+        Err(e) => e.kind() == io::ErrorKind::NotFound,
     }
 }
 
@@ -93,7 +94,7 @@ mod tests {
         std::fs::write(&p, "earlier report\n").unwrap();
         let err = write_report(Some(&p), |out| {
             out.write_all(&[b'x'; 3 * BUFFER_BYTES])?;
-            Err(std::io::Error::other("no space left on device"))
+            Err(io::Error::other("no space left on device"))
         })
         .unwrap_err();
         assert_eq!(
