@@ -307,6 +307,7 @@ impl std::str::FromStr for FailOn {
 }
 
 fn main() -> ExitCode {
+    no_huge_pages();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -315,6 +316,16 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Turns transparent huge pages off for this process. The allocator hands freed memory back to
+/// the kernel and takes fresh memory again as a scan's events come and go; backed by huge
+/// pages, each fault zeroes 2 MiB, and on the 1M-record benchmark that was 4.8 s of kernel
+/// time against 2.1 s without (docs/architecture.md, 2026-12-04). Best effort: a kernel without
+/// the setting runs as before.
+fn no_huge_pages() {
+    #[cfg(target_os = "linux")]
+    let _ = rustix::thread::disable_transparent_huge_pages(true);
 }
 
 /// The error and its causes, each once: a cause the message already quotes (an OS error the
