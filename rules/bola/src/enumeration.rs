@@ -5,7 +5,7 @@
 //! to them count. A walk is judged when it ends (a longer pause, or the end of the input), with
 //! every access it held, so the finding states the whole walk.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::rc::Rc;
 
 use tracewarden_sdk::prelude::*;
@@ -48,9 +48,13 @@ pub(crate) struct Enumeration {
     /// index): a hash map, whatever its order. Principals are often long ARNs sharing a prefix,
     /// which an ordered map compares again at every level.
     walks: HashMap<Rc<WalkKey>, Walk>,
-    /// The open walks by their last access, then key: the idlest first. Closing the idlest or
-    /// the ended walks looks only at those, not at every open walk.
-    idle: BTreeSet<(i64, Rc<WalkKey>)>,
+    /// The open walks by their last access: the idlest first. Closing the idlest or the ended
+    /// walks looks only at those, not at every open walk. Log times are often whole seconds,
+    /// shared by many walks: those of one time are a bucket, found by address, ordered by key
+    /// only when one must be chosen, not compared at every access.
+    idle: BTreeMap<i64, Vec<Rc<WalkKey>>>,
+    /// The key being looked up, its buffers kept: an access allocates no key to find its walk.
+    probe: WalkKey,
     /// Distinct ids held by the open walks.
     total_ids: usize,
     next_sweep_ns: i64,
@@ -80,9 +84,13 @@ impl Enumeration {
             {
                 continue;
             }
-            let key = (principal.to_owned(), object.collection.to_owned(), is_table);
+            self.probe.0.clear();
+            self.probe.0.push_str(principal);
+            self.probe.1.clear();
+            self.probe.1.push_str(object.collection);
+            self.probe.2 = is_table;
             let max_span = options.window_ns.saturating_mul(MAX_WALK_WINDOWS);
-            let mut open = self.open_walk(&key);
+            let mut open = self.open_walk();
             if let Some((key, first_ns, last_ns)) = &open
                 && (event.time_ns.saturating_sub(*last_ns) > options.window_ns
                     || event.time_ns.saturating_sub(*first_ns) > max_span)
@@ -93,23 +101,23 @@ impl Enumeration {
             if self.total_ids >= MAX_TOTAL_IDS {
                 // The idlest may be this walk.
                 self.close_idlest(options, out);
-                open = self.open_walk(&key);
+                open = self.open_walk();
             }
             let key = match open {
                 Some((key, _, last_ns)) if last_ns == event.time_ns => key,
                 Some((key, _, last_ns)) => {
-                    self.idle.remove(&(last_ns, Rc::clone(&key)));
-                    self.idle.insert((event.time_ns, Rc::clone(&key)));
+                    self.unfile(last_ns, &key);
+                    self.file(event.time_ns, Rc::clone(&key));
                     key
                 }
                 None => {
-                    let key = Rc::new(key);
+                    let key = Rc::new(self.probe.clone());
                     let walk = Walk {
                         first_ns: event.time_ns,
                         ..Walk::default()
                     };
                     self.walks.insert(Rc::clone(&key), walk);
-                    self.idle.insert((event.time_ns, Rc::clone(&key)));
+                    self.file(event.time_ns, Rc::clone(&key));
                     key
                 }
             };
@@ -124,7 +132,10 @@ impl Enumeration {
             if event.outcome == Outcome::Success && object.relation == Relation::Other {
                 walk.foreign_successes += 1;
             }
-            if walk.ids.len() < MAX_IDS && walk.ids.insert(object.id.to_owned()) {
+            if walk.ids.len() < MAX_IDS
+                && !walk.ids.contains(object.id)
+                && walk.ids.insert(object.id.to_owned())
+            {
                 self.total_ids += 1;
                 if let Some(n) = number(object.id) {
                     walk.numbers.insert(n);
@@ -146,24 +157,45 @@ impl Enumeration {
         }
     }
 
-    /// The open walk at `key`, if any: its shared key, first and last access.
-    fn open_walk(&self, key: &WalkKey) -> Option<(Rc<WalkKey>, i64, i64)> {
-        let (key, walk) = self.walks.get_key_value(key)?;
+    /// The open walk at the probe's key, if any: its shared key, first and last access.
+    fn open_walk(&self) -> Option<(Rc<WalkKey>, i64, i64)> {
+        let (key, walk) = self.walks.get_key_value(&self.probe)?;
         Some((Rc::clone(key), walk.first_ns, walk.last_ns))
+    }
+
+    /// Files the walk at `key` as last accessed at `last_ns`.
+    fn file(&mut self, last_ns: i64, key: Rc<WalkKey>) {
+        self.idle.entry(last_ns).or_default().push(key);
+    }
+
+    /// Takes the walk at `key` out of the idle index, where it was filed at `last_ns`.
+    fn unfile(&mut self, last_ns: i64, key: &Rc<WalkKey>) {
+        if let Some(bucket) = self.idle.get_mut(&last_ns) {
+            if let Some(at) = bucket.iter().position(|k| Rc::ptr_eq(k, key)) {
+                bucket.swap_remove(at);
+            }
+            if bucket.is_empty() {
+                self.idle.remove(&last_ns);
+            }
+        }
     }
 
     /// Judges the walk at `key` as it stands.
     fn close(&mut self, key: &WalkKey, options: &Options, out: &mut Findings) {
         if let Some((key, walk)) = self.walks.remove_entry(key) {
             self.total_ids = self.total_ids.saturating_sub(walk.ids.len());
-            self.idle.remove(&(walk.last_ns, Rc::clone(&key)));
+            self.unfile(walk.last_ns, &key);
             judge(&key, walk, options, out);
         }
     }
 
     /// Judges the walk that has been idle the longest (ties: the first by key).
     fn close_idlest(&mut self, options: &Options, out: &mut Findings) {
-        if let Some((_, key)) = self.idle.first().cloned() {
+        let idlest = self
+            .idle
+            .first_key_value()
+            .and_then(|(_, bucket)| bucket.iter().min().cloned());
+        if let Some(key) = idlest {
             self.close(&key, options, out);
         }
     }
@@ -173,8 +205,8 @@ impl Enumeration {
         let mut ended: Vec<Rc<WalkKey>> = self
             .idle
             .iter()
-            .take_while(|(last_ns, _)| now_ns.saturating_sub(*last_ns) > options.window_ns)
-            .map(|(_, key)| Rc::clone(key))
+            .take_while(|(last_ns, _)| now_ns.saturating_sub(**last_ns) > options.window_ns)
+            .flat_map(|(_, bucket)| bucket.iter().cloned())
             .collect();
         ended.sort();
         for key in ended {
