@@ -122,11 +122,11 @@ impl Bursts {
         let member = Member {
             seen: op.seen.clone(),
             check: Some(check),
-            action: op.operation.clone(),
+            action: op.operation.to_string(),
             duration_ns: 0,
             // Unless its request is known to be an idempotent `PUT`, a write may do its thing
             // again each time (a read-modify-write of a counter).
-            repeatable: op.relative || op.site.method != "PUT",
+            repeatable: op.relative || &*op.method != "PUT",
         };
         self.add(
             Kind::Write,
@@ -144,7 +144,7 @@ impl Bursts {
         let member = Member {
             seen: op.seen.clone(),
             check: None,
-            action: op.operation.clone(),
+            action: op.operation.to_string(),
             duration_ns: 0,
             repeatable: false,
         };

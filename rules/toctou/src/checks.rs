@@ -162,7 +162,7 @@ impl Checks {
                 // incident. A repeated `POST` (a redemption) is no double submit.
                 let double_submit = !transferred
                     && !between.relative
-                    && op.site.method == "PUT"
+                    && &*op.method == "PUT"
                     && !between.seen.who.is_empty()
                     && between.seen.who == op.seen.who
                     && between.operation == op.operation
@@ -289,7 +289,8 @@ impl Checks {
         let mut kept = Vec::with_capacity(reads.len());
         for read in std::mem::take(reads) {
             let relevant = read.seen.seq < write.seen.seq
-                && (read.table == write.table || options.auth_tables.contains(&read.table));
+                && (read.table == write.table
+                    || options.auth_tables.iter().any(|t| **t == *read.table));
             let index = matches!(read.staleness, Some(Staleness::Index(_)));
             // A stale read of the written item itself is TW-TOCTOU-001's: its fix (a condition)
             // fixes both.
@@ -401,7 +402,7 @@ fn check_then_write(read: &DbOp, write: &DbOp, same_request: bool, options: &Opt
         timing(&[&read.seen, &write.seen]),
     );
     Finding::new(CHECK_THEN_WRITE.id, message)
-        .site(write.site.clone())
+        .site(write.site())
         .principal(&write.seen.who)
         .resource(write.item.to_string())
         .confidence(confidence)
@@ -526,7 +527,7 @@ fn weak_check(read: &DbOp, write: &DbOp, request: &str) -> Finding {
         timing(&[&read.seen, &write.seen]),
     );
     Finding::new(WEAK_CHECK.id, message)
-        .site(write.site.clone())
+        .site(write.site())
         .principal(&write.seen.who)
         .resource(write.item.to_string())
         .with(read.seen.as_evidence("weak-check"))

@@ -26,7 +26,7 @@ use tracewarden_sdk::prelude::*;
 
 use crate::bursts::Bursts;
 use crate::checks::Checks;
-use crate::model::{DbOp, Seen};
+use crate::model::{DbOp, Names, Seen};
 use crate::options::Options;
 
 const OWASP_RACE: &[&str] = &["API1:2023", "API6:2023"];
@@ -205,6 +205,7 @@ pub struct Toctou {
     seq: u64,
     /// The items of the transaction or batch being read (its events arrive together).
     group: Vec<DbOp>,
+    names: Names,
 }
 
 impl Rule for Toctou {
@@ -228,7 +229,7 @@ impl Rule for Toctou {
         self.seq += 1;
         let now = event.time_ns;
         let op = match &event.detail {
-            Detail::Db(db) => DbOp::of(event, db, self.seq),
+            Detail::Db(db) => DbOp::of(event, db, self.seq, &mut self.names),
             _ => None,
         };
         // A transaction or batch ends where an event outside it arrives: its items are judged
@@ -245,7 +246,7 @@ impl Rule for Toctou {
         self.bursts.expire(now, &self.options, out);
         match &event.detail {
             Detail::Http(http) if event.outcome == Outcome::Success => {
-                let seen = Seen::of(event, self.seq);
+                let seen = Seen::of(event, self.seq, &mut self.names);
                 // Without the enrichment stage's facts (no route either), assume it does.
                 let names_object =
                     !event.facts.objects.is_empty() || event.facts.request_route.is_empty();
@@ -278,7 +279,7 @@ impl Toctou {
         let group = std::mem::take(&mut self.group);
         let checked: Vec<std::rc::Rc<str>> = group
             .iter()
-            .filter(|op| op.operation == "ConditionCheck")
+            .filter(|op| &*op.operation == "ConditionCheck")
             .map(|op| std::rc::Rc::clone(&op.item))
             .collect();
         for op in group {

@@ -1,19 +1,76 @@
 //! What the TOCTOU rules keep of an event: who acted, in which request, when and how precisely,
 //! and for DynamoDB operations the item, the write's guard and the read's consistency.
 
+use std::collections::HashMap;
 use std::rc::Rc;
 
+use tracewarden_sdk::SourceRef;
 use tracewarden_sdk::prelude::*;
+
+/// Most distinct names [`Names`] shares; past it a name is allocated for the operation that
+/// needs it, so a stream of ever new tables or files cannot grow the table.
+const MAX_NAMES: usize = 4_096;
+
+/// The names that repeat from event to event (input file, format, table, operation, the
+/// request's method and route), each allocated once and shared by the operations kept: every
+/// database call is kept as a [`DbOp`], most only for a moment, and allocating each name again
+/// was most of what a call cost the rule. Each kind of name remembers its last one, which the
+/// next event most often repeats (one file holds thousands of events); the others are looked up.
+#[derive(Default)]
+pub(crate) struct Names {
+    last: [Option<Rc<str>>; NAME_KINDS],
+    all: HashMap<Box<str>, Rc<str>>,
+}
+
+/// The kinds of names [`Names`] keeps a last one of.
+#[derive(Clone, Copy)]
+pub(crate) enum Name {
+    File,
+    Format,
+    Operation,
+    Table,
+    Method,
+    Route,
+}
+
+const NAME_KINDS: usize = 6;
+
+impl Names {
+    pub(crate) fn get(&mut self, kind: Name, name: &str) -> Rc<str> {
+        let Some(last) = self.last.get_mut(kind as usize) else {
+            return Rc::from(name);
+        };
+        if let Some(shared) = last.as_ref().filter(|l| ***l == *name) {
+            return Rc::clone(shared);
+        }
+        let shared = match self.all.get(name) {
+            Some(shared) => Rc::clone(shared),
+            None => {
+                let shared: Rc<str> = Rc::from(name);
+                if self.all.len() < MAX_NAMES {
+                    self.all.insert(name.into(), Rc::clone(&shared));
+                }
+                shared
+            }
+        };
+        *last = Some(Rc::clone(&shared));
+        shared
+    }
+}
 
 /// The common part of a kept event.
 #[derive(Debug, Clone)]
 pub(crate) struct Seen {
     /// Position in the stream: orders events of equal time as the host ordered them.
     pub seq: u64,
-    /// The event as evidence (role filled in when a finding uses it).
-    pub evidence: Evidence,
+    event_id: String,
+    time_ns: i64,
+    /// Where it was read: its evidence's `source`, written out only when a finding cites it.
+    file: Rc<str>,
+    record: u64,
+    line: u64,
     pub precision_ns: u64,
-    pub format: String,
+    pub format: Rc<str>,
     /// The request this event belongs to, when a source says ([`Event::request_key`]): `trace
     /// <id>`, `request <id>` (application request id) or `event <id>` (a strong link to the HTTP
     /// request).
@@ -24,30 +81,42 @@ pub(crate) struct Seen {
 }
 
 impl Seen {
-    pub(crate) fn of(event: &Event<'_>, seq: u64) -> Seen {
+    pub(crate) fn of(event: &Event<'_>, seq: u64, names: &mut Names) -> Seen {
         Seen {
             seq,
-            evidence: Evidence::of(event, ""),
+            event_id: event.id.to_owned(),
+            time_ns: event.time_ns,
+            file: names.get(Name::File, event.source.file),
+            record: event.source.record,
+            line: event.source.line,
             precision_ns: event.precision_ns.max(1),
-            format: event.source.format.to_owned(),
+            format: names.get(Name::Format, event.source.format),
             request: event.request_key(),
             who: event.actor_id().to_owned(),
         }
     }
 
     pub(crate) fn time(&self) -> i64 {
-        self.evidence.time_ns
+        self.time_ns
     }
 
     pub(crate) fn id(&self) -> &str {
-        &self.evidence.event_id
+        &self.event_id
     }
 
-    /// This event as evidence playing `role`.
+    /// This event as evidence playing `role` (what [`Evidence::of`] makes of it).
     pub(crate) fn as_evidence(&self, role: &str) -> Evidence {
+        let source = SourceRef {
+            file: &self.file,
+            record: self.record,
+            line: self.line,
+            format: &self.format,
+        };
         Evidence {
+            event_id: self.event_id.clone(),
             role: role.to_owned(),
-            ..self.evidence.clone()
+            source: source.text(),
+            time_ns: self.time_ns,
         }
     }
 
@@ -94,8 +163,8 @@ pub(crate) enum Staleness {
 #[derive(Debug, Clone)]
 pub(crate) struct DbOp {
     pub seen: Seen,
-    pub operation: String,
-    pub table: String,
+    pub operation: Rc<str>,
+    pub table: Rc<str>,
     /// `table/name=value,...`: the finding's resource and the item's identity (shared with the
     /// maps and orders that hold the operation by its item).
     pub item: Rc<str>,
@@ -112,8 +181,9 @@ pub(crate) struct DbOp {
     pub is_write: bool,
     pub success: bool,
     pub error_code: String,
-    /// Where the call was issued: a weakness's site.
-    pub site: Site,
+    /// The request that issued the call ([`Site::of`]): method and route.
+    pub method: Rc<str>,
+    pub route: Rc<str>,
     /// The update expression as logged (names resolved).
     pub update: String,
     /// The event that last transferred the item (set its owner), as the enrichment stage saw it
@@ -123,9 +193,19 @@ pub(crate) struct DbOp {
 
 impl DbOp {
     /// The operation of `event`, if it is a DynamoDB operation on a known item.
-    pub(crate) fn of(event: &Event<'_>, db: &DbOperation<'_>, seq: u64) -> Option<DbOp> {
+    pub(crate) fn of(
+        event: &Event<'_>,
+        db: &DbOperation<'_>,
+        seq: u64,
+        names: &mut Names,
+    ) -> Option<DbOp> {
         let item = event.item()?;
-        let key_names: Vec<&str> = db.key.iter().map(|(n, _)| n).collect();
+        // Only a condition is judged against the key's names.
+        let key_names: Vec<&str> = if db.has_condition {
+            db.key.iter().map(|(n, _)| n).collect()
+        } else {
+            Vec::new()
+        };
         let staleness = if db.is_write || db.consistent_read == Some(true) {
             None
         } else if !db.index_name.is_empty() {
@@ -134,9 +214,9 @@ impl DbOp {
             Some(Staleness::EventuallyConsistent)
         };
         Some(DbOp {
-            seen: Seen::of(event, seq),
-            operation: db.operation.to_owned(),
-            table: db.table.to_owned(),
+            seen: Seen::of(event, seq, names),
+            operation: names.get(Name::Operation, db.operation),
+            table: names.get(Name::Table, db.table),
             item: item.into(),
             // Looked up apart only for a key of several parts (a query pinned to its partition
             // key); a one-part key's part is the item.
@@ -156,7 +236,8 @@ impl DbOp {
             is_write: db.is_write,
             success: event.outcome == Outcome::Success,
             error_code: db.error_code.to_owned(),
-            site: Site::of(event),
+            method: names.get(Name::Method, event.facts.request_method),
+            route: names.get(Name::Route, event.facts.request_route),
             update: db.update_expression.to_owned(),
             transfer_event: event
                 .facts
@@ -171,7 +252,17 @@ impl DbOp {
     /// Whether this is a plain read that can serve as a check (not a transaction's
     /// ConditionCheck).
     pub(crate) fn is_read(&self) -> bool {
-        !self.is_write && self.operation != "ConditionCheck"
+        !self.is_write && &*self.operation != "ConditionCheck"
+    }
+
+    /// Where the call was issued, as [`Site::of`] its event: a weakness's site.
+    pub(crate) fn site(&self) -> Site {
+        Site {
+            method: self.method.to_string(),
+            route: self.route.to_string(),
+            table: self.table.to_string(),
+            operation: self.operation.to_string(),
+        }
     }
 
     /// Whether this read is of the base table (its key names the item, not an index entry).
