@@ -115,7 +115,7 @@ impl Bursts {
             .seen
             .request
             .as_ref()
-            .is_some_and(|r| self.reported_set.contains(r))
+            .is_some_and(|r| self.reported_set.contains(&**r))
         {
             return;
         }
@@ -234,13 +234,13 @@ impl Bursts {
                 !m.seen
                     .request
                     .as_ref()
-                    .is_some_and(|r| reported.contains(r))
+                    .is_some_and(|r| reported.contains(&**r))
             });
         }
         let requests: Vec<String> = burst
             .members
             .iter()
-            .filter_map(|m| m.seen.request.clone())
+            .filter_map(|m| m.seen.request.as_deref().map(str::to_owned))
             .collect();
         if judge(kind, burst, options, out) && kind == Kind::Http {
             for r in requests {
@@ -269,7 +269,8 @@ fn window(kind: Kind, options: &Options) -> i64 {
 fn request_id(op: &DbOp) -> String {
     op.seen
         .request
-        .clone()
+        .as_deref()
+        .map(str::to_owned)
         .or_else(|| (!op.group.is_empty()).then(|| format!("group {}", op.group)))
         .unwrap_or_else(|| op.seen.id().to_owned())
 }
@@ -300,7 +301,7 @@ fn judge(kind: Kind, mut burst: Burst, options: &Options, out: &mut Findings) ->
     let mut principals: Vec<&str> = burst
         .members
         .iter()
-        .map(|m| m.seen.who.as_str())
+        .map(|m| &*m.seen.who)
         .filter(|w| !w.is_empty())
         .collect();
     principals.sort_unstable();
@@ -407,7 +408,7 @@ fn judge(kind: Kind, mut burst: Burst, options: &Options, out: &mut Findings) ->
             let mut who: Vec<&str> = burst
                 .members
                 .iter()
-                .map(|m| m.seen.who.as_str())
+                .map(|m| &*m.seen.who)
                 .filter(|w| !w.is_empty())
                 .collect();
             who.sort_unstable();

@@ -36,7 +36,7 @@ pub(crate) struct Checks {
     read_order: VecDeque<(u64, Rc<str>)>,
     write_order: VecDeque<(u64, Rc<str>)>,
     /// Reads that may have returned stale state, by request.
-    stale_reads: HashMap<String, Vec<Rc<DbOp>>>,
+    stale_reads: HashMap<Rc<str>, Vec<Rc<DbOp>>>,
     last_expiry_ns: i64,
     /// Reads and writes forgotten past [`MAX_HELD`] (not expired), and the most positions
     /// held at once: what `usage` reports to the host.
@@ -413,8 +413,8 @@ fn check_then_write(read: &DbOp, write: &DbOp, same_request: bool, options: &Opt
 /// Who made the interleaved write, as a message names them: another principal, else another
 /// request.
 fn other_writer(between: &Write, write: &DbOp) -> String {
-    match (&between.seen.request, between.seen.who.as_str()) {
-        (_, who) if !who.is_empty() && who != write.seen.who => format!("`{who}`"),
+    match (&between.seen.request, &*between.seen.who) {
+        (_, who) if !who.is_empty() && who != &*write.seen.who => format!("`{who}`"),
         (Some(request), _) => format!("another request ({request})"),
         _ => "another request".to_owned(),
     }

@@ -63,7 +63,8 @@ impl Names {
 pub(crate) struct Seen {
     /// Position in the stream: orders events of equal time as the host ordered them.
     pub seq: u64,
-    event_id: String,
+    /// Shared, like the request and the identity: a kept write is cloned into the bursts.
+    event_id: Rc<str>,
     time_ns: i64,
     /// Where it was read: its evidence's `source`, written out only when a finding cites it.
     file: Rc<str>,
@@ -74,25 +75,25 @@ pub(crate) struct Seen {
     /// The request this event belongs to, when a source says ([`Event::request_key`]): `trace
     /// <id>`, `request <id>` (application request id) or `event <id>` (a strong link to the HTTP
     /// request).
-    pub request: Option<String>,
+    pub request: Option<Rc<str>>,
     /// The acting identity: the principal, else the key id, session or client address
     /// ([`Event::actor_id`]).
-    pub who: String,
+    pub who: Rc<str>,
 }
 
 impl Seen {
     pub(crate) fn of(event: &Event<'_>, seq: u64, names: &mut Names) -> Seen {
         Seen {
             seq,
-            event_id: event.id.to_owned(),
+            event_id: event.id.into(),
             time_ns: event.time_ns,
             file: names.get(Name::File, event.source.file),
             record: event.source.record,
             line: event.source.line,
             precision_ns: event.precision_ns.max(1),
             format: names.get(Name::Format, event.source.format),
-            request: event.request_key(),
-            who: event.actor_id().to_owned(),
+            request: event.request_key().map(Rc::from),
+            who: event.actor_id().into(),
         }
     }
 
@@ -113,7 +114,7 @@ impl Seen {
             format: &self.format,
         };
         Evidence {
-            event_id: self.event_id.clone(),
+            event_id: self.event_id.to_string(),
             role: role.to_owned(),
             source: source.text(),
             time_ns: self.time_ns,
@@ -415,23 +416,35 @@ fn split_top_level(body: &str) -> Vec<&str> {
 /// The sources and precision of some events' times, for a finding's message:
 /// `dynamodb_wire (1 µs)`, `cloudtrail (1 s)`.
 pub(crate) fn timing(events: &[&Seen]) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    for e in events {
-        let part = format!("{} ({})", e.format, precision(e.precision_ns));
-        if !parts.contains(&part) {
-            parts.push(part);
+    use std::fmt::Write as _;
+    let mut out = String::from("times from ");
+    for (i, e) in events.iter().enumerate() {
+        // Each source and precision once, in order of first mention.
+        let earlier = events.get(..i).unwrap_or_default();
+        if earlier
+            .iter()
+            .any(|o| o.format == e.format && precision(o.precision_ns) == precision(e.precision_ns))
+        {
+            continue;
         }
+        if i > 0 {
+            out.push_str(", ");
+        }
+        let (n, unit) = precision(e.precision_ns);
+        // Writing to a `String` cannot fail.
+        let _ = write!(out, "{} ({n} {unit})", e.format);
     }
-    format!("times from {}", parts.join(", "))
+    out
 }
 
-fn precision(ns: u64) -> String {
+/// A time precision as a number and its unit, rounded down to the unit.
+fn precision(ns: u64) -> (u64, &'static str) {
     match ns {
-        0 | 1 => "1 ns".to_owned(),
-        n if n < 1_000 => format!("{n} ns"),
-        n if n < 1_000_000 => format!("{} µs", n / 1_000),
-        n if n < 1_000_000_000 => format!("{} ms", n / 1_000_000),
-        n => format!("{} s", n / 1_000_000_000),
+        0 | 1 => (1, "ns"),
+        n if n < 1_000 => (n, "ns"),
+        n if n < 1_000_000 => (n / 1_000, "µs"),
+        n if n < 1_000_000_000 => (n / 1_000_000, "ms"),
+        n => (n / 1_000_000_000, "s"),
     }
 }
 
@@ -466,6 +479,37 @@ mod tests {
         assert_eq!(
             attributes("size(tags.list[0]) > :n AND NOT begins_with(#s, :p) or x IN (:a, :b)"),
             ["tags", "#s", "x"]
+        );
+    }
+
+    fn seen(format: &str, precision_ns: u64) -> Seen {
+        Seen {
+            seq: 0,
+            event_id: Rc::from("e"),
+            time_ns: 0,
+            file: Rc::from("f"),
+            record: 1,
+            line: 0,
+            precision_ns,
+            format: Rc::from(format),
+            request: None,
+            who: Rc::from(""),
+        }
+    }
+
+    #[test]
+    fn timing_names_each_source_and_precision_once_in_order() {
+        let ct = seen("cloudtrail", 1_000_000_000);
+        let wire = seen("dynamodb_wire", 1_000);
+        let wire_finer = seen("dynamodb_wire", 1_999);
+        assert_eq!(timing(&[&ct, &ct]), "times from cloudtrail (1 s)");
+        assert_eq!(
+            timing(&[&wire, &ct, &wire_finer, &ct]),
+            "times from dynamodb_wire (1 µs), cloudtrail (1 s)"
+        );
+        assert_eq!(
+            timing(&[&seen("otlp", 1), &seen("otlp", 0), &seen("har", 2_500_000)]),
+            "times from otlp (1 ns), har (2 ms)"
         );
     }
 
