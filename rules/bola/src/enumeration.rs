@@ -50,9 +50,9 @@ pub(crate) struct Enumeration {
     walks: HashMap<Rc<WalkKey>, Walk>,
     /// The open walks by their last access: the idlest first. Closing the idlest or the ended
     /// walks looks only at those, not at every open walk. Log times are often whole seconds,
-    /// shared by many walks: those of one time are a bucket, found by address, ordered by key
-    /// only when one must be chosen, not compared at every access.
-    idle: BTreeMap<i64, Vec<Rc<WalkKey>>>,
+    /// shared by many walks: those of one time are a bucket, by the key's address, ordered by
+    /// key only when one must be chosen, not compared at every access.
+    idle: BTreeMap<i64, HashMap<usize, Rc<WalkKey>>>,
     /// The key being looked up, its buffers kept: an access allocates no key to find its walk.
     probe: WalkKey,
     /// Distinct ids held by the open walks.
@@ -165,15 +165,14 @@ impl Enumeration {
 
     /// Files the walk at `key` as last accessed at `last_ns`.
     fn file(&mut self, last_ns: i64, key: Rc<WalkKey>) {
-        self.idle.entry(last_ns).or_default().push(key);
+        let address = Rc::as_ptr(&key).addr();
+        self.idle.entry(last_ns).or_default().insert(address, key);
     }
 
     /// Takes the walk at `key` out of the idle index, where it was filed at `last_ns`.
     fn unfile(&mut self, last_ns: i64, key: &Rc<WalkKey>) {
         if let Some(bucket) = self.idle.get_mut(&last_ns) {
-            if let Some(at) = bucket.iter().position(|k| Rc::ptr_eq(k, key)) {
-                bucket.swap_remove(at);
-            }
+            bucket.remove(&Rc::as_ptr(key).addr());
             if bucket.is_empty() {
                 self.idle.remove(&last_ns);
             }
@@ -194,7 +193,7 @@ impl Enumeration {
         let idlest = self
             .idle
             .first_key_value()
-            .and_then(|(_, bucket)| bucket.iter().min().cloned());
+            .and_then(|(_, bucket)| bucket.values().min().cloned());
         if let Some(key) = idlest {
             self.close(&key, options, out);
         }
@@ -206,7 +205,7 @@ impl Enumeration {
             .idle
             .iter()
             .take_while(|(last_ns, _)| now_ns.saturating_sub(**last_ns) > options.window_ns)
-            .flat_map(|(_, bucket)| bucket.iter().cloned())
+            .flat_map(|(_, bucket)| bucket.values().cloned())
             .collect();
         ended.sort();
         for key in ended {
