@@ -33,7 +33,8 @@ pub(crate) enum Name {
     Route,
 }
 
-const NAME_KINDS: usize = 6;
+/// One last name per [`Name`]: `Route` is its last kind.
+const NAME_KINDS: usize = Name::Route as usize + 1;
 
 impl Names {
     pub(crate) fn get(&mut self, kind: Name, name: &str) -> Rc<str> {
@@ -420,17 +421,17 @@ pub(crate) fn timing(events: &[&Seen]) -> String {
     let mut out = String::from("times from ");
     for (i, e) in events.iter().enumerate() {
         // Each source and precision once, in order of first mention.
+        let (n, unit) = precision(e.precision_ns);
         let earlier = events.get(..i).unwrap_or_default();
         if earlier
             .iter()
-            .any(|o| o.format == e.format && precision(o.precision_ns) == precision(e.precision_ns))
+            .any(|o| o.format == e.format && precision(o.precision_ns) == (n, unit))
         {
             continue;
         }
         if i > 0 {
             out.push_str(", ");
         }
-        let (n, unit) = precision(e.precision_ns);
         // Writing to a `String` cannot fail.
         let _ = write!(out, "{} ({n} {unit})", e.format);
     }
