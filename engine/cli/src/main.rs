@@ -512,10 +512,9 @@ fn ingest_options(
     })
 }
 
-fn write_output(path: Option<&PathBuf>, text: &str) -> anyhow::Result<()> {
-    output::write_report(path.map(PathBuf::as_path), |out| {
-        out.write_all(text.as_bytes())
-    })
+/// Prints a text command's output on standard output.
+fn write_output(text: &str) -> anyhow::Result<()> {
+    output::write_report(None, |out| out.write_all(text.as_bytes()))
 }
 
 /// Where each report goes: one format to `output` (or standard output); several, each as
@@ -911,7 +910,7 @@ fn show(args: ShowArgs) -> anyhow::Result<ExitCode> {
     if !out.ends_with('\n') {
         out.push('\n');
     }
-    write_output(None, &out)?;
+    write_output(&out)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -1004,7 +1003,7 @@ fn show_rule(id: &str, args: &RulesArgs) -> anyhow::Result<ExitCode> {
         out.push_str(&format!("option:      {name} = {value}\n"));
     }
     out.push_str(&format!("\nfix: {}\n", r.remediation));
-    write_output(None, &out)?;
+    write_output(&out)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -1046,6 +1045,6 @@ fn list_rules(args: RulesArgs) -> anyhow::Result<ExitCode> {
             ));
         }
     }
-    write_output(None, &out)?;
+    write_output(&out)?;
     Ok(ExitCode::SUCCESS)
 }

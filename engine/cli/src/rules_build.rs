@@ -82,7 +82,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    crate::write_output(None, &out)?;
+    crate::write_output(&out)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -70,6 +70,6 @@ pub fn run(args: NewArgs) -> anyhow::Result<ExitCode> {
     } else {
         let _ = writeln!(out, "next: tracewarden rules test {d} --minimum-tests 2");
     }
-    crate::write_output(None, &out)?;
+    crate::write_output(&out)?;
     Ok(ExitCode::SUCCESS)
 }

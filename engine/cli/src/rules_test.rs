@@ -66,7 +66,7 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
             out
         }
     };
-    crate::write_output(None, &out)?;
+    crate::write_output(&out)?;
     Ok(if reports.iter().all(PackTestReport::passed) {
         ExitCode::SUCCESS
     } else {
