@@ -160,11 +160,12 @@ impl Filed {
         match self {
             Filed::One(k) => *k == key,
             Filed::Many(keys) => {
-                while keys.front() == Some(&key) {
-                    keys.pop_front();
-                }
-                if keys.contains(&key) {
-                    keys.retain(|k| *k != key);
+                // One insert files a key's copies under one value together (nothing else is
+                // filed between them), so they form one run: found at its start, mostly the
+                // front, and taken out without looking at the rest.
+                if let Some(at) = keys.iter().position(|k| *k == key) {
+                    let run = keys.range(at..).take_while(|k| **k == key).count();
+                    keys.drain(at..at + run);
                 }
                 keys.is_empty()
             }
@@ -1312,6 +1313,25 @@ mod tests {
         );
         assert_eq!(out[1].correlation.link, LinkMethod::RequestHeader);
         assert_eq!(out[1].correlation.linked_event, "har:1");
+    }
+
+    #[test]
+    fn a_key_leaves_its_filing_wherever_it_stands_and_only_it() {
+        let k = |n: i64| (n, 0, 0, 0);
+        let mut filed = Filed::One(k(1));
+        for n in [2, 3, 3, 4] {
+            filed.push(k(n));
+        }
+        let keys = |f: &Filed| f.iter().map(|k| k.0).collect::<Vec<_>>();
+        assert!(!filed.remove(k(1)), "the first leaves from the front");
+        assert_eq!(keys(&filed), [2, 3, 3, 4]);
+        assert!(!filed.remove(k(3)), "both copies one insert filed leave");
+        assert_eq!(keys(&filed), [2, 4]);
+        assert!(!filed.remove(k(9)), "a key never filed changes nothing");
+        assert_eq!(keys(&filed), [2, 4]);
+        assert!(!filed.remove(k(4)));
+        assert!(filed.remove(k(2)), "the last to leave empties it");
+        assert!(Filed::One(k(1)).remove(k(1)));
     }
 
     #[test]
