@@ -108,18 +108,6 @@ impl Writer<'_> {
         self.list(list, |w, s| w.str(s.as_ref()));
     }
 
-    /// A map's entries (in its order), after their count.
-    pub(crate) fn map<'m, K: AsRef<str> + 'm, V: AsRef<str> + 'm>(
-        &mut self,
-        entries: impl ExactSizeIterator<Item = (&'m K, &'m V)>,
-    ) {
-        self.uint(entries.len() as u64);
-        for (k, v) in entries {
-            self.str(k.as_ref());
-            self.str(v.as_ref());
-        }
-    }
-
     pub(crate) fn opt_uint(&mut self, n: Option<u64>) {
         self.opt(n, Writer::uint);
     }
@@ -206,16 +194,6 @@ impl<'a> Reader<'a> {
 
     pub(crate) fn strs<S: From<&'a str>>(&mut self) -> Result<Vec<S>, Damaged> {
         self.list(Reader::string)
-    }
-
-    /// What [`Writer::map`] wrote, into any map (a later entry under a name replaces an earlier).
-    pub(crate) fn map<K: From<&'a str>, V: From<&'a str>, M: FromIterator<(K, V)>>(
-        &mut self,
-    ) -> Result<M, Damaged> {
-        let n = self.len()?;
-        (0..n)
-            .map(|_| Ok((self.string()?, self.string()?)))
-            .collect()
     }
 
     pub(crate) fn opt_uint(&mut self) -> Result<Option<u64>, Damaged> {

@@ -3,22 +3,80 @@
 //! declaration order; strings are read as `&str` and built with `From<&str>`, whatever string
 //! type the event keeps them in.
 //!
+//! Names, the strings that repeat from event to event (a file, a principal, a user agent, a
+//! table, an attribute's name), are numbered within a run: the first time a run writes one it
+//! writes the text, after that its number ([`NamesOut`], [`NamesIn`]). A run's records are then
+//! read in order, and a name read back is one shared string, not an allocation per event. Ids,
+//! key values and expressions' values are written as text every time.
+//!
 //! `serde` formats were measured against this one (`docs/architecture.md`, 2026-12-02): the
 //! event's flattened `detail` and skipped empty fields need a self-describing format, which
 //! names every field in every record and buffers the flattened part before reading it.
 
+use std::collections::HashMap;
+use std::ops::{Deref, DerefMut};
+
 use super::super::correlate::{Key, Pending};
 use crate::bytes::{Damaged, Reader, Writer, codes};
 use crate::event::{
-    Actor, AuthDecision, Correlation, DbOperation, Detail, Event, Facts, Http, KeyAction, KeyFact,
-    KeyLifecycle, KeyStatus, LinkMethod, NamedId, ObjectFact, Outcome, OwnerSource, Relation,
-    SourceRef,
+    Actor, AuthDecision, Correlation, DbOperation, Detail, Event, Facts, Fields, Http, KeyAction,
+    KeyFact, KeyLifecycle, KeyStatus, LinkMethod, NamedId, ObjectFact, Outcome, OwnerSource,
+    Relation, SmolStr, SourceRef,
 };
 
-/// Appends the record of `event` at `key`, read from input `input`, to `out`.
-pub(super) fn encode(key: Key, input: u32, event: &Event, out: &mut Vec<u8>) {
+/// Most names one run numbers, and most bytes of text they hold: what a run's reader keeps for
+/// the rest of the merge, whatever the input (a merge reads hundreds of runs at once).
+const MAX_NAMES: usize = 4096;
+const MAX_NAME_BYTES: usize = 128 << 10;
+
+/// How a name is written: the empty name, a new name's text, or a number given before.
+const EMPTY: u64 = 0;
+const TEXT: u64 = 1;
+const FIRST_NUMBER: u64 = 2;
+
+/// The room left in a run's names. Its writer and its reader count alike, so they number the
+/// same names.
+#[derive(Default)]
+struct Room {
+    names: usize,
+    bytes: usize,
+}
+
+impl Room {
+    /// Whether a name of `len` bytes gets a number; takes its room if so.
+    fn admit(&mut self, len: usize) -> bool {
+        let fits = self.names < MAX_NAMES && self.bytes + len <= MAX_NAME_BYTES;
+        if fits {
+            self.names += 1;
+            self.bytes += len;
+        }
+        fits
+    }
+}
+
+/// The names a run's writer has numbered. Seeded per process: the names come from the input, and
+/// a fixed hash would let crafted ones collide.
+#[derive(Default)]
+pub(super) struct NamesOut {
+    numbers: HashMap<SmolStr, u64, foldhash::fast::RandomState>,
+    room: Room,
+}
+
+/// The names a run's reader has read, by number.
+#[derive(Default)]
+pub(super) struct NamesIn {
+    names: Vec<SmolStr>,
+    room: Room,
+}
+
+/// Appends the record of `event` at `key`, read from input `input`, to `out`; `names` are the
+/// run's so far.
+pub(super) fn encode(key: Key, input: u32, event: &Event, names: &mut NamesOut, out: &mut Vec<u8>) {
     let (time, read, seq, sub) = key;
-    let mut w = Writer(out);
+    let mut w = Enc {
+        w: Writer(out),
+        names,
+    };
     w.int(time);
     w.uint(read.into());
     w.uint(seq);
@@ -27,9 +85,13 @@ pub(super) fn encode(key: Key, input: u32, event: &Event, out: &mut Vec<u8>) {
     w.event(event);
 }
 
-/// Reads back what [`encode`] wrote: all of `bytes`.
-pub(super) fn decode(bytes: &[u8]) -> Result<Pending, Damaged> {
-    let mut r = Reader(bytes);
+/// Reads back what [`encode`] wrote: all of `bytes`, the run's records before it read into
+/// `names`.
+pub(super) fn decode(bytes: &[u8], names: &mut NamesIn) -> Result<Pending, Damaged> {
+    let mut r = Dec {
+        r: Reader(bytes),
+        names,
+    };
     let key = (r.int()?, r.u32()?, r.uint()?, r.u32()?);
     let input = r.u32()?;
     let event = Box::new(r.event()?);
@@ -37,7 +99,74 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Pending, Damaged> {
     Ok(Pending { key, input, event })
 }
 
-impl Writer<'_> {
+/// A record's writer with its run's names.
+struct Enc<'w, 'n> {
+    w: Writer<'w>,
+    names: &'n mut NamesOut,
+}
+
+impl<'w> Deref for Enc<'w, '_> {
+    type Target = Writer<'w>;
+    fn deref(&self) -> &Writer<'w> {
+        &self.w
+    }
+}
+
+impl DerefMut for Enc<'_, '_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.w
+    }
+}
+
+/// A record's reader with its run's names.
+struct Dec<'r, 'n> {
+    r: Reader<'r>,
+    names: &'n mut NamesIn,
+}
+
+impl<'r> Deref for Dec<'r, '_> {
+    type Target = Reader<'r>;
+    fn deref(&self) -> &Reader<'r> {
+        &self.r
+    }
+}
+
+impl DerefMut for Dec<'_, '_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.r
+    }
+}
+
+impl Enc<'_, '_> {
+    /// A name: its number when the run has one for it, else its text (numbered if there is room).
+    fn name(&mut self, s: &SmolStr) {
+        if s.is_empty() {
+            self.uint(EMPTY);
+        } else if let Some(&n) = self.names.numbers.get(s.as_str()) {
+            self.uint(n);
+        } else {
+            self.uint(TEXT);
+            self.str(s);
+            if self.names.room.admit(s.len()) {
+                let n = FIRST_NUMBER + self.names.numbers.len() as u64;
+                self.names.numbers.insert(s.clone(), n);
+            }
+        }
+    }
+
+    /// A map's entries after their count: names as names, values as names or as text.
+    fn fields(&mut self, fields: &Fields, named_values: bool) {
+        self.uint(fields.len() as u64);
+        for (k, v) in fields.iter() {
+            self.name(k);
+            if named_values {
+                self.name(v);
+            } else {
+                self.str(v);
+            }
+        }
+    }
+
     fn event(&mut self, e: &Event) {
         let Event {
             id,
@@ -60,10 +189,10 @@ impl Writer<'_> {
             line,
             format,
         } = source;
-        self.str(file);
+        self.name(file);
         self.uint(*record);
         self.opt_uint(*line);
-        self.str(format);
+        self.name(format);
         let Actor {
             principal,
             key_id,
@@ -73,7 +202,7 @@ impl Writer<'_> {
             session,
         } = actor;
         for s in [principal, key_id, tenant, ip, user_agent, session] {
-            self.str(s);
+            self.name(s);
         }
         let Correlation {
             trace_id,
@@ -97,7 +226,7 @@ impl Writer<'_> {
         self.byte(link_code(*link));
         self.byte(outcome_code(*outcome));
         self.detail(detail);
-        self.map(attributes.iter());
+        self.fields(attributes, true);
         self.facts(facts);
     }
 
@@ -115,13 +244,13 @@ impl Writer<'_> {
                     params,
                     returned_ids,
                 } = h;
-                self.str(method);
+                self.name(method);
                 self.str(path);
-                self.str(route);
+                self.name(route);
                 self.uint((*status).into());
                 self.uint(*duration_ns);
                 self.str(query);
-                self.map(params.iter());
+                self.fields(params, false);
                 self.list(returned_ids, |w, NamedId { name, value }| {
                     w.str(name);
                     w.str(value);
@@ -143,22 +272,22 @@ impl Writer<'_> {
                     is_write,
                     error_code,
                 } = d;
-                self.str(service);
-                self.str(operation);
-                self.str(table);
-                self.map(key.iter());
+                self.name(service);
+                self.name(operation);
+                self.name(table);
+                self.fields(key, false);
                 self.bool(*has_condition);
-                self.str(condition);
-                self.str(update_expression);
+                self.name(condition);
+                self.name(update_expression);
                 self.byte(match consistent_read {
                     None => 0,
                     Some(false) => 1,
                     Some(true) => 2,
                 });
-                self.str(index_name);
+                self.name(index_name);
                 self.str(group_id);
                 self.bool(*is_write);
-                self.str(error_code);
+                self.name(error_code);
             }
             Detail::KeyLifecycle(k) => {
                 self.byte(2);
@@ -170,8 +299,8 @@ impl Writer<'_> {
                     parent_key_id,
                 } = k;
                 self.byte(key_action_code(*action));
-                self.str(key_id);
-                self.str(owner);
+                self.name(key_id);
+                self.name(owner);
                 self.strs(scopes);
                 self.str(parent_key_id);
             }
@@ -184,13 +313,15 @@ impl Writer<'_> {
                     policy,
                 } = a;
                 self.bool(*allowed);
-                self.str(action);
+                self.name(action);
                 self.str(resource);
-                self.str(policy);
+                self.name(policy);
             }
         }
     }
+}
 
+impl Writer<'_> {
     fn facts(&mut self, facts: &Facts) {
         let Facts {
             objects,
@@ -277,25 +408,61 @@ impl Writer<'_> {
     }
 }
 
-impl Reader<'_> {
+impl Dec<'_, '_> {
+    /// What [`Enc::name`] wrote.
+    fn name(&mut self) -> Result<SmolStr, Damaged> {
+        match self.uint()? {
+            EMPTY => Ok(SmolStr::default()),
+            TEXT => {
+                let s = self.str()?;
+                let name = SmolStr::from(s);
+                if self.names.room.admit(s.len()) {
+                    self.names.names.push(name.clone());
+                }
+                Ok(name)
+            }
+            n => usize::try_from(n - FIRST_NUMBER)
+                .ok()
+                .and_then(|i| self.names.names.get(i))
+                .cloned()
+                .ok_or(Damaged("a name's number before the name")),
+        }
+    }
+
+    /// What [`Enc::fields`] wrote (a later entry under a name replaces an earlier).
+    fn fields(&mut self, named_values: bool) -> Result<Fields, Damaged> {
+        let n = self.len()?;
+        (0..n)
+            .map(|_| {
+                let k = self.name()?;
+                let v = if named_values {
+                    self.name()?
+                } else {
+                    self.string()?
+                };
+                Ok((k, v))
+            })
+            .collect()
+    }
+
     fn event(&mut self) -> Result<Event, Damaged> {
         Ok(Event {
             id: self.string()?,
             time_ns: self.int()?,
             precision_ns: self.uint()?,
             source: SourceRef {
-                file: self.string()?,
+                file: self.name()?,
                 record: self.uint()?,
                 line: self.opt_uint()?,
-                format: self.string()?,
+                format: self.name()?,
             },
             actor: Actor {
-                principal: self.string()?,
-                key_id: self.string()?,
-                tenant: self.string()?,
-                ip: self.string()?,
-                user_agent: self.string()?,
-                session: self.string()?,
+                principal: self.name()?,
+                key_id: self.name()?,
+                tenant: self.name()?,
+                ip: self.name()?,
+                user_agent: self.name()?,
+                session: self.name()?,
             },
             correlation: Correlation {
                 trace_id: self.string()?,
@@ -308,7 +475,7 @@ impl Reader<'_> {
             },
             outcome: outcome_of(self.byte()?)?,
             detail: self.detail()?,
-            attributes: self.map()?,
+            attributes: self.fields(true)?,
             facts: self.facts()?,
         })
     }
@@ -316,14 +483,14 @@ impl Reader<'_> {
     fn detail(&mut self) -> Result<Detail, Damaged> {
         Ok(match self.byte()? {
             0 => Detail::Http(Http {
-                method: self.string()?,
+                method: self.name()?,
                 path: self.string()?,
-                route: self.string()?,
+                route: self.name()?,
                 status: u16::try_from(self.uint()?)
                     .map_err(|_| Damaged("an HTTP status out of range"))?,
                 duration_ns: self.uint()?,
                 query: self.string()?,
-                params: self.map()?,
+                params: self.fields(false)?,
                 returned_ids: self.list(|r| {
                     Ok(NamedId {
                         name: r.string()?,
@@ -332,41 +499,43 @@ impl Reader<'_> {
                 })?,
             }),
             1 => Detail::DbOperation(DbOperation {
-                service: self.string()?,
-                operation: self.string()?,
-                table: self.string()?,
-                key: self.map()?,
+                service: self.name()?,
+                operation: self.name()?,
+                table: self.name()?,
+                key: self.fields(false)?,
                 has_condition: self.bool()?,
-                condition: self.string()?,
-                update_expression: self.string()?,
+                condition: self.name()?,
+                update_expression: self.name()?,
                 consistent_read: match self.byte()? {
                     0 => None,
                     1 => Some(false),
                     2 => Some(true),
                     _ => return Err(Damaged("an unknown consistent-read tag")),
                 },
-                index_name: self.string()?,
+                index_name: self.name()?,
                 group_id: self.string()?,
                 is_write: self.bool()?,
-                error_code: self.string()?,
+                error_code: self.name()?,
             }),
             2 => Detail::KeyLifecycle(KeyLifecycle {
                 action: key_action_of(self.byte()?)?,
-                key_id: self.string()?,
-                owner: self.string()?,
+                key_id: self.name()?,
+                owner: self.name()?,
                 scopes: self.strs()?,
                 parent_key_id: self.string()?,
             }),
             3 => Detail::AuthDecision(AuthDecision {
                 allowed: self.bool()?,
-                action: self.string()?,
+                action: self.name()?,
                 resource: self.string()?,
-                policy: self.string()?,
+                policy: self.name()?,
             }),
             _ => return Err(Damaged("an unknown event kind")),
         })
     }
+}
 
+impl Reader<'_> {
     fn facts(&mut self) -> Result<Facts, Damaged> {
         Ok(Facts {
             objects: self.list(Reader::object)?,
@@ -698,23 +867,108 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(2_000))]
 
         #[test]
-        fn random_events_round_trip_exactly((key, input, event) in events()) {
-            let mut bytes = Vec::new();
-            encode(key, input, &event, &mut bytes);
-            let back = decode(&bytes).unwrap();
-            prop_assert_eq!(back.key, key);
-            prop_assert_eq!(back.input, input);
-            prop_assert_eq!(*back.event, event);
+        fn random_runs_round_trip_exactly(run in prop::collection::vec(events(), 1..6)) {
+            let (mut out, mut back) = (NamesOut::default(), NamesIn::default());
+            for (key, input, event) in run {
+                let mut bytes = Vec::new();
+                encode(key, input, &event, &mut out, &mut bytes);
+                let read = decode(&bytes, &mut back).unwrap();
+                prop_assert_eq!(read.key, key);
+                prop_assert_eq!(read.input, input);
+                prop_assert_eq!(*read.event, event);
+            }
         }
 
         #[test]
-        fn any_cut_or_changed_record_is_an_error_or_an_event((key, input, event) in events(), at in any::<prop::sample::Index>(), byte in any::<u8>()) {
+        fn any_cut_or_changed_record_is_an_error_or_an_event((k0, i0, e0) in events(), (key, input, event) in events(), at in any::<prop::sample::Index>(), byte in any::<u8>()) {
+            // The second record of a run, which may number names the first one wrote.
+            let (mut out, mut back) = (NamesOut::default(), NamesIn::default());
+            let mut first = Vec::new();
+            encode(k0, i0, &e0, &mut out, &mut first);
+            decode(&first, &mut back).unwrap();
             let mut bytes = Vec::new();
-            encode(key, input, &event, &mut bytes);
+            encode(key, input, &event, &mut out, &mut bytes);
             let i = at.index(bytes.len());
-            prop_assert!(decode(&bytes[..i]).is_err());
+            prop_assert!(decode(&bytes[..i], &mut back).is_err());
             bytes[i] = byte;
-            let _ = decode(&bytes);
+            let _ = decode(&bytes, &mut back);
         }
+    }
+
+    /// A CloudTrail-like call by principal `n`.
+    fn call(n: usize) -> Event {
+        Event {
+            id: "ct:2ba1d980-ecd3-f39e-b6f1-6610820c0f2d".into(),
+            time_ns: 1,
+            precision_ns: 1_000_000_000,
+            source: SourceRef {
+                file: "logs/111122223333_CloudTrail_us-east-1_20261001T000000Z.json".into(),
+                record: 1,
+                line: Some(1),
+                format: "cloudtrail".into(),
+            },
+            actor: Actor {
+                principal: format!("arn:aws:iam::111122223333:user/user{n:04}").into(),
+                user_agent: "aws-sdk-java/2.25.6 Linux/5.10 OpenJDK_64-Bit_Server_VM/17".into(),
+                ..Actor::default()
+            },
+            correlation: Correlation::default(),
+            outcome: Outcome::Success,
+            detail: Detail::DbOperation(DbOperation {
+                operation: "GetItem".into(),
+                table: "Orders".into(),
+                key: [("orderId".into(), "ord-050015".into())]
+                    .into_iter()
+                    .collect(),
+                ..DbOperation::default()
+            }),
+            attributes: [("aws_region".into(), "us-east-1".into())]
+                .into_iter()
+                .collect(),
+            facts: Facts::default(),
+        }
+    }
+
+    #[test]
+    fn a_name_is_written_once_a_run_then_by_its_number() {
+        let (mut out, mut back) = (NamesOut::default(), NamesIn::default());
+        let mut sizes = Vec::new();
+        for _ in 0..2 {
+            let mut bytes = Vec::new();
+            encode((1, 0, 0, 0), 0, &call(7), &mut out, &mut bytes);
+            assert_eq!(*decode(&bytes, &mut back).unwrap().event, call(7));
+            sizes.push(bytes.len());
+        }
+        // The second time, the file, the format, the principal, the user agent, the operation,
+        // the table, the key's and the attribute's names and the attribute's value are a byte
+        // each: what is left is the id, the key's value and the numbers.
+        assert_eq!(sizes, [318, 103]);
+        // A reader that did not read the first record cannot read the second.
+        let mut second = Vec::new();
+        encode((1, 0, 0, 0), 0, &call(7), &mut out, &mut second);
+        assert_eq!(
+            decode(&second, &mut NamesIn::default()).unwrap_err().0,
+            "a name's number before the name"
+        );
+    }
+
+    #[test]
+    fn past_its_room_a_run_writes_names_as_text_and_reads_them_alike() {
+        let (mut out, mut back) = (NamesOut::default(), NamesIn::default());
+        for n in 0..MAX_NAMES + 10 {
+            let mut bytes = Vec::new();
+            encode((1, 0, 0, 0), 0, &call(n), &mut out, &mut bytes);
+            assert_eq!(*decode(&bytes, &mut back).unwrap().event, call(n));
+        }
+        assert!(out.numbers.len() <= MAX_NAMES);
+        assert_eq!(out.numbers.len(), back.names.len());
+        assert!(back.room.bytes <= MAX_NAME_BYTES);
+        // A name past the room is still read back right, as text, every time.
+        let mut bytes = Vec::new();
+        encode((1, 0, 0, 0), 0, &call(MAX_NAMES + 5), &mut out, &mut bytes);
+        assert_eq!(
+            *decode(&bytes, &mut back).unwrap().event,
+            call(MAX_NAMES + 5)
+        );
     }
 }

@@ -72,9 +72,10 @@ impl Sorter {
         let mut file = tempfile::tempfile()?;
         {
             let mut w = BufWriter::with_capacity(READ_BUFFER_BYTES, &mut file);
+            let mut names = codec::NamesOut::default();
             for p in &self.run {
                 self.scratch.clear();
-                codec::encode(p.key, p.input, &p.event, &mut self.scratch);
+                codec::encode(p.key, p.input, &p.event, &mut names, &mut self.scratch);
                 crate::bytes::write_record(&mut w, &self.scratch)?;
             }
             w.flush()?;
@@ -103,11 +104,12 @@ pub(super) fn merge(sorters: Vec<Sorter>) -> Merged {
             // memory below.
             s.spill().ok();
         }
-        sources.extend(
-            s.runs
-                .drain(..)
-                .map(|f| RunSource::Disk(BufReader::with_capacity(READ_BUFFER_BYTES, f))),
-        );
+        sources.extend(s.runs.drain(..).map(|f| {
+            RunSource::Disk(
+                BufReader::with_capacity(READ_BUFFER_BYTES, f),
+                codec::NamesIn::default(),
+            )
+        }));
         if !s.run.is_empty() {
             s.run.sort_unstable_by_key(|p| p.key);
             sources.push(RunSource::Memory(s.run.into_iter()));
@@ -129,7 +131,8 @@ pub(super) fn merge(sorters: Vec<Sorter>) -> Merged {
 
 enum RunSource {
     Memory(std::vec::IntoIter<Pending>),
-    Disk(BufReader<File>),
+    /// A spilled run, and the names its records read so far.
+    Disk(BufReader<File>, codec::NamesIn),
 }
 
 /// The k-way merge of sorted runs.
@@ -154,20 +157,21 @@ impl Merged {
     }
 
     fn advance(&mut self, i: usize) {
-        let next =
-            match self.sources.get_mut(i) {
-                Some(RunSource::Memory(run)) => run.next().map(Ok),
-                Some(RunSource::Disk(r)) => read_record(r, &mut self.scratch, EVENTS)
-                    .transpose()
-                    .map(|read| {
-                        read.and_then(|()| codec::decode(&self.scratch).map_err(|d| d.of(EVENTS)))
-                            .map(|mut p| {
-                                share_name(&mut self.names, &mut p);
-                                p
-                            })
-                    }),
-                None => None,
-            };
+        let next = match self.sources.get_mut(i) {
+            Some(RunSource::Memory(run)) => run.next().map(Ok),
+            Some(RunSource::Disk(r, names)) => read_record(r, &mut self.scratch, EVENTS)
+                .transpose()
+                .map(|read| {
+                    read.and_then(|()| {
+                        codec::decode(&self.scratch, names).map_err(|d| d.of(EVENTS))
+                    })
+                    .map(|mut p| {
+                        share_name(&mut self.names, &mut p);
+                        p
+                    })
+                }),
+            None => None,
+        };
         match next {
             Some(Ok(p)) => {
                 self.heap.push(Reverse((p.key, i)));
