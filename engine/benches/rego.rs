@@ -18,6 +18,9 @@
     reason = "a benchmark without its inputs or rules has nothing to measure"
 )]
 
+#[path = "support/process.rs"]
+mod process;
+
 use std::fmt::Write as _;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -134,6 +137,7 @@ fn rules(ids: &[&str]) -> RuleSet {
 }
 
 fn bench(c: &mut Criterion) {
+    process::as_the_binary();
     let read = read(&cloudtrail());
     let sent = sent_to_every_rule(&read);
     for (name, events) in [("cloudtrail", &read), ("sent", &sent)] {

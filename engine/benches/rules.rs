@@ -17,6 +17,8 @@
 
 #[path = "support/cloudtrail.rs"]
 mod cloudtrail;
+#[path = "support/process.rs"]
+mod process;
 
 use std::time::Duration;
 
@@ -141,6 +143,7 @@ fn bench_set(c: &mut Criterion, name: &str, events: &[Event]) {
 }
 
 fn bench(c: &mut Criterion) {
+    process::as_the_binary();
     bench_set(c, "app", &app_events());
     bench_set(c, "cloudtrail", &cloudtrail_events());
 }

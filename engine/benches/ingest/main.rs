@@ -18,6 +18,8 @@ mod bare;
 mod cloudtrail;
 mod inputs;
 mod merged;
+#[path = "../support/process.rs"]
+mod process;
 
 use std::path::Path;
 use std::time::Duration;
@@ -40,6 +42,7 @@ fn read(path: &Path, options: &IngestOptions) -> (u64, InputReport) {
 }
 
 fn formats(c: &mut Criterion) {
+    process::as_the_binary();
     let dir = tempfile::tempdir().expect("a temporary directory");
     let options = IngestOptions::default();
     for input in inputs::all(INPUT_BYTES) {
