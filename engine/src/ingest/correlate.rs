@@ -197,11 +197,16 @@ pub(super) struct Correlator {
     /// Index entries that made way for newer ones under an id shared by more than
     /// [`MAX_FAN_IN`] buffered events.
     pub crowded: u64,
+    /// Whether the stream holds both HTTP requests and DB calls. When it does not, nothing can
+    /// link, and the indexes only links read are not kept.
+    links: bool,
 }
 
 impl Correlator {
-    pub(super) fn new(options: CorrelationOptions, inputs: usize) -> Self {
+    /// `links`: whether the stream holds both HTTP requests and DB calls.
+    pub(super) fn new(options: CorrelationOptions, inputs: usize, links: bool) -> Self {
         Correlator {
+            links,
             options,
             buffer: BTreeMap::new(),
             index: (0..INDEXES).map(|_| HashMap::default()).collect(),
@@ -244,8 +249,10 @@ impl Correlator {
                 }
             }
         }
-        for key in keys {
-            self.link(key);
+        if self.links {
+            for key in keys {
+                self.link(key);
+            }
         }
     }
 
@@ -262,7 +269,7 @@ impl Correlator {
     }
 
     fn insert(&mut self, key: Key, input: u32, event: Box<Event>, content: u64) {
-        let entries = index_keys(&event, content);
+        let entries = index_keys(&event, content, self.links);
         for &(idx, value) in &entries {
             let Some(map) = self.index.get_mut(idx as usize) else {
                 continue;
@@ -780,7 +787,8 @@ pub(crate) fn is_placeholder_id(id: &str) -> bool {
 type Entries = SmallVec<[(Index, u64); 8]>;
 
 /// The index entries of an event whose content fingerprint is `content`.
-fn index_keys(e: &Event, content: u64) -> Entries {
+/// The index entries of `e`; those only links read when `links`.
+fn index_keys(e: &Event, content: u64, links: bool) -> Entries {
     let c = &e.correlation;
     let mut out = Entries::new();
     let mut add = |idx, v: Option<u64>| {
@@ -804,7 +812,7 @@ fn index_keys(e: &Event, content: u64) -> Entries {
                     add(Index::DbCallAny, Some(call_any(call, db)));
                 }
             }
-            if c.link == LinkMethod::None {
+            if links && c.link == LinkMethod::None {
                 add(Index::DbTrace, id_digest(&c.trace_id));
                 add(Index::DbApp, id_digest(&c.app_request_id));
                 add(Index::DbPrincipal, id_digest(&e.actor.principal));
@@ -812,11 +820,14 @@ fn index_keys(e: &Event, content: u64) -> Entries {
             }
         }
         Detail::Http(_) => {
-            add(Index::HttpTrace, id_digest(&c.trace_id));
+            // Also where a request seen by two sources finds its twin.
             add(Index::HttpApp, id_digest(&c.app_request_id));
-            add(Index::HttpPrincipal, id_digest(&e.actor.principal));
-            if let Some(id) = e.attributes.get(INTEGRATION_REQUEST_ID) {
-                add(Index::HttpIntegration, id_digest(id));
+            if links {
+                add(Index::HttpTrace, id_digest(&c.trace_id));
+                add(Index::HttpPrincipal, id_digest(&e.actor.principal));
+                if let Some(id) = e.attributes.get(INTEGRATION_REQUEST_ID) {
+                    add(Index::HttpIntegration, id_digest(id));
+                }
             }
         }
         _ => {}
@@ -960,7 +971,7 @@ mod tests {
 
     /// Runs events (given in stream order, one input each) through a correlator.
     fn run(events: Vec<Event>) -> (Vec<Event>, Vec<u64>) {
-        let mut c = Correlator::new(CorrelationOptions::default(), events.len());
+        let mut c = Correlator::new(CorrelationOptions::default(), events.len(), true);
         let mut sorted: Vec<(Key, u32, Event)> = events
             .into_iter()
             .enumerate()
@@ -984,7 +995,7 @@ mod tests {
     /// Runs events (given in stream order, with the input each came from) through a
     /// correlator; returns what left it and the correlator.
     fn run_inputs(events: Vec<(u32, Event)>, inputs: usize) -> (Vec<Event>, Correlator) {
-        let mut c = Correlator::new(CorrelationOptions::default(), inputs);
+        let mut c = Correlator::new(CorrelationOptions::default(), inputs, true);
         let mut out = Vec::new();
         for (i, (input, event)) in events.into_iter().enumerate() {
             let key = (event.time_ns, 0, i as u64, 0);
@@ -1029,28 +1040,33 @@ mod tests {
                 (0, e)
             })
             .collect();
-        let mut c = Correlator::new(CorrelationOptions::default(), 1);
-        let mut most = 0;
-        for (i, (input, event)) in events.into_iter().enumerate() {
-            c.push(Pending {
-                key: (T0, 0, i as u64, 0),
-                input,
-                event: Box::new(event),
-            });
-            most = most.max(longest_list(&c));
-        }
-        assert_eq!(most, MAX_FAN_IN);
         // Four lists (keyed calls of the call id, calls of its operation and table, the
         // principal's and the integration id's unlinked calls) made way for each event past the
-        // bound.
-        assert_eq!(c.crowded, 4 * (n - MAX_FAN_IN) as u64);
-        let mut out = 0;
-        while c.pop(true).is_some() {
-            out += 1;
+        // bound; two in a stream without HTTP requests, which keeps no lists for links.
+        for (links, lists) in [(true, 4), (false, 2)] {
+            let mut c = Correlator::new(CorrelationOptions::default(), 1, links);
+            let mut most = 0;
+            for (i, (input, event)) in events.iter().cloned().enumerate() {
+                c.push(Pending {
+                    key: (T0, 0, i as u64, 0),
+                    input,
+                    event: Box::new(event),
+                });
+                most = most.max(longest_list(&c));
+            }
+            assert_eq!(most, MAX_FAN_IN);
+            assert_eq!(c.crowded, lists * (n - MAX_FAN_IN) as u64, "links: {links}");
+            let link_lists = [Index::DbPrincipal, Index::DbIntegration]
+                .map(|i| c.index.get(i as usize).map_or(0, HashMap::len));
+            assert_eq!(link_lists, if links { [1, 1] } else { [0, 0] });
+            let mut out = 0;
+            while c.pop(true).is_some() {
+                out += 1;
+            }
+            assert_eq!(out, n);
+            assert_eq!(c.merged, [0]);
+            assert!(c.index.iter().all(HashMap::is_empty));
         }
-        assert_eq!(out, n);
-        assert_eq!(c.merged, [0]);
-        assert!(c.index.iter().all(HashMap::is_empty));
     }
 
     #[test]

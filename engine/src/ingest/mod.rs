@@ -674,10 +674,12 @@ pub fn open(paths: &[PathBuf], options: &IngestOptions) -> Result<EventStream, E
         }
     }
     let (inputs, sorters) = pool::read_all(&origins, options)?;
+    let merged = sort::merge(sorters);
+    let correlator = Correlator::new(options.correlation, inputs.len(), merged.linkable);
     Ok(EventStream {
         progress: options.progress.clone(),
-        merged: sort::merge(sorters),
-        correlator: Correlator::new(options.correlation, inputs.len()),
+        merged,
+        correlator,
         inputs,
         order,
         flushing: false,

@@ -18,7 +18,7 @@ use std::io::{BufReader, BufWriter, Seek, Write};
 
 use super::correlate::{Key, Pending};
 use crate::bytes::read_record;
-use crate::event::Event;
+use crate::event::{Detail, Event};
 
 /// The read buffer of each spilled run while the runs are merged.
 pub(super) const READ_BUFFER_BYTES: usize = 64 << 10;
@@ -35,6 +35,9 @@ pub(super) struct Sorter {
     held: usize,
     scratch: Vec<u8>,
     runs: Vec<File>,
+    /// Whether it was given an HTTP request, and a DB call.
+    http: bool,
+    db: bool,
 }
 
 impl Sorter {
@@ -46,12 +49,19 @@ impl Sorter {
             held: 0,
             scratch: Vec::new(),
             runs: Vec::new(),
+            http: false,
+            db: false,
         }
     }
 
     /// Adds an event at `key`, read from input `input`; spills the run when it is full.
     pub(super) fn push(&mut self, key: Key, input: u32, event: Box<Event>) -> std::io::Result<()> {
         self.held += footprint::of(&event) + std::mem::size_of::<Pending>();
+        match event.detail {
+            Detail::Http(_) => self.http = true,
+            Detail::DbOperation(_) => self.db = true,
+            _ => {}
+        }
         self.run.push(Pending { key, input, event });
         if self.held >= self.budget {
             self.spill()?;
@@ -97,6 +107,7 @@ impl Sorter {
 /// is merged from memory, as when nothing spilled.
 pub(super) fn merge(sorters: Vec<Sorter>) -> Merged {
     let spilled = sorters.iter().any(|s| !s.runs.is_empty());
+    let linkable = sorters.iter().any(|s| s.http) && sorters.iter().any(|s| s.db);
     let mut sources = Vec::new();
     for mut s in sorters {
         if spilled && !s.run.is_empty() {
@@ -122,6 +133,7 @@ pub(super) fn merge(sorters: Vec<Sorter>) -> Merged {
         scratch: Vec::new(),
         names: Vec::new(),
         error: None,
+        linkable,
     };
     for i in 0..merged.sources.len() {
         merged.advance(i);
@@ -145,6 +157,8 @@ pub(super) struct Merged {
     names: Vec<Option<crate::event::SmolStr>>,
     /// A spill file that could not be read back (reported by the caller).
     pub error: Option<std::io::Error>,
+    /// Whether the stream holds both HTTP requests and DB calls, so that one may link to another.
+    pub linkable: bool,
 }
 
 impl Merged {
@@ -269,6 +283,32 @@ mod tests {
         assert_eq!(merged.memory_runs(), 2);
         let order: Vec<String> = merged.map(|p| p.event.id.to_string()).collect();
         assert_eq!(order, ["e2", "e1"]);
+    }
+
+    #[test]
+    fn a_stream_can_link_when_its_sorters_saw_a_request_and_a_db_call() {
+        let db = |t, seq| {
+            let mut e = event(t, seq);
+            e.detail = Detail::DbOperation(Default::default());
+            Box::new(e)
+        };
+        let sorters = |http_too: bool| {
+            let (mut a, mut b) = (Sorter::new(usize::MAX), Sorter::new(usize::MAX));
+            a.push((1, 0, 1, 0), 0, db(1, 1)).unwrap();
+            b.push((2, 1, 1, 0), 1, db(2, 2)).unwrap();
+            if http_too {
+                b.push((3, 1, 2, 0), 1, Box::new(event(3, 3))).unwrap();
+            }
+            vec![a, b]
+        };
+        assert!(!merge(sorters(false)).linkable, "DB calls alone");
+        assert!(
+            merge(sorters(true)).linkable,
+            "a request in one input, calls in another"
+        );
+        let mut http = Sorter::new(usize::MAX);
+        http.push((1, 0, 1, 0), 0, Box::new(event(1, 1))).unwrap();
+        assert!(!merge(vec![http]).linkable, "requests alone");
     }
 
     #[test]
