@@ -35,15 +35,17 @@ pub(super) fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         .iter()
         .map(|r| (r.id.as_str(), r.version.as_str()))
         .collect();
-    for finding in report.findings.iter() {
-        let finding = finding?;
-        let finding = finding.as_ref();
-        let version = pack_versions.get(finding.rule_id.as_str()).copied();
-        let record = DetectionFinding::new(finding, report.tool.version, version);
-        serde_json::to_writer(&mut *out, &record)?;
-        out.write_all(b"\n")?;
-    }
-    Ok(())
+    super::json::buffered(out, |out| {
+        for finding in report.findings.iter() {
+            let finding = finding?;
+            let finding = finding.as_ref();
+            let version = pack_versions.get(finding.rule_id.as_str()).copied();
+            let record = DetectionFinding::new(finding, report.tool.version, version);
+            serde_json::to_writer(&mut *out, &record)?;
+            out.write_all(b"\n")?;
+        }
+        Ok(())
+    })
 }
 
 /// One Detection Finding record. Field order is declaration order, so the bytes are stable.
