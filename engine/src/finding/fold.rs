@@ -6,7 +6,7 @@
 //! [`FINDING_BYTES_PER_EVENT`] per event it was sent, whichever is more, after folding) stops a
 //! rule.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashSet};
 
 use super::store::{FINDINGS_MEMORY_BYTES, Findings, FindingsWriter};
 use super::{Example, Finding, RawFinding, Site, digest};
@@ -38,7 +38,8 @@ const MAX_COUNTED_PRINCIPALS: usize = 100_000;
 pub(crate) struct FindingSink {
     /// Held in memory up to [`FINDINGS_MEMORY_BYTES`], then in sorted runs on disk.
     incidents: FindingsWriter,
-    weaknesses: BTreeMap<(String, Site), Group>,
+    /// By rule, then by site: a finding finds its group without a key built for it.
+    weaknesses: BTreeMap<String, BTreeMap<Site, Group>>,
     bytes: usize,
     /// The fixed part of the bound.
     limit: usize,
@@ -58,7 +59,9 @@ struct Group {
     /// The first occurrence, completed: the folded finding's base.
     first: Finding,
     occurrences: u64,
-    principals: BTreeSet<String>,
+    /// The distinct principals counted, sorted only when the group becomes a finding. Hashed
+    /// with a per-process seed: principals come from the input.
+    principals: HashSet<String, foldhash::fast::RandomState>,
     principals_capped: bool,
     first_ns: i64,
     last_ns: i64,
@@ -136,15 +139,18 @@ impl FindingSink {
     /// Counts a weakness in its site's group. Only the group's first finding is completed
     /// (metadata, time text, fingerprint); later ones add what the group keeps of them.
     fn fold(&mut self, site: Site, raw: RawFinding, meta: &RuleMeta, pack: &str) {
-        let key = (raw.rule_id.clone(), site);
-        let group = match self.weaknesses.get_mut(&key) {
+        let sites = match self.weaknesses.get_mut(raw.rule_id.as_str()) {
+            Some(sites) => sites,
+            None => self.weaknesses.entry(raw.rule_id.clone()).or_default(),
+        };
+        let group = match sites.get_mut(&site) {
             Some(group) => group,
             None => {
                 let finding = raw.clone().complete(meta, pack);
-                self.bytes += finding.size() + key.0.len() + key.1.label().len();
-                self.weaknesses.entry(key).or_insert(Group {
+                self.bytes += finding.size() + raw.rule_id.len() + site.label().len();
+                sites.entry(site).or_insert(Group {
                     occurrences: 0,
-                    principals: BTreeSet::new(),
+                    principals: HashSet::default(),
                     principals_capped: false,
                     first_ns: finding.time_ns,
                     last_ns: finding.time_ns,
@@ -183,8 +189,10 @@ impl FindingSink {
     /// incidents could not be written to a temporary file.
     pub(crate) fn into_findings(self) -> std::io::Result<Findings> {
         let mut out = self.incidents;
-        for ((rule_id, site), group) in self.weaknesses {
-            out.push(group.into_finding(&rule_id, site))?;
+        for (rule_id, sites) in self.weaknesses {
+            for (site, group) in sites {
+                out.push(group.into_finding(&rule_id, site))?;
+            }
         }
         out.finish()
     }
@@ -203,6 +211,8 @@ impl Group {
         } = self;
         let label = site.label();
         let counted = principals.len();
+        let mut principals: Vec<String> = principals.into_iter().collect();
+        principals.sort_unstable();
         let who = match (counted, principals_capped) {
             (_, true) => format!("by more than {counted} principals"),
             (0, false) => "by an unknown principal".to_owned(),
@@ -255,7 +265,10 @@ impl Group {
             fingerprint,
             site: Some(site),
             occurrences: Some(occurrences),
-            principals: principals.into_iter().take(MAX_LISTED_PRINCIPALS).collect(),
+            principals: {
+                principals.truncate(MAX_LISTED_PRINCIPALS);
+                principals
+            },
             distinct_principals: Some(counted as u64),
             first_seen: Some(format_rfc3339(first_ns)),
             last_seen: Some(format_rfc3339(last_ns)),
