@@ -74,7 +74,7 @@ pub(super) struct NamesIn {
 pub(super) fn encode(key: Key, input: u32, event: &Event, names: &mut NamesOut, out: &mut Vec<u8>) {
     let (time, read, seq, sub) = key;
     let mut w = Enc {
-        w: Writer(out),
+        bytes: Writer(out),
         names,
     };
     w.int(time);
@@ -89,7 +89,7 @@ pub(super) fn encode(key: Key, input: u32, event: &Event, names: &mut NamesOut, 
 /// `names`.
 pub(super) fn decode(bytes: &[u8], names: &mut NamesIn) -> Result<Pending, Damaged> {
     let mut r = Dec {
-        r: Reader(bytes),
+        bytes: Reader(bytes),
         names,
     };
     let key = (r.int()?, r.u32()?, r.uint()?, r.u32()?);
@@ -99,43 +99,30 @@ pub(super) fn decode(bytes: &[u8], names: &mut NamesIn) -> Result<Pending, Damag
     Ok(Pending { key, input, event })
 }
 
+/// A record's writer or reader (`B`) with its run's names (`N`).
+struct Named<'n, B, N> {
+    bytes: B,
+    names: &'n mut N,
+}
+
+impl<B, N> Deref for Named<'_, B, N> {
+    type Target = B;
+    fn deref(&self) -> &B {
+        &self.bytes
+    }
+}
+
+impl<B, N> DerefMut for Named<'_, B, N> {
+    fn deref_mut(&mut self) -> &mut B {
+        &mut self.bytes
+    }
+}
+
 /// A record's writer with its run's names.
-struct Enc<'w, 'n> {
-    w: Writer<'w>,
-    names: &'n mut NamesOut,
-}
-
-impl<'w> Deref for Enc<'w, '_> {
-    type Target = Writer<'w>;
-    fn deref(&self) -> &Writer<'w> {
-        &self.w
-    }
-}
-
-impl DerefMut for Enc<'_, '_> {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.w
-    }
-}
+type Enc<'w, 'n> = Named<'n, Writer<'w>, NamesOut>;
 
 /// A record's reader with its run's names.
-struct Dec<'r, 'n> {
-    r: Reader<'r>,
-    names: &'n mut NamesIn,
-}
-
-impl<'r> Deref for Dec<'r, '_> {
-    type Target = Reader<'r>;
-    fn deref(&self) -> &Reader<'r> {
-        &self.r
-    }
-}
-
-impl DerefMut for Dec<'_, '_> {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.r
-    }
-}
+type Dec<'r, 'n> = Named<'n, Reader<'r>, NamesIn>;
 
 impl Enc<'_, '_> {
     /// A name: its number when the run has one for it, else its text (numbered if there is room).
