@@ -419,21 +419,21 @@ fn split_top_level(body: &str) -> Vec<&str> {
 pub(crate) fn timing(events: &[&Seen]) -> String {
     use std::fmt::Write as _;
     let mut out = String::from("times from ");
-    for (i, e) in events.iter().enumerate() {
-        // Each source and precision once, in order of first mention.
-        let (n, unit) = precision(e.precision_ns);
-        let earlier = events.get(..i).unwrap_or_default();
-        if earlier
-            .iter()
-            .any(|o| o.format == e.format && precision(o.precision_ns) == (n, unit))
-        {
+    // Each source and precision once, in order of first mention: checked against the few named
+    // so far, not against every earlier event (a burst can hold thousands).
+    let mut named: Vec<(&str, (u64, &str))> = Vec::new();
+    for e in events {
+        let part = (&*e.format, precision(e.precision_ns));
+        if named.contains(&part) {
             continue;
         }
-        if i > 0 {
+        if !named.is_empty() {
             out.push_str(", ");
         }
+        let (format, (n, unit)) = part;
         // Writing to a `String` cannot fail.
-        let _ = write!(out, "{} ({n} {unit})", e.format);
+        let _ = write!(out, "{format} ({n} {unit})");
+        named.push(part);
     }
     out
 }
