@@ -29,23 +29,21 @@ const ANALYTIC_RULE: u32 = 1;
 const FILE_REGULAR: u32 = 1;
 
 /// Writes `report`'s findings as OCSF Detection Finding records, one per line, straight to `out`.
-pub(super) fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+pub(super) fn write(report: &Report, out: &mut impl Write) -> io::Result<()> {
     let pack_versions: BTreeMap<&str, &str> = report
         .rules
         .iter()
         .map(|r| (r.id.as_str(), r.version.as_str()))
         .collect();
-    super::json::buffered(out, |out| {
-        for finding in report.findings.iter() {
-            let finding = finding?;
-            let finding = finding.as_ref();
-            let version = pack_versions.get(finding.rule_id.as_str()).copied();
-            let record = DetectionFinding::new(finding, report.tool.version, version);
-            serde_json::to_writer(&mut *out, &record)?;
-            out.write_all(b"\n")?;
-        }
-        Ok(())
-    })
+    for finding in report.findings.iter() {
+        let finding = finding?;
+        let finding = finding.as_ref();
+        let version = pack_versions.get(finding.rule_id.as_str()).copied();
+        let record = DetectionFinding::new(finding, report.tool.version, version);
+        serde_json::to_writer(&mut *out, &record)?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
 }
 
 /// One Detection Finding record. Field order is declaration order, so the bytes are stable.
