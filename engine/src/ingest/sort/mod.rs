@@ -131,7 +131,6 @@ pub(super) fn merge(sorters: Vec<Sorter>) -> Merged {
         sources,
         heap: BinaryHeap::new(),
         scratch: Vec::new(),
-        names: Vec::new(),
         error: None,
         linkable,
     };
@@ -153,8 +152,6 @@ pub(super) struct Merged {
     heads: Vec<Option<Pending>>,
     heap: BinaryHeap<Reverse<(Key, usize)>>,
     scratch: Vec<u8>,
-    /// Per input, the name its decoded events' `source.file` shares ([`share_name`]).
-    names: Vec<Option<crate::event::SmolStr>>,
     /// A spill file that could not be read back (reported by the caller).
     pub error: Option<std::io::Error>,
     /// Whether the stream holds both HTTP requests and DB calls, so that one may link to another.
@@ -179,10 +176,6 @@ impl Merged {
                     read.and_then(|()| {
                         codec::decode(&self.scratch, names).map_err(|d| d.of(EVENTS))
                     })
-                    .map(|mut p| {
-                        share_name(&mut self.names, &mut p);
-                        p
-                    })
                 }),
             None => None,
         };
@@ -196,24 +189,6 @@ impl Merged {
             Some(Err(e)) => self.error = Some(e),
             None => {}
         }
-    }
-}
-
-/// Gives `p` its input's shared name, when it names its input as the input's other events: a
-/// decoded event gets its own copy of every string, and one path per event would undo the sharing
-/// the readers did.
-fn share_name(names: &mut Vec<Option<crate::event::SmolStr>>, p: &mut Pending) {
-    let input = p.input as usize;
-    if names.len() <= input {
-        names.resize(input + 1, None);
-    }
-    let Some(slot) = names.get_mut(input) else {
-        return;
-    };
-    match slot {
-        Some(name) if *name == p.event.source.file => p.event.source.file = name.clone(),
-        Some(_) => {}
-        None => *slot = Some(p.event.source.file.clone()),
     }
 }
 
