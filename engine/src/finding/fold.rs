@@ -211,7 +211,13 @@ impl Group {
         } = self;
         let label = site.label();
         let counted = principals.len();
+        // The listed principals: the first in order of the counted (up to 100k), found without
+        // sorting them all.
         let mut principals: Vec<String> = principals.into_iter().collect();
+        if principals.len() > MAX_LISTED_PRINCIPALS {
+            principals.select_nth_unstable(MAX_LISTED_PRINCIPALS);
+            principals.truncate(MAX_LISTED_PRINCIPALS);
+        }
         principals.sort_unstable();
         let who = match (counted, principals_capped) {
             (_, true) => format!("by more than {counted} principals"),
@@ -265,10 +271,7 @@ impl Group {
             fingerprint,
             site: Some(site),
             occurrences: Some(occurrences),
-            principals: {
-                principals.truncate(MAX_LISTED_PRINCIPALS);
-                principals
-            },
+            principals,
             distinct_principals: Some(counted as u64),
             first_seen: Some(format_rfc3339(first_ns)),
             last_seen: Some(format_rfc3339(last_ns)),
@@ -349,6 +352,25 @@ mod tests {
             table: "orders".into(),
             operation: "UpdateItem".into(),
         }
+    }
+
+    #[test]
+    fn a_site_lists_its_first_principals_in_order_and_counts_them_all() {
+        let mut sink = FindingSink::default();
+        let m = meta(FindingClass::Weakness);
+        // 120 principals, each twice, arriving out of order.
+        for n in 0..240 {
+            let who = format!("user{:03}", (n * 37) % 120);
+            sink.add(raw(n, &who, Some(site("/orders/{id}"))), &m, "p")
+                .unwrap();
+        }
+        let findings = all(sink);
+        let expected: Vec<String> = (0..MAX_LISTED_PRINCIPALS)
+            .map(|n| format!("user{n:03}"))
+            .collect();
+        assert_eq!(findings[0].principals, expected);
+        assert_eq!(findings[0].distinct_principals, Some(120));
+        assert_eq!(findings[0].occurrences, Some(240));
     }
 
     #[test]
