@@ -786,8 +786,8 @@ pub(crate) fn is_placeholder_id(id: &str) -> bool {
 /// The index entries of one event: few enough to stay inline.
 type Entries = SmallVec<[(Index, u64); 8]>;
 
-/// The index entries of an event whose content fingerprint is `content`.
-/// The index entries of `e`; those only links read when `links`.
+/// The index entries of `e`, whose content fingerprint is `content`; those only links read, only
+/// when `links`.
 fn index_keys(e: &Event, content: u64, links: bool) -> Entries {
     let c = &e.correlation;
     let mut out = Entries::new();
