@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
 use std::sync::Arc;
@@ -16,8 +16,9 @@ use std::sync::Arc;
 use serde::ser::{Error as _, SerializeSeq};
 use serde::{Serialize, Serializer};
 
-use super::{Finding, spill};
+use super::{Evidence, Finding, spill};
 use crate::bytes::{read_record, write_record};
+use crate::rules::{FindingClass, Severity};
 
 /// What the runs hold, as their errors name it.
 const FINDINGS: &str = "findings";
@@ -39,6 +40,8 @@ pub struct Findings {
     /// Bytes of findings held in memory when they are rewritten: the budget they were
     /// written with.
     budget: usize,
+    /// What the summary counts of them, kept as they are collected.
+    tally: Tally,
 }
 
 impl Default for Findings {
@@ -48,6 +51,72 @@ impl Default for Findings {
             runs: Vec::new(),
             len: 0,
             budget: usize::MAX,
+            tally: Tally::default(),
+        }
+    }
+}
+
+/// What a report's summary counts of its findings, kept as they are collected: a report counts
+/// a million findings held on disk without reading them back.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Incident findings.
+    pub incidents: u64,
+    /// Weakness findings (one per site).
+    pub weaknesses: u64,
+    /// The weaknesses' occurrences.
+    pub occurrences: u64,
+    /// By severity (only the severities some finding has).
+    pub by_severity: BTreeMap<Severity, u64>,
+    /// By OWASP API 2023 id.
+    pub owasp: BTreeMap<String, u64>,
+    /// By SOC 2 id.
+    pub soc2: BTreeMap<String, u64>,
+    /// By CWE id.
+    pub cwe: BTreeMap<String, u64>,
+}
+
+impl Tally {
+    fn add(&mut self, f: &Finding) {
+        match f.class {
+            FindingClass::Incident => self.incidents += 1,
+            FindingClass::Weakness => {
+                self.weaknesses += 1;
+                self.occurrences += f.occurrences.unwrap_or(1);
+            }
+        }
+        *self.by_severity.entry(f.severity).or_default() += 1;
+        for (map, ids) in [
+            (&mut self.owasp, &f.owasp),
+            (&mut self.soc2, &f.soc2),
+            (&mut self.cwe, &f.cwe),
+        ] {
+            for id in ids {
+                match map.get_mut(id.as_str()) {
+                    Some(n) => *n += 1,
+                    None => {
+                        map.insert(id.clone(), 1);
+                    }
+                }
+            }
+        }
+    }
+
+    fn merge(&mut self, other: Tally) {
+        self.incidents += other.incidents;
+        self.weaknesses += other.weaknesses;
+        self.occurrences += other.occurrences;
+        for (severity, n) in other.by_severity {
+            *self.by_severity.entry(severity).or_default() += n;
+        }
+        for (map, theirs) in [
+            (&mut self.owasp, other.owasp),
+            (&mut self.soc2, other.soc2),
+            (&mut self.cwe, other.cwe),
+        ] {
+            for (id, n) in theirs {
+                *map.entry(id).or_default() += n;
+            }
         }
     }
 }
@@ -56,7 +125,32 @@ impl Default for Findings {
 #[derive(Debug, Clone)]
 enum Run {
     Memory(Arc<Vec<Finding>>),
-    Disk(Arc<DiskRun>),
+    /// On disk; its findings' evidence is edited as they are read back.
+    Disk(Arc<DiskRun>, Option<EvidenceEdit>),
+}
+
+/// An edit of each evidence record ([`Findings::edit_evidence`]), made as a run on disk is read.
+#[derive(Clone)]
+struct EvidenceEdit(Arc<dyn Fn(&mut Evidence) + Send + Sync>);
+
+impl std::fmt::Debug for EvidenceEdit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EvidenceEdit")
+    }
+}
+
+impl EvidenceEdit {
+    fn apply(&self, finding: &mut Finding) {
+        apply_to_evidence(finding, &*self.0);
+    }
+}
+
+/// Runs `edit` over every evidence record of `finding`, its examples' too.
+fn apply_to_evidence(finding: &mut Finding, edit: &dyn Fn(&mut Evidence)) {
+    finding.evidence.iter_mut().for_each(edit);
+    for example in &mut finding.examples {
+        example.evidence.iter_mut().for_each(edit);
+    }
 }
 
 /// A run on disk.
@@ -70,7 +164,7 @@ impl Run {
     fn len(&self) -> usize {
         match self {
             Run::Memory(v) => v.len(),
-            Run::Disk(d) => d.len,
+            Run::Disk(d, _) => d.len,
         }
     }
 }
@@ -79,9 +173,12 @@ impl From<Vec<Finding>> for Findings {
     /// The findings, sorted into report order.
     fn from(mut findings: Vec<Finding>) -> Self {
         findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        let mut tally = Tally::default();
+        findings.iter().for_each(|f| tally.add(f));
         Findings {
             len: findings.len(),
             budget: usize::MAX,
+            tally,
             runs: if findings.is_empty() {
                 Vec::new()
             } else {
@@ -111,7 +208,12 @@ impl Findings {
 
     /// Whether some are held on disk.
     pub fn spilled(&self) -> bool {
-        self.runs.iter().any(|r| matches!(r, Run::Disk(_)))
+        self.runs.iter().any(|r| matches!(r, Run::Disk(..)))
+    }
+
+    /// What the summary counts of them.
+    pub fn tally(&self) -> &Tally {
+        &self.tally
     }
 
     /// The findings in report order. Those on disk are read back as they are reached; an error
@@ -123,8 +225,12 @@ impl Findings {
         for run in &self.runs {
             let mut source = match run {
                 Run::Memory(v) => Source::Memory(v.iter()),
-                Run::Disk(d) => match d.file.reopen() {
-                    Ok(file) => Source::Disk(BufReader::with_capacity(1 << 16, file), Vec::new()),
+                Run::Disk(d, edit) => match d.file.reopen() {
+                    Ok(file) => Source::Disk(
+                        BufReader::with_capacity(1 << 16, file),
+                        Vec::new(),
+                        edit.clone(),
+                    ),
                     Err(e) => {
                         error.get_or_insert(e);
                         continue;
@@ -172,8 +278,40 @@ impl Findings {
             out.len += part.len;
             out.budget = out.budget.min(part.budget);
             out.runs.extend(part.runs);
+            out.tally.merge(part.tally);
         }
         out
+    }
+
+    /// Edits every evidence record (of every finding and of its examples) with `edit`: those in
+    /// memory now, those on disk as they are read back, so that a million findings on disk are
+    /// not written again for it. Evidence is neither in a finding's place in the report order
+    /// nor in what the summary counts, so neither changes.
+    pub(crate) fn edit_evidence(
+        mut self,
+        edit: impl Fn(&mut Evidence) + Send + Sync + 'static,
+    ) -> Findings {
+        let edit: Arc<dyn Fn(&mut Evidence) + Send + Sync> = Arc::new(edit);
+        for run in &mut self.runs {
+            match run {
+                Run::Memory(v) => Arc::make_mut(v)
+                    .iter_mut()
+                    .for_each(|f| apply_to_evidence(f, &*edit)),
+                Run::Disk(_, pending) => {
+                    *pending = Some(match pending.take() {
+                        None => EvidenceEdit(Arc::clone(&edit)),
+                        Some(before) => {
+                            let after = Arc::clone(&edit);
+                            EvidenceEdit(Arc::new(move |e: &mut Evidence| {
+                                (before.0)(e);
+                                after(e);
+                            }))
+                        }
+                    })
+                }
+            }
+        }
+        self
     }
 
     /// Rewrites every finding with `edit` (and keeps those it returns `true` for), in report
@@ -190,6 +328,9 @@ impl Findings {
                     all.extend(Arc::try_unwrap(v).unwrap_or_else(|v| (*v).clone()));
                 }
             }
+            // In report order, as a merge of the runs gives it (a stable sort keeps equal keys
+            // in run order): `edit` may be a triage that lists what it takes out.
+            all.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
             all.retain_mut(|f| edit(f));
             return Ok(Findings::from(all));
         }
@@ -207,18 +348,23 @@ impl Findings {
 /// One source of a merge: a run in memory or a run on disk (with its record buffer).
 enum Source<'a> {
     Memory(std::slice::Iter<'a, Finding>),
-    Disk(BufReader<File>, Vec<u8>),
+    Disk(BufReader<File>, Vec<u8>, Option<EvidenceEdit>),
 }
 
 impl<'a> Source<'a> {
     fn next(&mut self) -> Option<io::Result<Cow<'a, Finding>>> {
         match self {
             Source::Memory(it) => it.next().map(|f| Ok(Cow::Borrowed(f))),
-            Source::Disk(reader, record) => match read_record(reader, record, FINDINGS) {
+            Source::Disk(reader, record, edit) => match read_record(reader, record, FINDINGS) {
                 Ok(None) => None,
                 Ok(Some(())) => Some(
                     spill::decode(record)
-                        .map(Cow::Owned)
+                        .map(|mut f| {
+                            if let Some(edit) = edit {
+                                edit.apply(&mut f);
+                            }
+                            Cow::Owned(f)
+                        })
                         .map_err(|d| d.of(FINDINGS)),
                 ),
                 Err(e) => Some(Err(e)),
@@ -323,6 +469,8 @@ pub(crate) struct FindingsWriter {
     budget: usize,
     spilled: Vec<Run>,
     len: usize,
+    /// Boxed: a writer is moved with its rule file from worker to worker.
+    tally: Box<Tally>,
 }
 
 impl FindingsWriter {
@@ -334,12 +482,14 @@ impl FindingsWriter {
             budget,
             spilled: Vec::new(),
             len: 0,
+            tally: Box::default(),
         }
     }
 
     /// Adds one finding; errs only when a run cannot be written to disk.
     pub(crate) fn push(&mut self, finding: Finding) -> io::Result<()> {
         self.bytes += finding.size() + FINDING_OVERHEAD;
+        self.tally.add(&finding);
         self.held.push(finding);
         self.len += 1;
         if self.bytes > self.budget {
@@ -362,10 +512,13 @@ impl FindingsWriter {
         }
         out.flush()?;
         drop(out);
-        self.spilled.push(Run::Disk(Arc::new(DiskRun {
-            file,
-            len: held.len(),
-        })));
+        self.spilled.push(Run::Disk(
+            Arc::new(DiskRun {
+                file,
+                len: held.len(),
+            }),
+            None,
+        ));
         Ok(())
     }
 
@@ -379,6 +532,7 @@ impl FindingsWriter {
             runs,
             len: self.len,
             budget: self.budget,
+            tally: *self.tally,
         })
     }
 }
@@ -518,5 +672,102 @@ mod tests {
             got,
             [(1, "R-0"), (1, "R-1"), (3, "R-1"), (5, "R-1")].map(|(t, r)| (t, r.to_owned()))
         );
+    }
+
+    /// The tally a collection's findings make, counted afresh from them.
+    fn counted(f: &Findings) -> Tally {
+        let mut tally = Tally::default();
+        collect(f).iter().for_each(|f| tally.add(f));
+        tally
+    }
+
+    #[test]
+    fn an_evidence_edit_reaches_findings_in_memory_now_and_on_disk_as_they_are_read() {
+        let mut writer = FindingsWriter::new(4 << 10);
+        for t in scrambled(300) {
+            writer.push(finding(t, "R-1", "x")).unwrap();
+        }
+        let mut w = FindingsWriter::new(usize::MAX);
+        w.push(finding(1_000, "R-2", "y")).unwrap();
+        let findings = Findings::merge([writer.finish().unwrap(), w.finish().unwrap()]);
+        assert!(findings.spilled());
+        let edited = findings
+            .edit_evidence(|e| e.role = format!("seen:{}", e.source))
+            .edit_evidence(|e| e.time_ns = Some(e.source.len() as i64));
+        let got = collect(&edited);
+        assert_eq!(got.len(), 301);
+        // Every finding, wherever it was held, got both edits in the order they were given.
+        for f in &got {
+            let e = &f.evidence[0];
+            assert_eq!(e.role, format!("seen:f.json#{}", f.time_ns));
+            assert_eq!(e.time_ns, Some(e.source.len() as i64));
+        }
+        // Each read gets the edits again, from the same runs.
+        assert_eq!(collect(&edited), got);
+        // What was edited is rewritten as it was read, without the edit left pending.
+        let rewritten = edited.rewrite(|_| true).unwrap();
+        assert_eq!(collect(&rewritten), got);
+        assert!(
+            rewritten
+                .runs
+                .iter()
+                .all(|r| matches!(r, Run::Memory(_) | Run::Disk(_, None)))
+        );
+    }
+
+    #[test]
+    fn the_tally_is_what_the_findings_count_however_they_were_gathered() {
+        let mut writer = FindingsWriter::new(4 << 10);
+        for t in scrambled(200) {
+            let mut f = finding(t, if t % 3 == 0 { "R-1" } else { "R-2" }, "x");
+            f.severity = if t % 4 == 0 {
+                Severity::Low
+            } else {
+                Severity::High
+            };
+            f.cwe = vec![format!("CWE-{}", t % 5)];
+            if t % 7 == 0 {
+                f.class = FindingClass::Weakness;
+                f.occurrences = Some(t as u64 + 1);
+            }
+            writer.push(f).unwrap();
+        }
+        let spilled = writer.finish().unwrap();
+        assert!(spilled.spilled());
+        let tally = spilled.tally().clone();
+        assert_eq!(tally, counted(&spilled));
+        assert_eq!((tally.incidents, tally.weaknesses), (171, 29));
+        // Weaknesses at t = 0, 7, ..., 196 count t + 1 occurrences each.
+        assert_eq!(tally.occurrences, (0..29).map(|k| 7 * k + 1).sum::<u64>());
+        assert_eq!(tally.by_severity[&Severity::Low], 50);
+        assert_eq!(tally.cwe["CWE-0"], 40);
+        assert_eq!(tally.owasp["API1:2023"], 200);
+        // Merged and filtered, the tally follows.
+        let merged = Findings::merge([spilled, Findings::from(vec![finding(500, "R-3", "z")])]);
+        assert_eq!(merged.tally().incidents, 172);
+        assert_eq!(merged.tally(), &counted(&merged));
+        let kept = merged.rewrite(|f| f.severity == Severity::Low).unwrap();
+        assert_eq!(kept.tally(), &counted(&kept));
+        assert_eq!(kept.tally().by_severity.get(&Severity::High), None);
+    }
+
+    #[test]
+    fn a_rewrite_sees_findings_of_several_runs_in_memory_in_report_order() {
+        let a = Findings::from(vec![finding(1, "R-1", "x"), finding(5, "R-1", "x")]);
+        let b = Findings::from(vec![finding(3, "R-1", "x"), finding(1, "R-0", "x")]);
+        let merged = Findings::merge([a, b]);
+        assert!(!merged.spilled());
+        let mut seen = Vec::new();
+        let kept = merged
+            .rewrite(|f| {
+                seen.push((f.time_ns, f.rule_id.clone()));
+                f.time_ns != 3
+            })
+            .unwrap();
+        assert_eq!(
+            seen,
+            [(1, "R-0"), (1, "R-1"), (3, "R-1"), (5, "R-1")].map(|(t, r)| (t, r.to_owned()))
+        );
+        assert_eq!(kept.len(), 3);
     }
 }

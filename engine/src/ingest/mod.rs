@@ -152,9 +152,10 @@ pub struct InputReport {
     /// incomplete. A file in a directory that is in no known format (a README, a script) is only
     /// a warning.
     pub named: bool,
-    /// Where each record is (not serialized: evidence locations are resolved from it).
+    /// Where each record is (not serialized: evidence locations are resolved from it). Shared:
+    /// a report's findings on disk resolve their evidence from it as they are read back.
     #[serde(skip)]
-    pub spans: SpanIndex,
+    pub spans: std::sync::Arc<SpanIndex>,
 }
 
 impl InputReport {
@@ -190,7 +191,7 @@ impl InputReport {
             errors: Vec::new(),
             error: None,
             named,
-            spans: SpanIndex::default(),
+            spans: Default::default(),
         }
     }
 }
@@ -798,7 +799,7 @@ fn read_input<'a>(
 ) -> Result<InputReport, Error> {
     let name = origin.name();
     let mut report = InputReport::new(name.clone(), None, named);
-    report.spans = SpanIndex::spilling(std::sync::Arc::clone(places));
+    let mut spans = SpanIndex::spilling(std::sync::Arc::clone(places));
     let fail = |report: &mut InputReport, e: Error| match e {
         Error::UnreadableInput { message, .. } if !options.strict => {
             report.error = Some(message);
@@ -850,7 +851,7 @@ fn read_input<'a>(
             Record::Event(e) => Some(e.time_ns),
             _ => None,
         };
-        report.spans.note(index, &at, &base.get(), time_ns);
+        spans.note(index, &at, &base.get(), time_ns);
         let shares_line = match (line, line_starter) {
             (None, _) => false,
             (Some(_), Some((starter, _))) if starter == index => false,
@@ -953,7 +954,8 @@ fn read_input<'a>(
     {
         return Err(Error::Input(err));
     }
-    report.spans.seal();
+    spans.seal();
+    report.spans = std::sync::Arc::new(spans);
     Ok(report)
 }
 

@@ -31,15 +31,19 @@ pub const SCHEMA_VERSION: &str = "2.1";
 
 /// Fills each evidence item's `location` and `time` from the places the inputs' readers noted:
 /// its `source` names the record (`file#record`) or the line it starts (`file:line`, the first
-/// record starting there). A source that names no input of this scan keeps no location.
-fn locate_evidence(findings: Findings, inputs: &[InputReport]) -> std::io::Result<Findings> {
-    let by_file: std::collections::HashMap<&str, &crate::ingest::SpanIndex> =
-        inputs.iter().map(|i| (i.path.as_str(), &i.spans)).collect();
-    let resolve = |e: &mut crate::finding::Evidence| {
+/// record starting there). A source that names no input of this scan keeps no location. Findings
+/// on disk are located as they are read back, not written again.
+fn locate_evidence(findings: Findings, inputs: &[InputReport]) -> Findings {
+    let by_file: std::collections::HashMap<String, std::sync::Arc<crate::ingest::SpanIndex>> =
+        inputs
+            .iter()
+            .map(|i| (i.path.clone(), std::sync::Arc::clone(&i.spans)))
+            .collect();
+    findings.edit_evidence(move |e: &mut crate::finding::Evidence| {
         let named = |sep: char| {
             let (file, n) = e.source.rsplit_once(sep)?;
             let n: u64 = n.parse().ok()?;
-            by_file.get(file).map(|spans| (file, *spans, n))
+            by_file.get(file).map(|spans| (file, &**spans, n))
         };
         let found = match named('#') {
             Some((file, spans, record)) => Some((file, spans, record)),
@@ -47,17 +51,12 @@ fn locate_evidence(findings: Findings, inputs: &[InputReport]) -> std::io::Resul
                 .and_then(|(file, spans, line)| Some((file, spans, spans.record_on_line(line)?))),
         };
         if let Some((file, spans, record)) = found {
-            e.location = spans.location(file, record);
-            e.time_ns = spans.time_ns(record);
-            e.time = e.time_ns.map(crate::time::format_rfc3339);
+            let location = spans.location(file, record);
+            let time_ns = spans.time_ns(record);
+            e.location = location;
+            e.time_ns = time_ns;
+            e.time = time_ns.map(crate::time::format_rfc3339);
         }
-    };
-    findings.rewrite(|f| {
-        f.evidence.iter_mut().for_each(resolve);
-        for example in &mut f.examples {
-            example.evidence.iter_mut().for_each(resolve);
-        }
-        true
     })
 }
 
@@ -343,8 +342,7 @@ impl Report {
                 f.reason
             )
         }));
-        let findings =
-            locate_evidence(outcome.findings, &inputs).map_err(crate::Error::Findings)?;
+        let findings = locate_evidence(outcome.findings, &inputs);
         let (major, minor, patch) = crate::rules::CONTRACT_VERSION;
         let mut report = Report {
             schema_version: SCHEMA_VERSION,
@@ -369,42 +367,22 @@ impl Report {
                 .ok()
                 .map(|d| d.display().to_string()),
         };
-        report.recount().map_err(crate::Error::Findings)?;
+        report.recount();
         Ok(report)
     }
 
     /// Counts `findings` into the summary afresh (its event counts are left as they are).
-    pub(crate) fn recount(&mut self) -> io::Result<()> {
+    pub(crate) fn recount(&mut self) {
+        let tally = self.findings.tally().clone();
         let s = &mut self.summary;
         s.findings = self.findings.len() as u64;
-        (s.incidents, s.weaknesses, s.occurrences) = (0, 0, 0);
+        (s.incidents, s.weaknesses, s.occurrences) =
+            (tally.incidents, tally.weaknesses, tally.occurrences);
         s.by_severity = Severity::ALL.into_iter().map(|s| (s, 0)).collect();
-        s.owasp.clear();
-        s.soc2.clear();
-        s.cwe.clear();
+        s.by_severity.extend(tally.by_severity);
+        (s.owasp, s.soc2, s.cwe) = (tally.owasp, tally.soc2, tally.cwe);
         s.baselined = self.baselined.len() as u64;
         s.suppressed = self.suppressed.len() as u64;
-        for f in self.findings.iter() {
-            let f = f?;
-            match f.class {
-                FindingClass::Incident => s.incidents += 1,
-                FindingClass::Weakness => {
-                    s.weaknesses += 1;
-                    s.occurrences += f.occurrences.unwrap_or(1);
-                }
-            }
-            *s.by_severity.entry(f.severity).or_default() += 1;
-            for (map, ids) in [
-                (&mut s.owasp, &f.owasp),
-                (&mut s.soc2, &f.soc2),
-                (&mut s.cwe, &f.cwe),
-            ] {
-                for id in ids {
-                    *map.entry(id.clone()).or_default() += 1;
-                }
-            }
-        }
-        Ok(())
     }
 
     /// Renders the report.
