@@ -588,7 +588,7 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
                 },
                 out,
             ),
-            other => report.write(*other, out),
+            other => report.write_on(*other, out, options.threads),
         })?;
     }
     tell(

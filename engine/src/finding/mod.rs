@@ -17,6 +17,8 @@ pub use fold::{
     FINDING_BYTES_PER_EVENT, MAX_EXAMPLES, MAX_FINDING_BYTES, MAX_LISTED_PRINCIPALS,
     MAX_MESSAGE_BYTES,
 };
+#[cfg(test)]
+pub(crate) use store::FindingsWriter;
 pub use store::{FINDINGS_MEMORY_BYTES, Findings, Iter as FindingsIter};
 
 /// One finding.

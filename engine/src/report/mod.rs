@@ -137,8 +137,8 @@ impl std::str::FromStr for ReportFormat {
     }
 }
 
-/// Everything a scan found and how it got there.
-#[derive(Debug, Clone, Serialize)]
+/// Everything a scan found and how it got there. Serialized field by field as [`Fields`] says.
+#[derive(Debug, Clone)]
 pub struct Report {
     /// [`SCHEMA_VERSION`].
     pub schema_version: &'static str,
@@ -155,12 +155,10 @@ pub struct Report {
     /// Counts.
     pub summary: Summary,
     /// The baseline the findings were triaged with, when one was given.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<BaselineUse>,
     /// Findings the baseline holds, in report order.
     pub baselined: Vec<Triaged>,
     /// The suppressions file the findings were triaged with, entry by entry, when one was given.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub suppressions: Option<SuppressionsUse>,
     /// Findings a suppression entry holds, in report order, each with the entry and its
     /// justification.
@@ -173,13 +171,75 @@ pub struct Report {
     /// known format read to its end, every rule file run to the end.
     pub complete: bool,
     /// Why it is not complete, one line per cause.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub incomplete: Vec<String>,
     /// The directory the scan ran in, against which relative input paths were read. The SARIF
     /// report names it when it gives an input by absolute path (GitHub code scanning asks for it
     /// then); the JSON report leaves it out, so that it does not differ from machine to machine.
-    #[serde(skip)]
     pub working_directory: Option<String>,
+}
+
+/// The report's JSON form: its fields in order, by reference. `findings: None` writes an empty
+/// array, where the JSON writer puts the findings it renders on several threads
+/// ([`json::write`]). `working_directory` is left out, so that a report does not differ from
+/// machine to machine.
+#[derive(Serialize)]
+struct Fields<'a> {
+    schema_version: &'a str,
+    tool: &'a Tool,
+    inputs: &'a [InputReport],
+    rules: &'a [RuleRun],
+    #[serde(serialize_with = "findings_or_none")]
+    findings: Option<&'a Findings>,
+    summary: &'a Summary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline: Option<&'a BaselineUse>,
+    baselined: &'a [Triaged],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suppressions: Option<&'a SuppressionsUse>,
+    suppressed: &'a [Triaged],
+    warnings: &'a [String],
+    rule_errors: &'a [RuleFailure],
+    complete: bool,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    incomplete: &'a [String],
+}
+
+fn findings_or_none<S: serde::Serializer>(
+    findings: &Option<&Findings>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match findings {
+        Some(findings) => findings.serialize(serializer),
+        None => serde::ser::SerializeSeq::end(serializer.serialize_seq(Some(0))?),
+    }
+}
+
+impl Report {
+    /// Its JSON form, with its findings or (`with_findings` false) an empty array for them.
+    fn fields(&self, with_findings: bool) -> Fields<'_> {
+        Fields {
+            schema_version: self.schema_version,
+            tool: &self.tool,
+            inputs: &self.inputs,
+            rules: &self.rules,
+            findings: with_findings.then_some(&self.findings),
+            summary: &self.summary,
+            baseline: self.baseline.as_ref(),
+            baselined: &self.baselined,
+            suppressions: self.suppressions.as_ref(),
+            suppressed: &self.suppressed,
+            warnings: &self.warnings,
+            rule_errors: &self.rule_errors,
+            complete: self.complete,
+            incomplete: &self.incomplete,
+        }
+    }
+}
+
+impl Serialize for Report {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.fields(true).serialize(serializer)
+    }
 }
 
 /// The tool that wrote the report.
@@ -401,9 +461,20 @@ impl Report {
     /// bounded by what a reader takes in (groups, top findings, SARIF's result limits) and are
     /// rendered first.
     pub fn write(&self, format: ReportFormat, out: &mut dyn Write) -> io::Result<()> {
+        self.write_on(format, out, 1)
+    }
+
+    /// [`Report::write`], on up to `threads` threads where a format can use them: the JSON
+    /// document renders its findings on several. The bytes do not depend on `threads`.
+    pub fn write_on(
+        &self,
+        format: ReportFormat,
+        out: &mut dyn Write,
+        threads: usize,
+    ) -> io::Result<()> {
         match format {
             ReportFormat::Text => self.write_text(&TextStyle::default(), out),
-            ReportFormat::Json => serialized(out, |out| json::write(self, out)),
+            ReportFormat::Json => serialized(out, |out| json::write(self, out, threads)),
             ReportFormat::Jsonl => serialized(out, |out| json::write_lines(self, out)),
             ReportFormat::Markdown => {
                 out.write_all(markdown::render(self, &self.findings.load()?).as_bytes())
