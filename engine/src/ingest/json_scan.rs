@@ -125,6 +125,19 @@ impl<'a, T> ArrayItems<'a, T> {
     }
 }
 
+impl<'a, T> ArrayItems<'a, T> {
+    /// The items of an array from the item starting at byte `at` on (an item [`ItemBounds`]
+    /// delimited, or could not).
+    pub(super) fn resume(text: &'a str, at: usize) -> Self {
+        ArrayItems {
+            text,
+            at: Some(at),
+            error: None,
+            parsed: std::marker::PhantomData,
+        }
+    }
+}
+
 impl<'a, T: serde::Deserialize<'a>> Iterator for ArrayItems<'a, T> {
     type Item = Item<'a, T>;
 
@@ -132,28 +145,139 @@ impl<'a, T: serde::Deserialize<'a>> Iterator for ArrayItems<'a, T> {
         let Some(i) = self.at.take() else {
             return self.error.take().map(Item::Damaged);
         };
-        let rest = self.text.get(i..).unwrap_or_default();
-        let mut typed = serde_json::Deserializer::from_str(rest).into_iter::<T>();
-        if let Some(Ok(value)) = typed.next() {
-            let end = i + typed.byte_offset();
+        let (item, end) = item_at(self.text, i);
+        if let Some(end) = end {
             self.after(end);
-            return Some(Item::Parsed(
-                self.text.get(i..end).unwrap_or_default(),
-                value,
-            ));
         }
-        // Not a `T`: JSON of another shape, or damage.
-        let mut raw = serde_json::Deserializer::from_str(rest).into_iter::<&RawValue>();
-        match raw.next() {
-            Some(Ok(value)) => {
-                self.after(i + raw.byte_offset());
-                Some(Item::Other(value))
-            }
-            Some(Err(e)) => Some(Item::Damaged(format!("at byte {i}: {e}"))),
-            None => Some(Item::Damaged(format!(
+        Some(item)
+    }
+}
+
+/// The array item starting at byte `i` of `text`, parsed as `T` where it stands, and the byte
+/// just past it (`None` when it is damaged): what [`ArrayItems`] yields there, whichever thread
+/// parses it.
+pub(super) fn item_at<'a, T: serde::Deserialize<'a>>(
+    text: &'a str,
+    i: usize,
+) -> (Item<'a, T>, Option<usize>) {
+    let rest = text.get(i..).unwrap_or_default();
+    let mut typed = serde_json::Deserializer::from_str(rest).into_iter::<T>();
+    if let Some(Ok(value)) = typed.next() {
+        let end = i + typed.byte_offset();
+        return (
+            Item::Parsed(text.get(i..end).unwrap_or_default(), value),
+            Some(end),
+        );
+    }
+    // Not a `T`: JSON of another shape, or damage.
+    let mut raw = serde_json::Deserializer::from_str(rest).into_iter::<&RawValue>();
+    match raw.next() {
+        Some(Ok(value)) => (Item::Other(value), Some(i + raw.byte_offset())),
+        Some(Err(e)) => (Item::Damaged(format!("at byte {i}: {e}")), None),
+        None => (
+            Item::Damaged(format!(
                 "the document ends at byte {i} inside the array: it was cut short"
-            ))),
+            )),
+            None,
+        ),
+    }
+}
+
+/// Where the objects of a JSON array start and end, found by their braces and strings alone
+/// (`memchr`, several times faster than parsing them), so that a large document's items can be
+/// parsed on several threads. Stops at the array's end, or at the first item it cannot delimit
+/// ([`ItemBounds::stopped`]: not an object, unbalanced, or not followed by `,` or `]`), from
+/// which [`ArrayItems::resume`] reads on as one pass would. An item of invalid JSON can be
+/// delimited here: its parse ([`item_at`]) says what it is, and where it ends.
+pub(super) struct ItemBounds<'a> {
+    bytes: &'a [u8],
+    /// The next item's offset; `None` once the array ended or an item could not be delimited.
+    at: Option<usize>,
+    stopped: Option<usize>,
+}
+
+impl<'a> ItemBounds<'a> {
+    /// The items of the array starting at byte `start` of `text` (after white space); `None`
+    /// when no array starts there.
+    pub(super) fn new(text: &'a str, start: usize) -> Option<Self> {
+        let bytes = text.as_bytes();
+        let i = skip_ws(bytes, start);
+        if bytes.get(i) != Some(&b'[') {
+            return None;
         }
+        let first = skip_ws(bytes, i + 1);
+        Some(ItemBounds {
+            bytes,
+            at: (bytes.get(first) != Some(&b']')).then_some(first),
+            stopped: None,
+        })
+    }
+
+    /// The offset of the item these bounds could not delimit, once they stopped there; `None`
+    /// while they go on, and when the array ended.
+    pub(super) fn stopped(&self) -> Option<usize> {
+        self.stopped
+    }
+}
+
+impl Iterator for ItemBounds<'_> {
+    /// An item's first byte and the byte just past it.
+    type Item = (usize, usize);
+
+    fn next(&mut self) -> Option<(usize, usize)> {
+        let start = self.at.take()?;
+        let Some(end) = object_end(self.bytes, start) else {
+            self.stopped = Some(start);
+            return None;
+        };
+        let after = skip_ws(self.bytes, end);
+        match self.bytes.get(after) {
+            Some(b',') => self.at = Some(skip_ws(self.bytes, after + 1)),
+            Some(b']') => {}
+            _ => {
+                self.stopped = Some(start);
+                return None;
+            }
+        }
+        Some((start, end))
+    }
+}
+
+/// The index just past the object starting at `start`, by its braces outside strings.
+fn object_end(bytes: &[u8], start: usize) -> Option<usize> {
+    if bytes.get(start) != Some(&b'{') {
+        return None;
+    }
+    let mut depth = 0usize;
+    let mut i = start;
+    loop {
+        let at = i + memchr::memchr3(b'"', b'{', b'}', bytes.get(i..)?)?;
+        match bytes.get(at)? {
+            b'"' => {
+                i = fast_string_end(bytes, at)? + 1;
+                continue;
+            }
+            b'{' => depth += 1,
+            _ => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(at + 1);
+                }
+            }
+        }
+        i = at + 1;
+    }
+}
+
+/// [`string_end`], skipping to the next quote or backslash.
+fn fast_string_end(bytes: &[u8], start: usize) -> Option<usize> {
+    let mut i = start + 1;
+    loop {
+        let at = i + memchr::memchr2(b'"', b'\\', bytes.get(i..)?)?;
+        if bytes.get(at)? == &b'"' {
+            return Some(at);
+        }
+        i = at + 2;
     }
 }
 
@@ -215,6 +339,36 @@ fn value_end(bytes: &[u8], start: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn item_bounds_follow_braces_outside_strings_and_stop_where_a_parse_must_say_why() {
+        let text = r#"{"Records": [ {"a":"}\"{","b":[{}]} ,{"c":{"d":"\\"}},"x",{}]}"#;
+        let at = members(text)[0].1;
+        let mut bounds = ItemBounds::new(text, at).unwrap();
+        let items: Vec<&str> = bounds.by_ref().map(|(s, e)| &text[s..e]).collect();
+        assert_eq!(items, [r#"{"a":"}\"{","b":[{}]}"#, r#"{"c":{"d":"\\"}}"#]);
+        assert_eq!(&text[bounds.stopped().unwrap()..], r#""x",{}]}"#);
+        // The array's end, an empty array, no array, an object cut short, a trailing comma.
+        let whole = r#"[{}, {"a": 1}]"#;
+        let mut bounds = ItemBounds::new(whole, 0).unwrap();
+        assert_eq!(bounds.by_ref().count(), 2);
+        assert_eq!(bounds.stopped(), None);
+        assert_eq!(ItemBounds::new(" [ ] ", 0).unwrap().count(), 0);
+        assert!(ItemBounds::new(r#"{"a": []}"#, 0).is_none());
+        for cut in [r#"[{"a": "}"#, r#"[{}, {"a": {}"#, "[{},]"] {
+            let mut bounds = ItemBounds::new(cut, 0).unwrap();
+            let delimited = bounds.by_ref().count();
+            let stopped = bounds.stopped().unwrap();
+            assert_eq!(
+                (delimited, &cut[stopped..]),
+                match cut {
+                    "[{},]" => (1, "]"),
+                    r#"[{"a": "}"# => (0, r#"{"a": "}"#),
+                    _ => (1, r#"{"a": {}"#),
+                }
+            );
+        }
+    }
 
     #[test]
     fn members_are_listed_wherever_they_stand_and_a_peek_lists_what_it_holds() {

@@ -911,7 +911,22 @@ fn read_input<'a>(
             let _pass = jobs.map(|jobs| jobs.enter_document(origin, &opened));
             source::read_document(origin, opened).and_then(|(text, stopped)| {
                 base.set(Base::of(&text, dropped));
-                let parsed = read_document(format, id_name, &text, &options.mappings, &mut sink);
+                let parsed = match jobs {
+                    // A large `{"Records"}` file is parsed on every thread, once the other
+                    // threads have no input of their own left to read (until then, cutting it
+                    // would cost them more than it saves).
+                    Some(jobs)
+                        if format == InputFormat::CloudTrail
+                            && text.len() >= cloudtrail::CHUNKED_MIN_BYTES
+                            && jobs.all_claimed() =>
+                    {
+                        // The text moves, its bytes (which `base` and the records' places
+                        // point into) do not.
+                        let text = std::sync::Arc::new(text);
+                        cloudtrail::read_chunked(id_name, &text, jobs, &mut sink)
+                    }
+                    _ => read_document(format, id_name, &text, &options.mappings, &mut sink),
+                };
                 // A document cut short is reported by its read error, after the records that
                 // could be read before it.
                 match (stopped, parsed) {

@@ -273,6 +273,13 @@ impl<'a> Jobs<'a> {
         }
     }
 
+    /// Whether every input has been claimed (or will not be read): a worker that finishes its
+    /// input finds nothing but jobs to run.
+    pub(super) fn all_claimed(&self) -> bool {
+        let s = self.lock();
+        s.next_input >= s.inputs || s.next_input > s.failed
+    }
+
     /// Waits until the document `opened` can be read whole with the others being read: their
     /// sizes (decompressed, as far as known) at most [`MAX_INPUT_BYTES`] in all, or it alone.
     /// Held until the pass is dropped.
@@ -476,6 +483,129 @@ mod tests {
         )
         .unwrap();
         vec![big, cut, wire]
+    }
+
+    /// Large CloudTrail documents (many chunks): pretty-printed with a byte-order mark and the
+    /// `Records` member after another, strings holding braces, quotes and escapes; a record of
+    /// the wrong shape and an item that is not an object (the rest read in one pass); an item of
+    /// invalid JSON between balanced braces (nothing read after it); a document cut short.
+    fn document_inputs(dir: &std::path::Path) -> Vec<PathBuf> {
+        let times = ["2026-03-14T12:00:00Z", "2026-03-14T12:00:01Z"];
+        let record = |r: usize, tag: &str| {
+            let id = r.is_multiple_of(3).then(|| format!("{tag}-{r}"));
+            let text = trail(times[r % 2], id.as_deref(), &format!("{tag}{r}"));
+            if r.is_multiple_of(7) {
+                // A user agent of braces, quotes and escapes: only a parse knows where it ends.
+                text.replacen(
+                    r#""sourceIPAddress""#,
+                    r#""userAgent":"a{b}\"}]\\\\\"{[c","sourceIPAddress""#,
+                    1,
+                )
+            } else {
+                text
+            }
+        };
+        let items = |tag: &str, n: usize, odd: &[(usize, &str)]| -> Vec<String> {
+            (0..n)
+                .map(|r| {
+                    odd.iter()
+                        .find(|(at, _)| *at == r)
+                        .map_or_else(|| record(r, tag), |(_, item)| (*item).to_owned())
+                })
+                .collect()
+        };
+        let pretty = items(
+            "p",
+            150,
+            &[
+                (40, r#"{"eventTime": 5, "eventName": []}"#),
+                (110, r#""not a record""#),
+            ],
+        );
+        let pretty = format!(
+            "\u{feff}{{\n  \"Meta\": {{\"x\": [1, {{\"y\": \"}}\"}}]}},\n  \"Records\": [\n    {}\n  ]\n}}\n",
+            pretty.join(",\n    ")
+        );
+        let array = items("a", 150, &[(60, r#"{"eventVersion": tru, "x": {}}"#)]);
+        let array = format!("[{}]", array.join(", "));
+        let cut = items("c", 150, &[]);
+        let cut = format!(r#"{{"Records":[{}]}}"#, cut.join(","));
+        let cut = &cut[..cut.len() * 3 / 4];
+        let mut paths = Vec::new();
+        for (name, text) in [
+            ("pretty.json", pretty.as_str()),
+            ("array.json", &array),
+            ("cut.json", cut),
+        ] {
+            assert!(
+                text.len() > 20 * super::super::lines::CHUNK_BYTES,
+                "{name}: {}",
+                text.len()
+            );
+            let path = dir.join(name);
+            std::fs::write(&path, text).unwrap();
+            paths.push(path);
+        }
+        paths
+    }
+
+    #[test]
+    fn a_large_document_parsed_in_chunks_on_every_thread_reads_as_in_one_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = document_inputs(dir.path());
+        let read = |path: &PathBuf, threads| {
+            read_inputs(
+                std::slice::from_ref(path),
+                &IngestOptions {
+                    threads,
+                    ..IngestOptions::default()
+                },
+            )
+            .unwrap()
+        };
+        let serial: Vec<_> = paths.iter().map(|p| read(p, 1)).collect();
+        let [pretty, array, cut] = [0, 1, 2].map(|i| &serial[i].inputs[0]);
+        // Every item: the two that are not records are malformed, where they stand.
+        assert_eq!(pretty.records, 150);
+        assert_eq!((pretty.events, pretty.errors.len()), (148, 2));
+        assert_eq!(
+            pretty
+                .errors
+                .iter()
+                .map(|e| (e.record, e.line))
+                .collect::<Vec<_>>(),
+            [(41, Some(44)), (111, Some(114))]
+        );
+        // Everything up to the invalid item, which ends the array.
+        assert_eq!(array.records, 61);
+        assert_eq!(array.errors.len(), 1);
+        assert_eq!(array.errors[0].record, 61);
+        assert!(
+            array.errors[0].message.contains("cannot be read"),
+            "{:?}",
+            array.errors
+        );
+        // The records before the cut, and the one it cut.
+        assert_eq!(
+            (cut.records, cut.errors.len(), cut.errors[0].record),
+            (113, 1, 113)
+        );
+        assert!(
+            cut.errors[0].message.contains("EOF while parsing"),
+            "{:?}",
+            cut.errors
+        );
+        let chunked = super::super::cloudtrail::CHUNKED.load(std::sync::atomic::Ordering::Relaxed);
+        for (path, serial) in paths.iter().zip(&serial) {
+            for threads in [2, 4] {
+                let again = read(path, threads);
+                assert!(again.events == serial.events, "{path:?}, {threads} threads");
+                assert_eq!(again.inputs, serial.inputs, "{path:?}, {threads} threads");
+            }
+        }
+        // Each document was read in chunks (other tests may read more).
+        let now = super::super::cloudtrail::CHUNKED.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(now >= chunked + 6, "{chunked} -> {now}");
     }
 
     #[test]

@@ -13,12 +13,16 @@ mod keys;
 mod lake;
 
 use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::ops::Range;
+use std::sync::{Arc, mpsc};
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::dynamodb::member as param;
+use super::pool::Jobs;
 use super::{At, LineCounter, Record, json_scan};
 use crate::event::{Actor, Correlation, DbOperation, Detail, Event, SourceRef};
 use crate::time::parse_rfc3339;
@@ -97,48 +101,255 @@ pub(super) fn read(
     if lake::is_lake_document(text) {
         return lake::read(file, text, sink);
     }
-    let head = text.trim_start();
-    let array_at = if head.starts_with('[') {
-        text.len() - head.len()
-    } else if head.starts_with('{') {
-        match json_scan::Members::new(text).find(|(name, _)| *name == "Records") {
-            Some((_, at)) => at,
-            None => return read_single(file, text, sink),
+    let array_at = match array_start(text) {
+        Some(at) => at,
+        None if text.trim_start().starts_with('{') => return read_single(file, text, sink),
+        None => {
+            return Err(
+                "not CloudTrail JSON: expected `{\"Records\": [...]}`, an array of records or one \
+                 record"
+                    .to_owned(),
+            );
         }
-    } else {
-        return Err(
-            "not CloudTrail JSON: expected `{\"Records\": [...]}`, an array of records or one record"
-                .to_owned(),
-        );
     };
     let mut lines = LineCounter::new(text);
-    let mut index = 0u64;
-    for item in json_scan::ArrayItems::<CtRecord<'_>>::new(text, array_at) {
+    read_items(
+        file,
+        json_scan::ArrayItems::new(text, array_at),
+        0,
+        &mut lines,
+        sink,
+    );
+    Ok(())
+}
+
+/// Where the array of records starts: the document itself, or its `Records` member.
+fn array_start(text: &str) -> Option<usize> {
+    let head = text.trim_start();
+    if head.starts_with('[') {
+        Some(text.len() - head.len())
+    } else if head.starts_with('{') {
+        json_scan::Members::new(text)
+            .find(|(name, _)| *name == "Records")
+            .map(|(_, at)| at)
+    } else {
+        None
+    }
+}
+
+/// Reads the array's `items` from record `index` on, `lines` counting where each stands.
+fn read_items<'t>(
+    file: &str,
+    items: json_scan::ArrayItems<'t, CtRecord<'t>>,
+    mut index: u64,
+    lines: &mut LineCounter<'t>,
+    sink: &mut impl FnMut(u64, At<'_>, Record),
+) {
+    for item in items {
         index += 1;
-        match item {
-            json_scan::Item::Parsed(raw, rec) => {
-                let at = lines.at(raw);
-                for record in records(convert_parsed(file, index, at.line, rec)) {
-                    sink(index, at, record);
-                }
-            }
-            // Not a record: `convert` says what it is.
-            json_scan::Item::Other(raw) => {
-                let at = lines.at(raw.get());
-                for record in convert(file, index, at.line, raw.get()) {
-                    sink(index, at, record);
-                }
-            }
-            json_scan::Item::Damaged(e) => sink(
-                index,
-                At::UNKNOWN,
-                Record::Malformed(format!(
-                    "record {index} of `Records` cannot be read ({e}): expected a JSON object"
-                )),
-            ),
+        let (at, records) = item_records(file, index, item, lines);
+        for record in records {
+            sink(index, at, record);
         }
     }
+}
+
+/// What item `index` of the array of records becomes, and where it stands.
+fn item_records<'t>(
+    file: &str,
+    index: u64,
+    item: json_scan::Item<'t, CtRecord<'t>>,
+    lines: &mut LineCounter<'t>,
+) -> (At<'t>, Vec<Record>) {
+    match item {
+        json_scan::Item::Parsed(raw, rec) => {
+            let at = lines.at(raw);
+            (at, records(convert_parsed(file, index, at.line, rec)))
+        }
+        // Not a record: `convert` says what it is.
+        json_scan::Item::Other(raw) => {
+            let at = lines.at(raw.get());
+            (at, convert(file, index, at.line, raw.get()))
+        }
+        json_scan::Item::Damaged(e) => (
+            At::UNKNOWN,
+            vec![Record::Malformed(format!(
+                "record {index} of `Records` cannot be read ({e}): expected a JSON object"
+            ))],
+        ),
+    }
+}
+
+/// Bytes of records a chunk of a large document gathers (as for JSON lines).
+const CHUNK_BYTES: usize = super::lines::CHUNK_BYTES;
+
+/// A document at least this long is parsed in chunks when other threads can help.
+pub(super) const CHUNKED_MIN_BYTES: usize = 2 * CHUNK_BYTES;
+
+/// Documents read in chunks, for tests to see that they were.
+#[cfg(test)]
+pub(super) static CHUNKED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// An item of a chunk, parsed: where it stands, as offsets so that it can cross threads, and
+/// what it became.
+struct Placed {
+    index: u64,
+    line: Option<u64>,
+    column: Option<u64>,
+    raw: Option<Range<usize>>,
+    records: Vec<Record>,
+}
+
+/// A chunk's items, parsed, and how the array goes on after them.
+struct Parsed {
+    items: Vec<Placed>,
+    next: Next,
+}
+
+enum Next {
+    /// With the next chunk.
+    On,
+    /// Nowhere: the last item was damaged.
+    End,
+    /// From the item at byte `at`, record `index` + 1, in one pass: its parse ended elsewhere
+    /// than its bounds said (never for valid JSON).
+    Resume { at: usize, index: u64 },
+}
+
+/// [`read`] of a large document on the pool's threads: the reader finds where the records
+/// start and end ([`json_scan::ItemBounds`]) and hands them out in chunks of about
+/// [`CHUNK_BYTES`], each parsed by [`json_scan::item_at`] as one pass parses it, knowing the
+/// record index and the line and column it starts at; the records are handed to `sink` in
+/// order. At most [`super::lines::CHUNKS_IN_FLIGHT`] chunks are parsed or held at once. Where
+/// the bounds stop (an item that is not an object, damage) the rest is read in one pass, as
+/// [`read`] reads it: the records, their places and errors are the same.
+pub(super) fn read_chunked<'a>(
+    file: &'a str,
+    text: &Arc<String>,
+    jobs: &Jobs<'a>,
+    sink: &mut impl FnMut(u64, At<'_>, Record),
+) -> Result<(), String> {
+    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let skip = text.len() - body.len();
+    if lake::is_lake_document(body) {
+        return read(file, text, sink);
+    }
+    let Some(mut bounds) = array_start(body).and_then(|at| json_scan::ItemBounds::new(body, at))
+    else {
+        return read(file, text, sink);
+    };
+    #[cfg(test)]
+    CHUNKED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // Where each chunk starts, counted here as the bounds are found.
+    let mut lines = LineCounter::new(body);
+    let mut index = 0u64;
+    let mut in_flight: VecDeque<mpsc::Receiver<Parsed>> = VecDeque::new();
+    let resume = loop {
+        while in_flight.len() < super::lines::CHUNKS_IN_FLIGHT {
+            let mut items = Vec::new();
+            let mut bytes = 0;
+            while bytes < CHUNK_BYTES
+                && let Some((start, end)) = bounds.next()
+            {
+                bytes += end - start;
+                items.push((start, end));
+            }
+            let Some(&(first, _)) = items.first() else {
+                break;
+            };
+            let at = lines.at(body.get(first..).unwrap_or_default());
+            let (line, column) = (at.line.unwrap_or(1), at.column.unwrap_or(1));
+            let (text, first_index) = (Arc::clone(text), index);
+            index += items.len() as u64;
+            let (tx, rx) = mpsc::sync_channel(1);
+            jobs.submit(move || {
+                let body = text.get(skip..).unwrap_or_default();
+                let start = LineCounter::resume(body, first, line, column);
+                // The reader stopped waiting when the send fails: nothing to do.
+                let _ = tx.send(parse_chunk(file, body, &items, first_index, start));
+            });
+            in_flight.push_back(rx);
+        }
+        let Some(next) = in_flight.pop_front() else {
+            break bounds.stopped().map(|at| (at, index));
+        };
+        let parsed = jobs
+            .wait(next)
+            .ok_or_else(|| "a reading thread stopped".to_owned())?;
+        for p in parsed.items {
+            let at = At {
+                line: p.line,
+                column: p.column,
+                raw: p.raw.and_then(|r| body.get(r)),
+            };
+            for record in p.records {
+                sink(p.index, at, record);
+            }
+        }
+        match parsed.next {
+            Next::On => {}
+            Next::End => break None,
+            // The chunks after it were cut by bounds that no longer hold.
+            Next::Resume { at, index } => break Some((at, index)),
+        }
+    };
+    if let Some((at, index)) = resume {
+        let mut lines = LineCounter::new(body);
+        read_items(
+            file,
+            json_scan::ArrayItems::resume(body, at),
+            index,
+            &mut lines,
+            sink,
+        );
+    }
     Ok(())
+}
+
+/// Parses a chunk's `items` (their bounds in `body`), the first of them record `first_index` + 1
+/// where `lines` stands.
+fn parse_chunk<'t>(
+    file: &str,
+    body: &'t str,
+    items: &[(usize, usize)],
+    first_index: u64,
+    mut lines: LineCounter<'t>,
+) -> Parsed {
+    let mut placed = Vec::with_capacity(items.len());
+    let offset = |raw: &str| {
+        let start = (raw.as_ptr() as usize).checked_sub(body.as_ptr() as usize)?;
+        Some(start..start + raw.len())
+    };
+    for (index, &(start, end)) in (first_index + 1..).zip(items) {
+        let (item, parsed_end) = json_scan::item_at::<CtRecord<'t>>(body, start);
+        if parsed_end.is_some_and(|e| e != end) {
+            return Parsed {
+                items: placed,
+                next: Next::Resume {
+                    at: start,
+                    index: index - 1,
+                },
+            };
+        }
+        let (at, records) = item_records(file, index, item, &mut lines);
+        placed.push(Placed {
+            index,
+            line: at.line,
+            column: at.column,
+            raw: at.raw.and_then(offset),
+            records,
+        });
+        if parsed_end.is_none() {
+            return Parsed {
+                items: placed,
+                next: Next::End,
+            };
+        }
+    }
+    Parsed {
+        items: placed,
+        next: Next::On,
+    }
 }
 
 /// A document holding one record, as records are shared (pretty-printed, from the console or
