@@ -173,6 +173,13 @@ impl From<Vec<Finding>> for Findings {
     /// The findings, sorted into report order.
     fn from(mut findings: Vec<Finding>) -> Self {
         findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        Findings::in_order(findings)
+    }
+}
+
+impl Findings {
+    /// `findings`, already in report order.
+    fn in_order(findings: Vec<Finding>) -> Self {
         let mut tally = Tally::default();
         findings.iter().for_each(|f| tally.add(f));
         Findings {
@@ -332,7 +339,7 @@ impl Findings {
             // in run order): `edit` may be a triage that lists what it takes out.
             all.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
             all.retain_mut(|f| edit(f));
-            return Ok(Findings::from(all));
+            return Ok(Findings::in_order(all));
         }
         let mut out = FindingsWriter::new(self.budget);
         for f in self.iter() {

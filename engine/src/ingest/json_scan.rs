@@ -107,6 +107,17 @@ impl<'a, T> ArrayItems<'a, T> {
         }
     }
 
+    /// The items of an array from the item starting at byte `at` on (an item [`ItemBounds`]
+    /// delimited, or could not).
+    pub(super) fn resume(text: &'a str, at: usize) -> Self {
+        ArrayItems {
+            text,
+            at: Some(at),
+            error: None,
+            parsed: std::marker::PhantomData,
+        }
+    }
+
     /// Where the array goes on after the item that ends at `end`: the next item, its end, or the
     /// error that stops it.
     fn after(&mut self, end: usize) {
@@ -121,19 +132,6 @@ impl<'a, T> ArrayItems<'a, T> {
                     "the document ends at byte {i} inside the array: it was cut short"
                 ));
             }
-        }
-    }
-}
-
-impl<'a, T> ArrayItems<'a, T> {
-    /// The items of an array from the item starting at byte `at` on (an item [`ItemBounds`]
-    /// delimited, or could not).
-    pub(super) fn resume(text: &'a str, at: usize) -> Self {
-        ArrayItems {
-            text,
-            at: Some(at),
-            error: None,
-            parsed: std::marker::PhantomData,
         }
     }
 }
@@ -254,7 +252,7 @@ fn object_end(bytes: &[u8], start: usize) -> Option<usize> {
         let at = i + memchr::memchr3(b'"', b'{', b'}', bytes.get(i..)?)?;
         match bytes.get(at)? {
             b'"' => {
-                i = fast_string_end(bytes, at)? + 1;
+                i = string_end(bytes, at)? + 1;
                 continue;
             }
             b'{' => depth += 1,
@@ -269,18 +267,6 @@ fn object_end(bytes: &[u8], start: usize) -> Option<usize> {
     }
 }
 
-/// [`string_end`], skipping to the next quote or backslash.
-fn fast_string_end(bytes: &[u8], start: usize) -> Option<usize> {
-    let mut i = start + 1;
-    loop {
-        let at = i + memchr::memchr2(b'"', b'\\', bytes.get(i..)?)?;
-        if bytes.get(at)? == &b'"' {
-            return Some(at);
-        }
-        i = at + 2;
-    }
-}
-
 fn skip_ws(bytes: &[u8], mut i: usize) -> usize {
     while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
         i += 1;
@@ -288,15 +274,16 @@ fn skip_ws(bytes: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// The index of the quote closing the string whose opening quote is at `start`.
+/// The index of the quote closing the string whose opening quote is at `start`: the next quote
+/// or backslash found by `memchr`, an escape skipped whole.
 fn string_end(bytes: &[u8], start: usize) -> Option<usize> {
     let mut i = start + 1;
     loop {
-        match bytes.get(i)? {
-            b'\\' => i += 2,
-            b'"' => return Some(i),
-            _ => i += 1,
+        let at = i + memchr::memchr2(b'"', b'\\', bytes.get(i..)?)?;
+        if bytes.get(at)? == &b'"' {
+            return Some(at);
         }
+        i = at + 2;
     }
 }
 

@@ -245,7 +245,7 @@ fn parse(
 }
 
 /// Where `raw` is within `text`, when it is a slice of it.
-fn within(text: &str, raw: &str) -> Option<Range<usize>> {
+pub(super) fn within(text: &str, raw: &str) -> Option<Range<usize>> {
     let start = (raw.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
     let end = start.checked_add(raw.len())?;
     (end <= text.len()).then_some(start..end)

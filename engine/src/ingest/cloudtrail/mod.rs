@@ -316,10 +316,6 @@ fn parse_chunk<'t>(
     mut lines: LineCounter<'t>,
 ) -> Parsed {
     let mut placed = Vec::with_capacity(items.len());
-    let offset = |raw: &str| {
-        let start = (raw.as_ptr() as usize).checked_sub(body.as_ptr() as usize)?;
-        Some(start..start + raw.len())
-    };
     for (index, &(start, end)) in (first_index + 1..).zip(items) {
         let (item, parsed_end) = json_scan::item_at::<CtRecord<'t>>(body, start);
         if parsed_end.is_some_and(|e| e != end) {
@@ -336,7 +332,7 @@ fn parse_chunk<'t>(
             index,
             line: at.line,
             column: at.column,
-            raw: at.raw.and_then(offset),
+            raw: at.raw.and_then(|raw| super::lines::within(body, raw)),
             records,
         });
         if parsed_end.is_none() {
