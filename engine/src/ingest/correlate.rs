@@ -16,13 +16,12 @@
 //!   (`integration_request_id`); the same application request-id header; else the same
 //!   principal within a short window of the request.
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use foldhash::fast::FixedState;
 use smallvec::SmallVec;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 
 // The index holds 64-bit digests of its values, not the strings: no allocation and one short
 // hash per entry. Two values sharing a digest (about n²/2⁶⁵ among the n entries buffered within
@@ -177,8 +176,9 @@ impl Filed {
 struct Slot {
     input: u32,
     event: Box<Event>,
-    /// Content fingerprint, taken as read (before links or merges change the event).
-    content: u64,
+    /// Content fingerprint, taken as read (before links or merges change the event); only for an
+    /// event whose id is positional ([`positional_id`]: merges and links keep the id).
+    content: Option<u64>,
     /// The index entries it was filed under, so it leaves exactly those.
     entries: Entries,
 }
@@ -221,11 +221,7 @@ impl Correlator {
         self.newest = self.newest.max(p.key.0);
         // Only an event whose id says where it was read needs its content to find its twin in
         // another input; a source-given id finds it by the id.
-        let content = if positional_id(&p.event) {
-            fingerprint(&p.event)
-        } else {
-            0
-        };
+        let content = positional_id(&p.event).then(|| fingerprint(&p.event));
         let (mut keys, merged) = match self.duplicates_of(&p.event, content, p.input) {
             Some(targets) => (self.merge(p, content, targets), true),
             None => {
@@ -268,7 +264,7 @@ impl Correlator {
         self.remove(key).map(|(_, event, _)| event)
     }
 
-    fn insert(&mut self, key: Key, input: u32, event: Box<Event>, content: u64) {
+    fn insert(&mut self, key: Key, input: u32, event: Box<Event>, content: Option<u64>) {
         let entries = index_keys(&event, content, self.links);
         for &(idx, value) in &entries {
             let Some(map) = self.index.get_mut(idx as usize) else {
@@ -296,7 +292,7 @@ impl Correlator {
         );
     }
 
-    fn remove(&mut self, key: Key) -> Option<(u32, Box<Event>, u64)> {
+    fn remove(&mut self, key: Key) -> Option<(u32, Box<Event>, Option<u64>)> {
         let slot = *self.buffer.remove(&key)?;
         for (idx, value) in slot.entries {
             let Some(map) = self.index.get_mut(idx as usize) else {
@@ -336,27 +332,25 @@ impl Correlator {
     }
 
     /// The buffered events that record the same call as `e` (read from `input`).
-    fn duplicates_of(&self, e: &Event, content: u64, input: u32) -> Option<Vec<Key>> {
+    /// `content`: `e`'s fingerprint when its id is positional.
+    fn duplicates_of(&self, e: &Event, content: Option<u64>, input: u32) -> Option<Vec<Key>> {
         // The same record read twice: by its source-given id anywhere, by its content in another
         // input (a HAR or request log given twice has positional ids).
-        if !positional_id(e)
-            && let Some(k) = self
+        let twin = match content {
+            None => self
                 .candidates(Index::Record, id_digest(&e.id))
                 .into_iter()
-                .find(|k| self.event(k).is_some_and(|o| same_kind(o, e)))
-        {
-            return Some(vec![k]);
-        }
-        if positional_id(e)
-            && let Some(k) = self
+                .find(|k| self.event(k).is_some_and(|o| same_kind(o, e))),
+            Some(content) => self
                 .candidates(Index::Content, Some(content_digest(e, content)))
                 .into_iter()
                 .find(|k| {
                     self.buffer.get(k).is_some_and(|o| {
-                        o.input != input && o.content == content && same_kind(&o.event, e)
+                        o.input != input && o.content == Some(content) && same_kind(&o.event, e)
                     })
-                })
-        {
+                }),
+        };
+        if let Some(k) = twin {
             return Some(vec![k]);
         }
         let db = match &e.detail {
@@ -414,7 +408,7 @@ impl Correlator {
     /// event that carries the facts (the keyed one; else the finer-timed one) keeps its id and
     /// source, takes the finer time and its place in the stream, and lists the other in
     /// `merged_from`; the other's input counts one `merged`.
-    fn merge(&mut self, p: Pending, content: u64, targets: Vec<Key>) -> Vec<Key> {
+    fn merge(&mut self, p: Pending, content: Option<u64>, targets: Vec<Key>) -> Vec<Key> {
         let mut out = Vec::new();
         if is_keyless(&p.event) {
             // A span without item keys is absorbed into every keyed item its call touched.
@@ -788,7 +782,7 @@ type Entries = SmallVec<[(Index, u64); 8]>;
 
 /// The index entries of `e`, whose content fingerprint is `content`; those only links read, only
 /// when `links`.
-fn index_keys(e: &Event, content: u64, links: bool) -> Entries {
+fn index_keys(e: &Event, content: Option<u64>, links: bool) -> Entries {
     let c = &e.correlation;
     let mut out = Entries::new();
     let mut add = |idx, v: Option<u64>| {
@@ -796,10 +790,9 @@ fn index_keys(e: &Event, content: u64, links: bool) -> Entries {
             out.push((idx, v));
         }
     };
-    if positional_id(e) {
-        add(Index::Content, Some(content_digest(e, content)));
-    } else {
-        add(Index::Record, id_digest(&e.id));
+    match content {
+        Some(content) => add(Index::Content, Some(content_digest(e, content))),
+        None => add(Index::Record, id_digest(&e.id)),
     }
     match &e.detail {
         Detail::DbOperation(db) => {
@@ -897,7 +890,8 @@ fn same_kind(a: &Event, b: &Event) -> bool {
 /// A fingerprint of what an event says, without where it was read: two inputs holding the same
 /// record give the same one.
 fn fingerprint(e: &Event) -> u64 {
-    let mut h = DefaultHasher::new();
+    // Fixed seed: the same content gives the same fingerprint in every run.
+    let mut h = FixedState::default().build_hasher();
     e.source.format.hash(&mut h);
     e.time_ns.hash(&mut h);
     e.precision_ns.hash(&mut h);

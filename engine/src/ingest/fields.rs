@@ -7,6 +7,8 @@
 //! built-in names.
 
 use serde_json::{Map, Value};
+use smallvec::SmallVec;
+use smol_str::SmolStr;
 
 /// How deep a line is searched (the request body itself is not flattened).
 const MAX_DEPTH: usize = 5;
@@ -14,10 +16,10 @@ const MAX_DEPTH: usize = 5;
 /// One member of a line: its path (normalized and as written) and value.
 #[derive(Debug)]
 pub(super) struct Leaf<'v> {
-    /// Normalized segments (`["aws", "requestid"]`).
-    pub norm: Vec<String>,
+    /// Normalized segments (`["aws", "requestid"]`); a member name is short, held inline.
+    pub norm: SmallVec<[SmolStr; 4]>,
     /// Segments as written (`["aws", "requestId"]`).
-    pub orig: Vec<&'v str>,
+    pub orig: SmallVec<[&'v str; 4]>,
     pub value: &'v Value,
 }
 
@@ -29,11 +31,30 @@ pub(super) struct Fields<'v> {
 
 /// A path segment compared loosely: lower case, without `_`, `-`, `@`, `$` and spaces.
 pub(super) fn normalize(segment: &str) -> String {
+    normalized(segment).into()
+}
+
+/// [`normalize`], without allocating for a name of up to 23 bytes (most member names are).
+fn normalized(segment: &str) -> SmolStr {
+    if segment.is_ascii() {
+        let mut out = smol_str::SmolStrBuilder::new();
+        for b in segment.bytes() {
+            if !matches!(b, b'_' | b'-' | b'@' | b'$' | b' ') {
+                out.push(char::from(b.to_ascii_lowercase()));
+            }
+        }
+        return out.finish();
+    }
     segment
         .chars()
         .filter(|c| !matches!(c, '_' | '-' | '@' | '$' | ' '))
         .flat_map(char::to_lowercase)
         .collect()
+}
+
+/// Whether normalized segments `norm` begin with the normalized `path`.
+pub(super) fn starts_with(norm: &[SmolStr], path: &[String]) -> bool {
+    norm.len() >= path.len() && norm.iter().zip(path).all(|(a, b)| a == b)
 }
 
 /// A dotted path (`aws.dynamodb.table_name`), normalized segment by segment.
@@ -46,7 +67,13 @@ impl<'v> Fields<'v> {
     /// members of an object that is a DynamoDB request body are not descended into.
     pub(super) fn of(obj: &'v Map<String, Value>) -> Fields<'v> {
         let mut leaves = Vec::new();
-        walk(obj, &mut Vec::new(), &mut Vec::new(), &mut leaves, 0);
+        walk(
+            obj,
+            &mut SmallVec::new(),
+            &mut SmallVec::new(),
+            &mut leaves,
+            0,
+        );
         Fields { leaves }
     }
 
@@ -54,7 +81,7 @@ impl<'v> Fields<'v> {
     pub(super) fn at(&self, path: &[String]) -> Option<&'v Value> {
         self.leaves
             .iter()
-            .find(|l| l.norm == path)
+            .find(|l| l.norm.len() == path.len() && starts_with(&l.norm, path))
             .map(|l| l.value)
             .filter(|v| !v.is_null())
     }
@@ -137,18 +164,18 @@ fn is_body(obj: &Map<String, Value>) -> bool {
 
 fn walk<'v>(
     obj: &'v Map<String, Value>,
-    norm: &mut Vec<String>,
-    orig: &mut Vec<&'v str>,
+    norm: &mut SmallVec<[SmolStr; 4]>,
+    orig: &mut SmallVec<[&'v str; 4]>,
     leaves: &mut Vec<Leaf<'v>>,
     depth: usize,
 ) {
     for (name, value) in obj {
         // A flattened key (`aws.dynamodb.table_name`) is a path of its own.
-        let parts: Vec<&str> = name.split('.').collect();
-        let added = parts.len();
-        for p in &parts {
-            norm.push(normalize(p));
+        let mut added = 0;
+        for p in name.split('.') {
+            norm.push(normalized(p));
             orig.push(p);
+            added += 1;
         }
         leaves.push(Leaf {
             norm: norm.clone(),

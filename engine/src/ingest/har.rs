@@ -21,6 +21,7 @@ use super::dynamodb::{self, KeySchemas, Request};
 use super::http::{
     http_outcome, object_ids, redact_path, redact_query, returned_ids, split_url, xray_trace_id,
 };
+use super::loose::{List, Num, Obj, Text};
 use super::wire::{
     CONTROL_PLANE, call_outcome, fraction_precision_ns, kind_of, ms_to_ns, target_operation,
 };
@@ -46,6 +47,67 @@ struct Document<'a> {
 struct Log<'a> {
     #[serde(borrow, default)]
     entries: Vec<&'a RawValue>,
+}
+
+/// What an entry is read for (`convert`); every other member is skipped by the tokenizer.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct Entry<'a> {
+    #[serde(rename = "startedDateTime", borrow)]
+    started: Text<'a>,
+    time: Num,
+    #[serde(borrow)]
+    request: Obj<Message<'a>>,
+    #[serde(borrow)]
+    response: Obj<Message<'a>>,
+}
+
+/// What is read of a request or a response.
+#[derive(Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct Message<'a> {
+    #[serde(borrow)]
+    method: Text<'a>,
+    #[serde(borrow)]
+    url: Text<'a>,
+    #[serde(borrow)]
+    http_version: Text<'a>,
+    status: Num,
+    #[serde(borrow)]
+    headers: List<Pair<'a>>,
+    #[serde(borrow)]
+    cookies: List<Pair<'a>>,
+    #[serde(borrow)]
+    post_data: Obj<Body<'a>>,
+    #[serde(borrow)]
+    content: Obj<Body<'a>>,
+}
+
+/// A header or a cookie.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct Pair<'a> {
+    #[serde(borrow)]
+    name: Text<'a>,
+    #[serde(borrow)]
+    value: Text<'a>,
+}
+
+/// A request's `postData` or a response's `content`.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct Body<'a> {
+    #[serde(borrow)]
+    text: Text<'a>,
+    #[serde(borrow)]
+    encoding: Text<'a>,
+}
+
+impl Body<'_> {
+    /// The body as text: base64-decoded when its `encoding` says so.
+    fn decoded(&self) -> Option<Cow<'_, str>> {
+        decoded(text(&self.text)?, text(&self.encoding))
+    }
 }
 
 /// Whether a document is a HAR: a `log` object with `entries`, or with `version` and `creator`.
@@ -103,25 +165,40 @@ fn convert(
     schemas: &mut KeySchemas,
 ) -> Result<Vec<Event>, Record> {
     let malformed = |m: &str| Record::Malformed(m.to_owned());
-    let value: Value = serde_json::from_str(json)
-        .map_err(|e| Record::Malformed(format!("invalid HAR entry: {e}")))?;
-    let Some(entry) = value.as_object() else {
-        return Err(Record::Malformed(format!(
-            "expected a HAR entry object, found {}",
-            kind_of(&value)
-        )));
+    // Read from the text; an entry the text does not give as one (not an object, a member
+    // given twice) is read as a `Value` would read it, with its errors.
+    let parsed: Value;
+    let entry = match json
+        .starts_with('{')
+        .then(|| serde_json::from_str::<Entry<'_>>(json).ok())
+        .flatten()
+    {
+        Some(entry) => entry,
+        None => {
+            parsed = serde_json::from_str(json)
+                .map_err(|e| Record::Malformed(format!("invalid HAR entry: {e}")))?;
+            if !parsed.is_object() {
+                return Err(Record::Malformed(format!(
+                    "expected a HAR entry object, found {}",
+                    kind_of(&parsed)
+                )));
+            }
+            Entry::deserialize(&parsed)
+                .map_err(|e| Record::Malformed(format!("invalid HAR entry: {e}")))?
+        }
     };
     let request = entry
-        .get("request")
-        .and_then(Value::as_object)
+        .request
+        .0
+        .as_ref()
         .ok_or_else(|| malformed("missing `request`: expected the entry's request object"))?;
-    let method = text(request, "method")
+    let method = text(&request.method)
         .ok_or_else(|| malformed("missing `request.method`: expected the HTTP method"))?;
-    let url = text(request, "url")
+    let url = text(&request.url)
         .ok_or_else(|| malformed("missing `request.url`: expected the request URL"))?;
     let url = split_url(url).ok_or(Record::Skip(NOT_HTTP))?;
     let request_headers = headers(request);
-    let response = entry.get("response").and_then(Value::as_object);
+    let response = entry.response.0.as_ref();
     let response_headers = response.map(headers).unwrap_or_default();
     let operation = header(&request_headers, "x-amz-target").and_then(target_operation);
     if let Some(op) = operation.filter(|op| !dynamodb::is_data_plane(op)) {
@@ -132,7 +209,7 @@ fn convert(
         }
         return Err(Record::Skip(CONTROL_PLANE));
     }
-    let started = text(entry, "startedDateTime")
+    let started = text(&entry.started)
         .ok_or_else(|| malformed("missing `startedDateTime`: expected an RFC 3339 time"))?;
     let time_ns = parse_rfc3339(started).ok_or_else(|| {
         Record::Malformed(format!(
@@ -141,14 +218,9 @@ fn convert(
         ))
     })?;
     let status = response
-        .and_then(|r| r.get("status"))
-        .and_then(Value::as_u64)
+        .and_then(|r| r.status.as_u64())
         .map_or(0, |s| u16::try_from(s).unwrap_or_default());
-    let duration_ns = entry
-        .get("time")
-        .and_then(Value::as_f64)
-        .and_then(ms_to_ns)
-        .unwrap_or_default();
+    let duration_ns = entry.time.as_f64().and_then(ms_to_ns).unwrap_or_default();
     let path = redact_path(url.path);
     let query = redact_query(url.query);
 
@@ -158,7 +230,7 @@ fn convert(
         ("host", url.host),
         (
             "http_version",
-            text(request, "httpVersion").unwrap_or_default(),
+            text(&request.http_version).unwrap_or_default(),
         ),
     ] {
         if !value.is_empty() {
@@ -186,9 +258,8 @@ fn convert(
 
     let Some(operation) = operation else {
         let body = response
-            .and_then(|r| r.get("content"))
-            .and_then(Value::as_object)
-            .and_then(|c| decoded(text(c, "text")?, text(c, "encoding")));
+            .and_then(|r| r.content.0.as_ref())
+            .and_then(Body::decoded);
         let http = Http {
             returned_ids: returned_ids(header(&response_headers, "location"), body.as_deref()),
             method: method.into(),
@@ -231,22 +302,15 @@ fn convert(
 /// the query when the headers gave no key), the client address from `X-Forwarded-For` (the
 /// entry's `serverIPAddress` is the server's) and the `User-Agent`.
 fn actor(
-    request: &Map<String, Value>,
+    request: &Message<'_>,
     request_headers: &[(&str, &str)],
     query_key_id: Option<String>,
 ) -> Actor {
     let cookies: Vec<String> = request
-        .get("cookies")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|c| {
-            Some(format!(
-                "{}={}",
-                c.get("name")?.as_str()?,
-                c.get("value")?.as_str()?
-            ))
-        })
+        .cookies
+        .0
+        .iter()
+        .filter_map(|c| Some(format!("{}={}", c.name.get()?, c.value.get()?)))
         .collect();
     let identity = identity_from_headers(
         request_headers
@@ -276,18 +340,18 @@ fn actor(
 /// The operations of a DynamoDB call: its request body (`request.postData.text`, base64 when
 /// `encoding` says so) decoded with the error code and message of the response body.
 fn dynamodb_operations(
-    request: &Map<String, Value>,
-    response: Option<&Map<String, Value>>,
+    request: &Message<'_>,
+    response: Option<&Message<'_>>,
     operation: &str,
     group_id: &str,
     schemas: &mut KeySchemas,
 ) -> Result<Vec<DbOperation>, Record> {
     let malformed = |m: &str| Record::Malformed(m.to_owned());
-    let post = request.get("postData").and_then(Value::as_object);
-    let body = post.and_then(|p| text(p, "text")).ok_or_else(|| {
+    let post = request.post_data.0.as_ref();
+    let body = post.and_then(|p| text(&p.text)).ok_or_else(|| {
         malformed("missing `request.postData.text`: expected the DynamoDB request body")
     })?;
-    let body = decoded(body, post.and_then(|p| text(p, "encoding"))).ok_or_else(|| {
+    let body = decoded(body, post.and_then(|p| text(&p.encoding))).ok_or_else(|| {
         malformed("invalid base64 in `request.postData.text`: expected the DynamoDB request body")
     })?;
     let params: Map<String, Value> = serde_json::from_str(&body).map_err(|e| {
@@ -311,20 +375,17 @@ fn dynamodb_operations(
 }
 
 /// A request's JSON body, when it has one that parses.
-fn request_body(request: &Map<String, Value>) -> Option<Map<String, Value>> {
-    let post = request.get("postData").and_then(Value::as_object)?;
-    let body = decoded(text(post, "text")?, text(post, "encoding"))?;
+fn request_body(request: &Message<'_>) -> Option<Map<String, Value>> {
+    let body = request.post_data.0.as_ref()?.decoded()?;
     serde_json::from_str(&body).ok()
 }
 
 /// The JSON object of a DynamoDB response body (`{"__type": ..., "message": ...}` on errors);
 /// empty when there is none or it is not JSON.
-fn response_error(response: Option<&Map<String, Value>>) -> Map<String, Value> {
-    let content = response
-        .and_then(|r| r.get("content"))
-        .and_then(Value::as_object);
-    content
-        .and_then(|c| decoded(text(c, "text")?, text(c, "encoding")))
+fn response_error(response: Option<&Message<'_>>) -> Map<String, Value> {
+    response
+        .and_then(|r| r.content.0.as_ref())
+        .and_then(Body::decoded)
         .and_then(|body| serde_json::from_str(&body).ok())
         .unwrap_or_default()
 }
@@ -409,13 +470,12 @@ fn traceparent(value: &str) -> Option<(String, String)> {
 }
 
 /// The `{name, value}` pairs of a request's or response's `headers`.
-fn headers(message: &Map<String, Value>) -> Vec<(&str, &str)> {
+fn headers<'m>(message: &'m Message<'_>) -> Vec<(&'m str, &'m str)> {
     message
-        .get("headers")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|h| Some((h.get("name")?.as_str()?, h.get("value")?.as_str()?)))
+        .headers
+        .0
+        .iter()
+        .filter_map(|h| Some((h.name.get()?, h.value.get()?)))
         .collect()
 }
 
@@ -428,10 +488,8 @@ fn header<'h>(headers: &[(&'h str, &'h str)], name: &str) -> Option<&'h str> {
 }
 
 /// A non-empty string member.
-fn text<'v>(obj: &'v Map<String, Value>, name: &str) -> Option<&'v str> {
-    obj.get(name)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
+fn text<'v>(member: &'v Text<'_>) -> Option<&'v str> {
+    member.get().filter(|s| !s.is_empty())
 }
 
 #[cfg(test)]

@@ -1,12 +1,14 @@
 //! JSON-lines inputs, read in chunks: the input's reader cuts its lines into chunks of about
 //! [`CHUNK_BYTES`], each chunk is parsed into records, and the records are handed to the input's
-//! accounting in line order. A format whose lines are independent records (CloudTrail, access
-//! logs, key inventories, tracewarden events: one record per line, nothing carried from one line
-//! to the next) has its chunks parsed on the [`pool`](super::pool)'s workers, each chunk knowing
-//! the line number and record index it starts at, so a large file is parsed on every thread with
-//! the record indices, lines, event ids and accounting of reading it in one pass. The other
-//! formats (a DynamoDB wire log learns key schemas from earlier lines; an OTLP line holds many
-//! spans) are parsed by the input's reader, chunk after chunk.
+//! accounting in line order. A format whose lines read alone (nothing carried from one line to the
+//! next) has its chunks parsed on the [`pool`](super::pool)'s workers, so a large file is parsed
+//! on every thread with the record indices, lines, event ids and accounting of reading it in one
+//! pass: where each line is one record (CloudTrail, access logs, key inventories, tracewarden
+//! events), each chunk knows the record index it starts at; where a line holds any number of
+//! records (an OTLP export request, one record per span), a chunk is parsed counting from 0 and
+//! its records are moved past the ones before it as they are replayed ([`rebase`]). A DynamoDB
+//! wire log learns key schemas from earlier lines: it is parsed by the input's reader, chunk
+//! after chunk.
 //!
 //! Memory: at most [`CHUNKS_IN_FLIGHT`] chunks of an input (text and parsed records) are held at
 //! once.
@@ -82,8 +84,13 @@ struct Parsed {
     records: Vec<Placed>,
 }
 
-/// Whether every non-blank line of `format` is one record and reads alone.
+/// Whether every non-blank line of `format` reads alone.
 fn independent_lines(format: InputFormat) -> bool {
+    one_record_per_line(format) || format == InputFormat::Otlp
+}
+
+/// Whether every non-blank line of `format` is one record.
+fn one_record_per_line(format: InputFormat) -> bool {
     matches!(
         format,
         InputFormat::CloudTrail
@@ -92,6 +99,23 @@ fn independent_lines(format: InputFormat) -> bool {
             | InputFormat::Events
     )
 }
+
+/// A record of a chunk parsed counting from 0, moved past the `before` records of the chunks
+/// before it: its index, and what an event says of it (its record number, a positional id).
+fn rebase(format: InputFormat, id_name: &str, before: u64, index: &mut u64, record: &mut Record) {
+    if let Record::Event(e) = record
+        && format == InputFormat::Otlp
+    {
+        super::otlp::rebase(e, id_name, before);
+        #[cfg(test)]
+        REBASED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    *index += before;
+}
+
+/// Events moved past the records of earlier chunks, for tests to see that some were.
+#[cfg(test)]
+pub(super) static REBASED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// Reads the lines of an input: passes each record to `sink` in order (after `set_base` with its
 /// line and the line's offset in the file), stopping before the next line once `stop` says so.
@@ -106,6 +130,8 @@ pub(super) fn read<'a>(
     stop: &dyn Fn() -> bool,
 ) -> Result<(), String> {
     let jobs = jobs.filter(|_| independent_lines(r.format));
+    // Chunks parsed on the workers counting their records from 0: the records replayed before.
+    let mut rebased = (!one_record_per_line(r.format)).then_some(0u64);
     // Parsing here: the format's state, carried from chunk to chunk.
     let mut state = LineState::new(r.format, r.mappings);
     // The record index the next chunk starts after.
@@ -118,7 +144,7 @@ pub(super) fn read<'a>(
             end = read_end;
             match jobs {
                 Some(jobs) => {
-                    let first = index;
+                    let first = if rebased.is_some() { 0 } else { index };
                     index += chunk.lines.len() as u64;
                     let (tx, rx) = mpsc::sync_channel(1);
                     let (format, id_name, mappings, max) =
@@ -133,7 +159,7 @@ pub(super) fn read<'a>(
                 }
                 None => {
                     let parsed = parse(chunk, &mut state, &mut index, r.id_name, r.max_line_bytes);
-                    if !replay(parsed, sink, set_base, stop) {
+                    if !replay(parsed, None, sink, set_base, stop) {
                         return Ok(());
                     }
                 }
@@ -145,7 +171,8 @@ pub(super) fn read<'a>(
         let parsed = jobs
             .and_then(|jobs| jobs.wait(next))
             .ok_or_else(|| "a reading thread stopped".to_owned())?;
-        if !replay(parsed, sink, set_base, stop) {
+        let before = rebased.as_mut().map(|before| (r, before));
+        if !replay(parsed, before, sink, set_base, stop) {
             return Ok(());
         }
     }
@@ -251,16 +278,19 @@ pub(super) fn within(text: &str, raw: &str) -> Option<Range<usize>> {
     (end <= text.len()).then_some(start..end)
 }
 
-/// Hands a parsed chunk's records to `sink` in order; false when `stop` ended it.
+/// Hands a parsed chunk's records to `sink` in order; false when `stop` ended it. `before`: for
+/// a chunk parsed counting from 0, its input and the records replayed before it (then advanced).
 fn replay(
     parsed: Parsed,
+    before: Option<(&Reading<'_>, &mut u64)>,
     sink: &mut dyn FnMut(u64, At<'_>, Record),
     set_base: &dyn Fn(&str, u64),
     stop: &dyn Fn() -> bool,
 ) -> bool {
     let Parsed { chunk, records } = parsed;
     let mut current = None;
-    for p in records {
+    let mut last = None;
+    for mut p in records {
         let Some(line) = chunk.lines.get(p.line) else {
             continue;
         };
@@ -280,7 +310,16 @@ fn replay(
             column: p.column,
             raw: p.raw.and_then(|r| text.get(r)),
         };
+        if let Some((r, before)) = &before {
+            rebase(r.format, r.id_name, **before, &mut p.index, &mut p.record);
+            last = Some(p.index);
+        }
         sink(p.index, at, p.record);
+    }
+    if let Some((_, before)) = before
+        && let Some(last) = last
+    {
+        *before = last;
     }
     !stop()
 }

@@ -29,6 +29,7 @@ mod inventory;
 mod json_scan;
 mod lines;
 mod locate;
+mod loose;
 mod mapping;
 mod otlp;
 mod pool;
@@ -548,10 +549,13 @@ impl StreamStats {
     fn count(&mut self, e: &Event) {
         *self.by_kind.entry(e.kind()).or_default() += 1;
         if let crate::event::Detail::DbOperation(_) = e.detail {
-            *self
-                .db_by_format
-                .entry(e.source.format.to_string())
-                .or_default() += 1;
+            // Looked up by reference: the name is allocated once per format, not per event.
+            match self.db_by_format.get_mut(e.source.format.as_str()) {
+                Some(n) => *n += 1,
+                None => {
+                    self.db_by_format.insert(e.source.format.to_string(), 1);
+                }
+            }
             if e.precision_ns < 1_000_000_000 {
                 self.db_subsecond += 1;
             }

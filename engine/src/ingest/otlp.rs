@@ -399,6 +399,33 @@ fn kind_is(kind: &Value, want: i64) -> bool {
     }
 }
 
+/// The id of a span without trace or span id: where it was read.
+fn positional_id(file: &str, index: u64) -> String {
+    format!("otel:{file}#{index}")
+}
+
+/// Moves an event of a chunk of lines parsed counting its spans from 0 past the `before` spans
+/// of the lines before it: its record number and, when it has one, its positional id (the
+/// `/<n>` of one item of a call kept), which a call's items also carry as their group.
+pub(super) fn rebase(e: &mut Event, file: &str, before: u64) {
+    let local = e.source.record;
+    e.source.record = local + before;
+    let old = positional_id(file, local);
+    let Some(rest) = e.id.strip_prefix(old.as_str()) else {
+        return;
+    };
+    if !rest.is_empty() && !rest.starts_with('/') {
+        return;
+    }
+    let new = positional_id(file, local + before);
+    e.id = format!("{new}{rest}").into();
+    if let Detail::DbOperation(db) = &mut e.detail
+        && db.group_id == old
+    {
+        db.group_id = new.into();
+    }
+}
+
 fn convert(
     file: &str,
     index: u64,
@@ -455,7 +482,7 @@ fn convert(
         .as_ref()
         .is_some_and(|s| s.code == 2 || s.code == "STATUS_CODE_ERROR");
     let id = if trace_id.is_empty() || span_id.is_empty() {
-        format!("otel:{file}#{index}")
+        positional_id(file, index)
     } else {
         format!("otel:{trace_id}:{span_id}")
     };

@@ -658,4 +658,105 @@ mod tests {
             );
         }
     }
+
+    /// Export requests of 1 to 4 spans a line, each an HTTP server span, some without trace and
+    /// span ids (their ids say where they were read: `otel:<file>#<record>`), some DynamoDB
+    /// calls of two items (`…#<record>/<item>`), among a malformed line, an over-long line and
+    /// a span that is not an object.
+    fn otlp_lines(dir: &std::path::Path) -> PathBuf {
+        let span = |n: usize, ids: bool| {
+            let t = 1_773_489_600_000_000_000_u64 + n as u64 * 1_000_000;
+            let ids = if ids {
+                format!(r#""traceId":"{:032x}","spanId":"{:016x}","#, n + 1, n + 1)
+            } else {
+                String::new()
+            };
+            if n.is_multiple_of(5) {
+                format!(
+                    r#"{{{ids}"name":"DynamoDB.BatchGetItem","kind":3,"startTimeUnixNano":"{t}","endTimeUnixNano":"{}","attributes":[{{"key":"rpc.system","value":{{"stringValue":"aws-api"}}}},{{"key":"rpc.service","value":{{"stringValue":"DynamoDB"}}}},{{"key":"rpc.method","value":{{"stringValue":"BatchGetItem"}}}},{{"key":"aws.dynamodb.table_names","value":{{"arrayValue":{{"values":[{{"stringValue":"orders"}},{{"stringValue":"users"}}]}}}}}}]}}"#,
+                    t + 500_000
+                )
+            } else {
+                format!(
+                    r#"{{{ids}"name":"GET /orders/{{id}}","kind":2,"startTimeUnixNano":"{t}","endTimeUnixNano":"{}","attributes":[{{"key":"http.request.method","value":{{"stringValue":"GET"}}}},{{"key":"url.path","value":{{"stringValue":"/orders/o-{n}"}}}},{{"key":"enduser.id","value":{{"stringValue":"user-{}"}}}}]}}"#,
+                    t + 500_000,
+                    n % 7
+                )
+            }
+        };
+        let mut text = String::new();
+        let mut n = 0;
+        for line in 0..120 {
+            match line % 23 {
+                7 => text.push_str("{not json\n"),
+                11 => text.push_str(&format!("{}\n", "y".repeat(3000))),
+                15 => text.push_str(r#"{"resourceSpans":[{"scopeSpans":[{"spans":[7,"x"]}]}]}"#),
+                _ => {
+                    let spans: Vec<String> = (0..=line % 4)
+                        .map(|_| {
+                            n += 1;
+                            span(n, n % 3 != 0)
+                        })
+                        .collect();
+                    text.push_str(&format!(
+                        r#"{{"resourceSpans":[{{"resource":{{"attributes":[{{"key":"service.name","value":{{"stringValue":"orders"}}}}]}},"scopeSpans":[{{"spans":[{}]}}]}}]}}"#,
+                        spans.join(",")
+                    ));
+                }
+            }
+            text.push('\n');
+        }
+        let path = dir.join("spans.jsonl");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn otlp_lines_parsed_in_chunks_on_every_thread_read_as_in_one_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = [otlp_lines(dir.path())];
+        let read = |threads| {
+            read_inputs(
+                &paths,
+                &IngestOptions {
+                    threads,
+                    max_line_bytes: 2048,
+                    ..IngestOptions::default()
+                },
+            )
+            .unwrap()
+        };
+        let rebased = super::super::lines::REBASED.load(std::sync::atomic::Ordering::Relaxed);
+        let serial = read(1);
+        let input = &serial.inputs[0];
+        assert_eq!(input.format, Some(super::super::InputFormat::Otlp));
+        // 120 lines: 10 unreadable (malformed or too long), 5 with two non-span items, 105 of
+        // 1 to 4 spans: 258 spans, 51 of them DynamoDB calls on two tables (an event each).
+        assert_eq!(input.records, 10 + 10 + 258 + 51);
+        assert_eq!(input.events, 258 + 51);
+        assert_eq!(input.errors.len(), 20);
+        // A positional id names its record, far past what one chunk holds.
+        let late = serial
+            .events
+            .iter()
+            .filter(|e| e.id.contains('#'))
+            .max_by_key(|e| e.source.record)
+            .unwrap();
+        assert!(late.source.record > 250, "{}", late.source.record);
+        assert!(
+            late.id.ends_with(&format!("#{}", late.source.record))
+                || late.id.contains(&format!("#{}/", late.source.record)),
+            "{} at record {}",
+            late.id,
+            late.source.record
+        );
+        assert!(serial.events.iter().any(|e| e.id.ends_with("/2")));
+        for threads in [2, 4] {
+            let again = read(threads);
+            assert!(again.events == serial.events, "{threads} threads");
+            assert_eq!(again.inputs, serial.inputs, "{threads} threads");
+        }
+        let now = super::super::lines::REBASED.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(now > rebased + 200, "{rebased} -> {now}");
+    }
 }

@@ -11,8 +11,9 @@ use serde_json::{Map, Value};
 
 use super::time::parse_time;
 use crate::ingest::dynamodb;
-use crate::ingest::fields::{Fields, Leaf, Scope, scalar_text};
+use crate::ingest::fields::{Fields, Leaf, Scope, scalar_text, starts_with};
 use crate::ingest::mapping::InputMapping;
+use smol_str::SmolStr;
 
 /// DynamoDB control-plane operations a request log may hold (data-plane ones are
 /// [`dynamodb::is_data_plane`]).
@@ -484,14 +485,14 @@ fn flattened_key(fields: &Fields<'_>, prefix: &[String]) -> Option<Map<String, V
     let mut key = Map::new();
     for leaf in &fields.leaves {
         let n = leaf.norm.len();
-        if n < 2 || leaf.norm.get(n - 2).map(String::as_str) != Some("key") {
+        if n < 2 || leaf.norm.get(n - 2).map(SmolStr::as_str) != Some("key") {
             continue;
         }
         let inside_items = leaf.norm.iter().any(|s| s == "items");
         let matches_prefix = if prefix.is_empty() {
             !inside_items
         } else {
-            leaf.norm.starts_with(prefix)
+            starts_with(&leaf.norm, prefix)
         };
         if !matches_prefix || leaf.value.is_object() {
             continue;
@@ -519,7 +520,12 @@ fn flattened_items(fields: &Fields<'_>) -> Vec<FlatItem> {
         let Some(n) = leaf.norm.get(at + 1).and_then(|s| s.parse::<u32>().ok()) else {
             continue;
         };
-        let prefix: Vec<String> = leaf.norm.iter().take(at + 2).cloned().collect();
+        let prefix: Vec<String> = leaf
+            .norm
+            .iter()
+            .take(at + 2)
+            .map(SmolStr::to_string)
+            .collect();
         let entry = items.entry(n).or_insert_with(|| {
             (
                 prefix,
@@ -529,7 +535,7 @@ fn flattened_items(fields: &Fields<'_>) -> Vec<FlatItem> {
                 },
             )
         });
-        let field = leaf.norm.get(at + 2).map(String::as_str);
+        let field = leaf.norm.get(at + 2).map(SmolStr::as_str);
         let rest_len = leaf.norm.len() - at - 2;
         let Some(value) = scalar_text(leaf.value) else {
             continue;

@@ -28,8 +28,25 @@ struct Builder<'b> {
     pairs: Vec<wire::Pair>,
     objects: Vec<wire::ObjectFact>,
     intern: &'b mut HashMap<u64, u32>,
+    /// Strings met lately by where they are ([`Builder::shared`]).
+    recent: Box<[Recent; RECENT]>,
     too_large: bool,
 }
+
+/// Slots of [`Builder::recent`].
+const RECENT: usize = 256;
+
+/// A string of the batch by its address and length, and its index.
+#[derive(Clone, Copy, Default)]
+struct Recent {
+    at: usize,
+    len: usize,
+    index: u32,
+}
+
+/// Strings this long or shorter are held inline by their events (`SmolStr`), at an address of
+/// their own: only longer ones can be one shared copy.
+const INLINE: usize = 23;
 
 impl<'e> Builder<'_> {
     /// The index of `s` in the batch, added once however often it occurs.
@@ -37,6 +54,33 @@ impl<'e> Builder<'_> {
         if s.is_empty() {
             return 0;
         }
+        if s.len() <= INLINE {
+            return self.interned(s);
+        }
+        // Long strings events share (a file name, a principal read back from a sorted run) are
+        // one copy at one address: met there before, they are known without hashing them. Every
+        // `&'e str` outlives the build, so an address cannot be reused by another string.
+        let at = s.as_ptr() as usize;
+        let slot = (at >> 4 ^ at >> 12) % RECENT;
+        if let Some(r) = self.recent.get(slot)
+            && r.at == at
+            && r.len == s.len()
+        {
+            return r.index;
+        }
+        let index = self.interned(s);
+        if let Some(r) = self.recent.get_mut(slot) {
+            *r = Recent {
+                at,
+                len: s.len(),
+                index,
+            };
+        }
+        index
+    }
+
+    /// [`Builder::str`] by hash.
+    fn interned(&mut self, s: &'e str) -> u32 {
         // Keyed by hash; a slot taken by another string with the same hash sends it to the next
         // key, so each distinct string is still added once.
         let mut key = foldhash::fast::FixedState::default().hash_one(s);
@@ -279,6 +323,7 @@ impl BatchEncoder {
             pairs,
             objects,
             intern: &mut self.intern,
+            recent: Box::new([Recent::default(); RECENT]),
             too_large: false,
         };
         for e in events {
@@ -556,6 +601,92 @@ impl Packer<'_> {
                 self.u32(k.parent_revoked_event);
                 self.u32(k.parent_revoked_event_source);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Actor, Correlation, DbOperation, Outcome, SmolStr, SourceRef};
+
+    fn event(principal: SmolStr, table: &str, n: u64) -> Event {
+        Event {
+            id: format!("ct:{n:040}").into(),
+            time_ns: 1_773_482_400_000_000_000,
+            precision_ns: 1,
+            source: SourceRef {
+                file: "trail.json".into(),
+                record: n,
+                line: None,
+                format: "cloudtrail".into(),
+            },
+            actor: Actor {
+                principal,
+                ..Actor::default()
+            },
+            correlation: Correlation::default(),
+            outcome: Outcome::Success,
+            detail: Detail::DbOperation(DbOperation {
+                operation: "GetItem".into(),
+                table: table.into(),
+                ..DbOperation::default()
+            }),
+            attributes: event::Fields::new(),
+            facts: event::Facts::default(),
+        }
+    }
+
+    fn text(batch: &wire::Batch, i: u32) -> &str {
+        let at = |i: u32| batch.offsets.get(i as usize).copied().unwrap_or(0) as usize;
+        batch
+            .strings
+            .get(at(i)..at(i + 1))
+            .unwrap_or("<out of the blob>")
+    }
+
+    /// Long strings are known by their address once met: one shared copy, equal copies at other
+    /// addresses, and the slot of an address taken over by another string must all still give
+    /// each distinct string once, and each field its own text.
+    #[test]
+    fn each_string_is_in_the_blob_once_however_its_copies_are_held() {
+        let shared = SmolStr::from("arn:aws:sts::123456789012:assumed-role/orders-api/session");
+        let mut events = Vec::new();
+        for n in 0..600_u64 {
+            let principal = match n % 4 {
+                // The same heap copy, cloned: one address.
+                0 | 1 => shared.clone(),
+                // An equal string at an address of its own.
+                2 => SmolStr::from(shared.as_str()),
+                // Distinct long strings: they take (and give back) the address slots.
+                _ => SmolStr::from(format!("{shared}-{n}")),
+            };
+            events.push(event(
+                principal,
+                if n % 2 == 0 { "orders" } else { "users" },
+                n,
+            ));
+        }
+        let batch = BatchEncoder::encode_shared(&events).unwrap();
+        let blob: Vec<&str> = (1..batch.offsets.len() as u32 - 1)
+            .map(|i| text(&batch, i))
+            .collect();
+        let mut distinct = blob.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), blob.len(), "a string added twice");
+        // ids, the principals with a suffix, the shared principal, two tables and the constants.
+        assert_eq!(blob.len(), 600 + 150 + 1 + 2 + 3);
+        for (e, w) in events.iter().zip(&batch.events) {
+            assert_eq!(text(&batch, w.actor.principal), e.actor.principal);
+            assert_eq!(text(&batch, w.id), e.id);
+            let wire::Detail::DbOperation(db) = &w.detail else {
+                panic!("not a DB operation");
+            };
+            let Detail::DbOperation(d) = &e.detail else {
+                unreachable!()
+            };
+            assert_eq!(text(&batch, db.table), d.table);
         }
     }
 }
