@@ -30,18 +30,29 @@ pub(super) const WEBSOCKET: &str = "API Gateway WebSocket event (no HTTP method)
 
 /// A log line's members by normalized name (lower case, letters and digits only); a nested
 /// member is there under its full path and, unless taken, its own name.
-struct Fields<'v>(HashMap<String, &'v Value>);
+struct Fields<'v>(HashMap<String, &'v Value, foldhash::fast::FixedState>);
+
+/// `name` normalized, appended to `out`.
+fn push_norm(out: &mut String, name: &str) {
+    out.extend(
+        name.bytes()
+            .filter(u8::is_ascii_alphanumeric)
+            .map(|b| char::from(b.to_ascii_lowercase())),
+    );
+}
 
 fn norm(name: &str) -> String {
-    name.chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
+    let mut out = String::with_capacity(name.len());
+    push_norm(&mut out, name);
+    out
 }
 
 impl<'v> Fields<'v> {
     fn new(obj: &'v Map<String, Value>) -> Self {
-        let mut fields = Fields(HashMap::new());
+        let mut fields = Fields(HashMap::with_capacity_and_hasher(
+            obj.len() * 2,
+            foldhash::fast::FixedState::default(),
+        ));
         let mut leaves = Vec::new();
         fields.add("", obj, &mut leaves, 0);
         for (name, v) in leaves {
@@ -58,7 +69,9 @@ impl<'v> Fields<'v> {
         depth: usize,
     ) {
         for (k, v) in obj {
-            let path = format!("{prefix}{}", norm(k));
+            let mut path = String::with_capacity(prefix.len() + k.len());
+            path.push_str(prefix);
+            push_norm(&mut path, k);
             match v {
                 Value::Object(inner) if depth < 4 => self.add(&path, inner, leaves, depth + 1),
                 _ => {

@@ -221,7 +221,10 @@ impl Correlator {
         self.newest = self.newest.max(p.key.0);
         // Only an event whose id says where it was read needs its content to find its twin in
         // another input; a source-given id finds it by the id.
-        let content = positional_id(&p.event).then(|| fingerprint(&p.event));
+        // With one input there is no other input to hold the same record: no fingerprint.
+        let across = self.merged.len() > 1;
+        let content =
+            positional_id(&p.event).then(|| if across { fingerprint(&p.event) } else { 0 });
         let (mut keys, merged) = match self.duplicates_of(&p.event, content, p.input) {
             Some(targets) => (self.merge(p, content, targets), true),
             None => {
@@ -265,7 +268,7 @@ impl Correlator {
     }
 
     fn insert(&mut self, key: Key, input: u32, event: Box<Event>, content: Option<u64>) {
-        let entries = index_keys(&event, content, self.links);
+        let entries = index_keys(&event, content, self.merged.len() > 1, self.links);
         for &(idx, value) in &entries {
             let Some(map) = self.index.get_mut(idx as usize) else {
                 continue;
@@ -341,6 +344,7 @@ impl Correlator {
                 .candidates(Index::Record, id_digest(&e.id))
                 .into_iter()
                 .find(|k| self.event(k).is_some_and(|o| same_kind(o, e))),
+            Some(_) if self.merged.len() < 2 => None,
             Some(content) => self
                 .candidates(Index::Content, Some(content_digest(e, content)))
                 .into_iter()
@@ -782,7 +786,8 @@ type Entries = SmallVec<[(Index, u64); 8]>;
 
 /// The index entries of `e`, whose content fingerprint is `content`; those only links read, only
 /// when `links`.
-fn index_keys(e: &Event, content: Option<u64>, links: bool) -> Entries {
+/// `across`: whether the stream has several inputs (content is looked up only across inputs).
+fn index_keys(e: &Event, content: Option<u64>, across: bool, links: bool) -> Entries {
     let c = &e.correlation;
     let mut out = Entries::new();
     let mut add = |idx, v: Option<u64>| {
@@ -791,7 +796,7 @@ fn index_keys(e: &Event, content: Option<u64>, links: bool) -> Entries {
         }
     };
     match content {
-        Some(content) => add(Index::Content, Some(content_digest(e, content))),
+        Some(content) => add(Index::Content, across.then(|| content_digest(e, content))),
         None => add(Index::Record, id_digest(&e.id)),
     }
     match &e.detail {
@@ -874,12 +879,25 @@ fn call_key(call: CallId<'_>, db: &DbOperation, key: &crate::event::Fields) -> u
 /// Judged by its record number, not its file: ids name the input independently of how its path
 /// was given (`ingest::source::InputNames`), source references as given.
 fn positional_id(e: &Event) -> bool {
-    e.id.split_once(':').is_none_or(|(_, rest)| {
-        rest.rsplit_once('#').is_some_and(|(_, tail)| {
-            let record = tail.split(['/', '~']).next().unwrap_or_default();
-            record.parse() == Ok(e.source.record)
-        })
-    })
+    // Byte by byte: ids are short, and this runs once per event.
+    let id = e.id.as_bytes();
+    let Some(colon) = id.iter().position(|&b| b == b':') else {
+        return true;
+    };
+    let rest = id.get(colon + 1..).unwrap_or_default();
+    let Some(hash) = rest.iter().rposition(|&b| b == b'#') else {
+        return false;
+    };
+    let tail = rest.get(hash + 1..).unwrap_or_default();
+    let end = tail
+        .iter()
+        .position(|&b| b == b'/' || b == b'~')
+        .unwrap_or(tail.len());
+    // The delimiters are ASCII: the record number is whole characters.
+    std::str::from_utf8(tail.get(..end).unwrap_or_default())
+        .ok()
+        .and_then(|record| record.parse().ok())
+        == Some(e.source.record)
 }
 
 /// The same kind of event from the same source format.
