@@ -47,13 +47,14 @@
 
 extern crate self as tracewarden_sdk;
 
+/// Contract 1.2's packed batches (`on-packed-events`), read back into wire tables. Not part of
+/// the SDK's stable surface.
+#[doc(hidden)]
+pub mod collections;
 mod config;
 mod event;
 mod finding;
 mod meta;
-/// Contract 1.2's packed batches (`on-packed-events`), read back into wire tables. Not part of
-/// the SDK's stable surface.
-#[doc(hidden)]
 pub mod packed;
 pub mod state;
 pub mod testing;

@@ -19,7 +19,9 @@ mod seen;
 mod window;
 
 use std::borrow::Borrow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use crate::collections::HashMap;
 use std::hash::Hash;
 
 pub use self::footprint::Footprint;
@@ -85,7 +87,7 @@ impl<K: Eq + Hash + Clone + Footprint, V: Footprint> Store<K, V> {
         Store {
             name,
             budget: 0,
-            slots: HashMap::new(),
+            slots: HashMap::default(),
             order: BTreeMap::new(),
             next_tick: 0,
             bytes: 0,

@@ -5,8 +5,10 @@
 //! to them count. A walk is judged when it ends (a longer pause, or the end of the input), with
 //! every access it held, so the finding states the whole walk.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
+
 use std::rc::Rc;
+use tracewarden_sdk::collections::{HashMap, HashSet};
 
 use tracewarden_sdk::prelude::*;
 

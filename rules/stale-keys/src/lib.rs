@@ -23,7 +23,7 @@ mod revoked;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashSet;
+use tracewarden_sdk::collections::HashSet;
 
 use tracewarden_sdk::prelude::*;
 

@@ -4,8 +4,10 @@
 //! TW-TOCTOU-006 (the item changed between the check and a conditional write, which the
 //! condition refused).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
 use std::rc::Rc;
+use tracewarden_sdk::collections::HashMap;
 
 use tracewarden_sdk::prelude::*;
 

@@ -1,8 +1,8 @@
 //! What the TOCTOU rules keep of an event: who acted, in which request, when and how precisely,
 //! and for DynamoDB operations the item, the write's guard and the read's consistency.
 
-use std::collections::HashMap;
 use std::rc::Rc;
+use tracewarden_sdk::collections::HashMap;
 
 use tracewarden_sdk::SourceRef;
 use tracewarden_sdk::prelude::*;
