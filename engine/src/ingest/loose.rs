@@ -39,6 +39,23 @@ macro_rules! absent_scalars {
     };
 }
 
+/// A visitor's description, and nothing for every scalar: what a container type reads them as.
+macro_rules! containers_only {
+    () => {
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+
+        absent_scalars!(
+            visit_bool: bool,
+            visit_i64: i64,
+            visit_u64: u64,
+            visit_f64: f64,
+            visit_str: &str,
+        );
+    };
+}
+
 /// A string member (`Value::as_str`).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(super) struct Text<'a>(pub Option<Cow<'a, str>>);
@@ -152,17 +169,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
         impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
             type Value = Obj<T>;
 
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-
-            absent_scalars!(
-                visit_bool: bool,
-                visit_i64: i64,
-                visit_u64: u64,
-                visit_f64: f64,
-                visit_str: &str,
-            );
+            containers_only!();
 
             fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Obj<T>, A::Error> {
                 drain_seq(seq).map(|()| Obj(None))
@@ -193,17 +200,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
         impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
             type Value = List<T>;
 
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-
-            absent_scalars!(
-                visit_bool: bool,
-                visit_i64: i64,
-                visit_u64: u64,
-                visit_f64: f64,
-                visit_str: &str,
-            );
+            containers_only!();
 
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<List<T>, A::Error> {
                 let mut items = Vec::new();
