@@ -57,9 +57,75 @@ pub(super) fn is_data_plane(operation: &str) -> bool {
 #[derive(Debug, Default)]
 pub(super) struct KeySchemas {
     tables: HashMap<String, Vec<SmolStr>>,
+    /// For lines read apart from the lines before them (a chunk parsed on another thread): what
+    /// they learnt and looked up, in order, for [`KeySchemas::adopt`] to check against what the
+    /// lines before them taught.
+    journal: Option<Vec<Step>>,
+}
+
+/// One use of the schemas, as [`KeySchemas::adopt`] replays it.
+#[derive(Debug)]
+pub(super) enum Step {
+    /// A key seen in a request: the table's key unless one is known.
+    Learn(String, Vec<SmolStr>),
+    /// A `CreateTable`: the table's key from now on.
+    Create(String, Vec<SmolStr>),
+    /// A `PutItem`'s key looked up, and what was found.
+    Lookup(String, Option<Vec<SmolStr>>),
 }
 
 impl KeySchemas {
+    /// Schemas for lines read apart from the ones before them: they start from what `self`
+    /// knows now (most lines after them find the same keys) and keep a journal, which
+    /// [`KeySchemas::adopt`] checks against the schemas of the lines before them once those are
+    /// all read.
+    pub(super) fn apart(&self) -> Self {
+        KeySchemas {
+            tables: self.tables.clone(),
+            journal: Some(Vec::new()),
+        }
+    }
+
+    /// The journal of schemas made [`KeySchemas::apart`].
+    pub(super) fn take_journal(&mut self) -> Option<Vec<Step>> {
+        self.journal.take()
+    }
+
+    /// Takes in what lines read apart learnt (`journal`), as if they had been read after the
+    /// lines that taught `self`; false, and `self` unchanged, when one of their lookups would
+    /// have found another key here (then those lines must be read again, after the others).
+    pub(super) fn adopt(&mut self, journal: Vec<Step>) -> bool {
+        // The tables the journal touches, as the lines before left them, then as it changes them.
+        let mut touched: HashMap<&str, Option<Vec<SmolStr>>> = HashMap::new();
+        for step in &journal {
+            let table = match step {
+                Step::Learn(t, _) | Step::Create(t, _) | Step::Lookup(t, _) => t.as_str(),
+            };
+            let now = touched
+                .entry(table)
+                .or_insert_with(|| self.tables.get(table).cloned());
+            match step {
+                Step::Learn(_, names) => {
+                    if now.is_none() {
+                        *now = Some(names.clone());
+                    }
+                }
+                Step::Create(_, names) => *now = Some(names.clone()),
+                Step::Lookup(_, found) => {
+                    if now != found {
+                        return false;
+                    }
+                }
+            }
+        }
+        for (table, names) in touched {
+            if let Some(names) = names {
+                self.tables.insert(table.to_owned(), names);
+            }
+        }
+        true
+    }
+
     /// Learns a table's key from a `CreateTable` request (`KeySchema: [{AttributeName, KeyType}]`):
     /// the call itself is control plane and becomes no event, but it names the key before any
     /// `PutItem` does.
@@ -76,15 +142,35 @@ impl KeySchemas {
         if !table.is_empty() && !names.is_empty() {
             let mut names = names;
             names.sort();
+            if let Some(journal) = &mut self.journal {
+                journal.push(Step::Create(table.clone(), names.clone()));
+            }
             self.tables.insert(table, names);
         }
     }
 
     fn learn(&mut self, table: &str, key: &crate::event::Fields) {
-        if !table.is_empty() && !key.is_empty() && !self.tables.contains_key(table) {
+        if table.is_empty() || key.is_empty() {
+            return;
+        }
+        if let Some(journal) = &mut self.journal {
+            journal.push(Step::Learn(table.to_owned(), key.keys().cloned().collect()));
+        }
+        if !self.tables.contains_key(table) {
             self.tables
                 .insert(table.to_owned(), key.keys().cloned().collect());
         }
+    }
+
+    /// A table's key attributes, as known here.
+    fn lookup(&mut self, table: &str) -> Option<&Vec<SmolStr>> {
+        if let Some(journal) = &mut self.journal {
+            journal.push(Step::Lookup(
+                table.to_owned(),
+                self.tables.get(table).cloned(),
+            ));
+        }
+        self.tables.get(table)
     }
 }
 
@@ -375,8 +461,11 @@ fn query_key(key_condition: &str, p: &Map<String, Value>) -> crate::event::Field
 }
 
 /// A PutItem's key: the learnt key attributes of its item. The item's other values are not kept.
-fn put_key(table: &str, item: Option<&Value>, schemas: &KeySchemas) -> crate::event::Fields {
-    let (Some(names), Some(Value::Object(item))) = (schemas.tables.get(table), item) else {
+fn put_key(table: &str, item: Option<&Value>, schemas: &mut KeySchemas) -> crate::event::Fields {
+    let Some(Value::Object(item)) = item else {
+        return crate::event::Fields::new();
+    };
+    let Some(names) = schemas.lookup(table) else {
         return crate::event::Fields::new();
     };
     names

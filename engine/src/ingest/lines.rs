@@ -7,8 +7,11 @@
 //! events), each chunk knows the record index it starts at; where a line holds any number of
 //! records (an OTLP export request, one record per span), a chunk is parsed counting from 0 and
 //! its records are moved past the ones before it as they are replayed ([`rebase`]). A DynamoDB
-//! wire log learns key schemas from earlier lines: it is parsed by the input's reader, chunk
-//! after chunk.
+//! wire log learns tables' keys from earlier lines (a `PutItem` names only its item): its chunks
+//! are parsed apart from the keys known when they were handed out, keeping a journal of what they
+//! learnt and looked up, and a chunk one of whose lookups the lines before it would have
+//! answered otherwise is parsed again by the reader, in order
+//! ([`super::dynamodb::KeySchemas::adopt`]).
 //!
 //! Memory: at most [`CHUNKS_IN_FLIGHT`] chunks of an input (text and parsed records) are held at
 //! once.
@@ -82,12 +85,20 @@ struct Placed {
 struct Parsed {
     chunk: Chunk,
     records: Vec<Placed>,
+    /// The record index the chunk's parse started after.
+    first: u64,
+    /// What a chunk parsed apart learnt of the tables' keys, and looked up.
+    journal: Option<Vec<super::dynamodb::Step>>,
 }
 
 /// Whether every non-blank line of `format` reads alone.
 fn independent_lines(format: InputFormat) -> bool {
     one_record_per_line(format) || format == InputFormat::Otlp
 }
+
+/// Chunks of a wire log parsed again because a lookup of theirs depended on earlier lines.
+#[cfg(test)]
+pub(super) static REREAD: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// Whether every non-blank line of `format` is one record.
 fn one_record_per_line(format: InputFormat) -> bool {
@@ -97,6 +108,7 @@ fn one_record_per_line(format: InputFormat) -> bool {
             | InputFormat::AccessLog
             | InputFormat::KeyInventory
             | InputFormat::Events
+            | InputFormat::DynamoDbWire
     )
 }
 
@@ -147,13 +159,12 @@ pub(super) fn read<'a>(
                     let first = if rebased.is_some() { 0 } else { index };
                     index += chunk.lines.len() as u64;
                     let (tx, rx) = mpsc::sync_channel(1);
-                    let (format, id_name, mappings, max) =
-                        (r.format, r.id_name, r.mappings, r.max_line_bytes);
+                    let (id_name, max) = (r.id_name, r.max_line_bytes);
+                    let mut apart = state.apart();
                     jobs.submit(move || {
-                        let mut state = LineState::new(format, mappings);
                         let mut index = first;
                         // The reader stopped waiting when the send fails: nothing to do.
-                        let _ = tx.send(parse(chunk, &mut state, &mut index, id_name, max));
+                        let _ = tx.send(parse(chunk, &mut apart, &mut index, id_name, max));
                     });
                     in_flight.push_back(rx);
                 }
@@ -168,9 +179,24 @@ pub(super) fn read<'a>(
         let Some(next) = in_flight.pop_front() else {
             break;
         };
-        let parsed = jobs
+        let mut parsed = jobs
             .and_then(|jobs| jobs.wait(next))
             .ok_or_else(|| "a reading thread stopped".to_owned())?;
+        if let Some(journal) = parsed.journal.take()
+            && !state.schemas.adopt(journal)
+        {
+            // A `PutItem` of the chunk would have had another key after the lines before it.
+            let mut first = parsed.first;
+            parsed = parse(
+                parsed.chunk,
+                &mut state,
+                &mut first,
+                r.id_name,
+                r.max_line_bytes,
+            );
+            #[cfg(test)]
+            REREAD.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         let before = rebased.as_mut().map(|before| (r, before));
         if !replay(parsed, before, sink, set_base, stop) {
             return Ok(());
@@ -223,6 +249,7 @@ fn parse(
     id_name: &str,
     max_line_bytes: usize,
 ) -> Parsed {
+    let first = *index;
     let mut records = Vec::with_capacity(chunk.lines.len());
     for (i, line) in chunk.lines.iter().enumerate() {
         let malformed = |message: String| Placed {
@@ -268,7 +295,12 @@ fn parse(
             }
         }
     }
-    Parsed { chunk, records }
+    Parsed {
+        chunk,
+        records,
+        first,
+        journal: state.schemas.take_journal(),
+    }
 }
 
 /// Where `raw` is within `text`, when it is a slice of it.
@@ -287,7 +319,7 @@ fn replay(
     set_base: &dyn Fn(&str, u64),
     stop: &dyn Fn() -> bool,
 ) -> bool {
-    let Parsed { chunk, records } = parsed;
+    let Parsed { chunk, records, .. } = parsed;
     let mut current = None;
     let mut last = None;
     for mut p in records {

@@ -1019,6 +1019,20 @@ impl<'m> LineState<'m> {
         }
     }
 
+    /// The state of lines read apart from the lines before them (a chunk parsed on another
+    /// thread), from this one's: a wire log's key schemas as known now, keeping a journal
+    /// ([`dynamodb::KeySchemas::apart`]).
+    fn apart(&self) -> Self {
+        LineState {
+            schemas: if self.format == InputFormat::DynamoDbWire {
+                self.schemas.apart()
+            } else {
+                dynamodb::KeySchemas::default()
+            },
+            ..LineState::new(self.format, self.mappings)
+        }
+    }
+
     fn read_line(
         &mut self,
         file: &str,

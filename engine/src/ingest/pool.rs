@@ -759,4 +759,112 @@ mod tests {
         let now = super::super::lines::REBASED.load(std::sync::atomic::Ordering::Relaxed);
         assert!(now > rebased + 200, "{rebased} -> {now}");
     }
+
+    /// A wire log over many chunks whose `PutItem`s take their keys from earlier lines: tables
+    /// created, keys learnt from reads, a table re-created with another key halfway, puts of a
+    /// table before any line of their chunk names its key, and malformed lines.
+    fn wire_lines(dir: &std::path::Path) -> PathBuf {
+        let mut text = String::new();
+        let line = |t: usize, op: &str, body: String| {
+            format!(
+                r#"{{"time":"2026-11-20T10:{:02}:{:02}Z","operation":"{op}","request":{body},"principal":"user-{}"}}"#,
+                t / 60 % 60,
+                t % 60,
+                t % 7
+            )
+        };
+        text.push_str(&line(0, "CreateTable", r#"{"TableName":"orders","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}]}"#.to_owned()));
+        text.push('\n');
+        for t in 1..400 {
+            let body = match t % 9 {
+                // The users table's key, learnt from a read (first one wins)...
+                0 => format!(r#"{{"TableName":"users","Key":{{"uid":{{"S":"u-{t}"}}}}}}"#),
+                // ... and the puts that need it, often in a chunk that has not seen it.
+                1 | 4 | 7 => format!(
+                    r#"{{"TableName":"users","Item":{{"uid":{{"S":"u-{t}"}},"id":{{"S":"i-{t}"}},"name":{{"S":"n"}}}}}}"#
+                ),
+                2 | 5 => format!(
+                    r#"{{"TableName":"orders","Item":{{"pk":{{"S":"o-{t}"}},"sk":{{"S":"v1"}},"total":{{"N":"3"}}}}}}"#
+                ),
+                3 => format!(r#"{{"TableName":"items","Key":{{"sku":{{"S":"s-{t}"}}}}}}"#),
+                _ => format!(
+                    r#"{{"TableName":"items","Item":{{"sku":{{"S":"s-{t}"}},"qty":{{"N":"1"}}}}}}"#
+                ),
+            };
+            let op = match t % 9 {
+                0 | 3 => "GetItem",
+                _ => "PutItem",
+            };
+            if t == 200 {
+                // Re-created with another key: later puts of users take `id`.
+                text.push_str(&line(t, "CreateTable", r#"{"TableName":"users","KeySchema":[{"AttributeName":"id","KeyType":"HASH"}]}"#.to_owned()));
+                text.push('\n');
+            }
+            if t % 97 == 0 {
+                text.push_str("{not json\n");
+            }
+            text.push_str(&line(t, op, body));
+            text.push('\n');
+        }
+        let path = dir.join("calls.jsonl");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn wire_lines_parsed_in_chunks_on_every_thread_read_as_in_one_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = [wire_lines(dir.path())];
+        let chunks =
+            std::fs::metadata(&paths[0]).unwrap().len() as usize / super::super::lines::CHUNK_BYTES;
+        let read = |threads| {
+            read_inputs(
+                &paths,
+                &IngestOptions {
+                    threads,
+                    ..IngestOptions::default()
+                },
+            )
+            .unwrap()
+        };
+        let serial = read(1);
+        let input = &serial.inputs[0];
+        assert_eq!(input.format, Some(super::super::InputFormat::DynamoDbWire));
+        // 402 lines: two control-plane calls skipped, 4 malformed, 399 calls.
+        assert_eq!((input.records, input.events), (2 + 4 + 399, 399));
+        let key_of = |t: usize| {
+            serial
+                .events
+                .iter()
+                .find_map(|e| match &e.detail {
+                    crate::event::Detail::DbOperation(d)
+                        if d.operation == "PutItem"
+                            && e.time_ns % 3_600_000_000_000
+                                == (t as i64 % 3600) * 1_000_000_000 =>
+                    {
+                        Some(d.key.keys().map(|k| k.to_string()).collect::<Vec<_>>())
+                    }
+                    _ => None,
+                })
+                .unwrap()
+        };
+        // Before the re-creation, users' puts are keyed by the first key read; after, by `id`;
+        // orders' by the created key; items' by theirs, once read.
+        assert_eq!(key_of(10), ["uid"]);
+        assert_eq!(key_of(208), ["id"]);
+        assert_eq!(key_of(11), ["pk", "sk"]);
+        assert_eq!(key_of(15), ["sku"]);
+        let reread = super::super::lines::REREAD.load(std::sync::atomic::Ordering::Relaxed);
+        for threads in [2, 4] {
+            let again = read(threads);
+            assert!(again.events == serial.events, "{threads} threads");
+            assert_eq!(again.inputs, serial.inputs, "{threads} threads");
+        }
+        // Some chunks were parsed again, not all: the others' lookups agreed.
+        let now = super::super::lines::REREAD.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(
+            now > reread && now - reread < 2 * chunks,
+            "{reread} -> {now} of {chunks}"
+        );
+    }
 }
