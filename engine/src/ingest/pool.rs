@@ -706,28 +706,15 @@ mod tests {
             }
             text.push('\n');
         }
-        let path = dir.join("spans.jsonl");
-        std::fs::write(&path, text).unwrap();
-        path
+        written(dir, "spans.jsonl", &text)
     }
 
     #[test]
     fn otlp_lines_parsed_in_chunks_on_every_thread_read_as_in_one_pass() {
         let dir = tempfile::tempdir().unwrap();
         let paths = [otlp_lines(dir.path())];
-        let read = |threads| {
-            read_inputs(
-                &paths,
-                &IngestOptions {
-                    threads,
-                    max_line_bytes: 2048,
-                    ..IngestOptions::default()
-                },
-            )
-            .unwrap()
-        };
         let rebased = super::super::lines::REBASED.load(std::sync::atomic::Ordering::Relaxed);
-        let serial = read(1);
+        let serial = alike_on_every_thread(&paths, 2048);
         let input = &serial.inputs[0];
         assert_eq!(input.format, Some(super::super::InputFormat::Otlp));
         // 120 lines: 10 unreadable (malformed or too long), 5 with two non-span items, 105 of
@@ -751,11 +738,6 @@ mod tests {
             late.source.record
         );
         assert!(serial.events.iter().any(|e| e.id.ends_with("/2")));
-        for threads in [2, 4] {
-            let again = read(threads);
-            assert!(again.events == serial.events, "{threads} threads");
-            assert_eq!(again.inputs, serial.inputs, "{threads} threads");
-        }
         let now = super::super::lines::REBASED.load(std::sync::atomic::Ordering::Relaxed);
         assert!(now > rebased + 200, "{rebased} -> {now}");
     }
@@ -806,9 +788,7 @@ mod tests {
             text.push_str(&line(t, op, body));
             text.push('\n');
         }
-        let path = dir.join("calls.jsonl");
-        std::fs::write(&path, text).unwrap();
-        path
+        written(dir, "calls.jsonl", &text)
     }
 
     #[test]
@@ -817,17 +797,8 @@ mod tests {
         let paths = [wire_lines(dir.path())];
         let chunks =
             std::fs::metadata(&paths[0]).unwrap().len() as usize / super::super::lines::CHUNK_BYTES;
-        let read = |threads| {
-            read_inputs(
-                &paths,
-                &IngestOptions {
-                    threads,
-                    ..IngestOptions::default()
-                },
-            )
-            .unwrap()
-        };
-        let serial = read(1);
+        let reread = super::super::lines::REREAD.load(std::sync::atomic::Ordering::Relaxed);
+        let serial = alike_on_every_thread(&paths, IngestOptions::default().max_line_bytes);
         let input = &serial.inputs[0];
         assert_eq!(input.format, Some(super::super::InputFormat::DynamoDbWire));
         // 402 lines: two control-plane calls skipped, 4 malformed, 399 calls.
@@ -854,17 +825,36 @@ mod tests {
         assert_eq!(key_of(208), ["id"]);
         assert_eq!(key_of(11), ["pk", "sk"]);
         assert_eq!(key_of(15), ["sku"]);
-        let reread = super::super::lines::REREAD.load(std::sync::atomic::Ordering::Relaxed);
-        for threads in [2, 4] {
-            let again = read(threads);
-            assert!(again.events == serial.events, "{threads} threads");
-            assert_eq!(again.inputs, serial.inputs, "{threads} threads");
-        }
         // Some chunks were parsed again, not all: the others' lookups agreed.
         let now = super::super::lines::REREAD.load(std::sync::atomic::Ordering::Relaxed);
         assert!(
             now > reread && now - reread < 2 * chunks,
             "{reread} -> {now} of {chunks}"
         );
+    }
+
+    fn written(dir: &std::path::Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// `paths` read on one thread; the same events and accounting on 2 and 4.
+    fn alike_on_every_thread(paths: &[PathBuf], max_line_bytes: usize) -> super::super::Ingested {
+        let read = |threads| {
+            let options = IngestOptions {
+                threads,
+                max_line_bytes,
+                ..IngestOptions::default()
+            };
+            read_inputs(paths, &options).unwrap()
+        };
+        let serial = read(1);
+        for threads in [2, 4] {
+            let again = read(threads);
+            assert!(again.events == serial.events, "{threads} threads");
+            assert_eq!(again.inputs, serial.inputs, "{threads} threads");
+        }
+        serial
     }
 }
