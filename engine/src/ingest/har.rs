@@ -9,6 +9,9 @@
 
 use crate::ingest::At;
 use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::ops::Range;
+use std::sync::{Arc, mpsc};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -22,6 +25,7 @@ use super::http::{
     http_outcome, object_ids, redact_path, redact_query, returned_ids, split_url, xray_trace_id,
 };
 use super::loose::{List, Num, Obj, Text};
+use super::pool::Jobs;
 use super::wire::{
     CONTROL_PLANE, call_outcome, fraction_precision_ns, kind_of, ms_to_ns, target_operation,
 };
@@ -120,13 +124,8 @@ pub(super) fn looks_like(obj: &Map<String, Value>) -> bool {
         })
 }
 
-/// Reads a HAR document (a UTF-8 byte-order mark is ignored). One `KeySchemas` serves the whole
-/// file, so a DynamoDB `PutItem` gets its key from the item once the table's key was seen.
-pub(super) fn read_document(
-    file: &str,
-    text: &str,
-    sink: &mut impl FnMut(u64, At<'_>, Record),
-) -> Result<(), String> {
+/// The entries of a HAR document (a UTF-8 byte-order mark is ignored), as they stand in it.
+fn entries(text: &str) -> Result<Vec<&RawValue>, String> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if !text.trim_start().starts_with('{') {
         return Err(
@@ -136,23 +135,147 @@ pub(super) fn read_document(
     let doc: Document<'_> = serde_json::from_str(text).map_err(|e| {
         format!("not a HAR file: {e}: expected `{{\"log\": {{\"entries\": [...]}}}}`")
     })?;
+    Ok(doc.log.entries)
+}
+
+/// An entry's records.
+fn records(
+    file: &str,
+    index: u64,
+    line: Option<u64>,
+    json: &str,
+    schemas: &mut KeySchemas,
+) -> Vec<Record> {
+    match convert(file, index, line, json, schemas) {
+        Ok(events) => events
+            .into_iter()
+            .map(|e| Record::Event(Box::new(e)))
+            .collect(),
+        Err(record) => vec![record],
+    }
+}
+
+/// Reads a HAR document (a UTF-8 byte-order mark is ignored). One `KeySchemas` serves the whole
+/// file, so a DynamoDB `PutItem` gets its key from the item once the table's key was seen.
+pub(super) fn read_document(
+    file: &str,
+    text: &str,
+    sink: &mut impl FnMut(u64, At<'_>, Record),
+) -> Result<(), String> {
+    let entries = entries(text)?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = LineCounter::new(text);
     let mut schemas = KeySchemas::default();
-    for (i, raw) in doc.log.entries.into_iter().enumerate() {
+    for (i, raw) in entries.into_iter().enumerate() {
         let index = i as u64 + 1;
         let at = lines.at(raw.get());
-        let records = match convert(file, index, at.line, raw.get(), &mut schemas) {
-            Ok(events) => events
-                .into_iter()
-                .map(|e| Record::Event(Box::new(e)))
-                .collect(),
-            Err(record) => vec![record],
-        };
-        for record in records {
+        for record in records(file, index, at.line, raw.get(), &mut schemas) {
             sink(index, at, record);
         }
     }
     Ok(())
+}
+
+/// A HAR document of at least this many bytes is converted on every thread.
+pub(super) const CHUNKED_MIN_BYTES: usize = super::cloudtrail::CHUNKED_MIN_BYTES;
+
+/// Documents read in chunks, and chunks converted again, for tests to see that some were.
+#[cfg(test)]
+pub(super) static CHUNKED: [std::sync::atomic::AtomicUsize; 2] =
+    [const { std::sync::atomic::AtomicUsize::new(0) }; 2];
+
+/// Entries of a chunk: index, line, column and where each stands in the document.
+type Placed = Vec<(u64, Option<u64>, Option<u64>, Range<usize>)>;
+
+/// [`read_document`] with the entries converted on `jobs`' threads, about 1 MiB of them a chunk,
+/// each chunk from the key schemas known when it is handed out and with a journal of what it
+/// learnt and looked up; in order, a chunk whose journal the entries before it contradict is
+/// converted again here ([`KeySchemas::adopt`]). The records, places and errors are
+/// [`read_document`]'s.
+pub(super) fn read_chunked<'a>(
+    file: &'a str,
+    text: &Arc<String>,
+    jobs: &Jobs<'a>,
+    sink: &mut impl FnMut(u64, At<'_>, Record),
+) -> Result<(), String> {
+    let entries = entries(text)?;
+    #[cfg(test)]
+    CHUNKED[0].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let skip = text.len() - body.len();
+    let mut lines = LineCounter::new(body);
+    let mut schemas = KeySchemas::default();
+    let mut pending = entries.iter().enumerate().peekable();
+    let mut in_flight: VecDeque<(Placed, mpsc::Receiver<ChunkOut>)> = VecDeque::new();
+    loop {
+        while in_flight.len() < super::lines::CHUNKS_IN_FLIGHT && pending.peek().is_some() {
+            let mut placed = Placed::new();
+            let mut bytes = 0;
+            while bytes < super::lines::CHUNK_BYTES
+                && let Some((i, raw)) = pending.next()
+            {
+                let at = lines.at(raw.get());
+                let range = super::lines::within(body, raw.get()).unwrap_or_default();
+                bytes += range.len();
+                placed.push((i as u64 + 1, at.line, at.column, range));
+            }
+            let (tx, rx) = mpsc::sync_channel(1);
+            let (text, job, mut apart) = (Arc::clone(text), placed.clone(), schemas.apart());
+            jobs.submit(move || {
+                let body = text.get(skip..).unwrap_or_default();
+                let records = job
+                    .iter()
+                    .map(|(index, line, _, range)| {
+                        let json = body.get(range.clone()).unwrap_or_default();
+                        records(file, *index, *line, json, &mut apart)
+                    })
+                    .collect();
+                // The reader stopped waiting when the send fails: nothing to do.
+                let _ = tx.send(ChunkOut {
+                    records,
+                    journal: apart.take_journal().unwrap_or_default(),
+                });
+            });
+            in_flight.push_back((placed, rx));
+        }
+        let Some((placed, next)) = in_flight.pop_front() else {
+            break;
+        };
+        let out = jobs
+            .wait(next)
+            .ok_or_else(|| "a reading thread stopped".to_owned())?;
+        let converted = if schemas.adopt(out.journal) {
+            out.records
+        } else {
+            // An entry's `PutItem` would have had another key after the entries before it.
+            #[cfg(test)]
+            CHUNKED[1].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            placed
+                .iter()
+                .map(|(index, line, _, range)| {
+                    let json = body.get(range.clone()).unwrap_or_default();
+                    records(file, *index, *line, json, &mut schemas)
+                })
+                .collect()
+        };
+        for ((index, line, column, range), records) in placed.iter().zip(converted) {
+            let at = At {
+                line: *line,
+                column: *column,
+                raw: body.get(range.clone()),
+            };
+            for record in records {
+                sink(*index, at, record);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What a chunk's job sends back: each entry's records, and the chunk's key-schema journal.
+struct ChunkOut {
+    records: Vec<Vec<Record>>,
+    journal: Vec<dynamodb::Step>,
 }
 
 /// Converts one entry: to one HTTP event, or to one DB-operation event per item of a DynamoDB

@@ -929,6 +929,15 @@ fn read_input<'a>(
                         let text = std::sync::Arc::new(text);
                         cloudtrail::read_chunked(id_name, &text, jobs, &mut sink)
                     }
+                    // Likewise a large HAR's entries, converted on every thread.
+                    Some(jobs)
+                        if format == InputFormat::Har
+                            && text.len() >= har::CHUNKED_MIN_BYTES
+                            && jobs.all_claimed() =>
+                    {
+                        let text = std::sync::Arc::new(text);
+                        har::read_chunked(id_name, &text, jobs, &mut sink)
+                    }
                     _ => read_document(format, id_name, &text, &options.mappings, &mut sink),
                 };
                 // A document cut short is reported by its read error, after the records that

@@ -857,4 +857,105 @@ mod tests {
         }
         serial
     }
+
+    /// A HAR of many chunks: the recorded app's requests and DynamoDB calls repeated, the table
+    /// created once, created again with another key two thirds in, puts in chunks that never saw
+    /// the key, a malformed entry and one that is no object, a byte-order mark.
+    fn har_document(dir: &std::path::Path) -> PathBuf {
+        let load = |name: &str| -> Vec<serde_json::Value> {
+            let path = format!(
+                "{}/../tests/fixtures/recorded/{name}",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let doc: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+            doc["log"]["entries"].as_array().unwrap().clone()
+        };
+        let (app, db) = (load("app.har"), load("dynamodb.har"));
+        let create = db[0].clone();
+        let mut recreate = create.clone();
+        let text = recreate["request"]["postData"]["text"]
+            .as_str()
+            .unwrap()
+            .replace("order_id", "id");
+        recreate["request"]["postData"]["text"] = text.into();
+        let mut entries = vec![create];
+        for round in 0..12 {
+            // Puts first: their key comes from before the chunk. Each round's calls are calls of
+            // their own: no trace, request ids of the round (else they merge as one call seen
+            // twice).
+            for (n, entry) in app.iter().chain(db.iter().skip(1)).enumerate() {
+                if round == 8 && n == app.len() {
+                    // Just before a put: chunks handed out before it are read with the old key.
+                    entries.push(recreate.clone());
+                }
+                let mut entry = entry.clone();
+                for side in ["request", "response"] {
+                    let headers = entry[side]["headers"].as_array_mut().unwrap();
+                    headers.retain(|h| {
+                        !h["name"]
+                            .as_str()
+                            .unwrap()
+                            .eq_ignore_ascii_case("x-amzn-trace-id")
+                    });
+                    for h in headers {
+                        let name = h["name"].as_str().unwrap().to_ascii_lowercase();
+                        if name == "x-amzn-requestid" || name == "x-request-id" {
+                            h["value"] = format!("{}-{round}", h["value"].as_str().unwrap()).into();
+                        }
+                    }
+                }
+                entries.push(entry);
+            }
+            if round == 5 {
+                entries.push(serde_json::json!({"request": 7}));
+                entries.push(serde_json::json!([1, 2]));
+            }
+        }
+        let doc = serde_json::json!({"log": {"version": "1.2", "creator": {"name": "t", "version": "1"}, "entries": entries}});
+        written(
+            dir,
+            "app.har",
+            &format!("\u{feff}{}", serde_json::to_string_pretty(&doc).unwrap()),
+        )
+    }
+
+    #[test]
+    fn a_large_har_converted_on_every_thread_reads_as_in_one_pass() {
+        use super::super::har::CHUNKED;
+        let dir = tempfile::tempdir().unwrap();
+        let paths = [har_document(dir.path())];
+        let load = |i: usize| CHUNKED[i].load(std::sync::atomic::Ordering::Relaxed);
+        let (chunked, again) = (load(0), load(1));
+        let serial = alike_on_every_thread(&paths, IngestOptions::default().max_line_bytes);
+        let input = &serial.inputs[0];
+        assert_eq!(input.format, Some(super::super::InputFormat::Har));
+        // 1 + 12 × (12 + 12) + 1 + 2 entries; the two creates are control plane; the two
+        // transactions of each round are two events each.
+        assert_eq!(input.records, 1 + 12 * 24 + 1 + 2 + 12 * 2);
+        assert_eq!(input.errors.len(), 2);
+        assert_eq!(input.skipped, 2 + 2);
+        // Puts keyed by the created table's key until its re-creation (entry 208: the create,
+        // 8 rounds of 24, the two bad entries, round 8's requests), by nothing after it (their
+        // items have no `id`).
+        let recreated = 1 + 8 * 24 + 2 + 12 + 1;
+        let puts: Vec<(u64, String)> = serial
+            .events
+            .iter()
+            .filter_map(|e| match &e.detail {
+                crate::event::Detail::DbOperation(d) if d.operation == "PutItem" => {
+                    let key: Vec<&str> = d.key.keys().map(|k| k.as_str()).collect();
+                    Some((e.source.record, key.join(",")))
+                }
+                _ => None,
+            })
+            .collect();
+        assert!(puts.iter().any(|(r, _)| *r > recreated));
+        for (record, key) in &puts {
+            let want = if *record < recreated { "order_id" } else { "" };
+            assert_eq!(key, want, "record {record}");
+        }
+        assert!(load(0) >= chunked + 2, "read in chunks on 2 and 4 threads");
+        assert!(load(1) > again, "a chunk converted again");
+    }
 }
