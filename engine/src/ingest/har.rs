@@ -176,9 +176,6 @@ pub(super) fn read_document(
     Ok(())
 }
 
-/// A HAR document of at least this many bytes is converted on every thread.
-pub(super) const CHUNKED_MIN_BYTES: usize = super::cloudtrail::CHUNKED_MIN_BYTES;
-
 /// Documents read in chunks, and chunks converted again, for tests to see that some were.
 #[cfg(test)]
 pub(super) static CHUNKED: [std::sync::atomic::AtomicUsize; 2] =

@@ -916,27 +916,22 @@ fn read_input<'a>(
             source::read_document(origin, opened).and_then(|(text, stopped)| {
                 base.set(Base::of(&text, dropped));
                 let parsed = match jobs {
-                    // A large `{"Records"}` file is parsed on every thread, once the other
-                    // threads have no input of their own left to read (until then, cutting it
-                    // would cost them more than it saves).
+                    // A large `{"Records"}` file (its records) or HAR (its entries) is parsed on
+                    // every thread, once the other threads have no input of their own left to
+                    // read (until then, cutting it would cost them more than it saves).
                     Some(jobs)
-                        if format == InputFormat::CloudTrail
+                        if matches!(format, InputFormat::CloudTrail | InputFormat::Har)
                             && text.len() >= cloudtrail::CHUNKED_MIN_BYTES
                             && jobs.all_claimed() =>
                     {
                         // The text moves, its bytes (which `base` and the records' places
                         // point into) do not.
                         let text = std::sync::Arc::new(text);
-                        cloudtrail::read_chunked(id_name, &text, jobs, &mut sink)
-                    }
-                    // Likewise a large HAR's entries, converted on every thread.
-                    Some(jobs)
-                        if format == InputFormat::Har
-                            && text.len() >= har::CHUNKED_MIN_BYTES
-                            && jobs.all_claimed() =>
-                    {
-                        let text = std::sync::Arc::new(text);
-                        har::read_chunked(id_name, &text, jobs, &mut sink)
+                        if format == InputFormat::Har {
+                            har::read_chunked(id_name, &text, jobs, &mut sink)
+                        } else {
+                            cloudtrail::read_chunked(id_name, &text, jobs, &mut sink)
+                        }
                     }
                     _ => read_document(format, id_name, &text, &options.mappings, &mut sink),
                 };

@@ -183,7 +183,8 @@ fn item_records<'t>(
 /// Bytes of records a chunk of a large document gathers (as for JSON lines).
 const CHUNK_BYTES: usize = super::lines::CHUNK_BYTES;
 
-/// A document at least this long is parsed in chunks when other threads can help.
+/// A document (CloudTrail, HAR) at least this long is parsed in chunks when other threads can
+/// help.
 pub(super) const CHUNKED_MIN_BYTES: usize = 2 * CHUNK_BYTES;
 
 /// Documents read in chunks, for tests to see that they were.
