@@ -222,7 +222,7 @@ impl Correlator {
         // Only an event whose id says where it was read needs its content to find its twin in
         // another input; a source-given id finds it by the id.
         // With one input there is no other input to hold the same record: no fingerprint.
-        let across = self.merged.len() > 1;
+        let across = self.across_inputs();
         let content =
             positional_id(&p.event).then(|| if across { fingerprint(&p.event) } else { 0 });
         let (mut keys, merged) = match self.duplicates_of(&p.event, content, p.input) {
@@ -268,7 +268,7 @@ impl Correlator {
     }
 
     fn insert(&mut self, key: Key, input: u32, event: Box<Event>, content: Option<u64>) {
-        let entries = index_keys(&event, content, self.merged.len() > 1, self.links);
+        let entries = index_keys(&event, content, self.across_inputs(), self.links);
         for &(idx, value) in &entries {
             let Some(map) = self.index.get_mut(idx as usize) else {
                 continue;
@@ -344,7 +344,7 @@ impl Correlator {
                 .candidates(Index::Record, id_digest(&e.id))
                 .into_iter()
                 .find(|k| self.event(k).is_some_and(|o| same_kind(o, e))),
-            Some(_) if self.merged.len() < 2 => None,
+            Some(_) if !self.across_inputs() => None,
             Some(content) => self
                 .candidates(Index::Content, Some(content_digest(e, content)))
                 .into_iter()
@@ -460,6 +460,11 @@ impl Correlator {
         self.insert(key, base_input, combine(base, &give), base_content);
         out.push(key);
         out
+    }
+
+    /// Whether the stream has several inputs: content is only matched across inputs.
+    fn across_inputs(&self) -> bool {
+        self.merged.len() > 1
     }
 
     fn count_merge(&mut self, input: u32) {

@@ -150,16 +150,16 @@ impl KeySchemas {
     }
 
     fn learn(&mut self, table: &str, key: &crate::event::Fields) {
-        if table.is_empty() || key.is_empty() {
+        if table.is_empty() || key.is_empty() || self.tables.contains_key(table) {
             return;
         }
+        let names: Vec<SmolStr> = key.keys().cloned().collect();
+        // Journalled only when it teaches something here: a table known here is known to the
+        // lines before too (tables are never forgotten), where this is as much a no-op.
         if let Some(journal) = &mut self.journal {
-            journal.push(Step::Learn(table.to_owned(), key.keys().cloned().collect()));
+            journal.push(Step::Learn(table.to_owned(), names.clone()));
         }
-        if !self.tables.contains_key(table) {
-            self.tables
-                .insert(table.to_owned(), key.keys().cloned().collect());
-        }
+        self.tables.insert(table.to_owned(), names);
     }
 
     /// A table's key attributes, as known here.

@@ -124,8 +124,8 @@ pub(super) fn looks_like(obj: &Map<String, Value>) -> bool {
         })
 }
 
-/// The entries of a HAR document (a UTF-8 byte-order mark is ignored), as they stand in it.
-fn entries(text: &str) -> Result<Vec<&RawValue>, String> {
+/// A HAR document without its UTF-8 byte-order mark, and its entries as they stand in it.
+fn entries(text: &str) -> Result<(&str, Vec<&RawValue>), String> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if !text.trim_start().starts_with('{') {
         return Err(
@@ -135,7 +135,7 @@ fn entries(text: &str) -> Result<Vec<&RawValue>, String> {
     let doc: Document<'_> = serde_json::from_str(text).map_err(|e| {
         format!("not a HAR file: {e}: expected `{{\"log\": {{\"entries\": [...]}}}}`")
     })?;
-    Ok(doc.log.entries)
+    Ok((text, doc.log.entries))
 }
 
 /// An entry's records.
@@ -162,8 +162,7 @@ pub(super) fn read_document(
     text: &str,
     sink: &mut impl FnMut(u64, At<'_>, Record),
 ) -> Result<(), String> {
-    let entries = entries(text)?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let (text, entries) = entries(text)?;
     let mut lines = LineCounter::new(text);
     let mut schemas = KeySchemas::default();
     for (i, raw) in entries.into_iter().enumerate() {
@@ -184,6 +183,22 @@ pub(super) static CHUNKED: [std::sync::atomic::AtomicUsize; 2] =
 /// Entries of a chunk: index, line, column and where each stands in the document.
 type Placed = Vec<(u64, Option<u64>, Option<u64>, Range<usize>)>;
 
+/// The records of a chunk's entries (`body` the document without its byte-order mark).
+fn chunk_records(
+    file: &str,
+    body: &str,
+    placed: &Placed,
+    schemas: &mut KeySchemas,
+) -> Vec<Vec<Record>> {
+    placed
+        .iter()
+        .map(|(index, line, _, range)| {
+            let json = body.get(range.clone()).unwrap_or_default();
+            records(file, *index, *line, json, schemas)
+        })
+        .collect()
+}
+
 /// [`read_document`] with the entries converted on `jobs`' threads, about 1 MiB of them a chunk,
 /// each chunk from the key schemas known when it is handed out and with a journal of what it
 /// learnt and looked up; in order, a chunk whose journal the entries before it contradict is
@@ -195,15 +210,14 @@ pub(super) fn read_chunked<'a>(
     jobs: &Jobs<'a>,
     sink: &mut impl FnMut(u64, At<'_>, Record),
 ) -> Result<(), String> {
-    let entries = entries(text)?;
+    let (body, entries) = entries(text)?;
     #[cfg(test)]
     CHUNKED[0].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
     let skip = text.len() - body.len();
     let mut lines = LineCounter::new(body);
     let mut schemas = KeySchemas::default();
     let mut pending = entries.iter().enumerate().peekable();
-    let mut in_flight: VecDeque<(Placed, mpsc::Receiver<ChunkOut>)> = VecDeque::new();
+    let mut in_flight: VecDeque<mpsc::Receiver<ChunkOut>> = VecDeque::new();
     loop {
         while in_flight.len() < super::lines::CHUNKS_IN_FLIGHT && pending.peek().is_some() {
             let mut placed = Placed::new();
@@ -217,43 +231,36 @@ pub(super) fn read_chunked<'a>(
                 placed.push((i as u64 + 1, at.line, at.column, range));
             }
             let (tx, rx) = mpsc::sync_channel(1);
-            let (text, job, mut apart) = (Arc::clone(text), placed.clone(), schemas.apart());
+            let (text, mut apart) = (Arc::clone(text), schemas.apart());
             jobs.submit(move || {
                 let body = text.get(skip..).unwrap_or_default();
-                let records = job
-                    .iter()
-                    .map(|(index, line, _, range)| {
-                        let json = body.get(range.clone()).unwrap_or_default();
-                        records(file, *index, *line, json, &mut apart)
-                    })
-                    .collect();
+                let records = chunk_records(file, body, &placed, &mut apart);
                 // The reader stopped waiting when the send fails: nothing to do.
                 let _ = tx.send(ChunkOut {
+                    placed,
                     records,
                     journal: apart.take_journal().unwrap_or_default(),
                 });
             });
-            in_flight.push_back((placed, rx));
+            in_flight.push_back(rx);
         }
-        let Some((placed, next)) = in_flight.pop_front() else {
+        let Some(next) = in_flight.pop_front() else {
             break;
         };
-        let out = jobs
+        let ChunkOut {
+            placed,
+            records,
+            journal,
+        } = jobs
             .wait(next)
             .ok_or_else(|| "a reading thread stopped".to_owned())?;
-        let converted = if schemas.adopt(out.journal) {
-            out.records
+        let converted = if schemas.adopt(journal) {
+            records
         } else {
             // An entry's `PutItem` would have had another key after the entries before it.
             #[cfg(test)]
             CHUNKED[1].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            placed
-                .iter()
-                .map(|(index, line, _, range)| {
-                    let json = body.get(range.clone()).unwrap_or_default();
-                    records(file, *index, *line, json, &mut schemas)
-                })
-                .collect()
+            chunk_records(file, body, &placed, &mut schemas)
         };
         for ((index, line, column, range), records) in placed.iter().zip(converted) {
             let at = At {
@@ -269,8 +276,10 @@ pub(super) fn read_chunked<'a>(
     Ok(())
 }
 
-/// What a chunk's job sends back: each entry's records, and the chunk's key-schema journal.
+/// What a chunk's job sends back: its entries, each one's records, and the chunk's key-schema
+/// journal.
 struct ChunkOut {
+    placed: Placed,
     records: Vec<Vec<Record>>,
     journal: Vec<dynamodb::Step>,
 }

@@ -96,10 +96,6 @@ fn independent_lines(format: InputFormat) -> bool {
     one_record_per_line(format) || format == InputFormat::Otlp
 }
 
-/// Chunks of a wire log parsed again because a lookup of theirs depended on earlier lines.
-#[cfg(test)]
-pub(super) static REREAD: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
 /// Whether every non-blank line of `format` is one record.
 fn one_record_per_line(format: InputFormat) -> bool {
     matches!(
@@ -128,6 +124,10 @@ fn rebase(format: InputFormat, id_name: &str, before: u64, index: &mut u64, reco
 /// Events moved past the records of earlier chunks, for tests to see that some were.
 #[cfg(test)]
 pub(super) static REBASED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Chunks of a wire log parsed again because a lookup of theirs depended on earlier lines.
+#[cfg(test)]
+pub(super) static REREAD: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// Reads the lines of an input: passes each record to `sink` in order (after `set_base` with its
 /// line and the line's offset in the file), stopping before the next line once `stop` says so.

@@ -28,7 +28,7 @@ struct Builder<'b> {
     pairs: Vec<wire::Pair>,
     objects: Vec<wire::ObjectFact>,
     intern: &'b mut HashMap<u64, u32>,
-    /// Strings met lately by where they are ([`Builder::shared`]).
+    /// Long strings met lately, by where they are ([`Builder::str`]).
     recent: Box<[Recent; RECENT]>,
     too_large: bool,
 }
