@@ -32,6 +32,13 @@ metadata := {
 			{"correlation.app_request_id": {"not": ""}},
 		],
 	},
+	# What it reads of each event: the host converts only these fields (and `id`).
+	"reads": [
+		"outcome", "actor.principal", "correlation.linked_event", "correlation.app_request_id",
+		"db_operation.operation", "db_operation.condition", "db_operation.is_write",
+		"facts.privileged", "facts.objects.collection", "facts.objects.id", "facts.objects.scoped",
+		"facts.objects.owner_source", "facts.objects.owner_condition",
+	],
 }
 
 # Sources of an owner that the key (or the settings' mapping of a key attribute) names.

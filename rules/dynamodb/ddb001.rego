@@ -19,6 +19,11 @@ metadata := {
 	"operations": ["PutItem", "UpdateItem", "DeleteItem"],
 	# Evaluated only on what it can report: successful writes without a condition.
 	"where": {"outcome": "success", "db_operation.has_condition": false},
+	# What it reads of each event: the host converts only these fields (and `id`).
+	"reads": [
+		"outcome", "actor.principal", "attributes.key_unknown",
+		"db_operation.operation", "db_operation.table", "db_operation.key", "db_operation.has_condition",
+	],
 }
 
 unconditional_writes := {"PutItem", "UpdateItem", "DeleteItem"}

@@ -23,6 +23,12 @@ metadata := {
 	# only the successful ones.
 	"requires": ["key_downscoped"],
 	"where": {"outcome": "success"},
+	# What it reads of each event: the host converts only these fields (and `id`).
+	"reads": [
+		"time_ns", "outcome", "actor.principal", "correlation.linked_event",
+		"http.method", "http.path",
+		"db_operation.operation", "db_operation.table", "db_operation.is_write", "facts.key",
+	],
 }
 
 findings contains f if {

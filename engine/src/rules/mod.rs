@@ -13,6 +13,7 @@ mod rego_eval;
 mod rego_filter;
 mod rego_findings;
 mod rego_input;
+mod rego_reads;
 pub mod scaffold;
 pub mod testing;
 mod trust;
@@ -47,6 +48,7 @@ use crate::error::{Error, PackRefusal};
 use crate::event::Event;
 use crate::finding::{FindingSink, Findings, RawFinding};
 use rego_input::SharedValue;
+use rego_reads::Reads;
 
 mod builtin {
     use super::EmbeddedPack;
@@ -333,12 +335,24 @@ impl RuleSet {
             .iter()
             .any(|(_, f)| matches!(f.runtime, Runtime::Wasm(_)));
         let kinds = Kinds { rego, wasm };
+        // One value per event serves every Rego file: it holds what any of them reads.
+        let reads = Arc::new(
+            jobs.iter()
+                .filter_map(|(_, f)| match &f.runtime {
+                    Runtime::Rego(r) => Some(r.reads()),
+                    Runtime::Wasm(_) => None,
+                })
+                .fold(None, |all: Option<Reads>, r| {
+                    Some(all.map_or_else(|| r.clone(), |all| all.union(r)))
+                })
+                .unwrap_or_default(),
+        );
         let mut results: Vec<Option<FileResult>> = jobs.iter().map(|_| None).collect();
         let runs: Vec<FileRun<'a>> = jobs
             .iter()
             .map(|(p, f)| {
                 let sink = FindingSink::with_memory(findings_memory_bytes);
-                FileRun::start(p, f, &self.deselected, sink)
+                FileRun::start(p, f, &self.deselected, sink, &reads)
             })
             .collect();
         if threads <= 1 {
@@ -742,6 +756,7 @@ impl<'a> FileRun<'a> {
         file: &'a RuleFile,
         deselected: &'a std::collections::BTreeSet<String>,
         sink: FindingSink,
+        reads: &Arc<Reads>,
     ) -> Self {
         let mut run = FileRun {
             pack,
@@ -763,7 +778,10 @@ impl<'a> FileRun<'a> {
                 Ok(s) => run.session = Some(Session::Wasm(Box::new(s))),
                 Err(reason) => run.fail(reason),
             },
-            Runtime::Rego(r) => run.session = Some(Session::Rego(Box::new(r.session()))),
+            Runtime::Rego(r) => {
+                let session = r.session_reading(Arc::clone(reads));
+                run.session = Some(Session::Rego(Box::new(session)));
+            }
         }
         run
     }
@@ -1028,7 +1046,10 @@ mod tests {
             .iter()
             .flat_map(|p| p.files.iter().map(move |f| (p, f)))
             .filter(|(_, f)| matches!(f.runtime, Runtime::Wasm(_)))
-            .map(|(p, f)| FileRun::start(p, f, &set.deselected, FindingSink::with_memory(1 << 20)))
+            .map(|(p, f)| {
+                let sink = FindingSink::with_memory(1 << 20);
+                FileRun::start(p, f, &set.deselected, sink, &Arc::default())
+            })
             .collect();
         for run in &mut runs {
             let Some(Session::Wasm(session)) = &mut run.session else {

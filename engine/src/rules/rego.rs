@@ -5,6 +5,7 @@
 //! each scan works on a clone. Its findings are read by `rego_findings`.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use regorus::{Engine, Value};
@@ -13,6 +14,7 @@ use super::config::PackConfig;
 use super::meta::RuleMeta;
 use super::rego_eval::{Compiled, Evaluator, TIME_LIMIT};
 use super::rego_filter::Where;
+use super::rego_reads::Reads;
 use super::rego_input::{self, SharedValue};
 use crate::event::Event;
 use crate::finding::RawFinding;
@@ -29,6 +31,8 @@ pub struct RegoRule {
     meta: RuleMeta,
     /// The events the rule can report on (its metadata's `where`).
     filter: Where,
+    /// What it reads of each event (its metadata's `reads`).
+    reads: Arc<Reads>,
     /// The module, warmed up, for the interpreter (its timer set).
     engine: Engine,
     findings_path: String,
@@ -80,6 +84,7 @@ impl RegoRule {
         problems.extend(builtin_problems);
 
         let mut filter = Where::default();
+        let mut reads = Reads::All;
         let meta = match engine.eval_rule(format!("{package}.metadata")) {
             Ok(Value::Undefined) => {
                 problems.push("has no `metadata` object".to_owned());
@@ -88,6 +93,10 @@ impl RegoRule {
             Ok(mut v) => {
                 match take_where(&mut v) {
                     Ok(w) => filter = w,
+                    Err(e) => problems.extend(e),
+                }
+                match take_reads(&mut v) {
+                    Ok(r) => reads = r,
                     Err(e) => problems.extend(e),
                 }
                 match v.to_json_str().map_err(|e| e.to_string()).and_then(|json| {
@@ -135,6 +144,7 @@ impl RegoRule {
             Some(meta) if problems.is_empty() => Ok(RegoRule {
                 meta,
                 filter,
+                reads: Arc::new(reads),
                 engine,
                 findings_path,
                 compiled,
@@ -153,6 +163,36 @@ impl RegoRule {
     #[cfg(test)]
     pub(super) fn filter(&self) -> &Where {
         &self.filter
+    }
+
+    /// What the rule reads of each event.
+    pub(super) fn reads(&self) -> &Reads {
+        &self.reads
+    }
+
+    /// The same rule given whole events.
+    #[cfg(test)]
+    pub(super) fn reading_all(&self) -> RegoRule {
+        RegoRule {
+            reads: Arc::new(Reads::All),
+            ..self.clone()
+        }
+    }
+
+    /// Whether its metadata declares `where` or `reads`, which only the rule's author can
+    /// keep exact.
+    pub(super) fn declares_what_it_reads(&self) -> bool {
+        !self.filter.admits_all() || *self.reads != Reads::All
+    }
+
+    /// The same rule given whole events and evaluating every event it is sent, as if its
+    /// metadata declared neither `where` nor `reads`: what `rules test` checks them against.
+    pub(super) fn undeclared(&self) -> RegoRule {
+        RegoRule {
+            filter: Where::default(),
+            reads: Arc::new(Reads::All),
+            ..self.clone()
+        }
     }
 
     /// The same rule evaluating every event it is sent.
@@ -182,8 +222,15 @@ impl RegoRule {
         }
     }
 
-    /// A copy for one scan.
+    /// A copy for one scan, building the events' values with what it reads.
+    #[cfg(test)]
     pub(crate) fn session(&self) -> RegoSession {
+        self.session_reading(Arc::clone(&self.reads))
+    }
+
+    /// A copy for one scan whose events' values, shared with other Rego rules, hold what
+    /// `reads` names: at least what this rule reads.
+    pub(crate) fn session_reading(&self, reads: Arc<Reads>) -> RegoSession {
         RegoSession {
             evaluator: Evaluator::new(
                 self.compiled.as_ref(),
@@ -193,6 +240,7 @@ impl RegoRule {
             ),
             rule_id: self.meta.id.clone(),
             filter: self.filter.clone(),
+            reads,
         }
     }
 }
@@ -224,6 +272,16 @@ fn take_where(meta: &mut Value) -> Result<Where, Vec<String>> {
             .remove(&Value::from("where"))
             .map_or(Ok(Where::default()), |w| Where::parse(&w)),
         Err(_) => Ok(Where::default()),
+    }
+}
+
+/// Removes `reads` from the metadata object `meta` and reads it (none: every field).
+fn take_reads(meta: &mut Value) -> Result<Reads, Vec<String>> {
+    match meta.as_object_mut() {
+        Ok(fields) => fields
+            .remove(&Value::from("reads"))
+            .map_or(Ok(Reads::All), |r| Reads::parse(&r)),
+        Err(_) => Ok(Reads::All),
     }
 }
 
@@ -372,6 +430,8 @@ pub(crate) struct RegoSession {
     evaluator: Evaluator,
     rule_id: String,
     filter: Where,
+    /// What the events' values hold: what every Rego rule of the scan reads.
+    reads: Arc<Reads>,
 }
 
 impl RegoSession {
@@ -395,7 +455,7 @@ impl RegoSession {
         for (e, v) in events.iter().zip(values) {
             if self.filter.admits(e) {
                 admitted.push(*e);
-                input.push(v.get(e).clone());
+                input.push(v.get(e, &self.reads).clone());
             }
         }
         if admitted.is_empty() {

@@ -243,6 +243,11 @@ impl Where {
     pub(super) fn admits(&self, event: &Event) -> bool {
         self.tests.iter().all(|t| t.holds(event))
     }
+
+    /// Whether it admits every event (no `where`).
+    pub(super) fn admits_all(&self) -> bool {
+        self.tests.is_empty()
+    }
 }
 
 /// The tests of the object `value`, found at `at` in the metadata.

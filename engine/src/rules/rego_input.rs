@@ -9,6 +9,8 @@ use std::sync::{LazyLock, OnceLock};
 
 use regorus::Value;
 
+use super::rego_reads::Reads;
+
 use crate::event::{
     Actor, AuthDecision, Correlation, DbOperation, Detail, Event, Facts, Http, KeyAction, KeyFact,
     KeyLifecycle, KeyStatus, LinkMethod, ObjectFact, Outcome, OwnerSource, Relation, SourceRef,
@@ -60,9 +62,10 @@ static NAMES: LazyLock<Names> = LazyLock::new(Names::new);
 pub(crate) struct SharedValue(OnceLock<Value>);
 
 impl SharedValue {
-    /// The value of `event` (the event this slot belongs to), converting it on first use.
-    pub(crate) fn get(&self, event: &Event) -> &Value {
-        self.0.get_or_init(|| event_value(event))
+    /// The value of `event` (the event this slot belongs to), converting on first use what
+    /// `reads` names. Every rule sharing the slot passes the same `reads`: what any of them reads.
+    pub(crate) fn get(&self, event: &Event, reads: &Reads) -> &Value {
+        self.0.get_or_init(|| event_value(event, reads))
     }
 }
 
@@ -73,45 +76,46 @@ pub(crate) fn input(events: Vec<Value>) -> Value {
     Value::from(o)
 }
 
-/// The value of `e`, as its JSON form printed and parsed would be.
-fn event_value(e: &Event) -> Value {
+/// The value of `e`, as its JSON form printed and parsed would be, with only the fields `reads`
+/// names.
+fn event_value(e: &Event, reads: &Reads) -> Value {
     let n = &*NAMES;
-    let mut o = Obj::new();
+    let mut o = Obj::new(reads);
     o.text(&n.id, &e.id);
-    o.set(&n.time_ns, Value::from(e.time_ns));
-    o.set(&n.precision_ns, Value::from(e.precision_ns));
-    o.set(&n.source, source(n, &e.source));
-    o.set(&n.actor, actor(n, &e.actor));
-    o.set(&n.correlation, correlation(n, &e.correlation));
-    o.set(&n.outcome, outcome(n, e.outcome).clone());
+    o.set(&n.time_ns, |_| Value::from(e.time_ns));
+    o.set(&n.precision_ns, |_| Value::from(e.precision_ns));
+    o.set(&n.source, |r| source(n, &e.source, r));
+    o.set(&n.actor, |r| actor(n, &e.actor, r));
+    o.set(&n.correlation, |r| correlation(n, &e.correlation, r));
+    o.set(&n.outcome, |_| outcome(n, e.outcome).clone());
     match &e.detail {
-        Detail::Http(h) => o.set(&n.http, http(n, h)),
-        Detail::DbOperation(d) => o.set(&n.db_operation, db(n, d)),
-        Detail::KeyLifecycle(k) => o.set(&n.key_lifecycle, key_lifecycle(n, k)),
-        Detail::AuthDecision(a) => o.set(&n.auth_decision, auth(n, a)),
+        Detail::Http(h) => o.set(&n.http, |r| http(n, h, r)),
+        Detail::DbOperation(d) => o.set(&n.db_operation, |r| db(n, d, r)),
+        Detail::KeyLifecycle(k) => o.set(&n.key_lifecycle, |r| key_lifecycle(n, k, r)),
+        Detail::AuthDecision(a) => o.set(&n.auth_decision, |r| auth(n, a, r)),
     }
     if !e.attributes.is_empty() {
-        o.set(&n.attributes, map(&e.attributes));
+        o.set(&n.attributes, |r| map(&e.attributes, r));
     }
     if !e.facts.is_empty() {
-        o.set(&n.facts, facts(n, &e.facts));
+        o.set(&n.facts, |r| facts(n, &e.facts, r));
     }
     o.done()
 }
 
-fn source(n: &Names, s: &SourceRef) -> Value {
-    let mut o = Obj::new();
+fn source(n: &Names, s: &SourceRef, reads: &Reads) -> Value {
+    let mut o = Obj::new(reads);
     o.text(&n.file, &s.file);
-    o.set(&n.record, Value::from(s.record));
+    o.set(&n.record, |_| Value::from(s.record));
     if let Some(line) = s.line {
-        o.set(&n.line, Value::from(line));
+        o.set(&n.line, |_| Value::from(line));
     }
     o.text(&n.format, &s.format);
     o.done()
 }
 
-fn actor(n: &Names, a: &Actor) -> Value {
-    let mut o = Obj::new();
+fn actor(n: &Names, a: &Actor, reads: &Reads) -> Value {
+    let mut o = Obj::new(reads);
     o.opt(&n.principal, &a.principal);
     o.opt(&n.key_id, &a.key_id);
     o.opt(&n.tenant, &a.tenant);
@@ -121,8 +125,8 @@ fn actor(n: &Names, a: &Actor) -> Value {
     o.done()
 }
 
-fn correlation(n: &Names, c: &Correlation) -> Value {
-    let mut o = Obj::new();
+fn correlation(n: &Names, c: &Correlation, reads: &Reads) -> Value {
+    let mut o = Obj::new(reads);
     o.opt(&n.trace_id, &c.trace_id);
     o.opt(&n.span_id, &c.span_id);
     o.opt(&n.parent_span_id, &c.parent_span_id);
@@ -130,64 +134,66 @@ fn correlation(n: &Names, c: &Correlation) -> Value {
     o.opt(&n.app_request_id, &c.app_request_id);
     o.opt(&n.linked_event, &c.linked_event);
     if c.link != LinkMethod::None {
-        o.set(&n.link, link(n, c.link).clone());
+        o.set(&n.link, |_| link(n, c.link).clone());
     }
     o.done()
 }
 
-fn http(n: &Names, h: &Http) -> Value {
-    let mut o = Obj::new();
+fn http(n: &Names, h: &Http, reads: &Reads) -> Value {
+    let mut o = Obj::new(reads);
     o.text(&n.method, &h.method);
     o.text(&n.path, &h.path);
     o.opt(&n.route, &h.route);
-    o.set(&n.status, Value::from(u64::from(h.status)));
+    o.set(&n.status, |_| Value::from(u64::from(h.status)));
     if h.duration_ns != 0 {
-        o.set(&n.duration_ns, Value::from(h.duration_ns));
+        o.set(&n.duration_ns, |_| Value::from(h.duration_ns));
     }
     o.opt(&n.query, &h.query);
     if !h.params.is_empty() {
-        o.set(&n.params, map(&h.params));
+        o.set(&n.params, |r| map(&h.params, r));
     }
     if !h.returned_ids.is_empty() {
-        let ids = h
-            .returned_ids
-            .iter()
-            .map(|id| {
-                let mut i = Obj::new();
-                i.text(&n.name, &id.name);
-                i.text(&n.value, &id.value);
-                i.done()
-            })
-            .collect::<Vec<_>>();
-        o.set(&n.returned_ids, Value::from(ids));
+        o.set(&n.returned_ids, |r| {
+            let ids = h
+                .returned_ids
+                .iter()
+                .map(|id| {
+                    let mut i = Obj::new(r);
+                    i.text(&n.name, &id.name);
+                    i.text(&n.value, &id.value);
+                    i.done()
+                })
+                .collect::<Vec<_>>();
+            Value::from(ids)
+        });
     }
     o.done()
 }
 
-fn db(n: &Names, d: &DbOperation) -> Value {
-    let mut o = Obj::new();
+fn db(n: &Names, d: &DbOperation, reads: &Reads) -> Value {
+    let mut o = Obj::new(reads);
     o.text(&n.service, &d.service);
     o.text(&n.operation, &d.operation);
     o.text(&n.table, &d.table);
     if !d.key.is_empty() {
-        o.set(&n.key, map(&d.key));
+        o.set(&n.key, |r| map(&d.key, r));
     }
-    o.set(&n.has_condition, Value::from(d.has_condition));
+    o.set(&n.has_condition, |_| Value::from(d.has_condition));
     o.opt(&n.condition, &d.condition);
     o.opt(&n.update_expression, &d.update_expression);
     if let Some(c) = d.consistent_read {
-        o.set(&n.consistent_read, Value::from(c));
+        o.set(&n.consistent_read, |_| Value::from(c));
     }
     o.opt(&n.index_name, &d.index_name);
     o.opt(&n.group_id, &d.group_id);
-    o.set(&n.is_write, Value::from(d.is_write));
+    o.set(&n.is_write, |_| Value::from(d.is_write));
     o.opt(&n.error_code, &d.error_code);
     o.done()
 }
 
-fn key_lifecycle(n: &Names, k: &KeyLifecycle) -> Value {
-    let mut o = Obj::new();
-    o.set(&n.action, key_action(n, k.action).clone());
+fn key_lifecycle(n: &Names, k: &KeyLifecycle, reads: &Reads) -> Value {
+    let mut o = Obj::new(reads);
+    o.set(&n.action, |_| key_action(n, k.action).clone());
     o.text(&n.key_id, &k.key_id);
     o.opt(&n.owner, &k.owner);
     o.list(&n.scopes, &k.scopes);
@@ -195,50 +201,52 @@ fn key_lifecycle(n: &Names, k: &KeyLifecycle) -> Value {
     o.done()
 }
 
-fn auth(n: &Names, a: &AuthDecision) -> Value {
-    let mut o = Obj::new();
-    o.set(&n.allowed, Value::from(a.allowed));
+fn auth(n: &Names, a: &AuthDecision, reads: &Reads) -> Value {
+    let mut o = Obj::new(reads);
+    o.set(&n.allowed, |_| Value::from(a.allowed));
     o.text(&n.action, &a.action);
     o.text(&n.resource, &a.resource);
     o.opt(&n.policy, &a.policy);
     o.done()
 }
 
-fn facts(n: &Names, f: &Facts) -> Value {
-    let mut o = Obj::new();
+fn facts(n: &Names, f: &Facts, reads: &Reads) -> Value {
+    let mut o = Obj::new(reads);
     if !f.objects.is_empty() {
-        let objects = f.objects.iter().map(|x| object(n, x)).collect::<Vec<_>>();
-        o.set(&n.objects, Value::from(objects));
+        o.set(&n.objects, |r| {
+            let objects = f.objects.iter().map(|x| object(n, x, r)).collect::<Vec<_>>();
+            Value::from(objects)
+        });
     }
     o.flag(&n.privileged, f.privileged);
     if let Some(k) = &f.key {
-        o.set(&n.key, key_fact(n, k));
+        o.set(&n.key, |r| key_fact(n, k, r));
     }
     o.opt(&n.request_method, &f.request_method);
     o.opt(&n.request_route, &f.request_route);
     o.done()
 }
 
-fn object(n: &Names, x: &ObjectFact) -> Value {
-    let mut o = Obj::new();
+fn object(n: &Names, x: &ObjectFact, reads: &Reads) -> Value {
+    let mut o = Obj::new(reads);
     o.text(&n.collection, &x.collection);
     o.text(&n.id, &x.id);
     o.opt(&n.owner, &x.owner);
     o.opt(&n.owner_tenant, &x.owner_tenant);
-    o.set(&n.owner_source, owner_source(n, x.owner_source).clone());
+    o.set(&n.owner_source, |_| owner_source(n, x.owner_source).clone());
     o.opt(&n.owner_event, &x.owner_event);
     o.opt(&n.owner_event_source, &x.owner_event_source);
-    o.set(&n.relation, relation(n, x.relation).clone());
+    o.set(&n.relation, |_| relation(n, x.relation).clone());
     o.flag(&n.known, x.known);
     o.flag(&n.scoped, x.scoped);
     o.flag(&n.owner_condition, x.owner_condition);
     o.done()
 }
 
-fn key_fact(n: &Names, k: &KeyFact) -> Value {
-    let mut o = Obj::new();
+fn key_fact(n: &Names, k: &KeyFact, reads: &Reads) -> Value {
+    let mut o = Obj::new(reads);
     o.text(&n.key_id, &k.key_id);
-    o.set(&n.status, key_status(n, k.status).clone());
+    o.set(&n.status, |_| key_status(n, k.status).clone());
     o.opt(&n.owner, &k.owner);
     o.nonzero(&n.created_ns, k.created_ns);
     o.nonzero(&n.revoked_ns, k.revoked_ns);
@@ -263,20 +271,38 @@ fn key_fact(n: &Names, k: &KeyFact) -> Value {
 }
 
 /// An object being built, with the rules of the JSON form: empty strings, `false`, zeros and
-/// empty lists where the JSON form omits them are left out.
-struct Obj(BTreeMap<Value, Value>);
+/// empty lists where the JSON form omits them are left out; and only the fields `reads` names.
+struct Obj<'r> {
+    fields: BTreeMap<Value, Value>,
+    reads: &'r Reads,
+}
 
-impl Obj {
-    fn new() -> Self {
-        Obj(BTreeMap::new())
+impl<'r> Obj<'r> {
+    fn new(reads: &'r Reads) -> Self {
+        Obj {
+            fields: BTreeMap::new(),
+            reads,
+        }
     }
 
-    fn set(&mut self, name: &Value, value: Value) {
-        self.0.insert(name.clone(), value);
+    /// What is read of the field `name`, if anything.
+    fn read(&self, name: &Value) -> Option<&'r Reads> {
+        match (self.reads, name) {
+            (Reads::All, _) => Some(self.reads),
+            (_, Value::String(name)) => self.reads.field(name),
+            _ => None,
+        }
+    }
+
+    /// Sets the field `name` to `value` (given what is read of it), if it is read.
+    fn set(&mut self, name: &Value, value: impl FnOnce(&Reads) -> Value) {
+        if let Some(r) = self.read(name) {
+            self.fields.insert(name.clone(), value(r));
+        }
     }
 
     fn text(&mut self, name: &Value, value: &str) {
-        self.set(name, Value::from(value));
+        self.set(name, |_| Value::from(value));
     }
 
     fn opt(&mut self, name: &Value, value: &str) {
@@ -287,38 +313,42 @@ impl Obj {
 
     fn nonzero(&mut self, name: &Value, value: i64) {
         if value != 0 {
-            self.set(name, Value::from(value));
+            self.set(name, |_| Value::from(value));
         }
     }
 
     fn flag(&mut self, name: &Value, value: bool) {
         if value {
-            self.set(name, Value::from(true));
+            self.set(name, |_| Value::from(true));
         }
     }
 
     fn list<S: AsRef<str>>(&mut self, name: &Value, values: &[S]) {
         if !values.is_empty() {
-            let list = values
-                .iter()
-                .map(|v| Value::from(v.as_ref()))
-                .collect::<Vec<_>>();
-            self.set(name, Value::from(list));
+            self.set(name, |_| {
+                let list = values
+                    .iter()
+                    .map(|v| Value::from(v.as_ref()))
+                    .collect::<Vec<_>>();
+                Value::from(list)
+            });
         }
     }
 
     fn done(self) -> Value {
-        Value::from(self.0)
+        Value::from(self.fields)
     }
 }
 
-fn map<'m, K, V>(m: impl IntoIterator<Item = (&'m K, &'m V)>) -> Value
+/// A map whose keys are data, with the entries `reads` names.
+fn map<'m, K, V>(m: impl IntoIterator<Item = (&'m K, &'m V)>, reads: &Reads) -> Value
 where
     K: AsRef<str> + 'm,
     V: AsRef<str> + 'm,
 {
     Value::from(
         m.into_iter()
+            .filter(|(k, _)| reads.field(k.as_ref()).is_some())
             .map(|(k, v)| (Value::from(k.as_ref()), Value::from(v.as_ref())))
             .collect::<BTreeMap<_, _>>(),
     )
@@ -490,7 +520,7 @@ pub(super) mod tests {
             let built = input(
                 chunk
                     .iter()
-                    .map(|e| SharedValue::default().get(e).clone())
+                    .map(|e| SharedValue::default().get(e, &Reads::All).clone())
                     .collect(),
             );
             assert_eq!(built, parsed);
@@ -505,7 +535,7 @@ pub(super) mod tests {
             panic!("fixture events")
         };
         let slot = SharedValue::default();
-        let first = slot.get(a).clone();
-        assert_eq!(slot.get(b), &first);
+        let first = slot.get(a, &Reads::All).clone();
+        assert_eq!(slot.get(b, &Reads::All), &first);
     }
 }

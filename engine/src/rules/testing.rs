@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::pack::{self, RulePack};
+use super::pack::{self, RuleFile, RulePack, Runtime};
 use super::wasm::{ComponentCache, WasmLimits};
 use super::{FindingClass, RuleSet, builtin};
 use crate::enrich::{Enricher, OwnershipSettings};
@@ -342,8 +342,70 @@ fn read_cases(dir: &Path, ids: &[String]) -> Result<Vec<Case>, Error> {
     Ok(cases)
 }
 
-/// Runs one case through ingest, enrichment and `pack`, and compares.
+/// Runs one case through ingest, enrichment and `pack`, and compares. A pack whose Rego rules
+/// declare `where` or `reads` runs the case again with neither: a finding that comes out only
+/// then is one the declarations lose in a scan.
 fn run_case(case: &Case, pack: RulePack, options: &PackTestOptions) -> Result<CaseOutcome, Error> {
+    let undeclared = undeclared(&pack);
+    let (actual, mut problems) = findings_of(case, pack, options)?;
+    if let Some(pack) = undeclared {
+        let (whole, _) = findings_of(case, pack, options)?;
+        let (lost, added) = difference(&whole, &actual);
+        let named = |f: &ExpectedFinding| {
+            format!("{} on `{}` by `{}`", f.rule, f.resource, f.principal)
+        };
+        for f in &lost {
+            problems.push(format!(
+                "a Rego rule's `where` or `reads` loses a finding: {} comes out only when the \
+                 rule is given whole events and evaluates every event; declare every test and \
+                 field its `findings` makes of an event (docs/rules.md)",
+                named(f)
+            ));
+        }
+        for f in &added {
+            problems.push(format!(
+                "a Rego rule's `where` or `reads` adds a finding: {} does not come out when the \
+                 rule is given whole events and evaluates every event (docs/rules.md)",
+                named(f)
+            ));
+        }
+    }
+    let (missing, unexpected) = difference(&case.expect, &actual);
+    Ok(
+        if missing.is_empty() && unexpected.is_empty() && problems.is_empty() {
+            CaseOutcome::Passed
+        } else {
+            CaseOutcome::Failed {
+                missing,
+                unexpected,
+                problems,
+            }
+        },
+    )
+}
+
+/// `pack` with its Rego rules declaring neither `where` nor `reads`, if any declares one.
+fn undeclared(pack: &RulePack) -> Option<RulePack> {
+    let declares = |f: &RuleFile| matches!(&f.runtime, Runtime::Rego(r) if r.declares_what_it_reads());
+    if !pack.files.iter().any(declares) {
+        return None;
+    }
+    let mut pack = pack.clone();
+    for file in &mut pack.files {
+        if let Runtime::Rego(r) = &mut file.runtime {
+            **r = r.undeclared();
+        }
+    }
+    Some(pack)
+}
+
+/// The case's findings of its rules with `pack`, and the problems of the run (a rule file
+/// stopped, a miss case its rule was sent nothing of).
+fn findings_of(
+    case: &Case,
+    pack: RulePack,
+    options: &PackTestOptions,
+) -> Result<(Vec<ExpectedFinding>, Vec<String>), Error> {
     let rules = RuleSet {
         packs: vec![pack],
         ownership: OwnershipSettings::default(),
@@ -381,7 +443,7 @@ fn run_case(case: &Case, pack: RulePack, options: &PackTestOptions) -> Result<Ca
             case.file.display()
         ))
     })?;
-    let actual: Vec<ExpectedFinding> = findings
+    let actual = findings
         .iter()
         .filter(|f| case.rules.contains(&f.rule_id))
         .map(|f| ExpectedFinding {
@@ -392,18 +454,7 @@ fn run_case(case: &Case, pack: RulePack, options: &PackTestOptions) -> Result<Ca
             evidence: f.evidence.iter().map(|e| e.role.clone()).collect(),
         })
         .collect();
-    let (missing, unexpected) = difference(&case.expect, &actual);
-    Ok(
-        if missing.is_empty() && unexpected.is_empty() && problems.is_empty() {
-            CaseOutcome::Passed
-        } else {
-            CaseOutcome::Failed {
-                missing,
-                unexpected,
-                problems,
-            }
-        },
-    )
+    Ok((actual, problems))
 }
 
 /// `(expected − actual, actual − expected)` as multisets, each sorted.
@@ -557,6 +608,61 @@ mod tests {
                  tracewarden, or give the pack another name",
                 copy.path().display()
             )
+        );
+    }
+
+    /// `rules test` runs a pack whose Rego rule declares `where` or `reads` again with neither,
+    /// and names a finding the declarations lose.
+    #[test]
+    fn a_reads_that_misses_a_field_the_rule_reads_fails_its_cases() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules/dynamodb");
+        let dir = tempfile::tempdir().unwrap();
+        let case = dir.path().join("tests/unconditional-update");
+        std::fs::create_dir_all(&case).unwrap();
+        for file in ["case.toml", "toctou-positive.json"] {
+            std::fs::copy(src.join("tests/unconditional-update").join(file), case.join(file))
+                .unwrap();
+        }
+        let manifest = std::fs::read_to_string(src.join("pack.toml")).unwrap();
+        std::fs::write(
+            dir.path().join("pack.toml"),
+            manifest.replace("name = \"dynamodb\"", "name = \"acme-dynamodb\""),
+        )
+        .unwrap();
+        let rule = std::fs::read_to_string(src.join("ddb001.rego")).unwrap();
+        let rego = dir.path().join("ddb001.rego");
+        let files = ["ddb001.rego".to_owned()];
+        std::fs::write(&rego, &rule).unwrap();
+        super::super::digests::write_digests(dir.path(), &files).unwrap();
+        let report = test_pack(dir.path(), &PackTestOptions::default()).unwrap();
+        assert!(report.passed(), "{report:?}");
+
+        // The rule reads the operation, but `reads` no longer says so: the values lack it, and
+        // the case's finding comes out only from whole events.
+        let wrong = rule.replace("\"db_operation.operation\", ", "");
+        assert_ne!(wrong, rule);
+        std::fs::write(&rego, &wrong).unwrap();
+        super::super::digests::write_digests(dir.path(), &files).unwrap();
+        let report = test_pack(dir.path(), &PackTestOptions::default()).unwrap();
+        let [case] = &report.cases[..] else {
+            panic!("{report:?}")
+        };
+        let CaseOutcome::Failed {
+            missing,
+            unexpected,
+            problems,
+        } = &case.outcome
+        else {
+            panic!("{case:?}")
+        };
+        assert_eq!(missing.len(), 1, "{missing:?}");
+        assert!(unexpected.is_empty(), "{unexpected:?}");
+        assert_eq!(
+            problems,
+            &["a Rego rule's `where` or `reads` loses a finding: TW-DDB-001 on `orders UpdateItem` \
+               by `arn:aws:sts::111122223333:assumed-role/orders-api/alice` comes out only when \
+               the rule is given whole events and evaluates every event; declare every test and \
+               field its `findings` makes of an event (docs/rules.md)"]
         );
     }
 }

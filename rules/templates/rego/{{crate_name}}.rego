@@ -16,6 +16,9 @@ metadata := {
 	"remediation": "Drop references to an item when it is deleted; treat a read of a deleted item as an error.",
 	"kinds": ["db_operation"],
 	"operations": ["DeleteItem", "GetItem"],
+	# The fields it reads of each event: the host converts only these (and `id`). Keep it exact:
+	# `tracewarden rules test` also runs the cases on whole events and fails one that differs.
+	"reads": ["outcome", "actor.principal", "db_operation.operation", "db_operation.table", "db_operation.key"],
 }
 
 findings contains f if {
