@@ -330,10 +330,10 @@ fn prefix_names(value: &str) -> Names {
     if id.is_empty() {
         return Names::None;
     }
-    let prefix = prefix.to_ascii_uppercase();
-    if USER_PREFIXES.contains(&prefix.as_str()) {
+    let is = |prefixes: &[&str]| prefixes.iter().any(|p| p.eq_ignore_ascii_case(prefix));
+    if is(USER_PREFIXES) {
         Names::User(id.into())
-    } else if TENANT_PREFIXES.contains(&prefix.as_str()) {
+    } else if is(TENANT_PREFIXES) {
         Names::Tenant(id.into())
     } else {
         Names::None
@@ -343,14 +343,24 @@ fn prefix_names(value: &str) -> Names {
 /// The item a DB operation touches: the table and its key. A user beats a tenant when the key
 /// names both.
 pub(super) fn key_object(table: &str, key: &crate::event::Fields, settings: &Settings) -> Object {
-    let id = key
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",");
-    let mut o = Object::new(table, &id);
-    o.values.clear();
-    o.public = settings.is_public(table);
+    // `name=value,...`, built in place: this runs for every keyed DB call.
+    let mut id = String::with_capacity(key.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
+    for (i, (k, v)) in key.iter().enumerate() {
+        if i > 0 {
+            id.push(',');
+        }
+        id.push_str(k);
+        id.push('=');
+        id.push_str(v);
+    }
+    let mut o = Object {
+        collection: table.into(),
+        id: id.into(),
+        values: Vec::new(),
+        names: Names::None,
+        named_by: None,
+        public: settings.is_public(table),
+    };
     let mut names = Names::None;
     let mut by = None;
     for (name, value) in key {
