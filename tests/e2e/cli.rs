@@ -207,6 +207,13 @@ fn rules_show_describes_a_rule_and_names_the_loaded_ones_for_a_typo() {
             run.stdout
         );
     }
+    assert!(!run.stdout.contains("reads:"), "a WASM rule has no `reads`");
+    let rego = tracewarden(&["rules", "show", "TW-DDB-001"]);
+    assert_eq!(rego.code, 0, "{}", rego.stderr);
+    let reads = "reads:       id, outcome, actor.principal, attributes.key_unknown, \
+                 db_operation.operation, db_operation.table, db_operation.key, \
+                 db_operation.has_condition\n";
+    assert!(rego.stdout.contains(reads), "{}", rego.stdout);
     let typo = tracewarden(&["rules", "show", "TW-TOCTOU-999"]);
     assert_eq!(typo.code, 2);
     assert!(

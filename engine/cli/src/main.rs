@@ -980,6 +980,13 @@ fn show_rule(id: &str, args: &RulesArgs) -> anyhow::Result<ExitCode> {
             format!(" of {}", r.operations.join(", "))
         }
     ));
+    if let tracewarden::rules::Runtime::Rego(rule) = &file.runtime {
+        out.push_str(&format!(
+            "reads:       {}\n",
+            rule.reads_paths()
+                .map_or_else(|| "whole events".to_owned(), |paths| paths.join(", "))
+        ));
+    }
     if !r.requires.is_empty() {
         // The names `requires` takes in rule metadata (`key_revoked`).
         let needs: Vec<String> = r

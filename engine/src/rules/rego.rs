@@ -14,8 +14,8 @@ use super::config::PackConfig;
 use super::meta::RuleMeta;
 use super::rego_eval::{Compiled, Evaluator, TIME_LIMIT};
 use super::rego_filter::Where;
-use super::rego_reads::Reads;
 use super::rego_input::{self, SharedValue};
+use super::rego_reads::Reads;
 use crate::event::Event;
 use crate::finding::RawFinding;
 
@@ -168,6 +168,12 @@ impl RegoRule {
     /// What the rule reads of each event.
     pub(super) fn reads(&self) -> &Reads {
         &self.reads
+    }
+
+    /// The fields of an event the rule reads (its metadata's `reads`, with `id`), as paths of
+    /// the event's JSON form; `None` when it is given whole events.
+    pub fn reads_paths(&self) -> Option<Vec<String>> {
+        self.reads.paths()
     }
 
     /// The same rule given whole events.

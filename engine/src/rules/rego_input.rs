@@ -214,7 +214,11 @@ fn facts(n: &Names, f: &Facts, reads: &Reads) -> Value {
     let mut o = Obj::new(reads);
     if !f.objects.is_empty() {
         o.set(&n.objects, |r| {
-            let objects = f.objects.iter().map(|x| object(n, x, r)).collect::<Vec<_>>();
+            let objects = f
+                .objects
+                .iter()
+                .map(|x| object(n, x, r))
+                .collect::<Vec<_>>();
             Value::from(objects)
         });
     }

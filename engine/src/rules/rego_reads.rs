@@ -258,6 +258,22 @@ impl Reads {
             .map(|(_, r)| r)
     }
 
+    /// The paths read, as declared (a field read whole is one path); none for all of them.
+    pub(crate) fn paths(&self) -> Option<Vec<String>> {
+        let Reads::Only(fields) = self else {
+            return None;
+        };
+        let mut out = Vec::new();
+        for (name, inner) in fields {
+            match inner.paths() {
+                None => out.push(name.to_string()),
+                Some(below) if below.is_empty() => out.push(name.to_string()),
+                Some(below) => out.extend(below.into_iter().map(|p| format!("{name}.{p}"))),
+            }
+        }
+        Some(out)
+    }
+
     /// Reads the metadata's `reads`: a list of field paths of the JSON form (`"db_operation"`
     /// whole, `"actor.principal"` alone, `"facts.objects.owner"` in each object). `id` is always
     /// read.
@@ -293,7 +309,7 @@ impl Reads {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Detail, Event};
+    use crate::event::Detail;
     use crate::rules::rego_filter::tests::{each_built_in_rule, evaluate};
     use crate::rules::rego_input::SharedValue;
     use crate::rules::rego_input::tests::fixture_events;
@@ -397,21 +413,41 @@ mod tests {
             .unwrap();
         assert_eq!(r.field("id"), Some(&Reads::All), "id is always read");
         assert_eq!(r.field("db_operation"), Some(&Reads::All));
-        assert_eq!(r.field("actor"), Some(&Reads::All), "named whole after a part");
+        assert_eq!(
+            r.field("actor"),
+            Some(&Reads::All),
+            "named whole after a part"
+        );
         assert_eq!(r.field("outcome"), None);
         let objects = r.field("facts").and_then(|f| f.field("objects")).unwrap();
         assert_eq!(objects.field("owner"), Some(&Reads::All));
         assert_eq!(objects.field("id"), None);
-        assert_eq!(parse("[]").unwrap(), Reads::Only(vec![("id".into(), Reads::All)]));
-        let r = parse(r#"["attributes.key_unknown", "db_operation.key", "http.params.a.b"]"#)
-            .unwrap();
+        assert_eq!(
+            parse("[]").unwrap(),
+            Reads::Only(vec![("id".into(), Reads::All)])
+        );
+        assert_eq!(
+            r.paths().unwrap(),
+            ["id", "db_operation", "actor", "facts.objects.owner"],
+            "declared order, a field named whole once"
+        );
+        assert_eq!(Reads::All.paths(), None);
+        let r =
+            parse(r#"["attributes.key_unknown", "db_operation.key", "http.params.a.b"]"#).unwrap();
         let attributes = r.field("attributes").unwrap();
         assert_eq!(attributes.field("key_unknown"), Some(&Reads::All));
         assert_eq!(attributes.field("aws_region"), None, "one entry of a map");
-        let key = r.field("db_operation").and_then(|d| d.field("key")).unwrap();
+        let key = r
+            .field("db_operation")
+            .and_then(|d| d.field("key"))
+            .unwrap();
         assert_eq!(key, &Reads::All, "a map named whole");
         let params = r.field("http").and_then(|h| h.field("params")).unwrap();
-        assert_eq!(params.field("a.b"), Some(&Reads::All), "a key holding a dot");
+        assert_eq!(
+            params.field("a.b"),
+            Some(&Reads::All),
+            "a key holding a dot"
+        );
     }
 
     #[test]
@@ -422,7 +458,10 @@ mod tests {
         let actor = u.field("actor").unwrap();
         assert!(actor.field("principal").is_some() && actor.field("key_id").is_some());
         assert_eq!(actor.field("ip"), None);
-        assert_eq!(u.field("facts").and_then(|f| f.field("key")), Some(&Reads::All));
+        assert_eq!(
+            u.field("facts").and_then(|f| f.field("key")),
+            Some(&Reads::All)
+        );
         assert!(u.field("outcome").is_some());
         assert_eq!(u.union(&Reads::All), Reads::All);
     }

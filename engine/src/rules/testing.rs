@@ -351,9 +351,8 @@ fn run_case(case: &Case, pack: RulePack, options: &PackTestOptions) -> Result<Ca
     if let Some(pack) = undeclared {
         let (whole, _) = findings_of(case, pack, options)?;
         let (lost, added) = difference(&whole, &actual);
-        let named = |f: &ExpectedFinding| {
-            format!("{} on `{}` by `{}`", f.rule, f.resource, f.principal)
-        };
+        let named =
+            |f: &ExpectedFinding| format!("{} on `{}` by `{}`", f.rule, f.resource, f.principal);
         for f in &lost {
             problems.push(format!(
                 "a Rego rule's `where` or `reads` loses a finding: {} comes out only when the \
@@ -386,7 +385,8 @@ fn run_case(case: &Case, pack: RulePack, options: &PackTestOptions) -> Result<Ca
 
 /// `pack` with its Rego rules declaring neither `where` nor `reads`, if any declares one.
 fn undeclared(pack: &RulePack) -> Option<RulePack> {
-    let declares = |f: &RuleFile| matches!(&f.runtime, Runtime::Rego(r) if r.declares_what_it_reads());
+    let declares =
+        |f: &RuleFile| matches!(&f.runtime, Runtime::Rego(r) if r.declares_what_it_reads());
     if !pack.files.iter().any(declares) {
         return None;
     }
@@ -620,8 +620,11 @@ mod tests {
         let case = dir.path().join("tests/unconditional-update");
         std::fs::create_dir_all(&case).unwrap();
         for file in ["case.toml", "toctou-positive.json"] {
-            std::fs::copy(src.join("tests/unconditional-update").join(file), case.join(file))
-                .unwrap();
+            std::fs::copy(
+                src.join("tests/unconditional-update").join(file),
+                case.join(file),
+            )
+            .unwrap();
         }
         let manifest = std::fs::read_to_string(src.join("pack.toml")).unwrap();
         std::fs::write(
@@ -659,10 +662,12 @@ mod tests {
         assert!(unexpected.is_empty(), "{unexpected:?}");
         assert_eq!(
             problems,
-            &["a Rego rule's `where` or `reads` loses a finding: TW-DDB-001 on `orders UpdateItem` \
+            &[
+                "a Rego rule's `where` or `reads` loses a finding: TW-DDB-001 on `orders UpdateItem` \
                by `arn:aws:sts::111122223333:assumed-role/orders-api/alice` comes out only when \
                the rule is given whole events and evaluates every event; declare every test and \
-               field its `findings` makes of an event (docs/rules.md)"]
+               field its `findings` makes of an event (docs/rules.md)"
+            ]
         );
     }
 }
