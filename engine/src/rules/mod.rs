@@ -334,25 +334,33 @@ impl RuleSet {
         let wasm = jobs
             .iter()
             .any(|(_, f)| matches!(f.runtime, Runtime::Wasm(_)));
-        let kinds = Kinds { rego, wasm };
-        // One value per event serves every Rego file: it holds what any of them reads.
-        let reads = Arc::new(
-            jobs.iter()
-                .filter_map(|(_, f)| match &f.runtime {
-                    Runtime::Rego(r) => Some(r.reads()),
-                    Runtime::Wasm(_) => None,
-                })
-                .fold(None, |all: Option<Reads>, r| {
-                    Some(all.map_or_else(|| r.clone(), |all| all.union(r)))
-                })
-                .unwrap_or_default(),
-        );
+        // Each Rego file's events' values hold what it reads; files that read the same fields
+        // share them (one value group per distinct `reads`).
+        let mut groups: Vec<&Reads> = Vec::new();
+        let group_of: Vec<usize> = jobs
+            .iter()
+            .map(|(_, f)| match &f.runtime {
+                Runtime::Rego(r) => match groups.iter().position(|g| *g == r.reads()) {
+                    Some(g) => g,
+                    None => {
+                        groups.push(r.reads());
+                        groups.len() - 1
+                    }
+                },
+                Runtime::Wasm(_) => 0,
+            })
+            .collect();
+        let kinds = Kinds {
+            rego: if rego { groups.len() } else { 0 },
+            wasm,
+        };
         let mut results: Vec<Option<FileResult>> = jobs.iter().map(|_| None).collect();
         let runs: Vec<FileRun<'a>> = jobs
             .iter()
-            .map(|(p, f)| {
+            .zip(&group_of)
+            .map(|((p, f), &group)| {
                 let sink = FindingSink::with_memory(findings_memory_bytes);
-                FileRun::start(p, f, &self.deselected, sink, &reads)
+                FileRun::start(p, f, &self.deselected, sink, group)
             })
             .collect();
         if threads <= 1 {
@@ -626,7 +634,8 @@ impl<'a> BoardState<'a> {
 /// Which kinds of rule file a scan runs: what its chunks make room for.
 #[derive(Clone, Copy)]
 struct Kinds {
-    rego: bool,
+    /// Value groups of the Rego files (none: no Rego file runs).
+    rego: usize,
     wasm: bool,
 }
 
@@ -655,24 +664,25 @@ const CHUNK: usize = 1024;
 const QUEUED_CHUNKS: usize = 8;
 
 /// Events handed to the rule workers together. When a Rego rule runs, each event also has a slot
-/// for its regorus value: made by the first Rego rule that evaluates the event, on that rule's
-/// worker, and shared by every other, so an event is converted once whatever the number of Rego
-/// rules, without adding to the reader's thread. When a WASM rule runs, each slice of
+/// for its regorus value per value group (the Rego files that read the same fields): made by the
+/// first Rego rule of the group that evaluates the event, on that rule's worker, and shared by
+/// the others, so an event is converted once per group whatever the number of Rego rules,
+/// without adding to the reader's thread; a value holds only what its group reads. When a WASM
+/// rule runs, each slice of
 /// [`BATCH_SIZE`] events has a slot for its wire batch, the same way: encoded by the first
 /// component that wants every event of the slice, and sent as it is to every other that does.
 struct Chunk {
     events: Vec<Event>,
+    /// Group `g`'s value of event `i` at `g * events.len() + i`.
     values: Box<[SharedValue]>,
     batches: Box<[std::sync::OnceLock<wasm::SharedBatch>]>,
 }
 
 impl Chunk {
     fn new(events: Vec<Event>, kinds: Kinds) -> Self {
-        let values = if kinds.rego {
-            events.iter().map(|_| SharedValue::default()).collect()
-        } else {
-            Box::default()
-        };
+        let values = (0..kinds.rego * events.len())
+            .map(|_| SharedValue::default())
+            .collect();
         let batches = if kinds.wasm {
             events
                 .chunks(BATCH_SIZE)
@@ -748,6 +758,8 @@ struct FileRun<'a> {
     /// Wanted events waiting for a full batch, by chunk and position.
     pending: Vec<(Arc<Chunk>, usize)>,
     sent: u64,
+    /// A Rego file's value group: where its events' values are in a chunk.
+    group: usize,
 }
 
 impl<'a> FileRun<'a> {
@@ -756,7 +768,7 @@ impl<'a> FileRun<'a> {
         file: &'a RuleFile,
         deselected: &'a std::collections::BTreeSet<String>,
         sink: FindingSink,
-        reads: &Arc<Reads>,
+        group: usize,
     ) -> Self {
         let mut run = FileRun {
             pack,
@@ -772,16 +784,14 @@ impl<'a> FileRun<'a> {
             sink,
             pending: Vec::with_capacity(BATCH_SIZE),
             sent: 0,
+            group,
         };
         match &file.runtime {
             Runtime::Wasm(c) => match c.instantiate() {
                 Ok(s) => run.session = Some(Session::Wasm(Box::new(s))),
                 Err(reason) => run.fail(reason),
             },
-            Runtime::Rego(r) => {
-                let session = r.session_reading(Arc::clone(reads));
-                run.session = Some(Session::Rego(Box::new(session)));
-            }
+            Runtime::Rego(r) => run.session = Some(Session::Rego(Box::new(r.session()))),
         }
         run
     }
@@ -869,7 +879,7 @@ impl<'a> FileRun<'a> {
             .collect();
         let values: Vec<&SharedValue> = pending
             .iter()
-            .filter_map(|(chunk, i)| chunk.values.get(*i))
+            .filter_map(|(chunk, i)| chunk.values.get(self.group * chunk.events.len() + i))
             .collect();
         let outcome = match self.session.as_mut() {
             Some(session) => session.on_events(&batch, &values),
@@ -967,6 +977,66 @@ mod tests {
     use super::*;
     use crate::event::{DbOperation, Detail, KeyAction, KeyLifecycle, SourceRef};
 
+    /// The built-in Rego rules read different fields, so each gets values of its own (three
+    /// groups): their findings in a scan are those they make from whole events, whatever the
+    /// threads, and a rule reading whole events beside them changes nothing.
+    #[test]
+    fn rego_rules_reading_different_fields_each_find_what_whole_events_give() {
+        let set = RuleSet::load(&RuleSetOptions::default()).unwrap();
+        let whole = |set: &RuleSet| {
+            let mut copy = set.clone();
+            for file in copy.packs.iter_mut().flat_map(|p| p.files.iter_mut()) {
+                if let Runtime::Rego(r) = &mut file.runtime {
+                    **r = r.undeclared();
+                }
+            }
+            copy
+        };
+        let reads: Vec<&Reads> = set
+            .packs
+            .iter()
+            .flat_map(|p| &p.files)
+            .filter_map(|f| match &f.runtime {
+                Runtime::Rego(r) => Some(r.reads()),
+                Runtime::Wasm(_) => None,
+            })
+            .collect();
+        assert_eq!(reads.len(), 3);
+        assert!(reads.iter().all(|r| **r != Reads::All));
+        assert!(reads[0] != reads[1] && reads[1] != reads[2] && reads[0] != reads[2]);
+        let events = rego_input::tests::fixture_events();
+        let findings = |set: &RuleSet, threads| {
+            let outcome = set.run(events.iter().cloned(), threads);
+            assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
+            let found = outcome.findings.load().unwrap();
+            let rego: Vec<String> = found
+                .iter()
+                .filter(|f| {
+                    ["TW-BOLA-004", "TW-DDB-001", "TW-KEY-002"].contains(&f.rule_id.as_str())
+                })
+                .map(|f| serde_json::to_string(f).unwrap())
+                .collect();
+            rego
+        };
+        let expected = findings(&whole(&set), 1);
+        assert!(expected.len() >= 3, "{expected:?}");
+        for threads in [1, 2, 4] {
+            assert_eq!(findings(&set, threads), expected, "{threads} threads");
+        }
+        // One rule given whole events beside two reading their fields: nothing changes.
+        let mut mixed = set.clone();
+        if let Some(Runtime::Rego(r)) = mixed
+            .packs
+            .iter_mut()
+            .flat_map(|p| p.files.iter_mut())
+            .map(|f| &mut f.runtime)
+            .find(|r| matches!(r, Runtime::Rego(_)))
+        {
+            **r = r.undeclared();
+        }
+        assert_eq!(findings(&mixed, 2), expected);
+    }
+
     /// A read, then an unconditional update of the same item by the same principal a second
     /// later, on item after item; in the first chunk's last three slices, every 100th event a
     /// key's creation, which no component wants (the engine's key ledger reads it). Enriched, so
@@ -1048,7 +1118,7 @@ mod tests {
             .filter(|(_, f)| matches!(f.runtime, Runtime::Wasm(_)))
             .map(|(p, f)| {
                 let sink = FindingSink::with_memory(1 << 20);
-                FileRun::start(p, f, &set.deselected, sink, &Arc::default())
+                FileRun::start(p, f, &set.deselected, sink, 0)
             })
             .collect();
         for run in &mut runs {
@@ -1061,7 +1131,7 @@ mod tests {
             }
         }
         let kinds = Kinds {
-            rego: false,
+            rego: 0,
             wasm: share,
         };
         let mut chunks = Vec::new();

@@ -229,14 +229,7 @@ impl RegoRule {
     }
 
     /// A copy for one scan, building the events' values with what it reads.
-    #[cfg(test)]
     pub(crate) fn session(&self) -> RegoSession {
-        self.session_reading(Arc::clone(&self.reads))
-    }
-
-    /// A copy for one scan whose events' values, shared with other Rego rules, hold what
-    /// `reads` names: at least what this rule reads.
-    pub(crate) fn session_reading(&self, reads: Arc<Reads>) -> RegoSession {
         RegoSession {
             evaluator: Evaluator::new(
                 self.compiled.as_ref(),
@@ -246,7 +239,7 @@ impl RegoRule {
             ),
             rule_id: self.meta.id.clone(),
             filter: self.filter.clone(),
-            reads,
+            reads: Arc::clone(&self.reads),
         }
     }
 }
@@ -436,7 +429,7 @@ pub(crate) struct RegoSession {
     evaluator: Evaluator,
     rule_id: String,
     filter: Where,
-    /// What the events' values hold: what every Rego rule of the scan reads.
+    /// What the events' values hold: what the rule reads (as every rule sharing them does).
     reads: Arc<Reads>,
 }
 

@@ -63,7 +63,7 @@ pub(crate) struct SharedValue(OnceLock<Value>);
 
 impl SharedValue {
     /// The value of `event` (the event this slot belongs to), converting on first use what
-    /// `reads` names. Every rule sharing the slot passes the same `reads`: what any of them reads.
+    /// `reads` names. Every rule sharing the slot reads the same fields.
     pub(crate) fn get(&self, event: &Event, reads: &Reads) -> &Value {
         self.0.get_or_init(|| event_value(event, reads))
     }

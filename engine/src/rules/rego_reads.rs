@@ -194,23 +194,6 @@ impl Reads {
         }
     }
 
-    /// What a value built for both `self` and `other` must hold.
-    pub(crate) fn union(&self, other: &Reads) -> Reads {
-        match (self, other) {
-            (Reads::All, _) | (_, Reads::All) => Reads::All,
-            (Reads::Only(a), Reads::Only(b)) => {
-                let mut out = a.clone();
-                for (name, r) in b {
-                    match out.iter_mut().find(|(n, _)| n == name) {
-                        Some((_, mine)) => *mine = mine.union(r),
-                        None => out.push((name.clone(), r.clone())),
-                    }
-                }
-                Reads::Only(out)
-            }
-        }
-    }
-
     /// Adds the path `path` (its remaining segments) under the level whose fields are `schema`.
     fn add(&mut self, path: &[&str], schema: &'static [Field]) -> Result<(), String> {
         let Reads::Only(fields) = self else {
@@ -448,22 +431,6 @@ mod tests {
             Some(&Reads::All),
             "a key holding a dot"
         );
-    }
-
-    #[test]
-    fn a_union_reads_what_either_reads() {
-        let a = parse(r#"["actor.principal", "facts.key.scopes"]"#).unwrap();
-        let b = parse(r#"["actor.key_id", "facts.key", "outcome"]"#).unwrap();
-        let u = a.union(&b);
-        let actor = u.field("actor").unwrap();
-        assert!(actor.field("principal").is_some() && actor.field("key_id").is_some());
-        assert_eq!(actor.field("ip"), None);
-        assert_eq!(
-            u.field("facts").and_then(|f| f.field("key")),
-            Some(&Reads::All)
-        );
-        assert!(u.field("outcome").is_some());
-        assert_eq!(u.union(&Reads::All), Reads::All);
     }
 
     #[test]
