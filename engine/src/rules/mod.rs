@@ -473,7 +473,8 @@ enum Task<'a> {
 
 /// What a worker gives back.
 enum Returned<'a> {
-    Run(FileRun<'a>),
+    /// Boxed: a file's run is several hundred bytes, its result a few dozen.
+    Run(Box<FileRun<'a>>),
     Finished(FileResult),
 }
 
@@ -553,14 +554,14 @@ impl<'a> Board<'a> {
                     for chunk in &chunks {
                         run.feed(chunk);
                     }
-                    Returned::Run(run)
+                    Returned::Run(Box::new(run))
                 }
                 Task::Finish(_, run) => Returned::Finished(run.finish()),
             }));
             let mut state = self.lock();
             if let Some(slot) = state.files.get_mut(i) {
                 match caught {
-                    Ok(Returned::Run(run)) => slot.run = Some(run),
+                    Ok(Returned::Run(run)) => slot.run = Some(*run),
                     Ok(Returned::Finished(result)) => {
                         slot.done = Some(result);
                         slot.over = true;
