@@ -472,9 +472,12 @@ enum Task<'a> {
 }
 
 /// What a worker gives back.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one value per task, moved from a worker to the board and taken apart at once"
+)]
 enum Returned<'a> {
-    /// Boxed: a file's run is several hundred bytes, its result a few dozen.
-    Run(Box<FileRun<'a>>),
+    Run(FileRun<'a>),
     Finished(FileResult),
 }
 
@@ -554,14 +557,14 @@ impl<'a> Board<'a> {
                     for chunk in &chunks {
                         run.feed(chunk);
                     }
-                    Returned::Run(Box::new(run))
+                    Returned::Run(run)
                 }
                 Task::Finish(_, run) => Returned::Finished(run.finish()),
             }));
             let mut state = self.lock();
             if let Some(slot) = state.files.get_mut(i) {
                 match caught {
-                    Ok(Returned::Run(run)) => slot.run = Some(*run),
+                    Ok(Returned::Run(run)) => slot.run = Some(run),
                     Ok(Returned::Finished(result)) => {
                         slot.done = Some(result);
                         slot.over = true;
