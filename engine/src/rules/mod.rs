@@ -672,9 +672,9 @@ const QUEUED_CHUNKS: usize = 8;
 /// first Rego rule of the group that evaluates the event, on that rule's worker, and shared by
 /// the others, so an event is converted once per group whatever the number of Rego rules,
 /// without adding to the reader's thread; a value holds only what its group reads. When a WASM
-/// rule runs, each slice of
-/// [`BATCH_SIZE`] events has a slot for its wire batch, the same way: encoded by the first
-/// component that wants every event of the slice, and sent as it is to every other that does.
+/// rule runs, each slice of [`BATCH_SIZE`] events has a slot for its wire batch, the same way:
+/// encoded by the first component that wants every event of the slice, and sent as it is to
+/// every other that does.
 struct Chunk {
     events: Vec<Event>,
     /// Group `g`'s value of event `i` at `g * events.len() + i`.
