@@ -200,13 +200,24 @@ pub(super) struct Correlator {
     /// Whether the stream holds both HTTP requests and DB calls. When it does not, nothing can
     /// link, and the indexes only links read are not kept.
     links: bool,
+    /// Whether the stream holds a DB call without item keys (an OTel span). When it does not,
+    /// nothing is merged into the keyed calls a span covers, and the index only spans read
+    /// ([`Index::DbKeyed`]) is not kept.
+    keyless: bool,
 }
 
 impl Correlator {
-    /// `links`: whether the stream holds both HTTP requests and DB calls.
-    pub(super) fn new(options: CorrelationOptions, inputs: usize, links: bool) -> Self {
+    /// `links`: whether the stream holds both HTTP requests and DB calls; `keyless`: whether it
+    /// holds a DB call without item keys.
+    pub(super) fn new(
+        options: CorrelationOptions,
+        inputs: usize,
+        links: bool,
+        keyless: bool,
+    ) -> Self {
         Correlator {
             links,
+            keyless,
             options,
             buffer: BTreeMap::new(),
             index: (0..INDEXES).map(|_| HashMap::default()).collect(),
@@ -268,7 +279,13 @@ impl Correlator {
     }
 
     fn insert(&mut self, key: Key, input: u32, event: Box<Event>, content: Option<u64>) {
-        let entries = index_keys(&event, content, self.across_inputs(), self.links);
+        let entries = index_keys(
+            &event,
+            content,
+            self.across_inputs(),
+            self.links,
+            self.keyless,
+        );
         for &(idx, value) in &entries {
             let Some(map) = self.index.get_mut(idx as usize) else {
                 continue;
@@ -379,7 +396,12 @@ impl Correlator {
             let mut found = if keyless {
                 self.candidates(Index::DbKeyed, Some(digest(call)))
             } else {
-                let mut found = self.candidates(Index::DbKeyless, Some(digest(call)));
+                // Spans are filed under `DbKeyless`: a stream without any has none to find.
+                let mut found = if self.keyless {
+                    self.candidates(Index::DbKeyless, Some(digest(call)))
+                } else {
+                    Vec::new()
+                };
                 if db.key.is_empty() {
                     found.extend(self.candidates(Index::DbCallAny, Some(call_any(call, db))));
                 } else {
@@ -790,9 +812,15 @@ pub(crate) fn is_placeholder_id(id: &str) -> bool {
 type Entries = SmallVec<[(Index, u64); 8]>;
 
 /// The index entries of `e`, whose content fingerprint is `content`; those only links read, only
-/// when `links`.
+/// when `links`; those only keyless calls read, only when `keyless`.
 /// `across`: whether the stream has several inputs (content is looked up only across inputs).
-fn index_keys(e: &Event, content: Option<u64>, across: bool, links: bool) -> Entries {
+fn index_keys(
+    e: &Event,
+    content: Option<u64>,
+    across: bool,
+    links: bool,
+    keyless: bool,
+) -> Entries {
     let c = &e.correlation;
     let mut out = Entries::new();
     let mut add = |idx, v: Option<u64>| {
@@ -810,7 +838,9 @@ fn index_keys(e: &Event, content: Option<u64>, across: bool, links: bool) -> Ent
                 if is_keyless(e) {
                     add(Index::DbKeyless, Some(digest(call)));
                 } else {
-                    add(Index::DbKeyed, Some(digest(call)));
+                    if keyless {
+                        add(Index::DbKeyed, Some(digest(call)));
+                    }
                     add(Index::DbCall, Some(call_key(call, db, &db.key)));
                     add(Index::DbCallAny, Some(call_any(call, db)));
                 }
@@ -988,7 +1018,7 @@ mod tests {
 
     /// Runs events (given in stream order, one input each) through a correlator.
     fn run(events: Vec<Event>) -> (Vec<Event>, Vec<u64>) {
-        let mut c = Correlator::new(CorrelationOptions::default(), events.len(), true);
+        let mut c = Correlator::new(CorrelationOptions::default(), events.len(), true, true);
         let mut sorted: Vec<(Key, u32, Event)> = events
             .into_iter()
             .enumerate()
@@ -1012,7 +1042,16 @@ mod tests {
     /// Runs events (given in stream order, with the input each came from) through a
     /// correlator; returns what left it and the correlator.
     fn run_inputs(events: Vec<(u32, Event)>, inputs: usize) -> (Vec<Event>, Correlator) {
-        let mut c = Correlator::new(CorrelationOptions::default(), inputs, true);
+        run_keyless(events, inputs, true)
+    }
+
+    /// [`run_inputs`], the correlator told whether the stream holds keyless DB calls.
+    fn run_keyless(
+        events: Vec<(u32, Event)>,
+        inputs: usize,
+        keyless: bool,
+    ) -> (Vec<Event>, Correlator) {
+        let mut c = Correlator::new(CorrelationOptions::default(), inputs, true, keyless);
         let mut out = Vec::new();
         for (i, (input, event)) in events.into_iter().enumerate() {
             let key = (event.time_ns, 0, i as u64, 0);
@@ -1026,6 +1065,75 @@ mod tests {
             out.push(*e);
         }
         (out, c)
+    }
+
+    /// Without keyless DB calls in the stream, the index only they read is not kept, and the
+    /// stream comes out as it does with it: the same call in two inputs merged, the items of a
+    /// transaction each their own event.
+    #[test]
+    fn a_stream_without_keyless_calls_keeps_no_index_for_them_and_merges_alike() {
+        let call = |id: &str, t: i64, format: &str, op: &str, key: &str| {
+            let mut e = event(id, t, 1_000_000, format, db(op, key));
+            e.correlation.request_id = format!("req-{}", t / 1000).as_str().into();
+            e
+        };
+        let mut events = Vec::new();
+        for n in 0..40_i64 {
+            let t = 1_000_000 + n * 1000;
+            events.push((
+                0,
+                call(&format!("ct:{n}"), t, "cloudtrail", "PutItem", "o-1"),
+            ));
+            events.push((
+                1,
+                call(
+                    &format!("ddb:{n}"),
+                    t + 1,
+                    "dynamodb_wire",
+                    "PutItem",
+                    "o-1",
+                ),
+            ));
+            for item in ["o-2", "o-3"] {
+                let id = format!("ct:tx{n}-{item}");
+                events.push((
+                    0,
+                    call(&id, t + 2, "cloudtrail", "TransactWriteItems", item),
+                ));
+            }
+        }
+        events.sort_by_key(|(_, e)| e.time_ns);
+        let show = |out: &[Event]| -> Vec<String> {
+            out.iter()
+                .map(|e| format!("{} {} {:?}", e.id, e.time_ns, e.attributes))
+                .collect()
+        };
+        let (kept, with) = run_keyless(events.clone(), 2, true);
+        let (spared, without) = run_keyless(events, 2, false);
+        assert_eq!(show(&spared), show(&kept));
+        assert_eq!(without.merged, with.merged);
+        assert_eq!(
+            with.merged.iter().sum::<u64>(),
+            40,
+            "each call seen twice merged once"
+        );
+        assert_eq!(spared.len(), 120);
+        let keyed = Index::DbKeyed as usize;
+        assert!(with.index.iter().all(|m| m.is_empty()), "all left");
+        let (mut c_with, mut c_without) = (
+            Correlator::new(CorrelationOptions::default(), 2, true, true),
+            Correlator::new(CorrelationOptions::default(), 2, true, false),
+        );
+        for c in [&mut c_with, &mut c_without] {
+            let e = call("ct:x", 5, "cloudtrail", "PutItem", "o-9");
+            c.push(Pending {
+                key: (5, 0, 1, 0),
+                input: 0,
+                event: Box::new(e),
+            });
+        }
+        assert_eq!(c_with.index.get(keyed).map(HashMap::len), Some(1));
+        assert_eq!(c_without.index.get(keyed).map(HashMap::len), Some(0));
     }
 
     fn longest_list(c: &Correlator) -> usize {
@@ -1061,7 +1169,7 @@ mod tests {
         // principal's and the integration id's unlinked calls) made way for each event past the
         // bound; two in a stream without HTTP requests, which keeps no lists for links.
         for (links, lists) in [(true, 4), (false, 2)] {
-            let mut c = Correlator::new(CorrelationOptions::default(), 1, links);
+            let mut c = Correlator::new(CorrelationOptions::default(), 1, links, true);
             let mut most = 0;
             for (i, (input, event)) in events.iter().cloned().enumerate() {
                 c.push(Pending {

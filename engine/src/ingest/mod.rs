@@ -680,7 +680,12 @@ pub fn open(paths: &[PathBuf], options: &IngestOptions) -> Result<EventStream, E
     }
     let (inputs, sorters) = pool::read_all(&origins, options)?;
     let merged = sort::merge(sorters);
-    let correlator = Correlator::new(options.correlation, inputs.len(), merged.linkable);
+    let correlator = Correlator::new(
+        options.correlation,
+        inputs.len(),
+        merged.linkable,
+        merged.keyless,
+    );
     Ok(EventStream {
         progress: options.progress.clone(),
         merged,

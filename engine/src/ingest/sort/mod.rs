@@ -35,9 +35,11 @@ pub(super) struct Sorter {
     held: usize,
     scratch: Vec<u8>,
     runs: Vec<File>,
-    /// Whether it was given an HTTP request, and a DB call.
+    /// Whether it was given an HTTP request, a DB call, and a DB call whose source records no
+    /// item key (an OTel span).
     http: bool,
     db: bool,
+    keyless: bool,
 }
 
 impl Sorter {
@@ -51,6 +53,7 @@ impl Sorter {
             runs: Vec::new(),
             http: false,
             db: false,
+            keyless: false,
         }
     }
 
@@ -59,7 +62,12 @@ impl Sorter {
         self.held += footprint::of(&event) + std::mem::size_of::<Pending>();
         match event.detail {
             Detail::Http(_) => self.http = true,
-            Detail::DbOperation(_) => self.db = true,
+            Detail::DbOperation(_) => {
+                self.db = true;
+                self.keyless |= event
+                    .attributes
+                    .contains_key(crate::ingest::correlate::KEY_UNKNOWN);
+            }
             _ => {}
         }
         self.run.push(Pending { key, input, event });
@@ -108,6 +116,7 @@ impl Sorter {
 pub(super) fn merge(sorters: Vec<Sorter>) -> Merged {
     let spilled = sorters.iter().any(|s| !s.runs.is_empty());
     let linkable = sorters.iter().any(|s| s.http) && sorters.iter().any(|s| s.db);
+    let keyless = sorters.iter().any(|s| s.keyless);
     let mut sources = Vec::new();
     for mut s in sorters {
         if spilled && !s.run.is_empty() {
@@ -133,6 +142,7 @@ pub(super) fn merge(sorters: Vec<Sorter>) -> Merged {
         scratch: Vec::new(),
         error: None,
         linkable,
+        keyless,
     };
     for i in 0..merged.sources.len() {
         merged.advance(i);
@@ -156,6 +166,9 @@ pub(super) struct Merged {
     pub error: Option<std::io::Error>,
     /// Whether the stream holds both HTTP requests and DB calls, so that one may link to another.
     pub linkable: bool,
+    /// Whether it holds a DB call without item keys, which merges into the keyed calls it
+    /// covers.
+    pub keyless: bool,
 }
 
 impl Merged {
@@ -284,6 +297,13 @@ mod tests {
         let mut http = Sorter::new(usize::MAX);
         http.push((1, 0, 1, 0), 0, Box::new(event(1, 1))).unwrap();
         assert!(!merge(vec![http]).linkable, "requests alone");
+        assert!(!merge(sorters(true)).keyless, "keyed DB calls only");
+        let (mut a, b) = (Sorter::new(usize::MAX), Sorter::new(usize::MAX));
+        let mut span = db(4, 4);
+        span.attributes
+            .insert(crate::ingest::correlate::KEY_UNKNOWN.into(), "true".into());
+        a.push((4, 0, 4, 0), 0, span).unwrap();
+        assert!(merge(vec![b, a]).keyless, "a span without item keys");
     }
 
     #[test]
