@@ -1,8 +1,9 @@
 //! Events as regorus values, the Rego host's input: built directly from the event's fields,
 //! never printed and parsed back, in the shape of the event's JSON form (`event::to_json`, what
-//! `tracewarden normalize` prints). Field and enum names are values made once per process; an
-//! event is converted at most once per scan, by the first Rego rule that evaluates it, and the
-//! value is shared by every other ([`SharedValue`]).
+//! `tracewarden normalize` prints), with only the fields the rule reads (`rego_reads`). Field and
+//! enum names are values made once per process; an event is converted at most once per scan and
+//! value group (the Rego rules that read the same fields), by the first of them that evaluates
+//! it, and the value is shared by the others ([`SharedValue`]).
 
 use std::collections::BTreeMap;
 use std::sync::{LazyLock, OnceLock};
@@ -57,7 +58,8 @@ names! {
 /// Made on first use: a table of constant strings, read by every scan.
 static NAMES: LazyLock<Names> = LazyLock::new(Names::new);
 
-/// An event's value, made at most once and shared by every Rego rule that evaluates the event.
+/// An event's value, made at most once and shared by the Rego rules of its value group (those
+/// that read the same fields) that evaluate the event.
 #[derive(Debug, Default)]
 pub(crate) struct SharedValue(OnceLock<Value>);
 
