@@ -293,9 +293,8 @@ impl<'r> Obj<'r> {
 
     /// What is read of the field `name`, if anything.
     fn read(&self, name: &Value) -> Option<&'r Reads> {
-        match (self.reads, name) {
-            (Reads::All, _) => Some(self.reads),
-            (_, Value::String(name)) => self.reads.field(name),
+        match name {
+            Value::String(name) => self.reads.field(name),
             _ => None,
         }
     }

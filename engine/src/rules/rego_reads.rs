@@ -194,40 +194,49 @@ impl Reads {
         }
     }
 
-    /// Adds the path `path` (its remaining segments) under the level whose fields are `schema`.
-    fn add(&mut self, path: &[&str], schema: &'static [Field]) -> Result<(), String> {
+    /// Where `path` (its remaining segments) stops naming a field under the level whose fields
+    /// are `schema`, as a message; none when it names one (the whole of a field, or one entry of
+    /// a map).
+    fn unknown(path: &[&str], schema: &'static [Field]) -> Option<String> {
+        let (first, rest) = path.split_first()?;
+        let Some(field) = schema.iter().find(|f| f.name == *first) else {
+            return Some(format!("`{first}`"));
+        };
+        if field.map || rest.is_empty() {
+            return None;
+        }
+        if field.fields.is_empty() {
+            return Some(format!("`{}` under `{first}`", rest.join(".")));
+        }
+        Self::unknown(rest, field.fields).map(|e| format!("{e} under `{first}`"))
+    }
+
+    /// Adds the path `path` (its remaining segments, a field of `schema` by [`Reads::unknown`])
+    /// under the level whose fields are `schema`.
+    fn add(&mut self, path: &[&str], schema: &'static [Field]) {
         let Reads::Only(fields) = self else {
-            return Ok(());
+            return;
         };
         let Some((first, rest)) = path.split_first() else {
             *self = Reads::All;
-            return Ok(());
+            return;
         };
-        let field = schema
-            .iter()
-            .find(|f| f.name == *first)
-            .ok_or_else(|| format!("`{first}`"))?;
-        if field.fields.is_empty() && !field.map && !rest.is_empty() {
-            return Err(format!("`{}` under `{first}`", rest.join(".")));
-        }
+        let Some(field) = schema.iter().find(|f| f.name == *first) else {
+            return;
+        };
         let Some(inner) = Self::level(fields, field.name) else {
-            return Ok(());
+            return;
         };
-        if field.map {
+        if field.map && !rest.is_empty() {
             // One entry of a map, its key the rest of the path (keys may hold dots).
-            match inner {
-                Reads::Only(entries) if !rest.is_empty() => {
-                    if let Some(entry) = Self::level(entries, &rest.join(".")) {
-                        *entry = Reads::All;
-                    }
-                }
-                _ => *inner = Reads::All,
+            if let Reads::Only(entries) = inner
+                && let Some(entry) = Self::level(entries, &rest.join("."))
+            {
+                *entry = Reads::All;
             }
-            return Ok(());
+        } else {
+            inner.add(rest, field.fields);
         }
-        inner
-            .add(rest, field.fields)
-            .map_err(|e| format!("{e} under `{first}`"))
     }
 
     /// What is read of `name` among `fields`, added as nothing yet if it was not there.
@@ -275,10 +284,11 @@ impl Reads {
                 continue;
             };
             let segments: Vec<&str> = text.split('.').collect();
-            if let Err(what) = reads.add(&segments, EVENT) {
-                problems.push(format!(
+            match Self::unknown(&segments, EVENT) {
+                Some(what) => problems.push(format!(
                     "`reads` names `{text}`: {what} is not a field of the event's JSON form (docs/events.md)"
-                ));
+                )),
+                None => reads.add(&segments, EVENT),
             }
         }
         if problems.is_empty() {
@@ -448,6 +458,14 @@ mod tests {
         assert_eq!(
             parse(r#""db_operation""#).unwrap_err(),
             ["`reads` is not a list of field paths (`[\"db_operation\", \"actor.principal\"]`)"]
+        );
+        // A path under a field already read whole is checked all the same.
+        assert_eq!(
+            parse(r#"["actor", "actor.principl", "facts.key", "facts.key.scopes.x"]"#).unwrap_err(),
+            [
+                "`reads` names `actor.principl`: `principl` under `actor` is not a field of the event's JSON form (docs/events.md)",
+                "`reads` names `facts.key.scopes.x`: `x` under `scopes` under `key` under `facts` is not a field of the event's JSON form (docs/events.md)",
+            ]
         );
     }
 }
