@@ -9,9 +9,8 @@
 
 use crate::ingest::At;
 use std::borrow::Cow;
-use std::collections::VecDeque;
 use std::ops::Range;
-use std::sync::{Arc, mpsc};
+use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -25,7 +24,7 @@ use super::http::{
     http_outcome, object_ids, redact_path, redact_query, returned_ids, split_url, xray_trace_id,
 };
 use super::loose::{List, Num, Obj, Text};
-use super::pool::Jobs;
+use super::pool::{InOrder, Jobs};
 use super::wire::{
     CONTROL_PLANE, call_outcome, fraction_precision_ns, kind_of, ms_to_ns, target_operation,
 };
@@ -217,9 +216,9 @@ pub(super) fn read_chunked<'a>(
     let mut lines = LineCounter::new(body);
     let mut schemas = KeySchemas::default();
     let mut pending = entries.iter().enumerate().peekable();
-    let mut in_flight: VecDeque<mpsc::Receiver<ChunkOut>> = VecDeque::new();
+    let mut in_flight = InOrder::new(jobs);
     loop {
-        while in_flight.len() < super::lines::CHUNKS_IN_FLIGHT && pending.peek().is_some() {
+        while in_flight.has_room() && pending.peek().is_some() {
             let mut placed = Placed::new();
             let mut bytes = 0;
             while bytes < super::lines::CHUNK_BYTES
@@ -230,30 +229,25 @@ pub(super) fn read_chunked<'a>(
                 bytes += range.len();
                 placed.push((i as u64 + 1, at.line, at.column, range));
             }
-            let (tx, rx) = mpsc::sync_channel(1);
             let (text, mut apart) = (Arc::clone(text), schemas.apart());
-            jobs.submit(move || {
+            in_flight.submit(move || {
                 let body = text.get(skip..).unwrap_or_default();
                 let records = chunk_records(file, body, &placed, &mut apart);
-                // The reader stopped waiting when the send fails: nothing to do.
-                let _ = tx.send(ChunkOut {
+                ChunkOut {
                     placed,
                     records,
                     journal: apart.take_journal().unwrap_or_default(),
-                });
+                }
             });
-            in_flight.push_back(rx);
         }
-        let Some(next) = in_flight.pop_front() else {
+        let Some(next) = in_flight.next() else {
             break;
         };
         let ChunkOut {
             placed,
             records,
             journal,
-        } = jobs
-            .wait(next)
-            .ok_or_else(|| "a reading thread stopped".to_owned())?;
+        } = next?;
         let converted = if schemas.adopt(journal) {
             records
         } else {

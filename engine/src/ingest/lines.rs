@@ -16,12 +16,10 @@
 //! Memory: at most [`CHUNKS_IN_FLIGHT`] chunks of an input (text and parsed records) are held at
 //! once.
 
-use std::collections::VecDeque;
 use std::ops::Range;
-use std::sync::mpsc;
 
 use super::locate::At;
-use super::pool::Jobs;
+use super::pool::{InOrder, Jobs};
 use super::source::{self, Line, LineReader};
 use super::{InputFormat, InputMapping, LineState, Record};
 
@@ -148,25 +146,22 @@ pub(super) fn read<'a>(
     let mut state = LineState::new(r.format, r.mappings);
     // The record index the next chunk starts after.
     let mut index = 0u64;
-    let mut in_flight: VecDeque<mpsc::Receiver<Parsed>> = VecDeque::new();
+    let mut in_flight = jobs.map(InOrder::new);
     let mut end: Option<Result<(), String>> = None;
     loop {
-        while end.is_none() && in_flight.len() < CHUNKS_IN_FLIGHT {
+        while end.is_none() && in_flight.as_ref().is_none_or(InOrder::has_room) {
             let (chunk, read_end) = next_chunk(&mut lines, r);
             end = read_end;
-            match jobs {
-                Some(jobs) => {
+            match &mut in_flight {
+                Some(in_flight) => {
                     let first = if rebased.is_some() { 0 } else { index };
                     index += chunk.lines.len() as u64;
-                    let (tx, rx) = mpsc::sync_channel(1);
                     let (id_name, max) = (r.id_name, r.max_line_bytes);
                     let mut apart = state.apart();
-                    jobs.submit(move || {
+                    in_flight.submit(move || {
                         let mut index = first;
-                        // The reader stopped waiting when the send fails: nothing to do.
-                        let _ = tx.send(parse(chunk, &mut apart, &mut index, id_name, max));
+                        parse(chunk, &mut apart, &mut index, id_name, max)
                     });
-                    in_flight.push_back(rx);
                 }
                 None => {
                     let parsed = parse(chunk, &mut state, &mut index, r.id_name, r.max_line_bytes);
@@ -176,12 +171,10 @@ pub(super) fn read<'a>(
                 }
             }
         }
-        let Some(next) = in_flight.pop_front() else {
+        let Some(next) = in_flight.as_mut().and_then(InOrder::next) else {
             break;
         };
-        let mut parsed = jobs
-            .and_then(|jobs| jobs.wait(next))
-            .ok_or_else(|| "a reading thread stopped".to_owned())?;
+        let mut parsed = next?;
         if let Some(journal) = parsed.journal.take()
             && !state.schemas.adopt(journal)
         {

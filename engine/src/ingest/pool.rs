@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError, mpsc};
 
-use super::lines::CHUNK_BYTES;
+use super::lines::{CHUNK_BYTES, CHUNKS_IN_FLIGHT};
 use super::locate::PlaceSpill;
 use super::sort::Sorter;
 use super::source::{MAX_INPUT_BYTES, Opened, Origin};
@@ -158,6 +158,49 @@ fn read_one<'a>(
 
 type Job<'a> = Box<dyn FnOnce() + Send + 'a>;
 
+/// A reader's chunks, parsed on the pool's threads and taken back in the order they were
+/// handed out: at most [`CHUNKS_IN_FLIGHT`] at once, so an input's text and records held
+/// between reading and replaying stay bounded.
+pub(super) struct InOrder<'j, 'a, T> {
+    jobs: &'j Jobs<'a>,
+    in_flight: VecDeque<mpsc::Receiver<T>>,
+}
+
+impl<'j, 'a, T: Send + 'a> InOrder<'j, 'a, T> {
+    pub(super) fn new(jobs: &'j Jobs<'a>) -> Self {
+        InOrder {
+            jobs,
+            in_flight: VecDeque::new(),
+        }
+    }
+
+    /// Whether another chunk may be handed out.
+    pub(super) fn has_room(&self) -> bool {
+        self.in_flight.len() < CHUNKS_IN_FLIGHT
+    }
+
+    /// Hands out `job`, whose result [`InOrder::next`] gives back after those handed out before.
+    pub(super) fn submit(&mut self, job: impl FnOnce() -> T + Send + 'a) {
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.jobs.submit(move || {
+            // The reader stopped waiting when the send fails: nothing to do.
+            let _ = tx.send(job());
+        });
+        self.in_flight.push_back(rx);
+    }
+
+    /// The result of the oldest job handed out, running queued jobs while it is not there; `None`
+    /// when none is out, an error when its thread stopped without one.
+    pub(super) fn next(&mut self) -> Option<Result<T, String>> {
+        let rx = self.in_flight.pop_front()?;
+        Some(
+            self.jobs
+                .wait(rx)
+                .ok_or_else(|| "a reading thread stopped".to_owned()),
+        )
+    }
+}
+
 /// The work the readers share: inputs still to read, in path order, and jobs (parsing chunks of
 /// the inputs being read), which come first; and the gate on whole documents read at once.
 pub(super) struct Jobs<'a> {
@@ -225,14 +268,14 @@ impl<'a> Jobs<'a> {
     }
 
     /// Queues `job` for the first worker free.
-    pub(super) fn submit(&self, job: impl FnOnce() + Send + 'a) {
+    fn submit(&self, job: impl FnOnce() + Send + 'a) {
         self.lock().queue.push_back(Box::new(job));
         self.changed.notify_one();
     }
 
     /// What a submitted job sends on `rx`, running queued jobs while it is not there; `None`
     /// when the job's thread stopped without sending.
-    pub(super) fn wait<T>(&self, rx: mpsc::Receiver<T>) -> Option<T> {
+    fn wait<T>(&self, rx: mpsc::Receiver<T>) -> Option<T> {
         loop {
             match rx.try_recv() {
                 Ok(v) => return Some(v),

@@ -13,16 +13,15 @@ mod keys;
 mod lake;
 
 use std::borrow::Cow;
-use std::collections::VecDeque;
 use std::ops::Range;
-use std::sync::{Arc, mpsc};
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::dynamodb::member as param;
-use super::pool::Jobs;
+use super::pool::{InOrder, Jobs};
 use super::{At, LineCounter, Record, json_scan};
 use crate::event::{Actor, Correlation, DbOperation, Detail, Event, SourceRef};
 use crate::time::parse_rfc3339;
@@ -244,9 +243,9 @@ pub(super) fn read_chunked<'a>(
     // Where each chunk starts, counted here as the bounds are found.
     let mut lines = LineCounter::new(body);
     let mut index = 0u64;
-    let mut in_flight: VecDeque<mpsc::Receiver<Parsed>> = VecDeque::new();
+    let mut in_flight = InOrder::new(jobs);
     let resume = loop {
-        while in_flight.len() < super::lines::CHUNKS_IN_FLIGHT {
+        while in_flight.has_room() {
             let mut items = Vec::new();
             let mut bytes = 0;
             while bytes < CHUNK_BYTES
@@ -262,21 +261,16 @@ pub(super) fn read_chunked<'a>(
             let (line, column) = (at.line.unwrap_or(1), at.column.unwrap_or(1));
             let (text, first_index) = (Arc::clone(text), index);
             index += items.len() as u64;
-            let (tx, rx) = mpsc::sync_channel(1);
-            jobs.submit(move || {
+            in_flight.submit(move || {
                 let body = text.get(skip..).unwrap_or_default();
                 let start = LineCounter::resume(body, first, line, column);
-                // The reader stopped waiting when the send fails: nothing to do.
-                let _ = tx.send(parse_chunk(file, body, &items, first_index, start));
+                parse_chunk(file, body, &items, first_index, start)
             });
-            in_flight.push_back(rx);
         }
-        let Some(next) = in_flight.pop_front() else {
+        let Some(next) = in_flight.next() else {
             break bounds.stopped().map(|at| (at, index));
         };
-        let parsed = jobs
-            .wait(next)
-            .ok_or_else(|| "a reading thread stopped".to_owned())?;
+        let parsed = next?;
         for p in parsed.items {
             let at = At {
                 line: p.line,
