@@ -8,8 +8,10 @@
 //! `docs/inputs.md`.
 
 use crate::ingest::At;
+use std::borrow::Cow;
 use std::collections::HashMap;
 
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::Record;
@@ -19,7 +21,7 @@ use super::http::{
     http_outcome, normalize_route, object_ids, redact_path, redact_query, xray_trace_id,
 };
 use super::wire::{fraction_precision_ns, ms_to_ns};
-use crate::event::{Actor, Correlation, Detail, Event, Http, SourceRef};
+use crate::event::{Actor, Correlation, Detail, Event, Http, SmolStr, SourceRef};
 use crate::time::parse_rfc3339;
 
 const FORMAT: &str = "access_log";
@@ -28,9 +30,24 @@ const FORMAT: &str = "access_log";
 /// message route): no HTTP request, so no event of this engine's kinds.
 pub(super) const WEBSOCKET: &str = "API Gateway WebSocket event (no HTTP method)";
 
+/// A member's value as the reader takes it: text (borrowed from the line unless it was escaped),
+/// a number, or anything else (an array, `true`, `null`, an object nested too deep), by kind.
+#[derive(Clone)]
+enum Member<'v> {
+    Text(Cow<'v, str>),
+    Number(serde_json::Number),
+    Other(&'static str),
+}
+
 /// A log line's members by normalized name (lower case, letters and digits only); a nested
-/// member is there under its full path and, unless taken, its own name.
-struct Fields<'v>(HashMap<String, &'v Value, foldhash::fast::FixedState>);
+/// member is there under its full path and, unless that name is taken, its own name. Read in one
+/// pass over the line's text: no JSON tree is built, and names are short enough to be held
+/// inline, so the table costs no allocation per member.
+///
+/// Where names collide, a member named by its full path wins over a nested member found by its
+/// own name; between nested members with the same own name, the first in the line; a name
+/// repeated, the last (as JSON parsers read a repeated member).
+struct Fields<'v>(HashMap<SmolStr, Member<'v>, foldhash::fast::FixedState>);
 
 /// `name` normalized, appended to `out`.
 fn push_norm(out: &mut String, name: &str) {
@@ -41,64 +58,71 @@ fn push_norm(out: &mut String, name: &str) {
     );
 }
 
-fn norm(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    push_norm(&mut out, name);
-    out
-}
+/// Objects nested deeper than this are a member's value, not walked.
+const MAX_DEPTH: usize = 4;
 
 impl<'v> Fields<'v> {
-    fn new(obj: &'v Map<String, Value>) -> Self {
-        let mut fields = Fields(HashMap::with_capacity_and_hasher(
-            obj.len() * 2,
-            foldhash::fast::FixedState::default(),
-        ));
-        let mut leaves = Vec::new();
-        fields.add("", obj, &mut leaves, 0);
-        for (name, v) in leaves {
-            fields.0.entry(name).or_insert(v);
+    /// The members of one log line. `Err` is the record's: not JSON, or JSON that is not an
+    /// object (`what` it should have been).
+    fn of_line(line: &'v str, what: &str) -> Result<Self, Record> {
+        let mut de = serde_json::Deserializer::from_str(line);
+        let mut fields = Fields::default();
+        let walked = fields
+            .walk(&mut de)
+            .and_then(|walked| de.end().map(|()| walked));
+        match walked {
+            Ok(None) => Ok(fields),
+            Ok(Some(member)) => Err(Record::Malformed(format!(
+                "expected a JSON object ({what}), found {}",
+                member.kind()
+            ))),
+            Err(e) => Err(Record::Malformed(format!("not JSON: {e}"))),
         }
+    }
+
+    /// The members of an object already parsed (a detector's first line).
+    fn of_value(obj: &'v Value) -> Self {
+        let mut fields = Fields::default();
+        // A JSON tree read back is never malformed.
+        let _ = fields.walk(obj);
         fields
     }
 
-    fn add(
+    /// Fills the table from a top-level value: `None` when it was an object, else what it was.
+    fn walk<'de: 'v, D: serde::Deserializer<'de>>(
         &mut self,
-        prefix: &str,
-        obj: &'v Map<String, Value>,
-        leaves: &mut Vec<(String, &'v Value)>,
-        depth: usize,
-    ) {
-        for (k, v) in obj {
-            let mut path = String::with_capacity(prefix.len() + k.len());
-            path.push_str(prefix);
-            push_norm(&mut path, k);
-            match v {
-                Value::Object(inner) if depth < 4 => self.add(&path, inner, leaves, depth + 1),
-                _ => {
-                    if !prefix.is_empty() {
-                        leaves.push((norm(k), v));
-                    }
-                    self.0.insert(path, v);
-                }
-            }
+        value: D,
+    ) -> Result<Option<Member<'v>>, D::Error> {
+        let mut path = String::new();
+        let mut leaves = Vec::new();
+        let walked = Walk {
+            fields: self,
+            path: &mut path,
+            leaves: &mut leaves,
+            depth: None,
         }
+        .deserialize(value)?;
+        for (name, member) in leaves {
+            self.0.entry(name).or_insert(member);
+        }
+        Ok(walked)
     }
 
     /// The first of `names` present and not empty or `-` (API Gateway writes `-` for
-    /// variables without a value), as text.
-    fn text(&self, names: &[&str]) -> Option<String> {
+    /// variables without a value), as text: borrowed from the line, a number written out.
+    fn text(&self, names: &[&str]) -> Option<Cow<'_, str>> {
         names.iter().find_map(|n| match self.0.get(*n)? {
-            Value::String(s) if !s.is_empty() && s != "-" => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
+            Member::Text(s) if !s.is_empty() && s != "-" => Some(Cow::Borrowed(s.as_ref())),
+            Member::Number(n) => Some(Cow::Owned(n.to_string())),
             _ => None,
         })
     }
 
     fn number(&self, names: &[&str]) -> Option<f64> {
         names.iter().find_map(|n| match self.0.get(*n)? {
-            Value::Number(n) => n.as_f64(),
-            Value::String(s) => s.parse().ok(),
-            _ => None,
+            Member::Number(n) => n.as_f64(),
+            Member::Text(s) => s.parse().ok(),
+            Member::Other(_) => None,
         })
     }
 
@@ -107,10 +131,152 @@ impl<'v> Fields<'v> {
     }
 }
 
+impl Default for Fields<'_> {
+    fn default() -> Self {
+        Fields(HashMap::with_capacity_and_hasher(
+            32,
+            foldhash::fast::FixedState::default(),
+        ))
+    }
+}
+
+impl Member<'_> {
+    /// What the value is, as errors name it.
+    fn kind(&self) -> &'static str {
+        match self {
+            Member::Text(_) => "a string",
+            Member::Number(_) => "a number",
+            Member::Other(kind) => kind,
+        }
+    }
+}
+
+/// Reads one value into the table: an object's members under `path` (its normalized path), and
+/// `None`; anything else is given back, for its parent to file as a member. `depth` is that of
+/// the object the value is a member of (`None` for the line itself).
+struct Walk<'a, 'v> {
+    fields: &'a mut Fields<'v>,
+    path: &'a mut String,
+    leaves: &'a mut Vec<(SmolStr, Member<'v>)>,
+    depth: Option<usize>,
+}
+
+impl<'de: 'v, 'v> DeserializeSeed<'de> for Walk<'_, 'v> {
+    type Value = Option<Member<'v>>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de: 'v, 'v> Visitor<'de> for Walk<'_, 'v> {
+    type Value = Option<Member<'v>>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let depth = match self.depth {
+            None => 0,
+            Some(d) if d < MAX_DEPTH => d + 1,
+            Some(_) => {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                return Ok(Some(Member::Other("an object")));
+            }
+        };
+        let prefix = self.path.len();
+        while map.next_key_seed(Name(self.path))?.is_some() {
+            let member = map.next_value_seed(Walk {
+                fields: self.fields,
+                path: self.path,
+                leaves: self.leaves,
+                depth: Some(depth),
+            })?;
+            if let Some(member) = member {
+                if prefix > 0 {
+                    let own = self.path.get(prefix..).unwrap_or_default();
+                    self.leaves.push((SmolStr::new(own), member.clone()));
+                }
+                self.fields
+                    .0
+                    .insert(SmolStr::new(self.path.as_str()), member);
+            }
+            self.path.truncate(prefix);
+        }
+        Ok(None)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Some(Member::Other("an array")))
+    }
+
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+        Ok(Some(Member::Text(Cow::Borrowed(s))))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(Some(Member::Text(Cow::Owned(s.to_owned()))))
+    }
+
+    fn visit_string<E>(self, s: String) -> Result<Self::Value, E> {
+        Ok(Some(Member::Text(Cow::Owned(s))))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Self::Value, E> {
+        Ok(Some(Member::Number(n.into())))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Self::Value, E> {
+        Ok(Some(Member::Number(n.into())))
+    }
+
+    fn visit_f64<E>(self, n: f64) -> Result<Self::Value, E> {
+        // As a JSON tree holds it: a number that is not finite is `null`.
+        Ok(Some(
+            serde_json::Number::from_f64(n).map_or(Member::Other("null"), Member::Number),
+        ))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Some(Member::Other("a boolean")))
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Some(Member::Other("null")))
+    }
+}
+
+/// A member's name, normalized onto the path.
+struct Name<'a>(&'a mut String);
+
+impl<'de> DeserializeSeed<'de> for Name<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Name<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<(), E> {
+        push_norm(self.0, s);
+        Ok(())
+    }
+}
+
 /// Whether the first object of an input is a gateway access-log line: an API Gateway request id
 /// with a method or route key and a status, or an ALB entry.
 pub(super) fn looks_like(obj: &Map<String, Value>) -> bool {
-    let f = Fields::new(obj);
+    let obj = Value::Object(obj.clone());
+    let f = Fields::of_value(&obj);
     let api_gateway = (f.has("requestid") || f.has("extendedrequestid"))
         && (f.has("httpmethod") || f.has("routekey"))
         && f.has("status");
@@ -136,8 +302,7 @@ pub(super) fn read_line(
 
 fn convert(file: &str, index: u64, line_no: u64, line: &str) -> Result<Event, Record> {
     let malformed = |m: String| Record::Malformed(m);
-    let obj = &super::object_line(line, "one request per line")?;
-    let f = Fields::new(obj);
+    let f = Fields::of_line(line, "one request per line")?;
     let alb = f.has("elb") && f.has("request");
     let (time_ns, precision_ns) = time(&f)?;
 
@@ -152,19 +317,20 @@ fn convert(file: &str, index: u64, line_no: u64, line: &str) -> Result<Event, Re
         // `"GET https://host:443/path?q HTTP/1.1"`.
         if let Some(request) = f.text(&["request"]) {
             let mut parts = request.split(' ');
-            method = parts.next().map(str::to_owned);
+            method = parts.next().map(|m| Cow::Owned(m.to_owned()));
             if let Some(url) = parts.next() {
                 let rest = url.split_once("://").map_or(url, |(_, r)| r);
                 let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-                host = Some(authority.to_owned());
-                raw_path = Some(if path.is_empty() { "/" } else { path }.to_owned());
+                host = Some(Cow::Owned(authority.to_owned()));
+                raw_path = Some(Cow::Owned(
+                    if path.is_empty() { "/" } else { path }.to_owned(),
+                ));
             }
         }
     }
     let route = route_key
         .as_deref()
-        .and_then(|k| k.split_once(' ').map(|(_, r)| r))
-        .map(str::to_owned)
+        .and_then(|k| k.split_once(' ').map(|(_, r)| Cow::Borrowed(r)))
         .or_else(|| f.text(&["resourcepath", "route"]))
         .filter(|r| r.contains(['{', ':', '<']) || r.starts_with('/'))
         .map(|r| normalize_route(&r))
@@ -172,7 +338,7 @@ fn convert(file: &str, index: u64, line_no: u64, line: &str) -> Result<Event, Re
     if method.is_none() {
         method = route_key
             .as_deref()
-            .and_then(|k| k.split_once(' ').map(|(m, _)| m.to_owned()));
+            .and_then(|k| k.split_once(' ').map(|(m, _)| Cow::Owned(m.to_owned())));
     }
     // A WebSocket API logs `$connect`, `$disconnect`, `$default` or a message route key, a
     // connection id and an event type, and no method: not malformed, not an HTTP request.
@@ -189,7 +355,7 @@ fn convert(file: &str, index: u64, line_no: u64, line: &str) -> Result<Event, Re
         )
     })?;
     let raw = raw_path.unwrap_or_default();
-    let (path, query) = raw.split_once('?').unwrap_or((raw.as_str(), ""));
+    let (path, query) = raw.split_once('?').unwrap_or((&raw, ""));
     // No path logged (an HTTP API's default format has only the route key): left empty.
     let path = redact_path(path);
     let query = redact_query(query);
@@ -214,8 +380,8 @@ fn convert(file: &str, index: u64, line_no: u64, line: &str) -> Result<Event, Re
         // `$context.identity.apiKey` is the key itself.
         None => f
             .text(&["apikey", "identityapikey"])
-            .map(|k| key_id_of(&k))
-            .or(query.key_id.clone())
+            .map(|k| Cow::Owned(key_id_of(&k)))
+            .or_else(|| query.key_id.clone().map(Cow::Owned))
             .unwrap_or_default(),
     };
     let principal = f
@@ -390,15 +556,67 @@ fn time(f: &Fields<'_>) -> Result<(i64, u64), Record> {
     if let Some(ns) = parse_rfc3339(&text) {
         return Ok((ns, fraction_precision_ns(&text)));
     }
-    chrono::DateTime::parse_from_str(&text, "%d/%b/%Y:%H:%M:%S %z")
-        .ok()
-        .and_then(|t| t.timestamp_nanos_opt())
+    clf_time(&text)
+        .or_else(|| {
+            chrono::DateTime::parse_from_str(&text, "%d/%b/%Y:%H:%M:%S %z")
+                .ok()
+                .and_then(|t| t.timestamp_nanos_opt())
+        })
         .map(|ns| (ns, 1_000_000_000))
         .ok_or_else(|| {
             Record::Malformed(format!(
                 "invalid `requestTime` `{text}`: expected `20/Nov/2026:10:00:00 +0000` or RFC 3339"
             ))
         })
+}
+
+/// Months as common log format writes them.
+const MONTHS: [&[u8; 3]; 12] = [
+    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
+];
+
+/// API Gateway's `requestTime`, `20/Nov/2026:10:00:00 +0000`, in Unix nanoseconds, read by hand:
+/// chrono's `parse_from_str` reads its format string again for every line. `None` for anything
+/// not exactly in that shape (chrono then reads it, with the leniency of its parser).
+fn clf_time(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    let at = |i: usize, c: u8| b.get(i) == Some(&c);
+    let shaped = b.len() == 26
+        && at(2, b'/')
+        && at(6, b'/')
+        && at(11, b':')
+        && at(14, b':')
+        && at(17, b':')
+        && at(20, b' ');
+    if !shaped {
+        return None;
+    }
+    let number = |from: usize, to: usize| -> Option<u32> {
+        b.get(from..to)?.iter().try_fold(0u32, |n, d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let month = MONTHS.iter().position(|m| b.get(3..6) == Some(&m[..]))?;
+    let date = chrono::NaiveDate::from_ymd_opt(
+        i32::try_from(number(7, 11)?).ok()?,
+        u32::try_from(month + 1).ok()?,
+        number(0, 2)?,
+    )?;
+    let local = date.and_hms_opt(number(12, 14)?, number(15, 17)?, number(18, 20)?)?;
+    let (hours, minutes) = (number(22, 24)?, number(24, 26)?);
+    if hours >= 24 || minutes >= 60 {
+        return None;
+    }
+    let offset = i64::from(hours * 3600 + minutes * 60);
+    let offset = match b.get(21) {
+        Some(b'+') => offset,
+        Some(b'-') => -offset,
+        _ => return None,
+    };
+    local
+        .and_utc()
+        .timestamp_nanos_opt()?
+        .checked_sub(offset.checked_mul(1_000_000_000)?)
 }
 
 #[cfg(test)]
@@ -419,6 +637,40 @@ mod tests {
         match &e.detail {
             Detail::Http(h) => h,
             _ => panic!("not http"),
+        }
+    }
+
+    #[test]
+    fn common_log_times_read_by_hand_as_chrono_reads_them() {
+        let chrono_ns = |t: &str| {
+            chrono::DateTime::parse_from_str(t, "%d/%b/%Y:%H:%M:%S %z")
+                .ok()
+                .and_then(|t| t.timestamp_nanos_opt())
+        };
+        for t in [
+            "20/Nov/2026:10:00:00 +0000",
+            "01/Jan/1970:00:00:00 +0000",
+            "31/Dec/2026:23:59:59 -0930",
+            "29/Feb/2024:12:30:45 +0545",
+            "15/Jul/2026:08:07:06 +2359",
+        ] {
+            assert_eq!(clf_time(t), chrono_ns(t), "{t}");
+            assert!(clf_time(t).is_some(), "{t}");
+        }
+        // Not in the exact shape, or not a time: left to chrono, which decides.
+        for t in [
+            "29/Feb/2026:12:30:45 +0000",
+            "20/nov/2026:10:00:00 +0000",
+            "1/Nov/2026:10:00:00 +0000",
+            "20/Nov/2026:10:00:60 +0000",
+            "20/Nov/2026:24:00:00 +0000",
+            "20/Nov/2026:10:00:00 +2400",
+            "20/Nov/2026:10:00:00 *0000",
+            "20/Foo/2026:10:00:00 +0000",
+            "20/Nov/2026:10:00:00 +00:00",
+            "2x/Nov/2026:10:00:00 +0000",
+        ] {
+            assert_eq!(clf_time(t), None, "{t}");
         }
     }
 
@@ -509,6 +761,70 @@ mod tests {
         assert_eq!(one(line).unwrap_err(), format!("skip: {WEBSOCKET}"));
         let message = r#"{"requestId":"a2","requestTime":"02/Dec/2026:12:00:01 +0000","eventType":"MESSAGE","routeKey":"sendmessage","status":"200","connectionId":"c-1"}"#;
         assert_eq!(one(message).unwrap_err(), format!("skip: {WEBSOCKET}"));
+    }
+
+    #[test]
+    fn colliding_names_resolve_by_place_in_the_line() {
+        let base = r#""requestTimeEpoch":1790812800000,"httpMethod":"GET","status":200"#;
+        let ip = |members: &str| one(&format!("{{{base},{members}}}")).unwrap().actor.ip;
+        // A nested member found by its own name: the first in the line.
+        assert_eq!(
+            ip(r#""identity":{"sourceIp":"192.0.2.1"},"client":{"sourceIp":"192.0.2.2"}"#),
+            "192.0.2.1"
+        );
+        assert_eq!(
+            ip(r#""client":{"sourceIp":"192.0.2.2"},"identity":{"sourceIp":"192.0.2.1"}"#),
+            "192.0.2.2"
+        );
+        // A member named in full wins over one found by its own name, wherever it is.
+        assert_eq!(
+            ip(r#""identity":{"sourceIp":"192.0.2.1"},"sourceIp":"192.0.2.3""#),
+            "192.0.2.3"
+        );
+        // One name written twice (or two spellings of it): the last, as a JSON parser reads a
+        // repeated member.
+        let request_id = |members: &str| {
+            one(&format!("{{{base},{members}}}"))
+                .unwrap()
+                .correlation
+                .request_id
+        };
+        assert_eq!(request_id(r#""request_id":"a","requestId":"b""#), "b");
+        assert_eq!(request_id(r#""requestId":"b","request_id":"a""#), "a");
+    }
+
+    #[test]
+    fn members_are_read_from_the_text_escaped_numbered_or_nested_deep() {
+        let e = one(
+            r#"{"requestId":"r\u002d1","requestTimeEpoch":1790812800000,"http\u004dethod":"GET","path":"\/orders\/o-1","status":404.0,"responseLatency":12,"tags":[[1,{"a":[2]}],true,null],"a":{"b":{"c":{"d":{"e":{"sourceIp":"192.0.2.9"}}}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(e.id, "gw:r-1");
+        assert_eq!(http(&e).method, "GET");
+        assert_eq!(http(&e).path, "/orders/o-1");
+        assert_eq!(http(&e).status, 404);
+        assert_eq!(http(&e).duration_ns, 12_000_000);
+        // Objects five levels down are a value, not walked: their members are not found.
+        assert_eq!(e.actor.ip, "");
+        // A member nested past any parser's limit, that the reader does not use, is skipped.
+        let deep = format!(
+            r#"{{"requestId":"r","requestTimeEpoch":1790812800000,"httpMethod":"GET","status":200,"x":{}1{}}}"#,
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        assert_eq!(one(&deep).unwrap().id, "gw:r");
+        assert_eq!(
+            one(r#"{"requestId":"r","status":200"#).unwrap_err(),
+            "not JSON: EOF while parsing an object at line 1 column 29"
+        );
+        assert_eq!(
+            one(r#"{"requestId":"r"} x"#).unwrap_err(),
+            "not JSON: trailing characters at line 1 column 19"
+        );
+        assert_eq!(
+            one("\"text\"").unwrap_err(),
+            "expected a JSON object (one request per line), found a string"
+        );
     }
 
     #[test]
