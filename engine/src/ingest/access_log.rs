@@ -41,13 +41,37 @@ enum Member<'v> {
 
 /// A log line's members by normalized name (lower case, letters and digits only); a nested
 /// member is there under its full path and, unless that name is taken, its own name. Read in one
-/// pass over the line's text: no JSON tree is built, and names are short enough to be held
-/// inline, so the table costs no allocation per member.
+/// pass over the line's text: no JSON tree is built, and a name is a key of fixed size (see
+/// [`Name`]), so the table costs no allocation per member.
 ///
 /// Where names collide, a member named by its full path wins over a nested member found by its
 /// own name; between nested members with the same own name, the first in the line; a name
 /// repeated, the last (as JSON parsers read a repeated member).
-struct Fields<'v>(HashMap<SmolStr, Member<'v>, foldhash::fast::FixedState>);
+struct Fields<'v>(HashMap<Key, Member<'v>, foldhash::fast::FixedState>);
+
+/// Longest normalized name held as [`Key::Short`]: longer than every name the reader looks up.
+const SHORT: usize = 24;
+
+/// A normalized name as a table key: up to [`SHORT`] bytes in place, zero-padded (names hold
+/// letters and digits only, so padding cannot make two names equal), a longer one as text.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Short([u8; SHORT]),
+    Long(Box<str>),
+}
+
+impl Key {
+    fn new(name: &str) -> Key {
+        let mut short = [0; SHORT];
+        match short.get_mut(..name.len()) {
+            Some(head) => {
+                head.copy_from_slice(name.as_bytes());
+                Key::Short(short)
+            }
+            None => Key::Long(name.into()),
+        }
+    }
+}
 
 /// `name` normalized, appended to `out`.
 fn push_norm(out: &mut String, name: &str) {
@@ -111,7 +135,7 @@ impl<'v> Fields<'v> {
     /// The first of `names` present and not empty or `-` (API Gateway writes `-` for
     /// variables without a value), as text: borrowed from the line, a number written out.
     fn text(&self, names: &[&str]) -> Option<Cow<'_, str>> {
-        names.iter().find_map(|n| match self.0.get(*n)? {
+        names.iter().find_map(|n| match self.0.get(&Key::new(n))? {
             Member::Text(s) if !s.is_empty() && s != "-" => Some(Cow::Borrowed(s.as_ref())),
             Member::Number(n) => Some(Cow::Owned(n.to_string())),
             _ => None,
@@ -119,7 +143,7 @@ impl<'v> Fields<'v> {
     }
 
     fn number(&self, names: &[&str]) -> Option<f64> {
-        names.iter().find_map(|n| match self.0.get(*n)? {
+        names.iter().find_map(|n| match self.0.get(&Key::new(n))? {
             Member::Number(n) => n.as_f64(),
             Member::Text(s) => s.parse().ok(),
             Member::Other(_) => None,
@@ -127,7 +151,7 @@ impl<'v> Fields<'v> {
     }
 
     fn has(&self, name: &str) -> bool {
-        self.0.contains_key(name)
+        self.0.contains_key(&Key::new(name))
     }
 }
 
@@ -157,7 +181,7 @@ impl Member<'_> {
 struct Walk<'a, 'v> {
     fields: &'a mut Fields<'v>,
     path: &'a mut String,
-    leaves: &'a mut Vec<(SmolStr, Member<'v>)>,
+    leaves: &'a mut Vec<(Key, Member<'v>)>,
     depth: Option<usize>,
 }
 
@@ -196,11 +220,11 @@ impl<'de: 'v, 'v> Visitor<'de> for Walk<'_, 'v> {
             if let Some(member) = member {
                 if prefix > 0 {
                     let own = self.path.get(prefix..).unwrap_or_default();
-                    self.leaves.push((SmolStr::new(own), member.clone()));
+                    self.leaves.push((Key::new(own), member.clone()));
                 }
                 self.fields
                     .0
-                    .insert(SmolStr::new(self.path.as_str()), member);
+                    .insert(Key::new(self.path.as_str()), member);
             }
             self.path.truncate(prefix);
         }
@@ -405,7 +429,7 @@ fn convert(file: &str, index: u64, line_no: u64, line: &str) -> Result<Event, Re
             "client",
             "clientport",
         ])
-        .map(|ip| strip_port(&ip))
+        .map(|ip| SmolStr::new(strip_port(&ip)))
         .unwrap_or_default();
     let actor = Actor {
         principal: principal.into(),
@@ -414,7 +438,7 @@ fn convert(file: &str, index: u64, line_no: u64, line: &str) -> Result<Event, Re
             .text(&["tenant", "tenantid", "authorizertenant"])
             .unwrap_or_default()
             .into(),
-        ip: ip.into(),
+        ip,
         user_agent: f
             .text(&["useragent", "identityuseragent"])
             .unwrap_or_default()
@@ -504,7 +528,11 @@ fn convert(file: &str, index: u64, line_no: u64, line: &str) -> Result<Event, Re
         outcome: http_outcome(status),
         detail: Detail::Http(Http {
             returned_ids: Vec::new(),
-            method: method.to_ascii_uppercase().into(),
+            method: if method.bytes().any(|b| b.is_ascii_lowercase()) {
+                method.to_ascii_uppercase().into()
+            } else {
+                SmolStr::new(&*method)
+            },
             params: object_ids(&path.text),
             path: path.text.into(),
             route: route.into(),
@@ -517,15 +545,15 @@ fn convert(file: &str, index: u64, line_no: u64, line: &str) -> Result<Event, Re
 }
 
 /// `203.0.113.9:52314` gives `203.0.113.9`; IPv6 in brackets loses them.
-fn strip_port(addr: &str) -> String {
+fn strip_port(addr: &str) -> &str {
     if let Some(rest) = addr.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or_default().to_owned();
+        return rest.split(']').next().unwrap_or_default();
     }
     match addr.rsplit_once(':') {
         Some((host, port)) if !host.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
-            host.to_owned()
+            host
         }
-        _ => addr.to_owned(),
+        _ => addr,
     }
 }
 
@@ -825,6 +853,19 @@ mod tests {
             one("\"text\"").unwrap_err(),
             "expected a JSON object (one request per line), found a string"
         );
+    }
+
+    #[test]
+    fn names_longer_than_a_short_key_are_kept_whole() {
+        let line = r#"{"authorizer":{"claims":{"cognito:username":"u","customTenantIdentifierLong":"t"}},"a":{"bcdefghijklmnopqrstuvwxyz":1}}"#;
+        let f = Fields::of_line(line, "").unwrap_or_else(|_| panic!("an object"));
+        assert!(f.has("authorizerclaimscognitousername"));
+        assert!(f.has("cognitousername"));
+        assert!(f.has("authorizerclaimscustomtenantidentifierlong"));
+        assert!(f.has("abcdefghijklmnopqrstuvwxyz"));
+        assert!(!f.has("abcdefghijklmnopqrstuvwxy"));
+        assert!(!f.has("abcdefghijklmnopqrstuvwxyza"));
+        assert_eq!(f.text(&["customtenantidentifierlong"]).as_deref(), Some("t"));
     }
 
     #[test]
