@@ -222,9 +222,7 @@ impl<'de: 'v, 'v> Visitor<'de> for Walk<'_, 'v> {
                     let own = self.path.get(prefix..).unwrap_or_default();
                     self.leaves.push((Key::new(own), member.clone()));
                 }
-                self.fields
-                    .0
-                    .insert(Key::new(self.path.as_str()), member);
+                self.fields.0.insert(Key::new(self.path.as_str()), member);
             }
             self.path.truncate(prefix);
         }
@@ -865,7 +863,10 @@ mod tests {
         assert!(f.has("abcdefghijklmnopqrstuvwxyz"));
         assert!(!f.has("abcdefghijklmnopqrstuvwxy"));
         assert!(!f.has("abcdefghijklmnopqrstuvwxyza"));
-        assert_eq!(f.text(&["customtenantidentifierlong"]).as_deref(), Some("t"));
+        assert_eq!(
+            f.text(&["customtenantidentifierlong"]).as_deref(),
+            Some("t")
+        );
     }
 
     #[test]
