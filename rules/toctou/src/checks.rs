@@ -5,6 +5,7 @@
 //! condition refused).
 
 use std::collections::VecDeque;
+use std::fmt::Write as _;
 
 use std::rc::Rc;
 use tracewarden_sdk::collections::HashMap;
@@ -367,42 +368,60 @@ fn check_then_write(read: &DbOp, write: &DbOp, same_request: bool, options: &Opt
     } else {
         Confidence::Medium
     };
-    let how = if same_request {
-        format!(
+    // One buffer: every write of TW-TOCTOU-001 builds this message (the host keeps a few per
+    // site), and each part formatted apart was an allocation of its own.
+    let mut message = String::with_capacity(320);
+    // Writing to a `String` cannot fail.
+    let _ = write!(
+        message,
+        "`{}` of `{}` then `{}` ",
+        read.operation, write.item, write.operation
+    );
+    match write.guard {
+        Guard::None => message.push_str("without a condition"),
+        Guard::ExistenceOnly => {
+            let _ = write!(
+                message,
+                "with a condition on its key only (`{}`), not on its state",
+                write.condition
+            );
+        }
+        Guard::State => {
+            let _ = write!(message, "with condition `{}`", write.condition);
+        }
+    }
+    let _ = write!(message, " {} later ", seconds(gap));
+    if same_request {
+        let _ = write!(
+            message,
             "in the same request ({})",
             read.seen.request.as_deref().unwrap_or_default()
-        )
+        );
     } else {
-        format!(
+        let _ = write!(
+            message,
             "by `{}` (no shared request id; within the {} window)",
             write.seen.who,
             seconds(options.check_window_ns)
-        )
-    };
-    let mut notes = String::new();
+        );
+    }
+    message.push_str(
+        ": the check and the write are separate steps, so the item can change in between.",
+    );
     if write.relative {
-        notes.push_str(
+        message.push_str(
             " The update is relative (it adds to current values), so no update is lost, but a \
              limit the read checked can still be overrun.",
         );
     }
     match &read.staleness {
-        Some(Staleness::EventuallyConsistent) => notes.push_str(
+        Some(Staleness::EventuallyConsistent) => message.push_str(
             " The read was also eventually consistent, so the checked state may already have \
              been stale.",
         ),
         Some(Staleness::Index(_)) | None => {}
     }
-    let message = format!(
-        "`{}` of `{}` then `{}` {} {} later {how}: the check and the write are separate steps, so \
-         the item can change in between.{notes} {}.",
-        read.operation,
-        write.item,
-        write.operation,
-        guard_text(write),
-        seconds(gap),
-        timing(&[&read.seen, &write.seen]),
-    );
+    let _ = write!(message, " {}.", timing(&[&read.seen, &write.seen]));
     Finding::new(CHECK_THEN_WRITE.id, message)
         .site(write.site())
         .principal(&write.seen.who)
