@@ -450,17 +450,12 @@ fn convert(file: &str, index: u64, line_no: u64, line: &str) -> Result<Event, Re
         t.split(';')
             .find_map(|p| p.trim().strip_prefix("Root="))
             .unwrap_or(t)
-            .to_owned()
     });
     let request_id = f.text(&["requestid", "extendedrequestid"]);
     let correlation = Correlation {
-        trace_id: root
-            .as_deref()
-            .and_then(xray_trace_id)
-            .unwrap_or_default()
-            .into(),
-        request_id: request_id.clone().unwrap_or_default().into(),
-        app_request_id: root.clone().unwrap_or_default().into(),
+        trace_id: root.and_then(xray_trace_id).unwrap_or_default().into(),
+        request_id: request_id.as_deref().map(SmolStr::new).unwrap_or_default(),
+        app_request_id: root.map(SmolStr::new).unwrap_or_default(),
         ..Correlation::default()
     };
 

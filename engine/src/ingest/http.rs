@@ -66,20 +66,26 @@ fn is_ulid(s: &str) -> bool {
 /// Express's `:id` are rewritten; `{id}` (OpenAPI, API Gateway, Spring, Django's converted
 /// routes) is kept.
 pub(super) fn normalize_route(route: &str) -> String {
-    route
-        .split('/')
-        .map(|segment| {
-            if let Some(inner) = segment.strip_prefix('<').and_then(|s| s.strip_suffix('>')) {
-                let name = inner.rsplit(':').next().unwrap_or(inner);
-                format!("{{{name}}}")
-            } else if let Some(name) = segment.strip_prefix(':').filter(|n| !n.is_empty()) {
-                format!("{{{}}}", name.trim_end_matches('?'))
-            } else {
-                segment.to_owned()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("/")
+    // Written into one string: routes are normalized once per request read.
+    let mut out = String::with_capacity(route.len() + 2);
+    for (i, segment) in route.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        let name = if let Some(inner) = segment.strip_prefix('<').and_then(|s| s.strip_suffix('>'))
+        {
+            inner.rsplit(':').next().unwrap_or(inner)
+        } else if let Some(name) = segment.strip_prefix(':').filter(|n| !n.is_empty()) {
+            name.trim_end_matches('?')
+        } else {
+            out.push_str(segment);
+            continue;
+        };
+        out.push('{');
+        out.push_str(name);
+        out.push('}');
+    }
+    out
 }
 
 /// The W3C form of an X-Ray trace id: `1-5759e988-bd862e3fe1be46a994272793` gives
@@ -88,8 +94,15 @@ pub(super) fn xray_trace_id(root: &str) -> Option<String> {
     let mut parts = root.split('-');
     let (version, time, id) = (parts.next()?, parts.next()?, parts.next()?);
     let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
-    (version == "1" && hex(time, 8) && hex(id, 24) && parts.next().is_none())
-        .then(|| format!("{time}{id}").to_ascii_lowercase())
+    (version == "1" && hex(time, 8) && hex(id, 24) && parts.next().is_none()).then(|| {
+        let mut w3c = String::with_capacity(time.len() + id.len());
+        w3c.extend(
+            time.chars()
+                .chain(id.chars())
+                .map(|c| c.to_ascii_lowercase()),
+        );
+        w3c
+    })
 }
 
 /// A URL part with its credentials replaced by key ids.
@@ -446,6 +459,11 @@ mod tests {
             "/users/{id}/posts/{post}"
         );
         assert_eq!(normalize_route("/items/{id}"), "/items/{id}");
+        // Segments that only look like parameters, and empty ones, are kept as they are.
+        for kept in ["", "/", "//a/", "/a/:/b", "/a/<b", "/a/b>", "x:y/z"] {
+            assert_eq!(normalize_route(kept), kept);
+        }
+        assert_eq!(normalize_route("<>/:a??/<x:y:z>"), "{}/{a}/{z}");
     }
 
     #[test]
