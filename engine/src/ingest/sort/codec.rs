@@ -419,17 +419,21 @@ impl Dec<'_, '_> {
     /// What [`Enc::fields`] wrote (a later entry under a name replaces an earlier).
     fn fields(&mut self, named_values: bool) -> Result<Fields, Damaged> {
         let n = self.len()?;
-        (0..n)
-            .map(|_| {
-                let k = self.name()?;
-                let v = if named_values {
-                    self.name()?
-                } else {
-                    self.string()?
-                };
-                Ok((k, v))
-            })
-            .collect()
+        // Written from a map, so in order: appended without sorting; an entry out of order
+        // (damage) is inserted, the later one under a name replacing the earlier.
+        let mut fields = Fields::with_capacity(n.min(32));
+        for _ in 0..n {
+            let k = self.name()?;
+            let v = if named_values {
+                self.name()?
+            } else {
+                self.string()?
+            };
+            if let Some((k, v)) = fields.try_append(k, v) {
+                fields.insert(k, v);
+            }
+        }
+        Ok(fields)
     }
 
     fn event(&mut self) -> Result<Event, Damaged> {
@@ -957,5 +961,33 @@ mod tests {
             *decode(&bytes, &mut back).unwrap().event,
             call(MAX_NAMES + 5)
         );
+    }
+
+    /// Maps are written in order and read back without sorting; entries out of order or
+    /// repeated (a damaged record) still read as a map, the later entry under a name winning.
+    #[test]
+    fn map_entries_out_of_order_or_repeated_read_back_as_a_map() {
+        let mut bytes = Vec::new();
+        let mut names = NamesOut::default();
+        let mut w = Enc {
+            bytes: Writer(&mut bytes),
+            names: &mut names,
+        };
+        w.uint(4);
+        for (k, v) in [("b", "1"), ("a", "2"), ("c", "3"), ("b", "4")] {
+            w.name(&SmolStr::new(k));
+            w.str(v);
+        }
+        let mut names = NamesIn::default();
+        let mut r = Dec {
+            bytes: Reader(&bytes),
+            names: &mut names,
+        };
+        let fields = r.fields(false).unwrap();
+        let got: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(got, [("a", "2"), ("b", "4"), ("c", "3")]);
     }
 }
