@@ -52,6 +52,37 @@ pub fn to_json(event: &Event) -> Result<String, serde_json::Error> {
     serde_json::to_string(event)
 }
 
+/// `parts` joined, as one shared string: a string longer than [`SmolStr`] holds inline is
+/// written once into a per-thread buffer and allocated once, where joining into a `String`
+/// first allocated it twice (`ct:` and a CloudTrail event id, for every record read).
+pub(crate) fn joined(parts: &[&str]) -> SmolStr {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    SCRATCH.with_borrow_mut(|buffer| {
+        buffer.clear();
+        for part in parts {
+            buffer.push_str(part);
+        }
+        SmolStr::new(buffer.as_str())
+    })
+}
+
+/// `text` as a shared string, the same one as the last call's on this thread when the text is
+/// the same: an input's file name is in every event read from it, and a name longer than
+/// [`SmolStr`] holds inline was allocated again for each.
+pub(crate) fn shared(text: &str) -> SmolStr {
+    thread_local! {
+        static LAST: std::cell::RefCell<SmolStr> = const { std::cell::RefCell::new(SmolStr::new_static("")) };
+    }
+    LAST.with_borrow_mut(|last| {
+        if last.as_str() != text {
+            *last = SmolStr::new(text);
+        }
+        last.clone()
+    })
+}
+
 fn default_precision() -> u64 {
     1
 }
@@ -622,6 +653,31 @@ pub struct AuthDecision {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn joined_strings_are_their_parts_back_to_back() {
+        assert_eq!(joined(&[]), "");
+        assert_eq!(joined(&["ct:", "1"]), "ct:1");
+        let id = "17f7920e-e1cd-0359-aa4b-537b4a3a3c58";
+        assert_eq!(joined(&["ct:", id]), format!("ct:{id}"));
+        // The buffer is reused: a shorter string after a longer one is only itself.
+        assert_eq!(joined(&["gw:", "r"]), "gw:r");
+    }
+
+    #[test]
+    fn shared_strings_are_their_text_whatever_came_before() {
+        let long = "/var/log/trails/111122223333_CloudTrail_us-east-1_20261001T000000Z.json";
+        let a = shared(long);
+        assert_eq!(a, long);
+        assert_eq!(shared(long), long);
+        assert_eq!(shared("other.json"), "other.json");
+        assert_eq!(shared(""), "");
+        assert_eq!(
+            shared(&long.replace("0000Z", "0001Z")),
+            long.replace("0000Z", "0001Z")
+        );
+        assert_eq!(shared(long), long);
+    }
 
     #[test]
     fn json_round_trip_names_the_detail_after_its_kind() {

@@ -502,16 +502,16 @@ fn convert(file: &str, index: u64, line_no: u64, line: &str) -> Result<Event, Re
     .unwrap_or_default();
 
     let id = match (&request_id, alb) {
-        (Some(r), false) => format!("gw:{r}"),
-        _ => format!("gw:{file}#{index}"),
+        (Some(r), false) => crate::event::joined(&["gw:", r]),
+        _ => format!("gw:{file}#{index}").into(),
     };
     Ok(Event {
         facts: Default::default(),
-        id: id.into(),
+        id,
         time_ns,
         precision_ns,
         source: SourceRef {
-            file: file.into(),
+            file: crate::event::shared(file),
             record: index,
             line: Some(line_no),
             format: FORMAT.into(),

@@ -367,7 +367,7 @@ fn convert(
         time_ns,
         precision_ns: fraction_precision_ns(started).min(HAR_PRECISION_NS),
         source: SourceRef {
-            file: file.into(),
+            file: crate::event::shared(file),
             record: index,
             line,
             format: FORMAT.into(),

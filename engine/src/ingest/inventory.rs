@@ -385,7 +385,7 @@ fn key_record(file: &str, index: u64, value: &Value) -> Result<Vec<Event>, Recor
             time_ns,
             precision_ns,
             source: SourceRef {
-                file: file.into(),
+                file: crate::event::shared(file),
                 record: index,
                 line: None,
                 format: FORMAT.into(),

@@ -503,7 +503,7 @@ fn convert(
             time_ns: start,
             precision_ns: 1,
             source: SourceRef {
-                file: file.into(),
+                file: crate::event::shared(file),
                 record: index,
                 line,
                 format: FORMAT.into(),

@@ -471,7 +471,7 @@ fn convert_parsed(
         ));
     };
     let id = match rec.event_id.as_deref() {
-        Some(id) => crate::event::SmolStr::from(["ct:", id].concat()),
+        Some(id) => crate::event::joined(&["ct:", id]),
         None => format!("ct:{file}#{index}").into(),
     };
     let details = match source {
@@ -527,6 +527,10 @@ fn convert_parsed(
     };
     let record_error = rec.error_code.as_deref().unwrap_or_default();
     let many = details.len() > 1;
+    let last = details.len().saturating_sub(1);
+    // What the record's events share: cloned for all but the last, which takes it (a record is
+    // one event but for batches and transactions).
+    let mut common = Some((actor, correlation, attributes));
     Ok(details
         .into_iter()
         .enumerate()
@@ -534,6 +538,12 @@ fn convert_parsed(
             let error = match &detail {
                 Detail::DbOperation(db) => db.error_code.as_str(),
                 _ => record_error,
+            };
+            let outcome = outcome(error);
+            let (actor, correlation, attributes) = if i == last {
+                common.take().unwrap_or_default()
+            } else {
+                common.clone().unwrap_or_default()
             };
             Record::Event(Box::new(Event {
                 facts: Default::default(),
@@ -545,16 +555,16 @@ fn convert_parsed(
                 time_ns,
                 precision_ns: 1_000_000_000,
                 source: SourceRef {
-                    file: file.into(),
+                    file: crate::event::shared(file),
                     record: index,
                     line,
                     format: FORMAT.into(),
                 },
-                actor: actor.clone(),
-                correlation: correlation.clone(),
-                outcome: outcome(error),
+                actor,
+                correlation,
+                outcome,
                 detail,
-                attributes: attributes.clone(),
+                attributes,
             }))
         })
         .collect())

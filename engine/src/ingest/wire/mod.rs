@@ -187,7 +187,7 @@ fn convert(
             time_ns,
             precision_ns,
             source: SourceRef {
-                file: file.into(),
+                file: crate::event::shared(file),
                 record: index,
                 line: Some(line_no),
                 format: FORMAT.into(),
