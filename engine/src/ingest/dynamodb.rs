@@ -270,10 +270,13 @@ const STORE_MATERIAL_ATTRIBUTES: &[&str] = &["key", "token"];
 /// and the same hash links the store's item to the requests that presented the key. A short
 /// application key id (`k-7bcf9d355a29`) is an id and stays.
 fn hash_key_material(op: &mut DbOperation) {
-    let table = op.table.to_ascii_lowercase();
-    let key_store = ["key", "token", "credential"]
-        .iter()
-        .any(|w| table.contains(w));
+    // Without a lower-cased copy: the words are ASCII, so a match is whole characters.
+    let key_store = ["key", "token", "credential"].iter().any(|w| {
+        op.table
+            .as_bytes()
+            .windows(w.len())
+            .any(|part| part.eq_ignore_ascii_case(w.as_bytes()))
+    });
     for (name, value) in &mut op.key {
         let folded = super::http::normalized(name);
         // A store keyed by the key's SHA-256 (`key_hash`): the same id a header's key gets.
@@ -747,6 +750,18 @@ mod tests {
             id.key.get("key_id").map(crate::event::SmolStr::as_str),
             Some("k-7bcf9d355a29")
         );
+        // A store is known by its table's name in any case; elsewhere a `token` is data.
+        let token = |table: &str| {
+            let body = format!(r#"{{"TableName":"{table}","Key":{{"Token":{{"S":"{secret}"}}}}}}"#);
+            let op = decode_json("GetItem", &body, "", "").remove(0);
+            op.key
+                .get("Token")
+                .map(|v| v.to_string())
+                .unwrap_or_default()
+        };
+        assert_ne!(token("ApiTOKENS"), secret);
+        assert_eq!(token("ApiTOKENS"), token("api_tokens"));
+        assert_eq!(token("orders"), secret);
         // A store keyed by the key's SHA-256 names it as a header's key would be named.
         let digest = format!("{:x}", sha2::Sha256::digest(secret.as_bytes()));
         let by_hash = decode_json(

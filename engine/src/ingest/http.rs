@@ -153,8 +153,8 @@ const KEY_PARAMS: &[&str] = &[
 pub(super) fn normalized(name: &str) -> String {
     name.chars()
         .filter(|c| !matches!(c, '-' | '_'))
-        .collect::<String>()
-        .to_ascii_lowercase()
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
 }
 
 fn is_secret_param(normalized: &str) -> bool {
