@@ -64,7 +64,12 @@ pub(crate) fn joined(parts: &[&str]) -> SmolStr {
         for part in parts {
             buffer.push_str(part);
         }
-        SmolStr::new(buffer.as_str())
+        let joined = SmolStr::new(buffer.as_str());
+        // An id as long as a line may be is not kept for the thread's lifetime.
+        if buffer.capacity() > 4096 {
+            *buffer = String::new();
+        }
+        joined
     })
 }
 
@@ -662,6 +667,9 @@ mod tests {
         assert_eq!(joined(&["ct:", id]), format!("ct:{id}"));
         // The buffer is reused: a shorter string after a longer one is only itself.
         assert_eq!(joined(&["gw:", "r"]), "gw:r");
+        let huge = "x".repeat(1 << 20);
+        assert_eq!(joined(&["ct:", &huge]).len(), 3 + (1 << 20));
+        assert_eq!(joined(&["ct:", "2"]), "ct:2");
     }
 
     #[test]
