@@ -60,6 +60,10 @@ impl Room {
 pub(super) struct NamesOut {
     numbers: HashMap<SmolStr, u64, foldhash::fast::RandomState>,
     room: Room,
+    /// The last numbered name longer than a `SmolStr` holds inline, held (so its text stays at
+    /// its address): an input's events share one file name, known again by its address without
+    /// hashing it.
+    last_shared: Option<(SmolStr, u64)>,
 }
 
 /// The names a run's reader has read, by number.
@@ -129,14 +133,30 @@ impl Enc<'_, '_> {
     fn name(&mut self, s: &SmolStr) {
         if s.is_empty() {
             self.uint(EMPTY);
-        } else if let Some(&n) = self.names.numbers.get(s.as_str()) {
+            return;
+        }
+        if let Some((last, n)) = &self.names.last_shared
+            && s.is_heap_allocated()
+            && std::ptr::eq(last.as_str(), s.as_str())
+        {
+            let n = *n;
             self.uint(n);
+            return;
+        }
+        if let Some(&n) = self.names.numbers.get(s.as_str()) {
+            self.uint(n);
+            if s.is_heap_allocated() {
+                self.names.last_shared = Some((s.clone(), n));
+            }
         } else {
             self.uint(TEXT);
             self.str(s);
             if self.names.room.admit(s.len()) {
                 let n = FIRST_NUMBER + self.names.numbers.len() as u64;
                 self.names.numbers.insert(s.clone(), n);
+                if s.is_heap_allocated() {
+                    self.names.last_shared = Some((s.clone(), n));
+                }
             }
         }
     }
@@ -941,6 +961,33 @@ mod tests {
             decode(&second, &mut NamesIn::default()).unwrap_err().0,
             "a name's number before the name"
         );
+    }
+
+    /// A long name events share (one input's file name) is known again by its address; one
+    /// that only equals it, and other long names between, read back as themselves.
+    #[test]
+    fn a_shared_long_name_is_known_by_its_address_and_reads_back_alike() {
+        let (mut out, mut back) = (NamesOut::default(), NamesIn::default());
+        let shared = SmolStr::new("/var/log/trails/111122223333_CloudTrail_us-east-1_a.json");
+        let other = SmolStr::new("/var/log/trails/111122223333_CloudTrail_us-east-1_b.json");
+        let mut sizes = Vec::new();
+        for file in [
+            &shared,
+            &shared,
+            &other,
+            &shared,
+            &SmolStr::new(shared.as_str()),
+        ] {
+            let mut event = call(7);
+            event.source.file = file.clone();
+            let mut bytes = Vec::new();
+            encode((1, 0, 0, 0), 0, &event, &mut out, &mut bytes);
+            assert_eq!(*decode(&bytes, &mut back).unwrap().event, event);
+            sizes.push(bytes.len());
+        }
+        // Numbered from its second record on, whether known by address or by hash.
+        assert_eq!(sizes[1], sizes[3]);
+        assert_eq!(sizes[1], sizes[4]);
     }
 
     #[test]
