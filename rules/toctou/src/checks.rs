@@ -346,14 +346,23 @@ fn forget_oldest<T>(
 }
 
 fn guard_text(write: &DbOp) -> String {
-    match write.guard {
-        Guard::None => "without a condition".to_owned(),
-        Guard::ExistenceOnly => format!(
+    let mut text = String::new();
+    push_guard_text(&mut text, write);
+    text
+}
+
+/// What the write's condition protects, in words, appended to `out`.
+fn push_guard_text(out: &mut String, write: &DbOp) {
+    // Writing to a `String` cannot fail.
+    let _ = match write.guard {
+        Guard::None => out.write_str("without a condition"),
+        Guard::ExistenceOnly => write!(
+            out,
             "with a condition on its key only (`{}`), not on its state",
             write.condition
         ),
-        Guard::State => format!("with condition `{}`", write.condition),
-    }
+        Guard::State => write!(out, "with condition `{}`", write.condition),
+    };
 }
 
 fn check_then_write(read: &DbOp, write: &DbOp, same_request: bool, options: &Options) -> Finding {
@@ -377,19 +386,7 @@ fn check_then_write(read: &DbOp, write: &DbOp, same_request: bool, options: &Opt
         "`{}` of `{}` then `{}` ",
         read.operation, write.item, write.operation
     );
-    match write.guard {
-        Guard::None => message.push_str("without a condition"),
-        Guard::ExistenceOnly => {
-            let _ = write!(
-                message,
-                "with a condition on its key only (`{}`), not on its state",
-                write.condition
-            );
-        }
-        Guard::State => {
-            let _ = write!(message, "with condition `{}`", write.condition);
-        }
-    }
+    push_guard_text(&mut message, write);
     let _ = write!(message, " {} later ", seconds(gap));
     if same_request {
         let _ = write!(
