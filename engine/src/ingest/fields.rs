@@ -21,6 +21,31 @@ pub(super) struct Leaf<'v> {
     /// Segments as written (`["aws", "requestId"]`).
     pub orig: SmallVec<[&'v str; 4]>,
     pub value: &'v Value,
+    /// [`Tag`] of the last normalized segment: [`Fields::find`] compares it before the text.
+    last: Tag,
+    /// Whether the member lies in an item key or item (`aws.dynamodb.key.user_id`): data, not
+    /// one of the line's own fields.
+    in_data: bool,
+}
+
+/// A normalized name's length and first eight bytes: equal tags of names up to eight bytes
+/// long mean equal names; longer ones are compared in full after their tags match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Tag(u64, usize);
+
+impl Tag {
+    fn of(name: &str) -> Tag {
+        let mut head = [0u8; 8];
+        for (h, b) in head.iter_mut().zip(name.bytes()) {
+            *h = b;
+        }
+        Tag(u64::from_le_bytes(head), name.len())
+    }
+
+    /// Whether the name tagged is `name`, given that `name`'s tag is `self`.
+    fn names(self, tagged: &Leaf<'_>, name: &str) -> bool {
+        tagged.last == self && (self.1 <= 8 || tagged.norm.last().is_some_and(|last| last == name))
+    }
 }
 
 /// A line's members, flattened, in document order.
@@ -37,13 +62,29 @@ pub(super) fn normalize(segment: &str) -> String {
 /// [`normalize`], without allocating for a name of up to 23 bytes (most member names are).
 fn normalized(segment: &str) -> SmolStr {
     if segment.is_ascii() {
-        let mut out = smol_str::SmolStrBuilder::new();
+        // Written in a buffer on the stack, then made one string (inline when it fits).
+        let mut buf = [0u8; 64];
+        let mut len = 0;
         for b in segment.bytes() {
-            if !matches!(b, b'_' | b'-' | b'@' | b'$' | b' ') {
-                out.push(char::from(b.to_ascii_lowercase()));
+            if matches!(b, b'_' | b'-' | b'@' | b'$' | b' ') {
+                continue;
             }
+            let Some(slot) = buf.get_mut(len) else {
+                return segment
+                    .bytes()
+                    .filter(|b| !matches!(b, b'_' | b'-' | b'@' | b'$' | b' '))
+                    .map(|b| char::from(b.to_ascii_lowercase()))
+                    .collect();
+            };
+            *slot = b.to_ascii_lowercase();
+            len += 1;
         }
-        return out.finish();
+        // ASCII in, ASCII out: always UTF-8.
+        return buf
+            .get(..len)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .map(SmolStr::new)
+            .unwrap_or_default();
     }
     segment
         .chars()
@@ -96,21 +137,11 @@ impl<'v> Fields<'v> {
         accept: impl Fn(&Leaf<'v>) -> Option<T>,
     ) -> Option<T> {
         for name in names {
+            let tag = Tag::of(name);
             for leaf in &self.leaves {
-                let Some(last) = leaf.norm.last() else {
-                    continue;
-                };
-                if last != name || leaf.value.is_null() {
-                    continue;
-                }
                 // Members of an item key or item (`aws.dynamodb.key.user_id`) are data, not
                 // the line's own fields.
-                let in_data = leaf
-                    .norm
-                    .iter()
-                    .take(leaf.norm.len().saturating_sub(1))
-                    .any(|s| matches!(s.as_str(), "key" | "item" | "items"));
-                if in_data {
+                if !tag.names(leaf, name) || leaf.in_data || leaf.value.is_null() {
                     continue;
                 }
                 let in_scope = match scope {
@@ -177,10 +208,17 @@ fn walk<'v>(
             orig.push(p);
             added += 1;
         }
+        let last = norm.last().map(|l| Tag::of(l)).unwrap_or(Tag(0, 0));
+        let in_data = norm
+            .iter()
+            .take(norm.len().saturating_sub(1))
+            .any(|s| matches!(s.as_str(), "key" | "item" | "items"));
         leaves.push(Leaf {
             norm: norm.clone(),
             orig: orig.clone(),
             value,
+            last,
+            in_data,
         });
         if let Value::Object(inner) = value
             && depth < MAX_DEPTH
@@ -242,5 +280,40 @@ mod tests {
                 .map(str::to_owned))
                 .is_none()
         );
+    }
+
+    #[test]
+    fn names_alike_in_their_first_eight_bytes_are_told_apart() {
+        let obj: Map<String, Value> = serde_json::from_str(
+            r#"{"request_idx": "X", "requestid": "A", "request_kind": "K", "key": {"ts": 1},
+                "Very-Long_Member@Name.With.Dots": "v", "ts": 2}"#,
+        )
+        .unwrap();
+        let f = Fields::of(&obj);
+        let text = |l: &Leaf<'_>| scalar_text(l.value);
+        assert_eq!(
+            f.find(&["requestid"], Scope::Any, text).as_deref(),
+            Some("A")
+        );
+        assert_eq!(f.find(&["requestidy"], Scope::Any, text), None);
+        assert_eq!(
+            f.find(&["requestkind"], Scope::Any, text).as_deref(),
+            Some("K")
+        );
+        assert_eq!(f.find(&["requestkine"], Scope::Any, text), None);
+        assert_eq!(
+            f.find(&["requestidx"], Scope::Any, text).as_deref(),
+            Some("X")
+        );
+        assert_eq!(f.find(&["verylongmembername"], Scope::Any, text), None);
+        assert_eq!(f.find(&["dots"], Scope::Any, text).as_deref(), Some("v"));
+        // The item key's `ts` is data; the line's own `ts` is found.
+        assert_eq!(f.find(&["ts"], Scope::Any, text).as_deref(), Some("2"));
+        assert_eq!(
+            normalized("Very-Long_Member@Name$With Spaces"),
+            "verylongmembernamewithspaces"
+        );
+        let long = "A_".repeat(100);
+        assert_eq!(normalized(&long), "a".repeat(100));
     }
 }
