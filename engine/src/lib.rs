@@ -34,6 +34,7 @@ mod finding;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod ingest;
+mod names;
 pub mod progress;
 #[cfg(feature = "rules")]
 pub mod report;

@@ -297,6 +297,9 @@ fn routed_objects(
 
 /// The attribute name without `_`/`-`, lower case.
 pub(super) fn folded(name: &str) -> SmolStr {
+    if let Some(name) = crate::names::ascii_folded(name, b"_-") {
+        return name;
+    }
     name.chars()
         .filter(|c| !matches!(c, '_' | '-'))
         .map(|c| c.to_ascii_lowercase())

@@ -61,30 +61,8 @@ pub(super) fn normalize(segment: &str) -> String {
 
 /// [`normalize`], without allocating for a name of up to 23 bytes (most member names are).
 fn normalized(segment: &str) -> SmolStr {
-    if segment.is_ascii() {
-        // Written in a buffer on the stack, then made one string (inline when it fits).
-        let mut buf = [0u8; 64];
-        let mut len = 0;
-        for b in segment.bytes() {
-            if matches!(b, b'_' | b'-' | b'@' | b'$' | b' ') {
-                continue;
-            }
-            let Some(slot) = buf.get_mut(len) else {
-                return segment
-                    .bytes()
-                    .filter(|b| !matches!(b, b'_' | b'-' | b'@' | b'$' | b' '))
-                    .map(|b| char::from(b.to_ascii_lowercase()))
-                    .collect();
-            };
-            *slot = b.to_ascii_lowercase();
-            len += 1;
-        }
-        // ASCII in, ASCII out: always UTF-8.
-        return buf
-            .get(..len)
-            .and_then(|b| std::str::from_utf8(b).ok())
-            .map(SmolStr::new)
-            .unwrap_or_default();
+    if let Some(name) = crate::names::ascii_folded(segment, b"_-@$ ") {
+        return name;
     }
     segment
         .chars()

@@ -1,0 +1,55 @@
+//! Names compared loosely (member names, table names, attribute names): lower-cased ASCII
+//! without separators, built on the stack instead of character by character.
+
+use smol_str::SmolStr;
+
+/// `name` lower-cased without the bytes in `skip`, when `name` is ASCII and the result fits in
+/// 64 bytes; `None` otherwise, for the caller's own (Unicode-aware or unbounded) way.
+pub(crate) fn ascii_folded(name: &str, skip: &[u8]) -> Option<SmolStr> {
+    if !name.is_ascii() {
+        return None;
+    }
+    let mut buf = [0u8; 64];
+    let mut len = 0;
+    for b in name.bytes().filter(|b| !skip.contains(b)) {
+        *buf.get_mut(len)? = b.to_ascii_lowercase();
+        len += 1;
+    }
+    // ASCII in, ASCII out: always UTF-8.
+    let folded = std::str::from_utf8(buf.get(..len)?).ok()?;
+    Some(if folded.len() <= SmolStr::INLINE_CAP {
+        // Copied as it is: `SmolStr::new` would first look for a run of whitespace to share.
+        SmolStr::new_inline(folded)
+    } else {
+        SmolStr::new(folded)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ascii_names_fold_on_the_stack_others_are_left_to_the_caller() {
+        assert_eq!(
+            ascii_folded("Api_Keys-V2", b"_-").as_deref(),
+            Some("apikeysv2")
+        );
+        assert_eq!(
+            ascii_folded("@Request Id$", b"_-@$ ").as_deref(),
+            Some("requestid")
+        );
+        assert_eq!(ascii_folded("", b"_").as_deref(), Some(""));
+        let long = "Ab_".repeat(30);
+        assert_eq!(
+            ascii_folded(&long, b"_"),
+            Some(SmolStr::new("ab".repeat(30)))
+        );
+        assert_eq!(
+            ascii_folded(&"a".repeat(64), b""),
+            Some(SmolStr::new("a".repeat(64)))
+        );
+        assert_eq!(ascii_folded(&"a".repeat(65), b""), None);
+        assert_eq!(ascii_folded("Schlüssel", b"_"), None);
+    }
+}
