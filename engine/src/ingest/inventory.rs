@@ -368,6 +368,7 @@ fn key_record(file: &str, index: u64, value: &Value) -> Result<Vec<Event>, Recor
     }
     changes.sort_by_key(|(t, _, a, _)| (*t, a.as_str()));
     let many = changes.len() > 1;
+    let record = index.to_string();
     let mut attributes = crate::event::Fields::new();
     if let Some(next) = text("replaced_by") {
         attributes.insert("replaced_by".into(), next.into());
@@ -378,9 +379,9 @@ fn key_record(file: &str, index: u64, value: &Value) -> Result<Vec<Event>, Recor
         .map(|(n, (time_ns, precision_ns, action, scopes))| Event {
             facts: Default::default(),
             id: if many {
-                format!("inv:{file}#{index}/{}", n + 1).into()
+                crate::event::joined(&["inv:", file, "#", &record, "/", &(n + 1).to_string()])
             } else {
-                format!("inv:{file}#{index}").into()
+                crate::event::joined(&["inv:", file, "#", &record])
             },
             time_ns,
             precision_ns,
