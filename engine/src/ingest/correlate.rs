@@ -17,7 +17,7 @@
 //!   principal within a short window of the request.
 
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
 use foldhash::fast::FixedState;
 use smallvec::SmallVec;
@@ -183,12 +183,81 @@ struct Slot {
     entries: Entries,
 }
 
+/// The buffered events by key, oldest first. Events arrive in key order, so a new one goes at
+/// the back; only a merge files an event under a key between others (an older key, or the
+/// newest record's key with another item index). A removed event leaves its key behind, empty,
+/// until it reaches either end: a merge files the result again under a key it has just emptied
+/// or one next to it, and the oldest events leave from the front. Where a `BTreeMap` searched
+/// and rebalanced for every event, adding at the back and taking from the front is constant
+/// time; lookups by key are a binary search either way.
+#[derive(Default)]
+struct Window {
+    slots: VecDeque<(Key, Option<Box<Slot>>)>,
+    /// Slots that hold an event.
+    held: usize,
+}
+
+impl Window {
+    fn len(&self) -> usize {
+        self.held
+    }
+
+    fn find(&self, key: &Key) -> Result<usize, usize> {
+        self.slots.binary_search_by(|(k, _)| k.cmp(key))
+    }
+
+    /// The oldest event's key (the front always holds one: empty ends are dropped).
+    fn first_key(&self) -> Option<Key> {
+        self.slots.front().map(|(k, _)| *k)
+    }
+
+    fn get(&self, key: &Key) -> Option<&Slot> {
+        let i = self.find(key).ok()?;
+        self.slots.get(i).and_then(|(_, s)| s.as_deref())
+    }
+
+    fn insert(&mut self, key: Key, slot: Box<Slot>) {
+        if self.slots.back().is_none_or(|(last, _)| *last < key) {
+            self.slots.push_back((key, Some(slot)));
+            self.held += 1;
+            return;
+        }
+        match self.find(&key) {
+            Ok(i) => {
+                if let Some((_, held)) = self.slots.get_mut(i) {
+                    if held.is_none() {
+                        self.held += 1;
+                    }
+                    *held = Some(slot);
+                }
+            }
+            Err(i) => {
+                self.slots.insert(i, (key, Some(slot)));
+                self.held += 1;
+            }
+        }
+    }
+
+    fn remove(&mut self, key: &Key) -> Option<Box<Slot>> {
+        let i = self.find(key).ok()?;
+        let slot = self.slots.get_mut(i).and_then(|(_, s)| s.take())?;
+        self.held -= 1;
+        while self.slots.front().is_some_and(|(_, s)| s.is_none()) {
+            self.slots.pop_front();
+        }
+        while self.slots.back().is_some_and(|(_, s)| s.is_none()) {
+            self.slots.pop_back();
+        }
+        Some(slot)
+    }
+}
+
 /// The correlator. Push events in stream order; take released events with [`Correlator::pop`].
 pub(super) struct Correlator {
     options: CorrelationOptions,
-    /// Boxed: the map moves slots as it grows and shrinks, and a slot's index entries are
+    /// Boxed: the window moves slots as it grows and shrinks, and a slot's index entries are
     /// inline.
-    buffer: BTreeMap<Key, Box<Slot>>,
+    buffer: Window,
     /// Per index, the buffered events by the digest of the value they carry ([`digest`]).
     index: Vec<HashMap<u64, Filed, FixedState>>,
     newest: i64,
@@ -219,7 +288,7 @@ impl Correlator {
             links,
             keyless,
             options,
-            buffer: BTreeMap::new(),
+            buffer: Window::default(),
             index: (0..INDEXES).map(|_| HashMap::default()).collect(),
             newest: i64::MIN,
             merged: vec![0; inputs],
@@ -268,7 +337,7 @@ impl Correlator {
 
     /// The next event ready to leave: older than the window, or any when `flush`.
     pub(super) fn pop(&mut self, flush: bool) -> Option<Box<Event>> {
-        let (&key, _) = self.buffer.first_key_value()?;
+        let key = self.buffer.first_key()?;
         let ready = flush
             || key.0 < self.newest.saturating_sub(self.options.window_ns)
             || self.buffer.len() > self.options.max_buffered;
@@ -694,12 +763,7 @@ fn is_keyless(e: &Event) -> bool {
 }
 
 /// The candidate nearest in time to `key` (ties: earlier in the stream) that passes `ok`.
-fn closest(
-    buffer: &BTreeMap<Key, Box<Slot>>,
-    key: Key,
-    keys: Vec<Key>,
-    ok: impl Fn(&Event) -> bool,
-) -> Option<Key> {
+fn closest(buffer: &Window, key: Key, keys: Vec<Key>, ok: impl Fn(&Event) -> bool) -> Option<Key> {
     keys.into_iter()
         .filter(|k| *k != key && buffer.get(k).is_some_and(|s| ok(&s.event)))
         .min_by_key(|k| (k.0.abs_diff(key.0), *k))
@@ -970,6 +1034,58 @@ mod tests {
     use crate::event::{Actor, Correlation, DbOperation, Http, Outcome, SourceRef};
 
     const T0: i64 = 1_773_482_400_250_000_000;
+
+    proptest::proptest! {
+        /// The window holds, finds and gives back what a sorted map would, in the same order,
+        /// whatever mix of adds at the back, adds between, and removals anywhere.
+        #[test]
+        fn the_window_is_a_sorted_map(ops in proptest::collection::vec((0u8..4, 0u64..64), 0..200)) {
+            let mut window = Window::default();
+            let mut model = std::collections::BTreeMap::new();
+            let mut newest = 0u64;
+            let slot = |n: u64| {
+                Box::new(Slot {
+                    input: u32::try_from(n).unwrap_or(0),
+                    event: Box::new(event("e", 0, 1, "wire", http("GET", "/", 0))),
+                    content: Some(n),
+                    entries: Entries::new(),
+                })
+            };
+            for (op, n) in ops {
+                let key = match op {
+                    // The next event of the stream, after every key so far.
+                    0 | 1 => {
+                        newest += 1 + n;
+                        (i64::try_from(newest).unwrap_or(0), 0, 0, 0)
+                    }
+                    // A merge's key: anywhere up to the newest.
+                    2 => (i64::try_from(n.min(newest)).unwrap_or(0), 0, 0, 1),
+                    // A removal.
+                    _ => {
+                        let key = (i64::try_from(n.min(newest)).unwrap_or(0), 0, 0, 0);
+                        let taken = window.remove(&key).map(|s| s.content);
+                        proptest::prop_assert_eq!(taken, model.remove(&key));
+                        continue;
+                    }
+                };
+                window.insert(key, slot(n));
+                model.insert(key, Some(n));
+                proptest::prop_assert_eq!(window.len(), model.len());
+                proptest::prop_assert_eq!(window.first_key(), model.keys().next().copied());
+            }
+            for (key, content) in &model {
+                proptest::prop_assert_eq!(window.get(key).map(|s| s.content), Some(*content));
+            }
+            // Drained from the front, in key order, as `pop` does.
+            while let Some(key) = window.first_key() {
+                proptest::prop_assert_eq!(Some(key), model.keys().next().copied());
+                let taken = window.remove(&key).map(|s| s.content);
+                proptest::prop_assert_eq!(taken, model.remove(&key));
+            }
+            proptest::prop_assert!(model.is_empty());
+            proptest::prop_assert_eq!(window.len(), 0);
+        }
+    }
 
     fn event(id: &str, time_ns: i64, precision_ns: u64, format: &str, detail: Detail) -> Event {
         Event {
