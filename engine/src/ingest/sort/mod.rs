@@ -23,6 +23,10 @@ use crate::event::{Detail, Event};
 /// The read buffer of each spilled run while the runs are merged.
 pub(super) const READ_BUFFER_BYTES: usize = 64 << 10;
 
+/// How far ahead of the merge an in-memory run's events are first read (8 and 16 measured alike
+/// in the key-inventory bench, 16 a little ahead).
+const TOUCH_AHEAD: usize = 16;
+
 /// What the runs hold, as their errors name it.
 const EVENTS: &str = "events";
 
@@ -182,7 +186,18 @@ impl Merged {
 
     fn advance(&mut self, i: usize) {
         let next = match self.sources.get_mut(i) {
-            Some(RunSource::Memory(run)) => run.next().map(Ok),
+            Some(RunSource::Memory(run)) => {
+                // A run in memory is read in key order, which is not the order its events were
+                // made in (an inventory's keys are not in time order): the stream's first touch
+                // of each event was a cache miss after the last one. Reading the event
+                // `TOUCH_AHEAD` places ahead (where its id is: not the id's text, a second miss
+                // that only waits on the first) starts its miss while the ones before it are
+                // handled. Safe code has no prefetch instruction; this read is its stand-in.
+                if let Some(ahead) = run.as_slice().get(TOUCH_AHEAD) {
+                    std::hint::black_box(ahead.event.id.as_bytes().first());
+                }
+                run.next().map(Ok)
+            }
             Some(RunSource::Disk(r, names)) => read_record(r, &mut self.scratch, EVENTS)
                 .transpose()
                 .map(|read| {
