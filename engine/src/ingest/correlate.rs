@@ -203,6 +203,10 @@ impl Window {
     }
 
     fn find(&self, key: &Key) -> Result<usize, usize> {
+        // The oldest event is the one most looked for: it is the one that leaves.
+        if self.slots.front().is_some_and(|(k, _)| k == key) {
+            return Ok(0);
+        }
         self.slots.binary_search_by(|(k, _)| k.cmp(key))
     }
 
