@@ -25,6 +25,18 @@ pub(crate) fn ascii_folded(name: &str, skip: &[u8]) -> Option<SmolStr> {
     })
 }
 
+/// A field, header, table or attribute name without `_`, `-` and ASCII case: how HTTP
+/// parameters, DynamoDB key attributes and the enrichment's names are compared.
+pub(crate) fn folded(name: &str) -> SmolStr {
+    if let Some(name) = ascii_folded(name, b"_-") {
+        return name;
+    }
+    name.chars()
+        .filter(|c| !matches!(c, '_' | '-'))
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,5 +63,15 @@ mod tests {
         );
         assert_eq!(ascii_folded(&"a".repeat(65), b""), None);
         assert_eq!(ascii_folded("Schlüssel", b"_"), None);
+    }
+
+    #[test]
+    fn folded_names_lose_separators_and_ascii_case_only() {
+        assert_eq!(folded("X-Api_Key"), "xapikey");
+        assert_eq!(folded("Api Key@"), "api key@");
+        // Past the stack's 64 bytes, and outside ASCII, the same rule holds.
+        assert_eq!(folded(&"A_b-".repeat(40)), "ab".repeat(40));
+        assert_eq!(folded("Schlüssel_ID"), "schlüsselid");
+        assert_eq!(folded("ÄPI-KEY"), "Äpikey");
     }
 }

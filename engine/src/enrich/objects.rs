@@ -11,6 +11,8 @@ use crate::event::SmolStr;
 
 use super::settings::{OwnerKind, Settings};
 use crate::ingest::http::is_object_id;
+/// The attribute name without `_`/`-`, lower case.
+pub(super) use crate::names::folded;
 
 /// Collections whose ids are user ids: `/users/{id}` names the user it belongs to.
 const USER_COLLECTIONS: &[&str] = &[
@@ -293,17 +295,6 @@ fn routed_objects(
         objects.push(o);
     }
     objects
-}
-
-/// The attribute name without `_`/`-`, lower case.
-pub(super) fn folded(name: &str) -> SmolStr {
-    if let Some(name) = crate::names::ascii_folded(name, b"_-") {
-        return name;
-    }
-    name.chars()
-        .filter(|c| !matches!(c, '_' | '-'))
-        .map(|c| c.to_ascii_lowercase())
-        .collect::<SmolStr>()
 }
 
 /// Whose `name = value` (a key attribute or an item attribute) says the item is.

@@ -278,7 +278,7 @@ fn hash_key_material(op: &mut DbOperation) {
             .any(|part| part.eq_ignore_ascii_case(w.as_bytes()))
     });
     for (name, value) in &mut op.key {
-        let folded = super::http::normalized(name);
+        let folded = crate::names::folded(name);
         // A store keyed by the key's SHA-256 (`key_hash`): the same id a header's key gets.
         if matches!(
             folded.as_str(),

@@ -3,6 +3,7 @@
 
 use super::credentials::key_id_of;
 use crate::event::{MAX_RETURNED_IDS, NamedId, Outcome};
+use crate::names::folded;
 
 /// The outcome of an HTTP status: 2xx/3xx success, 401/403 denied, 404 not found, 409/412
 /// conflict, 429 throttled, other 4xx/5xx error; 0 (no response) and anything else unknown.
@@ -149,14 +150,6 @@ const KEY_PARAMS: &[&str] = &[
     "authtoken",
 ];
 
-/// A field or header name without `-`, `_` and case.
-pub(super) fn normalized(name: &str) -> String {
-    name.chars()
-        .filter(|c| !matches!(c, '-' | '_'))
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
-}
-
 fn is_secret_param(normalized: &str) -> bool {
     SECRET_PARAMS.contains(&normalized) || SECRET_FRAGMENTS.iter().any(|f| normalized.contains(f))
 }
@@ -168,7 +161,7 @@ fn redact_params(params: &str, separator: char, out: &mut Redacted) -> String {
         .split(separator)
         .map(|param| match param.split_once('=') {
             Some((name, value)) if !value.is_empty() => {
-                let name_key = normalized(name);
+                let name_key = folded(name);
                 if !is_secret_param(&name_key) {
                     return param.to_owned();
                 }
@@ -363,7 +356,7 @@ fn push_named(out: &mut Vec<NamedId>, name: &str, values: Vec<&str>) {
 
 fn is_grantees_field(name: &str) -> bool {
     matches!(
-        normalized(name).as_str(),
+        folded(name).as_str(),
         "sharedwith"
             | "sharedwithuserids"
             | "sharedwithusers"
@@ -380,14 +373,14 @@ fn is_grantees_field(name: &str) -> bool {
 
 fn is_scopes_field(name: &str) -> bool {
     matches!(
-        normalized(name).as_str(),
+        folded(name).as_str(),
         "scopes" | "scope" | "permissions" | "grantedscopes"
     )
 }
 
 fn is_id_field(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    if NOT_OBJECT_IDS.contains(&normalized(name).as_str()) {
+    if NOT_OBJECT_IDS.contains(&folded(name).as_str()) {
         return false;
     }
     lower == "id"
