@@ -1,5 +1,7 @@
 //! What each built-in Rego rule costs per event, alone and together, on CloudTrail DynamoDB
-//! events read and enriched as a scan reads them.
+//! events read and enriched as a scan reads them; and TW-DDB-001 in Rego (its reference,
+//! `tests/fixtures/packs/dynamodb-rego`) beside the built-in WebAssembly TW-DDB-001, the measure
+//! behind moving it (docs/architecture.md, 2026-12-05).
 //!
 //! Two streams. `cloudtrail`: reads and writes as CloudTrail records them (six reads in ten, half
 //! of the writes conditional), so each rule is sent what its metadata subscribes to and matches
@@ -27,7 +29,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tracewarden::enrich::{Enricher, OwnershipSettings};
 use tracewarden::event::{Event, KeyFact, KeyStatus};
 use tracewarden::ingest::{IngestOptions, open};
-use tracewarden::rules::{RuleSet, RuleSetOptions};
+use tracewarden::rules::{PackSource, RuleSet, RuleSetOptions};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -35,7 +37,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const RECORDS: usize = 20_000;
 /// 2026-10-01T00:00:00Z.
 const T0_S: u64 = 1_790_812_800;
-const REGO_RULES: [&str; 3] = ["TW-DDB-001", "TW-BOLA-004", "TW-KEY-002"];
+const REGO_RULES: [&str; 2] = ["TW-BOLA-004", "TW-KEY-002"];
 
 /// A CloudTrail document of `RECORDS` DynamoDB calls by 200 users on 5,000 orders: per ten,
 /// six `GetItem`, two `UpdateItem` and two `DeleteItem`, one write in two with an ownership
@@ -136,6 +138,18 @@ fn rules(ids: &[&str]) -> RuleSet {
         .expect("the rules are built in")
 }
 
+/// TW-DDB-001's Rego reference, alone.
+fn ddb001_in_rego() -> RuleSet {
+    let pack = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/packs/dynamodb-rego");
+    RuleSet::load(&RuleSetOptions {
+        builtin: false,
+        extra: vec![PackSource::Dir(pack)],
+        ..RuleSetOptions::default()
+    })
+    .expect("the Rego reference loads")
+}
+
 fn bench(c: &mut Criterion) {
     process::as_the_binary();
     let read = read(&cloudtrail());
@@ -154,9 +168,17 @@ fn bench(c: &mut Criterion) {
             let rules = rules(&[id]);
             group.bench_function(id, |b| b.iter(|| rules.run(events.iter().cloned(), 1)));
         }
+        let reference = ddb001_in_rego();
+        group.bench_function("TW-DDB-001 in Rego (reference)", |b| {
+            b.iter(|| reference.run(events.iter().cloned(), 1))
+        });
+        let wasm = rules(&["TW-DDB-001"]);
+        group.bench_function("TW-DDB-001 in WASM (built-in)", |b| {
+            b.iter(|| wasm.run(events.iter().cloned(), 1))
+        });
         let all = rules(&REGO_RULES);
         for threads in [1, 2] {
-            group.bench_function(format!("all three, {threads} thread(s)"), |b| {
+            group.bench_function(format!("both, {threads} thread(s)"), |b| {
                 b.iter(|| all.run(events.iter().cloned(), threads))
             });
         }

@@ -58,6 +58,7 @@ pub fn run_configured<R: Rule>(
 pub struct EventBuilder {
     event: Event<'static>,
     key: Vec<(&'static str, &'static str)>,
+    attributes: Vec<(&'static str, &'static str)>,
     objects: Vec<ObjectFact<'static>>,
 }
 
@@ -77,6 +78,7 @@ impl EventBuilder {
                 facts: Default::default(),
             },
             key: Vec::new(),
+            attributes: Vec::new(),
             objects: Vec::new(),
         }
     }
@@ -180,6 +182,12 @@ impl EventBuilder {
     /// Adds an item-key part (DB events).
     pub fn key(mut self, name: &'static str, value: &'static str) -> Self {
         self.key.push((name, value));
+        self
+    }
+
+    /// Adds a format-specific attribute (`key_unknown` on an OpenTelemetry span's DB call).
+    pub fn attribute(mut self, name: &'static str, value: &'static str) -> Self {
+        self.attributes.push((name, value));
         self
     }
 
@@ -342,9 +350,14 @@ impl EventBuilder {
         self
     }
 
-    /// The event. Key parts are sorted by name, as the host sends them.
+    /// The event. Key parts and attributes are sorted by name, as the host sends them.
     pub fn build(self) -> Event<'static> {
         let mut event = self.event;
+        if !self.attributes.is_empty() {
+            let mut attributes = self.attributes;
+            attributes.sort_unstable();
+            event.attributes = Pairs::from_slice(Vec::leak(attributes));
+        }
         if !self.objects.is_empty() {
             event.facts.objects = Objects::from_slice(Vec::leak(self.objects));
         }

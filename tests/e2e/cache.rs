@@ -49,14 +49,14 @@ fn two_scans_with_one_cache_write_the_same_report_and_the_second_reads_the_cache
     let (first, cold) = scan(&tmp.path().join("1.json"), &["--cache-dir", &cache_arg]);
     assert!(
         first.stderr.contains(&format!(
-            "component cache `{}`: 0 component(s) read, 3 compiled\n",
+            "component cache `{}`: 0 component(s) read, 4 compiled\n",
             components.display()
         )),
         "{}",
         first.stderr
     );
     let stored = artifacts(&components);
-    assert_eq!(stored.len(), 3, "{stored:?}");
+    assert_eq!(stored.len(), 4, "{stored:?}");
     let written: Vec<_> = stored
         .iter()
         .map(|p| std::fs::metadata(p).unwrap().modified().unwrap())
@@ -65,7 +65,7 @@ fn two_scans_with_one_cache_write_the_same_report_and_the_second_reads_the_cache
     let (second, warm) = scan(&tmp.path().join("2.json"), &["--cache-dir", &cache_arg]);
     assert!(
         second.stderr.contains(&format!(
-            "component cache `{}`: 3 component(s) read, 0 compiled\n",
+            "component cache `{}`: 4 component(s) read, 0 compiled\n",
             components.display()
         )),
         "{}",
@@ -83,7 +83,7 @@ fn two_scans_with_one_cache_write_the_same_report_and_the_second_reads_the_cache
     let (off, uncached) = scan(&tmp.path().join("3.json"), &["--no-cache"]);
     assert!(
         off.stderr
-            .contains("component cache off: 3 component(s) compiled\n"),
+            .contains("component cache off: 4 component(s) compiled\n"),
         "{}",
         off.stderr
     );
@@ -103,14 +103,14 @@ fn a_corrupted_artifact_is_compiled_again_and_the_report_is_unchanged() {
     let (run, repaired) = scan(&tmp.path().join("2.json"), &["--cache-dir", &cache_arg]);
     assert!(
         run.stderr
-            .contains("0 component(s) read, 3 compiled (3 replacing a refused artifact)\n"),
+            .contains("0 component(s) read, 4 compiled (4 replacing a refused artifact)\n"),
         "{}",
         run.stderr
     );
     assert!(repaired == cold, "the reports differ");
     let (run, _) = scan(&tmp.path().join("3.json"), &["--cache-dir", &cache_arg]);
     assert!(
-        run.stderr.contains("3 component(s) read, 0 compiled\n"),
+        run.stderr.contains("4 component(s) read, 0 compiled\n"),
         "{}",
         run.stderr
     );
@@ -187,10 +187,10 @@ fn the_cache_directory_follows_the_environment() {
         ],
         &[],
     );
-    assert_eq!(artifacts(&own.join("components")).len(), 3);
+    assert_eq!(artifacts(&own.join("components")).len(), 4);
     assert!(!xdg.exists() && !home.exists());
     rules_list(&[("XDG_CACHE_HOME", &xdg), ("HOME", &home)], &[]);
-    assert_eq!(artifacts(&xdg.join("tracewarden/components")).len(), 3);
+    assert_eq!(artifacts(&xdg.join("tracewarden/components")).len(), 4);
     assert!(!home.exists());
     // A relative `XDG_CACHE_HOME` is ignored, as the XDG base directory spec says.
     rules_list(
@@ -199,7 +199,7 @@ fn the_cache_directory_follows_the_environment() {
     );
     assert_eq!(
         artifacts(&home.join(".cache/tracewarden/components")).len(),
-        3
+        4
     );
     assert!(!root().join("relative").exists());
     // `--no-cache` writes nowhere.

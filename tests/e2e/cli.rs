@@ -208,11 +208,13 @@ fn rules_show_describes_a_rule_and_names_the_loaded_ones_for_a_typo() {
         );
     }
     assert!(!run.stdout.contains("reads:"), "a WASM rule has no `reads`");
-    let rego = tracewarden(&["rules", "show", "TW-DDB-001"]);
+    let rego = tracewarden(&["rules", "show", "TW-BOLA-004"]);
     assert_eq!(rego.code, 0, "{}", rego.stderr);
-    let reads = "reads:       id, outcome, actor.principal, attributes.key_unknown, \
-                 db_operation.operation, db_operation.table, db_operation.key, \
-                 db_operation.has_condition\n";
+    let reads = "reads:       id, outcome, actor.principal, correlation.linked_event, \
+                 correlation.app_request_id, db_operation.operation, db_operation.condition, \
+                 db_operation.is_write, facts.privileged, facts.objects.collection, \
+                 facts.objects.id, facts.objects.scoped, facts.objects.owner_source, \
+                 facts.objects.owner_condition\n";
     assert!(rego.stdout.contains(reads), "{}", rego.stdout);
     let typo = tracewarden(&["rules", "show", "TW-TOCTOU-999"]);
     assert_eq!(typo.code, 2);

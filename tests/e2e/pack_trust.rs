@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 
 use crate::common::{self, Run, findings, fixture, root};
 
-/// A community copy of the built-in TW-DDB-001 (a DynamoDB write without a condition), so its
+/// A community copy of TW-DDB-001's Rego reference (a DynamoDB write without a condition), so its
 /// findings on a fixture are known: `cloudtrail/toctou-positive.json` has one.
 fn rule() -> String {
-    std::fs::read_to_string(root().join("rules/dynamodb/ddb001.rego"))
+    std::fs::read_to_string(root().join("tests/fixtures/packs/dynamodb-rego/ddb001.rego"))
         .unwrap()
         .replace("TW-DDB-001", "TW-COPY-001")
         .replace("tracewarden.rules.ddb001", "tracewarden.rules.copy001")

@@ -179,7 +179,7 @@ fn the_bundled_example_has_findings_from_both_hosts() {
             ("TW-BOLA-002", "wasm", "ok"),
             ("TW-BOLA-003", "wasm", "ok"),
             ("TW-BOLA-004", "rego", "ok"),
-            ("TW-DDB-001", "rego", "ok"),
+            ("TW-DDB-001", "wasm", "ok"),
             ("TW-KEY-001", "wasm", "ok"),
             ("TW-KEY-002", "rego", "ok"),
             ("TW-KEY-003", "wasm", "ok"),

@@ -981,12 +981,12 @@ mod tests {
     use super::*;
     use crate::event::{DbOperation, Detail, KeyAction, KeyLifecycle, SourceRef};
 
-    /// The built-in Rego rules read different fields, so each gets values of its own (three
-    /// groups): their findings in a scan are those they make from whole events, whatever the
+    /// The built-in Rego rules and TW-DDB-001's Rego reference read different fields, so each
+    /// gets values of its own (three groups): their findings in a scan are those they make from whole events, whatever the
     /// threads, and a rule reading whole events beside them changes nothing.
     #[test]
     fn rego_rules_reading_different_fields_each_find_what_whole_events_give() {
-        let set = RuleSet::load(&RuleSetOptions::default()).unwrap();
+        let (_reference, set) = rego_filter::tests::with_rego_reference(Default::default());
         let whole = |set: &RuleSet| {
             let mut copy = set.clone();
             for file in copy.packs.iter_mut().flat_map(|p| p.files.iter_mut()) {
@@ -1172,11 +1172,20 @@ mod tests {
             .iter()
             .filter(|e| matches!(e.detail, Detail::DbOperation(_)))
             .count() as u64;
-        // Each file is sent exactly what it wants: the DB calls.
+        let writes = events
+            .iter()
+            .filter(|e| {
+                matches!(&e.detail, Detail::DbOperation(db)
+                    if ["PutItem", "UpdateItem", "DeleteItem"].contains(&db.operation.as_str()))
+            })
+            .count() as u64;
+        assert!(0 < writes && writes < db_calls);
+        // Each file is sent exactly what it wants: the DB calls, or (TW-DDB-001) the writes.
         assert_eq!(
             sent,
             [
                 ("bola.wasm", db_calls),
+                ("dynamodb.wasm", writes),
                 ("stale-keys.wasm", db_calls),
                 ("toctou.wasm", db_calls)
             ]

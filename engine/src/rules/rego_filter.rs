@@ -429,11 +429,37 @@ pub(super) mod tests {
         found
     }
 
-    /// Calls `check` with each built-in Rego rule, its id, its findings over the fixture events
-    /// and their variants it is sent, and those events; then checks that every built-in Rego
-    /// rule was seen and reported on them.
+    /// The built-in packs and, beside them, TW-DDB-001's Rego reference
+    /// (`tests/fixtures/packs/dynamodb-rego`: the built-in TW-DDB-001 is WASM), renamed
+    /// `TW-REF-001` so that both load, with `config`. The directory holds the renamed copy.
+    pub(crate) fn with_rego_reference(
+        config: crate::rules::RuleConfig,
+    ) -> (tempfile::TempDir, RuleSet) {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures/packs/dynamodb-rego");
+        let dir = tempfile::tempdir().unwrap();
+        let rule = std::fs::read_to_string(src.join("ddb001.rego")).unwrap();
+        std::fs::write(
+            dir.path().join("ddb001.rego"),
+            rule.replace("TW-DDB-001", "TW-REF-001"),
+        )
+        .unwrap();
+        std::fs::copy(src.join("pack.toml"), dir.path().join("pack.toml")).unwrap();
+        crate::rules::digests::write_digests(dir.path(), &["ddb001.rego".to_owned()]).unwrap();
+        let options = RuleSetOptions {
+            extra: vec![crate::rules::PackSource::Dir(dir.path().to_owned())],
+            config,
+            ..RuleSetOptions::default()
+        };
+        let set = RuleSet::load(&options).unwrap();
+        (dir, set)
+    }
+
+    /// Calls `check` with each built-in Rego rule (and TW-DDB-001's Rego reference), its id, its
+    /// findings over the fixture events and their variants it is sent, and those events; then
+    /// checks that every such rule was seen and reported on them.
     pub(crate) fn each_built_in_rule(mut check: impl FnMut(&RegoRule, &str, &[String], &[&Event])) {
-        let rules = RuleSet::load(&RuleSetOptions::default()).unwrap();
+        let (_reference, rules) = with_rego_reference(Default::default());
         let events = variants(&fixture_events());
         let mut checked = Vec::new();
         for file in rules.packs().iter().flat_map(|p| &p.files) {
@@ -448,7 +474,7 @@ pub(super) mod tests {
             checked.push(id.clone());
         }
         checked.sort();
-        assert_eq!(checked, ["TW-BOLA-004", "TW-DDB-001", "TW-KEY-002"]);
+        assert_eq!(checked, ["TW-BOLA-004", "TW-KEY-002", "TW-REF-001"]);
     }
 
     /// The built-in Rego rules declare `where`, and it turns away no event they report on: the

@@ -14,7 +14,10 @@ use crate::finding::{Evidence, RawFinding, Site};
 const EXPECTED: &str = "expected {message, evidence, ...}";
 
 /// The findings of `rule_id` in `findings` (the set its `findings` rule evaluated to over
-/// `batch`), in the set's order.
+/// `batch`), in stream order: by the batch position of the latest event each rests on (then in
+/// the set's order), as a rule that judged the events one by one would report them. A set is
+/// ordered by value, not by event: a weakness rule's first occurrence at a site (its folded
+/// finding's "first" and its examples) would otherwise be whichever finding sorts first.
 pub(super) fn read(
     findings: &Value,
     batch: &[&Event],
@@ -32,7 +35,9 @@ pub(super) fn read(
             .map_err(|e| format!("finding {} is malformed: {e}: {EXPECTED}", i + 1))?;
         out.push(complete(f, &mut events, rule_id)?);
     }
-    Ok(out)
+    // Stable: findings resting on the same event keep the set's order.
+    out.sort_by_key(|(at, _)| *at);
+    Ok(out.into_iter().map(|(_, f)| f).collect())
 }
 
 /// A finding as the rule wrote it.
@@ -179,10 +184,11 @@ fn kind(value: &Value) -> &'static str {
     }
 }
 
-/// The batch's events by id, indexed on the first lookup (most batches have no finding).
+/// The batch's events by id, with their positions, indexed on the first lookup (most batches
+/// have no finding).
 struct Batch<'e> {
     events: &'e [&'e Event],
-    by_id: Option<HashMap<&'e str, &'e Event>>,
+    by_id: Option<HashMap<&'e str, (usize, &'e Event)>>,
 }
 
 impl<'e> Batch<'e> {
@@ -193,13 +199,13 @@ impl<'e> Batch<'e> {
         }
     }
 
-    /// The first event of the batch with this id.
-    fn get(&mut self, id: &str) -> Option<&'e Event> {
+    /// The first event of the batch with this id, and its position.
+    fn get(&mut self, id: &str) -> Option<(usize, &'e Event)> {
         let events = self.events;
         let by_id = self.by_id.get_or_insert_with(|| {
             let mut map = HashMap::with_capacity(events.len());
-            for e in events {
-                map.entry(&*e.id).or_insert(*e);
+            for (at, e) in events.iter().enumerate() {
+                map.entry(&*e.id).or_insert((at, *e));
             }
             map
         });
@@ -207,19 +213,26 @@ impl<'e> Batch<'e> {
     }
 }
 
-/// Resolves evidence ids against the batch: the finding's time is its latest evidence's.
-fn complete(f: Written<'_>, batch: &mut Batch<'_>, rule_id: &str) -> Result<RawFinding, String> {
+/// Resolves evidence ids against the batch: the finding's time is its latest evidence's. With
+/// the finding, the batch position of the latest event it rests on.
+fn complete(
+    f: Written<'_>,
+    batch: &mut Batch<'_>,
+    rule_id: &str,
+) -> Result<(usize, RawFinding), String> {
     if f.evidence.is_empty() {
         return Err("a finding has no evidence".to_owned());
     }
     let mut time_ns = i64::MIN;
+    let mut latest = 0;
     let mut site = f.site;
     let mut evidence = Vec::with_capacity(f.evidence.len());
     for (event_id, role) in f.evidence {
-        let event = batch
+        let (at, event) = batch
             .get(event_id)
             .ok_or_else(|| format!("evidence `{event_id}` is not an event of the batch"))?;
         time_ns = time_ns.max(event.time_ns);
+        latest = latest.max(at);
         if site.is_none() {
             site = Some(Site::of(event));
         }
@@ -232,17 +245,20 @@ fn complete(f: Written<'_>, batch: &mut Batch<'_>, rule_id: &str) -> Result<RawF
             role: role.to_owned(),
         });
     }
-    Ok(RawFinding {
-        rule_id: rule_id.to_owned(),
-        severity: f.severity,
-        confidence: f.confidence,
-        message: f.message,
-        principal: f.principal,
-        resource: f.resource,
-        time_ns,
-        evidence,
-        site,
-    })
+    Ok((
+        latest,
+        RawFinding {
+            rule_id: rule_id.to_owned(),
+            severity: f.severity,
+            confidence: f.confidence,
+            message: f.message,
+            principal: f.principal,
+            resource: f.resource,
+            time_ns,
+            evidence,
+            site,
+        },
+    ))
 }
 
 #[cfg(test)]
@@ -389,6 +405,28 @@ mod tests {
         assert_eq!(
             err("[3]"),
             "finding 1 is malformed: a finding is a number, not an object: expected {message, evidence, ...}"
+        );
+    }
+
+    #[test]
+    fn findings_come_in_the_order_of_the_events_they_rest_on() {
+        // The set orders by value: "a" < "b" < "c" < "d", the events' order is d, b, c, a.
+        let events = [event("d", 1), event("b", 1), event("c", 2), event("a", 3)];
+        let found = read_json(
+            r#"[{"message": "on a", "evidence": ["a"]},
+                {"message": "on b", "evidence": ["b"]},
+                {"message": "on b then d", "evidence": ["b", "d"]},
+                {"message": "on c and d", "evidence": ["d", "c"]},
+                {"message": "on d", "evidence": ["d"]}]"#,
+            &events,
+        )
+        .unwrap();
+        let messages: Vec<&str> = found.iter().map(|f| f.message.as_str()).collect();
+        // By the latest event each rests on (b then d rests on b: position 1); ties keep the
+        // set's order.
+        assert_eq!(
+            messages,
+            ["on d", "on b", "on b then d", "on c and d", "on a"]
         );
     }
 

@@ -572,11 +572,12 @@ mod tests {
         assert_eq!(coverage(&ids, &cases, 1)[1].short, None);
     }
 
-    /// A copy of `rules/dynamodb` in a temporary directory.
-    fn dynamodb_copy() -> tempfile::TempDir {
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules/dynamodb");
+    /// A copy of `rules/stale-keys` (a WASM rule built from its crate and a Rego rule) in a
+    /// temporary directory.
+    fn stale_keys_copy() -> tempfile::TempDir {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules/stale-keys");
         let dir = tempfile::tempdir().unwrap();
-        for file in ["pack.toml", "ddb001.rego"] {
+        for file in ["pack.toml", "key002.rego"] {
             std::fs::copy(src.join(file), dir.path().join(file)).unwrap();
         }
         dir
@@ -584,16 +585,16 @@ mod tests {
 
     #[test]
     fn a_built_in_pack_runs_from_its_source_and_a_changed_copy_is_refused() {
-        let copy = dynamodb_copy();
+        let copy = stale_keys_copy();
         let pack = load(copy.path(), &PackTestOptions::default(), &BTreeMap::new()).unwrap();
-        assert_eq!(pack.name, "dynamodb");
-        let rego = copy.path().join("ddb001.rego");
+        assert_eq!(pack.name, "stale-keys");
+        let rego = copy.path().join("key002.rego");
         let text = std::fs::read_to_string(&rego).unwrap();
-        std::fs::write(&rego, text.replace("\"low\"", "\"high\"")).unwrap();
+        std::fs::write(&rego, text + "\n# changed\n").unwrap();
         let err = load(copy.path(), &PackTestOptions::default(), &BTreeMap::new()).unwrap_err();
         assert!(
             err.to_string()
-                .contains("`ddb001.rego` does not match its digest: `pack.toml` says `sha256:"),
+                .contains("`key002.rego` does not match its digest: `pack.toml` says `sha256:"),
             "{err}"
         );
         let manifest = copy.path().join("pack.toml");
@@ -603,7 +604,7 @@ mod tests {
         assert_eq!(
             err.to_string(),
             format!(
-                "rule pack `{}` refused:\n  - the pack name `dynamodb` is reserved by a built-in \
+                "rule pack `{}` refused:\n  - the pack name `stale-keys` is reserved by a built-in \
                  pack, and this `pack.toml` is not the one built into this tracewarden: rebuild \
                  tracewarden, or give the pack another name",
                 copy.path().display()
@@ -615,23 +616,21 @@ mod tests {
     /// and names a finding the declarations lose.
     #[test]
     fn a_reads_that_misses_a_field_the_rule_reads_fails_its_cases() {
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules/dynamodb");
+        // TW-DDB-001's Rego reference, with the built-in pack's case.
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let src = root.join("tests/fixtures/packs/dynamodb-rego");
         let dir = tempfile::tempdir().unwrap();
         let case = dir.path().join("tests/unconditional-update");
         std::fs::create_dir_all(&case).unwrap();
         for file in ["case.toml", "toctou-positive.json"] {
             std::fs::copy(
-                src.join("tests/unconditional-update").join(file),
+                root.join("rules/dynamodb/tests/unconditional-update")
+                    .join(file),
                 case.join(file),
             )
             .unwrap();
         }
-        let manifest = std::fs::read_to_string(src.join("pack.toml")).unwrap();
-        std::fs::write(
-            dir.path().join("pack.toml"),
-            manifest.replace("name = \"dynamodb\"", "name = \"acme-dynamodb\""),
-        )
-        .unwrap();
+        std::fs::copy(src.join("pack.toml"), dir.path().join("pack.toml")).unwrap();
         let rule = std::fs::read_to_string(src.join("ddb001.rego")).unwrap();
         let rego = dir.path().join("ddb001.rego");
         let files = ["ddb001.rego".to_owned()];
