@@ -5,7 +5,27 @@ use std::cell::RefCell;
 use crate::bindings::tracewarden::rule::config::ConfigEntry;
 use crate::bindings::tracewarden::rule::types as wire;
 use crate::event::Strings;
+use crate::finding::Occurrences;
 use crate::{Config, Event, Findings, Rule, RuleMeta};
+
+thread_local! {
+    /// The component's weakness occurrences so far, counted across calls ([`Findings::push`]).
+    /// `None` until the first call that reports.
+    static OCCURRENCES: RefCell<Option<Occurrences>> = const { RefCell::new(None) };
+}
+
+/// Runs `report` with the component's findings of this call, counted against its weakness
+/// occurrences so far; returns them on the wire.
+fn reporting<R: Rule>(report: impl FnOnce(&mut Findings)) -> Vec<wire::Finding> {
+    let occurrences = OCCURRENCES
+        .take()
+        .unwrap_or_else(|| Occurrences::of(&R::rules()));
+    let mut out = Findings::counting(occurrences);
+    report(&mut out);
+    let (findings, occurrences) = out.into_parts();
+    OCCURRENCES.set(Some(occurrences));
+    findings.into_iter().map(|f| f.into_wire()).collect()
+}
 
 pub use wit_bindgen;
 
@@ -45,6 +65,8 @@ pub fn configure<R: Rule>(
     let mut rule = R::default();
     rule.configure(&Config::from_wire(options))?;
     *state.borrow_mut() = Some(rule);
+    // A fresh rule has reported nothing.
+    OCCURRENCES.set(None);
     Ok(())
 }
 
@@ -52,11 +74,11 @@ pub fn configure<R: Rule>(
 pub fn on_events<R: Rule>(state: &RefCell<Option<R>>, batch: &wire::Batch) -> Vec<wire::Finding> {
     let mut state = state.borrow_mut();
     let rule = state.get_or_insert_with(R::default);
-    let mut out = Findings::default();
-    for event in batch_events(batch) {
-        rule.on_event(&event, &mut out);
-    }
-    out.into_vec().into_iter().map(|f| f.into_wire()).collect()
+    reporting::<R>(|out| {
+        for event in batch_events(batch) {
+            rule.on_event(&event, out);
+        }
+    })
 }
 
 /// `on-packed-events` export (contract 1.2): the batch read back from its bytes, then as
@@ -90,9 +112,7 @@ pub fn batch_events(batch: &wire::Batch) -> impl Iterator<Item = Event<'_>> {
 pub fn finish<R: Rule>(state: &RefCell<Option<R>>) -> Vec<wire::Finding> {
     let mut state = state.borrow_mut();
     let rule = state.get_or_insert_with(R::default);
-    let mut out = Findings::default();
-    rule.finish(&mut out);
-    out.into_vec().into_iter().map(|f| f.into_wire()).collect()
+    reporting::<R>(|out| rule.finish(out))
 }
 
 /// `state-usage` export (contract 1.1): what the rule's bounded state held and evicted.

@@ -66,6 +66,19 @@ impl Rule for DynamoDb {
         {
             return;
         }
+        let site = Site::of(event);
+        if !out.keeps_details(UNCONDITIONAL_WRITE.id, &site) {
+            // Past a site's first occurrences the host reads only who and when (the time the
+            // evidence would give).
+            let time_ns = event.time_ns.max(0);
+            out.push(Finding::occurrence(
+                UNCONDITIONAL_WRITE.id,
+                site,
+                event.actor.principal,
+                time_ns,
+            ));
+            return;
+        }
         // `table/name=value,…`, with the table alone followed by `/` when the key is unknown:
         // the resource names the item, so two writes to one item are one resource.
         let mut resource = String::with_capacity(db.table.len() + 32);
@@ -82,7 +95,7 @@ impl Rule for DynamoDb {
                 .principal(event.actor.principal)
                 .resource(resource)
                 .evidence(event, "use")
-                .site(Site::of(event)),
+                .site(site),
         );
     }
 }

@@ -155,7 +155,8 @@ impl Checks {
         let covered = op.guard == Guard::State || checked.contains(&op.item);
         let mut acted_on = None;
         if !covered && let Some((read, same_request)) = self.take_check(op, options) {
-            out.push(check_then_write(&read, op, same_request, options));
+            let finding = check_then_write(&read, op, same_request, options, out);
+            out.push(finding);
             if let Some(between) = self.interleaved(&read, op) {
                 let transferred =
                     !op.transfer_event.is_empty() && op.transfer_event == between.seen.id();
@@ -365,7 +366,16 @@ fn push_guard_text(out: &mut String, write: &DbOp) {
     };
 }
 
-fn check_then_write(read: &DbOp, write: &DbOp, same_request: bool, options: &Options) -> Finding {
+/// TW-TOCTOU-001 on `write`, checked by `read`: a weakness on every unguarded write, so past a
+/// site's first occurrences (`out` says) only its principal, time and confidence, which is all
+/// the host reads of them.
+fn check_then_write(
+    read: &DbOp,
+    write: &DbOp,
+    same_request: bool,
+    options: &Options,
+    out: &Findings,
+) -> Finding {
     let gap = write.seen.time().saturating_sub(read.seen.time());
     let coarse = read.seen.precision_ns.max(write.seen.precision_ns) as i64;
     let confidence = if write.relative {
@@ -377,8 +387,15 @@ fn check_then_write(read: &DbOp, write: &DbOp, same_request: bool, options: &Opt
     } else {
         Confidence::Medium
     };
-    // One buffer: every write of TW-TOCTOU-001 builds this message (the host keeps a few per
-    // site), and each part formatted apart was an allocation of its own.
+    let site = write.site();
+    if !out.keeps_details(CHECK_THEN_WRITE.id, &site) {
+        // The time the evidence would give.
+        let time_ns = 0i64.max(read.seen.time()).max(write.seen.time());
+        return Finding::occurrence(CHECK_THEN_WRITE.id, site, &write.seen.who, time_ns)
+            .confidence(confidence);
+    }
+    // One buffer: the message of each of a site's first occurrences, each part formatted apart
+    // was an allocation of its own.
     let mut message = String::with_capacity(320);
     // Writing to a `String` cannot fail.
     let _ = write!(
@@ -420,7 +437,7 @@ fn check_then_write(read: &DbOp, write: &DbOp, same_request: bool, options: &Opt
     }
     let _ = write!(message, " {}.", timing(&[&read.seen, &write.seen]));
     Finding::new(CHECK_THEN_WRITE.id, message)
-        .site(write.site())
+        .site(site)
         .principal(&write.seen.who)
         .resource(write.item.to_string())
         .confidence(confidence)
