@@ -324,16 +324,7 @@ impl Occurrences {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const WEAKNESS: RuleMeta = RuleMeta {
-        id: "EX-W",
-        class: FindingClass::Weakness,
-        ..RuleMeta::DEFAULT
-    };
-    const INCIDENT: RuleMeta = RuleMeta {
-        id: "EX-I",
-        ..RuleMeta::DEFAULT
-    };
+    use crate::meta::tests::{INCIDENT, WEAKNESS};
 
     fn site(table: &str) -> Site {
         Site {
@@ -362,22 +353,22 @@ mod tests {
         let mut out = Findings::counting(Occurrences::of(&[WEAKNESS, INCIDENT]));
         let mut kept = Vec::new();
         for n in 1..=5 {
-            kept.push(out.keeps_details("EX-W", &site("a")));
+            kept.push(out.keeps_details("EX-002", &site("a")));
             out.push(finding(&WEAKNESS, Some(site("a")), n));
         }
         assert_eq!(kept, [true, true, true, false, false]);
         // Another site, a weakness without a site (the host's "site unknown") and incidents are
         // counted apart.
-        assert!(out.keeps_details("EX-W", &site("b")));
+        assert!(out.keeps_details("EX-002", &site("b")));
         out.push(finding(&WEAKNESS, Some(site("b")), 6));
         for n in 7..=10 {
             out.push(finding(&WEAKNESS, None, n));
         }
-        assert!(!out.keeps_details("EX-W", &Site::default()));
+        assert!(!out.keeps_details("EX-002", &Site::default()));
         for n in 11..=15 {
             out.push(finding(&INCIDENT, None, n));
         }
-        assert!(out.keeps_details("EX-I", &Site::default()));
+        assert!(out.keeps_details("EX-001", &Site::default()));
         assert!(out.keeps_details("EX-OTHER", &site("a")));
 
         let (found, occurrences) = out.into_parts();
@@ -397,14 +388,20 @@ mod tests {
                 lean.confidence,
                 lean.site.as_ref()
             ),
-            ("EX-W", "alice", 4, Some(Confidence::High), Some(&site("a")))
+            (
+                "EX-002",
+                "alice",
+                4,
+                Some(Confidence::High),
+                Some(&site("a"))
+            )
         );
         assert!(lean.resource.is_empty() && lean.evidence.is_empty());
 
         // The counts go on in the next call.
         let mut out = Findings::counting(occurrences);
-        assert!(!out.keeps_details("EX-W", &site("a")));
-        assert!(out.keeps_details("EX-W", &site("b")));
+        assert!(!out.keeps_details("EX-002", &site("a")));
+        assert!(out.keeps_details("EX-002", &site("b")));
         out.push(finding(&WEAKNESS, Some(site("b")), 16));
         assert_eq!(out.into_parts().0[0].message, "occurrence 16");
     }
@@ -413,7 +410,7 @@ mod tests {
     fn natively_every_finding_is_kept_whole() {
         let mut out = Findings::default();
         for n in 1..=5 {
-            assert!(out.keeps_details("EX-W", &site("a")));
+            assert!(out.keeps_details("EX-002", &site("a")));
             out.push(finding(&WEAKNESS, Some(site("a")), n));
         }
         assert!(out.as_slice().iter().all(|f| !f.evidence.is_empty()));
@@ -421,10 +418,10 @@ mod tests {
 
     #[test]
     fn an_occurrence_is_what_the_host_reads_of_a_later_one() {
-        let f = Finding::occurrence("EX-W", site("a"), "bob", 7);
+        let f = Finding::occurrence("EX-002", site("a"), "bob", 7);
         assert_eq!(
             (f.rule_id.as_str(), f.principal.as_str(), f.time_ns, f.site),
-            ("EX-W", "bob", 7, Some(site("a")))
+            ("EX-002", "bob", 7, Some(site("a")))
         );
         assert!(f.message.is_empty() && f.resource.is_empty() && f.evidence.is_empty());
     }

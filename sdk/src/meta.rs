@@ -110,15 +110,16 @@ impl Default for RuleMeta {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use crate::prelude::*;
 
-    const INCIDENT: RuleMeta = RuleMeta {
+    /// An incident rule and a weakness rule, for the SDK's tests.
+    pub(crate) const INCIDENT: RuleMeta = RuleMeta {
         id: "EX-001",
         severity: Severity::High,
         ..RuleMeta::DEFAULT
     };
-    const WEAKNESS: RuleMeta = RuleMeta {
+    pub(crate) const WEAKNESS: RuleMeta = RuleMeta {
         id: "EX-002",
         class: FindingClass::Weakness,
         ..RuleMeta::DEFAULT
