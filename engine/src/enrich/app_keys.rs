@@ -65,17 +65,42 @@ pub(super) fn is_key_store<'a>(table: &str, mut key_names: impl Iterator<Item = 
         || key_names.any(|k| KEY_STORE_ATTRIBUTES.contains(&folded(k).as_str()))
 }
 
+/// Whether a DB call's table is a key store ([`is_key_store`]), remembering the last table and
+/// key names judged: a stream names a few tables, each with the same key names, on most of its
+/// events, and each judgement folds every name.
+#[derive(Debug, Default)]
+pub(super) struct KeyStores {
+    last: Option<(SmolStr, Vec<SmolStr>, bool)>,
+}
+
+impl KeyStores {
+    /// Whether `d`'s table is a key store; false for an event that is no DB call.
+    pub(super) fn judge(&mut self, event: &Event) -> bool {
+        let Detail::DbOperation(d) = &event.detail else {
+            return false;
+        };
+        if let Some((table, names, store)) = &self.last
+            && *table == d.table
+            && names.iter().eq(d.key.keys())
+        {
+            return *store;
+        }
+        let store = is_key_store(&d.table, d.key.keys().map(SmolStr::as_str));
+        self.last = Some((d.table.clone(), d.key.keys().cloned().collect(), store));
+        store
+    }
+}
+
 /// The key lifecycle changes an event of the application's own traffic records: a successful
-/// request to a key-management route, or a write to a key store.
-pub(super) fn changes(event: &Event) -> Vec<KeyLifecycle> {
+/// request to a key-management route, or a write to a key store (`key_store`: whether the
+/// event is a call to one, [`KeyStores::judge`]).
+pub(super) fn changes(event: &Event, key_store: bool) -> Vec<KeyLifecycle> {
     if event.outcome != Outcome::Success {
         return Vec::new();
     }
     match &event.detail {
         Detail::Http(h) => route_changes(h),
-        Detail::DbOperation(d)
-            if d.is_write && is_key_store(&d.table, d.key.keys().map(SmolStr::as_str)) =>
-        {
+        Detail::DbOperation(d) if d.is_write && key_store => {
             let Some(id) = d
                 .key
                 .iter()
@@ -126,14 +151,11 @@ pub(super) fn changes(event: &Event) -> Vec<KeyLifecycle> {
 /// The key id a successful key-store read looked up (the auth middleware's lookup), if the event
 /// is one: a `GetItem` of a key store, by a key id attribute (not by key material, which the
 /// reader has hashed already and which then needs no alias).
-pub(super) fn looked_up(event: &Event) -> Option<SmolStr> {
+pub(super) fn looked_up(event: &Event, key_store: bool) -> Option<SmolStr> {
     let Detail::DbOperation(d) = &event.detail else {
         return None;
     };
-    if event.outcome != Outcome::Success
-        || d.operation != "GetItem"
-        || !is_key_store(&d.table, d.key.keys().map(SmolStr::as_str))
-    {
+    if event.outcome != Outcome::Success || d.operation != "GetItem" || !key_store {
         return None;
     }
     d.key
@@ -272,7 +294,7 @@ mod tests {
     }
 
     fn summary(e: &Event) -> Vec<(KeyAction, String, String, Vec<String>)> {
-        changes(e)
+        changes(e, KeyStores::default().judge(e))
             .into_iter()
             .map(|k| {
                 (
@@ -340,6 +362,35 @@ mod tests {
         );
         assert!(summary(&http("GET", "/admin/api-keys/k-1", &[("key_id", "k-1")])).is_empty());
         assert!(summary(&http("POST", "/v1/docs", &[("doc_id", "d-1")])).is_empty());
+    }
+
+    #[test]
+    fn key_stores_are_judged_again_when_the_table_or_its_key_names_change() {
+        let call = |table: &str, key: &str| {
+            let mut e = http("GET", "/", &[]);
+            e.detail = Detail::DbOperation(DbOperation {
+                operation: "GetItem".into(),
+                table: table.into(),
+                key: crate::event::Fields::from_iter([(key.into(), "v".into())]),
+                ..DbOperation::default()
+            });
+            e
+        };
+        let mut stores = KeyStores::default();
+        let judged: Vec<bool> = [
+            call("api_keys", "id"),
+            call("api_keys", "id"),
+            call("orders", "order_id"),
+            call("orders", "order_id"),
+            call("orders", "key_hash"),
+            call("orders", "order_id"),
+            http("GET", "/api-keys", &[]),
+            call("api_keys", "id"),
+        ]
+        .iter()
+        .map(|e| stores.judge(e))
+        .collect();
+        assert_eq!(judged, [true, true, false, false, true, false, false, true]);
     }
 
     #[test]

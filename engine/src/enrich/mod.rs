@@ -52,6 +52,7 @@ pub struct Enricher<'s> {
     ownership: ownership::Ownership,
     keys: keys::Ledger,
     requests: requests::Requests,
+    key_stores: app_keys::KeyStores,
 }
 
 impl<'s> Enricher<'s> {
@@ -62,6 +63,7 @@ impl<'s> Enricher<'s> {
             ownership: ownership::Ownership::default(),
             keys: keys::Ledger::default(),
             requests: requests::Requests::default(),
+            key_stores: app_keys::KeyStores::default(),
         }
     }
 
@@ -69,11 +71,13 @@ impl<'s> Enricher<'s> {
     pub fn enrich(&mut self, event: &mut Event) {
         let privileged = self.ownership_settings.is_admin(&event.actor.principal);
         event.facts.privileged = privileged;
+        // Judged once for the three models that ask.
+        let key_store = self.key_stores.judge(event);
         self.ownership
-            .enrich(event, self.ownership_settings, privileged);
+            .enrich(event, self.ownership_settings, privileged, key_store);
         // The auth middleware's lookup of a key in the store, for a request that presented a key
         // the engine only knows by its hash: the store's id is that key's name from now on.
-        if let Some(store_id) = app_keys::looked_up(event)
+        if let Some(store_id) = app_keys::looked_up(event, key_store)
             && let Some(presented) = self.requests.key_of(&event.correlation.linked_event)
             && presented.starts_with("hk:")
         {
@@ -81,7 +85,7 @@ impl<'s> Enricher<'s> {
         }
         self.keys.enrich(event);
         // The application's own key management (routes, key-store writes) changes keys too.
-        for change in app_keys::changes(event) {
+        for change in app_keys::changes(event, key_store) {
             self.keys.apply(&change, event);
         }
         self.requests.enrich(event, self.ownership_settings);

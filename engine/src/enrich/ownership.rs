@@ -154,8 +154,15 @@ impl Ownership {
         (self.unlearnt_objects, self.unlearnt_known)
     }
 
-    /// Sets `event.facts.objects`, then learns from the event.
-    pub(super) fn enrich(&mut self, event: &mut Event, settings: &Settings, privileged: bool) {
+    /// Sets `event.facts.objects`, then learns from the event. `key_store`: whether the event is
+    /// a call to a key store ([`super::app_keys::KeyStores::judge`]).
+    pub(super) fn enrich(
+        &mut self,
+        event: &mut Event,
+        settings: &Settings,
+        privileged: bool,
+        key_store: bool,
+    ) {
         let (layer, objects, owner_condition) = match &event.detail {
             Detail::Http(h) => (
                 Layer::Http,
@@ -167,10 +174,8 @@ impl Ownership {
                     .attributes
                     .contains_key(crate::ingest::correlate::KEY_UNKNOWN);
                 let keyless_read = d.key.is_empty() && d.operation != "Scan";
-                // The auth middleware's lookup of a key: the application authenticating the
-                // request, not the caller touching an object.
-                let key_store =
-                    super::app_keys::is_key_store(&d.table, d.key.keys().map(SmolStr::as_str));
+                // The auth middleware's lookup of a key (`key_store`): the application
+                // authenticating the request, not the caller touching an object.
                 if d.table.is_empty() || key_unknown || keyless_read || key_store {
                     (Layer::Db, Vec::new(), false)
                 } else {
@@ -546,6 +551,11 @@ pub(super) fn relation(actor: &Actor, owner: &str, owner_tenant: &str) -> Relati
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whether `e` is a call to a key store, as the enrichment stage judges it.
+    fn key_store(e: &Event) -> bool {
+        super::super::app_keys::KeyStores::default().judge(e)
+    }
     use crate::event::{DbOperation, Http, NamedId, SourceRef};
 
     fn http(id: &str, who: (&str, &str), method: &str, path: &str, status: u16) -> Event {
@@ -618,7 +628,8 @@ mod tests {
             .into_iter()
             .map(|mut e| {
                 let privileged = settings.is_admin(&e.actor.principal);
-                model.enrich(&mut e, settings, privileged);
+                let store = key_store(&e);
+                model.enrich(&mut e, settings, privileged, store);
                 e.facts
                     .objects
                     .iter()
@@ -697,7 +708,8 @@ mod tests {
         ];
         let mut facts = Vec::new();
         for mut e in events {
-            model.enrich(&mut e, &s, false);
+            let store = key_store(&e);
+            model.enrich(&mut e, &s, false, store);
             facts.push(
                 e.facts
                     .objects
@@ -789,7 +801,8 @@ mod tests {
         );
         let mut model = Ownership::default();
         let mut e = db("bob", "UpdateItem", &[("order_id", "2")], "owner_id = :uid");
-        model.enrich(&mut e, &Settings::default(), false);
+        let store = key_store(&e);
+        model.enrich(&mut e, &Settings::default(), false, store);
         assert!(
             e.facts
                 .objects
@@ -797,7 +810,8 @@ mod tests {
                 .all(|o| o.owner_condition && !o.scoped)
         );
         let mut e = db("carol", "GetItem", &[("order_id", "3")], "");
-        model.enrich(&mut e, &Settings::default(), false);
+        let store = key_store(&e);
+        model.enrich(&mut e, &Settings::default(), false, store);
         assert!(e.facts.objects.iter().all(|o| o.scoped));
     }
 
