@@ -67,7 +67,7 @@ pub use event::{
     Actor, AuthDecision, Correlation, DbOperation, Detail, Event, Facts, Http, KeyFact,
     KeyLifecycle, ObjectFact, Objects, Pairs, SourceRef,
 };
-pub use finding::{Evidence, Finding, Findings, Site};
+pub use finding::{Evidence, Finding, Findings, KEPT_OCCURRENCES, Site};
 pub use meta::RuleMeta;
 pub use state::{Footprint, LruMap, SeenSet, StateUsage, WindowMap};
 pub use testing::EventBuilder;
