@@ -2,7 +2,7 @@
 
 use self::sha2_free::sha256_hex;
 
-use crate::common::{fixture, tracewarden};
+use crate::common::{fixture, scan_json, tracewarden};
 
 /// Digests computed independently of the engine, with coreutils' `sha256sum`.
 mod sha2_free {
@@ -252,10 +252,10 @@ fn the_built_in_ddb001_finds_what_its_rego_reference_finds() {
         "tests/fixtures/dialects",
         "tests/fixtures/events",
     ] {
-        let scan = |extra: &[&str]| {
-            let mut args = vec!["scan", "--format", "json", "--fail-on", "none"];
-            args.extend_from_slice(extra);
-            args.extend_from_slice(&[
+        let scan = |rules: &[&str]| {
+            let mut extra = vec!["--fail-on", "none"];
+            extra.extend_from_slice(rules);
+            extra.extend_from_slice(&[
                 "--exclude",
                 "*.md",
                 "--exclude",
@@ -263,8 +263,7 @@ fn the_built_in_ddb001_finds_what_its_rego_reference_finds() {
                 "--exclude",
                 "*.txt",
             ]);
-            args.push(input);
-            let run = tracewarden(&args);
+            let run = scan_json(&[input], &extra);
             assert_eq!(run.code, 0, "{input}: {}", run.stderr);
             let mut findings = crate::common::parse_report(&run.stdout)["findings"]
                 .as_array()

@@ -4,8 +4,8 @@
 //! lifecycle changes for the ledger; and the key store's lookups by the auth middleware, which
 //! are the application authenticating a request, not a user touching an object.
 
-use super::objects::folded;
 use crate::event::{Detail, Event, Http, KeyAction, KeyLifecycle, Outcome, SmolStr};
+use crate::names::folded;
 
 /// Path segments naming a collection of keys.
 const KEY_COLLECTIONS: &[&str] = &[

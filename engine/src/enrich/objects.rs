@@ -11,8 +11,7 @@ use crate::event::SmolStr;
 
 use super::settings::{OwnerKind, Settings};
 use crate::ingest::http::is_object_id;
-/// The attribute name without `_`/`-`, lower case.
-pub(super) use crate::names::folded;
+use crate::names::folded;
 
 /// Collections whose ids are user ids: `/users/{id}` names the user it belongs to.
 const USER_COLLECTIONS: &[&str] = &[

@@ -5,11 +5,12 @@ type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>
 type HashSet<T> = std::collections::HashSet<T, foldhash::fast::FixedState>;
 
 use super::objects::{
-    NamedBy, Names, Object, folded, is_id_of, is_owner_condition, key_object, path_objects,
+    NamedBy, Names, Object, is_id_of, is_owner_condition, key_object, path_objects,
     returned_values, sets_owner, update_names,
 };
 use super::settings::Settings;
 use crate::event::{Actor, Detail, Event, ObjectFact, Outcome, OwnerSource, Relation, SmolStr};
+use crate::names::folded;
 use smol_str::ToSmolStr;
 
 /// Most objects remembered (owner, grants, whether a request on them succeeded); past it, new
@@ -551,12 +552,12 @@ pub(super) fn relation(actor: &Actor, owner: &str, owner_tenant: &str) -> Relati
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::{DbOperation, Http, NamedId, SourceRef};
 
     /// Whether `e` is a call to a key store, as the enrichment stage judges it.
     fn key_store(e: &Event) -> bool {
         super::super::app_keys::KeyStores::default().judge(e)
     }
-    use crate::event::{DbOperation, Http, NamedId, SourceRef};
 
     fn http(id: &str, who: (&str, &str), method: &str, path: &str, status: u16) -> Event {
         Event {

@@ -982,8 +982,9 @@ mod tests {
     use crate::event::{DbOperation, Detail, KeyAction, KeyLifecycle, SourceRef};
 
     /// The built-in Rego rules and TW-DDB-001's Rego reference read different fields, so each
-    /// gets values of its own (three groups): their findings in a scan are those they make from whole events, whatever the
-    /// threads, and a rule reading whole events beside them changes nothing.
+    /// gets values of its own (three groups): their findings in a scan are those they make from
+    /// whole events, whatever the threads, and a rule reading whole events beside them changes
+    /// nothing.
     #[test]
     fn rego_rules_reading_different_fields_each_find_what_whole_events_give() {
         let (_reference, set) = rego_filter::tests::with_rego_reference(Default::default());

@@ -649,8 +649,7 @@ findings contains f if { some e in input.events
     fn key002_judges_a_use_by_the_first_scope_rule_that_applies() {
         use crate::rules::rego_filter::tests::evaluate;
         use crate::rules::rego_input::tests::fixture_events;
-        use crate::rules::{RuleSet, RuleSetOptions};
-        use crate::rules::{Runtime, parse_rule_config};
+        use crate::rules::{RuleSet, RuleSetOptions, Runtime, parse_rule_config};
         let events = fixture_events();
         // Bob's key lost `orders:write` (inventory/changes.csv), then deleted an order.
         let delete = "but `DELETE /orders/o-2002` succeeded after it, which needs";
@@ -702,8 +701,8 @@ findings contains f if { some e in input.events
     }
 
     /// The VM and the interpreter make the same findings of every built-in Rego rule (and
-    /// TW-DDB-001's Rego reference), over every
-    /// fixture event and variants of them, with the packs' options and with scope rules.
+    /// TW-DDB-001's Rego reference), over every fixture event and variants of them, with the
+    /// packs' options and with scope rules.
     #[test]
     fn the_vm_agrees_with_the_interpreter_on_the_built_in_rules() {
         use crate::rules::rego_filter::tests::evaluate;
