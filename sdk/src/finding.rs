@@ -149,16 +149,16 @@ impl Finding {
         self
     }
 
-    /// An occurrence of weakness `rule_id` at `site` by `principal` at `time_ns`, without a
-    /// message, resource or evidence: what the host reads of an occurrence past a site's
-    /// [`KEPT_OCCURRENCES`] (see [`Findings::keeps_details`]).
-    pub fn occurrence(rule_id: &str, site: Site, principal: &str, time_ns: i64) -> Self {
-        Finding {
-            time_ns,
-            ..Finding::new(rule_id, String::new())
-                .site(site)
-                .principal(principal)
-        }
+    /// An occurrence of weakness `rule_id` at `site` by `principal`, without a message, resource
+    /// or evidence: what the host reads of an occurrence past a site's [`KEPT_OCCURRENCES`] (see
+    /// [`Findings::keeps_details`]). `latest_ns` is the time of the latest event it rests on;
+    /// its time is what evidence of that event would give it ([`Finding::with`]).
+    pub fn occurrence(rule_id: &str, site: Site, principal: &str, latest_ns: i64) -> Self {
+        let mut finding = Finding::new(rule_id, String::new())
+            .site(site)
+            .principal(principal);
+        finding.time_ns = finding.time_ns.max(latest_ns);
+        finding
     }
 
     /// Puts evidence kept from an earlier event before the evidence so far (a finding built on
@@ -424,5 +424,18 @@ mod tests {
             ("EX-002", "bob", 7, Some(site("a")))
         );
         assert!(f.message.is_empty() && f.resource.is_empty() && f.evidence.is_empty());
+        // Its time is what evidence of its latest event would give, whatever that time.
+        for latest_ns in [7, 0, -5] {
+            let evidence = Evidence {
+                event_id: "e".to_owned(),
+                role: "use".to_owned(),
+                source: "f:1".to_owned(),
+                time_ns: latest_ns,
+            };
+            assert_eq!(
+                Finding::occurrence("EX-002", site("a"), "bob", latest_ns).time_ns,
+                Finding::new("EX-002", "m").with(evidence).time_ns
+            );
+        }
     }
 }

@@ -68,14 +68,12 @@ impl Rule for DynamoDb {
         }
         let site = Site::of(event);
         if !out.keeps_details(UNCONDITIONAL_WRITE.id, &site) {
-            // Past a site's first occurrences the host reads only who and when (the time the
-            // evidence would give).
-            let time_ns = event.time_ns.max(0);
+            // Past a site's first occurrences the host reads only who and when.
             out.push(Finding::occurrence(
                 UNCONDITIONAL_WRITE.id,
                 site,
                 event.actor.principal,
-                time_ns,
+                event.time_ns,
             ));
             return;
         }

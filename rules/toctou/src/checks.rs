@@ -389,9 +389,8 @@ fn check_then_write(
     };
     let site = write.site();
     if !out.keeps_details(CHECK_THEN_WRITE.id, &site) {
-        // The time the evidence would give.
-        let time_ns = 0i64.max(read.seen.time()).max(write.seen.time());
-        return Finding::occurrence(CHECK_THEN_WRITE.id, site, &write.seen.who, time_ns)
+        let latest_ns = read.seen.time().max(write.seen.time());
+        return Finding::occurrence(CHECK_THEN_WRITE.id, site, &write.seen.who, latest_ns)
             .confidence(confidence);
     }
     // One buffer: the message of each of a site's first occurrences, each part formatted apart
