@@ -309,11 +309,12 @@ impl Correlator {
         let across = self.across_inputs();
         let content =
             positional_id(&p.event).then(|| if across { fingerprint(&p.event) } else { 0 });
-        let (mut keys, merged) = match self.duplicates_of(&p.event, content, p.input) {
+        let digests = Digests::of(&p.event, content, across);
+        let (mut keys, merged) = match self.duplicates_of(&p.event, content, p.input, &digests) {
             Some(targets) => (self.merge(p, content, targets), true),
             None => {
                 let key = p.key;
-                self.insert(key, p.input, p.event, content);
+                self.insert_digested(key, p.input, p.event, content, &digests);
                 (vec![key], false)
             }
         };
@@ -324,10 +325,11 @@ impl Correlator {
             let Some((input, event, content)) = self.remove(key) else {
                 break;
             };
-            match self.duplicates_of(&event, content, input) {
+            let digests = Digests::of(&event, content, self.across_inputs());
+            match self.duplicates_of(&event, content, input, &digests) {
                 Some(targets) => keys = self.merge(Pending { key, input, event }, content, targets),
                 None => {
-                    self.insert(key, input, event, content);
+                    self.insert_digested(key, input, event, content, &digests);
                     break;
                 }
             }
@@ -352,13 +354,20 @@ impl Correlator {
     }
 
     fn insert(&mut self, key: Key, input: u32, event: Box<Event>, content: Option<u64>) {
-        let entries = index_keys(
-            &event,
-            content,
-            self.across_inputs(),
-            self.links,
-            self.keyless,
-        );
+        let digests = Digests::of(&event, content, self.across_inputs());
+        self.insert_digested(key, input, event, content, &digests);
+    }
+
+    /// [`Correlator::insert`], given `event`'s [`Digests`].
+    fn insert_digested(
+        &mut self,
+        key: Key,
+        input: u32,
+        event: Box<Event>,
+        content: Option<u64>,
+        digests: &Digests,
+    ) {
+        let entries = index_keys(&event, digests, self.links, self.keyless);
         for &(idx, value) in &entries {
             let Some(map) = self.index.get_mut(idx as usize) else {
                 continue;
@@ -426,17 +435,23 @@ impl Correlator {
 
     /// The buffered events that record the same call as `e` (read from `input`).
     /// `content`: `e`'s fingerprint when its id is positional.
-    fn duplicates_of(&self, e: &Event, content: Option<u64>, input: u32) -> Option<Vec<Key>> {
+    fn duplicates_of(
+        &self,
+        e: &Event,
+        content: Option<u64>,
+        input: u32,
+        digests: &Digests,
+    ) -> Option<Vec<Key>> {
         // The same record read twice: by its source-given id anywhere, by its content in another
         // input (a HAR or request log given twice has positional ids).
         let twin = match content {
             None => self
-                .candidates(Index::Record, id_digest(&e.id))
+                .candidates(Index::Record, digests.record.map(|(_, v)| v))
                 .into_iter()
                 .find(|k| self.event(k).is_some_and(|o| same_kind(o, e))),
             Some(_) if !self.across_inputs() => None,
             Some(content) => self
-                .candidates(Index::Content, Some(content_digest(e, content)))
+                .candidates(Index::Content, digests.record.map(|(_, v)| v))
                 .into_iter()
                 .find(|k| {
                     self.buffer.get(k).is_some_and(|o| {
@@ -465,21 +480,21 @@ impl Correlator {
             _ => return None,
         };
         let keyless = is_keyless(e);
-        for call in call_ids(e) {
+        for call in &digests.calls {
             let mut found = if keyless {
-                self.candidates(Index::DbKeyed, Some(digest(call)))
+                self.candidates(Index::DbKeyed, Some(call.id))
             } else {
                 // Spans are filed under `DbKeyless`: a stream without any has none to find.
                 let mut found = if self.keyless {
-                    self.candidates(Index::DbKeyless, Some(digest(call)))
+                    self.candidates(Index::DbKeyless, Some(call.id))
                 } else {
                     Vec::new()
                 };
                 if db.key.is_empty() {
-                    found.extend(self.candidates(Index::DbCallAny, Some(call_any(call, db))));
+                    found.extend(self.candidates(Index::DbCallAny, Some(call.any)));
                 } else {
-                    found.extend(self.candidates(Index::DbCall, Some(call_key(call, db, &db.key))));
-                    found.extend(self.candidates(Index::DbCall, Some(call_any(call, db))));
+                    found.extend(self.candidates(Index::DbCall, Some(call.keyed)));
+                    found.extend(self.candidates(Index::DbCall, Some(call.any)));
                 }
                 found
             };
@@ -879,16 +894,60 @@ pub(crate) fn is_placeholder_id(id: &str) -> bool {
 /// The index entries of one event: few enough to stay inline.
 type Entries = SmallVec<[(Index, u64); 8]>;
 
-/// The index entries of `e`, whose content fingerprint is `content`; those only links read, only
-/// when `links`; those only keyless calls read, only when `keyless`.
-/// `across`: whether the stream has several inputs (content is looked up only across inputs).
-fn index_keys(
-    e: &Event,
-    content: Option<u64>,
-    across: bool,
-    links: bool,
-    keyless: bool,
-) -> Entries {
+/// What `e` is looked up and filed by, computed once per event: the correlator looks for its
+/// twins under these values, then files it under the same ones.
+struct Digests {
+    /// Its source-given id ([`Index::Record`]), or, when its id is positional and the stream has
+    /// several inputs, its content ([`Index::Content`]).
+    record: Option<(Index, u64)>,
+    /// Per id its DB call is known by ([`call_ids`]), in that order.
+    calls: SmallVec<[CallDigests; 2]>,
+}
+
+/// The digests of one of a DB call's ids.
+struct CallDigests {
+    /// The id alone (where keyed calls and keyless spans meet).
+    id: u64,
+    /// With the operation, table and item key ([`call_key`]).
+    keyed: u64,
+    /// With the operation and table ([`call_any`]).
+    any: u64,
+}
+
+impl Digests {
+    /// `content`: `e`'s fingerprint when its id is positional; `across`: whether the stream has
+    /// several inputs (content is looked up only across inputs).
+    fn of(e: &Event, content: Option<u64>, across: bool) -> Digests {
+        let record = match content {
+            Some(content) => across.then(|| (Index::Content, content_digest(e, content))),
+            None => id_digest(&e.id).map(|v| (Index::Record, v)),
+        };
+        let calls = match &e.detail {
+            Detail::DbOperation(db) => call_ids(e)
+                .into_iter()
+                .map(|call| {
+                    let any = call_any(call, db);
+                    CallDigests {
+                        id: digest(call),
+                        // Without an item key the two are one digest.
+                        keyed: if db.key.is_empty() {
+                            any
+                        } else {
+                            call_key(call, db, &db.key)
+                        },
+                        any,
+                    }
+                })
+                .collect(),
+            _ => SmallVec::new(),
+        };
+        Digests { record, calls }
+    }
+}
+
+/// The index entries of `e`, whose [`Digests`] are `digests`; those only links read, only when
+/// `links`; those only keyless calls read, only when `keyless`.
+fn index_keys(e: &Event, digests: &Digests, links: bool, keyless: bool) -> Entries {
     let c = &e.correlation;
     let mut out = Entries::new();
     let mut add = |idx, v: Option<u64>| {
@@ -896,21 +955,20 @@ fn index_keys(
             out.push((idx, v));
         }
     };
-    match content {
-        Some(content) => add(Index::Content, across.then(|| content_digest(e, content))),
-        None => add(Index::Record, id_digest(&e.id)),
+    if let Some((idx, v)) = digests.record {
+        add(idx, Some(v));
     }
     match &e.detail {
-        Detail::DbOperation(db) => {
-            for call in call_ids(e) {
+        Detail::DbOperation(_) => {
+            for call in &digests.calls {
                 if is_keyless(e) {
-                    add(Index::DbKeyless, Some(digest(call)));
+                    add(Index::DbKeyless, Some(call.id));
                 } else {
                     if keyless {
-                        add(Index::DbKeyed, Some(digest(call)));
+                        add(Index::DbKeyed, Some(call.id));
                     }
-                    add(Index::DbCall, Some(call_key(call, db, &db.key)));
-                    add(Index::DbCallAny, Some(call_any(call, db)));
+                    add(Index::DbCall, Some(call.keyed));
+                    add(Index::DbCallAny, Some(call.any));
                 }
             }
             if links && c.link == LinkMethod::None {
