@@ -17,6 +17,7 @@
 //! kept.
 
 use serde_json::{Map, Value};
+use smallvec::SmallVec;
 
 use super::credentials::{key_id_of, key_id_of_digest};
 use super::wire::kind_of;
@@ -58,6 +59,124 @@ const DATE_FIELDS: &[(&str, KeyAction)] = &[
     ("rotated", KeyAction::Rotated),
     ("rotated_at", KeyAction::Rotated),
 ];
+
+/// Members that hold key material, of which the key id is a digest (the material is not kept).
+const MATERIAL: &[&str] = &["key", "secret", "token", "api_key"];
+
+/// Every member [`key_members`] reads: [`ID_FIELDS`], [`MATERIAL`], [`DATE_FIELDS`] and the rest.
+const MEMBERS: [&str; 34] = [
+    "key_id",
+    "id",
+    "access_key_id",
+    "api_key_id",
+    "keyid",
+    "accesskeyid",
+    "key_sha256",
+    "key",
+    "secret",
+    "token",
+    "api_key",
+    "owner",
+    "user",
+    "scopes",
+    "action",
+    "time",
+    "date",
+    "created",
+    "created_at",
+    "activated",
+    "activated_at",
+    "deactivated",
+    "deactivated_at",
+    "disabled",
+    "disabled_at",
+    "revoked",
+    "revoked_at",
+    "deleted",
+    "deleted_at",
+    "rotated",
+    "rotated_at",
+    "scope_changes",
+    "replaced_by",
+    "changed_by",
+];
+
+/// The [`MEMBERS`] of one JSON object, parsed; its other members skipped without building them
+/// (a key inventory line read as a whole `Value` spent more on its tree than on its key).
+/// Deserializing anything but an object fails. A member given twice is its last value, as in a
+/// `serde_json::Map`.
+struct Members {
+    /// Each member found: its name (from [`MEMBERS`]) and value, in the order first met.
+    found: SmallVec<[(&'static str, Value); 8]>,
+}
+
+impl Members {
+    /// Member `name` (one of [`MEMBERS`]).
+    fn get(&self, name: &str) -> Option<&Value> {
+        debug_assert!(
+            member_slot(name).is_some(),
+            "`{name}` is not one of MEMBERS"
+        );
+        self.found.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+}
+
+fn member_slot(name: &str) -> Option<usize> {
+    MEMBERS.iter().position(|m| *m == name)
+}
+
+impl<'de> serde::Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+        use std::fmt;
+
+        /// A member name, as its slot in [`MEMBERS`] (none for the others), without allocating.
+        struct Slot;
+        impl<'de> DeserializeSeed<'de> for Slot {
+            type Value = Option<usize>;
+            fn deserialize<D: serde::Deserializer<'de>>(
+                self,
+                d: D,
+            ) -> Result<Self::Value, D::Error> {
+                d.deserialize_str(self)
+            }
+        }
+        impl Visitor<'_> for Slot {
+            type Value = Option<usize>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Self::Value, E> {
+                Ok(member_slot(name))
+            }
+        }
+        struct Object;
+        impl<'de> Visitor<'de> for Object {
+            type Value = Members;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a key object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+                let mut members = Members {
+                    found: SmallVec::new(),
+                };
+                while let Some(slot) = map.next_key_seed(Slot)? {
+                    let Some(&name) = slot.and_then(|i| MEMBERS.get(i)) else {
+                        map.next_value::<IgnoredAny>()?;
+                        continue;
+                    };
+                    let value: Value = map.next_value()?;
+                    match members.found.iter_mut().find(|(n, _)| *n == name) {
+                        Some((_, held)) => *held = value,
+                        None => members.found.push((name, value)),
+                    }
+                }
+                Ok(members)
+            }
+        }
+        d.deserialize_map(Object)
+    }
+}
 
 /// Whether the first JSON object of an input is a key inventory: `{"keys": [...]}`, or a key
 /// object with a key id and a date or an action.
@@ -144,9 +263,14 @@ pub(super) fn read_line(
     sink: &mut impl FnMut(u64, At<'_>, Record),
 ) {
     *index += 1;
-    let records = match serde_json::from_str::<Value>(line) {
-        Ok(v) => key_record(file, *index, &v),
-        Err(e) => Err(Record::Malformed(format!("not JSON: {e}"))),
+    // A key object is read by the members it names; the others are skipped, not built. What is
+    // not a JSON object is read again as a whole value, which names what it is.
+    let records = match serde_json::from_str::<Members>(line) {
+        Ok(members) => key_members(file, *index, &|name| members.get(name)),
+        Err(_) => match serde_json::from_str::<Value>(line) {
+            Ok(v) => key_record(file, *index, &v),
+            Err(e) => Err(Record::Malformed(format!("not JSON: {e}"))),
+        },
     };
     emit(*index, At::line(line_no, line), records, sink);
 }
@@ -274,15 +398,24 @@ fn action_of(name: &str) -> Option<KeyAction> {
 
 /// One key object (or one change row) to its lifecycle events, in time order.
 fn key_record(file: &str, index: u64, value: &Value) -> Result<Vec<Event>, Record> {
-    let malformed = |m: String| Record::Malformed(m);
     let Some(obj) = value.as_object() else {
-        return Err(malformed(format!(
+        return Err(Record::Malformed(format!(
             "expected a key object, found {}",
             kind_of(value)
         )));
     };
+    key_members(file, index, &|name| obj.get(name))
+}
+
+/// [`key_record`] of a key object whose member `name` is `get(name)` (one of [`MEMBERS`]).
+fn key_members<'v>(
+    file: &str,
+    index: u64,
+    get: &dyn Fn(&str) -> Option<&'v Value>,
+) -> Result<Vec<Event>, Record> {
+    let malformed = |m: String| Record::Malformed(m);
     let text = |name: &str| {
-        obj.get(name)
+        get(name)
             .and_then(Value::as_str)
             .map(str::trim)
             .filter(|s| !s.is_empty())
@@ -297,10 +430,7 @@ fn key_record(file: &str, index: u64, value: &Value) -> Result<Vec<Event>, Recor
                 "invalid `key_sha256` `{digest}`: expected 64 hex digits"
             ))
         })?
-    } else if let Some(material) = ["key", "secret", "token", "api_key"]
-        .iter()
-        .find_map(|f| text(f))
-    {
+    } else if let Some(material) = MATERIAL.iter().find_map(|f| text(f)) {
         key_id_of(material)
     } else {
         return Err(malformed(
@@ -308,7 +438,7 @@ fn key_record(file: &str, index: u64, value: &Value) -> Result<Vec<Event>, Recor
         ));
     };
     let owner = text("owner").or_else(|| text("user")).unwrap_or_default();
-    let scopes = scopes_of(obj.get("scopes"));
+    let scopes = scopes_of(get("scopes"));
     let mut changes: Vec<(i64, u64, KeyAction, Vec<SmolStr>)> = Vec::new();
     let when = |field: &str, raw: &str| {
         date(raw).ok_or_else(|| {
@@ -342,8 +472,7 @@ fn key_record(file: &str, index: u64, value: &Value) -> Result<Vec<Event>, Recor
                 changes.push((t, p, *action, scopes));
             }
         }
-        for change in obj
-            .get("scope_changes")
+        for change in get("scope_changes")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
@@ -373,6 +502,7 @@ fn key_record(file: &str, index: u64, value: &Value) -> Result<Vec<Event>, Recor
     if let Some(next) = text("replaced_by") {
         attributes.insert("replaced_by".into(), next.into());
     }
+    let changed_by: SmolStr = text("changed_by").unwrap_or_default().into();
     Ok(changes
         .into_iter()
         .enumerate()
@@ -392,7 +522,7 @@ fn key_record(file: &str, index: u64, value: &Value) -> Result<Vec<Event>, Recor
                 format: FORMAT.into(),
             },
             actor: Actor {
-                principal: text("changed_by").unwrap_or_default().into(),
+                principal: changed_by.clone(),
                 ..Actor::default()
             },
             correlation: Correlation::default(),
@@ -564,5 +694,84 @@ mod tests {
         assert_eq!(out[0].1, Some(4));
         assert_eq!(out[0].2.as_ref().unwrap().1, KeyAction::Deleted);
         assert!(out[1].2.as_ref().unwrap_err().starts_with("not JSON"));
+    }
+
+    #[test]
+    fn every_member_the_reader_names_is_parsed_from_a_line() {
+        let named = ID_FIELDS
+            .iter()
+            .chain(MATERIAL)
+            .chain(DATE_FIELDS.iter().map(|(f, _)| f));
+        for name in named {
+            assert!(member_slot(name).is_some(), "`{name}` is not in MEMBERS");
+        }
+    }
+
+    /// A JSON line read by its members gives what the whole object gives, record errors included.
+    #[test]
+    fn a_line_read_by_its_members_reads_as_the_whole_object() {
+        let lines = [
+            r#"{"key_id":"k-1","owner":"alice","scopes":["b","a","a"],"created":"2026-11-01","revoked":"2026-11-05T10:00:00.5Z","note":{"deep":[1,{"key_id":"x"}]}}"#,
+            r#"{"id":"k-2","key_id":"k-3","user":"bob","scopes":"x; y,z","created_at":"2026-11-02","rotated":"2026-11-04","replaced_by":"k-4","changed_by":"ops"}"#,
+            r#"{"key_id":"k-5","key_id":"k-6","action":"scope_changed","date":"2026-11-03","scopes":["r"]}"#,
+            r#"{"key_id":7,"api_key_id":"k-\u0037","action":"Disable","time":"2026-11-03T00:00:00Z"}"#,
+            r#"{"secret":"live-value","created":"2026-11-02","scope_changes":[{"time":"2026-11-04","scopes":["r"]}]}"#,
+            r#"{"key_sha256":"zz","created":"2026-11-02"}"#,
+            r#"{"key_id":"k-8","owner":"carol"}"#,
+            r#"{"key_id":"k-9","action":"frobbed","time":"2026-11-03"}"#,
+            r#"{"key_id":"k-10","created":"yesterday"}"#,
+            r#"{"key_id":"k-11","scope_changes":[{"scopes":["r"]}]}"#,
+            r#"{"owner":"dave","created":"2026-11-01"}"#,
+        ];
+        // Every field of every event (owner, `changed_by`, `replaced_by` too), or the error.
+        type Sink<'s> = &'s mut dyn FnMut(u64, At<'_>, Record);
+        let events =
+            |f: &mut dyn FnMut(Sink<'_>)| {
+                let mut out = Vec::new();
+                f(&mut |_, _, r| {
+                    out.push(r.into_result().map(|e| crate::event::to_json(&e).unwrap()))
+                });
+                out
+            };
+        let read = |line: &str| {
+            collect(|sink| {
+                read_line("k.jsonl", &mut 0, 1, line, &mut |i, l, r| sink(i, l, r));
+            })
+        };
+        let read_all = |line: &str| {
+            events(&mut |sink| read_line("k.jsonl", &mut 0, 1, line, &mut |i, l, r| sink(i, l, r)))
+        };
+        let whole = |line: &str| {
+            events(&mut |sink| {
+                let value: Value = serde_json::from_str(line).unwrap();
+                emit(
+                    1,
+                    At::line(1, line),
+                    key_record("k.jsonl", 1, &value),
+                    &mut |i, l, r| sink(i, l, r),
+                );
+            })
+        };
+        for line in lines {
+            assert!(serde_json::from_str::<Members>(line).is_ok(), "{line}");
+            let (members, whole) = (read_all(line), whole(line));
+            assert!(!members.is_empty());
+            assert_eq!(members, whole, "{line}");
+        }
+        // The second `key_id` wins, as in a map; the item key's `key_id` inside `note` is data.
+        assert_eq!(read(lines[2])[0].2.as_ref().unwrap().2, "k-6");
+        assert_eq!(read(lines[0])[0].2.as_ref().unwrap().2, "k-1");
+        // What is not an object is named as before.
+        for (line, error) in [
+            ("[1]", "expected a key object, found an array"),
+            ("\"k\"", "expected a key object, found a string"),
+            (
+                "{\"key_id\":",
+                "not JSON: EOF while parsing a value at line 1 column 10",
+            ),
+        ] {
+            assert!(serde_json::from_str::<Members>(line).is_err());
+            assert_eq!(read(line)[0].2, Err(error.to_owned()), "{line}");
+        }
     }
 }
