@@ -400,7 +400,7 @@ fn the_python_sdk_and_template_unit_tests_pass_in_cpython() {
         return;
     };
     let sdk = root().join("sdk/python");
-    assert_eq!(unittest(&tool, &sdk.join("tests"), &sdk), 9);
+    assert_eq!(unittest(&tool, &sdk.join("tests"), &sdk), 10);
     // The scaffolded pack's own tests (`test_app.py`, on `tracewarden_sdk.testing`).
     let pack = template_pack(&tool);
     assert_eq!(unittest(&tool, pack, pack), 3);

@@ -14,7 +14,9 @@ from tracewarden_sdk import (
     ConfigError,
     EventKind,
     Evidence,
+    KEPT_OCCURRENCES,
     Finding,
+    FindingClass,
     LinkMethod,
     Outcome,
     Rule,
@@ -241,6 +243,34 @@ class Counting(Rule):
         out.push(Finding(META.id, f"saw {self.seen}"))
 
 
+WEAK = RuleMeta(id="X-2", title="Unconditional write", class_=FindingClass.WEAKNESS)
+
+
+class Unchecked(Rule):
+    """A weakness rule: every write is an occurrence at its table's site; `lean` reports the
+    ones the host would not keep the details of as bare occurrences."""
+
+    lean = False
+
+    @classmethod
+    def rules(cls):
+        return [WEAK, META]
+
+    def on_event(self, event, out):
+        site = Site(table=event.db().table, operation=event.db().operation)
+        if self.lean and not out.keeps_details(WEAK.id, site):
+            out.push(Finding.occurrence(WEAK.id, site, event.actor.principal, event.time_ns))
+            return
+        finding = Finding(WEAK.id, f"write by {event.actor.principal}").resource(event.id)
+        out.push(finding.site(site).principal(event.actor.principal).evidence(event, "write"))
+        if event.id == "ev-0":
+            out.push(Finding(META.id, "an incident is never thinned").evidence(event, "hit"))
+
+
+class Lean(Unchecked):
+    lean = True
+
+
 class TestingTest(unittest.TestCase):
     def test_builders_go_through_a_wire_batch(self):
         batch = testing.encode(
@@ -296,6 +326,38 @@ class ExportTest(unittest.TestCase):
         self.assertEqual((hit.message, hit.evidence[0].event_id), ("limit", "ev-0"))
         self.assertEqual([f.message for f in world().finish()], ["saw 4"])
         self.assertEqual(world().state_usage(), [])
+
+    def test_a_sites_later_occurrences_cross_without_their_details(self):
+        self.assertEqual(KEPT_OCCURRENCES, 3)
+        rows = [(f"ev-{i}", "a", "PutItem", "t", [], Outcome.SUCCESS) for i in range(3)]
+        other = [("ev-9", "b", "PutItem", "u", [], Outcome.SUCCESS)]
+        for rule in (Unchecked, Lean):
+            world = export(rule)
+            world().configure([])
+            # Counted across calls: 3 whole at `t`, then bare ones; `u` has its own count.
+            first = world().on_events(db_batch(rows[:2]))
+            later = world().on_events(db_batch(rows + other))
+            weak = [f for f in first + later if f.rule_id == "X-2"]
+            self.assertEqual(
+                [(f.message, f.resource, len(f.evidence)) for f in weak],
+                [("write by a", f"ev-{i}", 1) for i in (0, 1, 0)]
+                + [("", "", 0)] * 2
+                + [("write by b", "ev-9", 1)],
+                rule.__name__,
+            )
+            self.assertEqual([f.principal for f in weak], ["a"] * 5 + ["b"])
+            self.assertEqual([f.time_ns for f in weak], [1000, 2000, 1000, 2000, 3000, 4000])
+            self.assertEqual([f.site.table for f in weak], ["t"] * 5 + ["u"])
+            incidents = [f for f in first + later if f.rule_id == "X-1"]
+            self.assertEqual([len(f.evidence) for f in incidents], [1, 1])
+            # A new configuration counts afresh.
+            world().configure([])
+            (again, _) = world().on_events(db_batch(rows[:1]))
+            self.assertEqual(again.message, "write by a")
+        # `testing.run` gives the findings as the host receives them: thinned alike.
+        events = [EventBuilder.db("PutItem", "t").principal("a") for _ in range(5)]
+        weak = [f for f in testing.run(Unchecked, events, {}) if f.rule_id == "X-2"]
+        self.assertEqual([f.message for f in weak], ["write by a"] * 3 + [""] * 2)
 
     def test_a_refused_option_is_the_contracts_error(self):
         zero = wire_config.ConfigEntry("limit", wire_config.ConfigValue_Integer(0))

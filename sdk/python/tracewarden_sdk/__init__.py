@@ -60,7 +60,7 @@ from .event import (
     Strings,
     batch_events,
 )
-from .finding import Evidence, Finding, Findings, Site
+from .finding import KEPT_OCCURRENCES, Evidence, Finding, Findings, Site, weakness_sites
 from .meta import RuleMeta
 
 
@@ -104,6 +104,13 @@ def export(rule_class):
             rule = state["rule"] = rule_class()
         return rule
 
+    def sites():
+        # Each weakness site's occurrences, counted across calls (`Findings`).
+        counts = state.get("sites")
+        if counts is None:
+            counts = state["sites"] = weakness_sites(rule_class.rules())
+        return counts
+
     class WitWorld:
         def rules(self):
             return [meta.to_wire() for meta in rule_class.rules()]
@@ -115,17 +122,19 @@ def export(rule_class):
             except ConfigError as e:
                 raise Err(str(e))
             state["rule"] = rule
+            # A configured rule starts afresh: so do its sites' counts.
+            state["sites"] = weakness_sites(rule_class.rules())
 
         def on_events(self, batch):
             rule = current()
-            out = Findings()
+            out = Findings(sites())
             on_event = rule.on_event
             for event in batch_events(batch):
                 on_event(event, out)
             return [f.to_wire() for f in out.as_list()]
 
         def finish(self):
-            out = Findings()
+            out = Findings(sites())
             current().finish(out)
             return [f.to_wire() for f in out.as_list()]
 
@@ -153,6 +162,7 @@ __all__ = [
     "Finding",
     "FindingClass",
     "Findings",
+    "KEPT_OCCURRENCES",
     "Http",
     "KeyAction",
     "KeyFact",

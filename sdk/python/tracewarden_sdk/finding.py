@@ -4,6 +4,11 @@ from dataclasses import dataclass
 
 from wit_world.imports import types as wire
 
+# Occurrences of a weakness site whose details (message, resource, evidence) the host keeps: it
+# folds a site's occurrences into one finding with this many examples (the Rust SDK's
+# `KEPT_OCCURRENCES`; `wit/rule.wit`, `site`).
+KEPT_OCCURRENCES = 3
+
 
 @dataclass(slots=True)
 class Evidence:
@@ -95,6 +100,16 @@ class Finding:
         self._confidence = confidence
         return self
 
+    @staticmethod
+    def occurrence(rule_id, site, principal, latest_ns):
+        """An occurrence of weakness `rule_id` at `site`, without message, resource or evidence:
+        what the host reads of one past a site's `KEPT_OCCURRENCES` (see
+        `Findings.keeps_details`). `latest_ns` is the time of the latest event it rests on; its
+        time is what evidence of that event would give it."""
+        finding = Finding(rule_id, "").site(site).principal(principal)
+        finding.time_ns = max(finding.time_ns, latest_ns)
+        return finding
+
     def site(self, site):
         """Sets the site of a weakness finding (usually `Site.of(event)`)."""
         self._site = site
@@ -130,17 +145,53 @@ class Finding:
 
 
 class Findings:
-    """Where a rule puts its findings."""
+    """Where a rule puts its findings. In a component, an occurrence of a weakness site past its
+    `KEPT_OCCURRENCES` goes without the message, resource and evidence the host would not read
+    (the component's occurrences are counted across calls); natively (`testing`) every finding
+    is kept whole."""
 
-    __slots__ = ("_items",)
+    __slots__ = ("_items", "_sites")
 
-    def __init__(self):
+    def __init__(self, sites=None):
         self._items = []
+        # Per weakness rule id, its occurrences so far by site; None: nothing is counted.
+        self._sites = sites
 
     def push(self, finding):
         """Reports a finding."""
+        counted = self._counted(finding.rule_id)
+        if counted is not None:
+            key = _site_key(finding._site)
+            seen = counted.get(key, 0) + 1
+            counted[key] = seen
+            if seen > KEPT_OCCURRENCES:
+                finding.message = ""
+                finding._resource = ""
+                finding._evidence = []
         self._items.append(finding)
+
+    def keeps_details(self, rule_id, site):
+        """Whether the host keeps the details (message, resource, evidence) of the next
+        occurrence of weakness `rule_id` at `site`: always for an incident rule, and natively.
+        A rule whose occurrences cost something to describe can report the others as
+        `Finding.occurrence`."""
+        counted = self._counted(rule_id)
+        return counted is None or counted.get(_site_key(site), 0) < KEPT_OCCURRENCES
 
     def as_list(self):
         """The findings so far."""
         return self._items
+
+    def _counted(self, rule_id):
+        return None if self._sites is None else self._sites.get(rule_id)
+
+
+def _site_key(site):
+    # A finding without a site is the host's "site unknown", the default site.
+    site = site or Site()
+    return (site.method, site.route, site.table, site.operation)
+
+
+def weakness_sites(metas):
+    """A fresh count of occurrences by site for the weakness rules among `metas`."""
+    return {m.id: {} for m in metas if m.class_ == wire.FindingClass.WEAKNESS}
