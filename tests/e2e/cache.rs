@@ -30,6 +30,23 @@ fn scan(out: &Path, extra: &[&str]) -> (Run, Vec<u8>) {
     (run, report)
 }
 
+/// How many components the built-in packs hold: their manifests' `kind = "wasm"` entries
+/// (`rules/<pack>/pack.toml`; the scaffolds under `rules/templates/` are not built in).
+fn builtin_components() -> usize {
+    let mut n = 0;
+    for pack in std::fs::read_dir(root().join("rules")).unwrap() {
+        let manifest = pack.unwrap().path().join("pack.toml");
+        if let Ok(text) = std::fs::read_to_string(&manifest) {
+            n += text
+                .lines()
+                .filter(|l| l.trim() == r#"kind = "wasm""#)
+                .count();
+        }
+    }
+    assert!(n > 0, "no built-in component found under rules/");
+    n
+}
+
 /// The artifacts in `dir`, sorted.
 fn artifacts(dir: &Path) -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = match std::fs::read_dir(dir) {
@@ -42,6 +59,7 @@ fn artifacts(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn two_scans_with_one_cache_write_the_same_report_and_the_second_reads_the_cache() {
+    let n = builtin_components();
     let tmp = tempfile::tempdir().unwrap();
     let cache = tmp.path().join("cache");
     let components = cache.join("components");
@@ -49,14 +67,14 @@ fn two_scans_with_one_cache_write_the_same_report_and_the_second_reads_the_cache
     let (first, cold) = scan(&tmp.path().join("1.json"), &["--cache-dir", &cache_arg]);
     assert!(
         first.stderr.contains(&format!(
-            "component cache `{}`: 0 component(s) read, 4 compiled\n",
+            "component cache `{}`: 0 component(s) read, {n} compiled\n",
             components.display()
         )),
         "{}",
         first.stderr
     );
     let stored = artifacts(&components);
-    assert_eq!(stored.len(), 4, "{stored:?}");
+    assert_eq!(stored.len(), n, "{stored:?}");
     let written: Vec<_> = stored
         .iter()
         .map(|p| std::fs::metadata(p).unwrap().modified().unwrap())
@@ -65,7 +83,7 @@ fn two_scans_with_one_cache_write_the_same_report_and_the_second_reads_the_cache
     let (second, warm) = scan(&tmp.path().join("2.json"), &["--cache-dir", &cache_arg]);
     assert!(
         second.stderr.contains(&format!(
-            "component cache `{}`: 4 component(s) read, 0 compiled\n",
+            "component cache `{}`: {n} component(s) read, 0 compiled\n",
             components.display()
         )),
         "{}",
@@ -83,7 +101,7 @@ fn two_scans_with_one_cache_write_the_same_report_and_the_second_reads_the_cache
     let (off, uncached) = scan(&tmp.path().join("3.json"), &["--no-cache"]);
     assert!(
         off.stderr
-            .contains("component cache off: 4 component(s) compiled\n"),
+            .contains(&format!("component cache off: {n} component(s) compiled\n")),
         "{}",
         off.stderr
     );
@@ -92,6 +110,7 @@ fn two_scans_with_one_cache_write_the_same_report_and_the_second_reads_the_cache
 
 #[test]
 fn a_corrupted_artifact_is_compiled_again_and_the_report_is_unchanged() {
+    let n = builtin_components();
     let tmp = tempfile::tempdir().unwrap();
     let cache = tmp.path().join("cache");
     let cache_arg = cache.display().to_string();
@@ -102,15 +121,17 @@ fn a_corrupted_artifact_is_compiled_again_and_the_report_is_unchanged() {
     }
     let (run, repaired) = scan(&tmp.path().join("2.json"), &["--cache-dir", &cache_arg]);
     assert!(
-        run.stderr
-            .contains("0 component(s) read, 4 compiled (4 replacing a refused artifact)\n"),
+        run.stderr.contains(&format!(
+            "0 component(s) read, {n} compiled ({n} replacing a refused artifact)\n"
+        )),
         "{}",
         run.stderr
     );
     assert!(repaired == cold, "the reports differ");
     let (run, _) = scan(&tmp.path().join("3.json"), &["--cache-dir", &cache_arg]);
     assert!(
-        run.stderr.contains("4 component(s) read, 0 compiled\n"),
+        run.stderr
+            .contains(&format!("{n} component(s) read, 0 compiled\n")),
         "{}",
         run.stderr
     );
@@ -172,6 +193,7 @@ fn rules_list(env: &[(&str, &Path)], extra: &[&str]) {
 
 #[test]
 fn the_cache_directory_follows_the_environment() {
+    let n = builtin_components();
     let tmp = tempfile::tempdir().unwrap();
     let (home, xdg, own) = (
         tmp.path().join("home"),
@@ -187,10 +209,10 @@ fn the_cache_directory_follows_the_environment() {
         ],
         &[],
     );
-    assert_eq!(artifacts(&own.join("components")).len(), 4);
+    assert_eq!(artifacts(&own.join("components")).len(), n);
     assert!(!xdg.exists() && !home.exists());
     rules_list(&[("XDG_CACHE_HOME", &xdg), ("HOME", &home)], &[]);
-    assert_eq!(artifacts(&xdg.join("tracewarden/components")).len(), 4);
+    assert_eq!(artifacts(&xdg.join("tracewarden/components")).len(), n);
     assert!(!home.exists());
     // A relative `XDG_CACHE_HOME` is ignored, as the XDG base directory spec says.
     rules_list(
@@ -199,7 +221,7 @@ fn the_cache_directory_follows_the_environment() {
     );
     assert_eq!(
         artifacts(&home.join(".cache/tracewarden/components")).len(),
-        4
+        n
     );
     assert!(!root().join("relative").exists());
     // `--no-cache` writes nowhere.
