@@ -554,9 +554,11 @@ mod tests {
     use super::*;
     use crate::event::{DbOperation, Http, NamedId, SourceRef};
 
-    /// Whether `e` is a call to a key store, as the enrichment stage judges it.
-    fn key_store(e: &Event) -> bool {
-        super::super::app_keys::KeyStores::default().judge(e)
+    /// `model.enrich(e, …)` as the enrichment stage calls it: with whether `e` is a call to a
+    /// key store judged first.
+    fn enrich(model: &mut Ownership, e: &mut Event, settings: &Settings, privileged: bool) {
+        let store = super::super::app_keys::KeyStores::default().judge(e);
+        model.enrich(e, settings, privileged, store);
     }
 
     fn http(id: &str, who: (&str, &str), method: &str, path: &str, status: u16) -> Event {
@@ -629,8 +631,7 @@ mod tests {
             .into_iter()
             .map(|mut e| {
                 let privileged = settings.is_admin(&e.actor.principal);
-                let store = key_store(&e);
-                model.enrich(&mut e, settings, privileged, store);
+                enrich(&mut model, &mut e, settings, privileged);
                 e.facts
                     .objects
                     .iter()
@@ -709,8 +710,7 @@ mod tests {
         ];
         let mut facts = Vec::new();
         for mut e in events {
-            let store = key_store(&e);
-            model.enrich(&mut e, &s, false, store);
+            enrich(&mut model, &mut e, &s, false);
             facts.push(
                 e.facts
                     .objects
@@ -802,8 +802,7 @@ mod tests {
         );
         let mut model = Ownership::default();
         let mut e = db("bob", "UpdateItem", &[("order_id", "2")], "owner_id = :uid");
-        let store = key_store(&e);
-        model.enrich(&mut e, &Settings::default(), false, store);
+        enrich(&mut model, &mut e, &Settings::default(), false);
         assert!(
             e.facts
                 .objects
@@ -811,8 +810,7 @@ mod tests {
                 .all(|o| o.owner_condition && !o.scoped)
         );
         let mut e = db("carol", "GetItem", &[("order_id", "3")], "");
-        let store = key_store(&e);
-        model.enrich(&mut e, &Settings::default(), false, store);
+        enrich(&mut model, &mut e, &Settings::default(), false);
         assert!(e.facts.objects.iter().all(|o| o.scoped));
     }
 
