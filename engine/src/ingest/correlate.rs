@@ -309,7 +309,7 @@ impl Correlator {
         let across = self.across_inputs();
         let content =
             positional_id(&p.event).then(|| if across { fingerprint(&p.event) } else { 0 });
-        let digests = Digests::of(&p.event, content, across);
+        let digests = Digests::of(&p.event, content, across, self.keyless);
         let (mut keys, merged) = match self.duplicates_of(&p.event, content, p.input, &digests) {
             Some(targets) => (self.merge(p, content, targets), true),
             None => {
@@ -325,7 +325,7 @@ impl Correlator {
             let Some((input, event, content)) = self.remove(key) else {
                 break;
             };
-            let digests = Digests::of(&event, content, self.across_inputs());
+            let digests = Digests::of(&event, content, self.across_inputs(), self.keyless);
             match self.duplicates_of(&event, content, input, &digests) {
                 Some(targets) => keys = self.merge(Pending { key, input, event }, content, targets),
                 None => {
@@ -354,7 +354,7 @@ impl Correlator {
     }
 
     fn insert(&mut self, key: Key, input: u32, event: Box<Event>, content: Option<u64>) {
-        let digests = Digests::of(&event, content, self.across_inputs());
+        let digests = Digests::of(&event, content, self.across_inputs(), self.keyless);
         self.insert_digested(key, input, event, content, &digests);
     }
 
@@ -482,11 +482,11 @@ impl Correlator {
         let keyless = is_keyless(e);
         for call in &digests.calls {
             let mut found = if keyless {
-                self.candidates(Index::DbKeyed, Some(call.id))
+                self.candidates(Index::DbKeyed, call.id)
             } else {
                 // Spans are filed under `DbKeyless`: a stream without any has none to find.
                 let mut found = if self.keyless {
-                    self.candidates(Index::DbKeyless, Some(call.id))
+                    self.candidates(Index::DbKeyless, call.id)
                 } else {
                     Vec::new()
                 };
@@ -906,8 +906,9 @@ struct Digests {
 
 /// The digests of one of a DB call's ids.
 struct CallDigests {
-    /// The id alone (where keyed calls and keyless spans meet).
-    id: u64,
+    /// The id alone, where keyed calls and keyless spans meet: only when the event or the
+    /// stream has a keyless call (otherwise nothing files or looks it up).
+    id: Option<u64>,
     /// With the operation, table and item key ([`call_key`]).
     keyed: u64,
     /// With the operation and table ([`call_any`]).
@@ -916,8 +917,9 @@ struct CallDigests {
 
 impl Digests {
     /// `content`: `e`'s fingerprint when its id is positional; `across`: whether the stream has
-    /// several inputs (content is looked up only across inputs).
-    fn of(e: &Event, content: Option<u64>, across: bool) -> Digests {
+    /// several inputs (content is looked up only across inputs); `keyless`: whether it holds a
+    /// DB call without item keys.
+    fn of(e: &Event, content: Option<u64>, across: bool, keyless: bool) -> Digests {
         let record = match content {
             Some(content) => across.then(|| (Index::Content, content_digest(e, content))),
             None => id_digest(&e.id).map(|v| (Index::Record, v)),
@@ -928,7 +930,7 @@ impl Digests {
                 .map(|call| {
                     let any = call_any(call, db);
                     CallDigests {
-                        id: digest(call),
+                        id: (keyless || is_keyless(e)).then(|| digest(call)),
                         // Without an item key the two are one digest.
                         keyed: if db.key.is_empty() {
                             any
@@ -962,10 +964,10 @@ fn index_keys(e: &Event, digests: &Digests, links: bool, keyless: bool) -> Entri
         Detail::DbOperation(_) => {
             for call in &digests.calls {
                 if is_keyless(e) {
-                    add(Index::DbKeyless, Some(call.id));
+                    add(Index::DbKeyless, call.id);
                 } else {
                     if keyless {
-                        add(Index::DbKeyed, Some(call.id));
+                        add(Index::DbKeyed, call.id);
                     }
                     add(Index::DbCall, Some(call.keyed));
                     add(Index::DbCallAny, Some(call.any));
