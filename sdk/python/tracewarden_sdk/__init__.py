@@ -122,8 +122,8 @@ def export(rule_class):
             except ConfigError as e:
                 raise Err(str(e))
             state["rule"] = rule
-            # A configured rule starts afresh: so do its sites' counts.
-            state["sites"] = weakness_sites(rule_class.rules())
+            # A fresh rule has reported nothing: its sites are counted anew (`sites`).
+            state.pop("sites", None)
 
         def on_events(self, batch):
             rule = current()
