@@ -93,7 +93,7 @@ pub fn scan(
     let mut stream = ingest::open(inputs, &options.ingest)?;
     let mut enricher = enrich::Enricher::new(rules.ownership());
     let outcome = rules.run_bounded(
-        enricher.wrap(stream.by_ref()),
+        enricher.wrap(stream.boxed()),
         options.threads,
         options.findings_memory_bytes,
     );

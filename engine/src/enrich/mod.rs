@@ -16,6 +16,8 @@
 //! - the issuing request ([`requests`]): the method and route template of the HTTP request an
 //!   event belongs to, a weakness's site.
 
+use std::borrow::BorrowMut;
+
 mod app_keys;
 mod keys;
 mod objects;
@@ -101,8 +103,13 @@ impl<'s> Enricher<'s> {
         }
     }
 
-    /// `events`, enriched by this stage (which keeps what it learns, and [`Self::saturation`]).
-    pub fn wrap<I: Iterator<Item = Event>>(&mut self, events: I) -> Enriched<'_, 's, I> {
+    /// `events`, enriched by this stage (which keeps what it learns, and [`Self::saturation`]):
+    /// events, or events in boxes ([`crate::ingest::EventStream::boxed`]), passed on as they come.
+    pub fn wrap<I>(&mut self, events: I) -> Enriched<'_, 's, I>
+    where
+        I: Iterator,
+        I::Item: BorrowMut<Event>,
+    {
         Enriched {
             events,
             enricher: self,
@@ -117,12 +124,16 @@ pub struct Enriched<'a, 's, I> {
     enricher: &'a mut Enricher<'s>,
 }
 
-impl<I: Iterator<Item = Event>> Iterator for Enriched<'_, '_, I> {
-    type Item = Event;
+impl<I> Iterator for Enriched<'_, '_, I>
+where
+    I: Iterator,
+    I::Item: BorrowMut<Event>,
+{
+    type Item = I::Item;
 
-    fn next(&mut self) -> Option<Event> {
+    fn next(&mut self) -> Option<I::Item> {
         let mut event = self.events.next()?;
-        self.enricher.enrich(&mut event);
+        self.enricher.enrich(event.borrow_mut());
         Some(event)
     }
 }

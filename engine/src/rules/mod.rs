@@ -310,7 +310,13 @@ impl RuleSet {
     /// file, so memory stays bounded whatever the stream's length; with several `threads`, free
     /// workers take whichever file is furthest behind (see `Board`). Each rule file sees the same
     /// events in the same batches whatever `threads` is, so the result does not depend on it.
-    pub fn run(&self, events: impl Iterator<Item = Event>, threads: usize) -> RuleOutcome {
+    /// Events may come in boxes ([`crate::ingest::EventStream::boxed`]): they are passed on in
+    /// them, where an event given by value is boxed here.
+    pub fn run(
+        &self,
+        events: impl Iterator<Item = impl Into<Box<Event>>>,
+        threads: usize,
+    ) -> RuleOutcome {
         self.run_bounded(events, threads, crate::finding::FINDINGS_MEMORY_BYTES)
     }
 
@@ -318,7 +324,7 @@ impl RuleSet {
     /// in memory, the rest in sorted runs on disk. The findings do not depend on it.
     pub fn run_bounded<'a>(
         &'a self,
-        events: impl Iterator<Item = Event>,
+        events: impl Iterator<Item = impl Into<Box<Event>>>,
         threads: usize,
         findings_memory_bytes: usize,
     ) -> RuleOutcome {
@@ -645,13 +651,13 @@ struct Kinds {
 
 /// Cuts `events` into chunks of [`CHUNK`] and hands each to `take`, in stream order.
 fn for_each_chunk(
-    events: impl Iterator<Item = Event>,
+    events: impl Iterator<Item = impl Into<Box<Event>>>,
     kinds: Kinds,
     mut take: impl FnMut(Arc<Chunk>),
 ) {
     let mut chunk = Vec::with_capacity(CHUNK);
     for e in events {
-        chunk.push(e);
+        chunk.push(e.into());
         if chunk.len() == CHUNK {
             let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
             take(Arc::new(Chunk::new(full, kinds)));
@@ -676,14 +682,20 @@ const QUEUED_CHUNKS: usize = 8;
 /// encoded by the first component that wants every event of the slice, and sent as it is to
 /// every other that does.
 struct Chunk {
-    events: Vec<Event>,
+    /// The stream's boxes, passed on without copying their events (~750 bytes each).
+    #[expect(
+        clippy::vec_box,
+        reason = "the events come boxed from the stream; moving each out into the chunk copied it"
+    )]
+    events: Vec<Box<Event>>,
     /// Group `g`'s value of event `i` at `g * events.len() + i`.
     values: Box<[SharedValue]>,
     batches: Box<[std::sync::OnceLock<wasm::SharedBatch>]>,
 }
 
 impl Chunk {
-    fn new(events: Vec<Event>, kinds: Kinds) -> Self {
+    #[expect(clippy::vec_box, reason = "the chunk's events, as `Chunk::events` holds them")]
+    fn new(events: Vec<Box<Event>>, kinds: Kinds) -> Self {
         let values = (0..kinds.rego * events.len())
             .map(|_| SharedValue::default())
             .collect();
@@ -863,12 +875,12 @@ impl<'a> FileRun<'a> {
     }
 
     /// Sends a shared batch of `events`, all wanted.
-    fn send_shared(&mut self, shared: &wasm::SharedBatch, events: &[Event]) {
+    fn send_shared(&mut self, shared: &wasm::SharedBatch, events: &[Box<Event>]) {
         let outcome = match self.session.as_mut() {
             Some(Session::Wasm(s)) => s.on_shared(shared, events.len() as u64),
             _ => return,
         };
-        self.account(outcome, events.iter());
+        self.account(outcome, events.iter().map(|e| &**e));
     }
 
     /// Sends the pending batch.
@@ -879,7 +891,7 @@ impl<'a> FileRun<'a> {
         let pending = std::mem::take(&mut self.pending);
         let batch: Vec<&Event> = pending
             .iter()
-            .filter_map(|(chunk, i)| chunk.events.get(*i))
+            .filter_map(|(chunk, i)| chunk.events.get(*i).map(|e| &**e))
             .collect();
         let values: Vec<&SharedValue> = pending
             .iter()

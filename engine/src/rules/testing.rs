@@ -418,7 +418,7 @@ fn findings_of(
     };
     let mut stream = ingest::open(&case.inputs, &ingest_options)?;
     let mut enricher = Enricher::new(rules.ownership());
-    let outcome = rules.run(enricher.wrap(stream.by_ref()), options.threads.max(1));
+    let outcome = rules.run(enricher.wrap(stream.boxed()), options.threads.max(1));
     let (inputs, _) = stream.finish()?;
     if let Some(why) = inputs.iter().find_map(|i| i.incomplete()) {
         return Err(Error::Usage(format!("`{}`: {why}", case.file.display())));

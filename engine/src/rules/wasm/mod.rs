@@ -519,9 +519,9 @@ pub(crate) struct SharedBatch {
 
 impl SharedBatch {
     /// `events` encoded (or found too large for the wire, which the call then reports).
-    pub(crate) fn encode(events: &[Event]) -> Self {
+    pub(crate) fn encode(events: &[Box<Event>]) -> Self {
         SharedBatch {
-            batch: BatchEncoder::encode_shared(events),
+            batch: BatchEncoder::encode_shared(events.iter().map(|e| &**e)),
             packed: std::sync::OnceLock::new(),
         }
     }
