@@ -36,7 +36,8 @@ const INPUT_BYTES: usize = 4 << 20;
 /// Reads one file to the end: its event count and its accounting.
 fn read(path: &Path, options: &IngestOptions) -> (u64, InputReport) {
     let mut stream = open(&[path.to_path_buf()], options).expect("open the input");
-    let events = stream.by_ref().count() as u64;
+    // As `normalize` and `scan` take them: in the stream's boxes.
+    let events = stream.boxed().count() as u64;
     let (mut inputs, _) = stream.finish().expect("read to the end");
     (events, inputs.pop().expect("one input"))
 }

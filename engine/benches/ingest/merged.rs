@@ -79,7 +79,7 @@ pub fn bench(c: &mut Criterion) {
     group.bench_function("merged and linked", |b| {
         b.iter(|| {
             let mut stream = open(&paths, &options).expect("open the inputs");
-            let events = stream.by_ref().count();
+            let events = stream.boxed().count();
             let (inputs, _) = stream.finish().expect("read to the end");
             assert_eq!(events, 2 * CALLS);
             assert_eq!(inputs.get(1).map(|i| i.merged), Some(CALLS as u64));

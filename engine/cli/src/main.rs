@@ -845,13 +845,16 @@ fn normalize(args: NormalizeArgs) -> anyhow::Result<ExitCode> {
         .facts
         .then(|| tracewarden::enrich::Enricher::new(&ownership));
     output::write_report(args.output.as_deref(), |out| {
-        for mut e in stream.by_ref() {
+        // One buffer for every line, each written whole: the events stay in the stream's boxes.
+        let mut line = Vec::new();
+        for mut e in stream.boxed() {
             if let Some(enricher) = enricher.as_mut() {
                 enricher.enrich(&mut e);
             }
-            let mut line = tracewarden::event::to_json(&e).map_err(std::io::Error::other)?;
-            line.push('\n');
-            out.write_all(line.as_bytes())?;
+            line.clear();
+            serde_json::to_writer(&mut line, &*e).map_err(std::io::Error::other)?;
+            line.push(b'\n');
+            out.write_all(&line)?;
         }
         Ok(())
     })?;
