@@ -694,7 +694,10 @@ struct Chunk {
 }
 
 impl Chunk {
-    #[expect(clippy::vec_box, reason = "the chunk's events, as `Chunk::events` holds them")]
+    #[expect(
+        clippy::vec_box,
+        reason = "the chunk's events, as `Chunk::events` holds them"
+    )]
     fn new(events: Vec<Box<Event>>, kinds: Kinds) -> Self {
         let values = (0..kinds.rego * events.len())
             .map(|_| SharedValue::default())
