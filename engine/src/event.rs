@@ -52,6 +52,11 @@ pub fn to_json(event: &Event) -> Result<String, serde_json::Error> {
     serde_json::to_string(event)
 }
 
+/// [`to_json`] written to `out`, e.g. appended to a buffer reused for every line.
+pub fn write_json(event: &Event, out: impl std::io::Write) -> Result<(), serde_json::Error> {
+    serde_json::to_writer(out, event)
+}
+
 /// `parts` joined, as one shared string: a string longer than [`SmolStr`] holds inline is
 /// written once into a per-thread buffer and allocated once, where joining into a `String`
 /// first allocated it twice (`ct:` and a CloudTrail event id, for every record read).

@@ -852,7 +852,7 @@ fn normalize(args: NormalizeArgs) -> anyhow::Result<ExitCode> {
                 enricher.enrich(&mut e);
             }
             line.clear();
-            serde_json::to_writer(&mut line, &*e).map_err(std::io::Error::other)?;
+            tracewarden::event::write_json(&e, &mut line).map_err(std::io::Error::other)?;
             line.push(b'\n');
             out.write_all(&line)?;
         }
