@@ -162,7 +162,9 @@ pub(super) enum Scope<'a> {
     Under(&'a [&'a str]),
 }
 
-fn is_body(obj: &Map<String, Value>) -> bool {
+/// Whether `obj` is a DynamoDB request body: it names a table (`TableName`) or holds
+/// `RequestItems` / `TransactItems` / `Statement`.
+pub(super) fn is_body(obj: &Map<String, Value>) -> bool {
     obj.iter().any(|(k, v)| {
         (k.eq_ignore_ascii_case("TableName") && v.is_string())
             || ((k.eq_ignore_ascii_case("RequestItems") || k.eq_ignore_ascii_case("TransactItems"))

@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::time::parse_time;
+use super::time::{parse_time, parse_time_text};
 use crate::ingest::dynamodb;
-use crate::ingest::fields::{Fields, Leaf, Scope, scalar_text, starts_with};
+use crate::ingest::fields::{Fields, Leaf, Scope, is_body, scalar_text, starts_with};
 use crate::ingest::mapping::InputMapping;
 use smol_str::SmolStr;
 
@@ -188,6 +188,115 @@ pub(super) fn canonical_operation(raw: &str) -> Option<String> {
 /// Whether `op` is a control-plane operation.
 pub(super) fn is_control_plane(op: &str) -> bool {
     CONTROL_PLANE_OPS.contains(&op)
+}
+
+/// A line in the shape this project documents (`docs/inputs.md`: these members and no others,
+/// each a string, `time` a string or a number, `status` a whole number, `duration_ms` a
+/// number, any of them null or absent),
+/// read typed and borrowed, with no tree of values and no lookup by loose names.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Documented<'a> {
+    #[serde(borrow)]
+    time: Option<Time<'a>>,
+    #[serde(borrow)]
+    operation: Option<Cow<'a, str>>,
+    request: Option<Map<String, Value>>,
+    status: Option<u64>,
+    #[serde(borrow)]
+    error_type: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    error_message: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    request_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    principal: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    tenant: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    key_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    trace_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    span_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    app_request_id: Option<Cow<'a, str>>,
+    duration_ms: Option<f64>,
+}
+
+/// A time as a line writes it: text, or an epoch number.
+enum Time<'a> {
+    Text(Cow<'a, str>),
+    Number(serde_json::Number),
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Time<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Time<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a time: a string or a number")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Time<'de>, E> {
+                Ok(Time::Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Time<'de>, E> {
+                Ok(Time::Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Time<'de>, E> {
+                Ok(Time::Number(v.into()))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Time<'de>, E> {
+                Ok(Time::Number(v.into()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Time<'de>, E> {
+                serde_json::Number::from_f64(v)
+                    .map(Time::Number)
+                    .ok_or_else(|| E::custom("not a finite number"))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+/// The call of a line in the documented shape that names a DynamoDB operation, a request body
+/// and a time: what [`read`] gives for it without a mapping, read ~2x faster. `None` for any
+/// other line (another dialect, a member of another type, no operation, body or time), which
+/// [`read`] then reads loosely and, where it has to, says what is wrong with it.
+pub(super) fn documented(line: &str) -> Option<Call<'static>> {
+    let d: Documented<'_> = serde_json::from_str(line).ok()?;
+    let operation = canonical_operation(d.operation.as_deref()?)?;
+    let body = d.request.filter(is_body)?;
+    let time = Some(match d.time? {
+        Time::Text(text) => parse_time_text(&text)?,
+        Time::Number(n) => parse_time(&Value::Number(n), None)?,
+    });
+    // What `scalar_text` gives: a string, unless it is empty.
+    let text = |s: Option<Cow<'_, str>>| s.filter(|s| !s.is_empty()).map(Cow::into_owned);
+    let status = d
+        .status
+        .filter(|n| (100..600).contains(n))
+        .and_then(|n| u16::try_from(n).ok());
+    let error_code = text(d.error_type).unwrap_or_default();
+    Some(Call {
+        operation,
+        body: Some(Cow::Owned(body)),
+        time,
+        status,
+        error_code: dynamodb::short_error_type(&error_code).to_owned(),
+        error_message: text(d.error_message).unwrap_or_default(),
+        failed: false,
+        // A top-level `request_id` beside a `request` body is the AWS one.
+        aws_request_id: text(d.request_id).unwrap_or_default(),
+        app_request_id: text(d.app_request_id).unwrap_or_default(),
+        principal: text(d.principal).unwrap_or_default(),
+        tenant: text(d.tenant).unwrap_or_default(),
+        key_id: text(d.key_id).unwrap_or_default(),
+        trace_id: text(d.trace_id).unwrap_or_default(),
+        span_id: text(d.span_id).unwrap_or_default(),
+        duration_ns: d.duration_ms.and_then(super::ms_to_ns),
+    })
 }
 
 /// Reads what `obj` says of its call, at `mapping`'s paths where it names them.
@@ -639,6 +748,8 @@ fn grouped_body(operation: &str, items: Vec<FlatItem>) -> Map<String, Value> {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     #[test]
@@ -656,5 +767,84 @@ mod tests {
         ] {
             assert_eq!(canonical_operation(raw).as_deref(), op, "{raw}");
         }
+    }
+
+    /// The loose reading of `line`, without a mapping.
+    fn loose(line: &str) -> String {
+        let obj: Map<String, Value> = serde_json::from_str(line).unwrap();
+        format!("{:?}", read(&Fields::of(&obj), None))
+    }
+
+    /// The typed reading of the documented shape gives the call the loose reading gives, on
+    /// every line of the recorded apps' request logs and the dialects' (which it leaves to the
+    /// loose reading), and on the edge cases of each member's type.
+    #[test]
+    fn the_documented_shape_read_typed_is_the_call_read_loosely() {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
+        let mut lines = Vec::new();
+        for file in [
+            "recorded/app-wire.jsonl",
+            "recorded/toctou/app-wire.jsonl",
+            "recorded/bola/app-wire.jsonl",
+            "recorded/bola/benign-wire.jsonl",
+            "dialects/botocore-jsonlogger.jsonl",
+            "dialects/sdkv2-winston.jsonl",
+            "dialects/sdkv3-pino.jsonl",
+            "dialects/structlog-ecs.jsonl",
+        ] {
+            let text = std::fs::read_to_string(fixtures.join(file)).unwrap();
+            lines.extend(text.lines().map(str::to_owned));
+        }
+        let recorded = lines.len();
+        let line = |members: &str| {
+            format!(
+                r#"{{"time":"2026-11-20T10:00:00.123456Z","operation":"UpdateItem","request":{{"TableName":"orders","Key":{{"orderId":{{"S":"o-1"}}}},"ConditionExpression":"owner_id = :uid"}}{members}}}"#
+            )
+        };
+        for members in [
+            "",
+            r#","status":200,"error_type":"","request_id":"Q1N2","principal":"alice","tenant":"acme","key_id":"AKIAIOSFODNN7EXAMPLE","trace_id":"4bf9","span_id":"00f0","app_request_id":"req-42","duration_ms":3.2"#,
+            r#","status":400,"error_type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","error_message":"The conditional request failed""#,
+            r#","status":700,"duration_ms":-1"#,
+            r#","status":null,"principal":null,"request_id":"","app_request_id":"a\u00e9\"b""#,
+            // Not the documented types: read loosely.
+            r#","status":"200","principal":{"id":"u-1"},"duration_ms":"3""#,
+            r#","status":200.0,"request_id":12345678901234567890123"#,
+            // Another member, a second `status`: read loosely.
+            r#","user_id":"bob""#,
+            r#","status":200,"status":500"#,
+        ] {
+            lines.push(line(members));
+        }
+        lines.push(line("").replace(r#""TableName":"orders","#, ""));
+        lines.push(line("").replace("UpdateItem", "Frobnicate"));
+        // An epoch in a string is a string: read typed.
+        lines.push(line("").replace("2026-11-20T10:00:00.123456Z", "1796215507.25"));
+        // Epoch numbers, as loggers write them.
+        lines.push(line("").replace(r#""2026-11-20T10:00:00.123456Z""#, "1796215507.25"));
+        lines.push(line("").replace(r#""2026-11-20T10:00:00.123456Z""#, "1796215507123"));
+        lines.push(line("").replace(r#""2026-11-20T10:00:00.123456Z""#, "-1"));
+        lines.push(line("").replace(r#""time":"2026-11-20T10:00:00.123456Z","#, ""));
+        lines.push(line("").replace("UpdateItem", "CreateTable"));
+        let mut typed = 0;
+        for (i, line) in lines.iter().enumerate() {
+            if let Some(call) = documented(line) {
+                typed += usize::from(i < recorded);
+                assert_eq!(format!("{call:?}"), loose(line), "{line}");
+            }
+        }
+        // The recorded apps write the documented shape; the dialects do not.
+        assert!(typed > 100 && typed < recorded, "{typed} of {recorded}");
+        let typed_cases: Vec<bool> = lines[recorded..]
+            .iter()
+            .map(|l| documented(l).is_some())
+            .collect();
+        assert_eq!(
+            typed_cases,
+            [
+                true, true, true, true, true, false, false, false, false, false, false, true, true,
+                true, false, false, true
+            ]
+        );
     }
 }

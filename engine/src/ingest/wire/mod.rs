@@ -89,15 +89,28 @@ fn convert(
     mappings: &[InputMapping],
 ) -> Result<Vec<Event>, Record> {
     let malformed = |m: String| Record::Malformed(m);
-    let obj = &super::object_line(line, "one DynamoDB call per line")?;
-    let fields = Fields::of(obj);
-    // A line no mapping selects is read with the built-in names.
-    let mapping = mappings.iter().find(|m| m.applies(&fields));
-    let call = dialect::read(&fields, mapping);
+    // A line in the documented shape is read typed (no mapping can select it then); any other
+    // loosely, and only such a line can be wrong (`obj` names what it holds).
+    let typed = if mappings.is_empty() {
+        dialect::documented(line)
+    } else {
+        None
+    };
+    let parsed: Map<String, Value>;
+    let (call, mapping, obj) = match typed {
+        Some(call) => (call, None, None),
+        None => {
+            parsed = super::object_line(line, "one DynamoDB call per line")?;
+            let fields = Fields::of(&parsed);
+            // A line no mapping selects is read with the built-in names.
+            let mapping = mappings.iter().find(|m| m.applies(&fields));
+            (dialect::read(&fields, mapping), mapping, Some(&parsed))
+        }
+    };
     if call.operation.is_empty() {
         let named = ["operation", "target", "commandName", "operation_name"]
             .into_iter()
-            .find_map(|n| obj.get(n).and_then(Value::as_str));
+            .find_map(|n| obj.and_then(|o| o.get(n)).and_then(Value::as_str));
         return Err(match (named, &call.body) {
             (Some(raw), _) => malformed(format!(
                 "unknown DynamoDB operation `{raw}`: {EXPECTED_OPERATION}"
@@ -119,7 +132,7 @@ fn convert(
         return Err(malformed(format!("no time: {EXPECTED_TIME}")));
     };
     let Some(params) = &call.body else {
-        let raw = obj.get("request").map(kind_of);
+        let raw = obj.and_then(|o| o.get("request")).map(kind_of);
         return Err(malformed(match raw {
             Some(kind) => format!("`request` is {kind}: {EXPECTED_BODY}"),
             None => format!("no request body: {EXPECTED_BODY}"),

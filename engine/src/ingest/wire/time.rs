@@ -18,6 +18,11 @@ pub(super) fn parse_time(value: &Value, unit: Option<TimeUnit>) -> Option<(i64, 
     }
 }
 
+/// [`parse_time`] of a string value, without a mapping's unit.
+pub(super) fn parse_time_text(s: &str) -> Option<(i64, u64)> {
+    parse_text(s.trim(), None)
+}
+
 fn parse_text(s: &str, unit: Option<TimeUnit>) -> Option<(i64, u64)> {
     if let Some(ns) = parse_rfc3339(s) {
         return Some((ns, fraction_precision_ns(s)));
