@@ -261,14 +261,14 @@ pub(super) fn read_line(
 fn emit(
     index: u64,
     at: At<'_>,
-    records: Result<Vec<Event>, Record>,
+    records: Result<Vec<Box<Event>>, Record>,
     sink: &mut impl FnMut(u64, At<'_>, Record),
 ) {
     match records {
         Ok(events) => {
             for mut e in events {
                 e.source.line = at.line;
-                sink(index, at, Record::Event(Box::new(e)));
+                sink(index, at, Record::Event(e));
             }
         }
         Err(r) => sink(index, at, r),
@@ -380,7 +380,7 @@ fn action_of(name: &str) -> Option<KeyAction> {
 }
 
 /// One key object (or one change row) to its lifecycle events, in time order.
-fn key_record(file: &str, index: u64, value: &Value) -> Result<Vec<Event>, Record> {
+fn key_record(file: &str, index: u64, value: &Value) -> Result<Vec<Box<Event>>, Record> {
     let Some(obj) = value.as_object() else {
         return Err(Record::Malformed(format!(
             "expected a key object, found {}",
@@ -396,7 +396,7 @@ fn key_members<'v>(
     file: &str,
     index: u64,
     get: &dyn Fn(&str) -> Option<&'v Value>,
-) -> Result<Vec<Event>, Record> {
+) -> Result<Vec<Box<Event>>, Record> {
     let malformed = |m: String| Record::Malformed(m);
     let text = |name: &str| {
         get(name)
@@ -490,35 +490,38 @@ fn key_members<'v>(
     Ok(changes
         .into_iter()
         .enumerate()
-        .map(|(n, (time_ns, precision_ns, action, scopes))| Event {
-            facts: Default::default(),
-            id: if many {
-                crate::event::joined(&["inv:", file, "#", &record, "/", &(n + 1).to_string()])
-            } else {
-                crate::event::joined(&["inv:", file, "#", &record])
-            },
-            time_ns,
-            precision_ns,
-            source: SourceRef {
-                file: crate::event::shared(file),
-                record: index,
-                line: None,
-                format: FORMAT.into(),
-            },
-            actor: Actor {
-                principal: changed_by.clone(),
-                ..Actor::default()
-            },
-            correlation: Correlation::default(),
-            outcome: Outcome::Success,
-            detail: Detail::KeyLifecycle(KeyLifecycle {
-                action,
-                key_id: key_id.clone().into(),
-                owner: owner.into(),
-                scopes,
-                parent_key_id: Default::default(),
-            }),
-            attributes: attributes.clone(),
+        // Boxed where they are made: an event is ~750 bytes, and the stream holds it boxed.
+        .map(|(n, (time_ns, precision_ns, action, scopes))| {
+            Box::new(Event {
+                facts: Default::default(),
+                id: if many {
+                    crate::event::joined(&["inv:", file, "#", &record, "/", &(n + 1).to_string()])
+                } else {
+                    crate::event::joined(&["inv:", file, "#", &record])
+                },
+                time_ns,
+                precision_ns,
+                source: SourceRef {
+                    file: crate::event::shared(file),
+                    record: index,
+                    line: None,
+                    format: FORMAT.into(),
+                },
+                actor: Actor {
+                    principal: changed_by.clone(),
+                    ..Actor::default()
+                },
+                correlation: Correlation::default(),
+                outcome: Outcome::Success,
+                detail: Detail::KeyLifecycle(KeyLifecycle {
+                    action,
+                    key_id: key_id.clone().into(),
+                    owner: owner.into(),
+                    scopes,
+                    parent_key_id: Default::default(),
+                }),
+                attributes: attributes.clone(),
+            })
         })
         .collect())
 }

@@ -60,15 +60,13 @@ pub(super) fn read_line(
     sink: &mut impl FnMut(u64, At<'_>, Record),
 ) {
     *index += 1;
-    let records = match convert(file, *index, line_no, line, schemas, mappings) {
-        Ok(events) => events
-            .into_iter()
-            .map(|e| Record::Event(Box::new(e)))
-            .collect(),
-        Err(record) => vec![record],
-    };
-    for record in records {
-        sink(*index, At::line(line_no, line), record);
+    match convert(file, *index, line_no, line, schemas, mappings) {
+        Ok(events) => {
+            for e in events {
+                sink(*index, At::line(line_no, line), Record::Event(e));
+            }
+        }
+        Err(record) => sink(*index, At::line(line_no, line), record),
     }
 }
 
@@ -87,7 +85,7 @@ fn convert(
     line: &str,
     schemas: &mut KeySchemas,
     mappings: &[InputMapping],
-) -> Result<Vec<Event>, Record> {
+) -> Result<Vec<Box<Event>>, Record> {
     let malformed = |m: String| Record::Malformed(m);
     // A line in the documented shape is read typed (no mapping can select it then); any other
     // loosely, and only such a line can be wrong (`obj` names what it holds).
@@ -190,29 +188,32 @@ fn convert(
     Ok(ops
         .into_iter()
         .enumerate()
-        .map(|(i, op)| Event {
-            facts: Default::default(),
-            id: if many {
-                format!("{id}/{}", i + 1).into()
-            } else {
-                id.clone().into()
-            },
-            time_ns,
-            precision_ns,
-            source: SourceRef {
-                file: crate::event::shared(file),
-                record: index,
-                line: Some(line_no),
-                format: FORMAT.into(),
-            },
-            actor: actor.clone(),
-            correlation: correlation.clone(),
-            outcome: match call_outcome(&op.error_code, status) {
-                Outcome::Success if failed => Outcome::Error,
-                outcome => outcome,
-            },
-            detail: Detail::DbOperation(op),
-            attributes: attributes.clone(),
+        // Boxed where they are made: an event is ~750 bytes, and the stream holds it boxed.
+        .map(|(i, op)| {
+            Box::new(Event {
+                facts: Default::default(),
+                id: if many {
+                    format!("{id}/{}", i + 1).into()
+                } else {
+                    id.clone().into()
+                },
+                time_ns,
+                precision_ns,
+                source: SourceRef {
+                    file: crate::event::shared(file),
+                    record: index,
+                    line: Some(line_no),
+                    format: FORMAT.into(),
+                },
+                actor: actor.clone(),
+                correlation: correlation.clone(),
+                outcome: match call_outcome(&op.error_code, status) {
+                    Outcome::Success if failed => Outcome::Error,
+                    outcome => outcome,
+                },
+                detail: Detail::DbOperation(op),
+                attributes: attributes.clone(),
+            })
         })
         .collect())
 }
