@@ -262,6 +262,10 @@ pub(super) struct Correlator {
     /// Boxed: the window moves slots as it grows and shrinks, and a slot's index entries are
     /// inline.
     buffer: Window,
+    /// Events released as they came: filed under no index (nothing can merge into them), with
+    /// nothing buffered before them, in a stream where nothing links. Older than anything
+    /// buffered, so they leave first.
+    through: VecDeque<Box<Event>>,
     /// Per index, the buffered events by the digest of the value they carry ([`digest`]).
     index: Vec<HashMap<u64, Filed, FixedState>>,
     newest: i64,
@@ -293,6 +297,7 @@ impl Correlator {
             keyless,
             options,
             buffer: Window::default(),
+            through: VecDeque::new(),
             index: (0..INDEXES).map(|_| HashMap::default()).collect(),
             newest: i64::MIN,
             merged: vec![0; inputs],
@@ -314,7 +319,14 @@ impl Correlator {
             Some(targets) => (self.merge(p, content, targets), true),
             None => {
                 let key = p.key;
-                self.insert_digested(key, p.input, p.event, content, &digests);
+                let entries = index_keys(&p.event, &digests, self.links, self.keyless);
+                // Nothing can find it and nothing before it waits: it leaves as it came (a key
+                // inventory's lifecycle changes, in a stream of no HTTP requests).
+                if entries.is_empty() && !self.links && self.buffer.len() == 0 {
+                    self.through.push_back(p.event);
+                    return;
+                }
+                self.insert_entries(key, p.input, p.event, content, entries);
                 (vec![key], false)
             }
         };
@@ -343,6 +355,9 @@ impl Correlator {
 
     /// The next event ready to leave: older than the window, or any when `flush`.
     pub(super) fn pop(&mut self, flush: bool) -> Option<Box<Event>> {
+        if let Some(e) = self.through.pop_front() {
+            return Some(e);
+        }
         let key = self.buffer.first_key()?;
         let ready = flush
             || key.0 < self.newest.saturating_sub(self.options.window_ns)
@@ -368,6 +383,18 @@ impl Correlator {
         digests: &Digests,
     ) {
         let entries = index_keys(&event, digests, self.links, self.keyless);
+        self.insert_entries(key, input, event, content, entries);
+    }
+
+    /// [`Correlator::insert_digested`], given the index entries `event` is filed under.
+    fn insert_entries(
+        &mut self,
+        key: Key,
+        input: u32,
+        event: Box<Event>,
+        content: Option<u64>,
+        entries: Entries,
+    ) {
         for &(idx, value) in &entries {
             let Some(map) = self.index.get_mut(idx as usize) else {
                 continue;

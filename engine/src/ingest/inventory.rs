@@ -261,7 +261,7 @@ pub(super) fn read_line(
 fn emit(
     index: u64,
     at: At<'_>,
-    records: Result<Vec<Box<Event>>, Record>,
+    records: Result<super::RecordEvents, Record>,
     sink: &mut impl FnMut(u64, At<'_>, Record),
 ) {
     match records {
@@ -380,7 +380,7 @@ fn action_of(name: &str) -> Option<KeyAction> {
 }
 
 /// One key object (or one change row) to its lifecycle events, in time order.
-fn key_record(file: &str, index: u64, value: &Value) -> Result<Vec<Box<Event>>, Record> {
+fn key_record(file: &str, index: u64, value: &Value) -> Result<super::RecordEvents, Record> {
     let Some(obj) = value.as_object() else {
         return Err(Record::Malformed(format!(
             "expected a key object, found {}",
@@ -396,7 +396,7 @@ fn key_members<'v>(
     file: &str,
     index: u64,
     get: &dyn Fn(&str) -> Option<&'v Value>,
-) -> Result<Vec<Box<Event>>, Record> {
+) -> Result<super::RecordEvents, Record> {
     let malformed = |m: String| Record::Malformed(m);
     let text = |name: &str| {
         get(name)

@@ -197,6 +197,10 @@ impl InputReport {
     }
 }
 
+/// The events a reader makes of one record, each boxed where it is made: an event is ~750
+/// bytes, and the sorter and the stream hold it boxed.
+type RecordEvents = Vec<Box<Event>>;
+
 /// What one record became.
 enum Record {
     Event(Box<Event>),

@@ -85,7 +85,7 @@ fn convert(
     line: &str,
     schemas: &mut KeySchemas,
     mappings: &[InputMapping],
-) -> Result<Vec<Box<Event>>, Record> {
+) -> Result<super::RecordEvents, Record> {
     let malformed = |m: String| Record::Malformed(m);
     // A line in the documented shape is read typed (no mapping can select it then); any other
     // loosely, and only such a line can be wrong (`obj` names what it holds).
