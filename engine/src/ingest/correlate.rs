@@ -1224,6 +1224,51 @@ mod tests {
         })
     }
 
+    /// An event no index files leaves as it comes while nothing waits before it, and waits its
+    /// turn behind one that does: the order is the stream's either way.
+    #[test]
+    fn what_nothing_can_find_leaves_at_once_in_stream_order() {
+        let key_change = |id: &str, t: i64| {
+            let change = crate::event::KeyLifecycle {
+                action: crate::event::KeyAction::Created,
+                key_id: "k-1".into(),
+                owner: Default::default(),
+                scopes: Vec::new(),
+                parent_key_id: Default::default(),
+            };
+            let mut e = event(id, t, 1, "inventory", Detail::KeyLifecycle(change));
+            e.id = format!("inv:keys.jsonl#{id}").into();
+            e
+        };
+        let mut c = Correlator::new(CorrelationOptions::default(), 1, false, false);
+        let mut push = |c: &mut Correlator, n: u64, e: Event| {
+            let key = (e.time_ns, 0, n, 0);
+            c.push(Pending {
+                key,
+                input: 0,
+                event: Box::new(e),
+            });
+        };
+        let ids = |c: &mut Correlator, flush| {
+            std::iter::from_fn(|| c.pop(flush))
+                .map(|e| e.id.to_string())
+                .collect::<Vec<_>>()
+        };
+        push(&mut c, 1, key_change("1", T0));
+        assert_eq!(ids(&mut c, false), ["inv:keys.jsonl#1"]);
+        let mut call = event("ddb:R1", T0 + 1, 1, "wire", db("UpdateItem", "o-1"));
+        call.correlation.request_id = "R1".into();
+        push(&mut c, 2, call);
+        push(&mut c, 3, key_change("3", T0 + 2));
+        // The call waits for the window; the change after it waits behind it.
+        assert!(ids(&mut c, false).is_empty());
+        assert_eq!(ids(&mut c, true), ["ddb:R1", "inv:keys.jsonl#3"]);
+        // Where a stream can link, every event waits (a request may come for it).
+        let mut linking = Correlator::new(CorrelationOptions::default(), 1, true, false);
+        push(&mut linking, 1, key_change("1", T0));
+        assert!(ids(&mut linking, false).is_empty());
+    }
+
     /// Runs events (given in stream order, one input each) through a correlator.
     fn run(events: Vec<Event>) -> (Vec<Event>, Vec<u64>) {
         let mut c = Correlator::new(CorrelationOptions::default(), events.len(), true, true);
