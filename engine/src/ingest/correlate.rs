@@ -1241,7 +1241,7 @@ mod tests {
             e
         };
         let mut c = Correlator::new(CorrelationOptions::default(), 1, false, false);
-        let mut push = |c: &mut Correlator, n: u64, e: Event| {
+        let push = |c: &mut Correlator, n: u64, e: Event| {
             let key = (e.time_ns, 0, n, 0);
             c.push(Pending {
                 key,
