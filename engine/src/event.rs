@@ -139,6 +139,19 @@ pub struct SourceRef {
     pub format: SmolStr,
 }
 
+impl SourceRef {
+    /// Record `record` of `file` (a name shared with the events before it), starting at `line`,
+    /// read as `format`: what a reader of one record per line gives each event.
+    pub(crate) fn of_line(file: &str, record: u64, line: u64, format: &'static str) -> SourceRef {
+        SourceRef {
+            file: shared(file),
+            record,
+            line: Some(line),
+            format: SmolStr::new_static(format),
+        }
+    }
+}
+
 impl fmt::Display for SourceRef {
     /// `file:line` when the line is known, else `file#record`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -510,12 +510,7 @@ fn convert(file: &str, index: u64, line_no: u64, line: &str) -> Result<Event, Re
         id,
         time_ns,
         precision_ns,
-        source: SourceRef {
-            file: crate::event::shared(file),
-            record: index,
-            line: Some(line_no),
-            format: FORMAT.into(),
-        },
+        source: SourceRef::of_line(file, index, line_no, FORMAT),
         actor,
         correlation,
         outcome: http_outcome(status),

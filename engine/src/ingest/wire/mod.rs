@@ -199,12 +199,7 @@ fn convert(
                 },
                 time_ns,
                 precision_ns,
-                source: SourceRef {
-                    file: crate::event::shared(file),
-                    record: index,
-                    line: Some(line_no),
-                    format: FORMAT.into(),
-                },
+                source: SourceRef::of_line(file, index, line_no, FORMAT),
                 actor: actor.clone(),
                 correlation: correlation.clone(),
                 outcome: match call_outcome(&op.error_code, status) {
