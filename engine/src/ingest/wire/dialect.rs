@@ -274,10 +274,7 @@ pub(super) fn documented(line: &str) -> Option<Call<'static>> {
     });
     // What `scalar_text` gives: a string, unless it is empty.
     let text = |s: Option<Cow<'_, str>>| s.filter(|s| !s.is_empty()).map(Cow::into_owned);
-    let status = d
-        .status
-        .filter(|n| (100..600).contains(n))
-        .and_then(|n| u16::try_from(n).ok());
+    let status = d.status.and_then(http_status);
     let error_code = text(d.error_type).unwrap_or_default();
     Some(Call {
         operation,
@@ -440,6 +437,11 @@ fn as_status(value: &Value) -> Option<u16> {
         Value::String(s) => s.trim().parse().ok()?,
         _ => return None,
     };
+    http_status(n)
+}
+
+/// `n` as an HTTP status: 100–599, else none.
+fn http_status(n: u64) -> Option<u16> {
     (100..600)
         .contains(&n)
         .then(|| u16::try_from(n).ok())
