@@ -5,9 +5,9 @@
 //! Events wait in a buffer for `window` of log time before they are released, so a partner that
 //! comes later (CloudTrail's whole seconds can put a DB call before its request) is still found;
 //! an event no later one could find (filed under no index, in a stream that cannot link) leaves
-//! at once when nothing waits before it. Every pair of events within the window is looked at once, when the later one arrives. Matches
-//! are chosen by log time, then stream order, never by hash order, so the result is
-//! deterministic.
+//! at once when nothing waits before it. Every pair of events within the window is looked at
+//! once, when the later one arrives. Matches are chosen by log time, then stream order, never by
+//! hash order, so the result is deterministic.
 //!
 //! Join keys, strongest first:
 //! - merges: the AWS request id (OTel `aws.request_id` = `x-amzn-RequestId` = CloudTrail

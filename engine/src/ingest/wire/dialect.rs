@@ -190,10 +190,10 @@ pub(super) fn is_control_plane(op: &str) -> bool {
     CONTROL_PLANE_OPS.contains(&op)
 }
 
-/// A line in the shape this project documents (`docs/inputs.md`: these members and no others,
-/// each a string, `time` a string or a number, `status` a whole number, `duration_ms` a
-/// number, any of them null or absent),
-/// read typed and borrowed, with no tree of values and no lookup by loose names.
+/// A line in the shape this project documents (`docs/inputs.md`: these members and no others;
+/// `time` a string or a number, `status` a whole number, `duration_ms` a number, the rest
+/// strings; any of them null or absent here, [`documented`] says which it needs), read typed
+/// and borrowed, with no tree of values and no lookup by loose names.
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Documented<'a> {
@@ -261,9 +261,9 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for Time<'a> {
 }
 
 /// The call of a line in the documented shape that names a DynamoDB operation, a request body
-/// and a time: what [`read`] gives for it without a mapping, read ~2x faster. `None` for any
-/// other line (another dialect, a member of another type, no operation, body or time), which
-/// [`read`] then reads loosely and, where it has to, says what is wrong with it.
+/// and a time: what [`read`] gives for it without a mapping, without a value tree of the line.
+/// `None` for any other line (another dialect, a member of another type, no operation, body or
+/// time), which [`read`] then reads loosely and, where it has to, says what is wrong with it.
 pub(super) fn documented(line: &str) -> Option<Call<'static>> {
     let d: Documented<'_> = serde_json::from_str(line).ok()?;
     let operation = canonical_operation(d.operation.as_deref()?)?;
