@@ -1,7 +1,5 @@
 //! Encodes events into the wire batch of `wit/rule.wit`: every distinct string once, in one blob,
-//! so a batch costs a handful of guest allocations however many strings its events hold. What
-//! each event has of its own (its id, its AWS request id) goes in as it comes, unsearched: an
-//! equal copy elsewhere in the batch costs its bytes, not a lookup per event.
+//! so a batch costs a handful of guest allocations however many strings its events hold.
 
 use std::hash::BuildHasher as _;
 
@@ -79,12 +77,6 @@ impl<'e> Builder<'_> {
             };
         }
         index
-    }
-
-    /// The index of `s`, added without looking for an earlier copy: for what each event has of
-    /// its own (its id, its AWS request id), which interning would only hash and file.
-    fn own(&mut self, s: &str) -> u32 {
-        if s.is_empty() { 0 } else { self.push(s) }
     }
 
     /// [`Builder::str`] by hash.
@@ -255,7 +247,7 @@ impl<'e> Builder<'_> {
             }),
         };
         wire::Event {
-            id: self.own(&e.id),
+            id: self.str(&e.id),
             time_ns: e.time_ns,
             precision_ns: e.precision_ns,
             source: wire::SourceRef {
@@ -276,7 +268,7 @@ impl<'e> Builder<'_> {
                 trace_id: self.str(&e.correlation.trace_id),
                 span_id: self.str(&e.correlation.span_id),
                 parent_span_id: self.str(&e.correlation.parent_span_id),
-                request_id: self.own(&e.correlation.request_id),
+                request_id: self.str(&e.correlation.request_id),
                 app_request_id: self.str(&e.correlation.app_request_id),
                 linked_event: self.str(&e.correlation.linked_event),
                 link: link_method(e.correlation.link),
