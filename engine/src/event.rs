@@ -140,13 +140,18 @@ pub struct SourceRef {
 }
 
 impl SourceRef {
-    /// Record `record` of `file` (a name shared with the events before it), starting at `line`,
-    /// read as `format`: what a reader of one record per line gives each event.
-    pub(crate) fn of_line(file: &str, record: u64, line: u64, format: &'static str) -> SourceRef {
+    /// Record `record` of `file` (a name shared with the events before it), starting at `line`
+    /// when the reader knows it, read as `format`: what each reader gives its events.
+    pub(crate) fn at(
+        file: &str,
+        record: u64,
+        line: Option<u64>,
+        format: &'static str,
+    ) -> SourceRef {
         SourceRef {
             file: shared(file),
             record,
-            line: Some(line),
+            line,
             format: SmolStr::new_static(format),
         }
     }

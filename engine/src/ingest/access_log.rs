@@ -510,7 +510,7 @@ fn convert(file: &str, index: u64, line_no: u64, line: &str) -> Result<Event, Re
         id,
         time_ns,
         precision_ns,
-        source: SourceRef::of_line(file, index, line_no, FORMAT),
+        source: SourceRef::at(file, index, Some(line_no), FORMAT),
         actor,
         correlation,
         outcome: http_outcome(status),

@@ -366,12 +366,7 @@ fn convert(
         id: id.into(),
         time_ns,
         precision_ns: fraction_precision_ns(started).min(HAR_PRECISION_NS),
-        source: SourceRef {
-            file: crate::event::shared(file),
-            record: index,
-            line,
-            format: FORMAT.into(),
-        },
+        source: SourceRef::at(file, index, line, FORMAT),
         actor: actor.clone(),
         correlation: correlation(&request_headers, &response_headers, operation.is_some()),
         outcome,

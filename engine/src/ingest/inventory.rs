@@ -501,12 +501,7 @@ fn key_members<'v>(
                 },
                 time_ns,
                 precision_ns,
-                source: SourceRef {
-                    file: crate::event::shared(file),
-                    record: index,
-                    line: None,
-                    format: FORMAT.into(),
-                },
+                source: SourceRef::at(file, index, None, FORMAT),
                 actor: Actor {
                     principal: changed_by.clone(),
                     ..Actor::default()

@@ -502,12 +502,7 @@ fn convert(
             id: id.into(),
             time_ns: start,
             precision_ns: 1,
-            source: SourceRef {
-                file: crate::event::shared(file),
-                record: index,
-                line,
-                format: FORMAT.into(),
-            },
+            source: SourceRef::at(file, index, line, FORMAT),
             actor,
             correlation,
             outcome,

@@ -554,12 +554,7 @@ fn convert_parsed(
                 },
                 time_ns,
                 precision_ns: 1_000_000_000,
-                source: SourceRef {
-                    file: crate::event::shared(file),
-                    record: index,
-                    line,
-                    format: FORMAT.into(),
-                },
+                source: SourceRef::at(file, index, line, FORMAT),
                 actor,
                 correlation,
                 outcome,

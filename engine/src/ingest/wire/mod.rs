@@ -199,7 +199,7 @@ fn convert(
                 },
                 time_ns,
                 precision_ns,
-                source: SourceRef::of_line(file, index, line_no, FORMAT),
+                source: SourceRef::at(file, index, Some(line_no), FORMAT),
                 actor: actor.clone(),
                 correlation: correlation.clone(),
                 outcome: match call_outcome(&op.error_code, status) {
