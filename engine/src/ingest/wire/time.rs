@@ -120,6 +120,18 @@ mod tests {
         // The double prints as `1796215501.387611`: its digits, to the microsecond.
         assert_eq!(t("1796215501.3876107"), Some((base + 387_611_000, 1_000)));
         assert_eq!(t("1796215501.5"), Some((base + 500_000_000, 1_000)));
+        // Times structlog wrote (`tests/fixtures/dialects/structlog-ecs.jsonl`). serde_json's
+        // fast float parse left these one ulp off (as `…3279183` and `…3407905`), a
+        // microsecond each; `float_roundtrip`, asked for in the workspace manifest, parses them
+        // correctly rounded, as the tests' build did through a dev-dependency all along.
+        assert_eq!(
+            t("1796215507.3279185"),
+            Some((1_796_215_507_327_919_000, 1_000))
+        );
+        assert_eq!(
+            t("1796215507.3407903"),
+            Some((1_796_215_507_340_790_000, 1_000))
+        );
         // The double's exact expansion and its shortest form: one time.
         for text in [
             "1796215501.3876107",
