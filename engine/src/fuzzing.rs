@@ -47,4 +47,12 @@ impl BatchEncoder {
     pub fn pack(batch: &Batch) -> Vec<u8> {
         batch::packed(batch)
     }
+
+    /// The events of `batch` at `picks` packed with the batch's tables, as the host sends part of
+    /// a shared batch to a component that wants only those events (contract 1.2).
+    pub fn pack_part(batch: &Batch, picks: &[usize]) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        batch::pack_part(batch, picks, &mut bytes);
+        bytes
+    }
 }

@@ -361,12 +361,17 @@ impl RuleSet {
             wasm,
         };
         let mut results: Vec<Option<FileResult>> = jobs.iter().map(|_| None).collect();
+        let wasm_rules: Arc<[&[RuleMeta]]> = jobs
+            .iter()
+            .filter(|(_, f)| matches!(f.runtime, Runtime::Wasm(_)))
+            .map(|(_, f)| f.rules())
+            .collect();
         let runs: Vec<FileRun<'a>> = jobs
             .iter()
             .zip(&group_of)
             .map(|((p, f), &group)| {
                 let sink = FindingSink::with_memory(findings_memory_bytes);
-                FileRun::start(p, f, &self.deselected, sink, group)
+                FileRun::start(p, f, &self.deselected, sink, group, Arc::clone(&wasm_rules))
             })
             .collect();
         if threads <= 1 {
@@ -680,7 +685,8 @@ const QUEUED_CHUNKS: usize = 8;
 /// without adding to the reader's thread; a value holds only what its group reads. When a WASM
 /// rule runs, each slice of [`BATCH_SIZE`] events has a slot for its wire batch, the same way:
 /// encoded by the first component that wants every event of the slice, and sent as it is to
-/// every other that does.
+/// every other that does, and its part to a component that wants some of a slice another wants
+/// whole.
 struct Chunk {
     /// The stream's boxes, passed on without copying their events (~750 bytes each).
     #[expect(
@@ -691,6 +697,10 @@ struct Chunk {
     /// Group `g`'s value of event `i` at `g * events.len() + i`.
     values: Box<[SharedValue]>,
     batches: Box<[std::sync::OnceLock<wasm::SharedBatch>]>,
+    /// Per slice: whether some WASM file of the run wants every event of it, so that its shared
+    /// batch is encoded whatever the others want. Asked by the first file that wants part of the
+    /// slice.
+    whole: Box<[std::sync::OnceLock<bool>]>,
 }
 
 impl Chunk {
@@ -702,18 +712,16 @@ impl Chunk {
         let values = (0..kinds.rego * events.len())
             .map(|_| SharedValue::default())
             .collect();
-        let batches = if kinds.wasm {
-            events
-                .chunks(BATCH_SIZE)
-                .map(|_| std::sync::OnceLock::new())
-                .collect()
+        let slices = if kinds.wasm {
+            events.len().div_ceil(BATCH_SIZE)
         } else {
-            Box::default()
+            0
         };
         Chunk {
             events,
             values,
-            batches,
+            batches: (0..slices).map(|_| std::sync::OnceLock::new()).collect(),
+            whole: (0..slices).map(|_| std::sync::OnceLock::new()).collect(),
         }
     }
 }
@@ -776,6 +784,13 @@ struct FileRun<'a> {
     sink: FindingSink,
     /// Wanted events waiting for a full batch, by chunk and position.
     pending: Vec<(Arc<Chunk>, usize)>,
+    /// The places of the events a WASM file wants in the slice at hand (kept for its buffer).
+    picks: Vec<usize>,
+    /// The rules of each WASM file of the run, by file: whether one wants a whole slice.
+    wasm_rules: Arc<[&'a [RuleMeta]]>,
+    /// Parts of shared batches sent (for tests).
+    #[cfg(test)]
+    parts_sent: u64,
     sent: u64,
     /// A Rego file's value group: where its events' values are in a chunk.
     group: usize,
@@ -788,6 +803,7 @@ impl<'a> FileRun<'a> {
         deselected: &'a std::collections::BTreeSet<String>,
         sink: FindingSink,
         group: usize,
+        wasm_rules: Arc<[&'a [RuleMeta]]>,
     ) -> Self {
         let mut run = FileRun {
             pack,
@@ -802,6 +818,10 @@ impl<'a> FileRun<'a> {
             },
             sink,
             pending: Vec::with_capacity(BATCH_SIZE),
+            picks: Vec::with_capacity(BATCH_SIZE),
+            wasm_rules,
+            #[cfg(test)]
+            parts_sent: 0,
             sent: 0,
             group,
         };
@@ -829,12 +849,16 @@ impl<'a> FileRun<'a> {
 
     /// Batches the events of `chunk` this file wants. A Rego file's batches are every
     /// [`BATCH_SIZE`] events it wants. A WASM file's batch is what it wants of each slice of
-    /// [`BATCH_SIZE`] events of the chunk: the slice's shared batch when it wants all of it
-    /// (encoded once for every file), else those events encoded for it alone. Either way the
-    /// batches depend only on the stream, never on the threads.
+    /// [`BATCH_SIZE`] events of the chunk: the slice's shared batch (encoded once for every file)
+    /// when it wants all of it; when it wants part of a slice that another WASM file wants whole,
+    /// so that the shared batch is encoded anyway, that batch's strings, pairs and objects with
+    /// the events it wants; else those events encoded for it alone. No slice is encoded for
+    /// more events than before, and the batches depend only on the stream and the files'
+    /// subscriptions, never on the threads or on which file encoded a shared batch first.
     fn feed(&mut self, chunk: &Arc<Chunk>) {
         let wasm = matches!(self.session, Some(Session::Wasm(_)));
         let rules = self.file.rules();
+        let mut picks = std::mem::take(&mut self.picks);
         for (n, (events, shared)) in chunk
             .events
             .chunks(BATCH_SIZE)
@@ -848,33 +872,51 @@ impl<'a> FileRun<'a> {
             .enumerate()
         {
             if self.session.is_none() {
-                return;
+                break;
             }
+            picks.clear();
+            picks.extend(
+                events
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| rules.iter().any(|r| r.wants(e)))
+                    .map(|(i, _)| i),
+            );
             // Pending is empty at a slice's start for a WASM file (flushed below); the check
             // keeps the events in order whatever changes here.
             if let Some(shared) = shared
                 && wasm
                 && self.pending.is_empty()
-                && events.iter().all(|e| rules.iter().any(|r| r.wants(e)))
+                && !picks.is_empty()
             {
-                self.send_shared(
-                    shared.get_or_init(|| wasm::SharedBatch::encode(events)),
-                    events,
-                );
-                continue;
+                let encode = || wasm::SharedBatch::encode(events);
+                if picks.len() == events.len() {
+                    self.send_shared(shared.get_or_init(encode), events);
+                    continue;
+                }
+                let whole = chunk.whole.get(n).is_some_and(|w| {
+                    *w.get_or_init(|| {
+                        self.wasm_rules
+                            .iter()
+                            .any(|rules| events.iter().all(|e| rules.iter().any(|r| r.wants(e))))
+                    })
+                });
+                if whole {
+                    self.send_shared_part(shared.get_or_init(encode), events, &picks);
+                    continue;
+                }
             }
-            for (i, e) in events.iter().enumerate() {
-                if rules.iter().any(|r| r.wants(e)) {
-                    self.pending.push((Arc::clone(chunk), n * BATCH_SIZE + i));
-                    if self.pending.len() == BATCH_SIZE {
-                        self.flush();
-                    }
+            for &i in &picks {
+                self.pending.push((Arc::clone(chunk), n * BATCH_SIZE + i));
+                if self.pending.len() == BATCH_SIZE {
+                    self.flush();
                 }
             }
             if wasm {
                 self.flush();
             }
         }
+        self.picks = picks;
     }
 
     /// Sends a shared batch of `events`, all wanted.
@@ -884,6 +926,28 @@ impl<'a> FileRun<'a> {
             _ => return,
         };
         self.account(outcome, events.iter().map(|e| &**e));
+    }
+
+    /// Sends the events of a shared batch of `events` at `picks`, the ones wanted.
+    fn send_shared_part(
+        &mut self,
+        shared: &wasm::SharedBatch,
+        events: &[Box<Event>],
+        picks: &[usize],
+    ) {
+        let outcome = match self.session.as_mut() {
+            Some(Session::Wasm(s)) => s.on_shared_part(shared, picks),
+            _ => return,
+        };
+        let picked: Vec<&Event> = picks
+            .iter()
+            .filter_map(|&i| events.get(i).map(|e| &**e))
+            .collect();
+        self.account(outcome, picked.into_iter());
+        #[cfg(test)]
+        {
+            self.parts_sent += 1;
+        }
     }
 
     /// Sends the pending batch.
@@ -1063,6 +1127,11 @@ mod tests {
     /// that the BOLA and stale-key components want the DB calls too (they need object and key
     /// facts).
     fn stream(len: usize) -> Vec<Event> {
+        stream_with(len, 2)
+    }
+
+    /// [`stream`] with one DB call in `write_every` an `UpdateItem` (the others `GetItem`).
+    fn stream_with(len: usize, write_every: usize) -> Vec<Event> {
         let settings = crate::enrich::OwnershipSettings::default();
         let mut enricher = crate::enrich::Enricher::new(&settings);
         (0..len)
@@ -1077,7 +1146,7 @@ mod tests {
                         parent_key_id: String::new().into(),
                     })
                 } else {
-                    let write = i % 2 == 1;
+                    let write = i % write_every == 1;
                     Detail::DbOperation(DbOperation {
                         service: "dynamodb".into(),
                         operation: if write { "UpdateItem" } else { "GetItem" }.into(),
@@ -1128,17 +1197,37 @@ mod tests {
     /// Per WASM file: its name, the events it was sent, whether it finished, its findings.
     type Fed = Vec<(String, u64, bool, Vec<crate::finding::Finding>)>;
 
+    /// [`Fed`], and per file the parts of shared batches it was sent.
+    type FedParts = (Fed, Vec<u64>, Vec<Arc<Chunk>>);
+
     /// Each WASM file of the built-in packs fed `events` in chunks, with or without shared
     /// batches, packed (contract 1.2) or through `on-events`; and the chunks.
     fn feed(set: &RuleSet, events: &[Event], share: bool, packed: bool) -> (Fed, Vec<Arc<Chunk>>) {
-        let mut runs: Vec<FileRun<'_>> = set
+        let (fed, _, chunks) = feed_files(set, events, share, packed, None);
+        (fed, chunks)
+    }
+
+    /// [`feed`] to the WASM files named in `only`, or to each.
+    fn feed_files(
+        set: &RuleSet,
+        events: &[Event],
+        share: bool,
+        packed: bool,
+        only: Option<&[&str]>,
+    ) -> FedParts {
+        let files: Vec<_> = set
             .packs
             .iter()
             .flat_map(|p| p.files.iter().map(move |f| (p, f)))
             .filter(|(_, f)| matches!(f.runtime, Runtime::Wasm(_)))
+            .filter(|(_, f)| only.is_none_or(|names| names.contains(&f.file.as_str())))
+            .collect();
+        let wasm_rules: Arc<[&[RuleMeta]]> = files.iter().map(|(_, f)| f.rules()).collect();
+        let mut runs: Vec<FileRun<'_>> = files
+            .iter()
             .map(|(p, f)| {
                 let sink = FindingSink::with_memory(1 << 20);
-                FileRun::start(p, f, &set.deselected, sink, 0)
+                FileRun::start(p, f, &set.deselected, sink, 0, Arc::clone(&wasm_rules))
             })
             .collect();
         for run in &mut runs {
@@ -1161,6 +1250,7 @@ mod tests {
             }
             chunks.push(chunk);
         });
+        let parts = runs.iter().map(|r| r.parts_sent).collect();
         let results = runs
             .into_iter()
             .map(|mut run| {
@@ -1171,11 +1261,11 @@ mod tests {
                 (file, sent, result.failure.is_none(), findings)
             })
             .collect();
-        (results, chunks)
+        (results, parts, chunks)
     }
 
     #[test]
-    fn a_shared_batch_goes_only_to_files_that_want_all_of_it_and_changes_nothing() {
+    fn a_shared_batch_goes_to_files_that_want_any_of_it_and_changes_nothing() {
         let set = RuleSet::load(&RuleSetOptions::default()).unwrap();
         let events = stream(CHUNK + 3 * BATCH_SIZE + 10);
         let (shared, chunks) = feed(&set, &events, true, true);
@@ -1208,15 +1298,54 @@ mod tests {
         );
         let toctou = shared.iter().find(|(f, ..)| f == "toctou.wasm").unwrap();
         assert!(!toctou.3.is_empty(), "the stream has TOCTOU findings");
-        // The slices of DB calls only were encoded once and shared; the three with a key's
-        // creation were not. Those held 760 DB calls, not a multiple of 256: the second chunk is
-        // shared because a batch never spans slices (the last slice is the stream's last ten
-        // events).
+        // The slices of DB calls only were encoded once and shared (TW-DDB-001 was sent its
+        // writes in part of each); the three with a key's creation, which no file wants whole,
+        // were not. Those held 760 DB calls, not a multiple of 256: the second chunk is shared
+        // because a batch never spans slices (the last slice is the stream's last ten events).
         let encoded: Vec<bool> = chunks
             .iter()
             .flat_map(|c| c.batches.iter().map(|b| b.get().is_some()))
             .collect();
         assert_eq!(encoded, [true, false, false, false, true, true, true, true]);
+    }
+
+    #[test]
+    fn a_file_wanting_part_of_a_slice_another_wants_whole_is_sent_part_of_its_batch() {
+        let set = RuleSet::load(&RuleSetOptions::default()).unwrap();
+        // TW-DDB-001 (`dynamodb.wasm`) wants the writes, a quarter of the calls; TOCTOU every
+        // call. The first chunk's last three slices hold a key's creation, which neither wants.
+        let events = stream_with(CHUNK + 3 * BATCH_SIZE + 10, 4);
+        let writes = events
+            .iter()
+            .filter(|e| matches!(&e.detail, Detail::DbOperation(db) if db.is_write))
+            .count() as u64;
+        for (only, parts, encoded) in [
+            // Alone, it wants no slice whole: its writes are encoded for it, nothing is shared.
+            (&["dynamodb.wasm"][..], vec![0], [false; 8]),
+            // Beside TOCTOU, it is sent part of each slice TOCTOU wants whole (all but three),
+            // and its writes of the other three are encoded for it alone.
+            (
+                &["dynamodb.wasm", "toctou.wasm"][..],
+                vec![5, 0],
+                [true, false, false, false, true, true, true, true],
+            ),
+        ] {
+            let (shared, sent_parts, chunks) = feed_files(&set, &events, true, true, Some(only));
+            let (own, no_parts, _) = feed_files(&set, &events, false, true, Some(only));
+            let (unpacked, _, _) = feed_files(&set, &events, true, false, Some(only));
+            assert_eq!(shared, own, "{only:?}");
+            assert_eq!(unpacked, own, "{only:?}");
+            assert_eq!(sent_parts, parts, "{only:?}");
+            assert!(no_parts.iter().all(|n| *n == 0));
+            let (file, sent, ok, findings) = &shared[0];
+            assert_eq!((file.as_str(), *sent, *ok), ("dynamodb.wasm", writes, true));
+            assert!(!findings.is_empty(), "the writes have no condition");
+            let slices: Vec<bool> = chunks
+                .iter()
+                .flat_map(|c| c.batches.iter().map(|b| b.get().is_some()))
+                .collect();
+            assert_eq!(slices, encoded, "{only:?}");
+        }
     }
 
     #[test]

@@ -413,6 +413,23 @@ fn key_status(s: event::KeyStatus) -> wire::KeyStatus {
 /// the events, every field little-endian at its place, in the order `wit/rule.wit` declares it.
 /// The SDK's reader (`sdk/src/packed.rs`) is its mirror.
 pub(crate) fn pack(batch: &wire::Batch, out: &mut Vec<u8>) {
+    pack_events(batch, batch.events.iter(), out);
+}
+
+/// Writes the events of `batch` at `picks` packed with the batch's strings, pairs and objects,
+/// which they index: part of a batch shared by several components, for one that wants only those
+/// events. Positions past the batch's events are left out.
+pub(crate) fn pack_part(batch: &wire::Batch, picks: &[usize], out: &mut Vec<u8>) {
+    let events: Vec<&wire::Event> = picks.iter().filter_map(|&i| batch.events.get(i)).collect();
+    pack_events(batch, events.into_iter(), out);
+}
+
+/// [`pack`] with `events` (records of `batch`) in place of the batch's own.
+fn pack_events<'b>(
+    batch: &wire::Batch,
+    events: impl ExactSizeIterator<Item = &'b wire::Event>,
+    out: &mut Vec<u8>,
+) {
     out.clear();
     let mut w = Packer(out);
     for n in [
@@ -420,7 +437,7 @@ pub(crate) fn pack(batch: &wire::Batch, out: &mut Vec<u8>) {
         batch.strings.len(),
         batch.pairs.len(),
         batch.objects.len(),
-        batch.events.len(),
+        events.len(),
     ] {
         // Each fits: the encoder refuses a batch past u32 offsets.
         w.u32(u32::try_from(n).unwrap_or(u32::MAX));
@@ -446,7 +463,7 @@ pub(crate) fn pack(batch: &wire::Batch, out: &mut Vec<u8>) {
         w.bool(o.scoped);
         w.bool(o.owner_condition);
     }
-    for e in &batch.events {
+    for e in events {
         w.event(e);
     }
 }

@@ -461,6 +461,47 @@ impl WasmSession {
         )
     }
 
+    /// Sends part of a shared batch: its events at `picks` (ascending), with the batch's
+    /// strings, pairs and objects as they are, which those events index. Packed, only the
+    /// picked events are written; through `on-events` (a component without the packed export)
+    /// the batch's tables are copied into a batch of those events.
+    pub(crate) fn on_shared_part(
+        &mut self,
+        shared: &SharedBatch,
+        picks: &[usize],
+    ) -> Result<Vec<RawFinding>, String> {
+        let fuel = budget(self.limits.fuel_per_event, picks.len() as u64, self.limits);
+        let Ok(batch) = &shared.batch else {
+            return Err(TOO_LARGE.to_owned());
+        };
+        match self.packed {
+            Some(func) => {
+                batch::pack_part(batch, picks, &mut self.packed_bytes);
+                send(
+                    &mut self.store,
+                    &self.rule,
+                    self.limits,
+                    fuel,
+                    batch,
+                    Some((func, self.packed_bytes.as_slice())),
+                )
+            }
+            None => {
+                let part = wire::Batch {
+                    strings: batch.strings.clone(),
+                    offsets: batch.offsets.clone(),
+                    pairs: batch.pairs.clone(),
+                    objects: batch.objects.clone(),
+                    events: picks
+                        .iter()
+                        .filter_map(|&i| batch.events.get(i).cloned())
+                        .collect(),
+                };
+                send(&mut self.store, &self.rule, self.limits, fuel, &part, None)
+            }
+        }
+    }
+
     /// Whether the component takes packed batches (contract 1.2).
     #[cfg(test)]
     pub(crate) fn takes_packed(&self) -> bool {
