@@ -922,7 +922,7 @@ impl<'a> FileRun<'a> {
     /// Sends a shared batch of `events`, all wanted.
     fn send_shared(&mut self, shared: &wasm::SharedBatch, events: &[Box<Event>]) {
         let outcome = match self.session.as_mut() {
-            Some(Session::Wasm(s)) => s.on_shared(shared, events.len() as u64),
+            Some(Session::Wasm(s)) => s.on_shared(shared, None),
             _ => return,
         };
         self.account(outcome, events.iter().map(|e| &**e));
@@ -936,7 +936,7 @@ impl<'a> FileRun<'a> {
         picks: &[usize],
     ) {
         let outcome = match self.session.as_mut() {
-            Some(Session::Wasm(s)) => s.on_shared_part(shared, picks),
+            Some(Session::Wasm(s)) => s.on_shared(shared, Some(picks)),
             _ => return,
         };
         let picked: Vec<&Event> = picks

@@ -431,26 +431,54 @@ impl WasmSession {
         )
     }
 
-    /// Sends a batch encoded once for every component that wants all of its `events`
-    /// ([`SharedBatch`]).
+    /// Sends a batch encoded once for several components ([`SharedBatch`]): whole to one that
+    /// wants all of its events (`picks` none), else its events at `picks` (ascending) with the
+    /// batch's strings, pairs and objects as they are, which those events index. Packed, the
+    /// whole batch is packed once for every component and a part only with its events; through
+    /// `on-events` (a component without the packed export) a part's tables are copied into a
+    /// batch of its events.
     pub(crate) fn on_shared(
         &mut self,
         shared: &SharedBatch,
-        events: u64,
+        picks: Option<&[usize]>,
     ) -> Result<Vec<RawFinding>, String> {
-        let fuel = budget(self.limits.fuel_per_event, events, self.limits);
-        let Ok(batch) = &shared.batch else {
+        let Ok(whole) = &shared.batch else {
             return Err(TOO_LARGE.to_owned());
         };
-        let packed = self.packed.map(|func| {
-            (
-                func,
-                shared
-                    .packed
-                    .get_or_init(|| batch::packed(batch))
-                    .as_slice(),
-            )
-        });
+        let events = picks.map_or(whole.events.len(), <[usize]>::len);
+        let fuel = budget(self.limits.fuel_per_event, events as u64, self.limits);
+        let part;
+        let (batch, packed) = match (picks, self.packed) {
+            (None, func) => (
+                whole,
+                func.map(|f| {
+                    (
+                        f,
+                        shared
+                            .packed
+                            .get_or_init(|| batch::packed(whole))
+                            .as_slice(),
+                    )
+                }),
+            ),
+            (Some(picks), Some(func)) => {
+                batch::pack_part(whole, picks, &mut self.packed_bytes);
+                (whole, Some((func, self.packed_bytes.as_slice())))
+            }
+            (Some(picks), None) => {
+                part = wire::Batch {
+                    strings: whole.strings.clone(),
+                    offsets: whole.offsets.clone(),
+                    pairs: whole.pairs.clone(),
+                    objects: whole.objects.clone(),
+                    events: picks
+                        .iter()
+                        .filter_map(|&i| whole.events.get(i).cloned())
+                        .collect(),
+                };
+                (&part, None)
+            }
+        };
         send(
             &mut self.store,
             &self.rule,
@@ -459,47 +487,6 @@ impl WasmSession {
             batch,
             packed,
         )
-    }
-
-    /// Sends part of a shared batch: its events at `picks` (ascending), with the batch's
-    /// strings, pairs and objects as they are, which those events index. Packed, only the
-    /// picked events are written; through `on-events` (a component without the packed export)
-    /// the batch's tables are copied into a batch of those events.
-    pub(crate) fn on_shared_part(
-        &mut self,
-        shared: &SharedBatch,
-        picks: &[usize],
-    ) -> Result<Vec<RawFinding>, String> {
-        let fuel = budget(self.limits.fuel_per_event, picks.len() as u64, self.limits);
-        let Ok(batch) = &shared.batch else {
-            return Err(TOO_LARGE.to_owned());
-        };
-        match self.packed {
-            Some(func) => {
-                batch::pack_part(batch, picks, &mut self.packed_bytes);
-                send(
-                    &mut self.store,
-                    &self.rule,
-                    self.limits,
-                    fuel,
-                    batch,
-                    Some((func, self.packed_bytes.as_slice())),
-                )
-            }
-            None => {
-                let part = wire::Batch {
-                    strings: batch.strings.clone(),
-                    offsets: batch.offsets.clone(),
-                    pairs: batch.pairs.clone(),
-                    objects: batch.objects.clone(),
-                    events: picks
-                        .iter()
-                        .filter_map(|&i| batch.events.get(i).cloned())
-                        .collect(),
-                };
-                send(&mut self.store, &self.rule, self.limits, fuel, &part, None)
-            }
-        }
     }
 
     /// Whether the component takes packed batches (contract 1.2).
