@@ -853,8 +853,9 @@ impl<'a> FileRun<'a> {
     /// when it wants all of it; when it wants part of a slice that another WASM file wants whole,
     /// so that the shared batch is encoded anyway, that batch's strings, pairs and objects with
     /// the events it wants; else those events encoded for it alone. No slice is encoded for
-    /// more events than before, and the batches depend only on the stream and the files'
-    /// subscriptions, never on the threads or on which file encoded a shared batch first.
+    /// more events than before (unless the file that wants it whole has stopped on a failure),
+    /// and the batches depend only on the stream and the files' subscriptions, never on the
+    /// threads or on which file encoded a shared batch first.
     fn feed(&mut self, chunk: &Arc<Chunk>) {
         let wasm = matches!(self.session, Some(Session::Wasm(_)));
         let rules = self.file.rules();
