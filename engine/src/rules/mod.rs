@@ -890,20 +890,19 @@ impl<'a> FileRun<'a> {
                 && self.pending.is_empty()
                 && !picks.is_empty()
             {
-                let encode = || wasm::SharedBatch::encode(events);
-                if picks.len() == events.len() {
-                    self.send_shared(shared.get_or_init(encode), events);
-                    continue;
-                }
-                let whole = chunk.whole.get(n).is_some_and(|w| {
-                    *w.get_or_init(|| {
-                        self.wasm_rules
-                            .iter()
-                            .any(|rules| events.iter().all(|e| rules.iter().any(|r| r.wants(e))))
+                let part = picks.len() < events.len();
+                let encoded_anyway = || {
+                    chunk.whole.get(n).is_some_and(|w| {
+                        *w.get_or_init(|| {
+                            self.wasm_rules.iter().any(|rules| {
+                                events.iter().all(|e| rules.iter().any(|r| r.wants(e)))
+                            })
+                        })
                     })
-                });
-                if whole {
-                    self.send_shared_part(shared.get_or_init(encode), events, &picks);
+                };
+                if !part || encoded_anyway() {
+                    let shared = shared.get_or_init(|| wasm::SharedBatch::encode(events));
+                    self.send_shared(shared, events, part.then_some(picks.as_slice()));
                     continue;
                 }
             }
@@ -920,25 +919,21 @@ impl<'a> FileRun<'a> {
         self.picks = picks;
     }
 
-    /// Sends a shared batch of `events`, all wanted.
-    fn send_shared(&mut self, shared: &wasm::SharedBatch, events: &[Box<Event>]) {
-        let outcome = match self.session.as_mut() {
-            Some(Session::Wasm(s)) => s.on_shared(shared, None),
-            _ => return,
-        };
-        self.account(outcome, events.iter().map(|e| &**e));
-    }
-
-    /// Sends the events of a shared batch of `events` at `picks`, the ones wanted.
-    fn send_shared_part(
+    /// Sends a shared batch of `events`: whole when all are wanted (`picks` none), else the
+    /// events at `picks`, the ones wanted.
+    fn send_shared(
         &mut self,
         shared: &wasm::SharedBatch,
         events: &[Box<Event>],
-        picks: &[usize],
+        picks: Option<&[usize]>,
     ) {
         let outcome = match self.session.as_mut() {
-            Some(Session::Wasm(s)) => s.on_shared(shared, Some(picks)),
+            Some(Session::Wasm(s)) => s.on_shared(shared, picks),
             _ => return,
+        };
+        let Some(picks) = picks else {
+            self.account(outcome, events.iter().map(|e| &**e));
+            return;
         };
         let picked: Vec<&Event> = picks
             .iter()
