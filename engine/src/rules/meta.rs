@@ -236,13 +236,63 @@ impl FactNeed {
     }
 }
 
+/// What a subscription judges of an event, read from it once: its kind, operation and facts.
+#[derive(Clone, Copy)]
+pub(crate) struct Subscribed<'e> {
+    kind: EventKind,
+    operation: &'e str,
+    /// Bit `need as u8` per [`FactNeed`] the event has.
+    facts: u8,
+}
+
+impl<'e> Subscribed<'e> {
+    pub(crate) fn of(event: &'e Event) -> Self {
+        let facts = FactNeed::ALL
+            .iter()
+            .filter(|need| need.met(event))
+            .fold(0, |bits, need| bits | need.bit());
+        Subscribed {
+            kind: event.kind(),
+            operation: event.operation(),
+            facts,
+        }
+    }
+}
+
+impl FactNeed {
+    /// Every need.
+    const ALL: [FactNeed; 8] = [
+        FactNeed::Key,
+        FactNeed::KeyCreated,
+        FactNeed::KeyRevoked,
+        FactNeed::KeyDownscoped,
+        FactNeed::KeyParentRevoked,
+        FactNeed::Objects,
+        FactNeed::ObjectsOwned,
+        FactNeed::ObjectsScoped,
+    ];
+
+    /// The need's bit in [`Subscribed`].
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
+
 impl RuleMeta {
     /// Whether the rule subscribes to `event`.
     pub fn wants(&self, event: &Event) -> bool {
-        (self.kinds.is_empty() || self.kinds.contains(&event.kind()))
+        self.subscribes(&Subscribed::of(event))
+    }
+
+    /// Whether the rule subscribes to the event `subscribed` was read from.
+    pub(crate) fn subscribes(&self, subscribed: &Subscribed<'_>) -> bool {
+        (self.kinds.is_empty() || self.kinds.contains(&subscribed.kind))
             && (self.operations.is_empty()
-                || self.operations.iter().any(|o| o == event.operation()))
-            && self.requires.iter().all(|need| need.met(event))
+                || self.operations.iter().any(|o| o == subscribed.operation))
+            && self
+                .requires
+                .iter()
+                .all(|need| subscribed.facts & need.bit() != 0)
     }
 
     /// Every problem with this metadata: missing id or title, ids unknown to the catalogs.

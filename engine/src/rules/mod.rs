@@ -17,6 +17,7 @@ mod rego_reads;
 pub mod scaffold;
 pub mod testing;
 mod trust;
+mod wanted;
 mod wasm;
 
 use std::sync::Arc;
@@ -49,6 +50,7 @@ use crate::event::Event;
 use crate::finding::{FindingSink, Findings, RawFinding};
 use rego_input::SharedValue;
 use rego_reads::Reads;
+use wanted::{Subscriptions, Wanted};
 
 mod builtin {
     use super::EmbeddedPack;
@@ -361,17 +363,24 @@ impl RuleSet {
             wasm,
         };
         let mut results: Vec<Option<FileResult>> = jobs.iter().map(|_| None).collect();
-        let wasm_rules: Arc<[&[RuleMeta]]> = jobs
-            .iter()
-            .filter(|(_, f)| matches!(f.runtime, Runtime::Wasm(_)))
-            .map(|(_, f)| f.rules())
-            .collect();
+        let subscriptions =
+            Arc::new(Subscriptions::new(jobs.iter().map(|(_, f)| {
+                (f.rules(), matches!(f.runtime, Runtime::Wasm(_)))
+            })));
         let runs: Vec<FileRun<'a>> = jobs
             .iter()
             .zip(&group_of)
-            .map(|((p, f), &group)| {
+            .enumerate()
+            .map(|(n, ((p, f), &group))| {
                 let sink = FindingSink::with_memory(findings_memory_bytes);
-                FileRun::start(p, f, &self.deselected, sink, group, Arc::clone(&wasm_rules))
+                FileRun::start(
+                    p,
+                    f,
+                    &self.deselected,
+                    sink,
+                    group,
+                    (Arc::clone(&subscriptions), n),
+                )
             })
             .collect();
         if threads <= 1 {
@@ -701,6 +710,8 @@ struct Chunk {
     /// batch is encoded whatever the others want. Asked by the first file that wants part of the
     /// slice.
     whole: Box<[std::sync::OnceLock<bool>]>,
+    /// Which rules want each event: judged by the first file fed the chunk.
+    wanted: std::sync::OnceLock<Wanted>,
 }
 
 impl Chunk {
@@ -722,7 +733,14 @@ impl Chunk {
             values,
             batches: (0..slices).map(|_| std::sync::OnceLock::new()).collect(),
             whole: (0..slices).map(|_| std::sync::OnceLock::new()).collect(),
+            wanted: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Which rules of the run want each event.
+    fn wanted(&self, subscriptions: &Subscriptions<'_>) -> &Wanted {
+        self.wanted
+            .get_or_init(|| subscriptions.judge(&self.events))
     }
 }
 
@@ -786,8 +804,8 @@ struct FileRun<'a> {
     pending: Vec<(Arc<Chunk>, usize)>,
     /// The places of the events a WASM file wants in the slice at hand (kept for its buffer).
     picks: Vec<usize>,
-    /// The rules of each WASM file of the run, by file: whether one wants a whole slice.
-    wasm_rules: Arc<[&'a [RuleMeta]]>,
+    /// The run's subscriptions, and this file's number in them.
+    subscriptions: (Arc<Subscriptions<'a>>, usize),
     /// Parts of shared batches sent (for tests).
     #[cfg(test)]
     parts_sent: u64,
@@ -803,7 +821,7 @@ impl<'a> FileRun<'a> {
         deselected: &'a std::collections::BTreeSet<String>,
         sink: FindingSink,
         group: usize,
-        wasm_rules: Arc<[&'a [RuleMeta]]>,
+        subscriptions: (Arc<Subscriptions<'a>>, usize),
     ) -> Self {
         let mut run = FileRun {
             pack,
@@ -819,7 +837,7 @@ impl<'a> FileRun<'a> {
             sink,
             pending: Vec::with_capacity(BATCH_SIZE),
             picks: Vec::with_capacity(BATCH_SIZE),
-            wasm_rules,
+            subscriptions,
             #[cfg(test)]
             parts_sent: 0,
             sent: 0,
@@ -858,7 +876,8 @@ impl<'a> FileRun<'a> {
     /// threads or on which file encoded a shared batch first.
     fn feed(&mut self, chunk: &Arc<Chunk>) {
         let wasm = matches!(self.session, Some(Session::Wasm(_)));
-        let rules = self.file.rules();
+        let (subscriptions, me) = (Arc::clone(&self.subscriptions.0), self.subscriptions.1);
+        let wanted = chunk.wanted(&subscriptions);
         let mut picks = std::mem::take(&mut self.picks);
         for (n, (events, shared)) in chunk
             .events
@@ -875,13 +894,10 @@ impl<'a> FileRun<'a> {
             if self.session.is_none() {
                 break;
             }
+            let first = n * BATCH_SIZE;
             picks.clear();
             picks.extend(
-                events
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, e)| rules.iter().any(|r| r.wants(e)))
-                    .map(|(i, _)| i),
+                (0..events.len()).filter(|i| subscriptions.file_wants(me, wanted.event(first + i))),
             );
             // Pending is empty at a slice's start for a WASM file (flushed below); the check
             // keeps the events in order whatever changes here.
@@ -894,15 +910,15 @@ impl<'a> FileRun<'a> {
                 let encoded_anyway = || {
                     chunk.whole.get(n).is_some_and(|w| {
                         *w.get_or_init(|| {
-                            self.wasm_rules.iter().any(|rules| {
-                                events.iter().all(|e| rules.iter().any(|r| r.wants(e)))
-                            })
+                            subscriptions
+                                .some_wasm_file_wants_all(wanted, first..first + events.len())
                         })
                     })
                 };
                 if !part || encoded_anyway() {
                     let shared = shared.get_or_init(|| wasm::SharedBatch::encode(events));
-                    self.send_shared(shared, events, part.then_some(picks.as_slice()));
+                    let slice = first..first + events.len();
+                    self.send_shared(shared, wanted, slice, part.then_some(picks.as_slice()));
                     continue;
                 }
             }
@@ -924,7 +940,8 @@ impl<'a> FileRun<'a> {
     fn send_shared(
         &mut self,
         shared: &wasm::SharedBatch,
-        events: &[Box<Event>],
+        wanted: &Wanted,
+        slice: std::ops::Range<usize>,
         picks: Option<&[usize]>,
     ) {
         let outcome = match self.session.as_mut() {
@@ -932,14 +949,10 @@ impl<'a> FileRun<'a> {
             _ => return,
         };
         let Some(picks) = picks else {
-            self.account(outcome, events.iter().map(|e| &**e));
+            self.account(outcome, slice.map(|i| wanted.event(i)));
             return;
         };
-        let picked: Vec<&Event> = picks
-            .iter()
-            .filter_map(|&i| events.get(i).map(|e| &**e))
-            .collect();
-        self.account(outcome, picked.into_iter());
+        self.account(outcome, picks.iter().map(|i| wanted.event(slice.start + i)));
         #[cfg(test)]
         {
             self.parts_sent += 1;
@@ -964,18 +977,24 @@ impl<'a> FileRun<'a> {
             Some(session) => session.on_events(&batch, &values),
             None => return,
         };
-        self.account(outcome, batch.iter().copied());
         drop((batch, values));
+        let subscriptions = Arc::clone(&self.subscriptions.0);
+        self.account(
+            outcome,
+            pending
+                .iter()
+                .map(|(chunk, i)| chunk.wanted(&subscriptions).event(*i)),
+        );
         self.pending = pending;
         self.pending.clear();
     }
 
     /// After a batch was sent: its findings kept, or the file stopped at its failure; each
-    /// event counted against the rules that wanted it.
-    fn account<'e>(
+    /// event counted against the rules that wanted it (`batch`: the events' answers).
+    fn account<'w>(
         &mut self,
         outcome: Result<Vec<RawFinding>, String>,
-        batch: impl ExactSizeIterator<Item = &'e Event>,
+        batch: impl ExactSizeIterator<Item = &'w [u64]>,
     ) {
         let sent = batch.len() as u64;
         self.sink.allow_for(self.sent + sent);
@@ -983,10 +1002,13 @@ impl<'a> FileRun<'a> {
             self.fail(reason);
             return;
         }
-        let rules = self.file.rules();
-        for e in batch {
-            for (rule, (_, n)) in rules.iter().zip(self.result.events_seen.iter_mut()) {
-                if rule.wants(e) {
+        let (subscriptions, me) = (&self.subscriptions.0, self.subscriptions.1);
+        for wanted in batch {
+            for (wants, (_, n)) in subscriptions
+                .rules_wanting(me, wanted)
+                .zip(self.result.events_seen.iter_mut())
+            {
+                if wants {
                     *n += 1;
                 }
             }
@@ -1218,12 +1240,22 @@ mod tests {
             .filter(|(_, f)| matches!(f.runtime, Runtime::Wasm(_)))
             .filter(|(_, f)| only.is_none_or(|names| names.contains(&f.file.as_str())))
             .collect();
-        let wasm_rules: Arc<[&[RuleMeta]]> = files.iter().map(|(_, f)| f.rules()).collect();
+        let subscriptions = Arc::new(Subscriptions::new(
+            files.iter().map(|(_, f)| (f.rules(), true)),
+        ));
         let mut runs: Vec<FileRun<'_>> = files
             .iter()
-            .map(|(p, f)| {
+            .enumerate()
+            .map(|(n, (p, f))| {
                 let sink = FindingSink::with_memory(1 << 20);
-                FileRun::start(p, f, &set.deselected, sink, 0, Arc::clone(&wasm_rules))
+                FileRun::start(
+                    p,
+                    f,
+                    &set.deselected,
+                    sink,
+                    0,
+                    (Arc::clone(&subscriptions), n),
+                )
             })
             .collect();
         for run in &mut runs {
