@@ -303,7 +303,7 @@ impl Ownership {
                         if let Some((created_in, created)) = created {
                             if can_own && !settings.is_public(&created_in) {
                                 let key = object_key(Layer::Http, &created_in, &created);
-                                self.claim(key, creator(OwnerSource::Creator), false);
+                                self.claim(key, || creator(OwnerSource::Creator), false);
                             }
                             given.push(created);
                         }
@@ -319,7 +319,7 @@ impl Ownership {
                     {
                         self.claim(
                             object_key(Layer::Http, &o.collection, &o.id),
-                            creator(OwnerSource::Creator),
+                            || creator(OwnerSource::Creator),
                             false,
                         );
                     }
@@ -360,10 +360,10 @@ impl Ownership {
                     }
                     if o.named_by.is_none() && !o.public && can_own {
                         if owner_condition {
-                            self.claim(key, creator(OwnerSource::Condition), true);
+                            self.claim(key, || creator(OwnerSource::Condition), true);
                         } else if d.operation == "PutItem" {
                             let creates = d.condition.contains("attribute_not_exists");
-                            self.claim(key, creator(OwnerSource::Creator), creates);
+                            self.claim(key, || creator(OwnerSource::Creator), creates);
                         }
                     }
                     if o.named_by.is_none() {
@@ -470,14 +470,15 @@ impl Ownership {
 
     /// Makes `owner` the owner of `key` if it has none and no request on it succeeded before
     /// (or always, with `prove`: a creation that required absence, or an ownership condition).
-    fn claim(&mut self, key: ObjectKey, owner: Owner, prove: bool) {
+    /// `owner`: the owner it becomes, made only if it does (its source text is formatted).
+    fn claim(&mut self, key: ObjectKey, owner: impl FnOnce() -> Owner, prove: bool) {
         if !self.objects.contains_key(&key) && self.objects.len() >= self.caps.objects {
             self.unlearnt_objects += 1;
             return;
         }
         let state = self.objects.entry(key).or_default();
         if prove || (state.owner.is_none() && !state.succeeded) {
-            state.owner = Some(Box::new(owner));
+            state.owner = Some(Box::new(owner()));
         }
         state.succeeded = true;
     }
