@@ -8,7 +8,8 @@
 //! transaction's per-item reasons (`[ConditionalCheckFailed, None]` in the error message) are
 //! given to the items they belong to.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Map, Value};
 
@@ -243,7 +244,7 @@ pub(super) fn written_scopes(params: &Map<String, Value>) -> Option<Vec<String>>
     }
     let update = member(params, "UpdateExpression").map(text_of)?;
     let names = member(params, "ExpressionAttributeNames").and_then(Value::as_object);
-    let update = resolve_names(&update, names);
+    let update = resolve_names(&update, |placeholder| names?.get(placeholder)?.as_str());
     let values = member(params, "ExpressionAttributeValues").and_then(Value::as_object)?;
     let words: Vec<&str> = update
         .split(|c: char| c.is_whitespace() || c == ',')
@@ -300,9 +301,10 @@ fn hash_key_material(op: &mut DbOperation) {
 fn single(operation: &str, p: &Map<String, Value>, schemas: &mut KeySchemas) -> DbOperation {
     let table = member(p, "TableName").map(text_of).unwrap_or_default();
     let names = member(p, "ExpressionAttributeNames").and_then(Value::as_object);
+    let name_of = |placeholder: &str| names?.get(placeholder)?.as_str();
     let expression = |name: &str| {
         member(p, name)
-            .map(|v| resolve_names(&text_of(v), names))
+            .map(|v| resolve_names(&text_of(v), name_of))
             .unwrap_or_default()
     };
     let mut key = member(p, "Key").map(item_key).unwrap_or_default();
@@ -324,22 +326,202 @@ fn single(operation: &str, p: &Map<String, Value>, schemas: &mut KeySchemas) -> 
         ),
         (None, None) => String::new(),
     };
-    DbOperation {
-        service: "dynamodb".into(),
-        operation: operation.into(),
-        table: table.into(),
+    Single {
+        table,
         key,
         has_condition: member(p, "ConditionExpression").is_some() || expected.is_some(),
-        condition: condition.into(),
-        update_expression: expression("UpdateExpression").into(),
+        condition,
+        update_expression: expression("UpdateExpression"),
         consistent_read: member(p, "ConsistentRead").and_then(as_bool),
-        index_name: member(p, "IndexName")
-            .map(text_of)
+        index_name: member(p, "IndexName").map(text_of).unwrap_or_default(),
+    }
+    .operation(operation)
+}
+
+/// What a single-item operation, query or scan is made of, read from its request.
+struct Single {
+    table: String,
+    key: crate::event::Fields,
+    has_condition: bool,
+    /// The condition with its attribute names resolved.
+    condition: String,
+    update_expression: String,
+    consistent_read: Option<bool>,
+    index_name: String,
+}
+
+impl Single {
+    fn operation(self, operation: &str) -> DbOperation {
+        DbOperation {
+            service: "dynamodb".into(),
+            operation: operation.into(),
+            table: self.table.into(),
+            key: self.key,
+            has_condition: self.has_condition,
+            condition: self.condition.into(),
+            update_expression: self.update_expression.into(),
+            consistent_read: self.consistent_read,
+            index_name: self.index_name.into(),
+            group_id: Default::default(),
+            is_write: WRITES.contains(&operation),
+            error_code: Default::default(),
+        }
+    }
+}
+
+/// [`decode`] of a single-item call (`GetItem`, `PutItem` with its key, `UpdateItem`,
+/// `DeleteItem`) whose `params` (JSON text) are in the shape CloudTrail echoes them: the members
+/// [`Echoed`] names, in camelCase, with strings for names and key values (plain, or typed as
+/// `{"S": ..}`). Read typed and borrowed, with no tree of values; the same operation
+/// [`decode`] makes of them. `None` for any other request, which the caller decodes from its
+/// value tree.
+pub(super) fn decode_echoed(
+    operation: &str,
+    params: &str,
+    error_code: &str,
+    schemas: &mut KeySchemas,
+) -> Option<Vec<DbOperation>> {
+    if !matches!(
+        operation,
+        "GetItem" | "PutItem" | "UpdateItem" | "DeleteItem"
+    ) {
+        return None;
+    }
+    let p: Echoed<'_> = serde_json::from_str(params).ok()?;
+    let key: crate::event::Fields = p
+        .key
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(name, value)| {
+            (
+                SmolStr::from(name.0.as_ref()),
+                SmolStr::from(value.0.0.as_ref()),
+            )
+        })
+        .collect();
+    if key.is_empty() && operation == "PutItem" {
+        // Its key is in its item, which the value tree holds.
+        return None;
+    }
+    let table = p.table_name.into_owned();
+    schemas.learn(&table, &key);
+    let names = p.expression_attribute_names.unwrap_or_default();
+    let name_of = |placeholder: &str| names.get(placeholder).map(|t| t.0.as_ref());
+    let resolved = |e: &Option<Cow<'_, str>>| {
+        e.as_deref()
+            .map(|e| resolve_names(e, name_of))
             .unwrap_or_default()
-            .into(),
-        group_id: Default::default(),
-        is_write: WRITES.contains(&operation),
-        error_code: Default::default(),
+    };
+    let mut one = Single {
+        key,
+        has_condition: p.condition_expression.is_some(),
+        condition: resolved(&p.condition_expression),
+        update_expression: resolved(&p.update_expression),
+        consistent_read: p.consistent_read,
+        index_name: p.index_name.map(Into::into).unwrap_or_default(),
+        table,
+    }
+    .operation(operation);
+    one.error_code = error_code.into();
+    hash_key_material(&mut one);
+    Some(vec![one])
+}
+
+/// `requestParameters` of a single-item call as CloudTrail echoes it ([`decode_echoed`]): these
+/// members and no others; null counts as absent, as [`member`] has it.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Echoed<'a> {
+    #[serde(borrow)]
+    table_name: Cow<'a, str>,
+    #[serde(borrow)]
+    key: Option<BTreeMap<Text<'a>, KeyScalar<'a>>>,
+    consistent_read: Option<bool>,
+    #[serde(borrow)]
+    condition_expression: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    update_expression: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    expression_attribute_names: Option<BTreeMap<Text<'a>, Text<'a>>>,
+    #[serde(borrow)]
+    index_name: Option<Cow<'a, str>>,
+    /// Not part of the operation ([`single`] does not read them either).
+    #[serde(rename = "returnValues")]
+    _return_values: Option<serde::de::IgnoredAny>,
+    /// A put's item: read only for a put without `key`, which is not read here.
+    #[serde(rename = "item")]
+    _item: Option<serde::de::IgnoredAny>,
+}
+
+/// A string of the JSON text, borrowed from it unless it holds escapes.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Text<'a>(Cow<'a, str>);
+
+/// Ordered as its text, so a map keyed by it is searched by `&str`.
+impl std::borrow::Borrow<str> for Text<'_> {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(TextVisitor)
+    }
+}
+
+struct TextVisitor;
+
+impl<'de> serde::de::Visitor<'de> for TextVisitor {
+    type Value = Text<'de>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'de>, E> {
+        Ok(Text(Cow::Borrowed(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Text<'de>, E> {
+        Ok(Text(Cow::Owned(v.to_owned())))
+    }
+}
+
+/// A key attribute's value as [`scalar`] gives it: a string, or a string typed `S`, `N` or `B`
+/// (`{"S": "ord-1"}`); any other value is not read here.
+struct KeyScalar<'a>(Text<'a>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for KeyScalar<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = KeyScalar<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(r#"a string, or one typed as {"S": ..}, {"N": ..} or {"B": ..}"#)
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<KeyScalar<'de>, E> {
+                Ok(KeyScalar(Text(Cow::Borrowed(v))))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<KeyScalar<'de>, E> {
+                Ok(KeyScalar(Text(Cow::Owned(v.to_owned()))))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<KeyScalar<'de>, A::Error> {
+                use serde::de::Error as _;
+                let Some(Text(kind)) = map.next_key::<Text<'de>>()? else {
+                    return Err(A::Error::custom("an empty typed value"));
+                };
+                if !matches!(kind.as_ref(), "S" | "N" | "B") {
+                    return Err(A::Error::custom("not a scalar type"));
+                }
+                let value: Text<'de> = map.next_value()?;
+                if map.next_key::<Text<'de>>()?.is_some() {
+                    return Err(A::Error::custom("more than a type"));
+                }
+                Ok(KeyScalar(value))
+            }
+        }
+        d.deserialize_any(Visitor)
     }
 }
 
@@ -347,10 +529,10 @@ fn single(operation: &str, p: &Map<String, Value>, schemas: &mut KeySchemas) -> 
 /// `ExpressionAttributeNames` gives them (CloudTrail logs the names, not the values), so that a
 /// rule can tell which attributes a condition or update touches. A placeholder without a name
 /// stays as written.
-fn resolve_names(expression: &str, names: Option<&Map<String, Value>>) -> String {
-    let Some(names) = names.filter(|n| !n.is_empty()) else {
+fn resolve_names<'n>(expression: &str, name_of: impl Fn(&str) -> Option<&'n str>) -> String {
+    if !expression.contains('#') {
         return expression.to_owned();
-    };
+    }
     let mut out = String::with_capacity(expression.len());
     let mut rest = expression;
     while let Some(at) = rest.find('#') {
@@ -360,7 +542,7 @@ fn resolve_names(expression: &str, names: Option<&Map<String, Value>>) -> String
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
             .map_or(tail.len(), |n| n + 1);
         let placeholder = &tail[..len];
-        match names.get(placeholder).and_then(Value::as_str) {
+        match name_of(placeholder) {
             Some(name) if len > 1 => out.push_str(name),
             _ => out.push_str(placeholder),
         }
@@ -679,6 +861,148 @@ pub(super) fn short_error_type(error_type: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The `(eventName, requestParameters, errorCode)` of every DynamoDB record in the
+    /// repository's CloudTrail fixtures and example (documents and JSON lines).
+    fn fixture_requests() -> Vec<(String, String, String)> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut files = Vec::new();
+        let mut dirs = vec![root.join("tests/fixtures"), root.join("examples")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path
+                    .extension()
+                    .is_some_and(|e| e == "json" || e == "jsonl")
+                {
+                    files.push(path);
+                }
+            }
+        }
+        files.sort();
+        let mut out = Vec::new();
+        for path in files {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let records: Vec<Value> = match serde_json::from_str::<Value>(&text) {
+                Ok(Value::Object(mut doc)) => match doc.remove("Records") {
+                    Some(Value::Array(records)) => records,
+                    _ => Vec::new(),
+                },
+                _ => text
+                    .lines()
+                    .filter_map(|l| serde_json::from_str(l).ok())
+                    .collect(),
+            };
+            for r in records {
+                if r["eventSource"] == "dynamodb.amazonaws.com"
+                    && let Some(params) = r.get("requestParameters")
+                {
+                    out.push((
+                        r["eventName"].as_str().unwrap_or_default().to_owned(),
+                        params.to_string(),
+                        r["errorCode"].as_str().unwrap_or_default().to_owned(),
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    /// The typed reading of echoed parameters gives the operation the value tree gives, on
+    /// every fixture record and on variants of their shape; what it does not take (another
+    /// operation, another member, a value of another type) it leaves to the value tree.
+    #[test]
+    fn echoed_parameters_read_typed_are_the_operation_read_from_their_tree() {
+        let mut requests = fixture_requests();
+        let variants = [
+            r##"{"tableName":"Orders","key":{"orderId":{"S":"ord-1"},"sk":{"N":"7"}},"consistentRead":true}"##,
+            r##"{"tableName":"Orders","key":{"orderId":"ord-\u0031"},"conditionExpression":null,"updateExpression":"SET #s = :s, #t = :t, #u = :u","expressionAttributeNames":{"#s":"status","#t":"t\u00e9"}}"##,
+            r##"{"tableName":"Orders","key":{"orderId":"o"},"conditionExpression":"attribute_exists(#o) AND #x = :x","expressionAttributeNames":{"#o":"owner_id"},"returnValues":"ALL_NEW","indexName":"byOwner"}"##,
+            r##"{"tableName":"api_keys","key":{"api_key":"sk_live_00000000000000000000abcd"}}"##,
+            r##"{"tableName":"Orders","key":{"b":"2","a":"1","b":"3"}}"##,
+            r##"{"tableName":"Orders","key":{}}"##,
+            r##"{"tableName":"Orders"}"##,
+            r##"{"tableName":"Orders","key":{"orderId":"o"},"item":{"orderId":"o","x":{"M":{}}}}"##,
+        ];
+        for op in ["GetItem", "PutItem", "UpdateItem", "DeleteItem"] {
+            for v in variants {
+                for error in ["", "ConditionalCheckFailedException"] {
+                    requests.push((op.to_owned(), v.to_owned(), error.to_owned()));
+                }
+            }
+        }
+        // Not taken here: read from the tree alone.
+        let declined = [
+            ("Query", r##"{"tableName":"Orders","key":{"orderId":"o"}}"##),
+            (
+                "GetItem",
+                r##"{"TableName":"Orders","Key":{"orderId":"o"}}"##,
+            ),
+            ("GetItem", r##"{"tableName":"Orders","key":{"orderId":7}}"##),
+            (
+                "GetItem",
+                r##"{"tableName":"Orders","key":{"orderId":{"S":{"S":"o"}}}}"##,
+            ),
+            (
+                "GetItem",
+                r##"{"tableName":"Orders","key":{"orderId":{"S":"o","N":"1"}}}"##,
+            ),
+            (
+                "GetItem",
+                r##"{"tableName":"Orders","key":{"orderId":{"M":"o"}}}"##,
+            ),
+            (
+                "GetItem",
+                r##"{"tableName":"Orders","consistentRead":"true","key":{"a":"b"}}"##,
+            ),
+            (
+                "UpdateItem",
+                r##"{"tableName":"Orders","key":{"a":"b"},"expected":{}}"##,
+            ),
+            (
+                "UpdateItem",
+                r##"{"tableName":"Orders","key":{"a":"b"},"expressionAttributeNames":{"#s":1}}"##,
+            ),
+            (
+                "PutItem",
+                r##"{"tableName":"Orders","item":{"orderId":"o"}}"##,
+            ),
+            ("GetItem", r##"{"tableName":null,"key":{"a":"b"}}"##),
+            ("GetItem", r##"["not", "an", "object"]"##),
+        ];
+        for (op, params) in declined {
+            requests.push((op.to_owned(), params.to_owned(), String::new()));
+            assert_eq!(
+                decode_echoed(op, params, "", &mut KeySchemas::default()),
+                None,
+                "{op} {params}"
+            );
+        }
+        let mut typed = 0;
+        for (op, params, error) in &requests {
+            let Some(echoed) = decode_echoed(op, params, error, &mut KeySchemas::default()) else {
+                continue;
+            };
+            typed += 1;
+            let tree: Map<String, Value> = serde_json::from_str(params).unwrap();
+            let request = Request {
+                operation: op,
+                params: &tree,
+                error_code: error,
+                error_message: "",
+                group_id: "",
+            };
+            assert_eq!(
+                echoed,
+                decode(&request, &mut KeySchemas::default()),
+                "{op} {params}"
+            );
+        }
+        // Every fixture single-item call but the puts keyed by their item, and the variants.
+        assert!(typed >= 250, "{typed} of {} read typed", requests.len());
+    }
 
     #[test]
     fn a_member_is_found_in_any_case_the_exact_spelling_first_and_null_is_absent() {
