@@ -497,11 +497,14 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for KeyScalar<'a> {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(r#"a string, or one typed as {"S": ..}, {"N": ..} or {"B": ..}"#)
             }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<KeyScalar<'de>, E> {
-                Ok(KeyScalar(Text(Cow::Borrowed(v))))
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                v: &'de str,
+            ) -> Result<KeyScalar<'de>, E> {
+                TextVisitor.visit_borrowed_str(v).map(KeyScalar)
             }
-            fn visit_str<E>(self, v: &str) -> Result<KeyScalar<'de>, E> {
-                Ok(KeyScalar(Text(Cow::Owned(v.to_owned()))))
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<KeyScalar<'de>, E> {
+                TextVisitor.visit_str(v).map(KeyScalar)
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
