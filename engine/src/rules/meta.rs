@@ -194,6 +194,23 @@ pub enum FactNeed {
 }
 
 impl FactNeed {
+    /// Every need.
+    const ALL: [FactNeed; 8] = [
+        FactNeed::Key,
+        FactNeed::KeyCreated,
+        FactNeed::KeyRevoked,
+        FactNeed::KeyDownscoped,
+        FactNeed::KeyParentRevoked,
+        FactNeed::Objects,
+        FactNeed::ObjectsOwned,
+        FactNeed::ObjectsScoped,
+    ];
+
+    /// The need's bit in [`Subscribed`].
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+
     /// The need's name in metadata.
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -256,25 +273,6 @@ impl<'e> Subscribed<'e> {
             operation: event.operation(),
             facts,
         }
-    }
-}
-
-impl FactNeed {
-    /// Every need.
-    const ALL: [FactNeed; 8] = [
-        FactNeed::Key,
-        FactNeed::KeyCreated,
-        FactNeed::KeyRevoked,
-        FactNeed::KeyDownscoped,
-        FactNeed::KeyParentRevoked,
-        FactNeed::Objects,
-        FactNeed::ObjectsOwned,
-        FactNeed::ObjectsScoped,
-    ];
-
-    /// The need's bit in [`Subscribed`].
-    fn bit(self) -> u8 {
-        1 << (self as u8)
     }
 }
 

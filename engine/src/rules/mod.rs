@@ -895,6 +895,7 @@ impl<'a> FileRun<'a> {
                 break;
             }
             let first = n * BATCH_SIZE;
+            let slice = first..first + events.len();
             picks.clear();
             picks.extend(
                 (0..events.len()).filter(|i| subscriptions.file_wants(me, wanted.event(first + i))),
@@ -910,14 +911,12 @@ impl<'a> FileRun<'a> {
                 let encoded_anyway = || {
                     chunk.whole.get(n).is_some_and(|w| {
                         *w.get_or_init(|| {
-                            subscriptions
-                                .some_wasm_file_wants_all(wanted, first..first + events.len())
+                            subscriptions.some_wasm_file_wants_all(wanted, slice.clone())
                         })
                     })
                 };
                 if !part || encoded_anyway() {
                     let shared = shared.get_or_init(|| wasm::SharedBatch::encode(events));
-                    let slice = first..first + events.len();
                     self.send_shared(shared, wanted, slice, part.then_some(picks.as_slice()));
                     continue;
                 }

@@ -297,33 +297,7 @@ impl BatchEncoder {
     where
         I: IntoIterator<Item = &'e Event>,
     {
-        // The batch leaves with its buffers; the string table stays with the thread (cleared),
-        // and the next batch's buffers start at about this one's sizes instead of growing from
-        // empty.
-        thread_local! {
-            static SHARED: std::cell::RefCell<(BatchEncoder, [usize; 5])> =
-                std::cell::RefCell::default();
-        }
-        SHARED.with_borrow_mut(|(encoder, sizes)| {
-            // An eighth more, so a batch a little larger than the last does not grow its buffers.
-            let [strings, offsets, pairs, objects, events_len] = sizes.map(|n| n + n / 8);
-            encoder.batch = Some(wire::Batch {
-                strings: String::with_capacity(strings),
-                offsets: Vec::with_capacity(offsets),
-                pairs: Vec::with_capacity(pairs),
-                objects: Vec::with_capacity(objects),
-                events: Vec::with_capacity(events_len),
-            });
-            let batch = encoder.build(events)?;
-            *sizes = [
-                batch.strings.len(),
-                batch.offsets.len(),
-                batch.pairs.len(),
-                batch.objects.len(),
-                batch.events.len(),
-            ];
-            Ok(batch)
-        })
+        BatchEncoder::default().build(events)
     }
 
     /// Encodes `events` into the buffers of the last batch (cleared), taken out of `self`.
