@@ -455,7 +455,7 @@ struct Echoed<'a> {
 
 /// A string of the JSON text, borrowed from it unless it holds escapes.
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
-struct Text<'a>(Cow<'a, str>);
+pub(super) struct Text<'a>(pub(super) Cow<'a, str>);
 
 /// Ordered as its text, so a map keyed by it is searched by `&str`.
 impl std::borrow::Borrow<str> for Text<'_> {
@@ -470,7 +470,8 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for Text<'a> {
     }
 }
 
-struct TextVisitor;
+/// Reads a [`Text`]; other visitors that take a string as one hand it on.
+pub(super) struct TextVisitor;
 
 impl<'de> serde::de::Visitor<'de> for TextVisitor {
     type Value = Text<'de>;

@@ -238,11 +238,13 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for Time<'a> {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a time: a string or a number")
             }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Time<'de>, E> {
-                Ok(Time::Text(Cow::Borrowed(v)))
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Time<'de>, E> {
+                dynamodb::TextVisitor
+                    .visit_borrowed_str(v)
+                    .map(|t| Time::Text(t.0))
             }
-            fn visit_str<E>(self, v: &str) -> Result<Time<'de>, E> {
-                Ok(Time::Text(Cow::Owned(v.to_owned())))
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Time<'de>, E> {
+                dynamodb::TextVisitor.visit_str(v).map(|t| Time::Text(t.0))
             }
             fn visit_u64<E>(self, v: u64) -> Result<Time<'de>, E> {
                 Ok(Time::Number(v.into()))
