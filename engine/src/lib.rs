@@ -70,6 +70,9 @@ pub struct ScanOptions {
     /// Bytes of findings each rule file holds in memory; past it they go to sorted runs in
     /// temporary files, read back as the report is written. The report does not depend on it.
     pub findings_memory_bytes: usize,
+    /// Instances of each rule file whose rules all declare one partitioning, each fed its share
+    /// of the stream ([`rules::RunOptions::partitions`]); 1: one instance per file.
+    pub partitions: usize,
 }
 
 #[cfg(feature = "rules")]
@@ -79,6 +82,7 @@ impl Default for ScanOptions {
             ingest: IngestOptions::default(),
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             findings_memory_bytes: finding::FINDINGS_MEMORY_BYTES,
+            partitions: 1,
         }
     }
 }
@@ -92,10 +96,13 @@ pub fn scan(
 ) -> Result<Report, Error> {
     let mut stream = ingest::open(inputs, &options.ingest)?;
     let mut enricher = enrich::Enricher::new(rules.ownership());
-    let outcome = rules.run_bounded(
+    let outcome = rules.run_with(
         enricher.wrap(stream.boxed()),
-        options.threads,
-        options.findings_memory_bytes,
+        rules::RunOptions {
+            threads: options.threads,
+            findings_memory_bytes: options.findings_memory_bytes,
+            partitions: options.partitions,
+        },
     );
     let (inputs, stats) = stream.finish()?;
     Report::new(inputs, &stats, &enricher.saturation(), rules, outcome)

@@ -160,6 +160,68 @@ fn normalize_and_scan_are_byte_identical_whatever_the_threads() {
             "report differs with {threads} threads"
         );
     }
+    // Partitioned (TW-DDB-001 splits by resource): the same report whatever the threads, and
+    // the findings of one instance, but for which of a site's occurrences that share the
+    // earliest second are its examples.
+    let partitioned = |threads| {
+        run(&[
+            "scan",
+            "--format",
+            "json",
+            "--fail-on",
+            "none",
+            "--partitions",
+            "4",
+            "--threads",
+            threads,
+            &input,
+        ])
+        .stdout
+    };
+    let split = partitioned("1");
+    for threads in ["2", "3"] {
+        assert!(
+            partitioned(threads) == split,
+            "partitioned report differs with {threads} threads"
+        );
+    }
+    let findings = |report: &str| -> Vec<serde_json::Value> {
+        let report: serde_json::Value = serde_json::from_str(report).unwrap();
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let mut f = f.clone();
+                if f["class"] == "weakness" {
+                    let f = f.as_object_mut().unwrap();
+                    for part in ["examples", "message", "evidence"] {
+                        f.remove(part);
+                    }
+                }
+                f
+            })
+            .collect()
+    };
+    let one = findings(&serial_scan);
+    // The recorded app's unconditional writes: sites of 1, 6 and 9 occurrences.
+    let mut sites: Vec<u64> = one
+        .iter()
+        .filter(|f| f["rule_id"] == "TW-DDB-001")
+        .filter_map(|f| f["occurrences"].as_u64())
+        .collect();
+    sites.sort_unstable();
+    assert_eq!(sites, [1, 6, 9]);
+    assert_eq!(findings(&split), one);
+    for n in ["0", "65"] {
+        let refused = tracewarden(&["scan", "--partitions", n, &input]);
+        assert_eq!(refused.code, 2, "{}", refused.stderr);
+        assert!(
+            refused.stderr.contains("--partitions") && refused.stderr.contains("1..=64"),
+            "{}",
+            refused.stderr
+        );
+    }
 }
 
 /// A scan, through the library, of fixtures the built-in rules find incidents, weaknesses and

@@ -212,6 +212,14 @@ struct ScanArgs {
     /// depend on it.
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// Run each rule file whose rules all declare a partitioning (by principal, resource or
+    /// trace) as N instances, each sent its share of the partition keys, so one rule file uses
+    /// up to N cores (1 to 64; default 1). Unlike --threads it can change the report: a rule's
+    /// state is bounded per instance, and a weakness site's examples are the earliest of each
+    /// instance's (docs/rules.md, "Partitions").
+    #[arg(long, default_value_t = 1, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=tracewarden::rules::MAX_PARTITIONS as i64))]
+    partitions: u16,
     /// An earlier JSON or JSON Lines report: findings it holds are left out of `findings` (listed
     /// under `baselined` and counted), so `--fail-on` judges new findings only.
     #[arg(long, value_name = "FILE")]
@@ -561,6 +569,7 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
         options.threads = n.max(1);
         options.ingest.threads = options.threads;
     }
+    options.partitions = usize::from(args.partitions);
     let display = &args.display;
     let progress = Arc::new(Progress::default());
     options.ingest.progress = Some(progress.clone());

@@ -43,7 +43,7 @@ pub(crate) struct FindingSink {
     /// but the one it finds, where an ordered map compared the site's route, table and operation
     /// at every level for each of a rule's occurrences (412,858 on the synthetic million). The
     /// groups are put in order once, when they become findings.
-    weaknesses: HashMap<String, HashMap<Site, Group, Seeded>, Seeded>,
+    weaknesses: Weaknesses,
     bytes: usize,
     /// The fixed part of the bound.
     limit: usize,
@@ -80,6 +80,18 @@ impl FindingSink {
         FindingSink {
             incidents: FindingsWriter::new(memory),
             ..FindingSink::default()
+        }
+    }
+
+    /// The sink of one of `count` instances of a partitioned rule file: its share of the
+    /// file's memory and of the fixed part of its bound (the part per event sent is the same:
+    /// each instance counts the events it was sent), so the instances together hold and allow
+    /// what one instance would.
+    pub(crate) fn partitioned(memory: usize, count: usize) -> Self {
+        let count = count.max(1);
+        FindingSink {
+            incidents: FindingsWriter::new(memory / count),
+            ..FindingSink::with_limit(MAX_FINDING_BYTES / count)
         }
     }
 
@@ -195,20 +207,85 @@ impl FindingSink {
     /// incidents could not be written to a temporary file.
     pub(crate) fn into_findings(self) -> std::io::Result<Findings> {
         let mut out = self.incidents;
-        let mut rules: Vec<_> = self.weaknesses.into_iter().collect();
-        rules.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        for (rule_id, sites) in rules {
-            let mut sites: Vec<_> = sites.into_iter().collect();
-            sites.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            for (site, group) in sites {
-                out.push(group.into_finding(&rule_id, site))?;
+        push_sites(self.weaknesses, &mut out)?;
+        out.finish()
+    }
+
+    /// The findings of the instances of one partitioned rule file, `sinks` in partition order,
+    /// as one: the incidents of all, and each weakness site's groups folded into one
+    /// ([`Group::absorb`]). Errs as [`FindingSink::into_findings`].
+    pub(crate) fn merge_into_findings(sinks: Vec<FindingSink>) -> std::io::Result<Findings> {
+        let mut parts = Vec::with_capacity(sinks.len() + 1);
+        let mut merged: Weaknesses = HashMap::default();
+        for sink in sinks {
+            parts.push(sink.incidents.finish()?);
+            for (rule_id, sites) in sink.weaknesses {
+                let into = merged.entry(rule_id).or_default();
+                for (site, group) in sites {
+                    match into.get_mut(&site) {
+                        Some(held) => held.absorb(group),
+                        None => {
+                            into.insert(site, group);
+                        }
+                    }
+                }
             }
         }
-        out.finish()
+        let mut out = FindingsWriter::new(FINDINGS_MEMORY_BYTES);
+        push_sites(merged, &mut out)?;
+        parts.push(out.finish()?);
+        Ok(Findings::merge(parts))
     }
 }
 
+/// A rule file's weakness groups: by rule, then by site.
+type Weaknesses = HashMap<String, HashMap<Site, Group, Seeded>, Seeded>;
+
+/// One finding per site of `weaknesses`, pushed to `out` in rule and site order.
+fn push_sites(weaknesses: Weaknesses, out: &mut FindingsWriter) -> std::io::Result<()> {
+    let mut rules: Vec<_> = weaknesses.into_iter().collect();
+    rules.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    for (rule_id, sites) in rules {
+        let mut sites: Vec<_> = sites.into_iter().collect();
+        sites.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (site, group) in sites {
+            out.push(group.into_finding(&rule_id, site))?;
+        }
+    }
+    Ok(())
+}
+
 impl Group {
+    /// Folds in the same site's group of a later partition: occurrences and principals counted
+    /// together, the span of both, the highest severity and confidence. The base (the message's
+    /// `first:`) is the earlier first occurrence, and the examples the earliest of both groups'
+    /// (this group's first where times tie): each partition kept its first examples in stream
+    /// order, so for a rule that reports as it reads these are the site's earliest.
+    fn absorb(&mut self, other: Group) {
+        let severity = self.first.severity.max(other.first.severity);
+        let confidence = self.first.confidence.max(other.first.confidence);
+        if other.first.time_ns < self.first.time_ns {
+            self.first = other.first;
+        }
+        self.first.severity = severity;
+        self.first.confidence = confidence;
+        self.occurrences += other.occurrences;
+        self.first_ns = self.first_ns.min(other.first_ns);
+        self.last_ns = self.last_ns.max(other.last_ns);
+        self.principals_capped |= other.principals_capped;
+        for principal in other.principals {
+            if self.principals.len() < MAX_COUNTED_PRINCIPALS {
+                self.principals.insert(principal);
+            } else if !self.principals.contains(&principal) {
+                self.principals_capped = true;
+            }
+        }
+        self.examples.extend(other.examples);
+        // Stable: where times tie, the earlier partition's examples first.
+        self.examples.sort_by_key(|e| e.time_ns);
+        self.examples.truncate(MAX_EXAMPLES);
+    }
+
     fn into_finding(self, rule_id: &str, site: Site) -> Finding {
         let Group {
             first,
@@ -362,6 +439,59 @@ mod tests {
             table: "orders".into(),
             operation: "UpdateItem".into(),
         }
+    }
+
+    #[test]
+    fn partitions_of_a_site_fold_into_what_one_sink_holds_with_the_earliest_examples() {
+        let m = meta(FindingClass::Weakness);
+        let here = || Some(site("/orders/{id}"));
+        // One sink sees the occurrences at 1, 2, 2, 5 s; as two partitions, 2, 5 and 1, 2.
+        let mut one = FindingSink::default();
+        let mut first = FindingSink::partitioned(FINDINGS_MEMORY_BYTES, 2);
+        let mut second = FindingSink::partitioned(FINDINGS_MEMORY_BYTES, 2);
+        for (n, who, sink) in [
+            (2, "bob", 0),
+            (5, "carol", 0),
+            (1, "alice", 1),
+            (2, "dan", 1),
+        ] {
+            let mut finding = raw(n, who, here());
+            if n == 5 {
+                finding.severity = Some(Severity::High);
+            }
+            let into = if sink == 0 { &mut first } else { &mut second };
+            into.add(finding, &m, "p").unwrap();
+        }
+        for (n, who) in [(1, "alice"), (2, "bob"), (2, "dan"), (5, "carol")] {
+            let mut finding = raw(n, who, here());
+            if n == 5 {
+                finding.severity = Some(Severity::High);
+            }
+            one.add(finding, &m, "p").unwrap();
+        }
+        // An incident beside them in each partition.
+        let incident = meta(FindingClass::Incident);
+        first.add(raw(9, "erin", None), &incident, "p").unwrap();
+        let merged = FindingSink::merge_into_findings(vec![first, second])
+            .unwrap()
+            .load()
+            .unwrap()
+            .into_owned();
+        let (weakness, incidents): (Vec<_>, Vec<_>) =
+            merged.into_iter().partition(|f| f.occurrences.is_some());
+        assert_eq!(incidents.len(), 1);
+        assert_eq!(incidents[0].message, "write 9");
+        let expected = all(one);
+        assert_eq!(weakness, expected);
+        // The base is the earliest occurrence; where two tie at 2 s, the first partition's
+        // (bob) comes before the second's (dan), as a single sink sent bob first.
+        let w = &weakness[0];
+        assert_eq!(w.occurrences, Some(4));
+        assert_eq!(w.severity, Severity::High);
+        assert_eq!(w.distinct_principals, Some(4));
+        let examples: Vec<&str> = w.examples.iter().map(|e| e.principal.as_str()).collect();
+        assert_eq!(examples, ["alice", "bob", "dan"]);
+        assert!(w.message.ends_with("first: write 1"), "{}", w.message);
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod digests;
 mod keys;
 mod meta;
 mod pack;
+mod partition;
 mod rego;
 mod rego_bounds;
 mod rego_eval;
@@ -34,6 +35,7 @@ pub use pack::{
     BuildStep, BuildTool, EmbeddedPack, PackSource, RuleFile, RuleKind, RulePack, Runtime,
     build_steps, digest, pack_name, rule_files,
 };
+pub use partition::MAX_PARTITIONS;
 pub use rego::RegoRule;
 pub use trust::{
     LOCK_FILE, Locked, PackLock, SIGNATURE_FILE, TrustError, TrustPolicy, Verified, lock_pack,
@@ -48,6 +50,7 @@ use crate::enrich::OwnershipSettings;
 use crate::error::{Error, PackRefusal};
 use crate::event::Event;
 use crate::finding::{FindingSink, Findings, RawFinding};
+use partition::Shard;
 use rego_input::SharedValue;
 use rego_reads::Reads;
 use wanted::{Subscriptions, Wanted};
@@ -122,6 +125,45 @@ pub struct RuleFailure {
     pub events_before_failure: u64,
 }
 
+impl RuleFailure {
+    /// `file` of `pack` stopped for `reason`, before it was sent any event.
+    fn of(pack: &RulePack, file: &RuleFile, reason: String) -> RuleFailure {
+        RuleFailure {
+            pack: pack.name.clone(),
+            file: file.file.clone(),
+            rules: file.rules().iter().map(|r| r.id.clone()).collect(),
+            reason,
+            events_before_failure: 0,
+        }
+    }
+}
+
+/// How [`RuleSet::run_with`] runs the rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Worker threads; the findings do not depend on it.
+    pub threads: usize,
+    /// Bytes of findings each rule file holds in memory, the rest in sorted runs on disk; the
+    /// findings do not depend on it.
+    pub findings_memory_bytes: usize,
+    /// Instances of each rule file whose rules all declare one partitioning (by principal,
+    /// resource or trace), each fed its share of the partition keys (1: one instance per file;
+    /// at most [`MAX_PARTITIONS`]). Not derived from `threads`: the state a rule bounds is
+    /// bounded per instance, and which of a weakness site's occurrences are its examples where
+    /// their times tie, so findings may depend on it; they never depend on the threads.
+    pub partitions: usize,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            threads: 1,
+            findings_memory_bytes: crate::finding::FINDINGS_MEMORY_BYTES,
+            partitions: 1,
+        }
+    }
+}
+
 /// What running the rules produced.
 #[derive(Debug, Clone, Default)]
 pub struct RuleOutcome {
@@ -134,6 +176,9 @@ pub struct RuleOutcome {
     /// What rules said of their state's evictions (contract 1.1 `state-usage`), by rule id:
     /// findings that needed the evicted entries may be missing.
     pub state_notes: std::collections::BTreeMap<String, Vec<String>>,
+    /// The rule files that ran as several instances ([`RunOptions::partitions`]), as
+    /// `pack/file`, with their partitioning and number of instances.
+    pub partitioned: Vec<(String, Partitioning, usize)>,
 }
 
 impl RuleSet {
@@ -319,23 +364,48 @@ impl RuleSet {
         events: impl Iterator<Item = impl Into<Box<Event>>>,
         threads: usize,
     ) -> RuleOutcome {
-        self.run_bounded(events, threads, crate::finding::FINDINGS_MEMORY_BYTES)
+        self.run_with(
+            events,
+            RunOptions {
+                threads,
+                ..RunOptions::default()
+            },
+        )
     }
 
-    /// [`RuleSet::run`], each rule file holding at most `findings_memory_bytes` of its findings
-    /// in memory, the rest in sorted runs on disk. The findings do not depend on it.
-    pub fn run_bounded<'a>(
+    /// [`RuleSet::run`] with `options`: the threads, the findings each rule file holds in
+    /// memory, and the partitions of the rule files that declare a partitioning.
+    pub fn run_with<'a>(
         &'a self,
         events: impl Iterator<Item = impl Into<Box<Event>>>,
-        threads: usize,
-        findings_memory_bytes: usize,
+        options: RunOptions,
     ) -> RuleOutcome {
+        let RunOptions {
+            threads,
+            findings_memory_bytes,
+            partitions,
+        } = options;
+        let partitions = partitions.clamp(1, MAX_PARTITIONS);
         let jobs: Vec<(&'a RulePack, &'a RuleFile)> = self
             .packs
             .iter()
             .flat_map(|p| p.files.iter().map(move |f| (p, f)))
             .collect();
-        let workers = threads.clamp(1, jobs.len().max(1));
+        // Each file's instances: one, or `partitions` when the rules it runs share a
+        // partitioning.
+        let shards: Vec<Option<Partitioning>> = jobs
+            .iter()
+            .map(|(_, f)| {
+                (partitions > 1)
+                    .then(|| partition::of_file(f.rules(), &self.deselected))
+                    .flatten()
+            })
+            .collect();
+        let instances: usize = shards
+            .iter()
+            .map(|s| if s.is_some() { partitions } else { 1 })
+            .sum();
+        let workers = threads.clamp(1, instances.max(1));
         let rego = jobs
             .iter()
             .any(|(_, f)| matches!(f.runtime, Runtime::Rego(_)));
@@ -362,27 +432,42 @@ impl RuleSet {
             rego: if rego { groups.len() } else { 0 },
             wasm,
         };
-        let mut results: Vec<Option<FileResult>> = jobs.iter().map(|_| None).collect();
         let subscriptions =
             Arc::new(Subscriptions::new(jobs.iter().map(|(_, f)| {
                 (f.rules(), matches!(f.runtime, Runtime::Wasm(_)))
             })));
-        let runs: Vec<FileRun<'a>> = jobs
-            .iter()
-            .zip(&group_of)
-            .enumerate()
-            .map(|(n, ((p, f), &group))| {
-                let sink = FindingSink::with_memory(findings_memory_bytes);
-                FileRun::start(
+        // The runs in file order, a partitioned file's instances in partition order, each with
+        // its file's number.
+        let mut job_of = Vec::with_capacity(instances);
+        let mut runs: Vec<FileRun<'a>> = Vec::with_capacity(instances);
+        for (n, (((p, f), &group), how)) in jobs.iter().zip(&group_of).zip(&shards).enumerate() {
+            let plan: Vec<(FindingSink, Option<Shard>)> = match *how {
+                Some(how) => (0..partitions)
+                    .map(|index| {
+                        let shard = Shard {
+                            index,
+                            count: partitions,
+                            how,
+                        };
+                        let sink = FindingSink::partitioned(findings_memory_bytes, partitions);
+                        (sink, Some(shard))
+                    })
+                    .collect(),
+                None => vec![(FindingSink::with_memory(findings_memory_bytes), None)],
+            };
+            for (sink, shard) in plan {
+                job_of.push(n);
+                runs.push(FileRun::start(
                     p,
                     f,
                     &self.deselected,
-                    sink,
+                    (sink, shard),
                     group,
                     (Arc::clone(&subscriptions), n),
-                )
-            })
-            .collect();
+                ));
+            }
+        }
+        let mut results: Vec<Option<FileResult>> = runs.iter().map(|_| None).collect();
         if threads <= 1 {
             // One thread: the rules run on the calling thread, between reads, so `--threads 1`
             // uses one core (a worker beside the reader would make it 1.2). With more threads,
@@ -411,21 +496,28 @@ impl RuleSet {
                 *slot = done;
             }
         }
+        let mut by_job: Vec<Vec<Option<FileResult>>> = jobs.iter().map(|_| Vec::new()).collect();
+        for (result, n) in results.into_iter().zip(job_of) {
+            if let Some(job) = by_job.get_mut(n) {
+                job.push(result);
+            }
+        }
         let mut outcome = RuleOutcome::default();
         let mut parts = Vec::with_capacity(jobs.len());
-        for (result, (pack, file)) in results.into_iter().zip(&jobs) {
-            let result = result.unwrap_or_else(|| FileResult {
-                findings: Findings::default(),
-                failure: Some(RuleFailure {
-                    pack: pack.name.clone(),
-                    file: file.file.clone(),
-                    rules: file.rules().iter().map(|r| r.id.clone()).collect(),
-                    reason: "the host's worker thread for this rule file failed".to_owned(),
-                    events_before_failure: 0,
-                }),
-                events_seen: Vec::new(),
-                state_notes: Vec::new(),
-            });
+        for ((mut instances, (pack, file)), how) in by_job.into_iter().zip(&jobs).zip(&shards) {
+            let result = if let Some(how) = *how {
+                outcome.partitioned.push((
+                    format!("{}/{}", pack.name, file.file),
+                    how,
+                    instances.len(),
+                ));
+                FileResult::merge(instances, pack, file)
+            } else {
+                instances
+                    .pop()
+                    .flatten()
+                    .unwrap_or_else(|| FileResult::lost(pack, file))
+            };
             parts.push(result.findings);
             outcome.failures.extend(result.failure);
             outcome.events_seen.extend(result.events_seen);
@@ -712,6 +804,9 @@ struct Chunk {
     whole: Box<[std::sync::OnceLock<bool>]>,
     /// Which rules want each event: judged by the first file fed the chunk.
     wanted: std::sync::OnceLock<Wanted>,
+    /// The partition of each event, by principal, resource and trace
+    /// ([`partition::slot`]): worked out by the first partitioned instance fed the chunk.
+    partitions: [std::sync::OnceLock<Box<[u8]>>; 3],
 }
 
 impl Chunk {
@@ -734,7 +829,22 @@ impl Chunk {
             batches: (0..slices).map(|_| std::sync::OnceLock::new()).collect(),
             whole: (0..slices).map(|_| std::sync::OnceLock::new()).collect(),
             wanted: std::sync::OnceLock::new(),
+            partitions: Default::default(),
         }
+    }
+
+    /// The partition of each event among `count` (the scan's, the same for every instance) by
+    /// `how`.
+    fn partitions(&self, how: Partitioning, count: usize) -> &[u8] {
+        let Some(slot) = partition::slot(how).and_then(|i| self.partitions.get(i)) else {
+            return &[];
+        };
+        slot.get_or_init(|| {
+            self.events
+                .iter()
+                .map(|e| u8::try_from(partition::of_event(e, how, count)).unwrap_or(0))
+                .collect()
+        })
     }
 
     /// Which rules of the run want each event.
@@ -750,6 +860,74 @@ struct FileResult {
     events_seen: Vec<(String, u64)>,
     /// Eviction notes by rule id.
     state_notes: Vec<(String, String)>,
+    /// An instance of a partitioned file: its findings as they were gathered, to be merged with
+    /// the other instances' ([`FileResult::merge`]) instead of `findings`.
+    sink: Option<FindingSink>,
+}
+
+impl FileResult {
+    /// The result of a file whose worker thread failed (a host bug): no findings, the file
+    /// reported as stopped.
+    fn lost(pack: &RulePack, file: &RuleFile) -> FileResult {
+        FileResult {
+            findings: Findings::default(),
+            failure: Some(RuleFailure::of(
+                pack,
+                file,
+                "the host's worker thread for this rule file failed".to_owned(),
+            )),
+            events_seen: Vec::new(),
+            state_notes: Vec::new(),
+            sink: None,
+        }
+    }
+
+    /// The instances of a partitioned file (`instances` in partition order) as one result: the
+    /// events each rule was sent counted over all, the first failure in partition order, the
+    /// notes of each (once), and the findings merged.
+    fn merge(instances: Vec<Option<FileResult>>, pack: &RulePack, file: &RuleFile) -> FileResult {
+        let mut merged = FileResult {
+            findings: Findings::default(),
+            failure: None,
+            events_seen: file.rules().iter().map(|r| (r.id.clone(), 0)).collect(),
+            state_notes: Vec::new(),
+            sink: None,
+        };
+        let mut sinks = Vec::with_capacity(instances.len());
+        for instance in instances {
+            let Some(instance) = instance else {
+                merged.failure.get_or_insert(RuleFailure::of(
+                    pack,
+                    file,
+                    "the host's worker thread for one of its partitions failed".to_owned(),
+                ));
+                continue;
+            };
+            for ((_, total), (_, n)) in merged.events_seen.iter_mut().zip(&instance.events_seen) {
+                *total += n;
+            }
+            if merged.failure.is_none() {
+                merged.failure = instance.failure;
+            }
+            for note in instance.state_notes {
+                if !merged.state_notes.contains(&note) {
+                    merged.state_notes.push(note);
+                }
+            }
+            sinks.extend(instance.sink);
+        }
+        match FindingSink::merge_into_findings(sinks) {
+            Ok(findings) => merged.findings = findings,
+            Err(e) => {
+                merged.failure.get_or_insert(RuleFailure::of(
+                    pack,
+                    file,
+                    format!("its findings could not be held in a temporary file: {e}"),
+                ));
+            }
+        }
+        merged
+    }
 }
 
 /// A rule file's session for one scan.
@@ -812,6 +990,9 @@ struct FileRun<'a> {
     sent: u64,
     /// A Rego file's value group: where its events' values are in a chunk.
     group: usize,
+    /// The partition this instance runs, when its file is partitioned: it is sent only the
+    /// events of its share of the partition keys.
+    shard: Option<Shard>,
 }
 
 impl<'a> FileRun<'a> {
@@ -819,7 +1000,7 @@ impl<'a> FileRun<'a> {
         pack: &'a RulePack,
         file: &'a RuleFile,
         deselected: &'a std::collections::BTreeSet<String>,
-        sink: FindingSink,
+        (sink, shard): (FindingSink, Option<Shard>),
         group: usize,
         subscriptions: (Arc<Subscriptions<'a>>, usize),
     ) -> Self {
@@ -833,6 +1014,7 @@ impl<'a> FileRun<'a> {
                 failure: None,
                 events_seen: file.rules().iter().map(|r| (r.id.clone(), 0)).collect(),
                 state_notes: Vec::new(),
+                sink: None,
             },
             sink,
             pending: Vec::with_capacity(BATCH_SIZE),
@@ -842,6 +1024,7 @@ impl<'a> FileRun<'a> {
             parts_sent: 0,
             sent: 0,
             group,
+            shard,
         };
         match &file.runtime {
             Runtime::Wasm(c) => match c.instantiate() {
@@ -856,12 +1039,13 @@ impl<'a> FileRun<'a> {
     fn fail(&mut self, reason: String) {
         self.session = None;
         self.pending.clear();
+        let reason = match self.shard {
+            Some(s) => format!("{reason} (in partition {} of {})", s.index + 1, s.count),
+            None => reason,
+        };
         self.result.failure = Some(RuleFailure {
-            pack: self.pack.name.clone(),
-            file: self.file.file.clone(),
-            rules: self.file.rules().iter().map(|r| r.id.clone()).collect(),
-            reason,
             events_before_failure: self.sent,
+            ..RuleFailure::of(self.pack, self.file, reason)
         });
     }
 
@@ -878,6 +1062,10 @@ impl<'a> FileRun<'a> {
         let wasm = matches!(self.session, Some(Session::Wasm(_)));
         let (subscriptions, me) = (Arc::clone(&self.subscriptions.0), self.subscriptions.1);
         let wanted = chunk.wanted(&subscriptions);
+        // A partition's instance: the partition of each event of the chunk.
+        let shard = self
+            .shard
+            .map(|s| (s.index, chunk.partitions(s.how, s.count)));
         let mut picks = std::mem::take(&mut self.picks);
         for (n, (events, shared)) in chunk
             .events
@@ -897,9 +1085,12 @@ impl<'a> FileRun<'a> {
             let first = n * BATCH_SIZE;
             let slice = first..first + events.len();
             picks.clear();
-            picks.extend(
-                (0..events.len()).filter(|i| subscriptions.file_wants(me, wanted.event(first + i))),
-            );
+            picks.extend((0..events.len()).filter(|i| {
+                subscriptions.file_wants(me, wanted.event(first + i))
+                    && shard.is_none_or(|(index, of)| {
+                        of.get(first + i).is_some_and(|&p| usize::from(p) == index)
+                    })
+            }));
             // Pending is empty at a slice's start for a WASM file (flushed below); the check
             // keeps the events in order whatever changes here.
             if let Some(shared) = shared
@@ -1062,6 +1253,11 @@ impl<'a> FileRun<'a> {
             }
         }
         let sink = std::mem::take(&mut self.sink);
+        if self.shard.is_some() {
+            // Merged with the other partitions' once all have finished.
+            self.result.sink = Some(sink);
+            return self.result;
+        }
         match sink.into_findings() {
             Ok(findings) => self.result.findings = findings,
             Err(e) => self.fail(format!(
@@ -1251,7 +1447,7 @@ mod tests {
                     p,
                     f,
                     &set.deselected,
-                    sink,
+                    (sink, None),
                     0,
                     (Arc::clone(&subscriptions), n),
                 )
@@ -1372,6 +1568,82 @@ mod tests {
                 .flat_map(|c| c.batches.iter().map(|b| b.get().is_some()))
                 .collect();
             assert_eq!(slices, encoded, "{only:?}");
+        }
+    }
+
+    #[test]
+    fn a_partitioned_file_finds_what_one_instance_finds_whatever_the_threads() {
+        // TW-DDB-001 and the TOCTOU rules kept by resource: both files split; the stale-key
+        // component (no partitioning) runs once beside them.
+        let set = RuleSet::load(&RuleSetOptions::default())
+            .unwrap()
+            .select(
+                &[
+                    "TW-DDB-001",
+                    "TW-TOCTOU-001",
+                    "TW-TOCTOU-002",
+                    "TW-TOCTOU-004",
+                    "TW-TOCTOU-006",
+                    "TW-KEY-*",
+                ]
+                .map(str::to_owned),
+                &[],
+            )
+            .unwrap();
+        // A write in three calls: occurrences of both weakness rules on every item, each event
+        // at its own second, so "the earliest examples" is one answer.
+        let events = stream_with(3 * CHUNK + 100, 3);
+        let run = |partitions, threads| {
+            let outcome = set.run_with(
+                events.iter().cloned(),
+                RunOptions {
+                    threads,
+                    partitions,
+                    ..RunOptions::default()
+                },
+            );
+            assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
+            let findings: Vec<String> = outcome
+                .findings
+                .load()
+                .unwrap()
+                .iter()
+                .map(|f| serde_json::to_string(f).unwrap())
+                .collect();
+            (findings, outcome.events_seen, outcome.partitioned)
+        };
+        let (one, seen, split) = run(1, 1);
+        assert!(split.is_empty());
+        let folded = |findings: &[String], rule: &str| -> u64 {
+            findings
+                .iter()
+                .map(|f| serde_json::from_str::<crate::finding::Finding>(f).unwrap())
+                .filter(|f| f.rule_id == rule)
+                .map(|f| f.occurrences.unwrap_or(1))
+                .sum()
+        };
+        assert!(folded(&one, "TW-DDB-001") > 1_000, "{one:?}");
+        assert!(folded(&one, "TW-TOCTOU-001") > 500, "{one:?}");
+        for (partitions, threads) in [(4, 1), (4, 2), (3, 2), (64, 3)] {
+            let (found, counted, split) = run(partitions, threads);
+            assert_eq!(
+                split,
+                [
+                    (
+                        "dynamodb/dynamodb.wasm".to_owned(),
+                        Partitioning::ByResource,
+                        partitions
+                    ),
+                    (
+                        "toctou/toctou.wasm".to_owned(),
+                        Partitioning::ByResource,
+                        partitions
+                    ),
+                ],
+                "{partitions} partitions"
+            );
+            assert_eq!(found, one, "{partitions} partitions, {threads} threads");
+            assert_eq!(counted, seen, "{partitions} partitions, {threads} threads");
         }
     }
 
