@@ -855,17 +855,25 @@ fn normalize(args: NormalizeArgs) -> anyhow::Result<ExitCode> {
         .then(|| tracewarden::enrich::Enricher::new(&ownership));
     output::write_report(args.output.as_deref(), |out| {
         // One buffer for every line, each written whole: the events stay in the stream's boxes.
-        let mut line = Vec::new();
-        for mut e in stream.boxed() {
-            if let Some(enricher) = enricher.as_mut() {
-                enricher.enrich(&mut e);
+        let mut write = |events: &mut dyn Iterator<Item = Box<tracewarden::event::Event>>| {
+            let mut line = Vec::new();
+            for mut e in events {
+                if let Some(enricher) = enricher.as_mut() {
+                    enricher.enrich(&mut e);
+                }
+                line.clear();
+                tracewarden::event::write_json(&e, &mut line).map_err(std::io::Error::other)?;
+                line.push(b'\n');
+                out.write_all(&line)?;
             }
-            line.clear();
-            tracewarden::event::write_json(&e, &mut line).map_err(std::io::Error::other)?;
-            line.push(b'\n');
-            out.write_all(&line)?;
+            Ok(())
+        };
+        if options.threads >= 2 {
+            // The stream (merging, correlating) on one core, writing on this one.
+            stream.staged(|mut events| write(&mut events))
+        } else {
+            write(&mut stream.boxed())
         }
-        Ok(())
     })?;
     for input in &stream.finish()?.0 {
         eprintln!(

@@ -603,11 +603,66 @@ impl Iterator for Boxed<'_> {
     }
 }
 
+/// The events of a stream run on a thread of its own ([`EventStream::staged`]), in order.
+#[expect(
+    clippy::vec_box,
+    reason = "the stream's boxes, handed over as they are; unboxing them would copy each event"
+)]
+pub struct Staged(std::iter::Flatten<std::sync::mpsc::IntoIter<Vec<Box<Event>>>>);
+
+impl std::fmt::Debug for Staged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Staged").finish_non_exhaustive()
+    }
+}
+
+impl Iterator for Staged {
+    type Item = Box<Event>;
+
+    fn next(&mut self) -> Option<Box<Event>> {
+        self.0.next()
+    }
+}
+
+/// Events per chunk a staged stream hands over.
+const STAGED_CHUNK: usize = 1024;
+/// Chunks a staged stream has handed over and that are not yet taken before it waits.
+const STAGED_CHUNKS: usize = 4;
+
 impl EventStream {
     /// The events as the stream holds them, each in its box: what [`Iterator::next`] gives
     /// without copying the event out (~750 bytes) at every step of a pipeline that passes it on.
     pub fn boxed(&mut self) -> Boxed<'_> {
         Boxed(self)
+    }
+
+    /// `consume`'s result, given the stream's events ([`EventStream::boxed`], the same ones in
+    /// the same order) while the stream runs on a thread of its own: merging the sorted runs,
+    /// correlating and naming events on one core, and whatever `consume` does with them
+    /// (enriching, rules, writing) on this one. The stream hands its events over 1,024 at a
+    /// time, at most four such chunks ahead of `consume`. If `consume` returns before the end,
+    /// the stream stops at the next chunk.
+    pub fn staged<R>(&mut self, consume: impl FnOnce(Staged) -> R) -> R {
+        self.staged_by(STAGED_CHUNK, consume)
+    }
+
+    /// [`EventStream::staged`], handing over `chunk` events at a time.
+    fn staged_by<R>(&mut self, chunk: usize, consume: impl FnOnce(Staged) -> R) -> R {
+        let (chunks, received) = std::sync::mpsc::sync_channel(STAGED_CHUNKS);
+        let mut boxed = self.boxed();
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                loop {
+                    let events: Vec<Box<Event>> = boxed.by_ref().take(chunk).collect();
+                    // Empty: the stream ended. A send fails once `consume` has returned (or
+                    // panicked): nothing more to hand over.
+                    if events.is_empty() || chunks.send(events).is_err() {
+                        break;
+                    }
+                }
+            });
+            consume(Staged(received.into_iter().flatten()))
+        })
     }
 
     fn next_boxed(&mut self) -> Option<Box<Event>> {
@@ -1122,13 +1177,23 @@ fn for_each_line(text: &str, mut f: impl FnMut(u64, &str)) {
 mod stream_tests {
     use super::*;
 
-    /// Every event and its accounting, read from `dir` by value or in boxes.
-    fn read(dir: &Path, boxed: bool) -> (Vec<Event>, Vec<InputReport>, StreamStats) {
+    /// How a test reads the stream.
+    #[derive(Clone, Copy)]
+    enum Read {
+        Values,
+        Boxed,
+        Staged,
+    }
+
+    /// Every event and its accounting, read from `dir` by value, in boxes, or in boxes from a
+    /// thread of its own.
+    fn read(dir: &Path, how: Read) -> (Vec<Event>, Vec<InputReport>, StreamStats) {
         let mut stream = open(&[dir.to_path_buf()], &IngestOptions::default()).unwrap();
-        let events = if boxed {
-            stream.boxed().map(|e| *e).collect()
-        } else {
-            stream.by_ref().collect()
+        let events = match how {
+            Read::Values => stream.by_ref().collect(),
+            Read::Boxed => stream.boxed().map(|e| *e).collect(),
+            // Chunks of 16: many of them, more than the hand-over holds at once.
+            Read::Staged => stream.staged_by(16, |events| events.map(|e| *e).collect()),
         };
         let (inputs, stats) = stream.finish().unwrap();
         (events, inputs, stats)
@@ -1139,18 +1204,35 @@ mod stream_tests {
     #[test]
     fn the_boxed_stream_gives_the_events_the_stream_gives() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/recorded");
-        let (events, inputs, stats) = read(&dir, false);
-        let (boxed, boxed_inputs, boxed_stats) = read(&dir, true);
+        let (events, inputs, stats) = read(&dir, Read::Values);
         assert!(events.len() > 100, "{}", events.len());
         assert!(
             inputs.iter().any(|i| i.merged > 0),
             "the fixtures merge calls"
         );
         assert!(stats.db_linked > 0, "the fixtures link DB calls");
-        assert_eq!(boxed, events);
-        assert_eq!(
-            format!("{boxed_inputs:?} {boxed_stats:?}"),
-            format!("{inputs:?} {stats:?}")
-        );
+        // Staged: the stream on a thread of its own hands over the same events.
+        for how in [Read::Boxed, Read::Staged] {
+            let (boxed, boxed_inputs, boxed_stats) = read(&dir, how);
+            assert_eq!(boxed, events);
+            assert_eq!(
+                format!("{boxed_inputs:?} {boxed_stats:?}"),
+                format!("{inputs:?} {stats:?}")
+            );
+        }
+    }
+
+    /// A consumer that stops early stops the staged stream: no thread is left waiting to hand
+    /// over a chunk, and the stream can still be finished.
+    #[test]
+    fn a_staged_stream_stops_when_its_consumer_does() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/recorded");
+        let mut stream = open(&[dir.to_path_buf()], &IngestOptions::default()).unwrap();
+        let first: Vec<String> = stream.staged_by(16, |events| {
+            events.take(3).map(|e| e.id.to_string()).collect()
+        });
+        assert_eq!(first.len(), 3);
+        let (inputs, _) = stream.finish().unwrap();
+        assert!(!inputs.is_empty());
     }
 }
