@@ -134,19 +134,23 @@ fn normalize_and_scan_are_byte_identical_whatever_the_threads() {
     let serial = normalize("1");
     assert!(serial.stdout.lines().count() > 400);
     assert!(serial.stderr.contains(" merged") && serial.stderr.contains("error: "));
-    let scan = |threads| {
+    // The JSON report on `threads` threads, with `partitions` instances of a file that splits.
+    let scan_in = |partitions, threads| {
         run(&[
             "scan",
             "--format",
             "json",
             "--fail-on",
             "none",
+            "--partitions",
+            partitions,
             "--threads",
             threads,
             &input,
         ])
         .stdout
     };
+    let scan = |threads| scan_in("1", threads);
     let serial_scan = scan("1");
     for threads in ["2", "3", "5"] {
         let parallel = normalize(threads);
@@ -163,21 +167,7 @@ fn normalize_and_scan_are_byte_identical_whatever_the_threads() {
     // Partitioned (TW-DDB-001 splits by resource): the same report whatever the threads, and
     // the findings of one instance, but for which of a site's occurrences that share the
     // earliest second are its examples.
-    let partitioned = |threads| {
-        run(&[
-            "scan",
-            "--format",
-            "json",
-            "--fail-on",
-            "none",
-            "--partitions",
-            "4",
-            "--threads",
-            threads,
-            &input,
-        ])
-        .stdout
-    };
+    let partitioned = |threads| scan_in("4", threads);
     let split = partitioned("1");
     for threads in ["2", "3"] {
         assert!(
