@@ -203,6 +203,28 @@ fn normalize_and_scan_are_byte_identical_whatever_the_threads() {
     sites.sort_unstable();
     assert_eq!(sites, [1, 6, 9]);
     assert_eq!(findings(&split), one);
+    // The report says which rules ran split, and what that changes.
+    let report: serde_json::Value = serde_json::from_str(&split).unwrap();
+    let notes = |id: &str| -> String {
+        let rule = report["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap();
+        assert_eq!(rule["coverage"]["status"], "full", "{rule}");
+        rule["coverage"]["notes"].to_string()
+    };
+    assert!(
+        notes("TW-DDB-001").contains(
+            "ran as 4 instances split by resource (`--partitions 4`), each sent the events of \
+             its share of the resources"
+        ),
+        "{}",
+        notes("TW-DDB-001")
+    );
+    // The TOCTOU component mixes partitionings: it ran whole.
+    assert!(!notes("TW-TOCTOU-001").contains("instances"));
     for n in ["0", "65"] {
         let refused = tracewarden(&["scan", "--partitions", n, &input]);
         assert_eq!(refused.code, 2, "{}", refused.stderr);

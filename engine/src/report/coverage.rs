@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::enrich::Saturation;
 use crate::event::EventKind;
 use crate::ingest::{InputFormat, InputReport, StreamStats};
-use crate::rules::{FactNeed, RuleMeta};
+use crate::rules::{FactNeed, PartitionedRun, Partitioning, RuleMeta};
 
 /// How well a rule's needs were met.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -95,6 +95,29 @@ impl Coverage {
             self.status = CoverageStatus::Partial;
         }
         self.notes.extend(notes.iter().cloned());
+        self
+    }
+}
+
+impl Coverage {
+    /// This coverage, with a note when the rule's file ran as several instances (`split`):
+    /// not lowered (the rule declared that a split changes none of its findings), but what
+    /// differs from one instance is said.
+    pub(super) fn with_partitions(mut self, split: Option<&PartitionedRun>) -> Coverage {
+        if let Some(run) = split {
+            let by = match run.partitioning {
+                Partitioning::ByPrincipal => "principal",
+                Partitioning::ByResource => "resource",
+                Partitioning::ByTrace => "trace",
+                Partitioning::None => "nothing",
+            };
+            self.notes.push(format!(
+                "ran as {n} instances split by {by} (`--partitions {n}`), each sent the events \
+                 of its share of the {by}s: the state the rule bounds is bounded per instance, \
+                 and a weakness site's examples are the earliest of each instance's",
+                n = run.instances
+            ));
+        }
         self
     }
 }

@@ -379,6 +379,12 @@ impl Report {
                         .with_saturation(meta, saturation)
                         .with_state_notes(
                             outcome.state_notes.get(&meta.id).map_or(&[], Vec::as_slice),
+                        )
+                        .with_partitions(
+                            outcome
+                                .partitioned
+                                .iter()
+                                .find(|r| r.pack == pack.name && r.file == file.file),
                         ),
                         options: pack.config.clone(),
                     });

@@ -176,9 +176,21 @@ pub struct RuleOutcome {
     /// What rules said of their state's evictions (contract 1.1 `state-usage`), by rule id:
     /// findings that needed the evicted entries may be missing.
     pub state_notes: std::collections::BTreeMap<String, Vec<String>>,
-    /// The rule files that ran as several instances ([`RunOptions::partitions`]), as
-    /// `pack/file`, with their partitioning and number of instances.
-    pub partitioned: Vec<(String, Partitioning, usize)>,
+    /// The rule files that ran as several instances ([`RunOptions::partitions`]).
+    pub partitioned: Vec<PartitionedRun>,
+}
+
+/// A rule file that ran as several instances, each sent its share of the partition keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionedRun {
+    /// The pack.
+    pub pack: String,
+    /// The file within the pack.
+    pub file: String,
+    /// What the events were split by.
+    pub partitioning: Partitioning,
+    /// The instances.
+    pub instances: usize,
 }
 
 impl RuleSet {
@@ -506,11 +518,12 @@ impl RuleSet {
         let mut parts = Vec::with_capacity(jobs.len());
         for ((mut instances, (pack, file)), how) in by_job.into_iter().zip(&jobs).zip(&shards) {
             let result = if let Some(how) = *how {
-                outcome.partitioned.push((
-                    format!("{}/{}", pack.name, file.file),
-                    how,
-                    instances.len(),
-                ));
+                outcome.partitioned.push(PartitionedRun {
+                    pack: pack.name.clone(),
+                    file: file.file.clone(),
+                    partitioning: how,
+                    instances: instances.len(),
+                });
                 FileResult::merge(instances, pack, file)
             } else {
                 instances
@@ -1626,16 +1639,29 @@ mod tests {
         assert!(folded(&one, "TW-TOCTOU-001") > 500, "{one:?}");
         for (partitions, threads) in [(4, 1), (4, 2), (3, 2), (64, 3)] {
             let (found, counted, split) = run(partitions, threads);
+            let split: Vec<(&str, &str, Partitioning, usize)> = split
+                .iter()
+                .map(|r| {
+                    (
+                        r.pack.as_str(),
+                        r.file.as_str(),
+                        r.partitioning,
+                        r.instances,
+                    )
+                })
+                .collect();
             assert_eq!(
                 split,
                 [
                     (
-                        "dynamodb/dynamodb.wasm".to_owned(),
+                        "dynamodb",
+                        "dynamodb.wasm",
                         Partitioning::ByResource,
                         partitions
                     ),
                     (
-                        "toctou/toctou.wasm".to_owned(),
+                        "toctou",
+                        "toctou.wasm",
                         Partitioning::ByResource,
                         partitions
                     ),
