@@ -1673,6 +1673,96 @@ mod tests {
         }
     }
 
+    /// A partitioned file that fails in one partition: the failure is the file's, named with its
+    /// partition; the other partitions' findings stay, the same whatever the threads.
+    #[test]
+    fn a_partition_that_fails_stops_its_file_and_the_others_findings_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("pack.toml"),
+            "name = \"split\"\nversion = \"0.1.0\"\ndescription = \"d\"\n\n\
+             [[rules]]\nfile = \"part.rego\"\nkind = \"rego\"\n",
+        )
+        .unwrap();
+        // One incident per DB call; a call by u3 makes the rule exceed a builtin's bound.
+        std::fs::write(
+            dir.path().join("part.rego"),
+            r#"package tracewarden.rules.part001
+
+metadata := {
+	"id": "TW-PART-001",
+	"title": "t",
+	"description": "d",
+	"severity": "low",
+	"confidence": "low",
+	"class": "incident",
+	"kinds": ["db_operation"],
+	"partitioning": "by_principal",
+}
+
+findings contains f if {
+	some e in input.events
+	f := {"message": e.id, "principal": e.actor.principal, "resource": "r", "evidence": [{"event_id": e.id, "role": "use"}]}
+}
+
+findings contains f if {
+	some e in input.events
+	e.actor.principal == "arn:aws:iam::1:user/u3"
+	n := count(numbers.range(1, 200000))
+	f := {"message": sprintf("%d", [n]), "principal": "", "resource": "r", "evidence": []}
+}
+"#,
+        )
+        .unwrap();
+        crate::rules::digests::write_digests(dir.path(), &["part.rego".to_owned()]).unwrap();
+        let set = RuleSet::load(&RuleSetOptions {
+            extra: vec![PackSource::Dir(dir.path().to_owned())],
+            ..RuleSetOptions::default()
+        })
+        .unwrap()
+        .select(&["TW-PART-*".to_owned()], &[])
+        .unwrap();
+        let events = stream(2 * CHUNK);
+        let run = |partitions, threads| {
+            let outcome = set.run_with(
+                events.iter().cloned(),
+                RunOptions {
+                    threads,
+                    partitions,
+                    ..RunOptions::default()
+                },
+            );
+            let principals: std::collections::BTreeSet<String> = outcome
+                .findings
+                .load()
+                .unwrap()
+                .iter()
+                .map(|f| f.principal.clone())
+                .collect();
+            (outcome.failures, principals)
+        };
+        let (failures, whole) = run(1, 1);
+        assert_eq!(failures.len(), 1);
+        assert!(!failures[0].reason.contains("partition"), "{failures:?}");
+        let (failures, split) = run(4, 1);
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        let failure = &failures[0];
+        assert_eq!(
+            (failure.pack.as_str(), failure.file.as_str()),
+            ("split", "part.rego")
+        );
+        assert!(failure.reason.ends_with(" of 4)"), "{}", failure.reason);
+        assert!(
+            failure.reason.contains("(in partition "),
+            "{}",
+            failure.reason
+        );
+        // u3's partition stopped; the principals of the others were all reported.
+        assert!(!split.contains("arn:aws:iam::1:user/u3"));
+        assert!(split.len() > whole.len(), "{split:?} against {whole:?}");
+        assert_eq!(run(4, 2), (failures, split));
+    }
+
     #[test]
     fn packed_batches_find_what_on_events_finds() {
         let set = RuleSet::load(&RuleSetOptions::default()).unwrap();
