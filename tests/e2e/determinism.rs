@@ -225,6 +225,20 @@ fn normalize_and_scan_are_byte_identical_whatever_the_threads() {
     );
     // The TOCTOU component mixes partitionings: it ran whole.
     assert!(!notes("TW-TOCTOU-001").contains("instances"));
+    let partitions = |id: &str| {
+        report["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap()["partitions"]
+            .clone()
+    };
+    assert_eq!(
+        partitions("TW-DDB-001"),
+        serde_json::json!({"partitioning": "by_resource", "instances": 4})
+    );
+    assert_eq!(partitions("TW-TOCTOU-001"), serde_json::Value::Null);
     for n in ["0", "65"] {
         let refused = tracewarden(&["scan", "--partitions", n, &input]);
         assert_eq!(refused.code, 2, "{}", refused.stderr);

@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 use tracewarden::ingest::InputReport;
 use tracewarden::report::{Coverage, CoverageStatus, SCHEMA_VERSION};
 use tracewarden::rules::{
-    Confidence, FindingClass, PackSource, RuleFailure, RuleSet, RuleSetOptions, Severity,
+    Confidence, FindingClass, PackSource, Partitioning, RuleFailure, RuleSet, RuleSetOptions,
+    Severity,
 };
 use tracewarden::{
     Evidence, Example, Finding, InputError, InputFormat, Location, ScanOptions, Site,
@@ -61,7 +62,7 @@ fn a_wrong_report_fails_validation_at_each_fault() {
         ("/findings/0/class", "\"bug\"", |r| {
             r["findings"][0]["class"] = json!("bug")
         }),
-        ("/schema_version", "\"2.1\" was expected", |r| {
+        ("/schema_version", "\"2.2\" was expected", |r| {
             r["schema_version"] = json!("2.0")
         }),
         ("/findings/0/time", "date-time", |r| {
@@ -249,6 +250,10 @@ pub fn report_with_everything() -> tracewarden::Report {
     })
     .chain([tracewarden::report::RuleRun {
         class: FindingClass::Weakness,
+        partitions: Some(tracewarden::report::Partitions {
+            partitioning: tracewarden::rules::Partitioning::ByResource,
+            instances: 4,
+        }),
         ..run.clone()
     }])
     .collect();
@@ -398,6 +403,19 @@ fn the_schemas_enums_are_the_engines_values() {
                 .map(|f| json!(f))
                 .chain([Value::Null])
                 .collect()
+        )
+    );
+    assert_eq!(
+        defs["rule"]["properties"]["partitions"]["properties"]["partitioning"]["enum"],
+        names(
+            [
+                Partitioning::ByPrincipal,
+                Partitioning::ByResource,
+                Partitioning::ByTrace
+            ]
+            .iter()
+            .map(|p| json!(p))
+            .collect()
         )
     );
     assert_eq!(

@@ -27,7 +27,7 @@ pub use text::TextStyle;
 /// The JSON report's schema version, which `docs/schema/report.schema.json` pins: the minor
 /// number is bumped when fields are only added, the major when anything breaks
 /// (`docs/output.md`, Schema).
-pub const SCHEMA_VERSION: &str = "2.1";
+pub const SCHEMA_VERSION: &str = "2.2";
 
 /// Fills each evidence item's `location` and `time` from the places the inputs' readers noted:
 /// its `source` names the record (`file#record`) or the line it starts (`file:line`, the first
@@ -296,6 +296,18 @@ pub struct RuleRun {
     /// absent when the pack has none.
     #[serde(skip_serializing_if = "PackConfig::is_empty")]
     pub options: PackConfig,
+    /// How its file was split (`scan --partitions`); absent when it ran as one instance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partitions: Option<Partitions>,
+}
+
+/// A rule file that ran as several instances, each sent its share of the partition keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Partitions {
+    /// What the events were split by.
+    pub partitioning: crate::rules::Partitioning,
+    /// The instances.
+    pub instances: usize,
 }
 
 /// Counts of findings: those reported in `findings` (not the baselined or suppressed, which are
@@ -350,6 +362,10 @@ impl Report {
                     .any(|f| f.pack == pack.name && f.file == file.file);
                 for meta in file.rules().iter().filter(|m| rules.selected(&m.id)) {
                     let seen = outcome.events_seen.get(&meta.id).copied().unwrap_or(0);
+                    let split = outcome
+                        .partitioned
+                        .iter()
+                        .find(|r| r.pack == pack.name && r.file == file.file);
                     runs.push(RuleRun {
                         id: meta.id.clone(),
                         title: meta.title.clone(),
@@ -380,13 +396,12 @@ impl Report {
                         .with_state_notes(
                             outcome.state_notes.get(&meta.id).map_or(&[], Vec::as_slice),
                         )
-                        .with_partitions(
-                            outcome
-                                .partitioned
-                                .iter()
-                                .find(|r| r.pack == pack.name && r.file == file.file),
-                        ),
+                        .with_partitions(split),
                         options: pack.config.clone(),
+                        partitions: split.map(|r| Partitions {
+                            partitioning: r.partitioning,
+                            instances: r.instances,
+                        }),
                     });
                 }
             }

@@ -114,6 +114,7 @@ fn rule(id: &str, status: CoverageStatus, notes: &[&str]) -> RuleRun {
             notes: notes.iter().map(|n| (*n).to_owned()).collect(),
         },
         options: PackConfig::default(),
+        partitions: None,
         description: format!("description of {id}"),
         severity: Severity::High,
         confidence: crate::rules::Confidence::High,

@@ -36,6 +36,7 @@ fn rule(id: &str, severity: Severity) -> RuleRun {
             notes: Vec::new(),
         },
         options: PackConfig::default(),
+        partitions: None,
     }
 }
 
