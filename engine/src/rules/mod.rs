@@ -1607,14 +1607,7 @@ mod tests {
         // at its own second, so "the earliest examples" is one answer.
         let events = stream_with(3 * CHUNK + 100, 3);
         let run = |partitions, threads| {
-            let outcome = set.run_with(
-                events.iter().cloned(),
-                RunOptions {
-                    threads,
-                    partitions,
-                    ..RunOptions::default()
-                },
-            );
+            let outcome = run_split(&set, &events, partitions, threads);
             assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
             let findings: Vec<String> = outcome
                 .findings
@@ -1673,6 +1666,23 @@ mod tests {
         }
     }
 
+    /// `events` through `set` with `partitions` instances of each file that splits.
+    fn run_split(
+        set: &RuleSet,
+        events: &[Event],
+        partitions: usize,
+        threads: usize,
+    ) -> RuleOutcome {
+        set.run_with(
+            events.iter().cloned(),
+            RunOptions {
+                threads,
+                partitions,
+                ..RunOptions::default()
+            },
+        )
+    }
+
     /// A partitioned file that fails in one partition: the failure is the file's, named with its
     /// partition; the other partitions' findings stay, the same whatever the threads.
     #[test]
@@ -1724,14 +1734,7 @@ findings contains f if {
         .unwrap();
         let events = stream(2 * CHUNK);
         let run = |partitions, threads| {
-            let outcome = set.run_with(
-                events.iter().cloned(),
-                RunOptions {
-                    threads,
-                    partitions,
-                    ..RunOptions::default()
-                },
-            );
+            let outcome = run_split(&set, &events, partitions, threads);
             let principals: std::collections::BTreeSet<String> = outcome
                 .findings
                 .load()
