@@ -6,6 +6,7 @@
 //! [`FINDING_BYTES_PER_EVENT`] per event it was sent, whichever is more, after folding) stops a
 //! rule.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
 use super::store::{FINDINGS_MEMORY_BYTES, Findings, FindingsWriter};
@@ -182,13 +183,8 @@ impl FindingSink {
         group.last_ns = group.last_ns.max(raw.time_ns);
         group.first.severity = group.first.severity.max(raw.severity(meta));
         group.first.confidence = group.first.confidence.max(raw.confidence(meta));
-        if !raw.principal.is_empty() && !group.principals.contains(&raw.principal) {
-            if group.principals.len() < MAX_COUNTED_PRINCIPALS {
-                self.bytes += raw.principal.len();
-                group.principals.insert(raw.principal.clone());
-            } else {
-                group.principals_capped = true;
-            }
+        if !raw.principal.is_empty() && group.count_principal(&raw.principal) {
+            self.bytes += raw.principal.len();
         }
         if group.examples.len() < MAX_EXAMPLES {
             self.bytes += raw.size();
@@ -222,10 +218,10 @@ impl FindingSink {
             for (rule_id, sites) in sink.weaknesses {
                 let into = merged.entry(rule_id).or_default();
                 for (site, group) in sites {
-                    match into.get_mut(&site) {
-                        Some(held) => held.absorb(group),
-                        None => {
-                            into.insert(site, group);
+                    match into.entry(site) {
+                        Entry::Occupied(mut held) => held.get_mut().absorb(group),
+                        Entry::Vacant(slot) => {
+                            slot.insert(group);
                         }
                     }
                 }
@@ -256,6 +252,22 @@ fn push_sites(weaknesses: Weaknesses, out: &mut FindingsWriter) -> std::io::Resu
 }
 
 impl Group {
+    /// Counts `principal` among the site's distinct principals: true when it is new and kept;
+    /// past [`MAX_COUNTED_PRINCIPALS`] a new one is not kept and the count becomes a lower
+    /// bound.
+    fn count_principal(&mut self, principal: &str) -> bool {
+        if self.principals.contains(principal) {
+            return false;
+        }
+        if self.principals.len() < MAX_COUNTED_PRINCIPALS {
+            self.principals.insert(principal.to_owned());
+            true
+        } else {
+            self.principals_capped = true;
+            false
+        }
+    }
+
     /// Folds in the same site's group of a later partition: occurrences and principals counted
     /// together, the span of both, the highest severity and confidence. The base (the message's
     /// `first:`) is the earlier first occurrence, and the examples the earliest of both groups'
@@ -273,12 +285,8 @@ impl Group {
         self.first_ns = self.first_ns.min(other.first_ns);
         self.last_ns = self.last_ns.max(other.last_ns);
         self.principals_capped |= other.principals_capped;
-        for principal in other.principals {
-            if self.principals.len() < MAX_COUNTED_PRINCIPALS {
-                self.principals.insert(principal);
-            } else if !self.principals.contains(&principal) {
-                self.principals_capped = true;
-            }
+        for principal in &other.principals {
+            self.count_principal(principal);
         }
         self.examples.extend(other.examples);
         // Stable: where times tie, the earlier partition's examples first.

@@ -413,10 +413,12 @@ impl RuleSet {
                     .flatten()
             })
             .collect();
-        let instances: usize = shards
+        // Each file's number of instances.
+        let counts: Vec<usize> = shards
             .iter()
             .map(|s| if s.is_some() { partitions } else { 1 })
-            .sum();
+            .collect();
+        let instances: usize = counts.iter().sum();
         let workers = threads.clamp(1, instances.max(1));
         let rego = jobs
             .iter()
@@ -448,27 +450,21 @@ impl RuleSet {
             Arc::new(Subscriptions::new(jobs.iter().map(|(_, f)| {
                 (f.rules(), matches!(f.runtime, Runtime::Wasm(_)))
             })));
-        // The runs in file order, a partitioned file's instances in partition order, each with
-        // its file's number.
-        let mut job_of = Vec::with_capacity(instances);
+        // The runs in file order, a partitioned file's instances in partition order.
         let mut runs: Vec<FileRun<'a>> = Vec::with_capacity(instances);
-        for (n, (((p, f), &group), how)) in jobs.iter().zip(&group_of).zip(&shards).enumerate() {
-            let plan: Vec<(FindingSink, Option<Shard>)> = match *how {
-                Some(how) => (0..partitions)
-                    .map(|index| {
-                        let shard = Shard {
-                            index,
-                            count: partitions,
-                            how,
-                        };
-                        let sink = FindingSink::partitioned(findings_memory_bytes, partitions);
-                        (sink, Some(shard))
-                    })
-                    .collect(),
-                None => vec![(FindingSink::with_memory(findings_memory_bytes), None)],
-            };
-            for (sink, shard) in plan {
-                job_of.push(n);
+        for (n, ((((p, f), &group), how), &count)) in jobs
+            .iter()
+            .zip(&group_of)
+            .zip(&shards)
+            .zip(&counts)
+            .enumerate()
+        {
+            for index in 0..count {
+                let shard = how.map(|how| Shard { index, count, how });
+                let sink = match shard {
+                    Some(_) => FindingSink::partitioned(findings_memory_bytes, count),
+                    None => FindingSink::with_memory(findings_memory_bytes),
+                };
                 runs.push(FileRun::start(
                     p,
                     f,
@@ -508,15 +504,12 @@ impl RuleSet {
                 *slot = done;
             }
         }
-        let mut by_job: Vec<Vec<Option<FileResult>>> = jobs.iter().map(|_| Vec::new()).collect();
-        for (result, n) in results.into_iter().zip(job_of) {
-            if let Some(job) = by_job.get_mut(n) {
-                job.push(result);
-            }
-        }
         let mut outcome = RuleOutcome::default();
         let mut parts = Vec::with_capacity(jobs.len());
-        for ((mut instances, (pack, file)), how) in by_job.into_iter().zip(&jobs).zip(&shards) {
+        // The runs' results in the order the runs were made: each file's instances in turn.
+        let mut results = results.into_iter();
+        for (((pack, file), how), &count) in jobs.iter().zip(&shards).zip(&counts) {
+            let mut instances: Vec<Option<FileResult>> = results.by_ref().take(count).collect();
             let result = if let Some(how) = *how {
                 outcome.partitioned.push(PartitionedRun {
                     pack: pack.name.clone(),
@@ -879,6 +872,18 @@ struct FileResult {
 }
 
 impl FileResult {
+    /// The result of `file` before it was sent anything: no findings, no failure, no event
+    /// counted for any of its rules.
+    fn of(file: &RuleFile) -> FileResult {
+        FileResult {
+            findings: Findings::default(),
+            failure: None,
+            events_seen: file.rules().iter().map(|r| (r.id.clone(), 0)).collect(),
+            state_notes: Vec::new(),
+            sink: None,
+        }
+    }
+
     /// The result of a file whose worker thread failed (a host bug): no findings, the file
     /// reported as stopped.
     fn lost(pack: &RulePack, file: &RuleFile) -> FileResult {
@@ -899,13 +904,7 @@ impl FileResult {
     /// events each rule was sent counted over all, the first failure in partition order, the
     /// notes of each (once), and the findings merged.
     fn merge(instances: Vec<Option<FileResult>>, pack: &RulePack, file: &RuleFile) -> FileResult {
-        let mut merged = FileResult {
-            findings: Findings::default(),
-            failure: None,
-            events_seen: file.rules().iter().map(|r| (r.id.clone(), 0)).collect(),
-            state_notes: Vec::new(),
-            sink: None,
-        };
+        let mut merged = FileResult::of(file);
         let mut sinks = Vec::with_capacity(instances.len());
         for instance in instances {
             let Some(instance) = instance else {
@@ -1022,13 +1021,7 @@ impl<'a> FileRun<'a> {
             file,
             deselected,
             session: None,
-            result: FileResult {
-                findings: Findings::default(),
-                failure: None,
-                events_seen: file.rules().iter().map(|r| (r.id.clone(), 0)).collect(),
-                state_notes: Vec::new(),
-                sink: None,
-            },
+            result: FileResult::of(file),
             sink,
             pending: Vec::with_capacity(BATCH_SIZE),
             picks: Vec::with_capacity(BATCH_SIZE),
