@@ -693,6 +693,15 @@ mod tests {
             r#"{"key_id":"k-10","created":"yesterday"}"#,
             r#"{"key_id":"k-11","scope_changes":[{"scopes":["r"]}]}"#,
             r#"{"owner":"dave","created":"2026-11-01"}"#,
+            // Scopes of other shapes: mixed items, escaped text, null; scope changes that are
+            // texts, not objects; numbers and booleans where text is expected.
+            r#"{"key_id":"k-12","scopes":["w",1,"v",null,{"x":"y"}],"created":"2026-11-01"}"#,
+            r#"{"key_id":"k-13","scopes":["a\u0062","a b"],"created":"2026-11-01","owner":null}"#,
+            r#"{"key_id":"k-14","scopes":null,"created":"2026-11-01","changed_by":true}"#,
+            r#"{"key_id":"k-15","scope_changes":["2026-11-04"],"created":"2026-11-01"}"#,
+            r#"{"key_id":"k-16","scope_changes":[],"scopes":[],"created":"2026-11-01"}"#,
+            r#"{"key_id":"k-17","created":20261101,"owner":1.5}"#,
+            r#"{"key_id":"k-18","scopes":"a","scopes":["c","b"],"created":"2026-11-01"}"#,
         ];
         // Every field of every event (owner, `changed_by`, `replaced_by` too), or the error.
         type Sink<'s> = &'s mut dyn FnMut(u64, At<'_>, Record);
