@@ -321,7 +321,9 @@ impl LineReader {
                 }
                 break;
             }
-            let (part, done) = match chunk.iter().position(|&b| b == b'\n') {
+            // `memchr`: the reader of an input cuts all its lines on one thread, before they are
+            // parsed on every thread; a byte-by-byte search was 4–5% of its samples.
+            let (part, done) = match memchr::memchr(b'\n', chunk) {
                 Some(i) => (chunk.get(..i).unwrap_or_default(), Some(i + 1)),
                 None => (chunk, None),
             };
