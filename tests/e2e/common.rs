@@ -157,6 +157,16 @@ pub fn scan_json(inputs: &[&str], extra: &[&str]) -> Run {
 /// `(rule_id, principal, resource, [evidence event ids])`.
 pub type FindingRow = (String, String, String, Vec<String>);
 
+/// The `rules[]` entry of rule `id` in a JSON report.
+pub fn rule_run<'r>(report: &'r Value, id: &str) -> &'r Value {
+    report["rules"]
+        .as_array()
+        .expect("a report's `rules` array")
+        .iter()
+        .find(|r| r["id"] == id)
+        .unwrap_or_else(|| panic!("{id} is not among the report's rules"))
+}
+
 /// `(rule_id, principal, resource, [evidence event ids])` of every incident and of every
 /// weakness occurrence the report lists as an example (all of them while a site has at most
 /// three), ordered by time, rule and resource.

@@ -3,7 +3,7 @@
 //! others list the inputs as given): the same logs give the same report, so reports can be
 //! diffed, cached and baselined.
 
-use crate::common::{fixture, tracewarden};
+use crate::common::{fixture, rule_run, tracewarden};
 
 /// Writes every file format of a scan of `inputs` into a fresh directory; returns each file's
 /// name and bytes, sorted by name.
@@ -206,12 +206,7 @@ fn normalize_and_scan_are_byte_identical_whatever_the_threads() {
     // The report says which rules ran split, and what that changes.
     let report: serde_json::Value = serde_json::from_str(&split).unwrap();
     let notes = |id: &str| -> String {
-        let rule = report["rules"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["id"] == id)
-            .unwrap();
+        let rule = rule_run(&report, id);
         assert_eq!(rule["coverage"]["status"], "full", "{rule}");
         rule["coverage"]["notes"].to_string()
     };
@@ -225,15 +220,7 @@ fn normalize_and_scan_are_byte_identical_whatever_the_threads() {
     );
     // The TOCTOU component mixes partitionings: it ran whole.
     assert!(!notes("TW-TOCTOU-001").contains("instances"));
-    let partitions = |id: &str| {
-        report["rules"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["id"] == id)
-            .unwrap()["partitions"]
-            .clone()
-    };
+    let partitions = |id: &str| rule_run(&report, id)["partitions"].clone();
     assert_eq!(
         partitions("TW-DDB-001"),
         serde_json::json!({"partitioning": "by_resource", "instances": 4})

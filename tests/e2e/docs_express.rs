@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use crate::common::{assert_accounted, fixture, scan_json, weaknesses};
+use crate::common::{assert_accounted, fixture, rule_run, scan_json, weaknesses};
 
 /// `(rule, severity, principal, resource, [(role, file:line)])` of an incident.
 type Incident = (String, String, String, String, Vec<(String, String)>);
@@ -401,12 +401,7 @@ fn coverage_says_what_spans_alone_cannot_show() {
     let run = scan_json(&[&otlp], &["--fail-on", "none"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report = run.json();
-    let toctou = report["rules"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["id"] == "TW-TOCTOU-001")
-        .unwrap();
+    let toctou = rule_run(&report, "TW-TOCTOU-001");
     assert_eq!(toctou["coverage"]["status"], "partial");
     assert!(
         toctou["coverage"]["notes"]

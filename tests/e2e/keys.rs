@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::common::{evidence_at, fixture, pack_messages, scan_fixtures, tracewarden};
+use crate::common::{evidence_at, fixture, pack_messages, rule_run, scan_fixtures, tracewarden};
 
 /// `(rule, severity, principal, resource, [(role, file:line)])` of the stale-keys findings.
 type Row = (String, String, String, String, Vec<(String, String)>);
@@ -131,28 +131,11 @@ fn a_rotation_done_right_raises_nothing() {
     // its session's late call refused; svc-flip: deactivated by mistake, activated before use.
     let report = scan(&["cloudtrail/rotation.json"], &[]);
     assert_eq!(keys(&report), []);
-    let seen = |id: &str| {
-        report["rules"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["id"] == id)
-            .unwrap()["events"]
-            .as_u64()
-            .unwrap()
-    };
+    let seen = |id: &str| rule_run(&report, id)["events"].as_u64().unwrap();
     // The rules did look: every keyed use for dormancy, the refused session call for 006.
     assert_eq!((seen("TW-KEY-004"), seen("TW-KEY-006")), (16, 1));
     // No revoked key was used: with the lifecycle in the inputs, that silence is a result.
-    let coverage = |report: &Value, id: &str| {
-        report["rules"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["id"] == id)
-            .unwrap()["coverage"]
-            .clone()
-    };
+    let coverage = |report: &Value, id: &str| rule_run(report, id)["coverage"].clone();
     assert_eq!(
         coverage(&report, "TW-KEY-001"),
         serde_json::json!({"status": "full", "notes": [

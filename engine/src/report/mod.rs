@@ -360,12 +360,12 @@ impl Report {
                     .failures
                     .iter()
                     .any(|f| f.pack == pack.name && f.file == file.file);
+                let split = outcome
+                    .partitioned
+                    .iter()
+                    .find(|r| r.pack == pack.name && r.file == file.file);
                 for meta in file.rules().iter().filter(|m| rules.selected(&m.id)) {
                     let seen = outcome.events_seen.get(&meta.id).copied().unwrap_or(0);
-                    let split = outcome
-                        .partitioned
-                        .iter()
-                        .find(|r| r.pack == pack.name && r.file == file.file);
                     runs.push(RuleRun {
                         id: meta.id.clone(),
                         title: meta.title.clone(),
