@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::common::{assert_accounted, fixture, scan_json, tracewarden};
+use crate::common::{assert_accounted, fixture, rule_run, scan_json, tracewarden};
 
 fn recorded(file: &str) -> String {
     fixture(&format!("recorded/toctou/{file}"))
@@ -476,13 +476,7 @@ fn cloudtrail_alone_gives_what_one_second_times_and_one_identity_allow() {
             ),
         ]
     );
-    let coverage = report["rules"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["id"] == "TW-TOCTOU-002")
-        .unwrap()["coverage"]
-        .clone();
+    let coverage = rule_run(&report, "TW-TOCTOU-002")["coverage"].clone();
     assert_eq!(coverage["status"], "partial", "{coverage}");
     assert_accounted(&report);
 }
