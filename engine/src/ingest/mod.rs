@@ -1222,6 +1222,30 @@ mod stream_tests {
         }
     }
 
+    /// Runs spilled (the first of each reader boxed, the rest encoded as their events came) give
+    /// the stream that one run in memory gives, on one thread and on two.
+    #[test]
+    fn spilled_runs_give_the_stream_runs_in_memory_give() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/recorded");
+        let (events, inputs, stats) = read(&dir, Read::Values);
+        for threads in [1, 2] {
+            let options = IngestOptions {
+                // A few events a run.
+                sort_budget_bytes: 16 << 10,
+                threads,
+                ..IngestOptions::default()
+            };
+            let mut stream = open(&[dir.to_path_buf()], &options).unwrap();
+            let spilled: Vec<Event> = stream.boxed().map(|e| *e).collect();
+            let (spilled_inputs, spilled_stats) = stream.finish().unwrap();
+            assert_eq!(spilled, events, "{threads} threads");
+            assert_eq!(
+                format!("{spilled_inputs:?} {spilled_stats:?}"),
+                format!("{inputs:?} {stats:?}")
+            );
+        }
+    }
+
     /// A consumer that stops early stops the staged stream: no thread is left waiting to hand
     /// over a chunk, and the stream can still be finished.
     #[test]

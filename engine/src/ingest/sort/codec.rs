@@ -4,10 +4,11 @@
 //! type the event keeps them in.
 //!
 //! Names, the strings that repeat from event to event (a file, a principal, a user agent, a
-//! table, an attribute's name), are numbered within a run: the first time a run writes one it
-//! writes the text, after that its number ([`NamesOut`], [`NamesIn`]). A run's records are then
-//! read in order, and a name read back is one shared string, not an allocation per event. Ids,
-//! key values and expressions' values are written as text every time.
+//! table, an attribute's name), are numbered within a run: a record writes a name's number, and
+//! the run's names are written once, as a table ([`NamesOut::table`]) ahead of its records, so
+//! that records encoded in the order they came can be written in key order ([`NamesIn::read`]).
+//! A name read back is one shared string, not an allocation per event. Ids, key values and
+//! expressions' values are written as text every time, and so is a name past the run's room.
 //!
 //! `serde` formats were measured against this one (`docs/architecture.md`, 2026-12-02): the
 //! event's flattened `detail` and skipped empty fields need a self-describing format, which
@@ -29,13 +30,13 @@ use crate::event::{
 const MAX_NAMES: usize = 4096;
 const MAX_NAME_BYTES: usize = 128 << 10;
 
-/// How a name is written: the empty name, a new name's text, or a number given before.
+/// How a name is written: the empty name, the text of a name past the run's room, or its number
+/// in the run's table.
 const EMPTY: u64 = 0;
 const TEXT: u64 = 1;
 const FIRST_NUMBER: u64 = 2;
 
-/// The room left in a run's names. Its writer and its reader count alike, so they number the
-/// same names.
+/// The room left in a run's names.
 #[derive(Default)]
 struct Room {
     names: usize,
@@ -59,6 +60,8 @@ impl Room {
 #[derive(Default)]
 pub(super) struct NamesOut {
     numbers: HashMap<SmolStr, u64, foldhash::fast::RandomState>,
+    /// The names by number (from [`FIRST_NUMBER`]): the run's table.
+    texts: Vec<SmolStr>,
     room: Room,
     /// The last numbered name longer than a `SmolStr` holds inline, held (so its text stays at
     /// its address): an input's events share one file name, known again by its address without
@@ -66,15 +69,57 @@ pub(super) struct NamesOut {
     last_shared: Option<(SmolStr, u64)>,
 }
 
-/// The names a run's reader has read, by number.
+impl NamesOut {
+    /// The run's names as one record, read back by [`NamesIn::read`].
+    pub(super) fn table(&self, out: &mut Vec<u8>) {
+        let mut w = Writer(out);
+        w.uint(self.texts.len() as u64);
+        for name in &self.texts {
+            w.str(name);
+        }
+    }
+
+    /// Forgets the names, for the next run (keeping the memory).
+    pub(super) fn clear(&mut self) {
+        self.numbers.clear();
+        self.texts.clear();
+        self.room = Room::default();
+        self.last_shared = None;
+    }
+
+    /// Bytes the names hold, at most [`MAX_NAME_BYTES`] and their entries.
+    pub(super) fn held(&self) -> usize {
+        self.room.bytes + self.room.names * 3 * std::mem::size_of::<SmolStr>()
+    }
+}
+
+/// The names of a run's table, by number.
 #[derive(Default)]
 pub(super) struct NamesIn {
     names: Vec<SmolStr>,
-    room: Room,
+}
+
+impl NamesIn {
+    /// Reads what [`NamesOut::table`] wrote; no more names or bytes than a run's room holds.
+    pub(super) fn read(bytes: &[u8]) -> Result<NamesIn, Damaged> {
+        let mut r = Reader(bytes);
+        let n = r.len()?;
+        let mut room = Room::default();
+        let mut names = Vec::with_capacity(n.min(MAX_NAMES));
+        for _ in 0..n {
+            let name = r.str()?;
+            if !room.admit(name.len()) {
+                return Err(Damaged("names past a run's room"));
+            }
+            names.push(SmolStr::from(name));
+        }
+        r.end()?;
+        Ok(NamesIn { names })
+    }
 }
 
 /// Appends the record of `event` at `key`, read from input `input`, to `out`; `names` are the
-/// run's so far.
+/// run's so far, and number the names it meets first.
 pub(super) fn encode(key: Key, input: u32, event: &Event, names: &mut NamesOut, out: &mut Vec<u8>) {
     let (time, read, seq, sub) = key;
     let mut w = Enc {
@@ -89,9 +134,9 @@ pub(super) fn encode(key: Key, input: u32, event: &Event, names: &mut NamesOut, 
     w.event(event);
 }
 
-/// Reads back what [`encode`] wrote: all of `bytes`, the run's records before it read into
-/// `names`.
-pub(super) fn decode(bytes: &[u8], names: &mut NamesIn) -> Result<Pending, Damaged> {
+/// Reads back what [`encode`] wrote: all of `bytes`, whose names are numbered in `names` (the
+/// run's table), in whatever order the run's records are read.
+pub(super) fn decode(bytes: &[u8], names: &NamesIn) -> Result<Pending, Damaged> {
     let mut r = Dec {
         bytes: Reader(bytes),
         names,
@@ -104,32 +149,33 @@ pub(super) fn decode(bytes: &[u8], names: &mut NamesIn) -> Result<Pending, Damag
 }
 
 /// A record's writer or reader (`B`) with its run's names (`N`).
-struct Named<'n, B, N> {
+struct Named<B, N> {
     bytes: B,
-    names: &'n mut N,
+    names: N,
 }
 
-impl<B, N> Deref for Named<'_, B, N> {
+impl<B, N> Deref for Named<B, N> {
     type Target = B;
     fn deref(&self) -> &B {
         &self.bytes
     }
 }
 
-impl<B, N> DerefMut for Named<'_, B, N> {
+impl<B, N> DerefMut for Named<B, N> {
     fn deref_mut(&mut self) -> &mut B {
         &mut self.bytes
     }
 }
 
 /// A record's writer with its run's names.
-type Enc<'w, 'n> = Named<'n, Writer<'w>, NamesOut>;
+type Enc<'w, 'n> = Named<Writer<'w>, &'n mut NamesOut>;
 
 /// A record's reader with its run's names.
-type Dec<'r, 'n> = Named<'n, Reader<'r>, NamesIn>;
+type Dec<'r, 'n> = Named<Reader<'r>, &'n NamesIn>;
 
 impl Enc<'_, '_> {
-    /// A name: its number when the run has one for it, else its text (numbered if there is room).
+    /// A name: its number in the run's names (numbered now if it is new and there is room),
+    /// else its text.
     fn name(&mut self, s: &SmolStr) {
         if s.is_empty() {
             self.uint(EMPTY);
@@ -148,16 +194,17 @@ impl Enc<'_, '_> {
             if s.is_heap_allocated() {
                 self.names.last_shared = Some((s.clone(), n));
             }
+        } else if self.names.room.admit(s.len()) {
+            let n = FIRST_NUMBER + self.names.texts.len() as u64;
+            self.names.numbers.insert(s.clone(), n);
+            self.names.texts.push(s.clone());
+            if s.is_heap_allocated() {
+                self.names.last_shared = Some((s.clone(), n));
+            }
+            self.uint(n);
         } else {
             self.uint(TEXT);
             self.str(s);
-            if self.names.room.admit(s.len()) {
-                let n = FIRST_NUMBER + self.names.numbers.len() as u64;
-                self.names.numbers.insert(s.clone(), n);
-                if s.is_heap_allocated() {
-                    self.names.last_shared = Some((s.clone(), n));
-                }
-            }
         }
     }
 
@@ -420,19 +467,12 @@ impl Dec<'_, '_> {
     fn name(&mut self) -> Result<SmolStr, Damaged> {
         match self.uint()? {
             EMPTY => Ok(SmolStr::default()),
-            TEXT => {
-                let s = self.str()?;
-                let name = SmolStr::from(s);
-                if self.names.room.admit(s.len()) {
-                    self.names.names.push(name.clone());
-                }
-                Ok(name)
-            }
+            TEXT => self.string(),
             n => usize::try_from(n - FIRST_NUMBER)
                 .ok()
                 .and_then(|i| self.names.names.get(i))
                 .cloned()
-                .ok_or(Damaged("a name's number before the name")),
+                .ok_or(Damaged("a name's number not in the run's names")),
         }
     }
 
@@ -878,32 +918,63 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(2_000))]
 
         #[test]
-        fn random_runs_round_trip_exactly(run in prop::collection::vec(events(), 1..6)) {
-            let (mut out, mut back) = (NamesOut::default(), NamesIn::default());
-            for (key, input, event) in run {
-                let mut bytes = Vec::new();
-                encode(key, input, &event, &mut out, &mut bytes);
-                let read = decode(&bytes, &mut back).unwrap();
-                prop_assert_eq!(read.key, key);
-                prop_assert_eq!(read.input, input);
-                prop_assert_eq!(*read.event, event);
+        fn random_runs_round_trip_exactly_in_any_order(run in prop::collection::vec(events(), 1..6), from in any::<prop::sample::Index>()) {
+            // A run's records are encoded as they come and read back in key order, which is
+            // another: read from any record on, wrapping around, against the run's table.
+            let mut out = NamesOut::default();
+            let records: Vec<Vec<u8>> = run
+                .iter()
+                .map(|(key, input, event)| {
+                    let mut bytes = Vec::new();
+                    encode(*key, *input, event, &mut out, &mut bytes);
+                    bytes
+                })
+                .collect();
+            let back = names_of(&out);
+            let first = from.index(run.len());
+            for i in (first..run.len()).chain(0..first) {
+                let read = decode(&records[i], &back).unwrap();
+                let (key, input, event) = &run[i];
+                prop_assert_eq!(read.key, *key);
+                prop_assert_eq!(read.input, *input);
+                prop_assert_eq!(&*read.event, event);
             }
         }
 
         #[test]
         fn any_cut_or_changed_record_is_an_error_or_an_event((k0, i0, e0) in events(), (key, input, event) in events(), at in any::<prop::sample::Index>(), byte in any::<u8>()) {
-            // The second record of a run, which may number names the first one wrote.
-            let (mut out, mut back) = (NamesOut::default(), NamesIn::default());
+            // The second record of a run, which may use names the first one numbered.
+            let mut out = NamesOut::default();
             let mut first = Vec::new();
             encode(k0, i0, &e0, &mut out, &mut first);
-            decode(&first, &mut back).unwrap();
             let mut bytes = Vec::new();
             encode(key, input, &event, &mut out, &mut bytes);
+            let back = names_of(&out);
+            decode(&first, &back).unwrap();
             let i = at.index(bytes.len());
-            prop_assert!(decode(&bytes[..i], &mut back).is_err());
+            prop_assert!(decode(&bytes[..i], &back).is_err());
             bytes[i] = byte;
-            let _ = decode(&bytes, &mut back);
+            let _ = decode(&bytes, &back);
         }
+
+        #[test]
+        fn any_cut_or_changed_table_is_an_error_or_names((k0, i0, e0) in events(), at in any::<prop::sample::Index>(), byte in any::<u8>()) {
+            let mut out = NamesOut::default();
+            encode(k0, i0, &e0, &mut out, &mut Vec::new());
+            let mut table = Vec::new();
+            out.table(&mut table);
+            let i = at.index(table.len());
+            prop_assert!(NamesIn::read(&table[..i]).is_err());
+            table[i] = byte;
+            let _ = NamesIn::read(&table);
+        }
+    }
+
+    /// The table `out` wrote, read back.
+    fn names_of(out: &NamesOut) -> NamesIn {
+        let mut table = Vec::new();
+        out.table(&mut table);
+        NamesIn::read(&table).unwrap()
     }
 
     /// A CloudTrail-like call by principal `n`.
@@ -941,25 +1012,38 @@ mod tests {
     }
 
     #[test]
-    fn a_name_is_written_once_a_run_then_by_its_number() {
-        let (mut out, mut back) = (NamesOut::default(), NamesIn::default());
-        let mut sizes = Vec::new();
+    fn a_name_is_written_once_a_run_in_its_table_and_by_its_number_in_records() {
+        let mut out = NamesOut::default();
+        let mut records = Vec::new();
         for _ in 0..2 {
             let mut bytes = Vec::new();
             encode((1, 0, 0, 0), 0, &call(7), &mut out, &mut bytes);
-            assert_eq!(*decode(&bytes, &mut back).unwrap().event, call(7));
-            sizes.push(bytes.len());
+            records.push(bytes);
         }
-        // The second time, the file, the format, the principal, the user agent, the operation,
-        // the table, the key's and the attribute's names and the attribute's value are a byte
-        // each: what is left is the id, the key's value and the numbers.
-        assert_eq!(sizes, [318, 103]);
-        // A reader that did not read the first record cannot read the second.
-        let mut second = Vec::new();
-        encode((1, 0, 0, 0), 0, &call(7), &mut out, &mut second);
+        let mut table = Vec::new();
+        out.table(&mut table);
+        let back = NamesIn::read(&table).unwrap();
+        for bytes in &records {
+            assert_eq!(*decode(bytes, &back).unwrap().event, call(7));
+        }
+        // The file, the format, the principal, the user agent, the operation, the table, the
+        // key's and the attribute's names and the attribute's value are a byte each in either
+        // record: what is left is the id, the key's value and the numbers. Their text is the
+        // table's, once.
+        assert_eq!(records.iter().map(Vec::len).collect::<Vec<_>>(), [103, 103]);
+        assert_eq!(table.len(), 216);
+        let principal = b"arn:aws:iam::111122223333:user/user0007";
         assert_eq!(
-            decode(&second, &mut NamesIn::default()).unwrap_err().0,
-            "a name's number before the name"
+            table
+                .windows(principal.len())
+                .filter(|w| w == principal)
+                .count(),
+            1
+        );
+        // A reader without the run's table cannot read its records.
+        assert_eq!(
+            decode(&records[0], &NamesIn::default()).unwrap_err().0,
+            "a name's number not in the run's names"
         );
     }
 
@@ -967,10 +1051,10 @@ mod tests {
     /// that only equals it, and other long names between, read back as themselves.
     #[test]
     fn a_shared_long_name_is_known_by_its_address_and_reads_back_alike() {
-        let (mut out, mut back) = (NamesOut::default(), NamesIn::default());
+        let mut out = NamesOut::default();
         let shared = SmolStr::new("/var/log/trails/111122223333_CloudTrail_us-east-1_a.json");
         let other = SmolStr::new("/var/log/trails/111122223333_CloudTrail_us-east-1_b.json");
-        let mut sizes = Vec::new();
+        let mut records = Vec::new();
         for file in [
             &shared,
             &shared,
@@ -982,32 +1066,60 @@ mod tests {
             event.source.file = file.clone();
             let mut bytes = Vec::new();
             encode((1, 0, 0, 0), 0, &event, &mut out, &mut bytes);
-            assert_eq!(*decode(&bytes, &mut back).unwrap().event, event);
-            sizes.push(bytes.len());
+            records.push((bytes, event));
         }
-        // Numbered from its second record on, whether known by address or by hash.
-        assert_eq!(sizes[1], sizes[3]);
-        assert_eq!(sizes[1], sizes[4]);
+        let back = names_of(&out);
+        for (bytes, event) in &records {
+            assert_eq!(*decode(bytes, &back).unwrap().event, *event);
+        }
+        // One number each, whether known by address or by hash.
+        assert_eq!(out.texts.len(), back.names.len());
+        assert_eq!(
+            out.texts
+                .iter()
+                .filter(|t| t.contains("CloudTrail_us-east-1_"))
+                .count(),
+            2
+        );
+        assert!(records.iter().all(|(b, _)| b.len() == records[0].0.len()));
     }
 
     #[test]
     fn past_its_room_a_run_writes_names_as_text_and_reads_them_alike() {
-        let (mut out, mut back) = (NamesOut::default(), NamesIn::default());
+        let mut out = NamesOut::default();
+        let mut records = Vec::new();
         for n in 0..MAX_NAMES + 10 {
             let mut bytes = Vec::new();
             encode((1, 0, 0, 0), 0, &call(n), &mut out, &mut bytes);
-            assert_eq!(*decode(&bytes, &mut back).unwrap().event, call(n));
+            records.push(bytes);
         }
-        assert!(out.numbers.len() <= MAX_NAMES);
-        assert_eq!(out.numbers.len(), back.names.len());
-        assert!(back.room.bytes <= MAX_NAME_BYTES);
+        assert!(out.texts.len() <= MAX_NAMES);
+        let back = names_of(&out);
+        assert_eq!(out.texts.len(), back.names.len());
+        assert!(out.room.bytes <= MAX_NAME_BYTES);
         // A name past the room is still read back right, as text, every time.
-        let mut bytes = Vec::new();
-        encode((1, 0, 0, 0), 0, &call(MAX_NAMES + 5), &mut out, &mut bytes);
+        for (n, bytes) in records.iter().enumerate() {
+            assert_eq!(*decode(bytes, &back).unwrap().event, call(n));
+        }
+        let last = records.last().unwrap();
+        assert!(last.len() > records[0].len());
+        // A table claiming more than a run's room is damage, not memory to hold.
+        let mut table = Vec::new();
+        let mut w = Writer(&mut table);
+        w.uint(MAX_NAMES as u64 + 1);
+        for n in 0..=MAX_NAMES {
+            w.str(&format!("n{n}"));
+        }
         assert_eq!(
-            *decode(&bytes, &mut back).unwrap().event,
-            call(MAX_NAMES + 5)
+            NamesIn::read(&table).err().unwrap().0,
+            "names past a run's room"
         );
+        // Forgotten for the next run.
+        out.clear();
+        assert_eq!(names_of(&out).names.len(), 0);
+        let mut bytes = Vec::new();
+        encode((1, 0, 0, 0), 0, &call(1), &mut out, &mut bytes);
+        assert_eq!(*decode(&bytes, &names_of(&out)).unwrap().event, call(1));
     }
 
     /// Maps are written in order and read back without sorting; entries out of order or
@@ -1025,10 +1137,10 @@ mod tests {
             w.name(&SmolStr::new(k));
             w.str(v);
         }
-        let mut names = NamesIn::default();
+        let names = names_of(&names);
         let mut r = Dec {
             bytes: Reader(&bytes),
-            names: &mut names,
+            names: &names,
         };
         let fields = r.fields(false).unwrap();
         let got: Vec<(&str, &str)> = fields

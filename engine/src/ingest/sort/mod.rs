@@ -4,9 +4,11 @@
 //! order), so a directory larger than memory streams.
 //!
 //! An input that fits in the budget is never encoded: its events go from the readers to the merge
-//! as they were read. Sorting moves index entries (a key and a box) only; a spill writes each
-//! record once, in order, as a length and its bytes. Merging decodes one record per spilled run at
-//! a time and reads each through a buffer of [`READ_BUFFER_BYTES`].
+//! as they were read. Once a sorter has spilled, the rest of what it is given will spill too, so
+//! it encodes each event as it comes (while the reader has just touched it) and holds the run as
+//! bytes, several times more events in the same budget. A spilled run is its names' table, then
+//! its records in key order, each a length and its bytes. Merging decodes one record per spilled
+//! run at a time and reads each through a buffer of [`READ_BUFFER_BYTES`].
 
 mod codec;
 mod footprint;
@@ -14,10 +16,10 @@ mod footprint;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Seek, Write};
+use std::io::{BufRead, BufReader, BufWriter, Cursor, Seek, Write};
 
 use super::correlate::{Key, Pending};
-use crate::bytes::read_record;
+use crate::bytes::{read_record, write_record};
 use crate::event::{Detail, Event};
 
 /// The read buffer of each spilled run while the runs are merged.
@@ -30,14 +32,19 @@ const TOUCH_AHEAD: usize = 16;
 /// What the runs hold, as their errors name it.
 const EVENTS: &str = "events";
 
+/// Most bytes an encoded run reserves at once: its buffer grows past it as it must.
+const RESERVE_BYTES: usize = 64 << 20;
+
 /// Collects events into sorted runs of at most `budget` bytes, spilling full runs to disk.
 pub(super) struct Sorter {
     budget: usize,
-    /// The run in memory, in the order it was given.
+    /// The run in memory while nothing spilled, boxed as the readers made them, in the order
+    /// it was given.
     run: Vec<Pending>,
-    /// Bytes of the run held: its events ([`footprint`]) and its entries.
+    /// Once a run spilled: the run in memory, each event encoded as it came.
+    encoded: Option<Encoded>,
+    /// Bytes of the run held: its events ([`footprint`], or their records) and its entries.
     held: usize,
-    scratch: Vec<u8>,
     runs: Vec<File>,
     /// Whether it was given an HTTP request, a DB call, and a DB call whose source records no
     /// item key (an OTel span).
@@ -46,14 +53,59 @@ pub(super) struct Sorter {
     keyless: bool,
 }
 
+/// A run encoded as its events came: the records back to back in that order, each one's key and
+/// place, and the names they number. Written in key order when it spills.
+#[derive(Default)]
+struct Encoded {
+    bytes: Vec<u8>,
+    entries: Vec<(Key, usize, usize)>,
+    names: codec::NamesOut,
+    table: Vec<u8>,
+}
+
+impl Encoded {
+    /// Encodes the event at `key`; the bytes it takes in the run.
+    fn push(&mut self, key: Key, input: u32, event: &Event) -> usize {
+        let start = self.bytes.len();
+        codec::encode(key, input, event, &mut self.names, &mut self.bytes);
+        let end = self.bytes.len();
+        self.entries.push((key, start, end));
+        end - start + std::mem::size_of::<(Key, usize, usize)>()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Writes the run: its names' table, then its records in key order.
+    fn write(&mut self, w: &mut impl Write) -> std::io::Result<()> {
+        // Keys are unique: the order is the same whatever the sort.
+        self.entries.sort_unstable_by_key(|&(key, ..)| key);
+        self.table.clear();
+        self.names.table(&mut self.table);
+        write_record(w, &self.table)?;
+        for &(_, start, end) in &self.entries {
+            write_record(w, self.bytes.get(start..end).unwrap_or_default())?;
+        }
+        Ok(())
+    }
+
+    /// Forgets the run written, keeping the memory for the next.
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.entries.clear();
+        self.names.clear();
+    }
+}
+
 impl Sorter {
     /// A sorter whose run in memory holds at most `budget` bytes (one event may go past it).
     pub(super) fn new(budget: usize) -> Self {
         Sorter {
             budget: budget.max(1),
             run: Vec::new(),
+            encoded: None,
             held: 0,
-            scratch: Vec::new(),
             runs: Vec::new(),
             http: false,
             db: false,
@@ -63,7 +115,6 @@ impl Sorter {
 
     /// Adds an event at `key`, read from input `input`; spills the run when it is full.
     pub(super) fn push(&mut self, key: Key, input: u32, event: Box<Event>) -> std::io::Result<()> {
-        self.held += footprint::of(&event) + std::mem::size_of::<Pending>();
         match event.detail {
             Detail::Http(_) => self.http = true,
             Detail::DbOperation(_) => {
@@ -74,9 +125,22 @@ impl Sorter {
             }
             _ => {}
         }
-        self.run.push(Pending { key, input, event });
-        if self.held >= self.budget {
-            self.spill()?;
+        match &mut self.encoded {
+            Some(encoded) => {
+                self.held += encoded.push(key, input, &event);
+                // Freed while the reader has just touched it, not when the run spills.
+                drop(event);
+                if self.held + encoded.names.held() >= self.budget {
+                    self.spill()?;
+                }
+            }
+            None => {
+                self.held += footprint::of(&event) + std::mem::size_of::<Pending>();
+                self.run.push(Pending { key, input, event });
+                if self.held >= self.budget {
+                    self.spill()?;
+                }
+            }
         }
         Ok(())
     }
@@ -87,25 +151,34 @@ impl Sorter {
         self.runs.len()
     }
 
-    /// Sorts the run in memory, writes it to a temporary file and lets go of its events. On an
-    /// error the run is kept (sorted).
+    /// Whether a run is held in memory.
+    fn holds(&self) -> bool {
+        !self.run.is_empty() || self.encoded.as_ref().is_some_and(|e| !e.is_empty())
+    }
+
+    /// Writes the run in memory to a temporary file, in key order, and lets go of it; from the
+    /// first spill on, the sorter encodes events as they come. On an error the run is kept: boxed
+    /// when no file could be made, else encoded.
     fn spill(&mut self) -> std::io::Result<()> {
-        self.run.sort_unstable_by_key(|p| p.key);
         let mut file = tempfile::tempfile()?;
-        {
-            let mut w = BufWriter::with_capacity(READ_BUFFER_BYTES, &mut file);
-            let mut names = codec::NamesOut::default();
-            for p in &self.run {
-                self.scratch.clear();
-                codec::encode(p.key, p.input, &p.event, &mut names, &mut self.scratch);
-                crate::bytes::write_record(&mut w, &self.scratch)?;
-            }
-            w.flush()?;
+        let budget = self.budget;
+        let encoded = self.encoded.get_or_insert_with(|| Encoded {
+            bytes: Vec::with_capacity(budget.min(RESERVE_BYTES)),
+            ..Encoded::default()
+        });
+        for p in self.run.drain(..) {
+            encoded.push(p.key, p.input, &p.event);
         }
-        file.rewind()?;
-        self.runs.push(file);
         // The entries' memory goes too: a run's worth of boxes is what the budget allows.
         self.run = Vec::new();
+        {
+            let mut w = BufWriter::with_capacity(READ_BUFFER_BYTES, &mut file);
+            encoded.write(&mut w)?;
+            w.flush()?;
+        }
+        encoded.clear();
+        file.rewind()?;
+        self.runs.push(file);
         self.held = 0;
         Ok(())
     }
@@ -123,17 +196,24 @@ pub(super) fn merge(sorters: Vec<Sorter>) -> Merged {
     let keyless = sorters.iter().any(|s| s.keyless);
     let mut sources = Vec::new();
     for mut s in sorters {
-        if spilled && !s.run.is_empty() {
-            // On an error the run is left as it was (sorted, not in `runs`), and merged from
-            // memory below.
+        if spilled && s.holds() {
+            // On an error the run is left in memory (boxed or encoded, not in `runs`), and
+            // merged from there below.
             s.spill().ok();
         }
-        sources.extend(s.runs.drain(..).map(|f| {
-            RunSource::Disk(
-                BufReader::with_capacity(READ_BUFFER_BYTES, f),
-                codec::NamesIn::default(),
-            )
+        sources.extend(s.runs.drain(..).map(|f| RunSource::Spilled {
+            reader: Box::new(BufReader::with_capacity(READ_BUFFER_BYTES, f)),
+            names: None,
         }));
+        if let Some(encoded) = s.encoded.as_mut().filter(|e| !e.is_empty()) {
+            let mut bytes = Vec::new();
+            // Writing to a `Vec` cannot fail.
+            encoded.write(&mut bytes).ok();
+            sources.push(RunSource::Spilled {
+                reader: Box::new(Cursor::new(bytes)),
+                names: None,
+            });
+        }
         if !s.run.is_empty() {
             s.run.sort_unstable_by_key(|p| p.key);
             sources.push(RunSource::Memory(s.run.into_iter()));
@@ -156,8 +236,20 @@ pub(super) fn merge(sorters: Vec<Sorter>) -> Merged {
 
 enum RunSource {
     Memory(std::vec::IntoIter<Pending>),
-    /// A spilled run, and the names its records read so far.
-    Disk(BufReader<File>, codec::NamesIn),
+    /// A spilled run (or one that could not be, written into memory), and its names once its
+    /// table was read.
+    Spilled {
+        reader: Box<dyn BufRead + Send>,
+        names: Option<codec::NamesIn>,
+    },
+}
+
+/// A spilled run's first record: its names' table.
+fn read_table(reader: &mut impl BufRead, scratch: &mut Vec<u8>) -> std::io::Result<codec::NamesIn> {
+    match read_record(reader, scratch, EVENTS)? {
+        Some(()) => codec::NamesIn::read(scratch).map_err(|d| d.of(EVENTS)),
+        None => Err(crate::bytes::Damaged("a run without its names").of(EVENTS)),
+    }
 }
 
 /// The k-way merge of sorted runs.
@@ -198,13 +290,22 @@ impl Merged {
                 }
                 run.next().map(Ok)
             }
-            Some(RunSource::Disk(r, names)) => read_record(r, &mut self.scratch, EVENTS)
-                .transpose()
-                .map(|read| {
-                    read.and_then(|()| {
-                        codec::decode(&self.scratch, names).map_err(|d| d.of(EVENTS))
-                    })
-                }),
+            Some(RunSource::Spilled { reader, names }) => {
+                let names = match names {
+                    Some(names) => Ok(&*names),
+                    None => read_table(reader, &mut self.scratch).map(|t| &*names.insert(t)),
+                };
+                match names {
+                    Ok(names) => read_record(reader, &mut self.scratch, EVENTS)
+                        .transpose()
+                        .map(|read| {
+                            read.and_then(|()| {
+                                codec::decode(&self.scratch, names).map_err(|d| d.of(EVENTS))
+                            })
+                        }),
+                    Err(e) => Some(Err(e)),
+                }
+            }
             None => None,
         };
         match next {
@@ -267,13 +368,57 @@ mod tests {
         for (t, seq) in [(5, 1), (1, 2), (5, 3), (2, 4), (1, 5), (9, 6), (0, 7)] {
             s.push((t, 0, seq, 0), 0, Box::new(event(t, seq))).unwrap();
         }
-        assert_eq!(s.spilled_runs(), 2);
+        // The first three boxed; the rest encoded as they came, far smaller, so one run.
+        assert_eq!(s.spilled_runs(), 1);
+        assert_eq!(s.encoded.as_ref().map(|e| e.entries.len()), Some(4));
         let merged = merge(vec![s]);
-        // The run left in memory (e7) was written out too: the merge holds no run in memory.
+        // The run left in memory was written out too: the merge holds no run in memory.
         assert_eq!(merged.memory_runs(), 0);
-        assert_eq!(merged.sources.len(), 3);
+        assert_eq!(merged.sources.len(), 2);
         let order: Vec<String> = merged.map(|p| p.event.id.to_string()).collect();
         assert_eq!(order, ["e7", "e2", "e5", "e4", "e1", "e3", "e6"]);
+    }
+
+    /// Events encoded as they come, in runs that each spill in key order, read back whole in
+    /// time order whatever order they came in; names first met in a later record of a run
+    /// than the one read first.
+    #[test]
+    fn runs_encoded_as_events_come_read_back_in_key_order() {
+        let mut s = Sorter::new(held());
+        let mut given = Vec::new();
+        for seq in 0..200u64 {
+            // Times out of order (an inventory's keys), principals that repeat.
+            let t = ((seq * 37) % 101) as i64;
+            let mut e = event(t, seq);
+            e.actor.principal = format!("arn:aws:iam::111122223333:user/u{}", seq % 7).into();
+            given.push(e.clone());
+            s.push((t, 0, seq, 0), 0, Box::new(e)).unwrap();
+        }
+        assert!(s.spilled_runs() > 5, "{} runs", s.spilled_runs());
+        let merged = merge(vec![s]);
+        assert_eq!(merged.memory_runs(), 0);
+        let read: Vec<Event> = merged.map(|p| *p.event).collect();
+        given.sort_by_key(|e| (e.time_ns, e.source.record));
+        assert_eq!(read, given);
+    }
+
+    /// A run that cannot be written out when the merge starts is merged from memory, encoded.
+    #[test]
+    fn an_encoded_run_is_merged_from_memory_when_it_cannot_be_written() {
+        let mut s = Sorter::new(held());
+        for seq in [3u64, 1, 2] {
+            s.push((seq as i64, 0, seq, 0), 0, Box::new(event(seq as i64, seq)))
+                .unwrap();
+        }
+        assert_eq!(s.spilled_runs(), 1);
+        // As the merge does when its spill fails: the encoded run stays in memory.
+        let runs = std::mem::take(&mut s.runs);
+        let mut merged = merge(vec![s]);
+        assert_eq!(merged.sources.len(), 1);
+        let order: Vec<String> = merged.by_ref().map(|p| p.event.id.to_string()).collect();
+        assert_eq!(order, ["e1", "e2"]);
+        assert!(merged.error.is_none());
+        drop(runs);
     }
 
     #[test]
