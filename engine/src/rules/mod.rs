@@ -493,12 +493,18 @@ impl RuleSet {
             let board = Board::new(runs);
             std::thread::scope(|s| {
                 let handles: Vec<_> = (0..workers).map(|_| s.spawn(|| board.work())).collect();
-                for_each_chunk(events, kinds, |chunk| board.publish(chunk));
+                let mut published = Published::default();
+                for_each_chunk(events, kinds, |chunk| {
+                    published.keep(&chunk);
+                    board.publish(chunk);
+                });
                 board.close();
                 for h in handles {
                     // A worker only fails by panicking; the files it held are reported below.
                     let _ = h.join();
                 }
+                // No worker holds a chunk any more: the last ones are dropped here too.
+                drop(published);
             });
             for (slot, done) in results.iter_mut().zip(board.into_results()) {
                 *slot = done;
@@ -750,6 +756,25 @@ impl<'a> BoardState<'a> {
         while self.base < fed && self.chunks.pop_front().is_some() {
             self.base += 1;
         }
+    }
+}
+
+/// The chunks the reading thread published, each held until no worker has it any more, then
+/// dropped on that thread. Their events were decoded there (unless the stream is staged on a
+/// thread of its own): their boxes go back to that thread's own heap, and the names they share
+/// (one string, counted by every event that names it) are counted down on the core that counted
+/// them up, instead of a worker's core taking each count's cache line from the reading core for
+/// every event it drops. Bounded by the chunks the board and the workers' tasks hold.
+#[derive(Default)]
+struct Published(std::collections::VecDeque<Arc<Chunk>>);
+
+impl Published {
+    /// Holds `chunk` too; drops the oldest ones only this holds, in publishing order.
+    fn keep(&mut self, chunk: &Arc<Chunk>) {
+        while self.0.front().is_some_and(|c| Arc::strong_count(c) == 1) {
+            self.0.pop_front();
+        }
+        self.0.push_back(Arc::clone(chunk));
     }
 }
 
@@ -1278,6 +1303,35 @@ impl<'a> FileRun<'a> {
 mod tests {
     use super::*;
     use crate::event::{DbOperation, Detail, KeyAction, KeyLifecycle, SourceRef};
+
+    /// The reading thread lets go of the oldest chunks no worker holds, in publishing order,
+    /// and keeps a chunk a worker still holds and every chunk after it.
+    #[test]
+    fn published_chunks_are_dropped_in_order_once_no_worker_holds_them() {
+        let kinds = Kinds {
+            rego: 0,
+            wasm: true,
+        };
+        let chunk = || Arc::new(Chunk::new(Vec::new(), kinds));
+        let mut published = Published::default();
+        let (a, b, c) = (chunk(), chunk(), chunk());
+        published.keep(&a);
+        published.keep(&b);
+        drop(b);
+        // `a` is still a worker's: `b`, free, waits behind it.
+        published.keep(&c);
+        assert_eq!(published.0.len(), 3);
+        drop(a);
+        let d = chunk();
+        published.keep(&d);
+        // `a` and `b` went; `c` is still held.
+        assert_eq!(published.0.len(), 2);
+        assert!(Arc::ptr_eq(&published.0[0], &c));
+        let weak = Arc::downgrade(&d);
+        drop((c, d));
+        drop(published);
+        assert!(weak.upgrade().is_none(), "dropped with the last holder");
+    }
 
     /// The built-in Rego rules and TW-DDB-001's Rego reference read different fields, so each
     /// gets values of its own (three groups): their findings in a scan are those they make from
