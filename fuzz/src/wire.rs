@@ -34,7 +34,8 @@ pub fn assert_batch(batch: &Batch, events: &[Event]) {
             assert!(seen.insert(s), "`{s}` is in the table twice");
         }
     }
-    let decoded: Vec<sdk::Event<'_>> = sdk::__private::batch_events(batch).collect();
+    let strings = sdk::__private::batch_strings(batch);
+    let decoded: Vec<sdk::Event<'_>> = sdk::__private::batch_events(batch, &strings).collect();
     assert_eq!(decoded.len(), events.len(), "one view per event");
     for (e, v) in events.iter().zip(&decoded) {
         assert_same_event(e, v);

@@ -6,21 +6,25 @@ mod access;
 use crate::bindings::tracewarden::rule::types as wire;
 use crate::{EventKind, KeyAction, KeyStatus, LinkMethod, Outcome, OwnerSource, Relation};
 
-/// A batch's string table: string `i` is `blob[offsets[i]..offsets[i + 1]]`.
+/// A batch's string table, each string cut out of the blob once for all the views of the
+/// batch: string `i` is `blob[offsets[i]..offsets[i + 1]]` ([`Strings::resolve`]).
 #[derive(Clone, Copy)]
-pub(crate) struct Strings<'a> {
-    pub(crate) blob: &'a str,
-    pub(crate) offsets: &'a [u32],
-}
+pub(crate) struct Strings<'a>(pub(crate) &'a [&'a str]);
 
 impl<'a> Strings<'a> {
+    /// The strings of `blob` cut at `offsets`; a string whose offsets are out of range or not
+    /// at character boundaries is empty.
+    pub(crate) fn resolve(blob: &'a str, offsets: &[u32]) -> Vec<&'a str> {
+        offsets
+            .iter()
+            .zip(offsets.iter().skip(1))
+            .map(|(&start, &end)| blob.get(start as usize..end as usize).unwrap_or(""))
+            .collect()
+    }
+
     /// The string at `index`; the empty string for index 0 or an index out of range.
     pub(crate) fn get(&self, index: u32) -> &'a str {
-        let i = index as usize;
-        match (self.offsets.get(i), self.offsets.get(i + 1)) {
-            (Some(&start), Some(&end)) => self.blob.get(start as usize..end as usize).unwrap_or(""),
-            _ => "",
-        }
+        self.0.get(index as usize).copied().unwrap_or("")
     }
 }
 
@@ -692,5 +696,28 @@ impl<'a> Event<'a> {
                 request_route: s.get(e.facts.request_route),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Strings;
+
+    /// Each string of a batch is cut out of its blob once; an index out of the table, offsets
+    /// out of the blob or inside a character give the empty string, as a lookup did before.
+    #[test]
+    fn a_batch_s_strings_are_cut_once_and_read_by_index() {
+        let blob = "GetItemOrdersé";
+        // "", "GetItem", "Orders", "é" cut inside (13..14), offsets past the blob (15..99).
+        let offsets = [0, 0, 7, 13, 14, 15, 99];
+        let table = Strings::resolve(blob, &offsets);
+        assert_eq!(table, ["", "GetItem", "Orders", "", "", ""]);
+        let strings = Strings(&table);
+        assert_eq!(strings.get(1), "GetItem");
+        assert_eq!(strings.get(2), "Orders");
+        assert_eq!(strings.get(0), "");
+        assert_eq!(strings.get(6), "");
+        assert_eq!(strings.get(u32::MAX), "");
+        assert!(Strings::resolve(blob, &[]).is_empty());
     }
 }
