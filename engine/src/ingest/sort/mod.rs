@@ -43,7 +43,7 @@ pub(super) struct Sorter {
     run: Vec<Pending>,
     /// Once a run spilled: the run in memory, each event encoded as it came.
     encoded: Option<Encoded>,
-    /// Bytes of the run held: its events ([`footprint`], or their records) and its entries.
+    /// Bytes the boxed run holds: its events ([`footprint`]) and its entries.
     held: usize,
     runs: Vec<File>,
     /// Whether it was given an HTTP request, a DB call, and a DB call whose source records no
@@ -64,13 +64,18 @@ struct Encoded {
 }
 
 impl Encoded {
-    /// Encodes the event at `key`; the bytes it takes in the run.
-    fn push(&mut self, key: Key, input: u32, event: &Event) -> usize {
+    /// Encodes the event at `key`.
+    fn push(&mut self, key: Key, input: u32, event: &Event) {
         let start = self.bytes.len();
         codec::encode(key, input, event, &mut self.names, &mut self.bytes);
-        let end = self.bytes.len();
-        self.entries.push((key, start, end));
-        end - start + std::mem::size_of::<(Key, usize, usize)>()
+        self.entries.push((key, start, self.bytes.len()));
+    }
+
+    /// Bytes the run holds: its records, their entries and its names.
+    fn held(&self) -> usize {
+        self.bytes.len()
+            + self.entries.len() * std::mem::size_of::<(Key, usize, usize)>()
+            + self.names.held()
     }
 
     fn is_empty(&self) -> bool {
@@ -125,22 +130,21 @@ impl Sorter {
             }
             _ => {}
         }
-        match &mut self.encoded {
+        let held = match &mut self.encoded {
             Some(encoded) => {
-                self.held += encoded.push(key, input, &event);
+                encoded.push(key, input, &event);
                 // Freed while the reader has just touched it, not when the run spills.
                 drop(event);
-                if self.held + encoded.names.held() >= self.budget {
-                    self.spill()?;
-                }
+                encoded.held()
             }
             None => {
                 self.held += footprint::of(&event) + std::mem::size_of::<Pending>();
                 self.run.push(Pending { key, input, event });
-                if self.held >= self.budget {
-                    self.spill()?;
-                }
+                self.held
             }
+        };
+        if held >= self.budget {
+            self.spill()?;
         }
         Ok(())
     }
@@ -171,6 +175,7 @@ impl Sorter {
         }
         // The entries' memory goes too: a run's worth of boxes is what the budget allows.
         self.run = Vec::new();
+        self.held = 0;
         {
             let mut w = BufWriter::with_capacity(READ_BUFFER_BYTES, &mut file);
             encoded.write(&mut w)?;
@@ -179,7 +184,6 @@ impl Sorter {
         encoded.clear();
         file.rewind()?;
         self.runs.push(file);
-        self.held = 0;
         Ok(())
     }
 }
