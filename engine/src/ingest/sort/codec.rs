@@ -189,23 +189,24 @@ impl Enc<'_, '_> {
             self.uint(n);
             return;
         }
-        if let Some(&n) = self.names.numbers.get(s.as_str()) {
-            self.uint(n);
-            if s.is_heap_allocated() {
-                self.names.last_shared = Some((s.clone(), n));
+        let n = match self.names.numbers.get(s.as_str()) {
+            Some(&n) => n,
+            None if self.names.room.admit(s.len()) => {
+                let n = FIRST_NUMBER + self.names.texts.len() as u64;
+                self.names.numbers.insert(s.clone(), n);
+                self.names.texts.push(s.clone());
+                n
             }
-        } else if self.names.room.admit(s.len()) {
-            let n = FIRST_NUMBER + self.names.texts.len() as u64;
-            self.names.numbers.insert(s.clone(), n);
-            self.names.texts.push(s.clone());
-            if s.is_heap_allocated() {
-                self.names.last_shared = Some((s.clone(), n));
+            None => {
+                self.uint(TEXT);
+                self.str(s);
+                return;
             }
-            self.uint(n);
-        } else {
-            self.uint(TEXT);
-            self.str(s);
+        };
+        if s.is_heap_allocated() {
+            self.names.last_shared = Some((s.clone(), n));
         }
+        self.uint(n);
     }
 
     /// A map's entries after their count: names as names, values as names or as text.
